@@ -1,0 +1,543 @@
+//! The client: one generic path that sends any operation.
+
+use crate::error::{ApiError, Error};
+use crate::meta::{Operation, OperationMeta};
+use crate::retry::{RetryConfig, Verdict};
+use crate::AppContext;
+use bytes::Bytes;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::Instrument;
+use yida_auth::{AccessToken, StaticToken, TokenProvider};
+
+/// DingTalk's API endpoint.
+pub const DEFAULT_ENDPOINT: &str = "https://api.dingtalk.com";
+
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default timeout of one attempt (request sent to reply read).
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default bound on a whole call, retries and pauses included.
+pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A Yida API client. Cheap to clone; clones share connections, tokens and settings.
+///
+/// ```no_run
+/// use yida_api::{Client, AppContext, SearchFormDatasV2Request};
+/// use yida_auth::InternalApp;
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = Client::builder()
+///     .token_provider(InternalApp::new("dingappkey", "app-secret")?)
+///     .context(AppContext::new().app_type("APP_XXXX").system_token("sys-token").user_id("manager123"))
+///     .build()?;
+/// let page = client
+///     .forms()
+///     .search_form_datas_v2(SearchFormDatasV2Request::new("FORM-XXXX").page_size(50))
+///     .await?;
+/// for record in page.data.unwrap_or_default() {
+///     println!("{:?}", record.form_instance_id);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    http: reqwest::Client,
+    endpoint: String,
+    tokens: Arc<dyn TokenProvider>,
+    pub(crate) context: AppContext,
+    attempt_timeout: Duration,
+    total_timeout: Duration,
+    pub(crate) retry: RetryConfig,
+    pub(crate) limiter: Option<crate::retry::RateLimiter>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.inner.endpoint)
+            .field("tokens", &self.inner.tokens)
+            .field("context", &self.inner.context)
+            .field("attempt_timeout", &self.inner.attempt_timeout)
+            .field("total_timeout", &self.inner.total_timeout)
+            .field("retry", &self.inner.retry)
+            .finish()
+    }
+}
+
+/// Builds a [`Client`].
+pub struct ClientBuilder {
+    endpoint: String,
+    tokens: Option<Arc<dyn TokenProvider>>,
+    context: AppContext,
+    connect_timeout: Duration,
+    attempt_timeout: Duration,
+    total_timeout: Duration,
+    user_agent: String,
+    retry: RetryConfig,
+    rate_limit: Option<u32>,
+    http: Option<reqwest::Client>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("endpoint", &self.endpoint)
+            .field("tokens", &self.tokens)
+            .field("context", &self.context)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            endpoint: DEFAULT_ENDPOINT.to_string(),
+            tokens: None,
+            context: AppContext::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
+            total_timeout: DEFAULT_TOTAL_TIMEOUT,
+            user_agent: concat!("yida-rs/", env!("CARGO_PKG_VERSION")).to_string(),
+            retry: RetryConfig::default(),
+            rate_limit: None,
+            http: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// Base URL (default `https://api.dingtalk.com`; `http://` is accepted for local servers).
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = url.into();
+        self
+    }
+
+    /// Where access tokens come from (see `yida_auth`).
+    pub fn token_provider(mut self, p: impl TokenProvider + 'static) -> Self {
+        self.tokens = Some(Arc::new(p));
+        self
+    }
+
+    /// A fixed access token (short scripts, tests).
+    pub fn access_token(self, token: impl Into<yida_auth::Secret>) -> Self {
+        self.token_provider(StaticToken::new(token))
+    }
+
+    /// `appType`, `systemToken`, `userId` and `language` for every call that takes them.
+    pub fn context(mut self, ctx: AppContext) -> Self {
+        self.context = ctx;
+        self
+    }
+
+    /// Connect timeout (default 5 s).
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = t;
+        self
+    }
+
+    /// Timeout of one attempt, from sending to the last byte of the reply (default 30 s).
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.attempt_timeout = t;
+        self
+    }
+
+    /// Bound on a whole call including retries and pauses (default 120 s).
+    pub fn total_timeout(mut self, t: Duration) -> Self {
+        self.total_timeout = t;
+        self
+    }
+
+    /// The `User-Agent` header.
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.user_agent = ua.into();
+        self
+    }
+
+    /// Retry policy (default [`RetryConfig::default`]; [`RetryConfig::disabled`] turns retries off).
+    pub fn retry(mut self, r: RetryConfig) -> Self {
+        self.retry = r;
+        self
+    }
+
+    /// Client-side cap on calls per second per operation (off by default). DingTalk allows 20
+    /// per app per API; a cap keeps a busy service under it instead of collecting throttling
+    /// errors.
+    pub fn rate_limit_per_operation(mut self, per_second: u32) -> Self {
+        self.rate_limit = Some(per_second.max(1));
+        self
+    }
+
+    /// Use this HTTP client (its redirect policy should be `none`).
+    pub fn http_client(mut self, c: reqwest::Client) -> Self {
+        self.http = Some(c);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let endpoint = self.endpoint.trim_end_matches('/').to_string();
+        let parsed = reqwest::Url::parse(&endpoint)
+            .map_err(|e| Error::Config(format!("endpoint `{endpoint}` is not a URL: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(Error::Config(format!(
+                "endpoint `{endpoint}` must be http or https"
+            )));
+        }
+        let tokens = self.tokens.ok_or_else(|| {
+            Error::Config("no token provider: call token_provider() or access_token()".into())
+        })?;
+        let http = match self.http {
+            Some(h) => h,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(self.user_agent)
+                .pool_max_idle_per_host(64)
+                .tcp_nodelay(true)
+                .build()
+                .map_err(|e| Error::Config(format!("HTTP client: {e}")))?,
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                endpoint,
+                tokens,
+                context: self.context,
+                attempt_timeout: self.attempt_timeout,
+                total_timeout: self.total_timeout,
+                retry: self.retry,
+                limiter: self.rate_limit.map(crate::retry::RateLimiter::new),
+            }),
+        })
+    }
+}
+
+/// A request ready to go: everything computed once, before the first attempt.
+struct Prepared {
+    meta: &'static OperationMeta,
+    operation: String,
+    url: String,
+    body: Option<Bytes>,
+}
+
+/// A successful reply.
+struct Reply {
+    status: u16,
+    request_id: Option<String>,
+    body: Bytes,
+}
+
+impl Client {
+    /// A builder with the defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The base URL.
+    pub fn endpoint(&self) -> &str {
+        &self.inner.endpoint
+    }
+
+    /// Sends any operation's request and decodes its reply.
+    ///
+    /// Required parameters are checked (the app context counts) before anything is sent.
+    pub async fn send<O: Operation>(&self, mut request: O) -> Result<O::Response, Error> {
+        let meta: &'static OperationMeta = &O::META;
+        request.fill_context(&self.inner.context);
+        let prepared = self.prepare(meta, &request)?;
+        let reply = self.execute(prepared).await?;
+        decode::<O::Response>(meta, reply)
+    }
+
+    fn prepare<O: Operation>(
+        &self,
+        meta: &'static OperationMeta,
+        request: &O,
+    ) -> Result<Prepared, Error> {
+        let operation = meta.id();
+        request.check().map_err(|e| Error::InvalidParameter {
+            operation: operation.clone(),
+            name: e.name,
+            problem: e.problem,
+        })?;
+        let mut url = String::with_capacity(self.inner.endpoint.len() + meta.path.len() + 64);
+        url.push_str(&self.inner.endpoint);
+        request.write_path(&mut url);
+        let mut q = crate::__private::QueryWriter::default();
+        request.write_query(&mut q);
+        url.push_str(&q.finish());
+        let body = if meta.has_body {
+            let bytes = serde_json::to_vec(request).map_err(|e| Error::InvalidInput {
+                operation: operation.clone(),
+                message: format!("cannot encode the body: {e}"),
+            })?;
+            Some(Bytes::from(bytes))
+        } else {
+            None
+        };
+        Ok(Prepared {
+            meta,
+            operation,
+            url,
+            body,
+        })
+    }
+
+    /// Sends a dynamic call: parameters as one JSON object by wire name, reply as JSON.
+    /// Unknown and missing parameters are refused before anything is sent.
+    pub async fn call_json<O: Operation>(
+        &self,
+        input: serde_json::Value,
+    ) -> Result<Option<serde_json::Value>, Error> {
+        let request: O = serde_json::from_value(input).map_err(|e| Error::InvalidInput {
+            operation: O::META.id(),
+            message: e.to_string(),
+        })?;
+        let reply = self.send(request).await?;
+        if O::META.response_type.is_none() {
+            return Ok(None);
+        }
+        serde_json::to_value(reply)
+            .map(Some)
+            .map_err(|e| Error::InvalidInput {
+                operation: O::META.id(),
+                message: format!("cannot render the reply as JSON: {e}"),
+            })
+    }
+
+    /// Sends `action`@`version` with parameters given as one JSON object by wire name (as
+    /// `yida call` does). Returns the reply as JSON, `None` for an empty reply.
+    pub async fn call_dynamic(
+        &self,
+        action: &str,
+        version: &str,
+        input: serde_json::Value,
+    ) -> Result<Option<serde_json::Value>, Error> {
+        crate::generated::call_dynamic(self, action, version, input).await
+    }
+
+    /// Runs the attempts of one call under the overall timeout. Not generic, so it is compiled
+    /// once for all operations.
+    async fn execute(&self, prepared: Prepared) -> Result<Reply, Error> {
+        let started = Instant::now();
+        let span = tracing::info_span!(
+            "yida.call",
+            action = prepared.meta.action,
+            version = prepared.meta.version,
+            attempt = tracing::field::Empty,
+            status = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+        );
+        let total = self.inner.total_timeout;
+        match tokio::time::timeout(total, self.attempts(&prepared).instrument(span)).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout {
+                operation: prepared.operation.clone(),
+                elapsed: started.elapsed(),
+                source: None,
+            }),
+        }
+    }
+
+    async fn attempts(&self, p: &Prepared) -> Result<Reply, Error> {
+        let retry = &self.inner.retry;
+        let mut attempt: u32 = 0;
+        let mut token_renewed = false;
+        let started = Instant::now();
+        loop {
+            attempt += 1;
+            tracing::Span::current().record("attempt", attempt);
+            if let Some(l) = &self.inner.limiter {
+                l.acquire(p.meta).await;
+            }
+            let token = self.inner.tokens.token().await?;
+            let result = self.attempt(p, &token).await;
+            let err = match result {
+                Ok(reply) => return Ok(reply),
+                Err(e) => e,
+            };
+            // A rejected token: drop it, fetch a new one, repeat the call once.
+            if let Error::Api(api) = &err {
+                if api.is_invalid_token() && !token_renewed {
+                    token_renewed = true;
+                    tracing::debug!(
+                        "access token rejected; renewing it and repeating the call once"
+                    );
+                    self.inner.tokens.invalidate(&token);
+                    attempt -= 1;
+                    continue;
+                }
+            }
+            match retry.verdict(&err, p.meta.read_only, attempt, started.elapsed()) {
+                Verdict::GiveUp => return Err(err),
+                Verdict::RetryAfter(pause) => {
+                    tracing::debug!(attempt, pause_ms = pause.as_millis() as u64, error = %err, "retrying");
+                    tokio::time::sleep(pause).await;
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, p: &Prepared, token: &AccessToken) -> Result<Reply, Error> {
+        let method = match p.meta.method {
+            "GET" => reqwest::Method::GET,
+            "POST" => reqwest::Method::POST,
+            "PUT" => reqwest::Method::PUT,
+            _ => reqwest::Method::DELETE,
+        };
+        let mut req = self
+            .inner
+            .http
+            .request(method, &p.url)
+            .timeout(self.inner.attempt_timeout)
+            .header("x-acs-dingtalk-access-token", token.secret().expose())
+            .header("accept", "application/json");
+        if let Some(body) = &p.body {
+            req = req
+                .header("content-type", "application/json; charset=utf-8")
+                .body(body.clone());
+        }
+        let started = Instant::now();
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| self.transport_error(p, e, started))?;
+        let status = resp.status().as_u16();
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let request_id = header("x-acs-request-id");
+        let location = header("location");
+        let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
+        let span = tracing::Span::current();
+        span.record("status", status);
+        if let Some(r) = &request_id {
+            span.record("request_id", r.as_str());
+        }
+        if (300..400).contains(&status) {
+            return Err(Error::Redirect {
+                operation: p.operation.clone(),
+                status,
+                location,
+            });
+        }
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(p, e, started))?;
+        if (200..300).contains(&status) {
+            return Ok(Reply {
+                status,
+                request_id,
+                body,
+            });
+        }
+        let mut api = parse_error(p, status, request_id, &body);
+        if api.retry_after.is_none() {
+            api.retry_after = retry_after.map(Duration::from_secs);
+        }
+        if let Some(r) = &api.request_id {
+            span.record("request_id", r.as_str());
+        }
+        Err(Error::Api(api))
+    }
+
+    fn transport_error(&self, p: &Prepared, e: reqwest::Error, started: Instant) -> Error {
+        let operation = p.operation.clone();
+        if e.is_timeout() {
+            Error::Timeout {
+                operation,
+                elapsed: started.elapsed(),
+                source: Some(e),
+            }
+        } else if e.is_connect() {
+            Error::Connect {
+                operation,
+                source: e,
+            }
+        } else {
+            Error::Transport {
+                operation,
+                source: e,
+            }
+        }
+    }
+}
+
+fn parse_error(p: &Prepared, status: u16, header_id: Option<String>, body: &[u8]) -> ApiError {
+    #[derive(serde::Deserialize)]
+    struct ErrorBody {
+        #[serde(default, deserialize_with = "crate::lenient::string")]
+        code: Option<String>,
+        #[serde(default, deserialize_with = "crate::lenient::string")]
+        message: Option<String>,
+        #[serde(default, deserialize_with = "crate::lenient::string")]
+        requestid: Option<String>,
+        #[serde(default, deserialize_with = "crate::lenient::i64")]
+        status: Option<i64>,
+        #[serde(default, deserialize_with = "crate::lenient::f64")]
+        wait: Option<f64>,
+    }
+    let mut err = ApiError {
+        operation: p.operation.clone(),
+        status,
+        code: None,
+        message: None,
+        request_id: header_id,
+        required_permission: p.meta.permission,
+        retry_after: None,
+        body_excerpt: None,
+    };
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(b) if b.code.is_some() || b.message.is_some() => {
+            err.code = b.code;
+            err.message = b.message;
+            if b.requestid.is_some() {
+                err.request_id = b.requestid;
+            }
+        }
+        Ok(b) if b.status == Some(1111) => {
+            // The gateway's IP ban: {"status":1111,"wait":N}.
+            err.code = Some("Gateway.Throttled".into());
+            err.message = Some("too many requests from this IP; the gateway asks to wait".into());
+            err.retry_after = Some(Duration::from_secs_f64(
+                b.wait.unwrap_or(5.0).clamp(0.0, 3600.0),
+            ));
+        }
+        _ => {
+            let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+            let text: String = text.chars().filter(|c| !c.is_control()).collect();
+            if text.to_ascii_lowercase().contains("<html")
+                && (status == 429 || status == 403 || status == 503)
+            {
+                err.code = Some("Gateway.Throttled".into());
+                err.retry_after = Some(Duration::from_secs(5));
+            }
+            err.body_excerpt = Some(text);
+        }
+    }
+    err
+}
+
+fn decode<T: serde::de::DeserializeOwned + Default>(
+    meta: &'static OperationMeta,
+    reply: Reply,
+) -> Result<T, Error> {
+    if meta.response_type.is_none() || reply.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(&reply.body).map_err(|source| Error::Decode {
+        operation: meta.id(),
+        status: reply.status,
+        request_id: reply.request_id,
+        source,
+    })
+}

@@ -1,0 +1,94 @@
+//! Parameters that travel as a string holding JSON text.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// A parameter that DingTalk takes as a string holding JSON (`formDataJson`,
+/// `searchFieldJson`, …). Built from any `Serialize` value, so nobody escapes JSON by hand.
+///
+/// To pass text you already have, wrap it in [`serde_json::value::RawValue`]:
+///
+/// ```
+/// use yida_api::JsonText;
+/// let from_value = JsonText::from_value(&serde_json::json!({"textField_1": "hello"}));
+/// assert_eq!(from_value.as_str(), Some(r#"{"textField_1":"hello"}"#));
+/// let raw = serde_json::value::RawValue::from_string(r#"{"a": 1}"#.to_string()).unwrap();
+/// assert_eq!(JsonText::from_value(&raw).as_str(), Some(r#"{"a": 1}"#));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct JsonText(Result<String, String>);
+
+impl JsonText {
+    /// Encodes `value` as JSON text. An encoding failure is kept and reported, naming the
+    /// parameter, when the request is sent.
+    pub fn from_value<T: Serialize + ?Sized>(value: &T) -> Self {
+        JsonText(serde_json::to_string(value).map_err(|e| e.to_string()))
+    }
+
+    /// Text that must already be JSON; it is checked when the request is sent.
+    pub fn from_text(text: impl Into<String>) -> Self {
+        JsonText(Ok(text.into()))
+    }
+
+    /// The JSON text, if the value could be encoded.
+    pub fn as_str(&self) -> Option<&str> {
+        self.0.as_ref().ok().map(String::as_str)
+    }
+
+    /// Checks the value before sending: it must be well-formed JSON.
+    pub(crate) fn check(&self, name: &'static str) -> Result<(), crate::ParamError> {
+        match &self.0 {
+            Err(e) => Err(crate::ParamError {
+                name,
+                problem: format!("could not be encoded as JSON: {e}"),
+            }),
+            Ok(t) => match serde_json::from_str::<serde::de::IgnoredAny>(t) {
+                Ok(_) => Ok(()),
+                Err(e) => Err(crate::ParamError {
+                    name,
+                    problem: format!("is not valid JSON text: {e}"),
+                }),
+            },
+        }
+    }
+
+    /// Parses JSON text from a reply (e.g. `instanceValue`) into any type.
+    ///
+    /// ```
+    /// let v: serde_json::Value = yida_api::JsonText::parse(r#"{"a":1}"#).unwrap();
+    /// assert_eq!(v["a"], 1);
+    /// ```
+    pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
+impl fmt::Debug for JsonText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Ok(t) => write!(f, "JsonText({t})"),
+            Err(e) => write!(f, "JsonText(<invalid: {e}>)"),
+        }
+    }
+}
+
+impl Serialize for JsonText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Ok(t) => s.serialize_str(t),
+            Err(e) => Err(serde::ser::Error::custom(e)),
+        }
+    }
+}
+
+/// Accepts either the text (a JSON string, as on the wire) or the JSON value itself.
+impl<'de> Deserialize<'de> for JsonText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        Ok(match v {
+            serde_json::Value::String(s) => JsonText::from_text(s),
+            other => JsonText::from_value(&other),
+        })
+    }
+}

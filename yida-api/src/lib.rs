@@ -1,0 +1,62 @@
+//! Typed client for the server API of Yida (宜搭), DingTalk's low-code platform.
+//!
+//! Every operation of API versions 1.0 and 2.0 is generated from the YAML definitions in
+//! `spec/`: a request type per operation (`…Request`, required parameters in `new`, optional
+//! ones as setters), a reply model, and a method on the area handle
+//! (`client.forms().save_form_data_v2(…)`). Version 2.0 operations carry a `V2` suffix;
+//! legacy 1.0 operations say which 2.0 operation replaces them.
+//!
+//! ```no_run
+//! use yida_api::{AppContext, Client, SaveFormDataV2Request};
+//! # async fn run() -> Result<(), yida_api::Error> {
+//! let client = Client::builder()
+//!     .access_token("token-from-yida-auth")
+//!     .context(AppContext::new().app_type("APP_XXXX").system_token("sys-token").user_id("u1"))
+//!     .build()?;
+//! let reply = client
+//!     .forms()
+//!     .save_form_data_v2(SaveFormDataV2Request::new(
+//!         "FORM-XXXX",
+//!         serde_json::json!({ "textField_abc": "hello", "numberField_def": 3 }),
+//!     ))
+//!     .await?;
+//! println!("new instance: {:?}", reply.result);
+//! # Ok(()) }
+//! ```
+//!
+//! Errors are [`Error`]: DingTalk's own errors arrive as [`Error::Api`] with the HTTP status,
+//! code, message and request id.
+#![warn(missing_docs)]
+
+mod client;
+mod context;
+mod error;
+mod json_text;
+#[doc(hidden)]
+pub mod lenient;
+mod meta;
+mod paginate;
+mod retry;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use client::{
+    Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_ENDPOINT,
+    DEFAULT_TOTAL_TIMEOUT,
+};
+pub use context::AppContext;
+pub use error::{ApiError, Error};
+pub use json_text::JsonText;
+pub use meta::{
+    Operation, OperationMeta, PageStyle, Paginated, ParamError, ParamLocation, ParamMeta,
+};
+pub use paginate::PageStream;
+pub use retry::RetryConfig;
+pub use yida_auth;
+
+#[allow(missing_docs, clippy::all)]
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/generated.rs"));
+}
+pub use generated::*;

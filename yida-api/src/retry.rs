@@ -1,0 +1,243 @@
+//! Retry policy and the optional client-side rate limit.
+
+use crate::error::Error;
+use crate::meta::OperationMeta;
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// When and how often a failed call is repeated.
+///
+/// What is retried:
+/// - throttling (`…QpsLimitForAppkeyAndApi`, `…QpsLimitForApi`, HTTP 429, the gateway's
+///   `{"status":1111,"wait":N}` or HTML ban page, honouring its wait) and failures to
+///   connect: for every operation, since the server did not act on the request;
+/// - HTTP 5xx, timeouts and connections broken after sending: only for read-only operations
+///   (marked in the spec), never for writes, which must not be applied twice;
+/// - never: the monthly quota (`…ApiCountLimitForOrg`), permission and parameter errors.
+///
+/// ```
+/// use std::time::Duration;
+/// use yida_api::RetryConfig;
+/// let patient = RetryConfig::default().max_attempts(5).max_elapsed(Duration::from_secs(60));
+/// let none = RetryConfig::disabled();
+/// # let _ = (patient, none);
+/// ```
+#[derive(Debug, Clone)]
+pub struct RetryConfig {
+    max_attempts: u32,
+    base_delay: Duration,
+    max_delay: Duration,
+    max_elapsed: Duration,
+}
+
+impl Default for RetryConfig {
+    /// 4 attempts, backoff from 200 ms doubling up to 5 s with jitter, at most 30 s of retrying.
+    fn default() -> Self {
+        RetryConfig {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+            max_elapsed: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    GiveUp,
+    RetryAfter(Duration),
+}
+
+impl RetryConfig {
+    /// No retries at all (one attempt).
+    pub fn disabled() -> Self {
+        RetryConfig {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// Total attempts, the first included (at least 1).
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+
+    /// First backoff delay; it doubles per attempt.
+    pub fn base_delay(mut self, d: Duration) -> Self {
+        self.base_delay = d;
+        self
+    }
+
+    /// Longest backoff delay (a gateway's longer wait is still honoured).
+    pub fn max_delay(mut self, d: Duration) -> Self {
+        self.max_delay = d;
+        self
+    }
+
+    /// No retry starts once this much time has passed since the first attempt.
+    pub fn max_elapsed(mut self, d: Duration) -> Self {
+        self.max_elapsed = d;
+        self
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << (attempt.saturating_sub(1)).min(16));
+        let cap = exp.min(self.max_delay);
+        // "Equal jitter": half fixed, half random, so pauses never collapse to zero.
+        let mut h = RandomState::new().build_hasher();
+        h.write_u32(attempt);
+        let half = cap / 2;
+        let span = half.as_micros() as u64;
+        let jitter = if span == 0 {
+            0
+        } else {
+            h.finish() % (span + 1)
+        };
+        half + Duration::from_micros(jitter)
+    }
+
+    pub(crate) fn verdict(
+        &self,
+        err: &Error,
+        read_only: bool,
+        attempt: u32,
+        elapsed: Duration,
+    ) -> Verdict {
+        if attempt >= self.max_attempts {
+            return Verdict::GiveUp;
+        }
+        let mut pause = self.backoff(attempt);
+        let retryable = match err {
+            Error::Api(api) if api.is_quota_exhausted() => false,
+            Error::Api(api) if api.is_throttled() => {
+                if let Some(w) = api.retry_after {
+                    pause = pause.max(w);
+                }
+                true
+            }
+            Error::Api(api) => api.status >= 500 && read_only,
+            Error::Connect { .. } => true,
+            Error::Timeout { .. } | Error::Transport { .. } => read_only,
+            _ => false,
+        };
+        if !retryable || elapsed + pause > self.max_elapsed {
+            return Verdict::GiveUp;
+        }
+        Verdict::RetryAfter(pause)
+    }
+}
+
+/// Spaces calls of each operation at least `1/rate` seconds apart.
+#[derive(Debug)]
+pub(crate) struct RateLimiter {
+    interval: Duration,
+    next: Mutex<HashMap<(&'static str, &'static str), Instant>>,
+}
+
+impl RateLimiter {
+    pub(crate) fn new(per_second: u32) -> Self {
+        RateLimiter {
+            interval: Duration::from_secs(1) / per_second.max(1),
+            next: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) async fn acquire(&self, meta: &'static OperationMeta) {
+        let slot = {
+            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            let entry = next.entry((meta.action, meta.version)).or_insert(now);
+            let slot = (*entry).max(now);
+            *entry = slot + self.interval;
+            slot
+        };
+        let now = Instant::now();
+        if slot > now {
+            tokio::time::sleep(slot - now).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiError;
+
+    fn api(status: u16, code: &str) -> Error {
+        Error::Api(ApiError {
+            operation: "X@1.0".into(),
+            status,
+            code: Some(code.into()),
+            message: None,
+            request_id: None,
+            required_permission: None,
+            retry_after: None,
+            body_excerpt: None,
+        })
+    }
+
+    #[test]
+    fn classifies_errors() {
+        let r = RetryConfig::default();
+        let z = Duration::ZERO;
+        assert!(matches!(
+            r.verdict(
+                &api(403, "Forbidden.AccessDenied.QpsLimitForApi"),
+                false,
+                1,
+                z
+            ),
+            Verdict::RetryAfter(_)
+        ));
+        assert_eq!(
+            r.verdict(
+                &api(403, "Forbidden.AccessDenied.ApiCountLimitForOrg"),
+                true,
+                1,
+                z
+            ),
+            Verdict::GiveUp
+        );
+        assert_eq!(
+            r.verdict(&api(500, "innerError"), false, 1, z),
+            Verdict::GiveUp
+        );
+        assert!(matches!(
+            r.verdict(&api(500, "innerError"), true, 1, z),
+            Verdict::RetryAfter(_)
+        ));
+        assert_eq!(
+            r.verdict(&api(400, "invalidParameter"), true, 1, z),
+            Verdict::GiveUp
+        );
+        assert_eq!(
+            r.verdict(&api(500, "innerError"), true, 4, z),
+            Verdict::GiveUp
+        );
+        assert_eq!(
+            RetryConfig::disabled().verdict(&api(429, "x"), true, 1, z),
+            Verdict::GiveUp
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let r = RetryConfig::default();
+        for attempt in 1..10 {
+            let b = r.backoff(attempt);
+            assert!(b <= Duration::from_secs(5));
+            assert!(
+                b >= (Duration::from_millis(200) * (1 << (attempt - 1).min(16)))
+                    .min(Duration::from_secs(5))
+                    / 2
+            );
+        }
+    }
+}

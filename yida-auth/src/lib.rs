@@ -1,0 +1,125 @@
+//! DingTalk access tokens for the Yida API.
+//!
+//! Every Yida call carries an access token. This crate gets one for both kinds of DingTalk
+//! app, caches it until shortly before it expires, refreshes it once for any number of
+//! concurrent callers, and never prints a secret.
+//!
+//! - [`InternalApp`]: an internal (enterprise) app, `appKey` + `appSecret`.
+//! - [`ThirdPartyApp`]: a third-party enterprise app (ISV): `suiteKey` + `suiteSecret` + the
+//!   latest suite ticket, one token per authorized company ([`ThirdPartyApp::for_corp`]).
+//! - [`StaticToken`]: a token you already have (tests, short scripts).
+//!
+//! All of them implement [`TokenProvider`], which you can implement yourself.
+//!
+//! ```no_run
+//! use yida_auth::{InternalApp, TokenProvider};
+//! # async fn run() -> Result<(), yida_auth::AuthError> {
+//! let app = InternalApp::new("dingxxxx", "app-secret")?;
+//! let token = app.token().await?; // fetched once, then cached
+//! # let _ = token; Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+mod cache;
+mod error;
+mod providers;
+mod secret;
+mod signature;
+
+pub use cache::{
+    CacheConfig, Clock, ManualClock, MemoryTokenStore, SystemClock, TokenCache, TokenStore,
+};
+pub use error::AuthError;
+pub use providers::{
+    CorpToken, InternalApp, MemoryTicketStore, StaticToken, SuiteTicketStore, ThirdPartyApp,
+    DEFAULT_ENDPOINT,
+};
+pub use secret::{Secret, REDACTED};
+pub use signature::{legacy_signature, legacy_signature_query};
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::SystemTime;
+
+/// An access token, with the time the cache should refresh it.
+///
+/// `Debug` prints no part of the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    secret: Secret,
+    refresh_at: Option<SystemTime>,
+}
+
+impl AccessToken {
+    /// A token with no known expiry.
+    pub fn new(value: impl Into<Secret>) -> Self {
+        AccessToken {
+            secret: value.into(),
+            refresh_at: None,
+        }
+    }
+
+    /// A token the cache refreshes at `refresh_at`.
+    pub fn with_refresh_at(value: impl Into<Secret>, refresh_at: Option<SystemTime>) -> Self {
+        AccessToken {
+            secret: value.into(),
+            refresh_at,
+        }
+    }
+
+    /// The token value, to put in the `x-acs-dingtalk-access-token` header.
+    pub fn secret(&self) -> &Secret {
+        &self.secret
+    }
+
+    /// When the cache will stop using this token.
+    pub fn refresh_at(&self) -> Option<SystemTime> {
+        self.refresh_at
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("secret", &self.secret)
+            .field("refresh_at", &self.refresh_at)
+            .finish()
+    }
+}
+
+/// The future returned by [`TokenProvider::token`].
+pub type TokenFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<AccessToken, AuthError>> + Send + 'a>>;
+
+/// A source of access tokens. Implement it to plug in your own.
+///
+/// ```
+/// use yida_auth::{AccessToken, AuthError, TokenFuture, TokenProvider};
+/// #[derive(Debug)]
+/// struct FromVault;
+/// impl TokenProvider for FromVault {
+///     fn token(&self) -> TokenFuture<'_> {
+///         Box::pin(async { Ok(AccessToken::new("token-from-vault")) })
+///     }
+/// }
+/// ```
+pub trait TokenProvider: Send + Sync + fmt::Debug {
+    /// A token to use now (cached where the provider caches).
+    fn token(&self) -> TokenFuture<'_>;
+
+    /// DingTalk rejected `token` (HTTP 400 `InvalidAuthentication`): forget it so the next
+    /// [`token`](TokenProvider::token) fetches a new one. The default does nothing.
+    fn invalidate(&self, token: &AccessToken) {
+        let _ = token;
+    }
+}
+
+impl<T: TokenProvider + ?Sized> TokenProvider for std::sync::Arc<T> {
+    fn token(&self) -> TokenFuture<'_> {
+        (**self).token()
+    }
+    fn invalidate(&self, token: &AccessToken) {
+        (**self).invalidate(token)
+    }
+}

@@ -1,0 +1,421 @@
+//! The token providers: fixed, internal app, third-party (ISV) app per company.
+
+use crate::{AccessToken, AuthError, Secret, TokenCache, TokenFuture, TokenProvider};
+use serde::Deserialize;
+use std::fmt;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// DingTalk's API endpoint, also home of the token endpoints.
+pub const DEFAULT_ENDPOINT: &str = "https://api.dingtalk.com";
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A fixed token, used as is and never refreshed.
+///
+/// ```
+/// use yida_auth::StaticToken;
+/// let t = StaticToken::new("my-token");
+/// assert!(!format!("{t:?}").contains("my-token"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct StaticToken(AccessToken);
+
+impl StaticToken {
+    /// Wraps a token.
+    pub fn new(token: impl Into<Secret>) -> Self {
+        StaticToken(AccessToken::new(token))
+    }
+}
+
+impl TokenProvider for StaticToken {
+    fn token(&self) -> TokenFuture<'_> {
+        let t = self.0.clone();
+        Box::pin(async move {
+            if t.secret().is_blank() {
+                return Err(AuthError::MissingCredential {
+                    field: "accessToken",
+                });
+            }
+            Ok(t)
+        })
+    }
+}
+
+fn require(field: &'static str, value: &str) -> Result<(), AuthError> {
+    if value.trim().is_empty() {
+        Err(AuthError::MissingCredential { field })
+    } else {
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+struct Http {
+    client: reqwest::Client,
+    endpoint: String,
+}
+
+impl fmt::Debug for Http {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Http")
+            .field("endpoint", &self.endpoint)
+            .finish()
+    }
+}
+
+impl Http {
+    fn new() -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(DEFAULT_TIMEOUT)
+            .connect_timeout(Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Http {
+            client,
+            endpoint: DEFAULT_ENDPOINT.to_string(),
+        }
+    }
+
+    /// POSTs `body` to `path` and reads `{accessToken, expireIn}`.
+    async fn fetch(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<(Secret, Duration), AuthError> {
+        #[derive(Deserialize)]
+        struct Reply {
+            #[serde(rename = "accessToken")]
+            access_token: Option<String>,
+            #[serde(rename = "expireIn")]
+            expire_in: Option<i64>,
+        }
+        #[derive(Deserialize)]
+        struct ErrorReply {
+            code: Option<String>,
+            message: Option<String>,
+            requestid: Option<String>,
+        }
+        let url = format!("{}{}", self.endpoint.trim_end_matches('/'), path);
+        tracing::debug!(target: "yida_auth", %url, "fetching access token");
+        let resp = self
+            .client
+            .post(&url)
+            .header("content-type", "application/json; charset=utf-8")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| AuthError::Transport {
+                message: transport_message(&e),
+            })?;
+        let status = resp.status().as_u16();
+        let header_id = resp
+            .headers()
+            .get("x-acs-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = resp.bytes().await.map_err(|e| AuthError::Transport {
+            message: transport_message(&e),
+        })?;
+        if !(200..300).contains(&status) {
+            let parsed: Option<ErrorReply> = serde_json::from_slice(&bytes).ok();
+            let (code, message, request_id) = match parsed {
+                Some(p) => (p.code, p.message, p.requestid.or(header_id)),
+                None => (None, None, header_id),
+            };
+            tracing::debug!(target: "yida_auth", status, code = code.as_deref().unwrap_or(""), "token endpoint refused");
+            return Err(AuthError::Rejected {
+                status,
+                code,
+                message,
+                request_id,
+            });
+        }
+        let reply: Reply = serde_json::from_slice(&bytes).map_err(|e| AuthError::Decode {
+            message: format!("HTTP {status}: {e}"),
+        })?;
+        let token = reply
+            .access_token
+            .filter(|t| !t.is_empty())
+            .ok_or(AuthError::Decode {
+                message: "no accessToken in the reply".into(),
+            })?;
+        let expire_in =
+            Duration::from_secs(reply.expire_in.unwrap_or(7200).clamp(1, 86_400 * 30) as u64);
+        Ok((Secret::new(token), expire_in))
+    }
+}
+
+fn transport_message(e: &reqwest::Error) -> String {
+    // reqwest's Display carries the URL (no secret: they all travel in the body).
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    let mut msg = format!("{kind}: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    msg
+}
+
+/// An internal app's credentials: `POST /v1.0/oauth2/accessToken` with `appKey` and
+/// `appSecret`, cached (see [`TokenCache`]).
+///
+/// ```
+/// use yida_auth::InternalApp;
+/// let app = InternalApp::new("dingkey", "top-secret").unwrap().endpoint("http://127.0.0.1:9");
+/// assert!(!format!("{app:?}").contains("top-secret"));
+/// assert!(InternalApp::new("dingkey", "").is_err()); // refused before any request
+/// ```
+#[derive(Debug, Clone)]
+pub struct InternalApp {
+    app_key: String,
+    app_secret: Secret,
+    http: Http,
+    cache: TokenCache,
+}
+
+impl InternalApp {
+    /// Credentials from the developer console. Empty values are refused here, naming the field.
+    pub fn new(
+        app_key: impl Into<String>,
+        app_secret: impl Into<Secret>,
+    ) -> Result<Self, AuthError> {
+        let app_key = app_key.into();
+        let app_secret = app_secret.into();
+        require("appKey", &app_key)?;
+        require("appSecret", app_secret.expose())?;
+        Ok(InternalApp {
+            app_key,
+            app_secret,
+            http: Http::new(),
+            cache: TokenCache::new(),
+        })
+    }
+
+    /// Base URL of the token endpoint (default [`DEFAULT_ENDPOINT`]).
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.http.endpoint = url.into();
+        self
+    }
+
+    /// The HTTP client to use (redirects should be off).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http.client = client;
+        self
+    }
+
+    /// The cache to use (share one between providers, or inject a clock or store).
+    pub fn cache(mut self, cache: TokenCache) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    fn key(&self) -> String {
+        format!("internal:{}", self.app_key)
+    }
+}
+
+impl TokenProvider for InternalApp {
+    fn token(&self) -> TokenFuture<'_> {
+        Box::pin(async move {
+            let key = self.key();
+            self.cache
+                .get_or_fetch(&key, || {
+                    let body = serde_json::json!({
+                        "appKey": self.app_key,
+                        "appSecret": self.app_secret.expose(),
+                    });
+                    self.http.fetch("/v1.0/oauth2/accessToken", body)
+                })
+                .await
+        })
+    }
+
+    fn invalidate(&self, token: &AccessToken) {
+        self.cache.invalidate(&self.key(), token);
+    }
+}
+
+/// Where a third-party app keeps the latest suite ticket. DingTalk pushes a new ticket every
+/// few hours (HTTP callback or Stream event); your handler stores it, each token fetch reads it.
+pub trait SuiteTicketStore: Send + Sync + fmt::Debug {
+    /// The latest ticket, if one has arrived.
+    fn ticket(&self) -> Option<Secret>;
+}
+
+/// An in-memory [`SuiteTicketStore`]; clone it into your push handler.
+///
+/// ```
+/// use yida_auth::{MemoryTicketStore, SuiteTicketStore};
+/// let store = MemoryTicketStore::new();
+/// store.set("ticket-from-push");
+/// assert_eq!(store.ticket().unwrap().expose(), "ticket-from-push");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MemoryTicketStore(Arc<RwLock<Option<Secret>>>);
+
+impl MemoryTicketStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Replaces the ticket (call it from the suite-ticket push handler).
+    pub fn set(&self, ticket: impl Into<Secret>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(ticket.into());
+    }
+}
+
+impl SuiteTicketStore for MemoryTicketStore {
+    fn ticket(&self) -> Option<Secret> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// A third-party enterprise app (ISV): `POST /v1.0/oauth2/corpAccessToken` with `suiteKey`,
+/// `suiteSecret`, `authCorpId` and the latest suite ticket. One provider serves every
+/// authorized company; [`for_corp`](ThirdPartyApp::for_corp) gives the token source of one,
+/// and each company's token is cached separately.
+///
+/// ```
+/// use yida_auth::{MemoryTicketStore, ThirdPartyApp};
+/// let tickets = MemoryTicketStore::new();
+/// let isv = ThirdPartyApp::new("suitekey", "suite-secret", tickets.clone()).unwrap();
+/// let acme = isv.for_corp("ding-corp-acme").unwrap();
+/// # let _ = acme;
+/// ```
+#[derive(Debug, Clone)]
+pub struct ThirdPartyApp {
+    inner: Arc<IsvInner>,
+}
+
+#[derive(Debug)]
+struct IsvInner {
+    suite_key: String,
+    suite_secret: Secret,
+    tickets: Arc<dyn SuiteTicketStore>,
+    http: Http,
+    cache: TokenCache,
+}
+
+impl ThirdPartyApp {
+    /// Suite credentials and the store the suite ticket is read from at each fetch.
+    pub fn new(
+        suite_key: impl Into<String>,
+        suite_secret: impl Into<Secret>,
+        tickets: impl SuiteTicketStore + 'static,
+    ) -> Result<Self, AuthError> {
+        let suite_key = suite_key.into();
+        let suite_secret = suite_secret.into();
+        require("suiteKey", &suite_key)?;
+        require("suiteSecret", suite_secret.expose())?;
+        Ok(ThirdPartyApp {
+            inner: Arc::new(IsvInner {
+                suite_key,
+                suite_secret,
+                tickets: Arc::new(tickets),
+                http: Http::new(),
+                cache: TokenCache::new(),
+            }),
+        })
+    }
+
+    fn map(self, f: impl FnOnce(&mut IsvInner)) -> Self {
+        let mut inner = match Arc::try_unwrap(self.inner) {
+            Ok(i) => i,
+            Err(shared) => IsvInner {
+                suite_key: shared.suite_key.clone(),
+                suite_secret: shared.suite_secret.clone(),
+                tickets: shared.tickets.clone(),
+                http: shared.http.clone(),
+                cache: shared.cache.clone(),
+            },
+        };
+        f(&mut inner);
+        ThirdPartyApp {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Base URL of the token endpoint (default [`DEFAULT_ENDPOINT`]).
+    pub fn endpoint(self, url: impl Into<String>) -> Self {
+        let url = url.into();
+        self.map(|i| i.http.endpoint = url)
+    }
+
+    /// The HTTP client to use (redirects should be off).
+    pub fn http_client(self, client: reqwest::Client) -> Self {
+        self.map(|i| i.http.client = client)
+    }
+
+    /// The cache to use.
+    pub fn cache(self, cache: TokenCache) -> Self {
+        self.map(|i| i.cache = cache)
+    }
+
+    /// The token source for one authorized company.
+    pub fn for_corp(&self, auth_corp_id: impl Into<String>) -> Result<CorpToken, AuthError> {
+        let corp = auth_corp_id.into();
+        require("authCorpId", &corp)?;
+        Ok(CorpToken {
+            app: self.clone(),
+            corp,
+        })
+    }
+}
+
+/// The token source of one company authorized for a [`ThirdPartyApp`].
+#[derive(Debug, Clone)]
+pub struct CorpToken {
+    app: ThirdPartyApp,
+    corp: String,
+}
+
+impl CorpToken {
+    fn key(&self) -> String {
+        format!("corp:{}:{}", self.app.inner.suite_key, self.corp)
+    }
+
+    /// The company this source serves.
+    pub fn corp_id(&self) -> &str {
+        &self.corp
+    }
+}
+
+impl TokenProvider for CorpToken {
+    fn token(&self) -> TokenFuture<'_> {
+        Box::pin(async move {
+            let inner = &self.app.inner;
+            let key = self.key();
+            inner
+                .cache
+                .get_or_fetch(&key, || async {
+                    let ticket = inner.tickets.ticket().filter(|t| !t.is_blank()).ok_or(
+                        AuthError::MissingCredential {
+                            field: "suiteTicket",
+                        },
+                    )?;
+                    let body = serde_json::json!({
+                        "suiteKey": inner.suite_key,
+                        "suiteSecret": inner.suite_secret.expose(),
+                        "authCorpId": self.corp,
+                        "suiteTicket": ticket.expose(),
+                    });
+                    inner.http.fetch("/v1.0/oauth2/corpAccessToken", body).await
+                })
+                .await
+        })
+    }
+
+    fn invalidate(&self, token: &AccessToken) {
+        self.app.inner.cache.invalidate(&self.key(), token);
+    }
+}
