@@ -1,1 +1,334 @@
-//! Test support.
+//! Test support: a real HTTP/1.1 server on loopback that records every request and answers
+//! from a script. Tests assert what went over the wire and what came back.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// One request as received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// HTTP method.
+    pub method: String,
+    /// The path as sent (still percent-encoded), without the query.
+    pub path: String,
+    /// The raw query string (without `?`), if any.
+    pub query: Option<String>,
+    /// Header names lower-cased, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    /// The first header of that (lower-case) name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON (`Null` when empty).
+    pub fn json(&self) -> serde_json::Value {
+        if self.body.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&self.body).expect("request body is JSON")
+        }
+    }
+
+    /// Query pairs, decoded, in order.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        let Some(q) = &self.query else {
+            return Vec::new();
+        };
+        q.split('&')
+            .filter(|s| !s.is_empty())
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                (decode(k), decode(v))
+            })
+            .collect()
+    }
+
+    /// The decoded value of a query parameter.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.query_pairs()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+}
+
+/// Percent-decodes a string (`+` is left alone: we never send it for a space).
+pub fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What the server does with one request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A normal response.
+    Http {
+        /// Status code.
+        status: u16,
+        /// Extra headers.
+        headers: Vec<(String, String)>,
+        /// Body.
+        body: Vec<u8>,
+    },
+    /// Wait, then do the inner reply.
+    Delay(Duration, Box<Reply>),
+    /// Write these bytes verbatim, then close the connection.
+    Raw(Vec<u8>),
+    /// Close the connection without answering.
+    Close,
+}
+
+impl Reply {
+    /// 200 with a JSON body.
+    pub fn json(body: serde_json::Value) -> Reply {
+        Reply::status_json(200, body)
+    }
+
+    /// Any status with a JSON body.
+    pub fn status_json(status: u16, body: serde_json::Value) -> Reply {
+        Reply::Http {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    /// Any status with a text body and content type.
+    pub fn text(status: u16, content_type: &str, body: &str) -> Reply {
+        Reply::Http {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    /// A DingTalk error reply.
+    pub fn error(status: u16, code: &str, message: &str, request_id: &str) -> Reply {
+        Reply::status_json(
+            status,
+            serde_json::json!({"code": code, "message": message, "requestid": request_id}),
+        )
+    }
+
+    /// 200 with an empty body.
+    pub fn empty() -> Reply {
+        Reply::Http {
+            status: 200,
+            headers: vec![],
+            body: vec![],
+        }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
+        if let Reply::Http { headers, .. } = &mut self {
+            headers.push((name.into(), value.into()));
+        }
+        self
+    }
+}
+
+type Handler = dyn Fn(&Recorded, usize) -> Reply + Send + Sync;
+
+/// A scripted HTTP server on 127.0.0.1. Stops when dropped.
+pub struct MockServer {
+    addr: SocketAddr,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl MockServer {
+    /// A server answering every request through `handler(request, index)`.
+    pub async fn start(
+        handler: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static,
+    ) -> MockServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
+        let handler: Arc<Handler> = Arc::new(handler);
+        let reqs = requests.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let reqs = reqs.clone();
+                let handler = handler.clone();
+                tokio::spawn(async move {
+                    let _ = serve(stream, reqs, handler).await;
+                });
+            }
+        });
+        MockServer {
+            addr,
+            requests,
+            task,
+        }
+    }
+
+    /// A server answering from a queue; the last reply repeats once the queue is down to one.
+    pub async fn script(replies: Vec<Reply>) -> MockServer {
+        let queue = Mutex::new(VecDeque::from(replies));
+        MockServer::start(move |_, _| {
+            let mut q = queue.lock().unwrap();
+            if q.len() > 1 {
+                q.pop_front().unwrap()
+            } else {
+                q.front().cloned().unwrap_or(Reply::Close)
+            }
+        })
+        .await
+    }
+
+    /// A server that always gives the same reply.
+    pub async fn always(reply: Reply) -> MockServer {
+        MockServer::start(move |_, _| reply.clone()).await
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Requests received so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// Number of requests received so far.
+    pub fn count(&self) -> usize {
+        self.requests.lock().unwrap().len()
+    }
+}
+
+async fn serve(
+    mut stream: TcpStream,
+    reqs: Arc<Mutex<Vec<Recorded>>>,
+    handler: Arc<Handler>,
+) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(8192);
+    loop {
+        // Read up to the end of the headers.
+        let head_end = loop {
+            if let Some(p) = find(&buf, b"\r\n\r\n") {
+                break p;
+            }
+            let mut chunk = [0u8; 8192];
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let mut lines = head.split("\r\n");
+        let request_line = lines.next().unwrap_or_default();
+        let mut parts = request_line.split(' ');
+        let method = parts.next().unwrap_or_default().to_string();
+        let target = parts.next().unwrap_or_default().to_string();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let len: usize = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let body_start = head_end + 4;
+        while buf.len() < body_start + len {
+            let mut chunk = [0u8; 8192];
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let body = buf[body_start..body_start + len].to_vec();
+        buf.drain(..body_start + len);
+        let (path, query) = match target.split_once('?') {
+            Some((p, q)) => (p.to_string(), Some(q.to_string())),
+            None => (target.clone(), None),
+        };
+        let rec = Recorded {
+            method,
+            path,
+            query,
+            headers,
+            body,
+        };
+        let index = {
+            let mut r = reqs.lock().unwrap();
+            r.push(rec.clone());
+            r.len() - 1
+        };
+        let mut reply = handler(&rec, index);
+        loop {
+            match reply {
+                Reply::Delay(d, inner) => {
+                    tokio::time::sleep(d).await;
+                    reply = *inner;
+                }
+                Reply::Close => return Ok(()),
+                Reply::Raw(bytes) => {
+                    stream.write_all(&bytes).await?;
+                    stream.shutdown().await?;
+                    return Ok(());
+                }
+                Reply::Http {
+                    status,
+                    headers,
+                    body,
+                } => {
+                    let mut out =
+                        format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len());
+                    for (n, v) in headers {
+                        out.push_str(&format!("{n}: {v}\r\n"));
+                    }
+                    out.push_str("\r\n");
+                    let mut bytes = out.into_bytes();
+                    bytes.extend_from_slice(&body);
+                    stream.write_all(&bytes).await?;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}

@@ -9621,10 +9621,10 @@ pub mod apps {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        /// - `data`: Arguments for the API as a JSON object, e.g. `{"arg0": "123"}`.
         /// - `service_id`: Id of the custom API service (`svc-...`).
+        /// - `data`: Arguments for the API as a JSON object, e.g. `{"arg0": "123"}`.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(data: impl serde::Serialize, service_id: impl Into<String>) -> Self {
+        pub fn new(service_id: impl Into<String>, data: impl serde::Serialize) -> Self {
             Self {
                 app_type: None,
                 data: crate::JsonText::from_value(&data),
@@ -11483,12 +11483,12 @@ pub mod batch {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        /// - `form_instance_id_list`: Ids of the form instances to fetch.
         /// - `form_uuid`: The form's code (`FORM-...`).
+        /// - `form_instance_id_list`: Ids of the form instances to fetch.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new<T0: Into<String>>(
-            form_instance_id_list: impl IntoIterator<Item = T0>,
+        pub fn new<T1: Into<String>>(
             form_uuid: impl Into<String>,
+            form_instance_id_list: impl IntoIterator<Item = T1>,
         ) -> Self {
             Self {
                 app_type: None,
@@ -11703,12 +11703,12 @@ pub mod batch {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        /// - `form_instance_id_list`: Ids of the form instances to delete.
         /// - `form_uuid`: The form's code (`FORM-...`).
+        /// - `form_instance_id_list`: Ids of the form instances to delete.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new<T0: Into<String>>(
-            form_instance_id_list: impl IntoIterator<Item = T0>,
+        pub fn new<T1: Into<String>>(
             form_uuid: impl Into<String>,
+            form_instance_id_list: impl IntoIterator<Item = T1>,
         ) -> Self {
             Self {
                 app_type: None,
@@ -11942,12 +11942,12 @@ pub mod batch {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        /// - `form_data_json_list`: One JSON text of field values (field id to value) per instance to create.
         /// - `form_uuid`: The form's code (`FORM-...`).
+        /// - `form_data_json_list`: One JSON text of field values (field id to value) per instance to create.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new<T0: serde::Serialize>(
-            form_data_json_list: impl IntoIterator<Item = T0>,
+        pub fn new<T1: serde::Serialize>(
             form_uuid: impl Into<String>,
+            form_data_json_list: impl IntoIterator<Item = T1>,
         ) -> Self {
             Self {
                 app_type: None,
@@ -12230,13 +12230,13 @@ pub mod batch {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        /// - `form_instance_id_list`: Ids of the form instances to update.
         /// - `form_uuid`: The form's code (`FORM-...`).
+        /// - `form_instance_id_list`: Ids of the form instances to update.
         /// - `update_form_data_json`: Values to write into every listed instance as JSON: field id to new value.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new<T0: Into<String>>(
-            form_instance_id_list: impl IntoIterator<Item = T0>,
+        pub fn new<T1: Into<String>>(
             form_uuid: impl Into<String>,
+            form_instance_id_list: impl IntoIterator<Item = T1>,
             update_form_data_json: impl serde::Serialize,
         ) -> Self {
             Self {
@@ -19623,12 +19623,12 @@ pub mod design {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        /// - `form_data_json`: Form values as JSON: field id to value.
         /// - `form_uuid`: The form's code (`FORM-...`).
+        /// - `form_data_json`: Form values as JSON: field id to value.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
-            form_data_json: impl serde::Serialize,
             form_uuid: impl Into<String>,
+            form_data_json: impl serde::Serialize,
         ) -> Self {
             Self {
                 app_type: None,
@@ -19970,13 +19970,13 @@ pub mod forms {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        /// - `form_data_json`: Values to write as JSON: field id to value.
         /// - `form_uuid`: The form's code (`FORM-...`).
+        /// - `form_data_json`: Values to write as JSON: field id to value.
         /// - `search_condition`: Filter as JSON: a list of conditions (`key`, `value`, `type`, `operator`, `componentName`) picking the instances to update.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
-            form_data_json: impl serde::Serialize,
             form_uuid: impl Into<String>,
+            form_data_json: impl serde::Serialize,
             search_condition: impl serde::Serialize,
         ) -> Self {
             Self {
@@ -20197,13 +20197,13 @@ pub mod forms {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        /// - `form_data_json`: Values to write as JSON: field id to value.
         /// - `form_uuid`: The form's code (`FORM-...`).
+        /// - `form_data_json`: Values to write as JSON: field id to value.
         /// - `search_condition`: Filter as JSON: a list of conditions (`key`, `value`, `type`, `operator`, `componentName`) picking the instances to update.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
-            form_data_json: impl serde::Serialize,
             form_uuid: impl Into<String>,
+            form_data_json: impl serde::Serialize,
             search_condition: impl serde::Serialize,
         ) -> Self {
             Self {
@@ -21454,12 +21454,12 @@ pub mod forms {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        /// - `form_data_json`: Form values as JSON: field id to value.
         /// - `form_uuid`: The form's code (`FORM-...`).
+        /// - `form_data_json`: Form values as JSON: field id to value.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
-            form_data_json: impl serde::Serialize,
             form_uuid: impl Into<String>,
+            form_data_json: impl serde::Serialize,
         ) -> Self {
             Self {
                 app_type: None,
@@ -21664,12 +21664,12 @@ pub mod forms {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        /// - `form_data_json`: Form values as JSON: field id to value.
         /// - `form_uuid`: The form's code (`FORM-...`).
+        /// - `form_data_json`: Form values as JSON: field id to value.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
-            form_data_json: impl serde::Serialize,
             form_uuid: impl Into<String>,
+            form_data_json: impl serde::Serialize,
         ) -> Self {
             Self {
                 app_type: None,
@@ -25985,15 +25985,15 @@ pub mod matrices {
         ///
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
-        /// - `data_json`: JSON list of rows keyed by column id (`column_xx`); a row with `rowId` updates that row (added if unknown), one with `"isNew": 1` and no rowId is added.
         /// - `matrix_id`: The matrix's id, shown in the platform's permission-matrix management.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
+        /// - `data_json`: JSON list of rows keyed by column id (`column_xx`); a row with `rowId` updates that row (added if unknown), one with `"isNew": 1` and no rowId is added.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             corp_id: impl Into<String>,
-            data_json: impl serde::Serialize,
             matrix_id: impl Into<String>,
             token: impl Into<String>,
+            data_json: impl serde::Serialize,
         ) -> Self {
             Self {
                 corp_id: corp_id.into(),
@@ -33167,12 +33167,12 @@ pub mod processes {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        /// - `form_data_json`: Form values as JSON: field id to value.
         /// - `form_uuid`: The form's code (`FORM-...`).
+        /// - `form_data_json`: Form values as JSON: field id to value.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
-            form_data_json: impl serde::Serialize,
             form_uuid: impl Into<String>,
+            form_data_json: impl serde::Serialize,
         ) -> Self {
             Self {
                 app_type: None,
@@ -33448,12 +33448,12 @@ pub mod processes {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        /// - `form_data_json`: Form values as JSON: field id to value.
         /// - `form_uuid`: The form's code (`FORM-...`).
+        /// - `form_data_json`: Form values as JSON: field id to value.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
-            form_data_json: impl serde::Serialize,
             form_uuid: impl Into<String>,
+            form_data_json: impl serde::Serialize,
         ) -> Self {
             Self {
                 app_type: None,
@@ -34353,15 +34353,15 @@ pub mod roles {
         ///
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
-        /// - `members_info`: JSON list of `{memberId, manageScopes}`: the member's user id and the comma-separated ids they manage, or `all`.
         /// - `role_uuid`: The role's id (`ROLE-...`), shown in the platform's role management.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
+        /// - `members_info`: JSON list of `{memberId, manageScopes}`: the member's user id and the comma-separated ids they manage, or `all`.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             corp_id: impl Into<String>,
-            members_info: impl serde::Serialize,
             role_uuid: impl Into<String>,
             token: impl Into<String>,
+            members_info: impl serde::Serialize,
         ) -> Self {
             Self {
                 corp_id: corp_id.into(),

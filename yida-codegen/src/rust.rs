@@ -372,7 +372,9 @@ fn emit_request(op: &Operation, api: &Api) -> TokenStream {
         }
     });
     // Constructor.
-    let ctor_params: Vec<&Param> = op.params.iter().filter(|p| p.in_constructor()).collect();
+    let mut ctor_params: Vec<&Param> = op.params.iter().filter(|p| p.in_constructor()).collect();
+    // Identifiers first, values (JSON, lists, maps) last: `new(form_uuid, form_data_json)`.
+    ctor_params.sort_by_key(|p| !matches!(p.ty, Type::String | Type::I64 | Type::F64 | Type::Bool));
     let mut ctor_generics = Vec::new();
     let ctor_args = ctor_params
         .iter()
