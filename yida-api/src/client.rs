@@ -365,12 +365,13 @@ impl Client {
             if let Error::Api(api) = &err {
                 if api.is_invalid_token() && !token_renewed {
                     token_renewed = true;
-                    tracing::debug!(
-                        "access token rejected; renewing it and repeating the call once"
-                    );
-                    self.inner.tokens.invalidate(&token);
-                    attempt -= 1;
-                    continue;
+                    if self.inner.tokens.invalidate(&token) {
+                        tracing::debug!(
+                            "access token rejected; renewing it and repeating the call once"
+                        );
+                        attempt -= 1;
+                        continue;
+                    }
                 }
             }
             match retry.verdict(&err, p.meta.read_only, attempt, started.elapsed()) {

@@ -109,9 +109,12 @@ pub trait TokenProvider: Send + Sync + fmt::Debug {
     fn token(&self) -> TokenFuture<'_>;
 
     /// DingTalk rejected `token` (HTTP 400 `InvalidAuthentication`): forget it so the next
-    /// [`token`](TokenProvider::token) fetches a new one. The default does nothing.
-    fn invalidate(&self, token: &AccessToken) {
+    /// [`token`](TokenProvider::token) fetches a new one. Returns whether a different token
+    /// can be had (the client repeats the call once only then). The default does nothing and
+    /// returns `false`.
+    fn invalidate(&self, token: &AccessToken) -> bool {
         let _ = token;
+        false
     }
 }
 
@@ -119,7 +122,7 @@ impl<T: TokenProvider + ?Sized> TokenProvider for std::sync::Arc<T> {
     fn token(&self) -> TokenFuture<'_> {
         (**self).token()
     }
-    fn invalidate(&self, token: &AccessToken) {
+    fn invalidate(&self, token: &AccessToken) -> bool {
         (**self).invalidate(token)
     }
 }

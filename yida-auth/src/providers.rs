@@ -239,8 +239,9 @@ impl TokenProvider for InternalApp {
         })
     }
 
-    fn invalidate(&self, token: &AccessToken) {
+    fn invalidate(&self, token: &AccessToken) -> bool {
         self.cache.invalidate(&self.key(), token);
+        true
     }
 }
 
@@ -415,7 +416,8 @@ impl TokenProvider for CorpToken {
         })
     }
 
-    fn invalidate(&self, token: &AccessToken) {
+    fn invalidate(&self, token: &AccessToken) -> bool {
         self.app.inner.cache.invalidate(&self.key(), token);
+        true
     }
 }

@@ -133,7 +133,7 @@ impl TokenProvider for BoxedProvider {
     fn token(&self) -> yida_auth::TokenFuture<'_> {
         self.0.token()
     }
-    fn invalidate(&self, t: &yida_auth::AccessToken) {
+    fn invalidate(&self, t: &yida_auth::AccessToken) -> bool {
         self.0.invalidate(t)
     }
 }
