@@ -31,6 +31,7 @@
 mod client;
 mod context;
 mod error;
+pub mod form;
 mod json_text;
 #[doc(hidden)]
 pub mod lenient;
