@@ -21,6 +21,8 @@ pub struct Recorded {
     pub headers: Vec<(String, String)>,
     /// The body bytes.
     pub body: Vec<u8>,
+    /// When the request was complete.
+    pub at: std::time::Instant,
 }
 
 impl Recorded {
@@ -289,6 +291,7 @@ async fn serve(
             query,
             headers,
             body,
+            at: std::time::Instant::now(),
         };
         let index = {
             let mut r = reqs.lock().unwrap();

@@ -519,8 +519,8 @@ fn parse_error(p: &Prepared, status: u16, header_id: Option<String>, body: &[u8]
             if text.to_ascii_lowercase().contains("<html")
                 && (status == 429 || status == 403 || status == 503)
             {
+                // The gateway's HTML ban page: no wait given (the retry policy picks one).
                 err.code = Some("Gateway.Throttled".into());
-                err.retry_after = Some(Duration::from_secs(5));
             }
             err.body_excerpt = Some(text);
         }

@@ -36,6 +36,7 @@ impl ApiError {
         self.status == 429
             || c.ends_with("QpsLimitForAppkeyAndApi")
             || c.ends_with("QpsLimitForApi")
+            || c == "Gateway.Throttled"
             || self.retry_after.is_some()
     }
 

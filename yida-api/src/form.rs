@@ -58,7 +58,11 @@ pub struct DateMs(pub i64);
 impl DateMs {
     /// From a system time (before 1970 counts as 0).
     pub fn from_system_time(t: SystemTime) -> Self {
-        DateMs(t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0))
+        DateMs(
+            t.duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0),
+        )
     }
 
     /// As a system time.
@@ -136,7 +140,10 @@ pub fn task_token(corp_id: &str, user_id: &str, code: &Secret) -> Secret {
 pub fn parse_gmt(s: &str) -> Option<SystemTime> {
     let s = s.trim();
     if !s.is_empty() && s.len() >= 10 && s.bytes().all(|b| b.is_ascii_digit()) {
-        return s.parse::<u64>().ok().map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
+        return s
+            .parse::<u64>()
+            .ok()
+            .map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
     }
     let s = s.strip_suffix('Z').unwrap_or(s);
     let (date, time) = match s.find(['T', ' ']) {
@@ -197,7 +204,13 @@ mod tests {
 
     #[test]
     fn parses_the_time_shapes_yida_returns() {
-        let secs = |s: &str| parse_gmt(s).unwrap().duration_since(UNIX_EPOCH).unwrap().as_millis();
+        let secs = |s: &str| {
+            parse_gmt(s)
+                .unwrap()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+        };
         assert_eq!(secs("2024-04-27T07:56Z"), 1_714_204_560_000);
         assert_eq!(secs("2024-04-27T07:56:12.5Z"), 1_714_204_572_500);
         assert_eq!(secs("2018-01-24 11:22:01"), 1_516_792_921_000);

@@ -31,16 +31,19 @@ pub struct RetryConfig {
     base_delay: Duration,
     max_delay: Duration,
     max_elapsed: Duration,
+    ban_wait: Duration,
 }
 
 impl Default for RetryConfig {
-    /// 4 attempts, backoff from 200 ms doubling up to 5 s with jitter, at most 30 s of retrying.
+    /// 4 attempts, backoff from 200 ms doubling up to 5 s with jitter, at most 30 s of retrying,
+    /// 5 s after a gateway ban page that names no wait.
     fn default() -> Self {
         RetryConfig {
             max_attempts: 4,
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(5),
             max_elapsed: Duration::from_secs(30),
+            ban_wait: Duration::from_secs(5),
         }
     }
 }
@@ -85,6 +88,12 @@ impl RetryConfig {
         self
     }
 
+    /// Pause after the gateway's ban page when it names no wait (default 5 s).
+    pub fn ban_wait(mut self, d: Duration) -> Self {
+        self.ban_wait = d;
+        self
+    }
+
     fn backoff(&self, attempt: u32) -> Duration {
         let exp = self
             .base_delay
@@ -119,6 +128,8 @@ impl RetryConfig {
             Error::Api(api) if api.is_throttled() => {
                 if let Some(w) = api.retry_after {
                     pause = pause.max(w);
+                } else if api.code() == "Gateway.Throttled" {
+                    pause = pause.max(self.ban_wait);
                 }
                 true
             }

@@ -1,0 +1,72 @@
+//! One span per call with action, version, attempt, HTTP status and request id.
+
+use serde_json::json;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tracing_subscriber::fmt::format::FmtSpan;
+use yida_api::{AppContext, Client, RetryConfig, SearchFormDatasV2Request};
+use yida_e2e::{MockServer, Reply};
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn each_call_has_a_span_with_its_fields() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_span_events(FmtSpan::CLOSE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let server = MockServer::script(vec![
+        Reply::error(500, "innerError", "x", "REQ-FIRST"),
+        Reply::json(json!({"currentPage": 1, "totalCount": 0, "data": []}))
+            .with_header("x-acs-request-id", "REQ-OK"),
+    ])
+    .await;
+    let c = Client::builder()
+        .endpoint(server.url())
+        .access_token("t")
+        .context(
+            AppContext::new()
+                .app_type("A")
+                .system_token("s")
+                .user_id("u"),
+        )
+        .retry(RetryConfig::default().base_delay(Duration::from_millis(1)))
+        .build()
+        .unwrap();
+    c.forms()
+        .search_form_datas_v2(SearchFormDatasV2Request::new("F"))
+        .await
+        .unwrap();
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let close = logs
+        .lines()
+        .find(|l| l.contains("yida.call") && l.contains("close"))
+        .unwrap_or_else(|| panic!("{logs}"));
+    for field in [
+        "action=\"SearchFormDatas\"",
+        "version=\"2.0\"",
+        "attempt=2",
+        "status=200",
+        "request_id=\"REQ-OK\"",
+    ] {
+        assert!(close.contains(field), "{field} in {close}");
+    }
+    assert!(logs.contains("retrying"), "{logs}");
+}
