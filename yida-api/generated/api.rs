@@ -8285,12 +8285,7 @@ pub mod agents {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct CancelAgentTaskV2Request {
-        #[serde(
-            rename = "agentType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "agentType", default, skip_serializing)]
         agent_type: Option<String>,
         #[serde(rename = "agentUuid", skip_serializing)]
         agent_uuid: String,
@@ -8298,12 +8293,7 @@ pub mod agents {
         corp_id: String,
         #[serde(rename = "token", skip_serializing)]
         token: String,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl CancelAgentTaskV2Request {
@@ -8453,26 +8443,11 @@ pub mod agents {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct CreateAgentTaskV2Request {
-        #[serde(
-            rename = "agentCategory",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "agentCategory", default, skip_serializing)]
         agent_category: Option<String>,
-        #[serde(
-            rename = "agentRangeType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "agentRangeType", default, skip_serializing)]
         agent_range_type: Option<String>,
-        #[serde(
-            rename = "agentRangeValue",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "agentRangeValue", default, skip_serializing)]
         agent_range_value: Option<crate::JsonText>,
         #[serde(rename = "agentType", skip_serializing)]
         agent_type: String,
@@ -8480,37 +8455,17 @@ pub mod agents {
         agent_user_id: String,
         #[serde(rename = "corpId", skip_serializing)]
         corp_id: String,
-        #[serde(
-            rename = "endTimestamp",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "endTimestamp", default, skip_serializing)]
         end_timestamp: Option<String>,
-        #[serde(
-            rename = "needNoticePrincipal",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "needNoticePrincipal", default, skip_serializing)]
         need_notice_principal: Option<String>,
         #[serde(rename = "principalUserId", skip_serializing)]
         principal_user_id: String,
-        #[serde(
-            rename = "startTimestamp",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "startTimestamp", default, skip_serializing)]
         start_timestamp: Option<String>,
         #[serde(rename = "token", skip_serializing)]
         token: String,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl CreateAgentTaskV2Request {
@@ -8788,51 +8743,21 @@ pub mod agents {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetAgentTasksV2Request {
-        #[serde(
-            rename = "agentUuid",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "agentUuid", default, skip_serializing)]
         agent_uuid: Option<String>,
         #[serde(rename = "corpId", skip_serializing)]
         corp_id: String,
-        #[serde(
-            rename = "keywords",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "keywords", default, skip_serializing)]
         keywords: Option<String>,
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
-        #[serde(
-            rename = "status",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "status", default, skip_serializing)]
         status: Option<String>,
         #[serde(rename = "token", skip_serializing)]
         token: String,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetAgentTasksV2Request {
@@ -9033,19 +8958,9 @@ pub mod agents {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateAgentTaskV2Request {
-        #[serde(
-            rename = "agentRangeType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "agentRangeType", default, skip_serializing)]
         agent_range_type: Option<String>,
-        #[serde(
-            rename = "agentRangeValue",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "agentRangeValue", default, skip_serializing)]
         agent_range_value: Option<crate::JsonText>,
         #[serde(rename = "agentUserId", skip_serializing)]
         agent_user_id: String,
@@ -9053,35 +8968,15 @@ pub mod agents {
         agent_uuid: String,
         #[serde(rename = "corpId", skip_serializing)]
         corp_id: String,
-        #[serde(
-            rename = "endTimestamp",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "endTimestamp", default, skip_serializing)]
         end_timestamp: Option<String>,
-        #[serde(
-            rename = "needNoticePrincipal",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "needNoticePrincipal", default, skip_serializing)]
         need_notice_principal: Option<String>,
-        #[serde(
-            rename = "startTimestamp",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "startTimestamp", default, skip_serializing)]
         start_timestamp: Option<String>,
         #[serde(rename = "token", skip_serializing)]
         token: String,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl UpdateAgentTaskV2Request {
@@ -9584,37 +9479,17 @@ pub mod apps {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ExecuteCustomApiRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "data", skip_serializing)]
         data: crate::JsonText,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
         #[serde(rename = "serviceId", skip_serializing)]
         service_id: String,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl ExecuteCustomApiRequest {
@@ -9812,51 +9687,21 @@ pub mod apps {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ListApplicationRequest {
-        #[serde(
-            rename = "appFilter",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appFilter", default, skip_serializing)]
         app_filter: Option<String>,
-        #[serde(
-            rename = "appNameSearchKeyword",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appNameSearchKeyword", default, skip_serializing)]
         app_name_search_keyword: Option<String>,
         #[serde(rename = "corpId", skip_serializing)]
         corp_id: String,
-        #[serde(
-            rename = "env",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "env", default, skip_serializing)]
         env: Option<String>,
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
         #[serde(rename = "token", skip_serializing)]
         token: String,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl ListApplicationRequest {
@@ -10078,100 +9923,35 @@ pub mod apps {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct QueryServiceRecordRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "formUuid", skip_serializing)]
         form_uuid: String,
-        #[serde(
-            rename = "hookType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "hookType", default, skip_serializing)]
         hook_type: Option<String>,
-        #[serde(
-            rename = "hookUuid",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "hookUuid", default, skip_serializing)]
         hook_uuid: Option<String>,
         #[serde(rename = "instanceId", skip_serializing)]
         instance_id: String,
-        #[serde(
-            rename = "invokeAfterDateGMT",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "invokeAfterDateGMT", default, skip_serializing)]
         invoke_after_date_gmt: Option<String>,
-        #[serde(
-            rename = "invokeBeforeDateGMT",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "invokeBeforeDateGMT", default, skip_serializing)]
         invoke_before_date_gmt: Option<String>,
-        #[serde(
-            rename = "invokeStatus",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "invokeStatus", default, skip_serializing)]
         invoke_status: Option<String>,
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
-        #[serde(
-            rename = "requestUrl",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "requestUrl", default, skip_serializing)]
         request_url: Option<String>,
-        #[serde(
-            rename = "sourceUuid",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "sourceUuid", default, skip_serializing)]
         source_uuid: Option<String>,
-        #[serde(
-            rename = "success",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "success", default, skip_serializing)]
         success: Option<bool>,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl QueryServiceRecordRequest {
@@ -10589,42 +10369,17 @@ pub mod attachments {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetOpenUrlRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "fileUrl", skip_serializing)]
         file_url: String,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "timeout",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "timeout", default, skip_serializing)]
         timeout: Option<i64>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetOpenUrlRequest {
@@ -10859,37 +10614,17 @@ pub mod automation {
     pub struct GetAutoFlowLogDetailRequest {
         #[serde(rename = "corpId", skip_serializing)]
         corp_id: String,
-        #[serde(
-            rename = "env",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "env", default, skip_serializing)]
         env: Option<String>,
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
         #[serde(rename = "procInstanceId", skip_serializing)]
         proc_instance_id: String,
         #[serde(rename = "token", skip_serializing)]
         token: String,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetAutoFlowLogDetailRequest {
@@ -14193,12 +13928,7 @@ pub mod commerce {
     pub struct CheckCloudAccountStatusRequest {
         #[serde(rename = "callerUid", skip_serializing)]
         caller_uid: String,
-        #[serde(
-            rename = "accessKey",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accessKey", default, skip_serializing)]
         access_key: Option<String>,
     }
     impl CheckCloudAccountStatusRequest {
@@ -14293,26 +14023,11 @@ pub mod commerce {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ExpireCommodityRequest {
-        #[serde(
-            rename = "accessKey",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accessKey", default, skip_serializing)]
         access_key: Option<String>,
-        #[serde(
-            rename = "callerUid",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "callerUid", default, skip_serializing)]
         caller_uid: Option<String>,
-        #[serde(
-            rename = "instanceId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "instanceId", default, skip_serializing)]
         instance_id: Option<String>,
     }
     impl ExpireCommodityRequest {
@@ -14427,12 +14142,7 @@ pub mod commerce {
     pub struct GetActivationCodeByCallerUnionIdRequest {
         #[serde(rename = "callerUid", skip_serializing)]
         caller_uid: String,
-        #[serde(
-            rename = "accessKey",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accessKey", default, skip_serializing)]
         access_key: Option<String>,
     }
     impl GetActivationCodeByCallerUnionIdRequest {
@@ -14527,26 +14237,11 @@ pub mod commerce {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetApplicationAuthorizationServicePlatformResourceRequest {
-        #[serde(
-            rename = "accessKey",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accessKey", default, skip_serializing)]
         access_key: Option<String>,
-        #[serde(
-            rename = "callerUid",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "callerUid", default, skip_serializing)]
         caller_uid: Option<String>,
-        #[serde(
-            rename = "instanceId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "instanceId", default, skip_serializing)]
         instance_id: Option<String>,
     }
     impl GetApplicationAuthorizationServicePlatformResourceRequest {
@@ -14661,12 +14356,7 @@ pub mod commerce {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetCorpLevelByAccountIdRequest {
-        #[serde(
-            rename = "accountId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accountId", default, skip_serializing)]
         account_id: Option<String>,
     }
     impl GetCorpLevelByAccountIdRequest {
@@ -14740,26 +14430,11 @@ pub mod commerce {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetPlatformResourceRequest {
-        #[serde(
-            rename = "accessKey",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accessKey", default, skip_serializing)]
         access_key: Option<String>,
-        #[serde(
-            rename = "callerUid",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "callerUid", default, skip_serializing)]
         caller_uid: Option<String>,
-        #[serde(
-            rename = "instanceId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "instanceId", default, skip_serializing)]
         instance_id: Option<String>,
     }
     impl GetPlatformResourceRequest {
@@ -14876,12 +14551,7 @@ pub mod commerce {
         corp_id: String,
         #[serde(rename = "namespace", skip_serializing)]
         namespace: String,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetSaleUserInfoByUserIdRequest {
@@ -14998,33 +14668,13 @@ pub mod commerce {
     pub struct ListApplicationAuthorizationServiceApplicationInformationRequest {
         #[serde(rename = "instanceId", skip_serializing)]
         instance_id: String,
-        #[serde(
-            rename = "accessKey",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accessKey", default, skip_serializing)]
         access_key: Option<String>,
-        #[serde(
-            rename = "callerUnionId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "callerUnionId", default, skip_serializing)]
         caller_union_id: Option<String>,
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
     }
     impl ListApplicationAuthorizationServiceApplicationInformationRequest {
@@ -15178,33 +14828,13 @@ pub mod commerce {
     pub struct ListApplicationAuthorizationServiceConnectorInformationRequest {
         #[serde(rename = "instanceId", skip_serializing)]
         instance_id: String,
-        #[serde(
-            rename = "accessKey",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accessKey", default, skip_serializing)]
         access_key: Option<String>,
-        #[serde(
-            rename = "callerUid",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "callerUid", default, skip_serializing)]
         caller_uid: Option<String>,
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
     }
     impl ListApplicationAuthorizationServiceConnectorInformationRequest {
@@ -15358,33 +14988,13 @@ pub mod commerce {
     pub struct ListApplicationInformationRequest {
         #[serde(rename = "instanceId", skip_serializing)]
         instance_id: String,
-        #[serde(
-            rename = "accessKey",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accessKey", default, skip_serializing)]
         access_key: Option<String>,
-        #[serde(
-            rename = "callerUid",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "callerUid", default, skip_serializing)]
         caller_uid: Option<String>,
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
     }
     impl ListApplicationInformationRequest {
@@ -15530,33 +15140,13 @@ pub mod commerce {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ListCommodityRequest {
-        #[serde(
-            rename = "accessKey",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accessKey", default, skip_serializing)]
         access_key: Option<String>,
-        #[serde(
-            rename = "callerUid",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "callerUid", default, skip_serializing)]
         caller_uid: Option<String>,
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
     }
     impl ListCommodityRequest {
@@ -15690,33 +15280,13 @@ pub mod commerce {
     pub struct ListConnectorInformationRequest {
         #[serde(rename = "instanceId", skip_serializing)]
         instance_id: String,
-        #[serde(
-            rename = "accessKey",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accessKey", default, skip_serializing)]
         access_key: Option<String>,
-        #[serde(
-            rename = "callerUid",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "callerUid", default, skip_serializing)]
         caller_uid: Option<String>,
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
     }
     impl ListConnectorInformationRequest {
@@ -16143,26 +15713,11 @@ pub mod commerce {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct RefundCommodityRequest {
-        #[serde(
-            rename = "accessKey",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accessKey", default, skip_serializing)]
         access_key: Option<String>,
-        #[serde(
-            rename = "callerUid",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "callerUid", default, skip_serializing)]
         caller_uid: Option<String>,
-        #[serde(
-            rename = "instanceId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "instanceId", default, skip_serializing)]
         instance_id: Option<String>,
     }
     impl RefundCommodityRequest {
@@ -16388,26 +15943,11 @@ pub mod commerce {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ReleaseCommodityRequest {
-        #[serde(
-            rename = "accessKey",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accessKey", default, skip_serializing)]
         access_key: Option<String>,
-        #[serde(
-            rename = "callerUid",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "callerUid", default, skip_serializing)]
         caller_uid: Option<String>,
-        #[serde(
-            rename = "instanceId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "instanceId", default, skip_serializing)]
         instance_id: Option<String>,
     }
     impl ReleaseCommodityRequest {
@@ -16522,12 +16062,7 @@ pub mod commerce {
     pub struct RemoveTenantResourceRequest {
         #[serde(rename = "callerUid", skip_serializing)]
         caller_uid: String,
-        #[serde(
-            rename = "accessKey",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accessKey", default, skip_serializing)]
         access_key: Option<String>,
     }
     impl RemoveTenantResourceRequest {
@@ -16874,12 +16409,7 @@ pub mod commerce {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct SearchActivationCodeRequest {
-        #[serde(
-            rename = "accessKey",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accessKey", default, skip_serializing)]
         access_key: Option<String>,
         #[serde(rename = "callerUid", skip_serializing)]
         caller_uid: String,
@@ -17378,19 +16908,9 @@ pub mod commerce {
     pub struct ValidateApplicationAuthorizationOrderRequest {
         #[serde(rename = "instanceId", skip_serializing)]
         instance_id: String,
-        #[serde(
-            rename = "accessKey",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accessKey", default, skip_serializing)]
         access_key: Option<String>,
-        #[serde(
-            rename = "callerUnionId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "callerUnionId", default, skip_serializing)]
         caller_union_id: Option<String>,
     }
     impl ValidateApplicationAuthorizationOrderRequest {
@@ -17504,12 +17024,7 @@ pub mod commerce {
     pub struct ValidateApplicationAuthorizationServiceOrderRequest {
         #[serde(rename = "callerUid", skip_serializing)]
         caller_uid: String,
-        #[serde(
-            rename = "accessKey",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accessKey", default, skip_serializing)]
         access_key: Option<String>,
     }
     impl ValidateApplicationAuthorizationServiceOrderRequest {
@@ -17606,12 +17121,7 @@ pub mod commerce {
     pub struct ValidateApplicationServiceOrderUpgradeRequest {
         #[serde(rename = "callerUnionid", skip_serializing)]
         caller_unionid: String,
-        #[serde(
-            rename = "accessKey",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accessKey", default, skip_serializing)]
         access_key: Option<String>,
     }
     impl ValidateApplicationServiceOrderUpgradeRequest {
@@ -17706,19 +17216,9 @@ pub mod commerce {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ValidateOrderBuyRequest {
-        #[serde(
-            rename = "accessKey",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accessKey", default, skip_serializing)]
         access_key: Option<String>,
-        #[serde(
-            rename = "callerUid",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "callerUid", default, skip_serializing)]
         caller_uid: Option<String>,
     }
     impl ValidateOrderBuyRequest {
@@ -17816,19 +17316,9 @@ pub mod commerce {
     pub struct ValidateOrderUpdateRequest {
         #[serde(rename = "instanceId", skip_serializing)]
         instance_id: String,
-        #[serde(
-            rename = "accessKey",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accessKey", default, skip_serializing)]
         access_key: Option<String>,
-        #[serde(
-            rename = "callerUid",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "callerUid", default, skip_serializing)]
         caller_uid: Option<String>,
     }
     impl ValidateOrderUpdateRequest {
@@ -17940,26 +17430,11 @@ pub mod commerce {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ValidateOrderUpgradeRequest {
-        #[serde(
-            rename = "accessKey",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "accessKey", default, skip_serializing)]
         access_key: Option<String>,
-        #[serde(
-            rename = "callerUid",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "callerUid", default, skip_serializing)]
         caller_uid: Option<String>,
-        #[serde(
-            rename = "instanceId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "instanceId", default, skip_serializing)]
         instance_id: Option<String>,
     }
     impl ValidateOrderUpgradeRequest {
@@ -18428,37 +17903,17 @@ pub mod design {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetActivityButtonListRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "processCode", skip_serializing)]
         process_code: String,
         #[serde(rename = "activityId", skip_serializing)]
         activity_id: String,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetActivityButtonListRequest {
@@ -18665,40 +18120,15 @@ pub mod design {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetActivityListRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
-        #[serde(
-            rename = "processCode",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "processCode", default, skip_serializing)]
         process_code: Option<String>,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetActivityListRequest {
@@ -18863,68 +18293,23 @@ pub mod design {
     pub struct GetProcessDefinitionRequest {
         #[serde(rename = "processInstanceId", skip_serializing)]
         process_instance_id: String,
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
-        #[serde(
-            rename = "corpId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "corpId", default, skip_serializing)]
         corp_id: Option<String>,
-        #[serde(
-            rename = "groupId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "groupId", default, skip_serializing)]
         group_id: Option<String>,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
-        #[serde(
-            rename = "nameSpace",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "nameSpace", default, skip_serializing)]
         name_space: Option<String>,
-        #[serde(
-            rename = "orderNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "orderNumber", default, skip_serializing)]
         order_number: Option<String>,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "systemType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemType", default, skip_serializing)]
         system_type: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetProcessDefinitionRequest {
@@ -19173,26 +18558,11 @@ pub mod design {
     pub struct GetProcessDesignRequest {
         #[serde(rename = "processId", skip_serializing)]
         process_id: i64,
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetProcessDesignRequest {
@@ -19355,42 +18725,17 @@ pub mod design {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetProcessDesignByCodeRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
-        #[serde(
-            rename = "env",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "env", default, skip_serializing)]
         env: Option<String>,
         #[serde(rename = "processCode", skip_serializing)]
         process_code: String,
-        #[serde(
-            rename = "processId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "processId", default, skip_serializing)]
         process_id: Option<i64>,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetProcessDesignByCodeRequest {
@@ -20425,42 +19770,17 @@ pub mod forms {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct DeleteFormDataRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
-        #[serde(
-            rename = "env",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "env", default, skip_serializing)]
         env: Option<String>,
         #[serde(rename = "formInstanceId", skip_serializing)]
         form_instance_id: String,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl DeleteFormDataRequest {
@@ -20667,33 +19987,13 @@ pub mod forms {
     pub struct GetFormDataByIDRequest {
         #[serde(rename = "id", skip_serializing)]
         id: String,
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetFormDataByIDRequest {
@@ -20853,54 +20153,19 @@ pub mod forms {
     pub struct GetFormDataByIDV2Request {
         #[serde(rename = "id", skip_serializing)]
         id: String,
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
-        #[serde(
-            rename = "env",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "env", default, skip_serializing)]
         env: Option<String>,
-        #[serde(
-            rename = "formUuid",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "formUuid", default, skip_serializing)]
         form_uuid: Option<String>,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "useAlias",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "useAlias", default, skip_serializing)]
         use_alias: Option<bool>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetFormDataByIDV2Request {
@@ -21121,51 +20386,21 @@ pub mod forms {
     pub struct ListTableDataByFormInstanceIdTableIdRequest {
         #[serde(rename = "formInstanceId", skip_serializing)]
         form_instance_id: String,
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "formUuid", skip_serializing)]
         form_uuid: String,
-        #[serde(
-            rename = "needRowId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "needRowId", default, skip_serializing)]
         need_row_id: Option<bool>,
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
         #[serde(rename = "tableFieldId", skip_serializing)]
         table_field_id: String,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl ListTableDataByFormInstanceIdTableIdRequest {
@@ -22244,28 +21479,13 @@ pub mod forms {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct SearchFormDataIdListRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "formUuid", skip_serializing)]
         form_uuid: String,
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
         #[serde(
             rename = "createFromTimeGMT",
@@ -22668,28 +21888,13 @@ pub mod forms {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct SearchFormDataIdListV2Request {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "formUuid", skip_serializing)]
         form_uuid: String,
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
         #[serde(
             rename = "createFromTimeGMT",
@@ -25293,12 +24498,7 @@ pub mod login {
     pub struct AppLoginCodeGenRequest {
         #[serde(rename = "fullUrl", skip_serializing)]
         full_url: String,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
         #[serde(rename = "appKey")]
         app_key: String,
@@ -25447,12 +24647,7 @@ pub mod login {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct LoginCodeGenRequest {
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl LoginCodeGenRequest {
@@ -25753,37 +24948,17 @@ pub mod matrices {
     pub struct GetMatrixDetailByIdV2Request {
         #[serde(rename = "corpId", skip_serializing)]
         corp_id: String,
-        #[serde(
-            rename = "env",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "env", default, skip_serializing)]
         env: Option<String>,
         #[serde(rename = "matrixId", skip_serializing)]
         matrix_id: String,
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
         #[serde(rename = "token", skip_serializing)]
         token: String,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetMatrixDetailByIdV2Request {
@@ -26188,40 +25363,15 @@ pub mod metadata {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct DeleteSequenceRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
-        #[serde(
-            rename = "sequence",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "sequence", default, skip_serializing)]
         sequence: Option<String>,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl DeleteSequenceRequest {
@@ -26599,28 +25749,13 @@ pub mod metadata {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetDbConfigRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "corpId", skip_serializing)]
         corp_id: String,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetDbConfigRequest {
@@ -26784,28 +25919,13 @@ pub mod metadata {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetFieldDefByUuidRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "formUuid", skip_serializing)]
         form_uuid: String,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetFieldDefByUuidRequest {
@@ -26967,42 +26087,17 @@ pub mod metadata {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetFormComponentAliasListV2Request {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "formUuid", skip_serializing)]
         form_uuid: String,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
-        #[serde(
-            rename = "version",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "version", default, skip_serializing)]
         version: Option<i64>,
     }
     impl GetFormComponentAliasListV2Request {
@@ -27205,42 +26300,17 @@ pub mod metadata {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetFormComponentDefinitionListRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "formUuid", skip_serializing)]
         form_uuid: String,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
-        #[serde(
-            rename = "version",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "version", default, skip_serializing)]
         version: Option<i64>,
     }
     impl GetFormComponentDefinitionListRequest {
@@ -27445,47 +26515,17 @@ pub mod metadata {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetFormListInAppRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
-        #[serde(
-            rename = "formTypes",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "formTypes", default, skip_serializing)]
         form_types: Option<String>,
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetFormListInAppRequest {
@@ -27686,12 +26726,7 @@ pub mod metadata {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetSimpleCubeModelListRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "corpId", skip_serializing)]
         corp_id: String,
@@ -27699,19 +26734,9 @@ pub mod metadata {
         cube_code: String,
         #[serde(rename = "cubeTenantId", skip_serializing)]
         cube_tenant_id: String,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetSimpleCubeModelListRequest {
@@ -27904,35 +26929,15 @@ pub mod metadata {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ListNavigationByFormTypeRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "formType", skip_serializing)]
         form_type: String,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl ListNavigationByFormTypeRequest {
@@ -28670,19 +27675,9 @@ pub mod printing {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetPrintAppInfoRequest {
-        #[serde(
-            rename = "nameLike",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "nameLike", default, skip_serializing)]
         name_like: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetPrintAppInfoRequest {
@@ -28788,28 +27783,13 @@ pub mod printing {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetPrintDictionaryRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "formUuid", skip_serializing)]
         form_uuid: String,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
-        #[serde(
-            rename = "version",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "version", default, skip_serializing)]
         version: Option<i64>,
     }
     impl GetPrintDictionaryRequest {
@@ -29579,42 +28559,17 @@ pub mod processes {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct DeleteInstanceRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
-        #[serde(
-            rename = "env",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "env", default, skip_serializing)]
         env: Option<String>,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
         #[serde(rename = "processInstanceId", skip_serializing)]
         process_instance_id: String,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl DeleteInstanceRequest {
@@ -29821,33 +28776,13 @@ pub mod processes {
     pub struct GetInstanceByIdRequest {
         #[serde(rename = "id", skip_serializing)]
         id: String,
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetInstanceByIdRequest {
@@ -30034,54 +28969,19 @@ pub mod processes {
     pub struct GetInstanceByIdV2Request {
         #[serde(rename = "id", skip_serializing)]
         id: String,
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
-        #[serde(
-            rename = "env",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "env", default, skip_serializing)]
         env: Option<String>,
-        #[serde(
-            rename = "formUuid",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "formUuid", default, skip_serializing)]
         form_uuid: Option<String>,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "useAlias",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "useAlias", default, skip_serializing)]
         use_alias: Option<bool>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetInstanceByIdV2Request {
@@ -30323,19 +29223,9 @@ pub mod processes {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetInstanceIdListRequest {
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
         #[serde(rename = "appType", default, skip_serializing_if = "Option::is_none")]
         app_type: Option<String>,
@@ -30796,19 +29686,9 @@ pub mod processes {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetInstanceIdListV2Request {
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
         #[serde(rename = "appType", default, skip_serializing_if = "Option::is_none")]
         app_type: Option<String>,
@@ -31311,19 +30191,9 @@ pub mod processes {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetInstancesRequest {
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
         #[serde(rename = "appType", default, skip_serializing_if = "Option::is_none")]
         app_type: Option<String>,
@@ -31838,19 +30708,9 @@ pub mod processes {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetInstancesV2Request {
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
         #[serde(rename = "appType", default, skip_serializing_if = "Option::is_none")]
         app_type: Option<String>,
@@ -32363,49 +31223,19 @@ pub mod processes {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetInstancesByIdListRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
-        #[serde(
-            rename = "env",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "env", default, skip_serializing)]
         env: Option<String>,
-        #[serde(
-            rename = "formUuid",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "formUuid", default, skip_serializing)]
         form_uuid: Option<String>,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
         #[serde(rename = "processInstanceIds", skip_serializing)]
         process_instance_ids: String,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetInstancesByIdListRequest {
@@ -32625,42 +31455,17 @@ pub mod processes {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetOperationRecordsRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
-        #[serde(
-            rename = "env",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "env", default, skip_serializing)]
         env: Option<String>,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
         #[serde(rename = "processInstanceId", skip_serializing)]
         process_instance_id: String,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetOperationRecordsRequest {
@@ -33722,42 +32527,17 @@ pub mod processes {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct TerminateInstanceRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
-        #[serde(
-            rename = "env",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "env", default, skip_serializing)]
         env: Option<String>,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
         #[serde(rename = "processInstanceId", skip_serializing)]
         process_instance_id: String,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl TerminateInstanceRequest {
@@ -34744,37 +33524,17 @@ pub mod roles {
     pub struct GetRoleDetailByIdV2Request {
         #[serde(rename = "corpId", skip_serializing)]
         corp_id: String,
-        #[serde(
-            rename = "env",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "env", default, skip_serializing)]
         env: Option<String>,
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
         #[serde(rename = "roleUuid", skip_serializing)]
         role_uuid: String,
         #[serde(rename = "token", skip_serializing)]
         token: String,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetRoleDetailByIdV2Request {
@@ -37597,75 +36357,25 @@ pub mod tasks {
     pub struct GetCorpAccomplishmentTasksRequest {
         #[serde(rename = "corpId", skip_serializing)]
         corp_id: String,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
-        #[serde(
-            rename = "appTypes",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appTypes", default, skip_serializing)]
         app_types: Option<String>,
-        #[serde(
-            rename = "createFromTimeGMT",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "createFromTimeGMT", default, skip_serializing)]
         create_from_time_gmt: Option<i64>,
-        #[serde(
-            rename = "createToTimeGMT",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "createToTimeGMT", default, skip_serializing)]
         create_to_time_gmt: Option<i64>,
-        #[serde(
-            rename = "env",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "env", default, skip_serializing)]
         env: Option<String>,
-        #[serde(
-            rename = "keyword",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "keyword", default, skip_serializing)]
         keyword: Option<String>,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
-        #[serde(
-            rename = "processCodes",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "processCodes", default, skip_serializing)]
         process_codes: Option<String>,
         #[serde(rename = "token", skip_serializing)]
         token: String,
@@ -37961,79 +36671,29 @@ pub mod tasks {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetCorpTasksRequest {
-        #[serde(
-            rename = "appTypes",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appTypes", default, skip_serializing)]
         app_types: Option<String>,
         #[serde(rename = "corpId", skip_serializing)]
         corp_id: String,
-        #[serde(
-            rename = "createFromTimeGMT",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "createFromTimeGMT", default, skip_serializing)]
         create_from_time_gmt: Option<i64>,
-        #[serde(
-            rename = "createToTimeGMT",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "createToTimeGMT", default, skip_serializing)]
         create_to_time_gmt: Option<i64>,
-        #[serde(
-            rename = "env",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "env", default, skip_serializing)]
         env: Option<String>,
-        #[serde(
-            rename = "keyword",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "keyword", default, skip_serializing)]
         keyword: Option<String>,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
-        #[serde(
-            rename = "processCodes",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "processCodes", default, skip_serializing)]
         process_codes: Option<String>,
         #[serde(rename = "token", skip_serializing)]
         token: String,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetCorpTasksRequest {
@@ -38321,77 +36981,27 @@ pub mod tasks {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetMeCorpSubmissionRequest {
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
-        #[serde(
-            rename = "appTypes",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appTypes", default, skip_serializing)]
         app_types: Option<String>,
         #[serde(rename = "corpId", skip_serializing)]
         corp_id: String,
-        #[serde(
-            rename = "createFromTimeGMT",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "createFromTimeGMT", default, skip_serializing)]
         create_from_time_gmt: Option<i64>,
-        #[serde(
-            rename = "createToTimeGMT",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "createToTimeGMT", default, skip_serializing)]
         create_to_time_gmt: Option<i64>,
-        #[serde(
-            rename = "env",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "env", default, skip_serializing)]
         env: Option<String>,
-        #[serde(
-            rename = "keyword",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "keyword", default, skip_serializing)]
         keyword: Option<String>,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
-        #[serde(
-            rename = "processCodes",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "processCodes", default, skip_serializing)]
         process_codes: Option<String>,
         #[serde(rename = "token", skip_serializing)]
         token: String,
@@ -38683,91 +37293,31 @@ pub mod tasks {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetNotifyMeRequest {
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
-        #[serde(
-            rename = "appTypes",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appTypes", default, skip_serializing)]
         app_types: Option<String>,
         #[serde(rename = "corpId", skip_serializing)]
         corp_id: String,
-        #[serde(
-            rename = "createFromTimeGMT",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "createFromTimeGMT", default, skip_serializing)]
         create_from_time_gmt: Option<i64>,
-        #[serde(
-            rename = "createToTimeGMT",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "createToTimeGMT", default, skip_serializing)]
         create_to_time_gmt: Option<i64>,
-        #[serde(
-            rename = "env",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "env", default, skip_serializing)]
         env: Option<String>,
-        #[serde(
-            rename = "instanceCreateFromTimeGMT",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "instanceCreateFromTimeGMT", default, skip_serializing)]
         instance_create_from_time_gmt: Option<i64>,
-        #[serde(
-            rename = "instanceCreateToTimeGMT",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "instanceCreateToTimeGMT", default, skip_serializing)]
         instance_create_to_time_gmt: Option<i64>,
-        #[serde(
-            rename = "keyword",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "keyword", default, skip_serializing)]
         keyword: Option<String>,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
-        #[serde(
-            rename = "processCodes",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "processCodes", default, skip_serializing)]
         process_codes: Option<String>,
         #[serde(rename = "token", skip_serializing)]
         token: String,
@@ -39287,47 +37837,17 @@ pub mod tasks {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetRunningTasksRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
-        #[serde(
-            rename = "env",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "env", default, skip_serializing)]
         env: Option<String>,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
-        #[serde(
-            rename = "processInstanceId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "processInstanceId", default, skip_serializing)]
         process_instance_id: Option<String>,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetRunningTasksRequest {
@@ -39508,82 +38028,27 @@ pub mod tasks {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetTaskCopiesRequest {
-        #[serde(
-            rename = "appType",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
-        #[serde(
-            rename = "createFromTimeGMT",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "createFromTimeGMT", default, skip_serializing)]
         create_from_time_gmt: Option<i64>,
-        #[serde(
-            rename = "createToTimeGMT",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "createToTimeGMT", default, skip_serializing)]
         create_to_time_gmt: Option<i64>,
-        #[serde(
-            rename = "env",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "env", default, skip_serializing)]
         env: Option<String>,
-        #[serde(
-            rename = "keyword",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "keyword", default, skip_serializing)]
         keyword: Option<String>,
-        #[serde(
-            rename = "language",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "language", default, skip_serializing)]
         language: Option<String>,
-        #[serde(
-            rename = "pageNumber",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
-        #[serde(
-            rename = "pageSize",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "pageSize", default, skip_serializing)]
         page_size: Option<i64>,
-        #[serde(
-            rename = "processCodes",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "processCodes", default, skip_serializing)]
         process_codes: Option<String>,
-        #[serde(
-            rename = "systemToken",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<String>,
-        #[serde(
-            rename = "userId",
-            default,
-            skip_serializing,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
     impl GetTaskCopiesRequest {

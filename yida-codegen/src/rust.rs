@@ -364,9 +364,14 @@ fn emit_request(op: &Operation, api: &Api) -> TokenStream {
                 #[serde(rename = #wire, #skip_ser)]
                 #f: #ty,
             }
+        } else if p.location == Location::Body {
+            quote! {
+                #[serde(rename = #wire, default, skip_serializing_if = "Option::is_none")]
+                #f: Option<#ty>,
+            }
         } else {
             quote! {
-                #[serde(rename = #wire, default, #skip_ser skip_serializing_if = "Option::is_none")]
+                #[serde(rename = #wire, default, skip_serializing)]
                 #f: Option<#ty>,
             }
         }
