@@ -448,7 +448,7 @@ impl Client {
         if let Some(r) = &api.request_id {
             span.record("request_id", r.as_str());
         }
-        Err(Error::Api(api))
+        Err(Error::Api(Box::new(api)))
     }
 
     fn transport_error(&self, p: &Prepared, e: reqwest::Error, started: Instant) -> Error {

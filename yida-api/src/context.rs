@@ -53,15 +53,20 @@ impl AppContext {
         self
     }
 
+    // The getters are used by the generated code (absent when no area feature is enabled).
+    #[allow(dead_code)]
     pub(crate) fn get_app_type(&self) -> Option<&str> {
         self.app_type.as_deref()
     }
+    #[allow(dead_code)]
     pub(crate) fn get_system_token(&self) -> Option<&str> {
         self.system_token.as_ref().map(Secret::expose)
     }
+    #[allow(dead_code)]
     pub(crate) fn get_user_id(&self) -> Option<&str> {
         self.user_id.as_deref()
     }
+    #[allow(dead_code)]
     pub(crate) fn get_language(&self) -> Option<&str> {
         self.language.as_deref()
     }

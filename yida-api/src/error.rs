@@ -119,7 +119,7 @@ pub enum Error {
     Auth(#[from] yida_auth::AuthError),
     /// DingTalk answered with an error.
     #[error("{0}")]
-    Api(ApiError),
+    Api(Box<ApiError>),
     /// The server answered with a redirect, which is never followed (the token header must not
     /// reach another host).
     #[error("{operation}: HTTP {status} redirect to {location:?} not followed")]

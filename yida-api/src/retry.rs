@@ -182,7 +182,7 @@ mod tests {
     use crate::error::ApiError;
 
     fn api(status: u16, code: &str) -> Error {
-        Error::Api(ApiError {
+        Error::Api(Box::new(ApiError {
             operation: "X@1.0".into(),
             status,
             code: Some(code.into()),
@@ -191,7 +191,7 @@ mod tests {
             required_permission: None,
             retry_after: None,
             body_excerpt: None,
-        })
+        }))
     }
 
     #[test]

@@ -129,12 +129,15 @@ pub fn load_texts(files: &[(String, String)]) -> Result<Api, SpecErrors> {
     lower.finish()
 }
 
+/// A model field before type resolution: (wire name, type, doc, note).
+type RawField = (String, String, String, Option<String>);
+
 #[derive(Default)]
 struct Lowering {
     errors: Vec<SpecError>,
     model_defs: BTreeMap<String, (String, usize)>,
     models: BTreeMap<String, Model>,
-    raw_model_fields: BTreeMap<String, Vec<(String, String, String, Option<String>)>>,
+    raw_model_fields: BTreeMap<String, Vec<RawField>>,
     model_docs: BTreeMap<String, String>,
     operations: Vec<Operation>,
     seen_ops: BTreeMap<(String, String), String>,

@@ -298,14 +298,8 @@ fn emit_area(area: &str, ops: &[&Operation], api: &Api) -> TokenStream {
                 op.rust.request
             ),
         ]);
-        let deprecated = if op.legacy.is_some() {
-            quote!()
-        } else {
-            quote!()
-        };
         quote! {
             #doc
-            #deprecated
             pub async fn #method(&self, request: #req) -> Result<#resp, crate::Error> {
                 self.client.send(request).await
             }
