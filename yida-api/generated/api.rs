@@ -70,7 +70,7 @@ pub mod models {
         pub creator_user_id: Option<String>,
         /// The instance's values: field id to value.
         #[serde(rename = "formData", default, skip_serializing_if = "Option::is_none")]
-        pub form_data: Option<serde_json::Value>,
+        pub form_data: Option<crate::RawJson>,
         /// The form instance's id.
         #[serde(
             rename = "formInstanceId",
@@ -986,7 +986,7 @@ pub mod models {
             default,
             skip_serializing_if = "Option::is_none"
         )]
-        pub condition_value: Option<Vec<serde_json::Value>>,
+        pub condition_value: Option<Vec<crate::RawJson>>,
         /// Code of the filtered element.
         #[serde(
             rename = "elementCode",
@@ -1224,7 +1224,7 @@ pub mod models {
             default,
             skip_serializing_if = "Option::is_none"
         )]
-        pub input_params: Option<serde_json::Value>,
+        pub input_params: Option<crate::RawJson>,
         /// Name of the step.
         #[serde(
             rename = "name",
@@ -1247,7 +1247,7 @@ pub mod models {
             default,
             skip_serializing_if = "Option::is_none"
         )]
-        pub output_params: Option<serde_json::Value>,
+        pub output_params: Option<crate::RawJson>,
         /// Outcome: ran successfully or failed.
         #[serde(
             rename = "status",
@@ -1821,10 +1821,10 @@ pub mod models {
         pub field_id: Option<String>,
         /// The component's label (i18n object, often sent as JSON text).
         #[serde(rename = "label", default, skip_serializing_if = "Option::is_none")]
-        pub label: Option<serde_json::Value>,
+        pub label: Option<crate::RawJson>,
         /// The component's properties (often sent as JSON text).
         #[serde(rename = "props", default, skip_serializing_if = "Option::is_none")]
-        pub props: Option<serde_json::Value>,
+        pub props: Option<crate::RawJson>,
     }
     #[cfg(feature = "metadata")]
     /// Reply of GetFormComponentAliasList (v2.0).
@@ -1938,7 +1938,7 @@ pub mod models {
     pub struct GetFormDataByIDResponse {
         /// The instance's values: field id (or alias) to value.
         #[serde(rename = "formData", default, skip_serializing_if = "Option::is_none")]
-        pub form_data: Option<serde_json::Value>,
+        pub form_data: Option<crate::RawJson>,
         /// The form instance's id.
         #[serde(
             rename = "formInstId",
@@ -2131,7 +2131,7 @@ pub mod models {
         pub create_time_gmt: Option<String>,
         /// Form values, keyed by field id (or alias with `useAlias`).
         #[serde(rename = "data", default, skip_serializing_if = "Option::is_none")]
-        pub data: Option<serde_json::Value>,
+        pub data: Option<crate::RawJson>,
         /// The form's code.
         #[serde(
             rename = "formUuid",
@@ -2237,7 +2237,7 @@ pub mod models {
         pub approved_result: Option<String>,
         /// Form values, keyed by field id.
         #[serde(rename = "data", default, skip_serializing_if = "Option::is_none")]
-        pub data: Option<serde_json::Value>,
+        pub data: Option<crate::RawJson>,
         /// The form's code.
         #[serde(
             rename = "formUuid",
@@ -2351,7 +2351,7 @@ pub mod models {
         pub create_time_gmt: Option<String>,
         /// Form values, keyed by field id (or alias with `useAlias`).
         #[serde(rename = "data", default, skip_serializing_if = "Option::is_none")]
-        pub data: Option<serde_json::Value>,
+        pub data: Option<crate::RawJson>,
         /// The form's code.
         #[serde(
             rename = "formUuid",
@@ -2581,7 +2581,7 @@ pub mod models {
         pub current_page: Option<i64>,
         /// The rows (shape undocumented).
         #[serde(rename = "data", default, skip_serializing_if = "Option::is_none")]
-        pub data: Option<serde_json::Value>,
+        pub data: Option<crate::RawJson>,
         /// Number of rows across all pages.
         #[serde(
             rename = "totalCount",
@@ -2864,7 +2864,7 @@ pub mod models {
         >,
         /// Form values of the instance, keyed by field id.
         #[serde(rename = "dataMap", default, skip_serializing_if = "Option::is_none")]
-        pub data_map: Option<serde_json::Value>,
+        pub data_map: Option<crate::RawJson>,
         /// Kind of record.
         #[serde(
             rename = "dataType",
@@ -4075,7 +4075,7 @@ pub mod models {
         pub title: Option<String>,
         /// Process variables, keyed by name.
         #[serde(rename = "variables", default, skip_serializing_if = "Option::is_none")]
-        pub variables: Option<serde_json::Value>,
+        pub variables: Option<crate::RawJson>,
     }
     #[cfg(feature = "design")]
     /// A task of the process instance.
@@ -4272,7 +4272,7 @@ pub mod models {
     pub struct GetProcessDesignByCodeNode {
         /// Nested nodes (e.g. branches), as free JSON.
         #[serde(rename = "childNodes", default, skip_serializing_if = "Option::is_none")]
-        pub child_nodes: Option<Vec<serde_json::Value>>,
+        pub child_nodes: Option<Vec<crate::RawJson>>,
         /// The node's description.
         #[serde(
             rename = "description",
@@ -4305,7 +4305,7 @@ pub mod models {
         pub prev_id: Option<String>,
         /// The node's detailed settings (approvers, buttons, …) as free JSON.
         #[serde(rename = "props", default, skip_serializing_if = "Option::is_none")]
-        pub props: Option<serde_json::Value>,
+        pub props: Option<crate::RawJson>,
         /// Kind of node, e.g. `approval` or `finish`.
         #[serde(
             rename = "type",
@@ -4631,7 +4631,7 @@ pub mod models {
         pub approval_type: Option<String>,
         /// Nested nodes (e.g. branches), as free JSON.
         #[serde(rename = "childNodes", default, skip_serializing_if = "Option::is_none")]
-        pub child_nodes: Option<Vec<serde_json::Value>>,
+        pub child_nodes: Option<Vec<crate::RawJson>>,
         /// The node's description.
         #[serde(
             rename = "description",
@@ -4664,7 +4664,7 @@ pub mod models {
         pub prev_id: Option<String>,
         /// The node's detailed settings (approvers, buttons, …) as free JSON.
         #[serde(rename = "props", default, skip_serializing_if = "Option::is_none")]
-        pub props: Option<serde_json::Value>,
+        pub props: Option<crate::RawJson>,
         /// Kind of node, e.g. `approval` or `finish`.
         #[serde(
             rename = "type",
@@ -4861,7 +4861,7 @@ pub mod models {
         pub current_page: Option<i64>,
         /// The members' master data (shape undocumented).
         #[serde(rename = "data", default, skip_serializing_if = "Option::is_none")]
-        pub data: Option<serde_json::Value>,
+        pub data: Option<crate::RawJson>,
         /// Number of members across all pages.
         #[serde(
             rename = "totalCount",
@@ -4897,7 +4897,7 @@ pub mod models {
             default,
             skip_serializing_if = "Option::is_none"
         )]
-        pub can_modify_owners: Option<serde_json::Value>,
+        pub can_modify_owners: Option<crate::RawJson>,
         /// Description of the role.
         #[serde(
             rename = "description",
@@ -5524,7 +5524,7 @@ pub mod models {
         >,
         /// Form values of the instance, keyed by field id.
         #[serde(rename = "dataMap", default, skip_serializing_if = "Option::is_none")]
-        pub data_map: Option<serde_json::Value>,
+        pub data_map: Option<crate::RawJson>,
         /// Kind of record.
         #[serde(
             rename = "dataType",
@@ -6433,7 +6433,7 @@ pub mod models {
             default,
             skip_serializing_if = "Option::is_none"
         )]
-        pub form_remark_vo_map: Option<serde_json::Value>,
+        pub form_remark_vo_map: Option<crate::RawJson>,
     }
     #[cfg(feature = "metadata")]
     /// Reply of ListNavigationByFormType.
@@ -6477,7 +6477,7 @@ pub mod models {
             default,
             skip_serializing_if = "Option::is_none"
         )]
-        pub operation_log_map: Option<serde_json::Value>,
+        pub operation_log_map: Option<crate::RawJson>,
     }
     #[cfg(feature = "forms")]
     /// Reply of ListTableDataByFormInstanceIdTableId: one page of sub-form rows.
@@ -6485,7 +6485,7 @@ pub mod models {
     pub struct ListTableDataByFormInstanceIdTableIdResponse {
         /// The rows on this page, each a map of field id to value.
         #[serde(rename = "data", default, skip_serializing_if = "Option::is_none")]
-        pub data: Option<Vec<serde_json::Value>>,
+        pub data: Option<Vec<crate::RawJson>>,
         /// The page returned.
         #[serde(
             rename = "pageNumber",
@@ -6801,7 +6801,7 @@ pub mod models {
         pub digital_sign: Option<String>,
         /// Sub-tasks of the step, as free JSON.
         #[serde(rename = "domains", default, skip_serializing_if = "Option::is_none")]
-        pub domains: Option<Vec<serde_json::Value>>,
+        pub domains: Option<Vec<crate::RawJson>>,
         /// Attached files.
         #[serde(
             rename = "files",
@@ -7322,7 +7322,7 @@ pub mod models {
         pub creator_user_id: Option<String>,
         /// The instance's values: field id to value.
         #[serde(rename = "formData", default, skip_serializing_if = "Option::is_none")]
-        pub form_data: Option<serde_json::Value>,
+        pub form_data: Option<crate::RawJson>,
         /// The form instance's id.
         #[serde(
             rename = "formInstanceId",
@@ -7519,7 +7519,7 @@ pub mod models {
         pub creator_user_id: Option<String>,
         /// The instance's values: field id (or alias) to value.
         #[serde(rename = "formData", default, skip_serializing_if = "Option::is_none")]
-        pub form_data: Option<serde_json::Value>,
+        pub form_data: Option<crate::RawJson>,
         /// The form instance's id.
         #[serde(
             rename = "formInstanceId",
@@ -7631,7 +7631,7 @@ pub mod models {
         pub creator_user_id: Option<String>,
         /// The instance's values: field id to value.
         #[serde(rename = "formData", default, skip_serializing_if = "Option::is_none")]
-        pub form_data: Option<serde_json::Value>,
+        pub form_data: Option<crate::RawJson>,
         /// The form instance's id.
         #[serde(
             rename = "formInstanceId",
@@ -7901,7 +7901,7 @@ pub mod models {
         pub data_id: Option<i64>,
         /// The instance's values: field id (or alias) to value.
         #[serde(rename = "formData", default, skip_serializing_if = "Option::is_none")]
-        pub form_data: Option<serde_json::Value>,
+        pub form_data: Option<crate::RawJson>,
         /// The form instance's id.
         #[serde(
             rename = "formInstanceId",
@@ -20640,7 +20640,7 @@ pub mod forms {
         }
     }
     impl crate::Paginated for ListTableDataByFormInstanceIdTableIdRequest {
-        type Item = serde_json::Value;
+        type Item = crate::RawJson;
         fn set_page(&mut self, page: i64) {
             self.page_number = Some(page);
         }

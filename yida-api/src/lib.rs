@@ -37,6 +37,7 @@ mod json_text;
 pub mod lenient;
 mod meta;
 mod paginate;
+mod raw;
 mod retry;
 
 #[doc(hidden)]
@@ -53,6 +54,7 @@ pub use meta::{
     Operation, OperationMeta, PageStyle, Paginated, ParamError, ParamLocation, ParamMeta,
 };
 pub use paginate::PageStream;
+pub use raw::RawJson;
 pub use retry::RetryConfig;
 pub use yida_auth;
 

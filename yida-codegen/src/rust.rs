@@ -31,7 +31,7 @@ fn reply_type(ty: &Type) -> TokenStream {
         Type::I64 => quote!(i64),
         Type::F64 => quote!(f64),
         Type::Bool => quote!(bool),
-        Type::Json => quote!(serde_json::Value),
+        Type::Json => quote!(crate::RawJson),
         Type::List(t) => {
             let t = reply_type(t);
             quote!(Vec<#t>)
@@ -59,6 +59,7 @@ fn request_type(ty: &Type) -> TokenStream {
             let t = request_type(t);
             quote!(std::collections::BTreeMap<String, #t>)
         }
+        Type::Json => quote!(serde_json::Value),
         other => reply_type(other),
     }
 }
