@@ -24,21 +24,63 @@ fn main() {
 
 #[derive(serde::Deserialize)]
 #[allow(dead_code)]
-struct PlainPage { #[serde(rename="currentPage")] current_page: Option<i64>, #[serde(rename="totalCount")] total_count: Option<i64>, data: Option<Vec<PlainRec>> }
+struct PlainPage {
+    #[serde(rename = "currentPage")]
+    current_page: Option<i64>,
+    #[serde(rename = "totalCount")]
+    total_count: Option<i64>,
+    data: Option<Vec<PlainRec>>,
+}
 #[derive(serde::Deserialize)]
 #[allow(dead_code)]
 struct PlainRec {
-  #[serde(rename="createdTimeGMT")] a: Option<String>, #[serde(rename="creatorUserId")] b: Option<String>, #[serde(rename="dataId")] c: Option<i64>,
-  #[serde(rename="formData")] d: Option<Box<serde_json::value::RawValue>>, #[serde(rename="formInstanceId")] e: Option<String>, #[serde(rename="formUuid")] f: Option<String>,
-  #[serde(rename="instanceValue")] g: Option<String>, #[serde(rename="modelUuid")] h: Option<String>, #[serde(rename="modifiedTimeGMT")] i: Option<String>,
-  #[serde(rename="modifierUserId")] j: Option<String>, #[serde(rename="modifyUser")] k: Option<PlainUser>, originator: Option<PlainUser>, sequence: Option<String>,
-  #[serde(rename="serialNo")] l: Option<String>, title: Option<String>, version: Option<i64> }
+    #[serde(rename = "createdTimeGMT")]
+    a: Option<String>,
+    #[serde(rename = "creatorUserId")]
+    b: Option<String>,
+    #[serde(rename = "dataId")]
+    c: Option<i64>,
+    #[serde(rename = "formData")]
+    d: Option<Box<serde_json::value::RawValue>>,
+    #[serde(rename = "formInstanceId")]
+    e: Option<String>,
+    #[serde(rename = "formUuid")]
+    f: Option<String>,
+    #[serde(rename = "instanceValue")]
+    g: Option<String>,
+    #[serde(rename = "modelUuid")]
+    h: Option<String>,
+    #[serde(rename = "modifiedTimeGMT")]
+    i: Option<String>,
+    #[serde(rename = "modifierUserId")]
+    j: Option<String>,
+    #[serde(rename = "modifyUser")]
+    k: Option<PlainUser>,
+    originator: Option<PlainUser>,
+    sequence: Option<String>,
+    #[serde(rename = "serialNo")]
+    l: Option<String>,
+    title: Option<String>,
+    version: Option<i64>,
+}
 #[derive(serde::Deserialize)]
 #[allow(dead_code)]
-struct PlainUser { #[serde(rename="userId")] u: Option<String>, #[serde(rename="userName")] n: Option<PlainName> }
+struct PlainUser {
+    #[serde(rename = "userId")]
+    u: Option<String>,
+    #[serde(rename = "userName")]
+    n: Option<PlainName>,
+}
 #[derive(serde::Deserialize)]
 #[allow(dead_code)]
-struct PlainName { #[serde(rename="nameInChinese")] a: Option<String>, #[serde(rename="nameInEnglish")] b: Option<String>, #[serde(rename="type")] c: Option<String> }
+struct PlainName {
+    #[serde(rename = "nameInChinese")]
+    a: Option<String>,
+    #[serde(rename = "nameInEnglish")]
+    b: Option<String>,
+    #[serde(rename = "type")]
+    c: Option<String>,
+}
 
 #[allow(dead_code)]
 fn plain() {

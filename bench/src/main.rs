@@ -36,7 +36,12 @@ fn ours(port: u16) -> Client {
     Client::builder()
         .endpoint(format!("http://127.0.0.1:{port}"))
         .access_token("TOKEN")
-        .context(AppContext::new().app_type("APP_X").system_token("sys").user_id("u1"))
+        .context(
+            AppContext::new()
+                .app_type("APP_X")
+                .system_token("sys")
+                .user_id("u1"),
+        )
         .retry(RetryConfig::disabled())
         .http_client(http())
         .build()
@@ -81,10 +86,20 @@ async fn throughput(kind: &str, port: u16, calls: i64, in_flight: usize) -> f64 
     let start = Instant::now();
     let workers: Vec<_> = (0..in_flight.max(1))
         .map(|_| {
-            let (left, client, floor, url, kind) = (left.clone(), client.clone(), floor.clone(), url.clone(), kind.to_string());
+            let (left, client, floor, url, kind) = (
+                left.clone(),
+                client.clone(),
+                floor.clone(),
+                url.clone(),
+                kind.to_string(),
+            );
             tokio::spawn(async move {
                 while left.fetch_sub(1, Ordering::Relaxed) > 0 {
-                    let n = if kind == "ours" { one_ours(&client).await } else { one_floor(&floor, &url).await };
+                    let n = if kind == "ours" {
+                        one_ours(&client).await
+                    } else {
+                        one_floor(&floor, &url).await
+                    };
                     assert_eq!(n, 20);
                 }
             })
@@ -130,7 +145,12 @@ async fn memory(items: i64) {
     let c = Client::builder()
         .endpoint(server.url())
         .access_token("t")
-        .context(AppContext::new().app_type("A").system_token("s").user_id("u"))
+        .context(
+            AppContext::new()
+                .app_type("A")
+                .system_token("s")
+                .user_id("u"),
+        )
         .build()
         .expect("client");
     let before = peak_rss_kib();
@@ -145,24 +165,48 @@ async fn memory(items: i64) {
         }
     }
     assert_eq!(n, items);
-    let cp: Vec<String> = checkpoints.iter().map(|(n, kib)| format!("{n}: {kib} KiB")).collect();
-    println!("memory: streamed {n} items in {} pages; peak RSS before {before} KiB; at {}", (items + 99) / 100, cp.join(", "));
+    let cp: Vec<String> = checkpoints
+        .iter()
+        .map(|(n, kib)| format!("{n}: {kib} KiB"))
+        .collect();
+    println!(
+        "memory: streamed {n} items in {} pages; peak RSS before {before} KiB; at {}",
+        (items + 99) / 100,
+        cp.join(", ")
+    );
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // One worker thread by default (like the peers' event loops), leaving a core to the server;
     // YIDA_BENCH_THREADS=N gives the multi-threaded runtime N workers.
-    let threads: usize = std::env::var("YIDA_BENCH_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    let threads: usize = std::env::var("YIDA_BENCH_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
     let rt = if threads <= 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     } else {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
     }
     .expect("runtime");
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["throughput", kind @ ("ours" | "floor"), port, calls, conc] => {
-            let (port, calls, conc) = (port.parse().expect("port"), calls.parse().expect("calls"), conc.parse().expect("in-flight"));
+            let (port, calls, conc) = (
+                port.parse().expect("port"),
+                calls.parse().expect("calls"),
+                conc.parse().expect("in-flight"),
+            );
             let rate = rt.block_on(throughput(kind, port, calls, conc));
             println!("{kind} conc={conc} n={calls} {rate:.0} calls/s");
         }

@@ -101,7 +101,17 @@ async fn legacy_get_form_data_by_id_encodes_the_path_and_decodes_the_reply() {
     assert_eq!(r.query_param("language").as_deref(), Some("en_US"));
     assert!(r.body.is_empty());
     assert_eq!(reply.form_inst_id.as_deref(), Some("FINST/1?x#y"));
-    assert_eq!(reply.form_data.unwrap()["textField_a"], "hello");
+    let form_data = reply.form_data.unwrap();
+    assert_eq!(form_data.to_value()["textField_a"], "hello");
+    #[derive(serde::Deserialize)]
+    struct Form {
+        #[serde(rename = "textField_a")]
+        a: String,
+        #[serde(rename = "numberField_b")]
+        b: f64,
+    }
+    let typed: Form = form_data.decode().unwrap();
+    assert_eq!((typed.a.as_str(), typed.b), ("hello", 3.0));
     assert_eq!(
         reply.modified_time_gmt.as_deref(),
         Some("2024-04-27T07:56Z")

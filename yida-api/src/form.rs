@@ -3,8 +3,9 @@
 //!
 //! Yida form values are keyed by component id (`textField_xxx`, …). Write them from any
 //! `Serialize` value (a struct with `#[serde(rename = "textField_xxx")]` fields, or a
-//! `serde_json::json!` map) into the `…Json` parameters; read them back into any
-//! `DeserializeOwned` type with [`decode`].
+//! `serde_json::json!` map) into the `…Json` parameters; read a reply's `formData` (a
+//! [`RawJson`](crate::RawJson)) back into any `DeserializeOwned` type with
+//! [`RawJson::decode`](crate::RawJson::decode), or a `serde_json::Value` with [`decode`].
 //!
 //! ```
 //! use serde::{Deserialize, Serialize};
@@ -34,9 +35,11 @@
 //!     days: vec![Day { hours: 8.0 }],
 //! };
 //! // A request takes `&value` for `formDataJson`; a reply's `formData` decodes back:
-//! let reply_form_data = serde_json::to_value(&value).unwrap();
-//! let back: Leave = form::decode(&reply_form_data).unwrap();
+//! let reply_form_data: yida_api::RawJson = serde_json::from_str(&serde_json::to_string(&value).unwrap()).unwrap();
+//! let back: Leave = reply_form_data.decode().unwrap();
 //! assert_eq!(back.start, DateMs(1_700_000_000_000));
+//! let same: Leave = form::decode(&reply_form_data.to_value()).unwrap();
+//! assert_eq!(same.approver, Members::from(["manager123"]));
 //! ```
 
 use md5::{Digest, Md5};
@@ -45,7 +48,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use yida_auth::Secret;
 
-/// Decodes a reply's `formData` / `data` map into your own type.
+/// Decodes a form-data map held as a `serde_json::Value` into your own type (for a reply's
+/// [`RawJson`](crate::RawJson), [`RawJson::decode`](crate::RawJson::decode) skips the tree).
 pub fn decode<T: DeserializeOwned>(form_data: &serde_json::Value) -> Result<T, serde_json::Error> {
     T::deserialize(form_data)
 }

@@ -34,7 +34,7 @@ pub mod models {
         pub tags: Option<Vec<String>>,
         /// Free map.
         #[serde(rename = "extra", default, skip_serializing_if = "Option::is_none")]
-        pub extra: Option<serde_json::Value>,
+        pub extra: Option<crate::RawJson>,
     }
 }
 #[cfg(feature = "forms")]
