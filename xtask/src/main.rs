@@ -2,11 +2,13 @@
 //! the checked-in copy of the generated code, `docs/operations.md`, and the area features of
 //! `yida-api/Cargo.toml`.
 
+mod bench;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
@@ -110,7 +112,8 @@ fn main() -> ExitCode {
     {
         ["gen"] => gen(false),
         ["gen", "--check"] => gen(true),
-        _ => Err("usage: cargo xtask gen [--check]".into()),
+        ["bench-peers"] => bench::peers(),
+        _ => Err("usage: cargo xtask gen [--check] | cargo xtask bench-peers".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

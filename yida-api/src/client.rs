@@ -220,7 +220,6 @@ impl ClientBuilder {
 /// A request ready to go: everything computed once, before the first attempt.
 struct Prepared {
     meta: &'static OperationMeta,
-    operation: String,
     url: String,
     body: Option<Bytes>,
 }
@@ -259,9 +258,8 @@ impl Client {
         meta: &'static OperationMeta,
         request: &O,
     ) -> Result<Prepared, Error> {
-        let operation = meta.id();
         request.check().map_err(|e| Error::InvalidParameter {
-            operation: operation.clone(),
+            operation: meta.id(),
             name: e.name,
             problem: e.problem,
         })?;
@@ -273,19 +271,14 @@ impl Client {
         url.push_str(&q.finish());
         let body = if meta.has_body {
             let bytes = serde_json::to_vec(request).map_err(|e| Error::InvalidInput {
-                operation: operation.clone(),
+                operation: meta.id(),
                 message: format!("cannot encode the body: {e}"),
             })?;
             Some(Bytes::from(bytes))
         } else {
             None
         };
-        Ok(Prepared {
-            meta,
-            operation,
-            url,
-            body,
-        })
+        Ok(Prepared { meta, url, body })
     }
 
     /// Sends a dynamic call: parameters as one JSON object by wire name, reply as JSON.
@@ -337,7 +330,7 @@ impl Client {
         match tokio::time::timeout(total, self.attempts(&prepared).instrument(span)).await {
             Ok(r) => r,
             Err(_) => Err(Error::Timeout {
-                operation: prepared.operation.clone(),
+                operation: prepared.meta.id(),
                 elapsed: started.elapsed(),
                 source: None,
             }),
@@ -425,7 +418,7 @@ impl Client {
         }
         if (300..400).contains(&status) {
             return Err(Error::Redirect {
-                operation: p.operation.clone(),
+                operation: p.meta.id(),
                 status,
                 location,
             });
@@ -452,7 +445,7 @@ impl Client {
     }
 
     fn transport_error(&self, p: &Prepared, e: reqwest::Error, started: Instant) -> Error {
-        let operation = p.operation.clone();
+        let operation = p.meta.id();
         if e.is_timeout() {
             Error::Timeout {
                 operation,
@@ -488,7 +481,7 @@ fn parse_error(p: &Prepared, status: u16, header_id: Option<String>, body: &[u8]
         wait: Option<f64>,
     }
     let mut err = ApiError {
-        operation: p.operation.clone(),
+        operation: p.meta.id(),
         status,
         code: None,
         message: None,

@@ -177,6 +177,7 @@ fn transport_message(e: &reqwest::Error) -> String {
 #[derive(Debug, Clone)]
 pub struct InternalApp {
     app_key: String,
+    key: String,
     app_secret: Secret,
     http: Http,
     cache: TokenCache,
@@ -193,6 +194,7 @@ impl InternalApp {
         require("appKey", &app_key)?;
         require("appSecret", app_secret.expose())?;
         Ok(InternalApp {
+            key: format!("internal:{app_key}"),
             app_key,
             app_secret,
             http: Http::new(),
@@ -217,18 +219,13 @@ impl InternalApp {
         self.cache = cache;
         self
     }
-
-    fn key(&self) -> String {
-        format!("internal:{}", self.app_key)
-    }
 }
 
 impl TokenProvider for InternalApp {
     fn token(&self) -> TokenFuture<'_> {
         Box::pin(async move {
-            let key = self.key();
             self.cache
-                .get_or_fetch(&key, || {
+                .get_or_fetch(&self.key, || {
                     let body = serde_json::json!({
                         "appKey": self.app_key,
                         "appSecret": self.app_secret.expose(),
@@ -240,7 +237,7 @@ impl TokenProvider for InternalApp {
     }
 
     fn invalidate(&self, token: &AccessToken) -> bool {
-        self.cache.invalidate(&self.key(), token);
+        self.cache.invalidate(&self.key, token);
         true
     }
 }
@@ -367,6 +364,7 @@ impl ThirdPartyApp {
         let corp = auth_corp_id.into();
         require("authCorpId", &corp)?;
         Ok(CorpToken {
+            key: format!("corp:{}:{corp}", self.inner.suite_key),
             app: self.clone(),
             corp,
         })
@@ -378,13 +376,10 @@ impl ThirdPartyApp {
 pub struct CorpToken {
     app: ThirdPartyApp,
     corp: String,
+    key: String,
 }
 
 impl CorpToken {
-    fn key(&self) -> String {
-        format!("corp:{}:{}", self.app.inner.suite_key, self.corp)
-    }
-
     /// The company this source serves.
     pub fn corp_id(&self) -> &str {
         &self.corp
@@ -395,10 +390,9 @@ impl TokenProvider for CorpToken {
     fn token(&self) -> TokenFuture<'_> {
         Box::pin(async move {
             let inner = &self.app.inner;
-            let key = self.key();
             inner
                 .cache
-                .get_or_fetch(&key, || async {
+                .get_or_fetch(&self.key, || async {
                     let ticket = inner.tickets.ticket().filter(|t| !t.is_blank()).ok_or(
                         AuthError::MissingCredential {
                             field: "suiteTicket",
@@ -417,7 +411,7 @@ impl TokenProvider for CorpToken {
     }
 
     fn invalidate(&self, token: &AccessToken) -> bool {
-        self.app.inner.cache.invalidate(&self.key(), token);
+        self.app.inner.cache.invalidate(&self.key, token);
         true
     }
 }

@@ -1,0 +1,202 @@
+//! `cargo xtask bench-peers`: yida-api, a hand-written floor client and the official Python and
+//! Node SDKs on the same work, side by side in one run (see BENCHMARKS.md).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const PORT: &str = "18080";
+const PY_SDK: &str = "alibabacloud-dingtalk==2.2.65";
+const NODE_SDK: &str = "@alicloud/dingtalk@2.2.27";
+
+fn run(cmd: &mut Command, what: &str) -> Result<String, String> {
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("{what}: cannot start: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{what}: failed ({})\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Installs what the measurement needs, where it is missing.
+fn setup(work: &Path) -> Result<(), String> {
+    if !have("nginx") {
+        eprintln!("installing nginx-light (apt-get)…");
+        let _ = Command::new("apt-get").args(["update", "-qq"]).status();
+        run(
+            Command::new("apt-get").args(["install", "-y", "-qq", "nginx-light"]),
+            "apt-get install nginx-light",
+        )?;
+    }
+    let py = work.join("venv/bin/python");
+    let py_ok = py.exists()
+        && Command::new(&py)
+            .args(["-c", "import alibabacloud_dingtalk.yida_1_0.client"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    if !py_ok {
+        eprintln!("installing the official Python SDK ({PY_SDK}) in a venv…");
+        run(
+            Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(work.join("venv")),
+            "python3 -m venv",
+        )?;
+        run(
+            Command::new(work.join("venv/bin/pip")).args(["install", "-q", PY_SDK]),
+            "pip install",
+        )?;
+    }
+    if !work.join("node/node_modules/@alicloud/dingtalk").exists() {
+        eprintln!("installing the official Node SDK ({NODE_SDK})…");
+        std::fs::create_dir_all(work.join("node")).map_err(|e| e.to_string())?;
+        run(
+            Command::new("npm")
+                .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+                .arg(work.join("node"))
+                .arg(NODE_SDK),
+            "npm install",
+        )?;
+    }
+    Ok(())
+}
+
+/// Parses "… 1234 calls/s" from a result line.
+fn rate(line: &str) -> Option<f64> {
+    let mut words: Vec<&str> = line.split_whitespace().collect();
+    while let Some(w) = words.pop() {
+        if w == "calls/s" {
+            return words.pop()?.parse().ok();
+        }
+    }
+    None
+}
+
+struct Nginx(PathBuf);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(self.0.join("pid")) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
+    }
+}
+
+pub fn peers() -> Result<(), String> {
+    let root = crate::root();
+    let kit = root.join("../shared/bench");
+    if !kit.join("mock-nginx.sh").exists() {
+        return Err(format!("the shared bench kit is not at {}", kit.display()));
+    }
+    let work = root.join(".bench");
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    setup(&work)?;
+    let page = run(
+        Command::new("python3")
+            .arg(kit.join("make_page.py"))
+            .arg("20"),
+        "make_page.py",
+    )?;
+    let page_path = work.join("page20.json");
+    std::fs::write(&page_path, page).map_err(|e| e.to_string())?;
+    eprintln!("building yida-bench (release)…");
+    run(
+        Command::new(env!("CARGO")).current_dir(&root).args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "yida-bench",
+        ]),
+        "cargo build",
+    )?;
+    let bench = root.join("target/release/yida-bench");
+    let dir = run(
+        Command::new("bash")
+            .arg(kit.join("mock-nginx.sh"))
+            .arg(&page_path)
+            .arg(PORT),
+        "mock-nginx.sh",
+    )?;
+    let _nginx = Nginx(PathBuf::from(dir.trim()));
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .to_string();
+
+    // (label, command, in flight)
+    let node_path = work.join("node/node_modules");
+    let mut jobs: Vec<(&str, Command, u32)> = Vec::new();
+    for (label, kind, n, conc) in [
+        ("yida-api", "ours", "20000", "1"),
+        ("yida-api", "ours", "60000", "32"),
+        ("floor", "floor", "20000", "1"),
+        ("floor", "floor", "60000", "32"),
+    ] {
+        let mut c = Command::new(&bench);
+        c.args(["throughput", kind, PORT, n, conc])
+            .env("YIDA_BENCH_THREADS", &cpus);
+        jobs.push((label, c, conc.parse().unwrap_or(1)));
+    }
+    for (n, conc) in [("3000", "0"), ("4000", "32")] {
+        let mut c = Command::new(work.join("venv/bin/python"));
+        c.arg(kit.join("py_sdk_bench.py")).args([PORT, n, conc]);
+        jobs.push(("python-sdk", c, conc.parse::<u32>().unwrap_or(0).max(1)));
+    }
+    for (n, conc) in [("5000", "1"), ("12000", "32")] {
+        let mut c = Command::new("node");
+        c.arg(kit.join("node_sdk_bench.js"))
+            .args([PORT, n, conc])
+            .env("NODE_PATH", &node_path);
+        jobs.push(("node-sdk", c, conc.parse().unwrap_or(1)));
+    }
+    let mut results: Vec<(&str, u32, f64)> = Vec::new();
+    for (label, mut cmd, conc) in jobs {
+        let out = run(&mut cmd, label)?;
+        let r = out
+            .lines()
+            .find_map(rate)
+            .ok_or(format!("{label}: no rate in {out:?}"))?;
+        eprintln!("  {label:<11} in flight {conc:>2}: {r:>8.0} calls/s");
+        results.push((label, conc, r));
+    }
+    let get = |label: &str, conc: u32| {
+        results
+            .iter()
+            .find(|(l, c, _)| *l == label && *c == conc)
+            .map(|r| r.2)
+            .unwrap_or(f64::NAN)
+    };
+    let mem = run(Command::new(&bench).args(["memory", "100000"]), "memory")?;
+    println!(
+        "SearchFormDatas, 20-record page (21 KB) from nginx on 127.0.0.1, {cpus} cores; calls/s:"
+    );
+    println!("| client | sequential | 32 in flight |");
+    println!("| --- | ---: | ---: |");
+    for label in ["yida-api", "floor", "node-sdk", "python-sdk"] {
+        println!("| {label} | {:.0} | {:.0} |", get(label, 1), get(label, 32));
+    }
+    print!("{mem}");
+    let ours = get("yida-api", 32);
+    println!(
+        "ratio: {:.1}x vs node-sdk, {:.1}x vs python-sdk, {:.2}x vs floor",
+        ours / get("node-sdk", 32),
+        ours / get("python-sdk", 32),
+        ours / get("floor", 32)
+    );
+    Ok(())
+}
