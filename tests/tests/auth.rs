@@ -325,3 +325,54 @@ async fn no_api_call_goes_out_without_a_token() {
     );
     assert_eq!(api.count(), 0);
 }
+
+#[tokio::test]
+async fn internal_app_on_the_builder_uses_the_client_endpoint_for_tokens() {
+    let server = MockServer::start(|r, _| {
+        if r.path == "/v1.0/oauth2/accessToken" {
+            token_reply("tok-shared-endpoint")
+        } else {
+            Reply::json(json!({"currentPage": 1, "totalCount": 0, "data": []}))
+        }
+    })
+    .await;
+    let client = Client::builder()
+        .endpoint(server.url())
+        .internal_app("k", "s")
+        .unwrap()
+        .context(
+            AppContext::new()
+                .app_type("A")
+                .system_token("sys")
+                .user_id("u"),
+        )
+        .build()
+        .unwrap();
+    client
+        .forms()
+        .search_form_datas_v2(SearchFormDatasV2Request::new("F"))
+        .await
+        .unwrap();
+    client
+        .forms()
+        .search_form_datas_v2(SearchFormDatasV2Request::new("F"))
+        .await
+        .unwrap();
+    let paths: Vec<_> = server.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/v1.0/oauth2/accessToken",
+            "/v2.0/yida/forms/instances/search",
+            "/v2.0/yida/forms/instances/search"
+        ]
+    );
+    assert_eq!(
+        server.requests()[2].header("x-acs-dingtalk-access-token"),
+        Some("tok-shared-endpoint")
+    );
+    assert!(matches!(
+        Client::builder().internal_app("", "s").unwrap_err(),
+        Error::Auth(AuthError::MissingCredential { field: "appKey" })
+    ));
+}

@@ -81,6 +81,7 @@ pub struct ClientBuilder {
     retry: RetryConfig,
     rate_limit: Option<u32>,
     http: Option<reqwest::Client>,
+    internal: Option<yida_auth::InternalApp>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -106,6 +107,7 @@ impl Default for ClientBuilder {
             retry: RetryConfig::default(),
             rate_limit: None,
             http: None,
+            internal: None,
         }
     }
 }
@@ -121,6 +123,28 @@ impl ClientBuilder {
     pub fn token_provider(mut self, p: impl TokenProvider + 'static) -> Self {
         self.tokens = Some(Arc::new(p));
         self
+    }
+
+    /// An internal app's credentials; its token endpoint is this client's endpoint, so one
+    /// setting moves both (e.g. to a local test server). Empty values are refused here.
+    ///
+    /// ```
+    /// let client = yida_api::Client::builder()
+    ///     .endpoint("http://127.0.0.1:8080")
+    ///     .internal_app("dingappkey", "app-secret")
+    ///     .unwrap()
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn internal_app(
+        mut self,
+        app_key: impl Into<String>,
+        app_secret: impl Into<yida_auth::Secret>,
+    ) -> Result<Self, Error> {
+        let app = yida_auth::InternalApp::new(app_key, app_secret)?;
+        self.internal = Some(app);
+        Ok(self)
     }
 
     /// A fixed access token (short scripts, tests).
@@ -188,9 +212,15 @@ impl ClientBuilder {
                 "endpoint `{endpoint}` must be http or https"
             )));
         }
-        let tokens = self.tokens.ok_or_else(|| {
-            Error::Config("no token provider: call token_provider() or access_token()".into())
-        })?;
+        let tokens: Arc<dyn TokenProvider> =
+            match (self.tokens, self.internal) {
+                (Some(t), _) => t,
+                (None, Some(app)) => Arc::new(app.endpoint(endpoint.clone())),
+                (None, None) => return Err(Error::Config(
+                    "no token provider: call token_provider(), internal_app() or access_token()"
+                        .into(),
+                )),
+            };
         let http = match self.http {
             Some(h) => h,
             None => reqwest::Client::builder()

@@ -466,3 +466,71 @@ async fn yida_timeout_is_read_and_checked() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("YIDA_TIMEOUT"));
 }
+
+fn sample(ty: &str) -> Value {
+    if let Some(inner) = ty.strip_prefix("list<").and_then(|t| t.strip_suffix('>')) {
+        return json!([sample(inner)]);
+    }
+    if let Some(inner) = ty.strip_prefix("map<").and_then(|t| t.strip_suffix('>')) {
+        return json!({"k": sample(inner)});
+    }
+    match ty {
+        "string" => json!("v 1/2"),
+        "i64" => json!(3),
+        "f64" => json!(1.5),
+        "bool" => json!(false),
+        "json_text" => json!({"textField_x": "y"}),
+        _ => json!({"any": [1]}),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_operation_is_callable_through_yida_call() {
+    let server = MockServer::always(Reply::json(json!({}))).await;
+    let env = env_for(&server);
+    let run = yida(&["ops", "--json"], &[], None).await;
+    let ops: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(ops.len(), 125);
+    for (i, op) in ops.iter().enumerate() {
+        let (action, version) = (
+            op["action"].as_str().unwrap(),
+            op["version"].as_str().unwrap(),
+        );
+        let mut input = serde_json::Map::new();
+        for p in op["params"].as_array().unwrap() {
+            input.insert(
+                p["name"].as_str().unwrap().to_string(),
+                sample(p["type"].as_str().unwrap()),
+            );
+        }
+        let input = Value::Object(input).to_string();
+        let run = yida(
+            &["call", action, "--api-version", version, "--input", &input],
+            &refs(&env),
+            None,
+        )
+        .await;
+        assert_eq!(run.code, 0, "{action}@{version}: {}", run.stderr);
+        let reqs = server.requests();
+        assert_eq!(reqs.len(), i + 1, "{action}@{version}: one request");
+        let r = &reqs[i];
+        assert_eq!(
+            r.method,
+            op["method"].as_str().unwrap(),
+            "{action}@{version}"
+        );
+        let template = op["path"].as_str().unwrap();
+        let literal = template.split('{').next().unwrap();
+        assert!(
+            r.path.starts_with(literal),
+            "{action}@{version}: {} vs {template}",
+            r.path
+        );
+        assert!(
+            !r.path.contains('{') && !r.path.contains(' '),
+            "{action}@{version}: placeholders filled and encoded: {}",
+            r.path
+        );
+        assert_eq!(r.header("x-acs-dingtalk-access-token"), Some("cli-token-1"));
+    }
+}

@@ -30,10 +30,10 @@ pub fn render_operations_md(api: &Api) -> String {
         if op.area != area {
             area = &op.area;
             let _ = writeln!(out, "\n## {area}\n");
-            let _ = writeln!(out, "| action | version | method | path | Rust call | permission | read-only | legacy | |");
+            let _ = writeln!(out, "| action | version | method | path | Rust call | area | permission | read-only | legacy | seed |");
             let _ = writeln!(
                 out,
-                "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
             );
         }
         let legacy = match &op.legacy {
@@ -42,12 +42,13 @@ pub fn render_operations_md(api: &Api) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | `{}` | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | `{}` | {} | {} | {} | {} | {} | {} |",
             op.action,
             op.version,
             op.method.as_str(),
             op.path,
             rust_call(op),
+            op.area,
             op.permission
                 .as_deref()
                 .map(|p| format!("`{p}`"))
