@@ -1,13 +1,11 @@
 //! No secret reaches Debug, Display, errors or logs, with every log target at TRACE.
 
 use serde_json::json;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use yida_api::{AppContext, Client, RetryConfig, SaveFormDataV2Request, SearchFormDatasV2Request};
 use yida_auth::{
     legacy_signature, InternalApp, MemoryTicketStore, Secret, ThirdPartyApp, TokenProvider,
 };
-use yida_e2e::{MockServer, Reply};
+use yida_e2e::{LogCapture, MockServer, Reply};
 
 const SECRETS: [&str; 6] = [
     "APP-SECRET-7f3a",
@@ -18,19 +16,6 @@ const SECRETS: [&str; 6] = [
     "CORP-ACCESS-TOKEN-e8f9",
 ];
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn assert_clean(what: &str, text: &str) {
     for s in SECRETS {
         assert!(!text.contains(s), "{what} leaks {s}:\n{text}");
@@ -39,7 +24,7 @@ fn assert_clean(what: &str, text: &str) {
 
 #[tokio::test]
 async fn secrets_never_appear_in_debug_display_errors_or_trace_logs() {
-    let capture = Capture::default();
+    let capture = LogCapture::default();
     let writer = capture.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
@@ -125,7 +110,7 @@ async fn secrets_never_appear_in_debug_display_errors_or_trace_logs() {
     for (i, text) in rendered.iter().enumerate() {
         assert_clean(&format!("rendering #{i}"), text);
     }
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("yida.call"),
         "TRACE logging was captured: {logs}"

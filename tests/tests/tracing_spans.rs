@@ -1,29 +1,14 @@
 //! One span per call with action, version, attempt, HTTP status and request id.
 
 use serde_json::json;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tracing_subscriber::fmt::format::FmtSpan;
 use yida_api::{AppContext, Client, RetryConfig, SearchFormDatasV2Request};
-use yida_e2e::{MockServer, Reply};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use yida_e2e::{LogCapture, MockServer, Reply};
 
 #[tokio::test]
 async fn each_call_has_a_span_with_its_fields() {
-    let capture = Capture::default();
+    let capture = LogCapture::default();
     let writer = capture.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::DEBUG)
@@ -54,7 +39,7 @@ async fn each_call_has_a_span_with_its_fields() {
         .search_form_datas_v2(SearchFormDatasV2Request::new("F"))
         .await
         .unwrap();
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     let close = logs
         .lines()
         .find(|l| l.contains("yida.call") && l.contains("close"))
