@@ -239,3 +239,64 @@ async fn every_operation_refuses_unknown_and_missing_parameters_before_sending()
     }
     assert_eq!(server.count(), 0, "nothing was sent");
 }
+
+#[tokio::test]
+async fn no_reply_makes_any_operation_panic() {
+    let api = api();
+    let deep = format!("{}1{}", "[".repeat(5000), "]".repeat(5000));
+    let bodies: Vec<(u16, Vec<u8>)> = vec![
+        (200, b"".to_vec()),
+        (200, b"null".to_vec()),
+        (200, b"[1,2,3]".to_vec()),
+        (200, vec![0xff, 0xfe, 0x00, 0x80]),
+        (
+            200,
+            br#"{"result": {"a": 1}, "data": "x", "totalCount": "many", "success": [true]}"#
+                .to_vec(),
+        ),
+        (
+            200,
+            br#"{"totalCount": 1e400, "data": [null, 1, "x"]}"#.to_vec(),
+        ),
+        (200, deep.clone().into_bytes()),
+        (500, deep.into_bytes()),
+        (
+            400,
+            br#"{"code": 123, "message": ["x"], "requestid": {"a": 1}}"#.to_vec(),
+        ),
+        (403, br#"{"status": 1111, "wait": "NaN"}"#.to_vec()),
+        (418, "短".repeat(1000).into_bytes()),
+    ];
+    let bodies = std::sync::Arc::new(bodies);
+    let b2 = bodies.clone();
+    let server = MockServer::start(move |_, i| {
+        let (status, body) = b2[i % b2.len()].clone();
+        Reply::Http {
+            status,
+            headers: vec![],
+            body,
+        }
+    })
+    .await;
+    let client = yida_api::Client::builder()
+        .endpoint(server.url())
+        .access_token("t")
+        .retry(yida_api::RetryConfig::disabled())
+        .build()
+        .unwrap();
+    let mut outcomes = [0usize; 2];
+    for op in &api.operations {
+        let mut input = Map::new();
+        for p in &op.params {
+            input.insert(p.name.clone(), sample(&p.name, &p.ty).0);
+        }
+        for _ in 0..bodies.len() {
+            let r = client
+                .call_dynamic(&op.action, &op.version, Value::Object(input.clone()))
+                .await;
+            outcomes[r.is_ok() as usize] += 1;
+        }
+    }
+    assert_eq!(outcomes[0] + outcomes[1], 125 * bodies.len());
+    assert!(outcomes[0] > 0 && outcomes[1] > 0, "{outcomes:?}");
+}

@@ -532,9 +532,8 @@ fn parse_error(p: &Prepared, status: u16, header_id: Option<String>, body: &[u8]
             // The gateway's IP ban: {"status":1111,"wait":N}.
             err.code = Some("Gateway.Throttled".into());
             err.message = Some("too many requests from this IP; the gateway asks to wait".into());
-            err.retry_after = Some(Duration::from_secs_f64(
-                b.wait.unwrap_or(5.0).clamp(0.0, 3600.0),
-            ));
+            let wait = b.wait.filter(|w| w.is_finite()).unwrap_or(5.0);
+            err.retry_after = Some(Duration::from_secs_f64(wait.clamp(0.0, 3600.0)));
         }
         _ => {
             let text = String::from_utf8_lossy(&body[..body.len().min(200)]);

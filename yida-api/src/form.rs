@@ -158,7 +158,11 @@ pub fn parse_gmt(s: &str) -> Option<SystemTime> {
     let y: i64 = d.next()?.parse().ok()?;
     let m: i64 = d.next()?.parse().ok()?;
     let day: i64 = d.next()?.parse().ok()?;
-    if d.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+    if d.next().is_some()
+        || !(1..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || !(1..=31).contains(&day)
+    {
         return None;
     }
     let (mut hh, mut mm, mut ss, mut ms) = (0i64, 0i64, 0i64, 0i64);
@@ -220,7 +224,17 @@ mod tests {
         assert_eq!(secs("2018-01-24 11:22:01"), 1_516_792_921_000);
         assert_eq!(secs("2021-05-01"), 1_619_827_200_000);
         assert_eq!(secs("1714204560000"), 1_714_204_560_000);
-        for bad in ["", "2024-13-01", "2024-04-27T25:00Z", "abc", "2024-04"] {
+        for bad in [
+            "",
+            "2024-13-01",
+            "2024-04-27T25:00Z",
+            "abc",
+            "2024-04",
+            "99999999999999999-01-01",
+            "2024-01-01T10:99999999999999999",
+            "１２３４-01-01",
+            "2024-01-01T10:00:00.x",
+        ] {
             assert!(parse_gmt(bad).is_none(), "{bad}");
         }
     }

@@ -112,9 +112,10 @@ impl<'de> Visitor<'de> for F64V {
         if t.is_empty() || t == "null" {
             return Ok(None);
         }
-        t.parse()
-            .map(Some)
-            .map_err(|_| E::custom(format!("{v:?} is not a number")))
+        match t.parse::<f64>() {
+            Ok(f) if f.is_finite() => Ok(Some(f)),
+            _ => Err(E::custom(format!("{v:?} is not a finite number"))),
+        }
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
@@ -198,5 +199,9 @@ mod tests {
         assert_eq!(t.n, None);
         assert!(serde_json::from_str::<T>(r#"{"n":"abc"}"#).is_err());
         assert!(serde_json::from_str::<T>(r#"{"n":[1]}"#).is_err());
+        assert!(serde_json::from_str::<T>(r#"{"f":"NaN"}"#).is_err());
+        assert!(serde_json::from_str::<T>(r#"{"f":"inf"}"#).is_err());
+        assert!(serde_json::from_str::<T>(r#"{"n":1e300}"#).is_err());
+        assert!(serde_json::from_str::<T>(r#"{"n":18446744073709551615}"#).is_err());
     }
 }

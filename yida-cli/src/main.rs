@@ -168,7 +168,9 @@ fn client() -> Result<Client, Fail> {
                     format!("error: YIDA_TIMEOUT must be a positive number of seconds, not {t:?}"),
                 )
             })?;
-        b = b.timeout(Duration::from_secs_f64(secs));
+        let t = Duration::try_from_secs_f64(secs)
+            .map_err(|_| Fail(2, format!("error: YIDA_TIMEOUT is out of range: {secs}")))?;
+        b = b.timeout(t);
     }
     Ok(b.build()?)
 }
