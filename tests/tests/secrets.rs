@@ -79,6 +79,11 @@ async fn secrets_never_appear_in_debug_display_errors_or_trace_logs() {
         .await
         .unwrap_err();
     let req = SaveFormDataV2Request::new("FORM-1", json!({})).system_token("SYSTEM-TOKEN-0a1b");
+    // Replies can hold secrets too (ListApplication returns each app's systemToken).
+    let listed: yida_api::models::ListApplicationData =
+        serde_json::from_value(json!({"appType": "APP_1", "systemToken": "SYSTEM-TOKEN-0a1b"}))
+            .unwrap();
+    assert_eq!(listed.system_token.as_deref(), Some("SYSTEM-TOKEN-0a1b"));
 
     // The secrets did go over the wire (so the test exercises them)...
     assert_eq!(api.requests()[0].json()["systemToken"], "SYSTEM-TOKEN-0a1b");
@@ -105,6 +110,7 @@ async fn secrets_never_appear_in_debug_display_errors_or_trace_logs() {
         format!("{err:?}"),
         format!("{err}"),
         format!("{req:?}"),
+        format!("{listed:?}"),
         sig,
     ];
     for (i, text) in rendered.iter().enumerate() {

@@ -1690,9 +1690,9 @@ pub mod models {
     }
     #[cfg(feature = "metadata")]
     /// Reply of GetDbConfig.
-    #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+    #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct GetDbConfigResponse {
-        /// The connection settings, as text.
+        /// The connection settings, as text (may hold credentials).
         #[serde(
             rename = "config",
             default,
@@ -1764,6 +1764,25 @@ pub mod models {
             skip_serializing_if = "Option::is_none"
         )]
         pub r#type: Option<String>,
+    }
+    #[cfg(feature = "metadata")]
+    impl std::fmt::Debug for GetDbConfigResponse {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("GetDbConfigResponse")
+                .field(
+                    "config",
+                    &self.config.as_ref().map(|_| crate::__private::Redacted),
+                )
+                .field("corp_id", &self.corp_id)
+                .field("create_time_gmt", &self.create_time_gmt)
+                .field("creator", &self.creator)
+                .field("exclusive", &self.exclusive)
+                .field("id", &self.id)
+                .field("modified_time_gmt", &self.modified_time_gmt)
+                .field("modifier", &self.modifier)
+                .field("type", &self.r#type)
+                .finish()
+        }
     }
     #[cfg(feature = "metadata")]
     /// Reply of GetFieldDefByUuid.
@@ -5977,7 +5996,7 @@ pub mod models {
     }
     #[cfg(feature = "apps")]
     /// One app in a ListApplication reply.
-    #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+    #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct ListApplicationData {
         /// The app's configuration.
         #[serde(
@@ -6075,6 +6094,28 @@ pub mod models {
             skip_serializing_if = "Option::is_none"
         )]
         pub system_token: Option<String>,
+    }
+    #[cfg(feature = "apps")]
+    impl std::fmt::Debug for ListApplicationData {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("ListApplicationData")
+                .field("app_config", &self.app_config)
+                .field("app_type", &self.app_type)
+                .field("application_status", &self.application_status)
+                .field("corp_id", &self.corp_id)
+                .field("creator_user_id", &self.creator_user_id)
+                .field("description", &self.description)
+                .field("icon", &self.icon)
+                .field("inexistence", &self.inexistence)
+                .field("name", &self.name)
+                .field("release_to_ding_status", &self.release_to_ding_status)
+                .field("sub_corp_id", &self.sub_corp_id)
+                .field(
+                    "system_token",
+                    &self.system_token.as_ref().map(|_| crate::__private::Redacted),
+                )
+                .finish()
+        }
     }
     #[cfg(feature = "commerce")]
     /// One app of the instance with its usage.

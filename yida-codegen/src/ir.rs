@@ -200,6 +200,8 @@ pub struct Field {
     pub name: String,
     pub ty: Type,
     pub doc: String,
+    /// Redacted in `Debug` output.
+    pub secret: bool,
     pub note: Option<String>,
     pub rust: String,
 }

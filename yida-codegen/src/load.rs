@@ -129,8 +129,8 @@ pub fn load_texts(files: &[(String, String)]) -> Result<Api, SpecErrors> {
     lower.finish()
 }
 
-/// A model field before type resolution: (wire name, type, doc, note).
-type RawField = (String, String, String, Option<String>);
+/// A model field before type resolution: (wire name, type, doc, note, secret).
+type RawField = (String, String, String, Option<String>, bool);
 
 #[derive(Default)]
 struct Lowering {
@@ -197,7 +197,15 @@ impl Lowering {
             name.to_string(),
             def.fields
                 .iter()
-                .map(|f| (f.name.clone(), f.ty.clone(), f.doc.clone(), f.note.clone()))
+                .map(|f| {
+                    (
+                        f.name.clone(),
+                        f.ty.clone(),
+                        f.doc.clone(),
+                        f.note.clone(),
+                        f.secret,
+                    )
+                })
                 .collect(),
         );
     }
@@ -580,7 +588,7 @@ impl Lowering {
             let line = Some(line).filter(|l| *l > 0);
             let mut out = Vec::new();
             let mut seen = BTreeMap::new();
-            for (fname, fty, fdoc, fnote) in fields {
+            for (fname, fty, fdoc, fnote, fsecret) in fields {
                 let ctx = format!("model `{name}`, field `{fname}`");
                 if !is_wire_name(fname) {
                     self.err(&file, line, None, format!("{ctx}: not a valid wire name"));
@@ -613,6 +621,7 @@ impl Lowering {
                     name: fname.clone(),
                     ty,
                     doc: fdoc.trim().to_string(),
+                    secret: *fsecret,
                     note: fnote.clone(),
                     rust,
                 });

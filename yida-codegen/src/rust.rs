@@ -230,13 +230,38 @@ fn emit_model(m: &Model, cfg: TokenStream) -> TokenStream {
             pub #fname: Option<#ty>,
         }
     });
+    let secret = m.fields.iter().any(|f| f.secret);
+    let derive_debug = if secret { quote!() } else { quote!(Debug,) };
+    let debug_impl = secret.then(|| {
+        let name_str = &m.name;
+        let entries = m.fields.iter().map(|f| {
+            let fname = ident(&f.rust);
+            let label = f.rust.trim_start_matches("r#");
+            if f.secret {
+                quote!(.field(#label, &self.#fname.as_ref().map(|_| crate::__private::Redacted)))
+            } else {
+                quote!(.field(#label, &self.#fname))
+            }
+        });
+        quote! {
+            #cfg
+            impl std::fmt::Debug for #name {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.debug_struct(#name_str)
+                        #(#entries)*
+                        .finish()
+                }
+            }
+        }
+    });
     quote! {
         #cfg
         #doc
-        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[derive(#derive_debug Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
         pub struct #name {
             #(#fields)*
         }
+        #debug_impl
     }
 }
 

@@ -70,5 +70,7 @@ pub struct FieldDef {
     #[serde(rename = "type")]
     pub ty: String,
     pub doc: String,
+    #[serde(default)]
+    pub secret: bool,
     pub note: Option<String>,
 }

@@ -33,6 +33,10 @@ fn mini_spec_renders_as_the_snapshot() {
     assert!(code.contains("r#type"));
     assert!(code.contains("impl crate::Paginated for GetThingV2Request"));
     assert!(code.contains("crate::__private::Redacted"));
+    assert!(
+        code.contains("impl std::fmt::Debug for ThingReply"),
+        "a model with a secret field gets a redacting Debug"
+    );
 }
 
 #[test]

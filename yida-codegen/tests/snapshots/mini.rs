@@ -19,7 +19,7 @@ pub mod models {
     }
     #[cfg(feature = "forms")]
     /// One thing.
-    #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+    #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
     pub struct ThingReply {
         /// Id.
         #[serde(
@@ -35,6 +35,28 @@ pub mod models {
         /// Free map.
         #[serde(rename = "extra", default, skip_serializing_if = "Option::is_none")]
         pub extra: Option<crate::RawJson>,
+        /// A secret in a reply.
+        #[serde(
+            rename = "appSecret",
+            default,
+            deserialize_with = "crate::lenient::string",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub app_secret: Option<String>,
+    }
+    #[cfg(feature = "forms")]
+    impl std::fmt::Debug for ThingReply {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("ThingReply")
+                .field("thing_id", &self.thing_id)
+                .field("tags", &self.tags)
+                .field("extra", &self.extra)
+                .field(
+                    "app_secret",
+                    &self.app_secret.as_ref().map(|_| crate::__private::Redacted),
+                )
+                .finish()
+        }
     }
 }
 #[cfg(feature = "forms")]
