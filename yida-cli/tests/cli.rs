@@ -430,41 +430,32 @@ async fn yida_timeout_is_read_and_checked() {
         Box::new(Reply::json(json!({}))),
     ))
     .await;
-    let mut env = env_for(&server);
-    env.push(("YIDA_TIMEOUT", "0.2".into()));
-    // A write is not retried after a timeout, so this fails after one attempt.
-    let run = yida(
-        &[
-            "call",
-            "SaveFormData",
-            "--api-version",
-            "2.0",
-            "--input",
-            r#"{"formUuid":"F","formDataJson":{}}"#,
-        ],
-        &refs(&env),
-        None,
-    )
-    .await;
-    assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("timed out"), "{}", run.stderr);
-    env.pop();
-    env.push(("YIDA_TIMEOUT", "soon".into()));
-    let run = yida(
-        &[
-            "call",
-            "SaveFormData",
-            "--api-version",
-            "2.0",
-            "--input",
-            r#"{"formUuid":"F","formDataJson":{}}"#,
-        ],
-        &refs(&env),
-        None,
-    )
-    .await;
-    assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("YIDA_TIMEOUT"));
+    let save = [
+        "call",
+        "SaveFormData",
+        "--api-version",
+        "2.0",
+        "--input",
+        r#"{"formUuid":"F","formDataJson":{}}"#,
+    ];
+    // 0.2 s: a write is not retried after a timeout, so this fails after one attempt.
+    for (timeout, code, needle) in [
+        ("0.2", 1, "timed out"),
+        ("soon", 2, "YIDA_TIMEOUT"),
+        ("-1", 2, "YIDA_TIMEOUT"),
+        ("1e300", 2, "YIDA_TIMEOUT"),
+    ] {
+        let mut env = env_for(&server);
+        env.push(("YIDA_TIMEOUT", timeout.into()));
+        let run = yida(&save, &refs(&env), None).await;
+        assert_eq!(run.code, code, "YIDA_TIMEOUT={timeout}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(needle),
+            "YIDA_TIMEOUT={timeout}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(server.count(), 1, "only the valid timeout sent a request");
 }
 
 fn sample(ty: &str) -> Value {
