@@ -26,6 +26,18 @@
 //!
 //! Errors are [`Error`]: DingTalk's own errors arrive as [`Error::Api`] with the HTTP status,
 //! code, message and request id.
+//!
+//! A required parameter cannot be left out: it is an argument of `new`, so forgetting it does
+//! not compile.
+//!
+//! ```compile_fail
+//! // `formUuid` and `formDataJson` are required by SaveFormData 2.0.
+//! let request = yida_api::SaveFormDataV2Request::new();
+//! ```
+//!
+//! The four parameters of the app context (`appType`, `systemToken`, `userId`, `language`) are
+//! the exception: they are usually set once on the client, so a missing one is reported by
+//! [`Client::send`] as [`Error::InvalidParameter`], naming it, before anything is sent.
 #![warn(missing_docs)]
 
 mod client;
