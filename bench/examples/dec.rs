@@ -10,6 +10,16 @@ fn main() {
     println!("typed decode: {:?}/page", t.elapsed() / n);
     let t = std::time::Instant::now();
     for _ in 0..n {
+        let s = std::str::from_utf8(&bytes).unwrap();
+        let r: yida_api::models::SearchFormDatasResponse = serde_json::from_str(s).unwrap();
+        std::hint::black_box(r);
+    }
+    println!(
+        "typed decode via from_utf8 + from_str: {:?}/page",
+        t.elapsed() / n
+    );
+    let t = std::time::Instant::now();
+    for _ in 0..n {
         let r: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         std::hint::black_box(r);
     }

@@ -557,7 +557,14 @@ fn decode<T: serde::de::DeserializeOwned + Default>(
     if meta.response_type.is_none() || reply.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(&reply.body).map_err(|source| Error::Decode {
+    // Validating UTF-8 once for the whole body and parsing from `str` is faster than letting
+    // the parser validate each string (≈ 300 per 20-record page); invalid UTF-8 falls back to
+    // the slice parser, which reports where.
+    let parsed = match std::str::from_utf8(&reply.body) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(&reply.body),
+    };
+    parsed.map_err(|source| Error::Decode {
         operation: meta.id(),
         status: reply.status,
         request_id: reply.request_id,
