@@ -12709,9 +12709,9 @@ pub mod comments {
             self
         }
         /// `formInstanceIdList` (body): Form instances whose comments to fetch.
-        pub fn form_instance_id_list<S: Into<String>>(
+        pub fn form_instance_id_list<T: Into<String>>(
             mut self,
-            form_instance_id_list: impl IntoIterator<Item = S>,
+            form_instance_id_list: impl IntoIterator<Item = T>,
         ) -> Self {
             self.form_instance_id_list = Some(
                 form_instance_id_list.into_iter().map(Into::into).collect(),
@@ -12915,9 +12915,9 @@ pub mod comments {
             self
         }
         /// `formInstanceIdList` (body): Form instances whose history to fetch.
-        pub fn form_instance_id_list<S: Into<String>>(
+        pub fn form_instance_id_list<T: Into<String>>(
             mut self,
-            form_instance_id_list: impl IntoIterator<Item = S>,
+            form_instance_id_list: impl IntoIterator<Item = T>,
         ) -> Self {
             self.form_instance_id_list = Some(
                 form_instance_id_list.into_iter().map(Into::into).collect(),
@@ -27204,9 +27204,9 @@ pub mod metadata {
             }
         }
         /// `formTypeList` (body): Form types to include: `receipt` (plain form) and/or `process` (workflow form).
-        pub fn form_type_list<S: Into<String>>(
+        pub fn form_type_list<T: Into<String>>(
             mut self,
-            form_type_list: impl IntoIterator<Item = S>,
+            form_type_list: impl IntoIterator<Item = T>,
         ) -> Self {
             self.form_type_list = Some(
                 form_type_list.into_iter().map(Into::into).collect(),

@@ -64,35 +64,36 @@ fn request_type(ty: &Type) -> TokenStream {
     }
 }
 
-/// Argument type and conversion for a constructor argument or setter.
-fn setter_arg(ty: &Type, value: &Ident) -> (TokenStream, TokenStream, TokenStream) {
-    // (generics, argument type, conversion expression)
+/// Argument type and conversion for a constructor argument or setter: (generic parameter with
+/// its bound, if the argument needs one, named `g`; argument type; conversion of `value`).
+fn setter_arg(
+    ty: &Type,
+    value: &Ident,
+    g: &Ident,
+) -> (Option<TokenStream>, TokenStream, TokenStream) {
     match ty {
-        Type::String => (quote!(), quote!(impl Into<String>), quote!(#value.into())),
+        Type::String => (None, quote!(impl Into<String>), quote!(#value.into())),
         Type::JsonText => (
-            quote!(),
+            None,
             quote!(impl serde::Serialize),
             quote!(crate::JsonText::from_value(&#value)),
         ),
         Type::List(inner) if **inner == Type::JsonText => (
-            quote!(<T: serde::Serialize>),
-            quote!(impl IntoIterator<Item = T>),
+            Some(quote!(#g: serde::Serialize)),
+            quote!(impl IntoIterator<Item = #g>),
             quote!(#value.into_iter().map(|v| crate::JsonText::from_value(&v)).collect()),
         ),
         Type::List(inner) if **inner == Type::String => (
-            quote!(<S: Into<String>>),
-            quote!(impl IntoIterator<Item = S>),
+            Some(quote!(#g: Into<String>)),
+            quote!(impl IntoIterator<Item = #g>),
             quote!(#value.into_iter().map(Into::into).collect()),
         ),
         Type::Json => (
-            quote!(),
+            None,
             quote!(impl Into<serde_json::Value>),
             quote!(#value.into()),
         ),
-        other => {
-            let t = request_type(other);
-            (quote!(), t, quote!(#value))
-        }
+        other => (None, request_type(other), quote!(#value)),
     }
 }
 
@@ -406,29 +407,15 @@ fn emit_request(op: &Operation, api: &Api) -> TokenStream {
         .enumerate()
         .map(|(i, p)| {
             let f = ident(&p.rust);
-            let (gen, arg, _) = setter_arg(&p.ty, &f);
-            let arg = if gen.is_empty() {
-                arg
-            } else {
-                // Give each generic its own name.
-                let g = format_ident!("T{}", i);
-                ctor_generics.push(quote!(#g: serde::Serialize));
-                match &p.ty {
-                    Type::List(inner) if **inner == Type::String => {
-                        ctor_generics.pop();
-                        ctor_generics.push(quote!(#g: Into<String>));
-                        quote!(impl IntoIterator<Item = #g>)
-                    }
-                    _ => quote!(impl IntoIterator<Item = #g>),
-                }
-            };
+            let (bound, arg, _) = setter_arg(&p.ty, &f, &format_ident!("T{}", i));
+            ctor_generics.extend(bound);
             quote!(#f: #arg)
         })
         .collect::<Vec<_>>();
     let ctor_inits = op.params.iter().map(|p| {
         let f = ident(&p.rust);
         if p.in_constructor() {
-            let (_, _, conv) = setter_arg(&p.ty, &f);
+            let (_, _, conv) = setter_arg(&p.ty, &f, &format_ident!("T"));
             quote!(#f: #conv,)
         } else {
             quote!(#f: None,)
@@ -467,7 +454,8 @@ fn emit_request(op: &Operation, api: &Api) -> TokenStream {
     // Setters for optional (and context) parameters.
     let setters = op.params.iter().filter(|p| !p.in_constructor()).map(|p| {
         let f = ident(&p.rust);
-        let (gen, arg, conv) = setter_arg(&p.ty, &f);
+        let (bound, arg, conv) = setter_arg(&p.ty, &f, &format_ident!("T"));
+        let gen = bound.map(|b| quote!(<#b>));
         let mut lines = vec![format!("`{}` ({}): {}", p.name, p.location.as_str(), p.doc)];
         if p.required {
             lines.push(String::new());
