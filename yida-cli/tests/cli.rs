@@ -525,3 +525,45 @@ async fn every_operation_is_callable_through_yida_call() {
         assert_eq!(r.header("x-acs-dingtalk-access-token"), Some("cli-token-1"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn all_draws_a_progress_bar_when_stderr_is_a_terminal() {
+    let server = MockServer::start(|r, _| {
+        let b = r.json();
+        let page = b["currentPage"].as_i64().unwrap();
+        let data: Vec<_> = (0..if page < 3 { 100 } else { 50 })
+            .map(|i| json!({"dataId": i}))
+            .collect();
+        Reply::json(json!({"currentPage": page, "totalCount": 250, "data": data}))
+    })
+    .await;
+    let env = env_for(&server);
+    // `script` runs the command on a pseudo-terminal.
+    let cmd = format!(
+        "{} call SearchFormDatas --api-version 2.0 --input '{{\"formUuid\":\"F\"}}' --all",
+        env!("CARGO_BIN_EXE_yida")
+    );
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env_clear()
+            .envs(env)
+            .env("PATH", "/usr/bin:/bin")
+            .stdin(Stdio::null())
+            .output()
+            .expect("script(1) runs")
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("[{}] 250/250 items", "#".repeat(30))),
+        "{text}"
+    );
+    assert_eq!(server.count(), 3);
+}
