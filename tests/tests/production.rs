@@ -333,3 +333,48 @@ async fn a_page_error_ends_the_stream_with_that_error() {
     }
     assert_eq!((ok, errors), (100, 1));
 }
+
+#[tokio::test]
+async fn dynamic_pagination_walks_the_same_way_and_refuses_what_it_cannot_page() {
+    let server = MockServer::start(|r, _| {
+        let page: i64 = r.query_param("pageNumber").unwrap().parse().unwrap();
+        let data: Vec<_> = (0..if page < 2 { 40 } else { 5 })
+            .map(|i| json!({"processInstanceId": format!("P{page}-{i}")}))
+            .collect();
+        Reply::json(json!({"pageNumber": page, "totalCount": 45, "data": data}))
+    })
+    .await;
+    let c = client_with(&server, RetryConfig::disabled());
+    let mut pages = c
+        .paginate_json(
+            "GetInstances",
+            "2.0",
+            json!({"formUuid": "F", "pageSize": 40}),
+        )
+        .unwrap();
+    let mut sizes = Vec::new();
+    while let Some(items) = pages.next_items().await {
+        sizes.push(items.unwrap().len());
+    }
+    assert_eq!(sizes, [40, 5]);
+    assert_eq!(
+        (pages.pages(), pages.fetched(), pages.total_count()),
+        (2, 45, Some(45))
+    );
+    assert_eq!(
+        server.requests()[1].query_param("pageSize").as_deref(),
+        Some("40")
+    );
+    assert!(matches!(
+        c.paginate_json("SaveFormData", "2.0", json!({})),
+        Err(Error::InvalidInput { .. })
+    ));
+    assert!(matches!(
+        c.paginate_json("NoSuch", "1.0", json!({})),
+        Err(Error::UnknownOperation { .. })
+    ));
+    assert!(matches!(
+        c.paginate_json("GetInstances", "2.0", json!([1])),
+        Err(Error::InvalidInput { .. })
+    ));
+}

@@ -65,7 +65,7 @@ pub use json_text::JsonText;
 pub use meta::{
     Operation, OperationMeta, PageStyle, Paginated, ParamError, ParamLocation, ParamMeta,
 };
-pub use paginate::PageStream;
+pub use paginate::{JsonPageStream, PageStream};
 pub use raw::RawJson;
 pub use retry::RetryConfig;
 pub use yida_auth;

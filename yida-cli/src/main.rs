@@ -10,7 +10,7 @@
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
-use yida_api::{AppContext, Client, Error, OperationMeta, PageStyle};
+use yida_api::{AppContext, Client, Error, OperationMeta};
 use yida_auth::{InternalApp, MemoryTicketStore, StaticToken, ThirdPartyApp, TokenProvider};
 
 const USAGE: &str = "\
@@ -284,64 +284,28 @@ async fn call(args: &[String]) -> Result<(), Fail> {
 async fn call_all(
     client: &Client,
     meta: &OperationMeta,
-    mut input: serde_json::Value,
+    input: serde_json::Value,
 ) -> Result<(), Fail> {
-    let page_key = match meta.pagination {
-        Some(PageStyle::PageNumber) => "pageNumber",
-        Some(PageStyle::CurrentPage) => "currentPage",
-        None => {
-            return Err(Fail(
-                2,
-                format!(
-                    "error: {} is not a paginated operation; --all does not apply",
-                    meta.id()
-                ),
-            ));
-        }
-    };
-    let obj = input
-        .as_object_mut()
-        .ok_or_else(|| Fail(2, "error: bad input".into()))?;
-    let page_size = obj
-        .get("pageSize")
-        .and_then(|v| v.as_i64())
-        .filter(|s| *s > 0)
-        .unwrap_or(100);
-    let mut page = obj
-        .get(page_key)
-        .and_then(|v| v.as_i64())
-        .filter(|p| *p > 0)
-        .unwrap_or(1);
-    obj.insert("pageSize".into(), page_size.into());
+    if meta.pagination.is_none() {
+        return Err(Fail(
+            2,
+            format!(
+                "error: {} is not a paginated operation; --all does not apply",
+                meta.id()
+            ),
+        ));
+    }
+    let mut pages = client.paginate_json(meta.action, meta.version, input)?;
     let tty = std::io::stderr().is_terminal();
-    let mut seen: i64 = 0;
     let stdout = std::io::stdout();
-    loop {
-        input[page_key] = page.into();
-        let reply = client
-            .call_dynamic(meta.action, meta.version, input.clone())
-            .await?
-            .unwrap_or_default();
-        let total = reply.get("totalCount").and_then(|v| v.as_i64());
-        let items = reply
-            .get("data")
-            .and_then(|v| v.as_array())
-            .cloned()
-            .unwrap_or_default();
-        let n = items.len() as i64;
-        {
-            let mut out = stdout.lock();
-            for item in &items {
-                let _ = writeln!(out, "{}", serde_json::to_string(item).unwrap_or_default());
-            }
-            let _ = out.flush();
+    while let Some(items) = pages.next_items().await {
+        let items = items?;
+        let mut out = stdout.lock();
+        for item in &items {
+            let _ = writeln!(out, "{}", serde_json::to_string(item).unwrap_or_default());
         }
-        seen += n;
-        progress(tty, page, seen, total);
-        if n == 0 || n < page_size || total.is_some_and(|t| seen >= t) {
-            break;
-        }
-        page += 1;
+        let _ = out.flush();
+        progress(tty, pages.pages(), pages.fetched(), pages.total_count());
     }
     if tty {
         eprintln!();
