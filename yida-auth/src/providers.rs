@@ -295,7 +295,7 @@ pub struct ThirdPartyApp {
     inner: Arc<IsvInner>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct IsvInner {
     suite_key: String,
     suite_secret: Secret,
@@ -327,16 +327,7 @@ impl ThirdPartyApp {
     }
 
     fn map(self, f: impl FnOnce(&mut IsvInner)) -> Self {
-        let mut inner = match Arc::try_unwrap(self.inner) {
-            Ok(i) => i,
-            Err(shared) => IsvInner {
-                suite_key: shared.suite_key.clone(),
-                suite_secret: shared.suite_secret.clone(),
-                tickets: shared.tickets.clone(),
-                http: shared.http.clone(),
-                cache: shared.cache.clone(),
-            },
-        };
+        let mut inner = Arc::unwrap_or_clone(self.inner);
         f(&mut inner);
         ThirdPartyApp {
             inner: Arc::new(inner),
