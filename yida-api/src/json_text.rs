@@ -17,35 +17,53 @@ use std::fmt;
 /// assert_eq!(JsonText::from_value(&raw).as_str(), Some(r#"{"a": 1}"#));
 /// ```
 #[derive(Clone, PartialEq, Eq)]
-pub struct JsonText(Result<String, String>);
+pub struct JsonText(Repr);
+
+#[derive(Clone, PartialEq, Eq)]
+enum Repr {
+    /// Encoded by us from a value: valid JSON by construction.
+    Encoded(String),
+    /// Given as text: checked before sending.
+    Text(String),
+    /// The value could not be encoded: the encoder's message.
+    Failed(String),
+}
 
 impl JsonText {
     /// Encodes `value` as JSON text. An encoding failure is kept and reported, naming the
     /// parameter, when the request is sent.
     pub fn from_value<T: Serialize + ?Sized>(value: &T) -> Self {
-        JsonText(serde_json::to_string(value).map_err(|e| e.to_string()))
+        JsonText(match serde_json::to_string(value) {
+            Ok(text) => Repr::Encoded(text),
+            Err(e) => Repr::Failed(e.to_string()),
+        })
     }
 
     /// Text that must already be JSON; it is checked when the request is sent.
     pub fn from_text(text: impl Into<String>) -> Self {
-        JsonText(Ok(text.into()))
+        JsonText(Repr::Text(text.into()))
     }
 
     /// The JSON text, if the value could be encoded.
     pub fn as_str(&self) -> Option<&str> {
-        self.0.as_ref().ok().map(String::as_str)
+        match &self.0 {
+            Repr::Encoded(t) | Repr::Text(t) => Some(t),
+            Repr::Failed(_) => None,
+        }
     }
 
-    /// Checks the value before sending: it must be well-formed JSON. Used by the generated
+    /// Checks the value before sending: text given as text must be well-formed JSON (a value we
+    /// encoded is valid by construction and is not parsed again). Used by the generated
     /// code (absent when no area feature is enabled).
     #[allow(dead_code)]
     pub(crate) fn check(&self, name: &'static str) -> Result<(), crate::ParamError> {
         match &self.0 {
-            Err(e) => Err(crate::ParamError {
+            Repr::Encoded(_) => Ok(()),
+            Repr::Failed(e) => Err(crate::ParamError {
                 name,
                 problem: format!("could not be encoded as JSON: {e}"),
             }),
-            Ok(t) => match serde_json::from_str::<serde::de::IgnoredAny>(t) {
+            Repr::Text(t) => match serde_json::from_str::<serde::de::IgnoredAny>(t) {
                 Ok(_) => Ok(()),
                 Err(e) => Err(crate::ParamError {
                     name,
@@ -69,8 +87,8 @@ impl JsonText {
 impl fmt::Debug for JsonText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
-            Ok(t) => write!(f, "JsonText({t})"),
-            Err(e) => write!(f, "JsonText(<invalid: {e}>)"),
+            Repr::Encoded(t) | Repr::Text(t) => write!(f, "JsonText({t})"),
+            Repr::Failed(e) => write!(f, "JsonText(<invalid: {e}>)"),
         }
     }
 }
@@ -78,8 +96,8 @@ impl fmt::Debug for JsonText {
 impl Serialize for JsonText {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match &self.0 {
-            Ok(t) => s.serialize_str(t),
-            Err(e) => Err(serde::ser::Error::custom(e)),
+            Repr::Encoded(t) | Repr::Text(t) => s.serialize_str(t),
+            Repr::Failed(e) => Err(serde::ser::Error::custom(e)),
         }
     }
 }
