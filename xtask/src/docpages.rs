@@ -146,9 +146,11 @@ pub fn parse_page(file: &str, text: &str) -> Option<DocPage> {
         }
         if t.starts_with('#') {
             let h = clean(t.trim_start_matches('#'));
-            sec = if h.contains("响应") || h.contains("返回") || h.contains("错误码") {
-                Sec::Done
-            } else if sec == Sec::Done {
+            sec = if sec == Sec::Done
+                || h.contains("响应")
+                || h.contains("返回")
+                || h.contains("错误码")
+            {
                 Sec::Done
             } else if h.contains("路径参数") || h.starts_with("Path参数") {
                 Sec::Params(Location::Path)
@@ -166,7 +168,10 @@ pub fn parse_page(file: &str, text: &str) -> Option<DocPage> {
             continue;
         }
         let Some(row) = cells(t) else { continue };
-        if row.iter().all(|c| c.chars().all(|ch| ch == '-' || ch == ':')) {
+        if row
+            .iter()
+            .all(|c| c.chars().all(|ch| ch == '-' || ch == ':'))
+        {
             continue;
         }
         // The basic-information table may sit under any heading of the request part.

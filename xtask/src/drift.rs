@@ -277,7 +277,14 @@ impl Ctx<'_> {
         format!("{}@{}", self.op.action, self.op.version)
     }
 
-    fn push(&mut self, subject: String, kind: Kind, spec: String, source: String, note: Option<String>) {
+    fn push(
+        &mut self,
+        subject: String,
+        kind: Kind,
+        spec: String,
+        source: String,
+        note: Option<String>,
+    ) {
         self.out.push(Diff {
             operation: self.id(),
             file: Some(self.op.file.clone()),
@@ -347,9 +354,18 @@ impl Ctx<'_> {
                     let note = explained_by(
                         self.source,
                         &Need::Lacks,
-                        &[(f.note.as_ref(), None), (self.op.note.as_ref(), Some(&f.name))],
+                        &[
+                            (f.note.as_ref(), None),
+                            (self.op.note.as_ref(), Some(&f.name)),
+                        ],
                     );
-                    self.push(format!("reply {at}"), Kind::Removed, f.ty.spec_name(), "-".into(), note);
+                    self.push(
+                        format!("reply {at}"),
+                        Kind::Removed,
+                        f.ty.spec_name(),
+                        "-".into(),
+                        note,
+                    );
                 }
                 Some(s) => self.types(sdk, &f.ty, &s.ty, &at, f.note.as_ref(), seen),
             }
@@ -362,7 +378,13 @@ impl Ctx<'_> {
                     &Need::Named,
                     &[(self.op.note.as_ref(), Some(&s.name))],
                 );
-                self.push(format!("reply {at}"), Kind::Added, "-".into(), s.ty.python(), note);
+                self.push(
+                    format!("reply {at}"),
+                    Kind::Added,
+                    "-".into(),
+                    s.ty.python(),
+                    note,
+                );
             }
         }
     }
@@ -374,7 +396,7 @@ fn leaf(at: &str) -> &str {
 }
 
 /// Path with placeholders reduced to their loose names, for comparison.
-fn path_key(path: &str) -> String {
+pub fn path_key(path: &str) -> String {
     let mut out = String::new();
     let mut rest = path;
     while let Some(open) = rest.find('{') {
@@ -422,7 +444,13 @@ pub fn compare_sdk(api: &Api, sdk: &Sdk) -> Report {
                 &Need::Says(vec![s.method.to_lowercase()]),
                 &[(op_note, None)],
             );
-            cx.push("method".into(), Kind::Method, op.method.as_str().into(), s.method.clone(), note);
+            cx.push(
+                "method".into(),
+                Kind::Method,
+                op.method.as_str().into(),
+                s.method.clone(),
+                note,
+            );
         }
         if path_key(&op.path) != path_key(&s.path) {
             let note = explained_by(
@@ -430,7 +458,13 @@ pub fn compare_sdk(api: &Api, sdk: &Sdk) -> Report {
                 &Need::Says(vec![s.path.to_lowercase()]),
                 &[(op_note, None)],
             );
-            cx.push("path".into(), Kind::Path, op.path.clone(), s.path.clone(), note);
+            cx.push(
+                "path".into(),
+                Kind::Path,
+                op.path.clone(),
+                s.path.clone(),
+                note,
+            );
         }
         let mut matched = BTreeSet::new();
         for p in &op.params {
@@ -473,10 +507,17 @@ pub fn compare_sdk(api: &Api, sdk: &Sdk) -> Report {
             };
             if !type_ok {
                 let note = explained_by(Source::Sdk, &Need::Says(python_words(&q.ty)), &notes);
-                cx.push(subject.clone(), Kind::Type, p.ty.spec_name(), q.ty.python(), note);
+                cx.push(
+                    subject.clone(),
+                    Kind::Type,
+                    p.ty.spec_name(),
+                    q.ty.python(),
+                    note,
+                );
             }
             if p.required != q.required {
-                let note = explained_by(Source::Sdk, &Need::Says(required_word(q.required)), &notes);
+                let note =
+                    explained_by(Source::Sdk, &Need::Says(required_word(q.required)), &notes);
                 cx.push(
                     subject,
                     Kind::Required,
@@ -497,7 +538,12 @@ pub fn compare_sdk(api: &Api, sdk: &Sdk) -> Report {
                     format!("param {}", q.name),
                     Kind::Added,
                     "-".into(),
-                    format!("{} {} {}", q.location.as_str(), q.ty.python(), yes_no(q.required)),
+                    format!(
+                        "{} {} {}",
+                        q.location.as_str(),
+                        q.ty.python(),
+                        yes_no(q.required)
+                    ),
                     note,
                 );
             }
@@ -512,12 +558,24 @@ pub fn compare_sdk(api: &Api, sdk: &Sdk) -> Report {
             }
             (Some(m), None) => {
                 let note = explained_by(Source::Sdk, &Need::Lacks, &[(op_note, None)]);
-                cx.push("reply".into(), Kind::Removed, m.name.clone(), "no body".into(), note);
+                cx.push(
+                    "reply".into(),
+                    Kind::Removed,
+                    m.name.clone(),
+                    "no body".into(),
+                    note,
+                );
             }
             (None, Some(b)) if !b.fields.is_empty() => {
                 let note = explained_by(Source::Sdk, &Need::Named, &[(op_note, Some("reply"))]);
                 let names: Vec<&str> = b.fields.iter().map(|f| f.name.as_str()).collect();
-                cx.push("reply".into(), Kind::Added, "no body".into(), names.join(", "), note);
+                cx.push(
+                    "reply".into(),
+                    Kind::Added,
+                    "no body".into(),
+                    names.join(", "),
+                    note,
+                );
             }
             _ => {}
         }
@@ -560,7 +618,12 @@ fn yes_no(b: bool) -> String {
 }
 
 fn describe_param(p: &yida_codegen::ir::Param) -> String {
-    format!("{} {} {}", p.location.as_str(), p.ty.spec_name(), yes_no(p.required))
+    format!(
+        "{} {} {}",
+        p.location.as_str(),
+        p.ty.spec_name(),
+        yes_no(p.required)
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -618,9 +681,9 @@ pub fn compare_docs(spec: &Spec, pages: &[DocPage], label: &str) -> Report {
             .as_deref()
             .and_then(|d| by_file.get(basename(d)).copied())
             .or_else(|| {
-                pages
-                    .iter()
-                    .position(|p| p.method == op.method.as_str() && path_key(&p.path) == path_key(&op.path))
+                pages.iter().position(|p| {
+                    p.method == op.method.as_str() && path_key(&p.path) == path_key(&op.path)
+                })
             });
         let Some(idx) = idx else {
             if let Some(d) = named {
@@ -657,7 +720,13 @@ pub fn compare_docs(spec: &Spec, pages: &[DocPage], label: &str) -> Report {
                 &Need::Says(vec![page.method.to_lowercase()]),
                 &[(op_note, None)],
             );
-            cx.push("method".into(), Kind::Method, op.method.as_str().into(), page.method.clone(), note);
+            cx.push(
+                "method".into(),
+                Kind::Method,
+                op.method.as_str().into(),
+                page.method.clone(),
+                note,
+            );
         }
         if path_key(&op.path) != path_key(&page.path) {
             let note = explained_by(
@@ -665,7 +734,13 @@ pub fn compare_docs(spec: &Spec, pages: &[DocPage], label: &str) -> Report {
                 &Need::Says(vec![page.path.to_lowercase()]),
                 &[(op_note, None)],
             );
-            cx.push("path".into(), Kind::Path, op.path.clone(), page.path.clone(), note);
+            cx.push(
+                "path".into(),
+                Kind::Path,
+                op.path.clone(),
+                page.path.clone(),
+                note,
+            );
         }
         if op.permission != page.permission {
             let need = match &page.permission {
@@ -700,11 +775,17 @@ pub fn compare_docs(spec: &Spec, pages: &[DocPage], label: &str) -> Report {
         for p in &op.params {
             let subject = format!("param {}", p.name);
             let notes = [(p.note.as_ref(), None), (op_note, Some(p.name.as_str()))];
-            let found = page.params.iter().position(|q| q.name == p.name).or_else(|| {
-                page.params
-                    .iter()
-                    .position(|q| q.location == crate::pysdk::Location::Path && p.location == Location::Path && loose(&q.name) == loose(&p.name))
-            });
+            let found = page
+                .params
+                .iter()
+                .position(|q| q.name == p.name)
+                .or_else(|| {
+                    page.params.iter().position(|q| {
+                        q.location == crate::pysdk::Location::Path
+                            && p.location == Location::Path
+                            && loose(&q.name) == loose(&p.name)
+                    })
+                });
             let Some(i) = found else {
                 let note = explained_by(Source::Docs, &Need::Lacks, &notes);
                 cx.push(subject, Kind::Removed, describe_param(p), "-".into(), note);
@@ -718,20 +799,43 @@ pub fn compare_docs(spec: &Spec, pages: &[DocPage], label: &str) -> Report {
                     &Need::Says(vec![q.location.as_str().into()]),
                     &notes,
                 );
-                cx.push(subject.clone(), Kind::Location, p.location.as_str().into(), q.location.as_str().into(), note);
+                cx.push(
+                    subject.clone(),
+                    Kind::Location,
+                    p.location.as_str().into(),
+                    q.location.as_str().into(),
+                    note,
+                );
             }
             if !page_type_compat(&p.ty, &q.ty) {
                 let note = explained_by(Source::Docs, &Need::Says(page_words(&q.ty)), &notes);
-                cx.push(subject.clone(), Kind::Type, p.ty.spec_name(), q.ty.clone(), note);
+                cx.push(
+                    subject.clone(),
+                    Kind::Type,
+                    p.ty.spec_name(),
+                    q.ty.clone(),
+                    note,
+                );
             }
             if p.required != q.required {
-                let note = explained_by(Source::Docs, &Need::Says(required_word(q.required)), &notes);
-                cx.push(subject, Kind::Required, yes_no(p.required), yes_no(q.required), note);
+                let note =
+                    explained_by(Source::Docs, &Need::Says(required_word(q.required)), &notes);
+                cx.push(
+                    subject,
+                    Kind::Required,
+                    yes_no(p.required),
+                    yes_no(q.required),
+                    note,
+                );
             }
         }
         for (i, q) in page.params.iter().enumerate() {
             if !matched.contains(&i) {
-                let note = explained_by(Source::Docs, &Need::Named, &[(op_note, Some(q.name.as_str()))]);
+                let note = explained_by(
+                    Source::Docs,
+                    &Need::Named,
+                    &[(op_note, Some(q.name.as_str()))],
+                );
                 cx.push(
                     format!("param {}", q.name),
                     Kind::Added,
@@ -767,7 +871,6 @@ pub fn compare_docs(spec: &Spec, pages: &[DocPage], label: &str) -> Report {
         differences: diffs,
     }
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Output.
@@ -995,16 +1098,37 @@ mod tests {
         assert!(explains(absent, Source::Docs, &Need::Lacks, None));
         assert!(!explains(absent, Source::Sdk, &Need::Lacks, None));
         let op = "Unlike v1.0 there is no `logicOperator` (neither the page nor the official SDK has it).";
-        assert!(explains(op, Source::Sdk, &Need::Lacks, Some("logicOperator")));
+        assert!(explains(
+            op,
+            Source::Sdk,
+            &Need::Lacks,
+            Some("logicOperator")
+        ));
         assert!(!explains(op, Source::Sdk, &Need::Lacks, Some("logic")));
         let t = "docs: Long; official SDK: string (followed the docs)";
-        assert!(explains(t, Source::Sdk, &Need::Says(python_words(&PyType::Str)), None));
-        assert!(!explains(t, Source::Sdk, &Need::Says(python_words(&PyType::Int)), None));
+        assert!(explains(
+            t,
+            Source::Sdk,
+            &Need::Says(python_words(&PyType::Str)),
+            None
+        ));
+        assert!(!explains(
+            t,
+            Source::Sdk,
+            &Need::Says(python_words(&PyType::Int)),
+            None
+        ));
     }
 
     #[test]
     fn path_keys() {
-        assert_eq!(path_key("/v1.0/a/{appType}/b"), path_key("/v1.0/a/{app_type}/b"));
-        assert_ne!(path_key("/v1.0/a/{appType}/b"), path_key("/v1.0/a/{appType}/c"));
+        assert_eq!(
+            path_key("/v1.0/a/{appType}/b"),
+            path_key("/v1.0/a/{app_type}/b")
+        );
+        assert_ne!(
+            path_key("/v1.0/a/{appType}/b"),
+            path_key("/v1.0/a/{appType}/c")
+        );
     }
 }

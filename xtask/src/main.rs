@@ -117,10 +117,12 @@ fn main() -> ExitCode {
         ["gen"] => gen(false),
         ["gen", "--check"] => gen(true),
         ["bench-peers"] => bench::peers(),
-        _ => Err("usage: cargo xtask gen [--check] | cargo xtask bench-peers | \
+        _ => Err(
+            "usage: cargo xtask gen [--check] | cargo xtask bench-peers | \
                   cargo xtask drift (--sdk <dir> | --docs <dir>) [--json] | \
                   cargo xtask import <Action> [--version V] --sdk <dir>"
-            .into()),
+                .into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -53,7 +53,8 @@ impl PyType {
                         }
                         _ => PyType::Other(t.to_string()),
                     }
-                } else if !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                } else if !t.is_empty()
+                    && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                     && t.starts_with(|c: char| c.is_ascii_uppercase())
                 {
                     PyType::Model(format!("{module}.{t}"))
@@ -309,7 +310,11 @@ pub fn load(root: &Path) -> Result<Sdk, String> {
 /// sets `key`.
 fn quoted_value(line: &str, key: &str) -> Option<String> {
     let t = line.trim();
-    let rest = t.strip_prefix(key)?.trim_start().strip_prefix('=')?.trim_start();
+    let rest = t
+        .strip_prefix(key)?
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
     let rest = rest.strip_prefix('f').unwrap_or(rest);
     let q = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
     let body = &rest[1..];
@@ -431,8 +436,7 @@ pub fn parse_models(module: &str, text: &str) -> BTreeMap<String, SdkModel> {
                     if let Some(pos) = t.find("m.get(") {
                         if t.starts_with("if ") {
                             let rest = &t[pos + "m.get(".len()..];
-                            if let Some(q) =
-                                rest.chars().next().filter(|c| *c == '\'' || *c == '"')
+                            if let Some(q) = rest.chars().next().filter(|c| *c == '\'' || *c == '"')
                             {
                                 if let Some(end) = rest[1..].find(q) {
                                     pending_wire = Some(rest[1..1 + end].to_string());
@@ -467,13 +471,7 @@ pub fn parse_models(module: &str, text: &str) -> BTreeMap<String, SdkModel> {
             })
             .collect();
         let name = format!("{module}.{class}");
-        out.insert(
-            name.clone(),
-            SdkModel {
-                name,
-                fields,
-            },
-        );
+        out.insert(name.clone(), SdkModel { name, fields });
     }
     out
 }
@@ -500,7 +498,9 @@ pub fn parse_client(
             return None;
         }
         let t = line.trim();
-        let rest = t.strip_prefix("async def ").or_else(|| t.strip_prefix("def "))?;
+        let rest = t
+            .strip_prefix("async def ")
+            .or_else(|| t.strip_prefix("def "))?;
         let name: String = rest
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
@@ -516,7 +516,9 @@ pub fn parse_client(
         // The operation methods are the ones that build `open_api_models.Params(...)` (their
         // names end in `with_options`, not always `_with_options`: `get_form_data_by_idwith_options`).
         // The async twins repeat the same facts.
-        if name.starts_with("async ") || !lines.iter().any(|l| l.contains("open_api_models.Params(")) {
+        if name.starts_with("async ")
+            || !lines.iter().any(|l| l.contains("open_api_models.Params("))
+        {
             continue;
         }
         let mut in_sig = true;
@@ -662,7 +664,10 @@ mod tests {
 
     #[test]
     fn types_parse() {
-        assert_eq!(PyType::parse("List[str]", "m"), PyType::List(Box::new(PyType::Str)));
+        assert_eq!(
+            PyType::parse("List[str]", "m"),
+            PyType::List(Box::new(PyType::Str))
+        );
         assert_eq!(
             PyType::parse("Dict[str, Any]", "m"),
             PyType::Dict(Box::new(PyType::Any))
@@ -671,7 +676,10 @@ mod tests {
             PyType::parse("List[FooBody]", "m"),
             PyType::List(Box::new(PyType::Model("m.FooBody".into())))
         );
-        assert_eq!(PyType::parse("Dict[str, Any]", "m").python(), "Dict[str, Any]");
+        assert_eq!(
+            PyType::parse("Dict[str, Any]", "m").python(),
+            "Dict[str, Any]"
+        );
         assert!(matches!(PyType::parse("Tuple[int]", "m"), PyType::Other(_)));
     }
 
@@ -693,6 +701,9 @@ mod tests {
             quoted_value("pathname=f'/v1.0/yida/{app_type}',", "pathname").as_deref(),
             Some("/v1.0/yida/{app_type}")
         );
-        assert_eq!(quoted_value("version='yida_1.0',", "version").as_deref(), Some("yida_1.0"));
+        assert_eq!(
+            quoted_value("version='yida_1.0',", "version").as_deref(),
+            Some("yida_1.0")
+        );
     }
 }
