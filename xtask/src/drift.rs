@@ -205,10 +205,9 @@ fn explains(note: &str, source: Source, need: &Need, subject: Option<&str>) -> b
         }
         match need {
             Need::Says(words) => {
-                // The source's value after its name, or anywhere when the clause names one
-                // source only and puts the value first ("`POST` on the page").
+                // The source's value, as a word, after the source's name.
                 let after = &clause[pos..];
-                words.iter().any(|w| after.contains(w.as_str()))
+                words.iter().any(|w| has_word(after, w))
             }
             Need::Lacks => NEGATIONS.iter().any(|n| clause.contains(n)),
             Need::Named => true,
