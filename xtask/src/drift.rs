@@ -502,6 +502,13 @@ pub fn compare_sdk(api: &Api, sdk: &Sdk) -> Report {
             let type_ok = match (&p.ty, &q.ty) {
                 (Type::List(a), PyType::List(b)) => scalar_compat(a, b),
                 (Type::Map(a), PyType::Dict(b)) => scalar_compat(a, b),
+                // A request object sent as given.
+                (Type::Json, PyType::Model(_) | PyType::List(_)) => true,
+                // Flattened into a JSON string in the query (the SDK's `*_shrink` fields).
+                (
+                    Type::JsonText,
+                    PyType::Model(_) | PyType::List(_) | PyType::Dict(_) | PyType::Any,
+                ) => q.location != pysdk::Location::Body,
                 (a, b) => scalar_compat(a, b),
             };
             if !type_ok {
@@ -1046,7 +1053,7 @@ pub fn run(args: &[String]) -> std::process::ExitCode {
         Ok(true) => std::process::ExitCode::SUCCESS,
         Ok(false) => std::process::ExitCode::from(1),
         Err(e) => {
-            eprintln!("{e}");
+            crate::err(&e);
             std::process::ExitCode::from(2)
         }
     }
@@ -1072,10 +1079,10 @@ fn run_inner(args: &[String]) -> Result<bool, String> {
             serde_json::to_string_pretty(&reports)
         }
         .map_err(|e| e.to_string())?;
-        println!("{value}");
+        crate::out(&format!("{value}\n"));
     } else {
         for r in &reports {
-            print!("{}", render_table(r));
+            crate::out(&render_table(r));
         }
     }
     Ok(reports.iter().all(Report::clean))

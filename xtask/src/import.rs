@@ -150,6 +150,29 @@ fn spec_type(
     }
 }
 
+/// A request parameter's spec type. Request objects are sent as given (`json`); in a query
+/// string the SDK flattens them into a JSON string (its `*_shrink` fields): `json_text`.
+fn param_type(ty: &PyType, location: pysdk::Location) -> String {
+    let scalar = |t: &PyType| match t {
+        PyType::Str => Some("string"),
+        PyType::Int => Some("i64"),
+        PyType::Float => Some("f64"),
+        PyType::Bool => Some("bool"),
+        _ => None,
+    };
+    if let Some(s) = scalar(ty) {
+        return s.into();
+    }
+    if location != pysdk::Location::Body {
+        return "json_text".into();
+    }
+    match ty {
+        PyType::List(t) => scalar(t).map_or("json".into(), |s| format!("list<{s}>")),
+        PyType::Dict(t) => scalar(t).map_or("json".into(), |s| format!("map<{s}>")),
+        _ => "json".into(),
+    }
+}
+
 fn yaml_str(s: &str) -> String {
     let escaped = s.replace('\\', "\\\\").replace('"', "\\\"");
     format!("\"{escaped}\"")
@@ -265,7 +288,7 @@ pub fn build(
     } else {
         y.push_str("    params:\n");
         for p in &op.params {
-            let ty = spec_type(&p.ty, sdk, &mut names, &prefix_strip, &base, &mut todo);
+            let ty = param_type(&p.ty, p.location);
             markers += 1;
             y.push_str(&format!(
                 "      - {{ name: {}, in: {}, type: {}, required: {}, doc: \"{DOC_MARKER} {}\"{} }}\n",
@@ -524,7 +547,7 @@ pub fn run(args: &[String]) -> std::process::ExitCode {
     match run_inner(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{e}");
+            crate::err(&e);
             std::process::ExitCode::from(2)
         }
     }
@@ -565,17 +588,17 @@ fn run_inner(args: &[String]) -> Result<(), String> {
     };
     self_check(&a.spec, &imported, &text)?;
     if a.stdout {
-        print!("{text}");
+        crate::out(&text);
         return Ok(());
     }
     if let Some(dir) = target.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     std::fs::write(&target, &text).map_err(|e| format!("{}: {e}", target.display()))?;
-    println!(
+    crate::out(&format!(
         "wrote spec/{} with {}: {} `doc` marker(s) to replace with descriptions in our own words \
-         (validation rejects `TODO`), and the `# TODO` comments to check; then run `cargo xtask gen`",
+         (validation rejects `TODO`), and the `# TODO` comments to check; then run `cargo xtask gen`\n",
         imported.file, imported.operation, imported.markers
-    );
+    ));
     Ok(())
 }

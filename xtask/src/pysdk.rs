@@ -548,10 +548,14 @@ pub fn parse_client(
                 }
                 if let Some((arg, ty)) = t.trim_end_matches(',').split_once(':') {
                     let (arg, ty) = (arg.trim(), ty.trim());
+                    let class = ty.rsplit('.').next().unwrap_or(ty);
                     match arg {
                         "self" | "headers" | "runtime" => {}
-                        "request" => {
-                            request_class = ty.rsplit('.').next().map(str::to_string);
+                        // `request`, or `tmp_req` where the SDK flattens lists into `*_shrink`
+                        // strings; `*Headers` classes carry only the access token.
+                        _ if ty.contains("models.") && class.ends_with("Headers") => {}
+                        _ if ty.contains("models.") => {
+                            request_class = Some(class.to_string());
                         }
                         _ if is_ident(arg) => {
                             path_args.push((arg.to_string(), PyType::parse(ty, module)));
@@ -617,9 +621,10 @@ pub fn parse_client(
         let mut ordered: Vec<&(Location, String, String)> = assigns.iter().collect();
         if let Some(req) = request {
             ordered.sort_by_key(|(_, _, attr)| {
+                let base = attr.strip_suffix("_shrink").unwrap_or(attr);
                 req.fields
                     .iter()
-                    .position(|f| &f.py_name == attr)
+                    .position(|f| f.py_name == base)
                     .unwrap_or(usize::MAX)
             });
         }
@@ -627,7 +632,13 @@ pub fn parse_client(
             if params.iter().any(|p: &SdkParam| &p.name == wire) {
                 continue;
             }
-            let field = request.and_then(|r| r.fields.iter().find(|f| &f.py_name == attr));
+            let base = attr.strip_suffix("_shrink").unwrap_or(attr);
+            let field = request.and_then(|r| {
+                r.fields
+                    .iter()
+                    .find(|f| &f.py_name == attr)
+                    .or_else(|| r.fields.iter().find(|f| f.py_name == base))
+            });
             params.push(SdkParam {
                 name: wire.clone(),
                 py_name: attr.clone(),
@@ -704,6 +715,76 @@ mod tests {
         assert_eq!(
             quoted_value("version='yida_1.0',", "version").as_deref(),
             Some("yida_1.0")
+        );
+    }
+
+    #[test]
+    fn shrink_requests_and_odd_method_names() {
+        // Other generated modules send a list flattened to a JSON string (`*_shrink`) and take
+        // the original request as `tmp_req`; some method names lack the `_` before `with`.
+        let models = r#"
+class PutThingRequest(TeaModel):
+    def __init__(
+        self,
+        items: List[str] = None,
+    ):
+        # This parameter is required.
+        self.items = items
+
+    def from_map(self, m: dict = None):
+        if m.get('items') is not None:
+            self.items = m.get('items')
+        return self
+"#;
+        let client = r#"
+class Client(OpenApiClient):
+    def put_thing_by_idwith_options(
+        self,
+        thing_id: str,
+        tmp_req: my_models.PutThingRequest,
+        headers: my_models.PutThingHeaders,
+        runtime: util_models.RuntimeOptions,
+    ) -> my_models.PutThingResponse:
+        request = my_models.PutThingShrinkRequest()
+        if not UtilClient.is_unset(tmp_req.items):
+            request.items_shrink = OpenApiUtilClient.array_to_string_with_specified_style(tmp_req.items, 'items', 'json')
+        query = {}
+        if not UtilClient.is_unset(request.items_shrink):
+            query['items'] = request.items_shrink
+        params = open_api_models.Params(
+            action='PutThingByID',
+            version='yida_2.0',
+            pathname=f'/v2.0/yida/things/{thing_id}',
+            method='PUT',
+        )
+"#;
+        let models = parse_models("yida_2_0", models);
+        let ops = parse_client("yida_2_0", client, &models).unwrap();
+        assert_eq!(ops.len(), 1);
+        let op = &ops[0];
+        assert_eq!(
+            (op.action.as_str(), op.version.as_str()),
+            ("PutThingByID", "2.0")
+        );
+        assert_eq!(op.path, "/v2.0/yida/things/{thingId}");
+        let p: Vec<(&str, &str, String, bool)> = op
+            .params
+            .iter()
+            .map(|p| {
+                (
+                    p.name.as_str(),
+                    p.location.as_str(),
+                    p.ty.python(),
+                    p.required,
+                )
+            })
+            .collect();
+        assert_eq!(
+            p,
+            [
+                ("thingId", "path", "str".to_string(), true),
+                ("items", "query", "List[str]".to_string(), true)
+            ]
         );
     }
 }
