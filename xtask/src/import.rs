@@ -112,41 +112,108 @@ impl Names<'_> {
     }
 }
 
-fn spec_type(
-    ty: &PyType,
-    sdk: &Sdk,
-    names: &mut Names,
-    prefix_strip: &str,
-    base: &str,
-    todo: &mut Vec<String>,
-) -> String {
-    match ty {
-        PyType::Str => "string".into(),
-        PyType::Int => "i64".into(),
-        PyType::Float => "f64".into(),
-        PyType::Bool => "bool".into(),
-        PyType::Any | PyType::Other(_) => "json".into(),
-        PyType::Dict(t) if **t == PyType::Any => "json".into(),
-        PyType::Dict(t) => format!(
-            "map<{}>",
-            spec_type(t, sdk, names, prefix_strip, base, todo)
-        ),
-        PyType::List(t) => format!(
-            "list<{}>",
-            spec_type(t, sdk, names, prefix_strip, base, todo)
-        ),
-        PyType::Model(m) => {
-            if sdk.models.get(m).is_some_and(|c| !c.fields.is_empty()) {
-                let known = names.chosen.contains_key(m);
-                let name = names.model(m, prefix_strip, base);
-                if !known {
-                    todo.push(m.clone());
-                }
-                name
-            } else {
-                "json".into()
-            }
+/// Turns SDK reply classes into spec models: a class whose fields (names and types) equal a
+/// shared model of `spec/models.yaml` or of the target file, or one written earlier in this
+/// import, reuses that model.
+struct ModelWriter<'a, 'n> {
+    sdk: &'a Sdk,
+    existing: &'a BTreeMap<String, yida_codegen::ir::Model>,
+    names: &'n mut Names<'a>,
+    prefix_strip: &'a str,
+    base: &'a str,
+    action: &'a str,
+    top: &'a str,
+    /// The spec file being written (its models may be reused).
+    file: &'a str,
+    resolved: BTreeMap<String, String>,
+    shapes: BTreeMap<Vec<(String, String)>, String>,
+    visiting: BTreeSet<String>,
+    /// YAML blocks, children before parents.
+    emitted: Vec<String>,
+    markers: usize,
+}
+
+impl ModelWriter<'_, '_> {
+    fn ty(&mut self, ty: &PyType) -> String {
+        match ty {
+            PyType::Str => "string".into(),
+            PyType::Int => "i64".into(),
+            PyType::Float => "f64".into(),
+            PyType::Bool => "bool".into(),
+            PyType::Any | PyType::Other(_) => "json".into(),
+            PyType::Dict(t) if **t == PyType::Any => "json".into(),
+            PyType::Dict(t) => format!("map<{}>", self.ty(t)),
+            PyType::List(t) => format!("list<{}>", self.ty(t)),
+            PyType::Model(m) => self.resolve(m),
         }
+    }
+
+    /// The spec type name for an SDK class (`json` for an empty or recursive one).
+    fn resolve(&mut self, class: &str) -> String {
+        if let Some(n) = self.resolved.get(class) {
+            return n.clone();
+        }
+        let sdk = self.sdk;
+        let Some(model) = sdk.models.get(class).filter(|m| !m.fields.is_empty()) else {
+            return "json".into();
+        };
+        if !self.visiting.insert(class.to_string()) {
+            return "json".into();
+        }
+        let shape: Vec<(String, String)> = model
+            .fields
+            .iter()
+            .map(|f| (f.name.clone(), self.ty(&f.ty)))
+            .collect();
+        self.visiting.remove(class);
+        let same = |fields: &[yida_codegen::ir::Field]| {
+            fields.len() == shape.len()
+                && fields
+                    .iter()
+                    .all(|f| shape.contains(&(f.name.clone(), f.ty.spec_name())))
+        };
+        let reuse = self
+            .existing
+            .values()
+            .filter(|m| m.file == "models.yaml" || m.file == self.file)
+            .find(|m| same(&m.fields))
+            .map(|m| m.name.clone())
+            .or_else(|| self.shapes.get(&shape).cloned());
+        if let Some(name) = reuse {
+            self.resolved.insert(class.to_string(), name.clone());
+            return name;
+        }
+        let name = self.names.model(class, self.prefix_strip, self.base);
+        let mut block = format!("  {name}:\n");
+        block.push_str(&format!(
+            "    doc: \"{DOC_MARKER} {}\"\n",
+            if class == self.top {
+                format!("the reply of {}", self.action)
+            } else {
+                format!("this part of the {} reply", self.action)
+            }
+        ));
+        block.push_str("    fields:\n");
+        for (fname, ty) in &shape {
+            block.push_str(&format!(
+                "      - {{ name: {fname}, type: {}, doc: \"{DOC_MARKER} {fname}\"{} }}\n",
+                if ty.contains('<') {
+                    yaml_str(ty)
+                } else {
+                    ty.clone()
+                },
+                if is_secret(fname) {
+                    ", secret: true"
+                } else {
+                    ""
+                },
+            ));
+        }
+        self.markers += 1 + shape.len();
+        self.emitted.push(block);
+        self.shapes.insert(shape, name.clone());
+        self.resolved.insert(class.to_string(), name.clone());
+        name
     }
 }
 
@@ -228,7 +295,6 @@ pub fn build(
     let body = op.response.as_ref().and_then(|r| sdk.models.get(r));
     // The SDK names nested reply classes `{Action}ResponseBody{Field...}`.
     let prefix_strip = format!("{}ResponseBody", op.action);
-    let mut todo: Vec<String> = Vec::new();
 
     let mut y = String::new();
     y.push_str(&format!("  - action: {}\n", op.action));
@@ -301,54 +367,37 @@ pub fn build(
             ));
         }
     }
+    let file = format!("{area}/{}.yaml", op.action);
     // Reply.
     let mut models_yaml = String::new();
     if let Some(b) = body.filter(|b| !b.fields.is_empty()) {
-        let top = names.model(&b.name, &format!("{}ResponseBody", op.action), &base);
+        let mut w = ModelWriter {
+            sdk,
+            existing: &spec.api.models,
+            names: &mut names,
+            prefix_strip: &prefix_strip,
+            base: &base,
+            action: &op.action,
+            top: &b.name,
+            file: &file,
+            resolved: BTreeMap::new(),
+            shapes: BTreeMap::new(),
+            visiting: BTreeSet::new(),
+            emitted: Vec::new(),
+            markers: 0,
+        };
+        let top = w.resolve(&b.name);
         y.push_str(&format!("    response: {top}\n"));
-        todo.insert(0, b.name.clone());
-        let mut done = BTreeSet::new();
-        while !todo.is_empty() {
-            let class = todo.remove(0);
-            if !done.insert(class.clone()) {
-                continue;
-            }
-            let Some(model) = sdk.models.get(&class) else {
-                continue;
-            };
-            let name = names.model(&class, &prefix_strip, &base);
-            markers += 1;
-            models_yaml.push_str(&format!("  {name}:\n"));
-            models_yaml.push_str(&format!(
-                "    doc: \"{DOC_MARKER} {}\"\n",
-                if class == b.name {
-                    format!("the reply of {}", op.action)
-                } else {
-                    format!("this part of the {} reply", op.action)
-                }
-            ));
-            models_yaml.push_str("    fields:\n");
-            for f in &model.fields {
-                let ty = spec_type(&f.ty, sdk, &mut names, &prefix_strip, &base, &mut todo);
-                markers += 1;
-                models_yaml.push_str(&format!(
-                    "      - {{ name: {}, type: {}, doc: \"{DOC_MARKER} {}\"{} }}\n",
-                    f.name,
-                    if ty.contains('<') { yaml_str(&ty) } else { ty },
-                    f.name,
-                    if is_secret(&f.name) {
-                        ", secret: true"
-                    } else {
-                        ""
-                    },
-                ));
-            }
+        markers += w.markers;
+        // Parents before the models they use.
+        for block in w.emitted.iter().rev() {
+            models_yaml.push_str(block);
         }
     }
     Imported {
         operation: format!("{}@{}", op.action, op.version),
         area: area.to_string(),
-        file: format!("{area}/{}.yaml", op.action),
+        file,
         operation_yaml: y,
         models_yaml,
         markers,

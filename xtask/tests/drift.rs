@@ -577,3 +577,123 @@ fn bad_arguments_are_named() {
         "{err}"
     );
 }
+
+#[test]
+fn import_reuses_shared_models_and_repeated_shapes() {
+    // WidgetSize moves to spec/models.yaml (shared); the SDK gains GetGadget@2.0 whose reply has
+    // two classes shaped like WidgetSize and two identically shaped owner classes.
+    let spec = copy("spec");
+    let get = spec.join("widgets/GetWidget.yaml");
+    let text = std::fs::read_to_string(&get).unwrap();
+    let at = text.find("  WidgetSize:").unwrap();
+    std::fs::write(&get, &text[..at]).unwrap();
+    std::fs::write(
+        spec.join("models.yaml"),
+        format!("models:\n{}", &text[at..]),
+    )
+    .unwrap();
+    yida_codegen::load_dir(&spec).unwrap();
+
+    let sdk = copy("sdk");
+    let m = sdk.join("alibabacloud_dingtalk/yida_2_0");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(
+        m.join("client.py"),
+        "class Client(OpenApiClient):\n    def get_gadget_with_options(\n        self,\n        request: g_models.GetGadgetRequest,\n        headers: g_models.GetGadgetHeaders,\n        runtime: util_models.RuntimeOptions,\n    ) -> g_models.GetGadgetResponse:\n        query = {}\n        if not UtilClient.is_unset(request.gadget_id):\n            query['gadgetId'] = request.gadget_id\n        params = open_api_models.Params(\n            action='GetGadget',\n            version='yida_2.0',\n            pathname=f'/v2.0/yida/gadgets',\n            method='GET',\n        )\n",
+    )
+    .unwrap();
+    let class = |name: &str, fields: &[(&str, &str, &str)]| {
+        let mut c = format!("class {name}(TeaModel):\n    def __init__(\n        self,\n");
+        for (_, py, ty) in fields {
+            c.push_str(&format!("        {py}: {ty} = None,\n"));
+        }
+        c.push_str("    ):\n");
+        for (_, py, _) in fields {
+            c.push_str(&format!("        self.{py} = {py}\n"));
+        }
+        c.push_str("\n    def from_map(self, m: dict = None):\n");
+        for (wire, py, _) in fields {
+            c.push_str(&format!(
+                "        if m.get('{wire}') is not None:\n            self.{py} = m.get('{wire}')\n"
+            ));
+        }
+        c.push_str("        return self\n\n\n");
+        c
+    };
+    let size = [("height", "height", "int"), ("width", "width", "int")];
+    let mut models = String::new();
+    models.push_str(&class(
+        "GetGadgetRequest",
+        &[("gadgetId", "gadget_id", "str")],
+    ));
+    models.push_str(&class("GetGadgetResponseBodyOwnerBox", &size));
+    models.push_str(&class("GetGadgetResponseBodyMakerBox", &size));
+    models.push_str(&class(
+        "GetGadgetResponseBodyOwner",
+        &[
+            ("box", "box", "GetGadgetResponseBodyOwnerBox"),
+            ("nick", "nick", "str"),
+        ],
+    ));
+    models.push_str(&class(
+        "GetGadgetResponseBodyMaker",
+        &[
+            ("box", "box", "GetGadgetResponseBodyMakerBox"),
+            ("nick", "nick", "str"),
+        ],
+    ));
+    models.push_str(&class(
+        "GetGadgetResponseBody",
+        &[
+            ("maker", "maker", "GetGadgetResponseBodyMaker"),
+            ("owner", "owner", "GetGadgetResponseBodyOwner"),
+        ],
+    ));
+    models.push_str(&class(
+        "GetGadgetResponse",
+        &[("body", "body", "GetGadgetResponseBody")],
+    ));
+    std::fs::write(m.join("models.py"), models).unwrap();
+
+    let (code, out, err) = xtask(&[
+        "import",
+        "GetGadget",
+        "--sdk",
+        &sdk.display().to_string(),
+        "--spec",
+        &spec.display().to_string(),
+        "--area",
+        "widgets",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let written = std::fs::read_to_string(spec.join("widgets/GetGadget.yaml")).unwrap();
+    assert!(
+        written.contains("{ name: box, type: WidgetSize,"),
+        "{written}"
+    );
+    assert!(
+        written.contains("{ name: maker, type: GetGadgetV2Maker,"),
+        "{written}"
+    );
+    assert!(
+        written.contains("{ name: owner, type: GetGadgetV2Maker,"),
+        "{written}"
+    );
+    assert_eq!(written.matches("    fields:").count(), 2, "{written}");
+    std::fs::write(
+        spec.join("widgets/GetGadget.yaml"),
+        import::fill_markers(&written, "Written by a person."),
+    )
+    .unwrap();
+    yida_codegen::load_dir(&spec).unwrap();
+    let (code, out, _) = xtask(&[
+        "drift",
+        "--sdk",
+        &sdk.display().to_string(),
+        "--spec",
+        &spec.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    std::fs::remove_dir_all(spec).unwrap();
+    std::fs::remove_dir_all(sdk).unwrap();
+}
