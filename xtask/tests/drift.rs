@@ -697,3 +697,61 @@ fn import_reuses_shared_models_and_repeated_shapes() {
     std::fs::remove_dir_all(spec).unwrap();
     std::fs::remove_dir_all(sdk).unwrap();
 }
+
+#[test]
+fn method_path_and_location_changes_are_drift() {
+    let sdk = copy("sdk");
+    let client = sdk_module(&sdk).join("client.py");
+    edit(
+        &client,
+        "            method='GET',\n            auth_type",
+        "            method='PUT',\n            auth_type",
+    );
+    edit(
+        &client,
+        "pathname=f'/v1.0/yida/widgets/{widget_id}',\n            method='PUT'",
+        "pathname=f'/v1.0/yida/gadgets/{widget_id}',\n            method='PUT'",
+    );
+    edit(
+        &client,
+        "query['dryRun'] = request.dry_run",
+        "body['dryRun'] = request.dry_run",
+    );
+    let api = drift::load_spec(&fixtures().join("spec")).unwrap();
+    let report = drift::compare_sdk(&api.api, &pysdk::load(&sdk).unwrap());
+    let got: Vec<(&str, &str, Kind, &str, &str)> = report
+        .differences
+        .iter()
+        .filter(|d| d.note.is_none())
+        .map(|d| {
+            (
+                d.operation.as_str(),
+                d.subject.as_str(),
+                d.kind,
+                d.spec.as_str(),
+                d.source.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("GetWidget@1.0", "method", Kind::Method, "GET", "PUT"),
+            (
+                "GetWidget@1.0",
+                "path",
+                Kind::Path,
+                "/v1.0/yida/widgets/{widgetId}",
+                "/v1.0/yida/gadgets/{widgetId}"
+            ),
+            (
+                "SaveWidget@1.0",
+                "param dryRun",
+                Kind::Location,
+                "query",
+                "body"
+            ),
+        ]
+    );
+    std::fs::remove_dir_all(sdk).unwrap();
+}
