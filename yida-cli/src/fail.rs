@@ -60,9 +60,14 @@ impl From<Error> for Fail {
 /// CR, LF, BEL, …) and bidirectional overrides are shown as `\u{..}` escapes, and the length
 /// is capped.
 pub fn clean(text: &str) -> String {
+    clean_to(text, MAX_SHOWN)
+}
+
+/// [`clean`] with a given cap (in characters).
+pub fn clean_to(text: &str, max: usize) -> String {
     let mut out = String::new();
     for (n, c) in text.chars().enumerate() {
-        if n == MAX_SHOWN {
+        if n == max {
             let rest = text.chars().count() - n;
             out.push_str(&format!("… ({rest} more characters not shown)"));
             break;

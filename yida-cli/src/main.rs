@@ -106,17 +106,24 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| RedactedStderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(false)
         .try_init();
 }
 
-/// Stderr for logs, with any `user:password@` of a URL removed (the endpoint may carry one).
-/// Each log event arrives in one write.
+/// Stderr for logs, made as safe as error messages: any `user:password@` of a URL removed (the
+/// endpoint may carry one), and server text a log line quotes (an error's message) cannot
+/// move the cursor, start a new line or run to megabytes. Each log event arrives in one write.
 struct RedactedStderr;
+
+/// Most characters of one log line.
+const MAX_LOG_LINE: usize = 4000;
 
 impl std::io::Write for RedactedStderr {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let text = fail::redact_userinfo(&String::from_utf8_lossy(buf));
+        let text = String::from_utf8_lossy(buf);
+        let line = text.strip_suffix('\n').unwrap_or(&text);
+        let mut text = fail::clean_to(&fail::redact_userinfo(line), MAX_LOG_LINE);
+        text.push('\n');
         // A closed or full stderr must not end the command: logs are best effort.
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
         Ok(buf.len())
