@@ -20,8 +20,9 @@ type Aes256CbcEnc = cbc::Encryptor<aes::Aes256>;
 /// pushes are a few KiB; anything larger is refused before it is parsed.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// Largest `encrypt` value accepted, in base64 characters (just under [`MAX_BODY_BYTES`]).
-pub const MAX_ENCRYPT_CHARS: usize = MAX_BODY_BYTES - 64;
+/// Largest `encrypt` value accepted, in base64 characters (128 Ki, about 96 KiB of
+/// ciphertext); the decode buffer is never larger.
+pub const MAX_ENCRYPT_CHARS: usize = 128 * 1024;
 
 /// Default window a push's `timestamp` must fall in, either side of now (10 minutes).
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(600);
@@ -431,11 +432,12 @@ impl CallbackCrypto {
             });
         }
         // Bounded by MAX_ENCRYPT_CHARS above.
-        let mut buf = STANDARD
-            .decode(encrypt.trim())
-            .map_err(|_| CallbackError::BadCiphertext {
-                reason: "not base64",
-            })?;
+        let mut buf =
+            STANDARD
+                .decode(encrypt.trim())
+                .map_err(|_| CallbackError::BadCiphertext {
+                    reason: "not base64",
+                })?;
         if buf.is_empty() || buf.len() % PAD_BLOCK != 0 {
             return Err(CallbackError::BadCiphertext {
                 reason: "length is not a multiple of 32 bytes",
@@ -623,7 +625,10 @@ mod tests {
     #[test]
     fn timestamps_in_seconds_or_millis() {
         assert_eq!(parse_timestamp_ms("1783610513").unwrap(), 1_783_610_513_000);
-        assert_eq!(parse_timestamp_ms("1445827045067").unwrap(), 1_445_827_045_067);
+        assert_eq!(
+            parse_timestamp_ms("1445827045067").unwrap(),
+            1_445_827_045_067
+        );
         assert_eq!(parse_timestamp_ms("x"), Err(CallbackError::BadTimestamp));
     }
 

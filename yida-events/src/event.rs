@@ -201,8 +201,8 @@ impl Event {
             .unwrap_or_default()
             .to_string();
         let event_id = first_str(obj, &["eventId", "EventId"]).map(str::to_string);
-        let corp_id = first_str(obj, &["CorpId", "corpId", "AuthCorpId", "corp_id"])
-            .map(str::to_string);
+        let corp_id =
+            first_str(obj, &["CorpId", "corpId", "AuthCorpId", "corp_id"]).map(str::to_string);
         let born_at = ["EventTime", "TimeStamp", "timeStamp"]
             .iter()
             .find_map(|k| get(k).and_then(time_of));
@@ -328,9 +328,16 @@ fn kind_of(
                 test_suite_key: s(&["TestSuiteKey", "testSuiteKey"]),
             })
         }
-        "org_suite_auth" | "org_suite_change" | "org_suite_relieve" | "org_micro_app_restore"
-        | "org_micro_app_remove" | "org_micro_app_stop" | "suite_relieve" | "market_buy"
-        | "org_update" | "change_auth" => {
+        "org_suite_auth"
+        | "org_suite_change"
+        | "org_suite_relieve"
+        | "org_micro_app_restore"
+        | "org_micro_app_remove"
+        | "org_micro_app_stop"
+        | "suite_relieve"
+        | "market_buy"
+        | "org_update"
+        | "change_auth" => {
             let nested_corp = ["authCorpInfo", "auth_corp_info"].iter().find_map(|k| {
                 get(k)
                     .and_then(|c| c.get("corpid"))
@@ -339,8 +346,7 @@ fn kind_of(
             });
             EventKind::SuiteLifecycle(SuiteLifecycle {
                 suite_key: s(&["SuiteKey", "suiteKey"]),
-                auth_corp_id: s(&["AuthCorpId", "authCorpId", "CorpId", "corpId"])
-                    .or(nested_corp),
+                auth_corp_id: s(&["AuthCorpId", "authCorpId", "CorpId", "corpId"]).or(nested_corp),
                 permanent_code: s(&["permanentCode", "permanent_code", "PermanentCode"])
                     .map(Secret::new),
             })

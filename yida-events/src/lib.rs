@@ -44,8 +44,8 @@ pub use crypto::{
     DEFAULT_REPLAY_CAPACITY, MAX_BODY_BYTES, MAX_ENCRYPT_CHARS,
 };
 pub use event::{
-    ApprovalResult, BpmsInstanceChange, BpmsTaskChange, CheckUrl, Event, EventKind,
-    InstanceChange, SuiteLifecycle, SuiteTicketEvent, TaskChange, TmpAuthCode,
+    ApprovalResult, BpmsInstanceChange, BpmsTaskChange, CheckUrl, Event, EventKind, InstanceChange,
+    SuiteLifecycle, SuiteTicketEvent, TaskChange, TmpAuthCode,
 };
 pub use http::{Accepted, HttpEndpoint, HttpResponse};
 pub use stream::{

@@ -403,9 +403,8 @@ struct Frame {
     data: Value,
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 impl Runner {
     fn stopped(&self) -> bool {
@@ -838,8 +837,7 @@ impl Dedupe {
                     }
                 }
                 self.order.push_back(key.to_string());
-                self.map
-                    .insert(key.to_string(), State::Running(Vec::new()));
+                self.map.insert(key.to_string(), State::Running(Vec::new()));
                 Seen::New
             }
         }
