@@ -9,6 +9,7 @@
 
 mod call;
 mod config;
+mod events;
 mod fail;
 mod ops;
 mod token;
@@ -61,6 +62,8 @@ enum Command {
     Ops(ops::OpsArgs),
     /// Print a fresh access token (a credential: keep it out of logs).
     Token(token::TokenArgs),
+    /// Receive pushed events (HTTP push endpoint or Stream mode), one JSON line each.
+    Events(events::EventsArgs),
 }
 
 async fn run(command: Command) -> Result<(), Fail> {
@@ -68,6 +71,7 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Call(args) => call::run(args).await,
         Command::Ops(args) => ops::run(args).await,
         Command::Token(args) => token::run(args).await,
+        Command::Events(args) => events::run(args).await,
     }
 }
 

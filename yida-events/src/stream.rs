@@ -320,9 +320,15 @@ impl StreamHandle {
     }
 
     /// Waits until the client stops by itself: only when the very first connection attempt
-    /// is refused (wrong credentials); it reconnects otherwise.
-    pub async fn join(mut self) -> Result<(), StreamError> {
-        self.join_inner().await
+    /// is refused (wrong credentials); it reconnects otherwise. Cancel-safe: select it
+    /// against a signal, then call [`shutdown`](Self::shutdown).
+    pub async fn join(&mut self) -> Result<(), StreamError> {
+        let Some(task) = self.task.as_mut() else {
+            return Ok(());
+        };
+        let r = task.await.unwrap_or(Ok(()));
+        self.task = None;
+        r
     }
 
     async fn join_inner(&mut self) -> Result<(), StreamError> {

@@ -533,7 +533,7 @@ async fn refused_credentials_end_the_client_with_a_typed_error() {
         "REQ-S",
     ))
     .await;
-    let handle = StreamClient::builder("app-key", "app-secret-value")
+    let mut handle = StreamClient::builder("app-key", "app-secret-value")
         .endpoint(open.url())
         .build()
         .unwrap()
