@@ -38,8 +38,9 @@ fn yida(args: &[&str], env: &[(&str, &str)]) -> Child {
 
 fn sigterm(child: &Child) {
     let pid = child.id().expect("running").to_string();
-    let ok = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
+    // The shell's built-in kill: no procps needed on a minimal image.
+    let ok = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -TERM {pid}")])
         .status()
         .unwrap()
         .success();

@@ -1,6 +1,7 @@
 //! Stream mode against a local gateway: the open-connection endpoint is a real HTTP server
 //! and the gateway a real WebSocket server, both on 127.0.0.1. Every test drives the
 //! connection frame by frame and checks each ACK frame the client sends.
+#![allow(clippy::result_large_err)] // tungstenite's handshake callback signature
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
