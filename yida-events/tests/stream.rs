@@ -170,6 +170,7 @@ impl Probe {
                 let mut guard = AbortGuard(p.clone(), false);
                 let block = e.data["block"] == true;
                 let later = e.data["later"] == true;
+                let panics = e.data["panic"] == true;
                 p.events.lock().unwrap().push(e);
                 let now = p.running.fetch_add(1, Ordering::SeqCst) + 1;
                 p.max_running.fetch_max(now, Ordering::SeqCst);
@@ -179,6 +180,9 @@ impl Probe {
                 }
                 p.running.fetch_sub(1, Ordering::SeqCst);
                 guard.1 = true;
+                if panics {
+                    panic!("handler bug (expected by the test)");
+                }
                 if later {
                     AckStatus::Later
                 } else {
@@ -295,6 +299,11 @@ async fn opens_connects_answers_pings_and_acks_after_the_handler() {
     .await;
     assert_eq!(status_of(&c.recv().await, "m-2"), "LATER");
 
+    // A handler that panics: the event is ACKed LATER, the client keeps going.
+    c.send(event("m-p", "e-p", "x_event", json!({"panic": true})))
+        .await;
+    assert_eq!(status_of(&c.recv().await, "m-p"), "LATER");
+
     // An unknown event type is delivered, with its raw data.
     c.send(event(
         "m-3",
@@ -305,8 +314,9 @@ async fn opens_connects_answers_pings_and_acks_after_the_handler() {
     .await;
     assert_eq!(status_of(&c.recv().await, "m-3"), "SUCCESS");
 
-    let events = probe.events.lock().unwrap().clone();
-    assert_eq!(events.len(), 3);
+    let mut events = probe.events.lock().unwrap().clone();
+    assert_eq!(events.len(), 4);
+    events.remove(2); // the panicking one
     assert_eq!(events[0].event_id.as_deref(), Some("e-1"));
     assert_eq!(events[0].corp_id.as_deref(), Some("dingcorp1"));
     assert_eq!(
