@@ -156,3 +156,26 @@ impl SuiteTicketStore for MemoryTicketStore {
         Box::pin(async move { Ok(kept) })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[tokio::test]
+    async fn newest_push_wins_through_the_trait_and_an_arc() {
+        let at = |s| UNIX_EPOCH + Duration::from_secs(s);
+        let mem = MemoryTicketStore::new();
+        let store: Arc<dyn SuiteTicketStore> = Arc::new(mem.clone());
+        assert_eq!(store.latest().await.unwrap(), None);
+        assert!(store.offer(SuiteTicket::new("b", at(20))).await.unwrap());
+        assert!(!store.offer(SuiteTicket::new("a", at(10))).await.unwrap());
+        // Same time: the later offer replaces (not older).
+        assert!(store.offer(SuiteTicket::new("b2", at(20))).await.unwrap());
+        assert!(store.offer(SuiteTicket::new("c", at(30))).await.unwrap());
+        let t = store.latest().await.unwrap().unwrap();
+        assert_eq!((t.value().expose(), t.pushed_at()), ("c", at(30)));
+        assert_eq!(mem.ticket().unwrap().expose(), "c");
+        assert!(!format!("{t:?} {mem:?}").contains("\"c\""));
+    }
+}
