@@ -139,7 +139,7 @@ async fn push(State(endpoint): State<HttpEndpoint>, req: Request) -> Response {
 
 async fn stream(topic: String) -> Result<(), Fail> {
     let client = StreamClient::builder(need("YIDA_APP_KEY")?, need("YIDA_APP_SECRET")?)
-        .endpoint(crate::config::endpoint())
+        .endpoint(crate::config::endpoint()?)
         .subscribe("EVENT", topic)
         .build()
         .map_err(Fail::usage)?;
