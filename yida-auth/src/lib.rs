@@ -25,17 +25,16 @@ mod error;
 mod providers;
 mod secret;
 mod signature;
+mod ticket;
 
 pub use cache::{
     CacheConfig, Clock, ManualClock, MemoryTokenStore, SystemClock, TokenCache, TokenStore,
 };
 pub use error::AuthError;
-pub use providers::{
-    CorpToken, InternalApp, MemoryTicketStore, StaticToken, SuiteTicketStore, ThirdPartyApp,
-    DEFAULT_ENDPOINT,
-};
+pub use providers::{CorpToken, InternalApp, StaticToken, ThirdPartyApp, DEFAULT_ENDPOINT};
 pub use secret::{Secret, REDACTED};
 pub use signature::{legacy_signature, legacy_signature_query};
+pub use ticket::{MemoryTicketStore, StoreFuture, SuiteTicket, SuiteTicketStore};
 
 use std::fmt;
 use std::future::Future;

@@ -11,6 +11,7 @@
 mod call;
 mod completions;
 mod config;
+mod events;
 mod fail;
 mod ops;
 mod out;
@@ -67,6 +68,8 @@ enum Command {
     Token(token::TokenArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
+    /// Receive pushed events (HTTP push endpoint or Stream mode), one JSON line each.
+    Events(events::EventsArgs),
 }
 
 async fn run(command: Command) -> Result<(), Fail> {
@@ -75,6 +78,7 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Ops(args) => ops::run(args).await,
         Command::Token(args) => token::run(args).await,
         Command::Completions(args) => completions::run(args).await,
+        Command::Events(args) => events::run(args).await,
     }
 }
 
