@@ -4,11 +4,13 @@
 //! yida call <Action> [--api-version 1.0|2.0] [--input <JSON | @file | ->] [--all]
 //! yida ops [--json]
 //! yida token
+//! yida emulator [--listen ADDR] [--seed FILE] [--data PATH]
 //! ```
 //! Configuration comes from the environment (see `yida --help`).
 
 mod call;
 mod config;
+mod emulator;
 mod fail;
 mod ops;
 mod token;
@@ -61,6 +63,8 @@ enum Command {
     Ops(ops::OpsArgs),
     /// Print a fresh access token (a credential: keep it out of logs).
     Token(token::TokenArgs),
+    /// Run a local Yida (emulator) and print the variables that point this CLI at it.
+    Emulator(emulator::EmulatorArgs),
 }
 
 async fn run(command: Command) -> Result<(), Fail> {
@@ -68,6 +72,7 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Call(args) => call::run(args).await,
         Command::Ops(args) => ops::run(args).await,
         Command::Token(args) => token::run(args).await,
+        Command::Emulator(args) => emulator::run(args).await,
     }
 }
 

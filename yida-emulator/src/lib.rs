@@ -6,18 +6,28 @@
 //! parameter, or a value of the wrong type, gets DingTalk's `{code, message, requestid}` 400
 //! naming the parameter. Form data, process instances, approval tasks and operation records
 //! are stateful; every other operation of the spec answers HTTP 501 `notEmulated` after its
-//! parameters were validated. See the crate README section in the repository README for what
-//! is emulated and where it knowingly differs from the real service.
+//! parameters were validated. The "Emulator" section of the repository README lists what
+//! is emulated and where the emulator knowingly differs from the real service.
 //!
-//! ```no_run
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let emu = yida_emulator::Emulator::start().await?; // demo seed, free port on 127.0.0.1
+//! ```
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use yida_emulator::{Emulator, Options};
+//! let emu = Emulator::start().await?; // demo seed, a free port on 127.0.0.1
 //! let client = yida_api::Client::builder()
 //!     .endpoint(emu.endpoint())
 //!     .internal_app(emu.app_key(), emu.app_secret())?
 //!     .context(emu.app_context())
 //!     .build()?;
-//! # let _ = client; Ok(()) }
+//! let id = emu.insert_record("FORM-DEMO", serde_json::json!({"textField_title": "seeded"}))?;
+//! // … run your code with `client`, then inspect what it stored:
+//! assert_eq!(emu.records("FORM-DEMO")[0].form_instance_id, id);
+//! // Faults, your own seed, a data file:
+//! let flaky = Emulator::start_with(
+//!     Options::default().latency(std::time::Duration::from_millis(200)).qps(5).error_rate(0.1),
+//! )
+//! .await?;
+//! # drop(flaky); let _ = client; Ok(()) }
 //! ```
 #![warn(missing_docs)]
 
@@ -320,11 +330,7 @@ impl Emulator {
     }
 
     /// Stores a form instance directly (as `userId` of the first user); returns its id.
-    pub fn insert_record(
-        &self,
-        form_uuid: &str,
-        data: serde_json::Value,
-    ) -> Result<String, Error> {
+    pub fn insert_record(&self, form_uuid: &str, data: serde_json::Value) -> Result<String, Error> {
         self.shared.insert_record(form_uuid, data)
     }
 
@@ -352,7 +358,8 @@ impl Emulator {
 
     /// Every approval task.
     pub fn tasks(&self) -> Vec<Task> {
-        self.shared.with_state(|st| st.tasks.values().cloned().collect())
+        self.shared
+            .with_state(|st| st.tasks.values().cloned().collect())
     }
 }
 

@@ -51,7 +51,10 @@ struct P(Map<String, Value>);
 
 impl P {
     fn s(&self, k: &str) -> Option<&str> {
-        self.0.get(k).and_then(Value::as_str).filter(|s| !s.is_empty())
+        self.0
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
     }
     fn req(&self, k: &str) -> Result<&str, ApiErr> {
         self.s(k).ok_or_else(|| {
@@ -79,19 +82,32 @@ impl P {
     }
     fn strings(&self, k: &str) -> Vec<String> {
         match self.0.get(k) {
-            Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
-            Some(Value::String(s)) => s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
+            Some(Value::String(s)) => s
+                .split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect(),
             _ => vec![],
         }
     }
 }
 
 fn not_found_record(id: &str) -> ApiErr {
-    ApiErr::bad("dataNotExist.form.instanceNotExist", format!("表单实例不存在:{id}"))
+    ApiErr::bad(
+        "dataNotExist.form.instanceNotExist",
+        format!("表单实例不存在:{id}"),
+    )
 }
 
 fn not_found_instance(id: &str) -> ApiErr {
-    ApiErr::bad("dataNotExist.process.instanceNotExist", format!("流程实例不存在:{id}"))
+    ApiErr::bad(
+        "dataNotExist.process.instanceNotExist",
+        format!("流程实例不存在:{id}"),
+    )
 }
 
 /// Checks `appType`, `systemToken` and `userId` against the seed.
@@ -101,8 +117,15 @@ fn check_context(seed: &Seed, op: &Op, p: &P) -> Result<(), ApiErr> {
             .apps
             .iter()
             .find(|a| a.app_type == app_type)
-            .ok_or_else(|| ApiErr::bad("dataNotExist.app.appNotExist", format!("应用编码不存在:{app_type}")))?;
-        if op.params.iter().any(|x| x.name == "systemToken") && p.s("systemToken") != Some(&app.system_token) {
+            .ok_or_else(|| {
+                ApiErr::bad(
+                    "dataNotExist.app.appNotExist",
+                    format!("应用编码不存在:{app_type}"),
+                )
+            })?;
+        if op.params.iter().any(|x| x.name == "systemToken")
+            && p.s("systemToken") != Some(&app.system_token)
+        {
             return Err(ApiErr::bad(
                 "invalidParameter.systemToken.invalid",
                 "systemToken 与应用不匹配 (the systemToken does not belong to this appType)",
@@ -111,7 +134,10 @@ fn check_context(seed: &Seed, op: &Op, p: &P) -> Result<(), ApiErr> {
     }
     if let Some(user) = p.s("userId") {
         if seed.user(user).is_none() {
-            return Err(ApiErr::bad("dataNotExist.user.userNotExist", format!("操作用户不存在:{user}")));
+            return Err(ApiErr::bad(
+                "dataNotExist.user.userNotExist",
+                format!("操作用户不存在:{user}"),
+            ));
         }
     }
     Ok(())
@@ -123,7 +149,10 @@ fn form<'a>(seed: &'a Seed, p: &P, uuid: &str) -> Result<&'a Form, ApiErr> {
         .ok_or_else(|| ApiErr::bad("dataNotExist.form.notExists", format!("表单不存在:{uuid}")))?;
     if let Some(app) = p.s("appType") {
         if f.app_type != app {
-            return Err(ApiErr::bad("dataNotExist.form.notExists", format!("表单不存在:{uuid}")));
+            return Err(ApiErr::bad(
+                "dataNotExist.form.notExists",
+                format!("表单不存在:{uuid}"),
+            ));
         }
     }
     Ok(f)
@@ -133,24 +162,41 @@ fn page(p: &P, page_key: &str) -> Result<(usize, usize, i64), ApiErr> {
     let number = p.i(page_key).unwrap_or(1);
     let size = p.i("pageSize").unwrap_or(10);
     if size > 100 {
-        return Err(ApiErr::bad("pageSize.exceeds", "pageSize must not exceeds 100"));
+        return Err(ApiErr::bad(
+            "pageSize.exceeds",
+            "pageSize must not exceeds 100",
+        ));
     }
     if size < 1 {
         return Err(ApiErr::bad("pageSize.invalid", "illegal pageSize"));
     }
     if number < 1 {
-        return Err(ApiErr::bad("invalidParameter", format!("{page_key} must be 1 or more")));
+        return Err(ApiErr::bad(
+            "invalidParameter",
+            format!("{page_key} must be 1 or more"),
+        ));
     }
     let start = ((number - 1) as usize).saturating_mul(size as usize);
     Ok((start, size as usize, number))
 }
 
 /// Creates a record (ids are `FINST-` plus a counter).
-pub(crate) fn new_record(st: &mut State, form_uuid: &str, app: &str, user: &str, data: Map<String, Value>) -> String {
-    let n = st.next();
+pub(crate) fn new_record(
+    st: &mut State,
+    form_uuid: &str,
+    app: &str,
+    user: &str,
+    data: Map<String, Value>,
+) -> String {
+    let n = st.next_id();
     let id = format!("FINST-EMU{n:010}");
     let now = now_ms();
-    let entry = LogEntry { time_ms: now, user_id: user.to_string(), kind: "CREATE".into(), values: data.clone() };
+    let entry = LogEntry {
+        time_ms: now,
+        user_id: user.to_string(),
+        kind: "CREATE".into(),
+        values: data.clone(),
+    };
     st.records.insert(
         id.clone(),
         Record {
@@ -171,7 +217,13 @@ pub(crate) fn new_record(st: &mut State, form_uuid: &str, app: &str, user: &str,
     id
 }
 
-fn update_record(st: &mut State, id: &str, user: &str, changes: Map<String, Value>, ignore_empty: bool) -> Result<(), ApiErr> {
+fn update_record(
+    st: &mut State,
+    id: &str,
+    user: &str,
+    changes: Map<String, Value>,
+    ignore_empty: bool,
+) -> Result<(), ApiErr> {
     let r = st.records.get_mut(id).ok_or_else(|| not_found_record(id))?;
     let mut written = Map::new();
     for (k, v) in changes {
@@ -184,7 +236,12 @@ fn update_record(st: &mut State, id: &str, user: &str, changes: Map<String, Valu
     r.modified_ms = now_ms().max(r.modified_ms);
     r.modifier = user.to_string();
     r.version += 1;
-    r.log.push(LogEntry { time_ms: r.modified_ms, user_id: user.to_string(), kind: "UPDATE".into(), values: written });
+    r.log.push(LogEntry {
+        time_ms: r.modified_ms,
+        user_id: user.to_string(),
+        kind: "UPDATE".into(),
+        values: written,
+    });
     st.touch_record(id);
     Ok(())
 }
@@ -202,8 +259,14 @@ fn person(seed: &Seed, id: &str, dept_key: &str, name_key: &str) -> Value {
         }),
     );
     if !dept_key.is_empty() {
-        m.insert(dept_key.into(), json!(u.map(|u| u.department.clone()).unwrap_or_default()));
-        m.insert("email".into(), json!(u.map(|u| u.email.clone()).unwrap_or_default()));
+        m.insert(
+            dept_key.into(),
+            json!(u.map(|u| u.department.clone()).unwrap_or_default()),
+        );
+        m.insert(
+            "email".into(),
+            json!(u.map(|u| u.email.clone()).unwrap_or_default()),
+        );
     }
     Value::Object(m)
 }
@@ -223,7 +286,10 @@ fn out_data(seed: &Seed, data: &Map<String, Value>) -> Value {
                     .iter()
                     .map(|i| {
                         let id = i.as_str().unwrap_or_default();
-                        json!(seed.user(id).map(|u| u.name.clone()).unwrap_or_else(|| id.to_string()))
+                        json!(seed
+                            .user(id)
+                            .map(|u| u.name.clone())
+                            .unwrap_or_else(|| id.to_string()))
                     })
                     .collect();
                 m.insert(format!("{k}_id"), v.clone());
@@ -254,8 +320,14 @@ fn record_json(seed: &Seed, r: &Record) -> Value {
 }
 
 fn title_of(seed: &Seed, user: &str, form_uuid: &str) -> String {
-    let name = seed.user(user).map(|u| u.name.clone()).unwrap_or_else(|| user.to_string());
-    let form = seed.form(form_uuid).map(|f| f.title.clone()).unwrap_or_default();
+    let name = seed
+        .user(user)
+        .map(|u| u.name.clone())
+        .unwrap_or_else(|| user.to_string());
+    let form = seed
+        .form(form_uuid)
+        .map(|f| f.title.clone())
+        .unwrap_or_default();
     format!("{name}发起的{form}")
 }
 
@@ -292,8 +364,14 @@ fn record_filters(seed: &Seed, p: &P, form: &Form) -> Result<(Vec<Filter>, Recor
     Ok((
         filters,
         RecordWindow {
-            created: (day("createFromTimeGMT", false)?, day("createToTimeGMT", true)?),
-            modified: (day("modifiedFromTimeGMT", false)?, day("modifiedToTimeGMT", true)?),
+            created: (
+                day("createFromTimeGMT", false)?,
+                day("createToTimeGMT", true)?,
+            ),
+            modified: (
+                day("modifiedFromTimeGMT", false)?,
+                day("modifiedToTimeGMT", true)?,
+            ),
             originator: p.s("originatorId").map(String::from),
         },
     ))
@@ -307,7 +385,9 @@ struct RecordWindow {
 
 impl RecordWindow {
     fn pass(&self, created: i64, modified: i64, originator: &str) -> bool {
-        let within = |t: i64, (a, b): (Option<i64>, Option<i64>)| a.is_none_or(|a| t >= a) && b.is_none_or(|b| t <= b);
+        let within = |t: i64, (a, b): (Option<i64>, Option<i64>)| {
+            a.is_none_or(|a| t >= a) && b.is_none_or(|b| t <= b)
+        };
         within(created, self.created)
             && within(modified, self.modified)
             && self.originator.as_deref().is_none_or(|o| o == originator)
@@ -324,12 +404,24 @@ fn sort_records(list: &mut [&Record], order: Option<Value>) -> Result<(), ApiErr
             .into_iter()
             .filter_map(|x| {
                 let obj = x.as_object()?;
-                let k = obj.get("key").or_else(|| obj.get("fieldId"))?.as_str()?.to_string();
-                let asc = obj.get("isAsc").and_then(Value::as_bool).unwrap_or(obj.get("order").and_then(Value::as_str) != Some("desc"));
+                let k = obj
+                    .get("key")
+                    .or_else(|| obj.get("fieldId"))?
+                    .as_str()?
+                    .to_string();
+                let asc = obj
+                    .get("isAsc")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(obj.get("order").and_then(Value::as_str) != Some("desc"));
                 Some((k, asc))
             })
             .collect(),
-        Some(_) => return Err(ApiErr::bad("invalidParameter", "dynamicOrder must be a JSON object of field id to + or -")),
+        Some(_) => {
+            return Err(ApiErr::bad(
+                "invalidParameter",
+                "dynamicOrder must be a JSON object of field id to + or -",
+            ))
+        }
         None => vec![],
     };
     list.sort_by(|a, b| {
@@ -346,13 +438,20 @@ fn sort_records(list: &mut [&Record], order: Option<Value>) -> Result<(), ApiErr
             }
         }
         // Newest first, as the service does without an order.
-        b.created_ms.cmp(&a.created_ms).then(b.data_id.cmp(&a.data_id))
+        b.created_ms
+            .cmp(&a.created_ms)
+            .then(b.data_id.cmp(&a.data_id))
     });
     Ok(())
 }
 
 /// Runs an emulated operation, or answers 501.
-pub fn dispatch(shared: &Arc<Shared>, op: &'static Op, caller: &Caller, params: Map<String, Value>) -> Result<Option<Value>, ApiErr> {
+pub fn dispatch(
+    shared: &Arc<Shared>,
+    op: &'static Op,
+    caller: &Caller,
+    params: Map<String, Value>,
+) -> Result<Option<Value>, ApiErr> {
     let _ = caller;
     let p = P(params);
     let seed = shared.seed();
@@ -384,31 +483,52 @@ pub fn dispatch(shared: &Arc<Shared>, op: &'static Op, caller: &Caller, params: 
                 _ => vec![],
             };
             if list.len() > 100 {
-                return Err(ApiErr::bad("invalidParameter", "formDataJsonList holds at most 100 items"));
+                return Err(ApiErr::bad(
+                    "invalidParameter",
+                    "formDataJsonList holds at most 100 items",
+                ));
             }
             let mut datas = vec![];
             for (i, t) in list.iter().enumerate() {
-                match t.as_str().and_then(|s| serde_json::from_str::<Value>(s).ok()) {
+                match t
+                    .as_str()
+                    .and_then(|s| serde_json::from_str::<Value>(s).ok())
+                {
                     Some(Value::Object(m)) => {
                         check_values(f, &m)?;
                         datas.push(m)
                     }
-                    _ => return Err(ApiErr::bad("invalidParameter", format!("formDataJsonList item {i} must hold a JSON object"))),
+                    _ => {
+                        return Err(ApiErr::bad(
+                            "invalidParameter",
+                            format!("formDataJsonList item {i} must hold a JSON object"),
+                        ))
+                    }
                 }
             }
-            let ids = shared.mutate(|st| Ok(datas.into_iter().map(|d| new_record(st, &f.form_uuid, &app, &user, d)).collect::<Vec<_>>()))?;
+            let ids = shared.mutate(|st| {
+                Ok(datas
+                    .into_iter()
+                    .map(|d| new_record(st, &f.form_uuid, &app, &user, d))
+                    .collect::<Vec<_>>())
+            })?;
             Ok(Some(json!({ "result": ids })))
         }
         "CreateOrUpdateFormData" => {
             let f = form(&seed, &p, p.req("formUuid")?)?;
             let data = p.object("formDataJson")?;
             check_values(f, &data)?;
-            let cond = search::parse_conditions(f, &p.json("searchCondition").unwrap_or(Value::Null))?;
+            let cond =
+                search::parse_conditions(f, &p.json("searchCondition").unwrap_or(Value::Null))?;
             let ids = shared.mutate(|st| {
                 let hits: Vec<String> = st
                     .records
                     .values()
-                    .filter(|r| r.form_uuid == f.form_uuid && !cond.is_empty() && search::pass(&cond, false, &r.data))
+                    .filter(|r| {
+                        r.form_uuid == f.form_uuid
+                            && !cond.is_empty()
+                            && search::pass(&cond, false, &r.data)
+                    })
                     .map(|r| r.form_instance_id.clone())
                     .collect();
                 if hits.is_empty() {
@@ -438,7 +558,10 @@ pub fn dispatch(shared: &Arc<Shared>, op: &'static Op, caller: &Caller, params: 
         }
         "BatchUpdateFormDataByInstanceId" | "BatchUpdateFormDataByInstanceMap" => {
             let f = form(&seed, &p, p.req("formUuid")?)?;
-            let ignore_empty = p.0.get("ignoreEmpty").and_then(Value::as_bool).unwrap_or(false);
+            let ignore_empty =
+                p.0.get("ignoreEmpty")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
             let mut plan: Vec<(String, Map<String, Value>)> = vec![];
             if op.action == "BatchUpdateFormDataByInstanceId" {
                 let changes = p.object("updateFormDataJson")?;
@@ -447,14 +570,25 @@ pub fn dispatch(shared: &Arc<Shared>, op: &'static Op, caller: &Caller, params: 
                 }
             } else if let Some(Value::Object(m)) = p.0.get("updateFormDataJsonMap") {
                 for (id, t) in m {
-                    match t.as_str().and_then(|s| serde_json::from_str::<Value>(s).ok()) {
+                    match t
+                        .as_str()
+                        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+                    {
                         Some(Value::Object(c)) => plan.push((id.clone(), c)),
-                        _ => return Err(ApiErr::bad("invalidParameter", format!("updateFormDataJsonMap entry {id} must hold a JSON object"))),
+                        _ => {
+                            return Err(ApiErr::bad(
+                                "invalidParameter",
+                                format!("updateFormDataJsonMap entry {id} must hold a JSON object"),
+                            ))
+                        }
                     }
                 }
             }
             if plan.len() > 100 {
-                return Err(ApiErr::bad("invalidParameter", "at most 100 form instances per call"));
+                return Err(ApiErr::bad(
+                    "invalidParameter",
+                    "at most 100 form instances per call",
+                ));
             }
             for (_, c) in &plan {
                 check_values(f, c)?;
@@ -492,11 +626,18 @@ pub fn dispatch(shared: &Arc<Shared>, op: &'static Op, caller: &Caller, params: 
             let f = form(&seed, &p, p.req("formUuid")?)?;
             let ids = p.strings("formInstanceIdList");
             if ids.len() > 100 {
-                return Err(ApiErr::bad("invalidParameter", "formInstanceIdList holds at most 100 ids"));
+                return Err(ApiErr::bad(
+                    "invalidParameter",
+                    "formInstanceIdList holds at most 100 ids",
+                ));
             }
             shared.mutate(|st| {
                 for id in &ids {
-                    if st.records.get(id).is_some_and(|r| r.form_uuid == f.form_uuid) {
+                    if st
+                        .records
+                        .get(id)
+                        .is_some_and(|r| r.form_uuid == f.form_uuid)
+                    {
                         st.records.remove(id);
                         st.touch_record(id);
                     }
@@ -508,7 +649,11 @@ pub fn dispatch(shared: &Arc<Shared>, op: &'static Op, caller: &Caller, params: 
         "GetFormDataByID" => {
             let id = p.req("id")?;
             shared.with_state(|st| {
-                let r = st.records.get(id).filter(|r| r.app_type == app).ok_or_else(|| not_found_record(id))?;
+                let r = st
+                    .records
+                    .get(id)
+                    .filter(|r| r.app_type == app)
+                    .ok_or_else(|| not_found_record(id))?;
                 if p.s("formUuid").is_some_and(|u| u != r.form_uuid) {
                     return Err(not_found_record(id));
                 }
@@ -525,9 +670,15 @@ pub fn dispatch(shared: &Arc<Shared>, op: &'static Op, caller: &Caller, params: 
             let f = form(&seed, &p, p.req("formUuid")?)?;
             let ids = p.strings("formInstanceIdList");
             if ids.len() > 100 {
-                return Err(ApiErr::bad("invalidParameter", "formInstanceIdList holds at most 100 ids"));
+                return Err(ApiErr::bad(
+                    "invalidParameter",
+                    "formInstanceIdList holds at most 100 ids",
+                ));
             }
-            let with_value = p.0.get("needFormInstanceValue").and_then(Value::as_bool).unwrap_or(false);
+            let with_value =
+                p.0.get("needFormInstanceValue")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
             let list = shared.with_state(|st| {
                 ids.iter()
                     .filter_map(|id| st.records.get(id).filter(|r| r.form_uuid == f.form_uuid))
@@ -557,10 +708,16 @@ pub fn dispatch(shared: &Arc<Shared>, op: &'static Op, caller: &Caller, params: 
         }
         "SearchFormDatas" | "SearchFormDataIdList" => {
             let f = form(&seed, &p, p.req("formUuid")?)?;
-            let page_key = if op.action == "SearchFormDatas" { "currentPage" } else { "pageNumber" };
+            let page_key = if op.action == "SearchFormDatas" {
+                "currentPage"
+            } else {
+                "pageNumber"
+            };
             let (start, size, number) = page(&p, page_key)?;
             let (filters, window) = record_filters(&seed, &p, f)?;
-            let or = p.s("logicOperator").is_some_and(|o| o.eq_ignore_ascii_case("or"));
+            let or = p
+                .s("logicOperator")
+                .is_some_and(|o| o.eq_ignore_ascii_case("or"));
             shared.with_state(|st| {
                 let mut hits: Vec<&Record> = st
                     .records
@@ -574,10 +731,14 @@ pub fn dispatch(shared: &Arc<Shared>, op: &'static Op, caller: &Caller, params: 
                 let page = hits.into_iter().skip(start).take(size);
                 if op.action == "SearchFormDatas" {
                     let data: Vec<Value> = page.map(|r| record_json(&seed, r)).collect();
-                    Ok(Some(json!({ "currentPage": number, "totalCount": total, "data": data })))
+                    Ok(Some(
+                        json!({ "currentPage": number, "totalCount": total, "data": data }),
+                    ))
                 } else {
                     let data: Vec<&str> = page.map(|r| r.form_instance_id.as_str()).collect();
-                    Ok(Some(json!({ "pageNumber": number, "totalCount": total, "data": data })))
+                    Ok(Some(
+                        json!({ "pageNumber": number, "totalCount": total, "data": data }),
+                    ))
                 }
             })
         }
@@ -611,41 +772,59 @@ pub fn dispatch(shared: &Arc<Shared>, op: &'static Op, caller: &Caller, params: 
             let list: Vec<Value> = f
                 .components
                 .iter()
-                .map(|c| json!({
-                    "fieldId": c.field_id,
-                    "label": c.label,
-                    "componentName": c.kind(),
-                    "parentId": c.parent_id.clone().unwrap_or_default(),
-                }))
+                .map(|c| {
+                    json!({
+                        "fieldId": c.field_id,
+                        "label": c.label,
+                        "componentName": c.kind(),
+                        "parentId": c.parent_id.clone().unwrap_or_default(),
+                    })
+                })
                 .collect();
             Ok(Some(json!({ "result": list })))
         }
         "StartInstance" => {
             let f = form(&seed, &p, p.req("formUuid")?)?;
             let process = match p.s("processCode") {
-                Some(code) => seed.processes.iter().find(|x| x.process_code == code && x.form_uuid == f.form_uuid),
+                Some(code) => seed
+                    .processes
+                    .iter()
+                    .find(|x| x.process_code == code && x.form_uuid == f.form_uuid),
                 None => seed.processes.iter().find(|x| x.form_uuid == f.form_uuid),
             }
-            .ok_or_else(|| ApiErr::bad("dataNotExist.process.processDefineNotExist", "流程定义不存在"))?
+            .ok_or_else(|| {
+                ApiErr::bad(
+                    "dataNotExist.process.processDefineNotExist",
+                    "流程定义不存在",
+                )
+            })?
             .clone();
             let data = p.object("formDataJson")?;
             check_values(f, &data)?;
             let corp = seed.corp_id.clone();
-            let (id, events) = shared.mutate(|st| Ok(start_instance(st, &seed, &process, &app, &user, data)))?;
+            let (id, events) =
+                shared.mutate(|st| Ok(start_instance(st, &seed, &process, &app, &user, data)))?;
             publish(shared, &corp, events);
             Ok(Some(json!({ "result": id })))
         }
         "GetInstanceById" => {
             let id = p.req("id")?;
             shared.with_state(|st| {
-                let i = st.instances.get(id).filter(|i| i.app_type == app).ok_or_else(|| not_found_instance(id))?;
+                let i = st
+                    .instances
+                    .get(id)
+                    .filter(|i| i.app_type == app)
+                    .ok_or_else(|| not_found_instance(id))?;
                 Ok(Some(instance_json(&seed, st, i, "deptName")))
             })
         }
         "GetInstancesByIdList" => {
             let ids = p.strings("processInstanceIds");
             if ids.len() > 100 {
-                return Err(ApiErr::bad("invalidParameter", "processInstanceIds holds at most 100 ids"));
+                return Err(ApiErr::bad(
+                    "invalidParameter",
+                    "processInstanceIds holds at most 100 ids",
+                ));
             }
             shared.with_state(|st| {
                 let list: Vec<Value> = ids
@@ -674,31 +853,56 @@ pub fn dispatch(shared: &Arc<Shared>, op: &'static Op, caller: &Caller, params: 
                     .filter(|i| result.as_deref().is_none_or(|s| s == i.result))
                     .filter(|i| {
                         task.as_deref().is_none_or(|t| {
-                            st.tasks.values().any(|x| x.task_id.to_string() == t && x.process_instance_id == i.process_instance_id)
+                            st.tasks.values().any(|x| {
+                                x.task_id.to_string() == t
+                                    && x.process_instance_id == i.process_instance_id
+                            })
                         })
                     })
                     .filter(|i| search::pass(&filters, false, &i.data))
                     .collect();
-                hits.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then(b.process_instance_id.cmp(&a.process_instance_id)));
+                hits.sort_by(|a, b| {
+                    b.created_ms
+                        .cmp(&a.created_ms)
+                        .then(b.process_instance_id.cmp(&a.process_instance_id))
+                });
                 let total = hits.len();
                 let page = hits.into_iter().skip(start).take(size);
                 let data: Vec<Value> = if op.action == "GetInstances" {
-                    page.map(|i| instance_json(&seed, st, i, "deptName")).collect()
+                    page.map(|i| instance_json(&seed, st, i, "deptName"))
+                        .collect()
                 } else {
                     page.map(|i| json!(i.process_instance_id)).collect()
                 };
-                Ok(Some(json!({ "pageNumber": number, "totalCount": total, "data": data })))
+                Ok(Some(
+                    json!({ "pageNumber": number, "totalCount": total, "data": data }),
+                ))
             })
         }
         "TerminateInstance" => {
             let id = p.req("processInstanceId")?.to_string();
             let corp = seed.corp_id.clone();
             let events = shared.mutate(|st| {
-                let i = st.instances.get(&id).filter(|i| i.app_type == app).ok_or_else(|| not_found_instance(&id))?;
+                let i = st
+                    .instances
+                    .get(&id)
+                    .filter(|i| i.app_type == app)
+                    .ok_or_else(|| not_found_instance(&id))?;
                 if i.status != "RUNNING" {
-                    return Err(ApiErr::bad("invalidState.process.notRunning", format!("流程实例不在运行中:{id}")));
+                    return Err(ApiErr::bad(
+                        "invalidState.process.notRunning",
+                        format!("流程实例不在运行中:{id}"),
+                    ));
                 }
-                Ok(finish_instance(st, &id, "TERMINATED", "", &user, "terminate", ""))
+                Ok(finish_instance(
+                    st,
+                    &id,
+                    "TERMINATED",
+                    "",
+                    &user,
+                    "terminate",
+                    "",
+                ))
             })?;
             publish(shared, &corp, events);
             Ok(None)
@@ -706,12 +910,17 @@ pub fn dispatch(shared: &Arc<Shared>, op: &'static Op, caller: &Caller, params: 
         "DeleteInstance" => {
             let id = p.req("processInstanceId")?.to_string();
             shared.mutate(|st| {
-                if !st.instances.get(&id).is_some_and(|i| i.app_type == app) {
+                if st.instances.get(&id).is_none_or(|i| i.app_type != app) {
                     return Err(not_found_instance(&id));
                 }
                 st.instances.remove(&id);
                 st.touch_instance(&id);
-                let tasks: Vec<i64> = st.tasks.values().filter(|t| t.process_instance_id == id).map(|t| t.task_id).collect();
+                let tasks: Vec<i64> = st
+                    .tasks
+                    .values()
+                    .filter(|t| t.process_instance_id == id)
+                    .map(|t| t.task_id)
+                    .collect();
                 for t in tasks {
                     st.tasks.remove(&t);
                     st.touch_task(t);
@@ -724,7 +933,7 @@ pub fn dispatch(shared: &Arc<Shared>, op: &'static Op, caller: &Caller, params: 
             let inst = p.s("processInstanceId").map(String::from);
             shared.with_state(|st| {
                 if let Some(id) = &inst {
-                    if !st.instances.get(id).is_some_and(|i| i.app_type == app) {
+                    if st.instances.get(id).is_none_or(|i| i.app_type != app) {
                         return Err(not_found_instance(id));
                     }
                 }
@@ -732,9 +941,13 @@ pub fn dispatch(shared: &Arc<Shared>, op: &'static Op, caller: &Caller, params: 
                     .tasks
                     .values()
                     .filter(|t| t.status == "NEW")
-                    .filter(|t| st.instances.get(&t.process_instance_id).is_some_and(|i| i.app_type == app))
+                    .filter(|t| {
+                        st.instances
+                            .get(&t.process_instance_id)
+                            .is_some_and(|i| i.app_type == app)
+                    })
                     .filter(|t| inst.as_deref().is_none_or(|i| i == t.process_instance_id))
-                    .map(|t| task_json(t))
+                    .map(task_json)
                     .collect();
                 Ok(Some(json!({ "result": list })))
             })
@@ -744,7 +957,10 @@ pub fn dispatch(shared: &Arc<Shared>, op: &'static Op, caller: &Caller, params: 
             let task_id = p.i("taskId").unwrap_or_default();
             let out = p.req("outResult")?.to_string();
             if out != "AGREE" && out != "DISAGREE" {
-                return Err(ApiErr::bad("invalidParameter.task.unsupportedOutResultType", format!("不支持的任务执行动作:{out}")));
+                return Err(ApiErr::bad(
+                    "invalidParameter.task.unsupportedOutResultType",
+                    format!("不支持的任务执行动作:{out}"),
+                ));
             }
             let remark = p.s("remark").unwrap_or_default().to_string();
             let changes = match p.json("formDataJson") {
@@ -752,7 +968,11 @@ pub fn dispatch(shared: &Arc<Shared>, op: &'static Op, caller: &Caller, params: 
                 _ => Map::new(),
             };
             let corp = seed.corp_id.clone();
-            let events = shared.mutate(|st| execute_task(st, &seed, &app, &inst, task_id, &user, &out, &remark, changes))?;
+            let events = shared.mutate(|st| {
+                execute_task(
+                    st, &seed, &app, &inst, task_id, &user, &out, &remark, changes,
+                )
+            })?;
             publish(shared, &corp, events);
             Ok(None)
         }
@@ -784,7 +1004,11 @@ pub fn dispatch(shared: &Arc<Shared>, op: &'static Op, caller: &Caller, params: 
                 Ok(Some(json!({ "result": list })))
             })
         }
-        _ => Err(ApiErr::new(501, "notEmulated", format!("{}@{} is not emulated", op.action, op.version))),
+        _ => Err(ApiErr::new(
+            501,
+            "notEmulated",
+            format!("{}@{} is not emulated", op.action, op.version),
+        )),
     }
 }
 
@@ -796,7 +1020,11 @@ fn check_values(f: &Form, data: &Map<String, Value>) -> Result<(), ApiErr> {
             None => continue,
         };
         let ok = match kind {
-            search::Kind::Number => v.is_number() || v.is_null() || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok()),
+            search::Kind::Number => {
+                v.is_number()
+                    || v.is_null()
+                    || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok())
+            }
             search::Kind::Date => v.is_i64() || v.is_null(),
             search::Kind::AnyOf => v.is_array() || v.is_string() || v.is_null(),
             search::Kind::Exact => true,
@@ -838,7 +1066,14 @@ fn publish(shared: &Arc<Shared>, corp: &str, events: Vec<Event>) {
     }
 }
 
-fn open_step(st: &mut State, seed: &Seed, inst_id: &str, process: &Process, step: usize, events: &mut Vec<Event>) {
+fn open_step(
+    st: &mut State,
+    seed: &Seed,
+    inst_id: &str,
+    process: &Process,
+    step: usize,
+    events: &mut Vec<Event>,
+) {
     let s = &process.steps[step];
     let (originator, title) = match st.instances.get(inst_id) {
         Some(i) => (i.originator.clone(), i.title.clone()),
@@ -846,14 +1081,18 @@ fn open_step(st: &mut State, seed: &Seed, inst_id: &str, process: &Process, step
     };
     let now = now_ms();
     for approver in &s.approvers {
-        let task_id = st.next();
+        let task_id = st.next_id();
         st.tasks.insert(
             task_id,
             Task {
                 task_id,
                 process_instance_id: inst_id.to_string(),
                 activity_id: s.activity_id.clone(),
-                title: if s.name.is_empty() { s.activity_id.clone() } else { s.name.clone() },
+                title: if s.name.is_empty() {
+                    s.activity_id.clone()
+                } else {
+                    s.name.clone()
+                },
                 actioner: approver.clone(),
                 originator: originator.clone(),
                 status: "NEW".into(),
@@ -886,8 +1125,15 @@ fn open_step(st: &mut State, seed: &Seed, inst_id: &str, process: &Process, step
     let _ = seed;
 }
 
-fn start_instance(st: &mut State, seed: &Seed, process: &Process, app: &str, user: &str, data: Map<String, Value>) -> (String, Vec<Event>) {
-    let n = st.next();
+fn start_instance(
+    st: &mut State,
+    seed: &Seed,
+    process: &Process,
+    app: &str,
+    user: &str,
+    data: Map<String, Value>,
+) -> (String, Vec<Event>) {
+    let n = st.next_id();
     let id = format!("PROC-EMU{n:010}");
     let now = now_ms();
     let title = title_of(seed, user, &process.form_uuid);
@@ -931,10 +1177,23 @@ fn start_instance(st: &mut State, seed: &Seed, process: &Process, app: &str, use
 }
 
 /// Ends an instance: cancels open tasks, sets status and result.
-fn finish_instance(st: &mut State, id: &str, status: &str, result: &str, user: &str, action: &str, remark: &str) -> Vec<Event> {
+fn finish_instance(
+    st: &mut State,
+    id: &str,
+    status: &str,
+    result: &str,
+    user: &str,
+    action: &str,
+    remark: &str,
+) -> Vec<Event> {
     let now = now_ms();
     let mut events = vec![];
-    let open: Vec<i64> = st.tasks.values().filter(|t| t.process_instance_id == id && t.status == "NEW").map(|t| t.task_id).collect();
+    let open: Vec<i64> = st
+        .tasks
+        .values()
+        .filter(|t| t.process_instance_id == id && t.status == "NEW")
+        .map(|t| t.task_id)
+        .collect();
     for t in open {
         if let Some(task) = st.tasks.get_mut(&t) {
             task.status = "CANCELED".into();
@@ -989,23 +1248,38 @@ fn execute_task(
     remark: &str,
     changes: Map<String, Value>,
 ) -> Result<Vec<Event>, ApiErr> {
-    let inst = st.instances.get(inst_id).filter(|i| i.app_type == app).ok_or_else(|| not_found_instance(inst_id))?;
+    let inst = st
+        .instances
+        .get(inst_id)
+        .filter(|i| i.app_type == app)
+        .ok_or_else(|| not_found_instance(inst_id))?;
     let process = seed
         .processes
         .iter()
         .find(|p| p.process_code == inst.process_code)
         .cloned()
-        .ok_or_else(|| ApiErr::bad("dataNotExist.process.processDefineNotExist", "流程定义不存在"))?;
+        .ok_or_else(|| {
+            ApiErr::bad(
+                "dataNotExist.process.processDefineNotExist",
+                "流程定义不存在",
+            )
+        })?;
     let task = st
         .tasks
         .get(&task_id)
         .filter(|t| t.process_instance_id == inst_id)
         .ok_or_else(|| ApiErr::bad("param.illegal", "不合法的参数taskId"))?;
     if task.status != "NEW" {
-        return Err(ApiErr::bad("failure.task.failedToPerformApproval", format!("任务审批失败:task {task_id} is {}", task.status)));
+        return Err(ApiErr::bad(
+            "failure.task.failedToPerformApproval",
+            format!("任务审批失败:task {task_id} is {}", task.status),
+        ));
     }
     if task.actioner != user {
-        return Err(ApiErr::bad("noPermission.task.notActioner", format!("用户 {user} 不是任务 {task_id} 的处理人")));
+        return Err(ApiErr::bad(
+            "noPermission.task.notActioner",
+            format!("用户 {user} 不是任务 {task_id} 的处理人"),
+        ));
     }
     let now = now_ms();
     let activity = task.activity_id.clone();
@@ -1017,14 +1291,26 @@ fn execute_task(
     }
     st.touch_task(task_id);
     let step = {
-        let i = st.instances.get_mut(inst_id).ok_or_else(|| not_found_instance(inst_id))?;
+        let i = st
+            .instances
+            .get_mut(inst_id)
+            .ok_or_else(|| not_found_instance(inst_id))?;
         i.data.extend(changes);
-        i.records.retain(|r| !(r.action == "doing" && r.task_id == Some(task_id)));
+        i.records
+            .retain(|r| !(r.action == "doing" && r.task_id == Some(task_id)));
         i.records.push(OpRecord {
-            action: if out == "AGREE" { "agree".into() } else { "disagree".into() },
+            action: if out == "AGREE" {
+                "agree".into()
+            } else {
+                "disagree".into()
+            },
             user_id: user.into(),
             activity_id: activity.clone(),
-            show_name: process.steps.get(i.step).map(|s| s.name.clone()).unwrap_or_default(),
+            show_name: process
+                .steps
+                .get(i.step)
+                .map(|s| s.name.clone())
+                .unwrap_or_default(),
             remark: remark.into(),
             time_ms: now,
             task_id: Some(task_id),
@@ -1039,11 +1325,24 @@ fn execute_task(
     })));
     st.touch_instance(inst_id);
     if out == "DISAGREE" {
-        events.extend(finish_instance(st, inst_id, "COMPLETED", "disagree", user, "finish", remark));
+        events.extend(finish_instance(
+            st,
+            inst_id,
+            "COMPLETED",
+            "disagree",
+            user,
+            "finish",
+            remark,
+        ));
         return Ok(events);
     }
     // Any one approver of a step approves it; the others' tasks are cancelled.
-    let others: Vec<i64> = st.tasks.values().filter(|t| t.process_instance_id == inst_id && t.status == "NEW").map(|t| t.task_id).collect();
+    let others: Vec<i64> = st
+        .tasks
+        .values()
+        .filter(|t| t.process_instance_id == inst_id && t.status == "NEW")
+        .map(|t| t.task_id)
+        .collect();
     for t in others {
         if let Some(x) = st.tasks.get_mut(&t) {
             x.status = "CANCELED".into();
@@ -1060,7 +1359,15 @@ fn execute_task(
         }
         open_step(st, seed, inst_id, &process, step + 1, &mut events);
     } else {
-        events.extend(finish_instance(st, inst_id, "COMPLETED", "agree", user, "finish", remark));
+        events.extend(finish_instance(
+            st,
+            inst_id,
+            "COMPLETED",
+            "agree",
+            user,
+            "finish",
+            remark,
+        ));
     }
     Ok(events)
 }

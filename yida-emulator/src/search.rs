@@ -129,7 +129,10 @@ pub fn parse_conditions(form: &Form, v: &Value) -> Result<Vec<Filter>, ApiErr> {
     let mut out = vec![];
     for c in list {
         let key = c.get("key").and_then(Value::as_str).ok_or_else(|| {
-            ApiErr::bad("invalidParameter", "searchCondition: every condition needs a key")
+            ApiErr::bad(
+                "invalidParameter",
+                "searchCondition: every condition needs a key",
+            )
         })?;
         let kind = kind_of(form, key).ok_or_else(|| unknown("searchCondition", key))?;
         let op = c.get("operator").and_then(Value::as_str).unwrap_or("eq");
@@ -235,7 +238,11 @@ pub fn gmt(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let (y, m, d) = civil_from_days(secs.div_euclid(86400));
     let s = secs.rem_euclid(86400);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}Z", s / 3600, (s % 3600) / 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}Z",
+        s / 3600,
+        (s % 3600) / 60
+    )
 }
 
 /// Parses a `yyyy-MM-dd` (optionally `yyyy-MM-dd HH:mm:ss`) filter date as epoch ms (UTC);

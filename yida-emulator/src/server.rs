@@ -57,6 +57,11 @@ struct Tokens {
     by_client: HashMap<(String, String), String>,
 }
 
+/// App key, action, version.
+type QuotaKey = (String, &'static str, &'static str);
+/// Path parameters by name.
+type PathParams = Vec<(&'static str, String)>;
+
 /// Everything the handlers share.
 pub struct Shared {
     seed: RwLock<Seed>,
@@ -65,7 +70,7 @@ pub struct Shared {
     faults: RwLock<Faults>,
     token_lifetime: Duration,
     tokens: Mutex<Tokens>,
-    quota: Mutex<HashMap<(String, &'static str, &'static str), (u64, u32)>>,
+    quota: Mutex<HashMap<QuotaKey, (u64, u32)>>,
     rng: Mutex<u64>,
     seq: AtomicU64,
     pub(crate) addr: SocketAddr,
@@ -151,7 +156,10 @@ impl Shared {
         let (app, user) = self.with_seed(|s| {
             (
                 s.form(form_uuid).map(|f| f.app_type.clone()),
-                s.users.first().map(|u| u.user_id.clone()).unwrap_or_default(),
+                s.users
+                    .first()
+                    .map(|u| u.user_id.clone())
+                    .unwrap_or_default(),
             )
         });
         let app = app.ok_or_else(|| Error::Invalid(format!("unknown form {form_uuid}")))?;
@@ -374,7 +382,12 @@ async fn corp_access_token(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -
         let suite = shared.with_seed(|s| s.suites.iter().find(|x| x.suite_key == key).cloned());
         let suite = match suite {
             Some(s) if s.suite_secret == secret => s,
-            _ => return Err(ApiErr::bad("invalidSuiteKey", "无效的suiteKey或suiteSecret")),
+            _ => {
+                return Err(ApiErr::bad(
+                    "invalidSuiteKey",
+                    "无效的suiteKey或suiteSecret",
+                ))
+            }
         };
         if suite.suite_ticket != ticket {
             return Err(ApiErr::bad("invalidSuiteTicket", "无效的suiteTicket"));
@@ -435,7 +448,7 @@ async fn ws_connect(
 }
 
 /// Finds the operation for a method and path.
-fn find_op(method: Method, path: &str) -> Result<(&'static Op, Vec<(&'static str, String)>), ApiErr> {
+fn find_op(method: Method, path: &str) -> Result<(&'static Op, PathParams), ApiErr> {
     let mut path_matched = false;
     for op in spec::ops() {
         if let Some(params) = spec::match_path(op.path, path) {
@@ -456,7 +469,7 @@ fn find_op(method: Method, path: &str) -> Result<(&'static Op, Vec<(&'static str
 /// Collects and checks every parameter against the spec.
 fn validate(
     op: &Op,
-    path_params: Vec<(&'static str, String)>,
+    path_params: PathParams,
     query: Option<&str>,
     body: &Bytes,
 ) -> Result<Map<String, Value>, ApiErr> {
@@ -470,7 +483,10 @@ fn validate(
             let p = declared(&k, Loc::Query).ok_or_else(|| {
                 ApiErr::bad(
                     "invalidParameter",
-                    format!("unknown parameter {k} (not a query parameter of {})", op.action),
+                    format!(
+                        "unknown parameter {k} (not a query parameter of {})",
+                        op.action
+                    ),
                 )
             })?;
             let value = spec::from_query(p.ty, &v).map_err(|problem| {
@@ -485,7 +501,10 @@ fn validate(
             let p = declared(&k, Loc::Body).ok_or_else(|| {
                 ApiErr::bad(
                     "invalidParameter",
-                    format!("unknown parameter {k} (not a body parameter of {})", op.action),
+                    format!(
+                        "unknown parameter {k} (not a body parameter of {})",
+                        op.action
+                    ),
                 )
             })?;
             if v.is_null() {

@@ -225,9 +225,9 @@ pub fn from_query(ty: &str, raw: &str) -> Result<Value, String> {
         "json_text" => serde_json::from_str::<Value>(raw)
             .map(|_| Value::String(raw.to_string()))
             .map_err(|_| "must be JSON text".to_string()),
-        t if t.starts_with("list<") => {
-            Ok(Value::Array(raw.split(',').map(|s| Value::String(s.into())).collect()))
-        }
+        t if t.starts_with("list<") => Ok(Value::Array(
+            raw.split(',').map(|s| Value::String(s.into())).collect(),
+        )),
         _ => Ok(Value::String(raw.to_string())),
     }
 }

@@ -152,7 +152,7 @@ pub struct State {
 
 impl State {
     /// The next id number.
-    pub fn next(&mut self) -> i64 {
+    pub fn next_id(&mut self) -> i64 {
         self.counter += 1;
         self.counter_dirty = true;
         self.counter

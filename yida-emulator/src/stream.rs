@@ -125,7 +125,10 @@ impl Hub {
         let due: Vec<String> = g
             .pending
             .iter()
-            .filter(|(_, p)| p.sent_at.is_none_or(|t| now.duration_since(t) >= self.redeliver_after))
+            .filter(|(_, p)| {
+                p.sent_at
+                    .is_none_or(|t| now.duration_since(t) >= self.redeliver_after)
+            })
             .map(|(k, _)| k.clone())
             .collect();
         for k in due {
@@ -151,7 +154,9 @@ impl Hub {
         let mut g = self.lock();
         g.closed = true;
         for c in g.conns.drain(..) {
-            let _ = c.tx.send(Message::Text(system_frame("disconnect", "{\"reason\":\"emulator stopped\"}").into()));
+            let _ = c.tx.send(Message::Text(
+                system_frame("disconnect", "{\"reason\":\"emulator stopped\"}").into(),
+            ));
             let _ = c.tx.send(Message::Close(None));
         }
     }

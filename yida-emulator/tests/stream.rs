@@ -10,7 +10,8 @@ use tokio_tungstenite::tungstenite::Message;
 use yida_api::*;
 use yida_emulator::{Emulator, Options};
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(emu: &Emulator) -> Ws {
     let (s, b) = raw(
@@ -55,7 +56,10 @@ async fn ack(ws: &mut Ws, frame: &Value, status: &str) {
 
 fn event(frame: &Value) -> (String, Value) {
     let data: Value = serde_json::from_str(frame["data"].as_str().unwrap()).unwrap();
-    (frame["headers"]["eventType"].as_str().unwrap().to_string(), data)
+    (
+        frame["headers"]["eventType"].as_str().unwrap().to_string(),
+        data,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,7 +68,10 @@ async fn approval_loop_pushes_events() {
     let mut ws = connect(&emu).await;
     let c = client(&emu);
     let id = c
-        .send(StartInstanceV2Request::new("FORM-DEMO", json!({"textField_title": "trip"})).process_code("TPROC--DEMO"))
+        .send(
+            StartInstanceV2Request::new("FORM-DEMO", json!({"textField_title": "trip"}))
+                .process_code("TPROC--DEMO"),
+        )
         .await
         .unwrap()
         .result
@@ -75,22 +82,40 @@ async fn approval_loop_pushes_events() {
     assert_eq!(f["headers"]["eventCorpId"], "ding-emulator-corp");
     assert!(f["headers"]["eventId"].is_string() && f["headers"]["eventBornTime"].is_string());
     let (ty, data) = event(&f);
-    assert_eq!((ty.as_str(), data["type"].as_str(), data["processInstanceId"].as_str()), ("bpms_instance_change", Some("start"), Some(id.as_str())));
+    assert_eq!(
+        (
+            ty.as_str(),
+            data["type"].as_str(),
+            data["processInstanceId"].as_str()
+        ),
+        ("bpms_instance_change", Some("start"), Some(id.as_str()))
+    );
     ack(&mut ws, &f, "SUCCESS").await;
     let f = next_event(&mut ws).await;
     let (ty, data) = event(&f);
-    assert_eq!((ty.as_str(), data["type"].as_str(), data["staffId"].as_str()), ("bpms_task_change", Some("start"), Some("demo-user")));
+    assert_eq!(
+        (ty.as_str(), data["type"].as_str(), data["staffId"].as_str()),
+        ("bpms_task_change", Some("start"), Some("demo-user"))
+    );
     let task_id = data["taskId"].as_i64().unwrap();
     ack(&mut ws, &f, "SUCCESS").await;
 
-    c.send(ExecuteTaskRequest::new("AGREE", &id, "ok", task_id)).await.unwrap();
+    c.send(ExecuteTaskRequest::new("AGREE", &id, "ok", task_id))
+        .await
+        .unwrap();
     let f = next_event(&mut ws).await;
     let (ty, data) = event(&f);
-    assert_eq!((ty.as_str(), data["type"].as_str(), data["result"].as_str()), ("bpms_task_change", Some("finish"), Some("agree")));
+    assert_eq!(
+        (ty.as_str(), data["type"].as_str(), data["result"].as_str()),
+        ("bpms_task_change", Some("finish"), Some("agree"))
+    );
     ack(&mut ws, &f, "SUCCESS").await;
     let f = next_event(&mut ws).await;
     let (ty, data) = event(&f);
-    assert_eq!((ty.as_str(), data["type"].as_str(), data["result"].as_str()), ("bpms_instance_change", Some("finish"), Some("agree")));
+    assert_eq!(
+        (ty.as_str(), data["type"].as_str(), data["result"].as_str()),
+        ("bpms_instance_change", Some("finish"), Some("agree"))
+    );
     ack(&mut ws, &f, "SUCCESS").await;
     // Every event acknowledged: nothing pending.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -102,10 +127,17 @@ async fn approval_loop_pushes_events() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unacknowledged_events_are_redelivered() {
-    let emu = Emulator::start_with(Options::default().redeliver_after(Duration::from_millis(200))).await.unwrap();
+    let emu = Emulator::start_with(Options::default().redeliver_after(Duration::from_millis(200)))
+        .await
+        .unwrap();
     let mut ws = connect(&emu).await;
     let c = client(&emu);
-    let id = c.send(StartInstanceV2Request::new("FORM-DEMO", json!({}))).await.unwrap().result.unwrap();
+    let id = c
+        .send(StartInstanceV2Request::new("FORM-DEMO", json!({})))
+        .await
+        .unwrap()
+        .result
+        .unwrap();
     let first = next_event(&mut ws).await;
     let second = next_event(&mut ws).await;
     ack(&mut ws, &second, "SUCCESS").await;
@@ -133,13 +165,31 @@ async fn unacknowledged_events_are_redelivered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateway_refuses_bad_credentials_and_tickets() {
     let emu = Emulator::start().await.unwrap();
-    let (s, b) = raw(&emu, "POST", "/v1.0/gateway/connections/open", Some(json!({"clientId": emu.app_key(), "clientSecret": "nope"})), None).await;
+    let (s, b) = raw(
+        &emu,
+        "POST",
+        "/v1.0/gateway/connections/open",
+        Some(json!({"clientId": emu.app_key(), "clientSecret": "nope"})),
+        None,
+    )
+    .await;
     assert_error(s, &b, 400, "invalidClientIdOrSecret");
     let url = format!("ws://{}/gateway/connect?ticket=made-up", emu.addr());
     assert!(tokio_tungstenite::connect_async(url).await.is_err());
     // A ticket works once.
-    let (_, b) = raw(&emu, "POST", "/v1.0/gateway/connections/open", Some(json!({"clientId": emu.app_key(), "clientSecret": emu.app_secret()})), None).await;
-    let url = format!("{}?ticket={}", b["endpoint"].as_str().unwrap(), b["ticket"].as_str().unwrap());
+    let (_, b) = raw(
+        &emu,
+        "POST",
+        "/v1.0/gateway/connections/open",
+        Some(json!({"clientId": emu.app_key(), "clientSecret": emu.app_secret()})),
+        None,
+    )
+    .await;
+    let url = format!(
+        "{}?ticket={}",
+        b["endpoint"].as_str().unwrap(),
+        b["ticket"].as_str().unwrap()
+    );
     let (_ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
     assert!(tokio_tungstenite::connect_async(&url).await.is_err());
 }

@@ -69,8 +69,14 @@ pub async fn raw(
 pub fn assert_error(status: u16, body: &Value, want_status: u16, code: &str) {
     assert_eq!(status, want_status, "{body}");
     assert_eq!(body["code"], code, "{body}");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
-    assert!(body["requestid"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["requestid"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
 }
 
 /// The demo app's context parameters as a JSON object.
