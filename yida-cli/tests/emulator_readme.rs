@@ -140,8 +140,10 @@ fn readme_first_use_path() {
 
     // SIGTERM stops it cleanly.
     let pid = emu.0.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
+    // The shell's builtin `kill`: no procps needed.
+    let kill = format!("kill -TERM {pid}");
+    assert!(Command::new("sh")
+        .args(["-c", &kill])
         .status()
         .unwrap()
         .success());

@@ -13,5 +13,8 @@ fn readme_example_is_the_doctest() {
         .filter_map(|l| l.strip_prefix("//!"))
         .map(|l| format!("{}\n", l.strip_prefix(' ').unwrap_or(l)))
         .collect();
-    assert!(doc.contains(block), "README example differs from src/lib.rs:\n{block}");
+    assert!(
+        doc.contains(block),
+        "README example differs from src/lib.rs:\n{block}"
+    );
 }
