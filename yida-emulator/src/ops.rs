@@ -909,11 +909,16 @@ pub fn dispatch(
         }
         "DeleteInstance" => {
             let id = p.req("processInstanceId")?.to_string();
-            shared.mutate(|st| {
-                if st.instances.get(&id).is_none_or(|i| i.app_type != app) {
-                    return Err(not_found_instance(&id));
-                }
-                st.instances.remove(&id);
+            let corp = seed.corp_id.clone();
+            let events = shared.mutate(|st| {
+                let inst = match st.instances.remove(&id) {
+                    Some(i) if i.app_type == app => i,
+                    Some(i) => {
+                        st.instances.insert(id.clone(), i);
+                        return Err(not_found_instance(&id));
+                    }
+                    None => return Err(not_found_instance(&id)),
+                };
                 st.touch_instance(&id);
                 let tasks: Vec<i64> = st
                     .tasks
@@ -925,8 +930,15 @@ pub fn dispatch(
                     st.tasks.remove(&t);
                     st.touch_task(t);
                 }
-                Ok(())
+                Ok(vec![(
+                    "bpms_instance_change",
+                    json!({
+                        "processInstanceId": id, "processCode": inst.process_code, "title": inst.title,
+                        "type": "delete", "staffId": user, "finishTime": now_ms(),
+                    }),
+                )])
             })?;
+            publish(shared, &corp, events);
             Ok(None)
         }
         "GetRunningTasks" => {

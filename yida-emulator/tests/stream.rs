@@ -117,6 +117,18 @@ async fn approval_loop_pushes_events() {
         ("bpms_instance_change", Some("finish"), Some("agree"))
     );
     ack(&mut ws, &f, "SUCCESS").await;
+    c.send(DeleteInstanceRequest::new(&id)).await.unwrap();
+    let f = next_event(&mut ws).await;
+    let (ty, data) = event(&f);
+    assert_eq!(
+        (
+            ty.as_str(),
+            data["type"].as_str(),
+            data["processInstanceId"].as_str()
+        ),
+        ("bpms_instance_change", Some("delete"), Some(id.as_str()))
+    );
+    ack(&mut ws, &f, "SUCCESS").await;
     // Every event acknowledged: nothing pending.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while emu.pending_events() != 0 {
