@@ -118,25 +118,39 @@ fn readme_first_use_path() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    // Every reply, pretty or compact, as a sequence of JSON values.
+    let replies: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&stdout)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("{e}: {stdout}"));
     // Two records saved.
-    assert_eq!(
-        stdout.matches("\"result\": \"FINST-").count(),
-        2,
-        "{stdout}"
-    );
-    // --all: one JSON line per record, one page each.
-    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("{\"")).collect();
-    assert_eq!(lines.len(), 2, "{stdout}");
-    assert!(lines.iter().any(|l| l.contains("Laptop")) && lines.iter().any(|l| l.contains("Desk")));
+    let saved: Vec<&str> = replies
+        .iter()
+        .filter_map(|v| v["result"].as_str())
+        .collect();
+    assert_eq!(saved.len(), 2, "{stdout}");
+    assert!(saved.iter().all(|id| id.starts_with("FINST-")));
+    // --all: one item per record, one page each.
+    let items: Vec<&str> = replies
+        .iter()
+        .filter(|v| v["formInstanceId"].is_string())
+        .map(|v| v["formData"]["textField_title"].as_str().unwrap())
+        .collect();
+    assert_eq!(items.len(), 2, "{stdout}");
+    assert!(items.contains(&"Laptop") && items.contains(&"Desk"));
     assert!(stderr.contains("page 2: 2/2 items"), "{stderr}");
     // The range search found one.
-    assert!(stdout.contains("\"totalCount\": 1"), "{stdout}");
+    let found: Vec<&serde_json::Value> = replies
+        .iter()
+        .filter(|v| v["currentPage"].is_i64())
+        .collect();
+    assert_eq!(found.len(), 1, "{stdout}");
+    assert_eq!(found[0]["totalCount"], 1);
+    assert_eq!(found[0]["data"][0]["formData"]["textField_title"], "Laptop");
     // The process was approved.
-    assert!(
-        stdout.contains("\"instanceStatus\": \"COMPLETED\""),
-        "{stdout}"
-    );
-    assert!(stdout.contains("\"approvedResult\": \"agree\""), "{stdout}");
+    let inst = replies.last().unwrap();
+    assert_eq!(inst["instanceStatus"], "COMPLETED", "{stdout}");
+    assert_eq!(inst["approvedResult"], "agree", "{stdout}");
 
     // SIGTERM stops it cleanly.
     let pid = emu.0.id().to_string();
