@@ -12,8 +12,8 @@
 mod call;
 mod completions;
 mod config;
-mod events;
 mod emulator;
+mod events;
 mod fail;
 mod ops;
 mod out;
