@@ -24,6 +24,7 @@ mod cache;
 mod error;
 mod providers;
 mod secret;
+mod shared;
 mod signature;
 
 pub use cache::{
@@ -35,6 +36,7 @@ pub use providers::{
     DEFAULT_ENDPOINT,
 };
 pub use secret::{Secret, REDACTED};
+pub use shared::{LockAttempt, SharedFuture, SharedTokenStore};
 pub use signature::{legacy_signature, legacy_signature_query};
 
 use std::fmt;
