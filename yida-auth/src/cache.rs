@@ -302,7 +302,7 @@ impl TokenCache {
                     self.inner.store.put(key, token.clone());
                     return Ok(token);
                 };
-                let lock = match self.from_shared(shared.as_ref(), key).await {
+                let lock = match self.ask_shared(shared.as_ref(), key).await {
                     SharedStep::Found(t) => {
                         self.inner.store.put(key, t.clone());
                         return Ok(t);
@@ -370,7 +370,7 @@ impl TokenCache {
     }
 
     /// Reads the shared store, or takes its lock, or waits for the process holding it.
-    async fn from_shared(&self, shared: &dyn SharedTokenStore, key: &str) -> SharedStep {
+    async fn ask_shared(&self, shared: &dyn SharedTokenStore, key: &str) -> SharedStep {
         let deadline = Instant::now() + shared.max_wait();
         let mut pause = Duration::from_millis(10);
         loop {

@@ -43,7 +43,7 @@ mod quota;
 mod tickets;
 mod tokens;
 
-pub use quota::RedisRateLimiter;
+pub use quota::{RedisRateLimiter, LATE};
 pub use tickets::RedisTicketStore;
 pub use tokens::RedisTokenStore;
 
