@@ -532,3 +532,76 @@ async fn debug_output_hides_tokens() {
         "{text}"
     );
 }
+
+/// Collects everything the subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+// One thread: the subscriber set for this thread sees every task, Redis's included.
+#[tokio::test(flavor = "current_thread")]
+async fn logs_of_an_outage_warn_once_and_carry_no_secret() {
+    let out = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(out.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let mut redis_server = RedisServer::start_with(Some("redis-pass-123"));
+    let server = dingtalk().await;
+    let clock = ManualClock::new();
+    let handle = redis(&redis_server.url());
+    let c = replica(&server, &handle, &clock);
+    call(&c).await.unwrap();
+    let tickets = handle.ticket_store("suite-1");
+    assert!(tickets.offer("ticket-value-1", UNIX_EPOCH).await);
+    redis_server.kill();
+    for _ in 0..3 {
+        clock.advance(Duration::from_secs(7200));
+        call(&c).await.unwrap();
+        assert_eq!(tickets.latest().await.unwrap().0.expose(), "ticket-value-1");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    redis_server.restart();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !handle.ping().await {
+        assert!(Instant::now() < deadline, "Redis did not come back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Redis came back empty: the replica writes its ticket back, the others read it again.
+    assert!(tickets.latest().await.is_some());
+    let other = redis(&redis_server.url()).ticket_store("suite-1");
+    assert_eq!(other.latest().await.unwrap().0.expose(), "ticket-value-1");
+    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(
+        text.matches("Redis unavailable").count(),
+        1,
+        "one warning per interval: {text}"
+    );
+    assert!(text.contains("sharing resumes"), "{text}");
+    for secret in [
+        "tok-1",
+        "tok-2",
+        "redis-pass-123",
+        "app-secret-value",
+        "ticket-value-1",
+    ] {
+        assert!(!text.contains(secret), "{secret} in the logs: {text}");
+    }
+}
