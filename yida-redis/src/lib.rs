@@ -71,6 +71,7 @@ impl std::error::Error for ConfigError {}
 /// Settings of a [`Redis`] handle; see [`Redis::builder`].
 pub struct RedisBuilder {
     url: String,
+    root_cert: Option<Vec<u8>>,
     prefix: String,
     op_timeout: Duration,
     retry_after: Duration,
@@ -82,6 +83,7 @@ impl fmt::Debug for RedisBuilder {
         f.debug_struct("RedisBuilder")
             .field("url", &redact_url(&self.url))
             .field("prefix", &self.prefix)
+            .field("tls_root_cert", &self.root_cert.is_some())
             .field("op_timeout", &self.op_timeout)
             .field("retry_after", &self.retry_after)
             .field("warn_interval", &self.warn_interval)
@@ -94,6 +96,13 @@ impl RedisBuilder {
     /// environment) sharing a Redis server its own.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
+        self
+    }
+
+    /// Trust this CA (PEM) for a `rediss://` URL instead of the system's roots (a private CA,
+    /// e.g. a self-managed Redis).
+    pub fn tls_root_cert(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_cert = Some(pem.into());
         self
     }
 
@@ -120,7 +129,24 @@ impl RedisBuilder {
     /// Checks the settings; connects lazily, at first use (a Redis that is down at start-up
     /// does not stop the service).
     pub fn build(self) -> Result<Redis, ConfigError> {
-        let client = redis::Client::open(self.url.as_str()).map_err(|e| ConfigError {
+        let opened = match self.root_cert {
+            Some(pem) => {
+                if !self.url.starts_with("rediss://") {
+                    return Err(ConfigError {
+                        message: "tls_root_cert: needs a rediss:// URL".into(),
+                    });
+                }
+                redis::Client::build_with_tls(
+                    self.url.as_str(),
+                    redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(pem),
+                    },
+                )
+            }
+            None => redis::Client::open(self.url.as_str()),
+        };
+        let client = opened.map_err(|e| ConfigError {
             // The error of the URL parser does not repeat the URL; we print it redacted.
             message: format!(
                 "url: `{}` is not a Redis URL ({e}); expected redis://[user][:password@]host[:port][/db] or rediss:// for TLS",
@@ -199,6 +225,7 @@ impl Redis {
     pub fn builder(url: impl Into<String>) -> RedisBuilder {
         RedisBuilder {
             url: url.into(),
+            root_cert: None,
             prefix: "yida:".into(),
             op_timeout: Duration::from_millis(200),
             retry_after: Duration::from_secs(1),

@@ -605,3 +605,38 @@ async fn logs_of_an_outage_warn_once_and_carry_no_secret() {
         assert!(!text.contains(secret), "{secret} in the logs: {text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_private_ca() {
+    let (redis_server, ca) = RedisServer::start_tls();
+    let url = redis_server.url();
+    assert!(url.starts_with("rediss://"));
+    let server = dingtalk().await;
+    let clock = ManualClock::new();
+    let tls = |url: &str| {
+        Redis::builder(url)
+            .prefix("test-app:")
+            .tls_root_cert(ca.clone())
+            .op_timeout(Duration::from_secs(2))
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (tls(&url), tls(&url));
+    assert!(a.ping().await);
+    call(&replica(&server, &a, &clock)).await.unwrap();
+    call(&replica(&server, &b, &clock)).await.unwrap();
+    assert_eq!(token_requests(&server).len(), 1, "shared over TLS");
+    // Not trusting the CA, or not speaking TLS: no connection, and calls still served.
+    let untrusted = redis(&url);
+    assert!(!untrusted.ping().await);
+    let plain = redis(&url.replace("rediss://", "redis://"));
+    assert!(!plain.ping().await);
+    call(&replica(&server, &plain, &clock)).await.unwrap();
+    assert_eq!(token_requests(&server).len(), 2);
+    // The setting needs a TLS URL.
+    let e = Redis::builder("redis://127.0.0.1:1")
+        .tls_root_cert(ca.clone())
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().starts_with("tls_root_cert:"), "{e}");
+}

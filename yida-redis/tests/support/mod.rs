@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     port: u16,
     password: Option<String>,
+    /// Directory with `ca.crt`, `server.crt`, `server.key` when the server speaks TLS only.
+    tls: Option<std::path::PathBuf>,
     child: Option<Child>,
 }
 
@@ -29,17 +31,119 @@ impl RedisServer {
         let mut s = RedisServer {
             port: free_port(),
             password: password.map(str::to_string),
+            tls: None,
             child: None,
         };
         s.spawn();
         s
     }
 
+    /// Starts a server that speaks TLS only, with a certificate for 127.0.0.1 from a CA made
+    /// for the occasion (openssl(1)); returns it with the CA's PEM.
+    pub fn start_tls() -> (RedisServer, Vec<u8>) {
+        let port = free_port();
+        let dir =
+            std::env::temp_dir().join(format!("yida-redis-tls-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let run = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .expect("openssl must be installed (.ci/run installs it)");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        std::fs::write(
+            dir.join("ext.cnf"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=yida-test-ca",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+        run(&[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ]);
+        let ca = std::fs::read(dir.join("ca.crt")).unwrap();
+        let mut s = RedisServer {
+            port,
+            password: None,
+            tls: Some(dir),
+            child: None,
+        };
+        s.spawn();
+        (s, ca)
+    }
+
     fn spawn(&mut self) {
         let mut cmd = Command::new("redis-server");
-        cmd.arg("--port")
-            .arg(self.port.to_string())
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        match &self.tls {
+            None => {
+                cmd.arg("--port").arg(self.port.to_string());
+            }
+            Some(dir) => {
+                cmd.args(["--port", "0", "--tls-port"])
+                    .arg(self.port.to_string())
+                    .arg("--tls-cert-file")
+                    .arg(dir.join("server.crt"))
+                    .arg("--tls-key-file")
+                    .arg(dir.join("server.key"))
+                    .arg("--tls-ca-cert-file")
+                    .arg(dir.join("ca.crt"))
+                    .args(["--tls-auth-clients", "no"]);
+            }
+        }
+        cmd.args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(std::env::temp_dir());
         if let Some(p) = &self.password {
@@ -59,11 +163,16 @@ impl RedisServer {
         }
     }
 
-    /// `redis://127.0.0.1:PORT` (with the password when there is one).
+    /// `redis://127.0.0.1:PORT` (`rediss://` for TLS; with the password when there is one).
     pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
         match &self.password {
-            Some(p) => format!("redis://:{p}@127.0.0.1:{}", self.port),
-            None => format!("redis://127.0.0.1:{}", self.port),
+            Some(p) => format!("{scheme}://:{p}@127.0.0.1:{}", self.port),
+            None => format!("{scheme}://127.0.0.1:{}", self.port),
         }
     }
 
@@ -100,5 +209,8 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.signal("CONT");
         self.kill();
+        if let Some(dir) = &self.tls {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
