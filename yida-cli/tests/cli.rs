@@ -567,3 +567,21 @@ async fn all_draws_a_progress_bar_when_stderr_is_a_terminal() {
     );
     assert_eq!(server.count(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn help_lists_the_commands_and_version_prints_the_version() {
+    let run = yida(&["--help"], &[], None).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for needle in ["call", "ops", "token", "YIDA_ENDPOINT", "EXIT CODES"] {
+        assert!(run.stdout.contains(needle), "{needle}: {}", run.stdout);
+    }
+    let run = yida(&["--version"], &[], None).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout.trim(),
+        format!("yida {}", env!("CARGO_PKG_VERSION"))
+    );
+    let run = yida(&["nosuchcommand"], &[], None).await;
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("nosuchcommand"), "{}", run.stderr);
+}
