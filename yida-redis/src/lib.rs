@@ -440,6 +440,17 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_shows_the_example_file() {
+        let readme = include_str!("../../README.md");
+        let example = include_str!("../examples/replicas.rs");
+        let body = &example[example.find("use std::time::Duration;").unwrap()..];
+        assert!(
+            readme.contains(&format!("```rust,ignore\n{body}```")),
+            "README's \"Running several replicas\" block must be yida-redis/examples/replicas.rs"
+        );
+    }
+
+    #[test]
     fn lock_values_differ() {
         assert_ne!(unique_value(), unique_value());
     }
