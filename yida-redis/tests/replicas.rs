@@ -640,3 +640,21 @@ async fn tls_with_a_private_ca() {
         .unwrap_err();
     assert!(e.to_string().starts_with("tls_root_cert:"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttle_seen_by_one_replica_holds_back_all() {
+    let redis_server = RedisServer::start();
+    let a = RedisRateLimiter::for_quota(redis(&redis_server.url()), 20);
+    let b = RedisRateLimiter::for_quota(redis(&redis_server.url()), 20);
+    let key = "APP_TEST/SearchFormDatas@2.0";
+    a.acquire(key).await;
+    a.throttled(key, Some(Duration::from_secs(2))).await;
+    // Another API's slots are not held back.
+    let started = Instant::now();
+    b.acquire("APP_TEST/SaveFormData@2.0").await;
+    assert!(started.elapsed() < Duration::from_secs(1));
+    b.acquire(key).await;
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(1500), "{waited:?}");
+    assert!(waited < Duration::from_secs(10), "{waited:?}");
+}
