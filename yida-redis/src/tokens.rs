@@ -188,7 +188,17 @@ impl SharedTokenStore for RedisTokenStore {
                 })
                 .await;
             match set {
-                None => LockAttempt::Unavailable,
+                None => {
+                    // The SET may have happened before the answer was lost: release it as
+                    // soon as Redis answers, so the others need not wait out the lease.
+                    let store = self.clone();
+                    let key = key.to_string();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(store.redis.inner.retry_after).await;
+                        store.unlock(&key, &value).await;
+                    });
+                    LockAttempt::Unavailable
+                }
                 Some(Some(_)) => LockAttempt::Acquired(value),
                 Some(None) => LockAttempt::Held,
             }
