@@ -14,9 +14,20 @@ fn need(name: &'static str) -> Result<String, Fail> {
     env(name).ok_or_else(|| Fail::usage(format!("missing environment variable {name}")))
 }
 
-/// `YIDA_ENDPOINT`, or the production endpoint.
-pub fn endpoint() -> String {
-    env("YIDA_ENDPOINT").unwrap_or_else(|| yida_api::DEFAULT_ENDPOINT.to_string())
+/// `YIDA_ENDPOINT`, or the production endpoint when it is not set. A blank value is refused:
+/// it is a mistake (an empty variable in a script), not a request for production.
+pub fn endpoint() -> Result<String, Fail> {
+    match std::env::var_os("YIDA_ENDPOINT") {
+        None => Ok(yida_api::DEFAULT_ENDPOINT.to_string()),
+        Some(v) => match v.to_str().map(str::trim) {
+            Some("") => Err(Fail::usage(format!(
+                "YIDA_ENDPOINT is set but blank; unset it to use {}, or give a URL",
+                yida_api::DEFAULT_ENDPOINT
+            ))),
+            Some(url) => Ok(url.to_string()),
+            None => Err(Fail::usage("YIDA_ENDPOINT is not valid UTF-8")),
+        },
+    }
 }
 
 /// The token source the environment describes.
@@ -28,7 +39,7 @@ pub fn token_provider() -> Result<Box<dyn TokenProvider>, Fail> {
     if env("YIDA_APP_KEY").is_some() || env("YIDA_APP_SECRET").is_some() {
         let app =
             InternalApp::new(need("YIDA_APP_KEY")?, need("YIDA_APP_SECRET")?).map_err(auth)?;
-        return Ok(Box::new(app.endpoint(endpoint())));
+        return Ok(Box::new(app.endpoint(endpoint()?)));
     }
     if [
         "YIDA_SUITE_KEY",
@@ -45,7 +56,7 @@ pub fn token_provider() -> Result<Box<dyn TokenProvider>, Fail> {
         let corp = need("YIDA_AUTH_CORP_ID")?;
         let isv = ThirdPartyApp::new(key, secret, tickets)
             .map_err(auth)?
-            .endpoint(endpoint());
+            .endpoint(endpoint()?);
         return Ok(Box::new(isv.for_corp(corp).map_err(auth)?));
     }
     Err(Fail::usage(
@@ -82,7 +93,7 @@ pub fn client() -> Result<Client, Fail> {
         ctx = ctx.language(v);
     }
     let mut b = Client::builder()
-        .endpoint(endpoint())
+        .endpoint(endpoint()?)
         .token_provider(BoxedProvider(token_provider()?))
         .context(ctx);
     if let Some(t) = env("YIDA_TIMEOUT") {

@@ -1,47 +1,49 @@
 //! `yida`: call any Yida operation from a terminal.
 //!
 //! ```text
-//! yida call <Action> [--api-version 1.0|2.0] [--input <JSON | @file | ->] [--all]
-//! yida ops [--json]
+//! yida call <Action> [--api-version 1.0|2.0] [--input <JSON | @file | ->] [--all] [--help]
+//! yida ops [FILTER] [--json]
 //! yida token
+//! yida completions <SHELL>
 //! ```
 //! Configuration comes from the environment (see `yida --help`).
 
 mod call;
+mod completions;
 mod config;
 mod fail;
 mod ops;
+mod out;
 mod token;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use fail::Fail;
 use std::process::ExitCode;
 
-const AFTER_HELP: &str = "\
+const ENVIRONMENT: &str = "\
 ENVIRONMENT:
-  YIDA_ENDPOINT        base URL (default https://api.dingtalk.com; http:// for local servers)
+  YIDA_ENDPOINT        base URL (default https://api.dingtalk.com when unset; http:// for
+                       local servers; a blank value is refused)
   YIDA_ACCESS_TOKEN    a token to use as is (overrides the credentials below)
   YIDA_APP_KEY, YIDA_APP_SECRET                       internal app
   YIDA_SUITE_KEY, YIDA_SUITE_SECRET, YIDA_SUITE_TICKET, YIDA_AUTH_CORP_ID   third-party app
   YIDA_APP_TYPE, YIDA_SYSTEM_TOKEN, YIDA_USER_ID, YIDA_LANGUAGE  filled into every call
   YIDA_TIMEOUT         seconds per attempt (default 30)
-
-EXIT CODES:
-  0  success
-  1  the request failed (API error, network, timeout, refused credentials)
-  2  bad usage, input or configuration: nothing was sent
-";
+  RUST_LOG             log filter for stderr (e.g. yida_api=debug); overrides -v";
 
 /// yida: call the Yida (DingTalk low-code) server API
 #[derive(Parser, Debug)]
 #[command(
     name = "yida",
     version,
-    after_help = AFTER_HELP,
+    after_help = format!("{ENVIRONMENT}\n\n{}", fail::EXIT_CODES),
     subcommand_required = true,
     arg_required_else_help = true
 )]
 struct Cli {
+    /// Log to stderr: -v calls, attempts and retries; -vv everything (secrets never logged).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -50,17 +52,21 @@ struct Cli {
 ///
 /// To add one, say `foo`: write `src/foo.rs` with a `#[derive(clap::Args)] pub struct FooArgs`
 /// (its doc comment is the help text) and `pub async fn run(args: FooArgs) -> Result<(), Fail>`
-/// (build a client with `config::client()`, fail with `Fail::usage(..)` before sending or
-/// `?` on a `yida_api::Error`); then add `mod foo;`, one variant `Foo(foo::FooArgs)` below
-/// (its doc comment is the one-line summary in `yida --help`) and one arm in `run`.
+/// (configuration: `config::client()`; output: `out::stdout(..)`, which turns a closed pipe or
+/// a full disk into the right exit; failures: `Fail::usage(..)` before sending, `?` on a
+/// `yida_api::Error`); then add `mod foo;`, one variant `Foo(foo::FooArgs)` below (its doc
+/// comment is the one-line summary in `yida --help`) and one arm in `run`.
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Send one operation and print the reply as JSON.
+    /// Send one operation and print the reply as received (`yida call <Action> --help`: its
+    /// parameters).
     Call(call::CallArgs),
-    /// List every operation.
+    /// List the operations, all or those matching a filter.
     Ops(ops::OpsArgs),
     /// Print a fresh access token (a credential: keep it out of logs).
     Token(token::TokenArgs),
+    /// Print a shell completion script.
+    Completions(completions::CompletionsArgs),
 }
 
 async fn run(command: Command) -> Result<(), Fail> {
@@ -68,32 +74,69 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Call(args) => call::run(args).await,
         Command::Ops(args) => ops::run(args).await,
         Command::Token(args) => token::run(args).await,
+        Command::Completions(args) => completions::run(args).await,
     }
+}
+
+/// The clap definition of the whole command line.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// The help text of one subcommand, as `yida <name> --help` prints it.
+pub fn subcommand_help(name: &str) -> String {
+    let mut cmd = command();
+    cmd.build();
+    cmd.find_subcommand_mut(name)
+        .map(|sub| sub.render_long_help().to_string())
+        .unwrap_or_default()
+}
+
+/// Logs on stderr: `RUST_LOG` if set, else by `-v` count (none: warnings only).
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.trim().is_empty() => EnvFilter::new(v),
+        _ => EnvFilter::new(match verbose {
+            0 => "warn",
+            1 => "warn,yida_api=debug,yida_auth=debug",
+            _ => "trace",
+        }),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            // Help and version go to stdout (exit 0), usage errors to stderr (exit 2).
+            // Help and version go to stdout (exit 0), usage errors to stderr (exit 2); a
+            // closed pipe is ignored (no panic).
             let _ = e.print();
             return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
         }
     };
+    init_logging(cli.verbose);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            out::note(&format!("error: cannot start the runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
     match rt.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Fail(code, msg)) => {
-            eprintln!("{msg}");
+            if !msg.is_empty() {
+                out::note(&fail::redact_userinfo(&msg));
+            }
             ExitCode::from(code)
         }
     }

@@ -1,8 +1,9 @@
 //! `yida token`: print a fresh access token.
 
-use crate::fail::{Fail, FAILED};
+use crate::fail::{chain, Fail, FAILED};
 
-/// Print a fresh access token from the configured credentials.
+/// Print a fresh access token from the configured credentials (a credential: keep it out of
+/// logs).
 #[derive(clap::Args, Debug)]
 pub struct TokenArgs {}
 
@@ -12,8 +13,7 @@ pub async fn run(_args: TokenArgs) -> Result<(), Fail> {
     let t = provider
         .token()
         .await
-        .map_err(|e| Fail(FAILED, format!("error: {e}")))?;
-    eprintln!("warning: this is a credential; do not paste it into logs or tickets");
-    println!("{}", t.secret().expose());
-    Ok(())
+        .map_err(|e| Fail(FAILED, chain(&e)))?;
+    crate::out::note("warning: this is a credential; do not paste it into logs or tickets");
+    crate::out::stdout(&format!("{}\n", t.secret().expose()))
 }
