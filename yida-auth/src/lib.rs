@@ -11,6 +11,10 @@
 //!
 //! All of them implement [`TokenProvider`], which you can implement yourself.
 //!
+//! Several processes of one app can share tokens through a [`SharedTokenStore`] (one fetch
+//! for all of them; the `yida-redis` crate implements it on Redis): see
+//! [`TokenCache::with_shared`].
+//!
 //! ```no_run
 //! use yida_auth::{InternalApp, TokenProvider};
 //! # async fn run() -> Result<(), yida_auth::AuthError> {

@@ -209,6 +209,18 @@ async fn eight_cold_replicas_fetch_one_token() {
         .await
         .expect("stored in Redis");
     assert_eq!(stored.secret().expose(), "tok-1");
+    let mut raw = redis::Client::open(redis_server.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg("test-app:token:internal:dingkey")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    // expireIn was 7200 s: the key lives that long, not forever.
+    assert!((7_000_000..=7_200_000).contains(&ttl), "{ttl}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
