@@ -5,12 +5,14 @@
 //! yida ops [FILTER] [--json]
 //! yida token
 //! yida completions <SHELL>
+//! yida emulator [--listen ADDR] [--seed FILE] [--data PATH]
 //! ```
 //! Configuration comes from the environment (see `yida --help`).
 
 mod call;
 mod completions;
 mod config;
+mod emulator;
 mod events;
 mod fail;
 mod ops;
@@ -70,6 +72,8 @@ enum Command {
     Completions(completions::CompletionsArgs),
     /// Receive pushed events (HTTP push endpoint or Stream mode), one JSON line each.
     Events(events::EventsArgs),
+    /// Run a local Yida (emulator) and print the variables that point this CLI at it.
+    Emulator(emulator::EmulatorArgs),
 }
 
 async fn run(command: Command) -> Result<(), Fail> {
@@ -79,6 +83,7 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Token(args) => token::run(args).await,
         Command::Completions(args) => completions::run(args).await,
         Command::Events(args) => events::run(args).await,
+        Command::Emulator(args) => emulator::run(args).await,
     }
 }
 
