@@ -43,7 +43,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .search_field_json(json!({ "numberField_amount": [1000, null] })),
         )
         .await?;
-    println!("amount >= 1000: {} record(s)", found.total_count.unwrap_or(0));
+    println!(
+        "amount >= 1000: {} record(s)",
+        found.total_count.unwrap_or(0)
+    );
 
     // Every record, one page of one record at a time.
     let mut pages = client.paginate(SearchFormDatasV2Request::new(&form).page_size(1));
@@ -51,7 +54,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     while let Some(record) = pages.next().await {
         let record = record?;
         if let Some(data) = record.form_data {
-            titles.push(data.to_value()["textField_title"].as_str().unwrap_or("").to_string());
+            titles.push(
+                data.to_value()["textField_title"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            );
         }
     }
     titles.sort();
@@ -79,9 +87,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let task_id: i64 = task.task_id.ok_or("task without id")?.parse()?;
     println!("approval task {task_id} is ours");
     client
-        .send(ExecuteTaskRequest::new("AGREE", &instance, "Approved", task_id))
+        .send(ExecuteTaskRequest::new(
+            "AGREE", &instance, "Approved", task_id,
+        ))
         .await?;
-    let finished = client.send(GetInstanceByIdV2Request::new(&instance)).await?;
+    let finished = client
+        .send(GetInstanceByIdV2Request::new(&instance))
+        .await?;
     println!(
         "instance status: {}, result: {}",
         finished.instance_status.unwrap_or_default(),

@@ -63,14 +63,128 @@ async fn first_session() {
     assert!(l[1].starts_with("saved Desk: "), "{out}");
     assert_eq!(l[2], "amount >= 1000: 1 record(s)", "{out}");
     assert_eq!(l[3], "all titles: Desk, Laptop", "{out}");
-    assert!(l[4].starts_with("approval task ") && l[4].ends_with(" is ours"), "{out}");
+    assert!(
+        l[4].starts_with("approval task ") && l[4].ends_with(" is ours"),
+        "{out}"
+    );
     assert_eq!(l[5], "instance status: COMPLETED, result: agree", "{out}");
     assert_eq!(l.len(), 6, "{out}");
     // What the example did is what the emulator holds.
     let records = emu.records("FORM-DEMO");
     assert_eq!(records.len(), 2);
-    let ids: Vec<&str> = records.iter().map(|r| r.form_instance_id.as_str()).collect();
-    assert!(l[0].ends_with(ids[0]) && l[1].ends_with(ids[1]), "{out} vs {ids:?}");
+    let ids: Vec<&str> = records
+        .iter()
+        .map(|r| r.form_instance_id.as_str())
+        .collect();
+    assert!(
+        l[0].ends_with(ids[0]) && l[1].ends_with(ids[1]),
+        "{out} vs {ids:?}"
+    );
     let instances = emu.instances();
     assert_eq!(instances.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_app() {
+    let emu = Emulator::start().await.unwrap();
+    emu.insert_record(
+        "FORM-DEMO",
+        serde_json::json!({"textField_title": "Chair", "numberField_amount": 100}),
+    )
+    .unwrap();
+    let out = run("internal_app", &emu.env(), &[]).await;
+    let l = lines(&out);
+    assert_eq!(l.len(), 4, "{out}");
+    let id = l[0].strip_prefix("saved ").expect("saved line");
+    assert_eq!(l[1], "read back: Monitor at 250", "{out}");
+    assert_eq!(l[2], "sum of amounts: 375", "{out}");
+    assert_eq!(
+        l[3], "refused: HTTP 400 dataNotExist.form.notExists",
+        "{out}"
+    );
+    let rec = emu
+        .records("FORM-DEMO")
+        .into_iter()
+        .find(|r| r.form_instance_id == id)
+        .expect("the example's record");
+    assert_eq!(rec.data["numberField_amount"], 275);
+    assert_eq!(rec.data["textField_title"], "Monitor");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn isv_app() {
+    let emu = Emulator::start().await.unwrap();
+    let seed = emu.seed();
+    let suite = &seed.suites[0];
+    let mut env = emu.env();
+    env.extend([
+        ("YIDA_SUITE_KEY".to_string(), suite.suite_key.clone()),
+        ("YIDA_SUITE_SECRET".to_string(), suite.suite_secret.clone()),
+        ("YIDA_SUITE_TICKET".to_string(), suite.suite_ticket.clone()),
+        (
+            "YIDA_AUTH_CORP_ID".to_string(),
+            suite.auth_corp_ids[0].clone(),
+        ),
+    ]);
+    emu.insert_record("FORM-DEMO", serde_json::json!({"textField_title": "x"}))
+        .unwrap();
+    let out = run("isv_app", &env, &[]).await;
+    assert_eq!(
+        lines(&out),
+        vec![
+            "callback answered HTTP 200".to_string(),
+            format!("suite ticket stored for {}", suite.suite_key),
+            format!("{}: 1 record(s)", suite.auth_corp_ids[0]),
+            "ding-not-authorized: no token".to_string(),
+        ],
+        "{out}"
+    );
+    // The ticket is a secret: it never appears in what the example prints.
+    assert!(!out.contains(&suite.suite_ticket), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approval_events() {
+    let emu = Emulator::start().await.unwrap();
+    let out = run("approval_events", &emu.env(), &[]).await;
+    assert_eq!(
+        lines(&out),
+        vec![
+            "connected",
+            "task started for demo-user",
+            "instance finished: Some(Agree)",
+            "stream closed"
+        ],
+        "{out}"
+    );
+    let done: Vec<_> = emu
+        .instances()
+        .into_iter()
+        .filter(|i| i.status == "COMPLETED")
+        .collect();
+    assert_eq!(done.len(), 1, "exactly the instance the handler approved");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn testing_against_the_emulator() {
+    // This example starts its own emulators; it needs no variables.
+    let out = run("testing", &[], &[]).await;
+    let l = lines(&out);
+    assert_eq!(l.len(), 4, "{out}");
+    assert!(
+        l[0].starts_with("stored ") && l[0].ends_with(" with amount 42.5"),
+        "{out}"
+    );
+    assert_eq!(
+        l[1], "refused locally: amount must be positive, got -1",
+        "{out}"
+    );
+    assert!(
+        l[2].starts_with("server error surfaced: ") && l[2].contains("500"),
+        "{out}"
+    );
+    assert_eq!(
+        l[3], "throttled: HTTP 403 Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
+        "{out}"
+    );
 }
