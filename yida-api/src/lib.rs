@@ -38,6 +38,18 @@
 //! The four parameters of the app context (`appType`, `systemToken`, `userId`, `language`) are
 //! the exception: they are usually set once on the client, so a missing one is reported by
 //! [`Client::send`] as [`Error::InvalidParameter`], naming it, before anything is sent.
+//!
+//! # Guides
+//!
+//! Task guides, in English and Chinese (`<name>.zh-CN.md`), are in the repository's
+//! `docs/guides/`; each has an example in `examples/examples/` that CI runs against the
+//! emulator:
+//!
+//! - `docs/guides/first-session.md`: first session without a tenant
+//! - `docs/guides/internal-app.md`: internal app end to end
+//! - `docs/guides/isv-app.md`: ISV app end to end (suite_ticket intake, tokens per company)
+//! - `docs/guides/testing.md`: testing your own code against the emulator
+//! - `docs/guides/dingtalk-changes.md`: when DingTalk changes (drift, spec, gen)
 #![warn(missing_docs)]
 
 mod client;
