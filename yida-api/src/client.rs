@@ -1,7 +1,7 @@
 //! The client: one generic path that sends any operation.
 
 use crate::error::{ApiError, Error};
-use crate::meta::{Operation, OperationMeta};
+use crate::meta::{HttpMethod, Operation, OperationMeta};
 use crate::retry::{RetryConfig, Verdict};
 use crate::AppContext;
 use bytes::Bytes;
@@ -322,7 +322,7 @@ impl Client {
             message: e.to_string(),
         })?;
         let reply = self.send(request).await?;
-        if O::META.response_type.is_none() {
+        if !O::META.has_reply {
             return Ok(None);
         }
         serde_json::to_value(reply)
@@ -409,10 +409,10 @@ impl Client {
 
     async fn attempt(&self, p: &Prepared, token: &AccessToken) -> Result<Reply, Error> {
         let method = match p.meta.method {
-            "GET" => reqwest::Method::GET,
-            "POST" => reqwest::Method::POST,
-            "PUT" => reqwest::Method::PUT,
-            _ => reqwest::Method::DELETE,
+            HttpMethod::Get => reqwest::Method::GET,
+            HttpMethod::Post => reqwest::Method::POST,
+            HttpMethod::Put => reqwest::Method::PUT,
+            HttpMethod::Delete => reqwest::Method::DELETE,
         };
         let mut req = self
             .inner
@@ -554,7 +554,7 @@ fn decode<T: serde::de::DeserializeOwned + Default>(
     meta: &'static OperationMeta,
     reply: Reply,
 ) -> Result<T, Error> {
-    if meta.response_type.is_none() || reply.body.iter().all(u8::is_ascii_whitespace) {
+    if !meta.has_reply || reply.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
     // Validating UTF-8 once for the whole body and parsing from `str` is faster than letting

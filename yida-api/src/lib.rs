@@ -63,7 +63,8 @@ pub use context::AppContext;
 pub use error::{ApiError, Error};
 pub use json_text::JsonText;
 pub use meta::{
-    Operation, OperationMeta, PageStyle, Paginated, ParamError, ParamLocation, ParamMeta,
+    HttpMethod, Operation, OperationMeta, PageStyle, Paginated, ParamError, ParamLocation,
+    ParamMeta,
 };
 pub use paginate::{JsonPageStream, PageStream};
 pub use raw::RawJson;

@@ -351,7 +351,7 @@ fn ops(args: &[String]) -> Result<(), Fail> {
                 serde_json::json!({
                     "action": o.action,
                     "version": o.version,
-                    "method": o.method,
+                    "method": o.method.as_str(),
                     "path": o.path,
                     "area": o.area,
                     "doc": o.doc,

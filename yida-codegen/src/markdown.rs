@@ -30,25 +30,31 @@ pub fn render_operations_md(api: &Api) -> String {
         if op.area != area {
             area = &op.area;
             let _ = writeln!(out, "\n## {area}\n");
-            let _ = writeln!(out, "| action | version | method | path | Rust call | area | permission | read-only | legacy | seed |");
+            let _ = writeln!(out, "| action | 中文 (DingTalk page) | version | method | path | Rust call | permission | read-only | legacy | seed |");
             let _ = writeln!(
                 out,
                 "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
             );
         }
         let legacy = match &op.legacy {
-            Some((a, v)) => format!("yes → {a} {v}"),
+            Some(l) => format!("yes → {} {}", l.action, l.version),
             None => String::new(),
+        };
+        let title = match (&op.doc_title, &op.doc_url) {
+            (Some(t), Some(u)) => format!("[{t}]({u})"),
+            (None, Some(u)) => format!("[page]({u})"),
+            (Some(t), None) => t.clone(),
+            (None, None) => "–".into(),
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | `{}` | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | `{}` | {} | {} | {} | {} | {} |",
             op.action,
+            title,
             op.version,
             op.method.as_str(),
             op.path,
             rust_call(op),
-            op.area,
             op.permission
                 .as_deref()
                 .map(|p| format!("`{p}`"))
