@@ -80,7 +80,7 @@ async fn legacy_get_form_data_by_id_encodes_the_path_and_decodes_the_reply() {
         "unknownNewField": {"ignored": true}
     })))
     .await;
-    let req = GetFormDataByIdRequest::new("FINST/1?x#y").language("en_US");
+    let req = GetFormDataByIdRequest::new("FINST/1?x#y").language(yida_api::Language::EnUs);
     assert_eq!(
         GetFormDataByIdRequest::META.legacy,
         Some(("GetFormDataByID", "2.0"))
@@ -412,4 +412,50 @@ async fn a_slow_server_times_out() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn fixed_values_are_enums_and_named_required_texts_cannot_be_swapped() {
+    use yida_api::{Env, ExecuteTaskArgs, ExecuteTaskOutResult, ExecuteTaskRequest};
+    let server = MockServer::always(Reply::json(json!({}))).await;
+    let client = Client::builder()
+        .endpoint(server.url())
+        .access_token("tok-abc")
+        .context(ctx().language("en_US"))
+        .retry(RetryConfig::disabled())
+        .build()
+        .unwrap();
+    let args = |out_result| ExecuteTaskArgs {
+        out_result,
+        process_instance_id: "PROC-1".into(),
+        remark: "fine".into(),
+        task_id: 7,
+    };
+    client
+        .tasks()
+        .execute_task(ExecuteTaskRequest::new(args(ExecuteTaskOutResult::Agree)).env(Env::SgpVpc))
+        .await
+        .unwrap();
+    // A value this crate does not know yet still goes out as is.
+    client
+        .tasks()
+        .execute_task(ExecuteTaskRequest::new(args(
+            ExecuteTaskOutResult::from_wire("ABSTAIN"),
+        )))
+        .await
+        .unwrap();
+    let reqs = server.requests();
+    let first = reqs[0].json();
+    assert_eq!(first["outResult"], "AGREE");
+    assert_eq!(first["processInstanceId"], "PROC-1");
+    assert_eq!(first["remark"], "fine");
+    assert_eq!(first["taskId"], 7);
+    assert_eq!(first["env"], "sgp_vpc");
+    // The context's language (text) fills the enum-typed parameter.
+    assert_eq!(first["language"], "en_US");
+    assert_eq!(reqs[1].json()["outResult"], "ABSTAIN");
+    assert_eq!(
+        ExecuteTaskOutResult::from_wire("DISAGREE"),
+        ExecuteTaskOutResult::Disagree
+    );
 }

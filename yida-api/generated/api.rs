@@ -26,6 +26,99 @@ pub mod models {
         pub extra: crate::__private::Extra,
     }
 }
+#[cfg(feature = "processes")]
+crate::__private::wire_enum! {
+    #[doc =
+    " Values of `approvedResult`: Only instances with this outcome: `agree` or `disagree`."]
+    #[doc = " "] #[doc = " `Other` sends a value this crate does not know yet, as is."]
+    ApprovedResult { #[doc = " `agree`"] Agree = "agree", #[doc = " `disagree`"] Disagree
+    = "disagree" }
+}
+#[cfg(feature = "commerce")]
+crate::__private::wire_enum! {
+    #[doc =
+    " Values of `commodityType`: Yida edition: `free`, `standard`, `enterprise` or `vip`."]
+    #[doc = " "] #[doc = " `Other` sends a value this crate does not know yet, as is."]
+    CommodityType { #[doc = " `free`"] Free = "free", #[doc = " `standard`"] Standard =
+    "standard", #[doc = " `enterprise`"] Enterprise = "enterprise", #[doc = " `vip`"] Vip
+    = "vip" }
+}
+#[cfg(
+    any(
+        feature = "apps",
+        feature = "automation",
+        feature = "batch",
+        feature = "comments",
+        feature = "design",
+        feature = "forms",
+        feature = "matrices",
+        feature = "processes",
+        feature = "roles",
+        feature = "search",
+        feature = "tasks"
+    )
+)]
+crate::__private::wire_enum! {
+    #[doc =
+    " Values of `env`: Deployment: `vpc` (default) or `sgp_vpc` (international)."] #[doc
+    = " "] #[doc = " `Other` sends a value this crate does not know yet, as is."] Env {
+    #[doc = " `vpc`"] Vpc = "vpc", #[doc = " `sgp_vpc`"] SgpVpc = "sgp_vpc" }
+}
+#[cfg(feature = "tasks")]
+crate::__private::wire_enum! {
+    #[doc = " Values of `outResult`: Action for every task: `agree` or `disagree`."]
+    #[doc = " "] #[doc = " `Other` sends a value this crate does not know yet, as is."]
+    ExecuteBatchTaskOutResult { #[doc = " `agree`"] Agree = "agree", #[doc =
+    " `disagree`"] Disagree = "disagree" }
+}
+#[cfg(feature = "tasks")]
+crate::__private::wire_enum! {
+    #[doc = " Values of `outResult`: Decision: `agree` or `disagree`."] #[doc = " "]
+    #[doc = " `Other` sends a value this crate does not know yet, as is."]
+    ExecutePlatformTaskOutResult { #[doc = " `agree`"] Agree = "agree", #[doc =
+    " `disagree`"] Disagree = "disagree" }
+}
+#[cfg(feature = "tasks")]
+crate::__private::wire_enum! {
+    #[doc = " Values of `outResult`: Decision: `AGREE` or `DISAGREE`."] #[doc = " "]
+    #[doc = " `Other` sends a value this crate does not know yet, as is."]
+    ExecuteTaskOutResult { #[doc = " `AGREE`"] Agree = "AGREE", #[doc = " `DISAGREE`"]
+    Disagree = "DISAGREE" }
+}
+#[cfg(feature = "processes")]
+crate::__private::wire_enum! {
+    #[doc =
+    " Values of `instanceStatus`: Only instances in this state: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`."]
+    #[doc = " "] #[doc = " `Other` sends a value this crate does not know yet, as is."]
+    InstanceStatus { #[doc = " `RUNNING`"] Running = "RUNNING", #[doc = " `TERMINATED`"]
+    Terminated = "TERMINATED", #[doc = " `COMPLETED`"] Completed = "COMPLETED", #[doc =
+    " `ERROR`"] Error = "ERROR" }
+}
+#[cfg(
+    any(
+        feature = "apps",
+        feature = "attachments",
+        feature = "comments",
+        feature = "design",
+        feature = "forms",
+        feature = "metadata",
+        feature = "printing",
+        feature = "processes",
+        feature = "tasks"
+    )
+)]
+crate::__private::wire_enum! {
+    #[doc = " Values of `language`: Reply language: `zh_CN` (default) or `en_US`."] #[doc
+    = " "] #[doc = " `Other` sends a value this crate does not know yet, as is."]
+    Language { #[doc = " `zh_CN`"] ZhCn = "zh_CN", #[doc = " `en_US`"] EnUs = "en_US" }
+}
+#[cfg(feature = "tasks")]
+crate::__private::wire_enum! {
+    #[doc =
+    " Values of `noExecuteExpressions`: `y` skips validation rules and linked actions; `n` (default) runs them."]
+    #[doc = " "] #[doc = " `Other` sends a value this crate does not know yet, as is."]
+    NoExecuteExpressions { #[doc = " `y`"] Y = "y", #[doc = " `n`"] N = "n" }
+}
 #[cfg(feature = "agents")]
 /// Requests of the `agents` area (cargo feature `agents`).
 pub mod agents {
@@ -237,6 +330,16 @@ pub mod agents {
         #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
+    /// The required parameters of [`CancelAgentTaskV2Request`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct CancelAgentTaskV2Args {
+        /// `agentUuid`: Id of the delegation to revoke, from GetAgentTasks or CreateAgentTask.
+        pub agent_uuid: String,
+        /// `corpId`: The company's DingTalk corp id.
+        pub corp_id: String,
+        /// `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
+        pub token: String,
+    }
     impl CancelAgentTaskV2Request {
         /// Starts a request with its required parameters.
         ///
@@ -245,16 +348,12 @@ pub mod agents {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            agent_uuid: impl Into<String>,
-            corp_id: impl Into<String>,
-            token: impl Into<String>,
-        ) -> Self {
+        pub fn new(args: CancelAgentTaskV2Args) -> Self {
             Self {
                 agent_type: None,
-                agent_uuid: agent_uuid.into(),
-                corp_id: corp_id.into(),
-                token: crate::__private::SecretText::from(Into::<String>::into(token)),
+                agent_uuid: args.agent_uuid,
+                corp_id: args.corp_id,
+                token: crate::__private::SecretText::from(args.token),
                 user_id: None,
             }
         }
@@ -375,6 +474,20 @@ pub mod agents {
         #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
+    /// The required parameters of [`CreateAgentTaskV2Request`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct CreateAgentTaskV2Args {
+        /// `agentType`: Delegation type: `NORMAL`, or `DEPARTURE` for a user who left.
+        pub agent_type: String,
+        /// `agentUserId`: User id of the delegate, who takes over the approvals.
+        pub agent_user_id: String,
+        /// `corpId`: The company's DingTalk corp id.
+        pub corp_id: String,
+        /// `principalUserId`: User id of the person whose approvals are delegated.
+        pub principal_user_id: String,
+        /// `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
+        pub token: String,
+    }
     impl CreateAgentTaskV2Request {
         /// Starts a request with its required parameters.
         ///
@@ -385,25 +498,19 @@ pub mod agents {
         /// - `principal_user_id`: User id of the person whose approvals are delegated.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            agent_type: impl Into<String>,
-            agent_user_id: impl Into<String>,
-            corp_id: impl Into<String>,
-            principal_user_id: impl Into<String>,
-            token: impl Into<String>,
-        ) -> Self {
+        pub fn new(args: CreateAgentTaskV2Args) -> Self {
             Self {
                 agent_category: None,
                 agent_range_type: None,
                 agent_range_value: None,
-                agent_type: agent_type.into(),
-                agent_user_id: agent_user_id.into(),
-                corp_id: corp_id.into(),
+                agent_type: args.agent_type,
+                agent_user_id: args.agent_user_id,
+                corp_id: args.corp_id,
                 end_timestamp: None,
                 need_notice_principal: None,
-                principal_user_id: principal_user_id.into(),
+                principal_user_id: args.principal_user_id,
                 start_timestamp: None,
-                token: crate::__private::SecretText::from(Into::<String>::into(token)),
+                token: crate::__private::SecretText::from(args.token),
                 user_id: None,
             }
         }
@@ -599,6 +706,14 @@ pub mod agents {
         #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
+    /// The required parameters of [`GetAgentTasksV2Request`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct GetAgentTasksV2Args {
+        /// `corpId`: The company's DingTalk corp id.
+        pub corp_id: String,
+        /// `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
+        pub token: String,
+    }
     impl GetAgentTasksV2Request {
         /// Starts a request with its required parameters.
         ///
@@ -606,15 +721,15 @@ pub mod agents {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(corp_id: impl Into<String>, token: impl Into<String>) -> Self {
+        pub fn new(args: GetAgentTasksV2Args) -> Self {
             Self {
                 agent_uuid: None,
-                corp_id: corp_id.into(),
+                corp_id: args.corp_id,
                 keywords: None,
                 page_number: None,
                 page_size: None,
                 status: None,
-                token: crate::__private::SecretText::from(Into::<String>::into(token)),
+                token: crate::__private::SecretText::from(args.token),
                 user_id: None,
             }
         }
@@ -762,6 +877,18 @@ pub mod agents {
         #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
+    /// The required parameters of [`UpdateAgentTaskV2Request`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct UpdateAgentTaskV2Args {
+        /// `agentUserId`: User id of the delegate, who takes over the approvals.
+        pub agent_user_id: String,
+        /// `agentUuid`: Id of the delegation to change, from GetAgentTasks or CreateAgentTask.
+        pub agent_uuid: String,
+        /// `corpId`: The company's DingTalk corp id.
+        pub corp_id: String,
+        /// `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
+        pub token: String,
+    }
     impl UpdateAgentTaskV2Request {
         /// Starts a request with its required parameters.
         ///
@@ -771,22 +898,17 @@ pub mod agents {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            agent_user_id: impl Into<String>,
-            agent_uuid: impl Into<String>,
-            corp_id: impl Into<String>,
-            token: impl Into<String>,
-        ) -> Self {
+        pub fn new(args: UpdateAgentTaskV2Args) -> Self {
             Self {
                 agent_range_type: None,
                 agent_range_value: None,
-                agent_user_id: agent_user_id.into(),
-                agent_uuid: agent_uuid.into(),
-                corp_id: corp_id.into(),
+                agent_user_id: args.agent_user_id,
+                agent_uuid: args.agent_uuid,
+                corp_id: args.corp_id,
                 end_timestamp: None,
                 need_notice_principal: None,
                 start_timestamp: None,
-                token: crate::__private::SecretText::from(Into::<String>::into(token)),
+                token: crate::__private::SecretText::from(args.token),
                 user_id: None,
             }
         }
@@ -1353,7 +1475,7 @@ pub mod apps {
         #[serde(rename = "data", skip_serializing)]
         data: crate::JsonText,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "serviceId", skip_serializing)]
         service_id: String,
         #[serde(rename = "systemToken", default, skip_serializing)]
@@ -1386,8 +1508,8 @@ pub mod apps {
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (query): The Yida app's secret key, from the app's settings.
@@ -1511,7 +1633,7 @@ pub mod apps {
         #[serde(rename = "corpId", skip_serializing)]
         corp_id: String,
         #[serde(rename = "env", default, skip_serializing)]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
         #[serde(rename = "pageSize", default, skip_serializing)]
@@ -1521,6 +1643,14 @@ pub mod apps {
         #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
+    /// The required parameters of [`ListApplicationRequest`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct ListApplicationArgs {
+        /// `corpId`: The company's DingTalk corp id.
+        pub corp_id: String,
+        /// `token`: md5 of corpId + userId + the company's corp token.
+        pub token: String,
+    }
     impl ListApplicationRequest {
         /// Starts a request with its required parameters.
         ///
@@ -1528,15 +1658,15 @@ pub mod apps {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: md5 of corpId + userId + the company's corp token.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(corp_id: impl Into<String>, token: impl Into<String>) -> Self {
+        pub fn new(args: ListApplicationArgs) -> Self {
             Self {
                 app_filter: None,
                 app_name_search_keyword: None,
-                corp_id: corp_id.into(),
+                corp_id: args.corp_id,
                 env: None,
                 page_number: None,
                 page_size: None,
-                token: crate::__private::SecretText::from(Into::<String>::into(token)),
+                token: crate::__private::SecretText::from(args.token),
                 user_id: None,
             }
         }
@@ -1554,8 +1684,8 @@ pub mod apps {
             self
         }
         /// `env` (query): Deployment: `vpc` (default) or `sgp_vpc` (international).
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `pageNumber` (query): Page to fetch, from 1.
@@ -1715,6 +1845,14 @@ pub mod apps {
         #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
+    /// The required parameters of [`QueryServiceRecordRequest`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct QueryServiceRecordArgs {
+        /// `formUuid`: The form's code (`FORM-...`).
+        pub form_uuid: String,
+        /// `instanceId`: The form instance's id.
+        pub instance_id: String,
+    }
     impl QueryServiceRecordRequest {
         /// Starts a request with its required parameters.
         ///
@@ -1722,16 +1860,13 @@ pub mod apps {
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `instance_id`: The form instance's id.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            form_uuid: impl Into<String>,
-            instance_id: impl Into<String>,
-        ) -> Self {
+        pub fn new(args: QueryServiceRecordArgs) -> Self {
             Self {
                 app_type: None,
-                form_uuid: form_uuid.into(),
+                form_uuid: args.form_uuid,
                 hook_type: None,
                 hook_uuid: None,
-                instance_id: instance_id.into(),
+                instance_id: args.instance_id,
                 invoke_after_date_gmt: None,
                 invoke_before_date_gmt: None,
                 invoke_status: None,
@@ -2034,7 +2169,7 @@ pub mod attachments {
         #[serde(rename = "fileUrl", skip_serializing)]
         file_url: String,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<crate::__private::SecretText>,
         #[serde(rename = "timeout", default, skip_serializing)]
@@ -2066,8 +2201,8 @@ pub mod attachments {
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (query): The Yida app's secret key, from the app's settings.
@@ -2369,7 +2504,7 @@ pub mod automation {
         #[serde(rename = "corpId", skip_serializing)]
         corp_id: String,
         #[serde(rename = "env", default, skip_serializing)]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
         #[serde(rename = "pageSize", default, skip_serializing)]
@@ -2381,6 +2516,16 @@ pub mod automation {
         #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
+    /// The required parameters of [`GetAutoFlowLogDetailRequest`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct GetAutoFlowLogDetailArgs {
+        /// `corpId`: The company's DingTalk corp id.
+        pub corp_id: String,
+        /// `procInstanceId`: Id of the automation run, from PageAutoFlowLog.
+        pub proc_instance_id: String,
+        /// `token`: md5 of corpId + userId + the company's corp token (shown in the platform settings).
+        pub token: String,
+    }
     impl GetAutoFlowLogDetailRequest {
         /// Starts a request with its required parameters.
         ///
@@ -2389,24 +2534,20 @@ pub mod automation {
         /// - `proc_instance_id`: Id of the automation run, from PageAutoFlowLog.
         /// - `token`: md5 of corpId + userId + the company's corp token (shown in the platform settings).
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            corp_id: impl Into<String>,
-            proc_instance_id: impl Into<String>,
-            token: impl Into<String>,
-        ) -> Self {
+        pub fn new(args: GetAutoFlowLogDetailArgs) -> Self {
             Self {
-                corp_id: corp_id.into(),
+                corp_id: args.corp_id,
                 env: None,
                 page_number: None,
                 page_size: None,
-                proc_instance_id: proc_instance_id.into(),
-                token: crate::__private::SecretText::from(Into::<String>::into(token)),
+                proc_instance_id: args.proc_instance_id,
+                token: crate::__private::SecretText::from(args.token),
                 user_id: None,
             }
         }
         /// `env` (query): Deployment: `vpc` (default) or `sgp_vpc` (international).
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `pageNumber` (query): Page to fetch, from 1.
@@ -2544,7 +2685,7 @@ pub mod automation {
         end_time_gmt: Option<i64>,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "formUuid")]
         #[serde(default, skip_serializing_if = "is_none")]
         form_uuid: Option<String>,
@@ -2569,6 +2710,14 @@ pub mod automation {
         #[serde(default, skip_serializing_if = "is_none")]
         user_id: Option<String>,
     }
+    /// The required parameters of [`PageAutoFlowLogRequest`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct PageAutoFlowLogArgs {
+        /// `corpId`: The company's DingTalk corp id.
+        pub corp_id: String,
+        /// `token`: md5 of corpId + userId + the company's corp token (shown in the platform settings).
+        pub token: String,
+    }
     impl PageAutoFlowLogRequest {
         /// Starts a request with its required parameters.
         ///
@@ -2576,10 +2725,10 @@ pub mod automation {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: md5 of corpId + userId + the company's corp token (shown in the platform settings).
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(corp_id: impl Into<String>, token: impl Into<String>) -> Self {
+        pub fn new(args: PageAutoFlowLogArgs) -> Self {
             Self {
                 app_type: None,
-                corp_id: corp_id.into(),
+                corp_id: args.corp_id,
                 end_time_gmt: None,
                 env: None,
                 form_uuid: None,
@@ -2588,7 +2737,7 @@ pub mod automation {
                 process_code: None,
                 start_time_gmt: None,
                 status: None,
-                token: crate::__private::SecretText::from(Into::<String>::into(token)),
+                token: crate::__private::SecretText::from(args.token),
                 user_id: None,
             }
         }
@@ -2603,8 +2752,8 @@ pub mod automation {
             self
         }
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `formUuid` (body): The form's code (`FORM-...`).
@@ -3282,7 +3431,7 @@ pub mod batch {
         asynchronous_execution: Option<bool>,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "formDataJsonList")]
         form_data_json_list: Vec<crate::JsonText>,
         #[serde(rename = "formUuid")]
@@ -3339,8 +3488,8 @@ pub mod batch {
             self
         }
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `keepRunningAfterException` (body): Skip a record that fails and go on with the rest; only applies when `noExecuteExpression` is false.
@@ -3481,7 +3630,7 @@ pub mod batch {
         asynchronous_execution: Option<bool>,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "formInstanceIdList")]
         form_instance_id_list: Vec<String>,
         #[serde(rename = "formUuid")]
@@ -3549,8 +3698,8 @@ pub mod batch {
             self
         }
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `ignoreEmpty` (body): Leave a field alone when its new value is empty instead of clearing it.
@@ -3708,7 +3857,7 @@ pub mod batch {
         asynchronous_execution: Option<bool>,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "formUuid")]
         form_uuid: String,
         #[serde(rename = "ignoreEmpty")]
@@ -3771,8 +3920,8 @@ pub mod batch {
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `ignoreEmpty` (body): Leave a field alone when its new value is empty instead of clearing it.
@@ -4042,7 +4191,7 @@ pub mod comments {
         app_type: Option<String>,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "formInstanceIdList")]
         #[serde(default, skip_serializing_if = "is_none")]
         form_instance_id_list: Option<Vec<String>>,
@@ -4081,8 +4230,8 @@ pub mod comments {
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `formInstanceIdList` (body): Form instances whose comments to fetch.
@@ -4344,7 +4493,7 @@ pub mod comments {
         content: String,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "formInstanceId")]
         form_instance_id: String,
         #[serde(rename = "formUuid")]
@@ -4352,7 +4501,7 @@ pub mod comments {
         form_uuid: Option<String>,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "replyId")]
         #[serde(default, skip_serializing_if = "is_none")]
         reply_id: Option<i64>,
@@ -4363,6 +4512,14 @@ pub mod comments {
         #[serde(default, skip_serializing_if = "is_none")]
         user_id: Option<String>,
     }
+    /// The required parameters of [`SaveFormRemarkRequest`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct SaveFormRemarkArgs {
+        /// `content`: Comment text.
+        pub content: String,
+        /// `formInstanceId`: The form instance's id (`FINST-...`).
+        pub form_instance_id: String,
+    }
     impl SaveFormRemarkRequest {
         /// Starts a request with its required parameters.
         ///
@@ -4370,16 +4527,13 @@ pub mod comments {
         /// - `content`: Comment text.
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            content: impl Into<String>,
-            form_instance_id: impl Into<String>,
-        ) -> Self {
+        pub fn new(args: SaveFormRemarkArgs) -> Self {
             Self {
                 app_type: None,
                 at_user_id: None,
-                content: content.into(),
+                content: args.content,
                 env: None,
-                form_instance_id: form_instance_id.into(),
+                form_instance_id: args.form_instance_id,
                 form_uuid: None,
                 language: None,
                 reply_id: None,
@@ -4400,8 +4554,8 @@ pub mod comments {
             self
         }
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `formUuid` (body): The form's code (`FORM-...`); needed when field aliases are used.
@@ -4410,8 +4564,8 @@ pub mod comments {
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `replyId` (body): Id of the comment this one answers.
@@ -5481,7 +5635,7 @@ pub mod commerce {
         commerce_type: Option<String>,
         #[serde(rename = "commodityType")]
         #[serde(default, skip_serializing_if = "is_none")]
-        commodity_type: Option<String>,
+        commodity_type: Option<crate::CommodityType>,
         #[serde(rename = "endTimeGMT")]
         #[serde(default, skip_serializing_if = "is_none")]
         end_time_gmt: Option<i64>,
@@ -5546,8 +5700,8 @@ pub mod commerce {
             self
         }
         /// `commodityType` (body): Yida edition: `free`, `standard`, `enterprise` or `vip`.
-        pub fn commodity_type(mut self, commodity_type: impl Into<String>) -> Self {
-            self.commodity_type = Some(commodity_type.into());
+        pub fn commodity_type(mut self, commodity_type: crate::CommodityType) -> Self {
+            self.commodity_type = Some(commodity_type);
             self
         }
         /// `endTimeGMT` (body): Service end time, epoch ms.
@@ -5661,7 +5815,7 @@ pub mod commerce {
         commerce_type: Option<String>,
         #[serde(rename = "commodityType")]
         #[serde(default, skip_serializing_if = "is_none")]
-        commodity_type: Option<String>,
+        commodity_type: Option<crate::CommodityType>,
         #[serde(rename = "endTimeGMT")]
         #[serde(default, skip_serializing_if = "is_none")]
         end_time_gmt: Option<i64>,
@@ -5726,8 +5880,8 @@ pub mod commerce {
             self
         }
         /// `commodityType` (body): Yida edition: `free`, `standard`, `enterprise` or `vip`.
-        pub fn commodity_type(mut self, commodity_type: impl Into<String>) -> Self {
-            self.commodity_type = Some(commodity_type.into());
+        pub fn commodity_type(mut self, commodity_type: crate::CommodityType) -> Self {
+            self.commodity_type = Some(commodity_type);
             self
         }
         /// `endTimeGMT` (body): Service end time, epoch ms.
@@ -6322,6 +6476,14 @@ pub mod commerce {
         #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
+    /// The required parameters of [`GetSaleUserInfoByUserIdRequest`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct GetSaleUserInfoByUserIdArgs {
+        /// `corpId`: The company's DingTalk corp id.
+        pub corp_id: String,
+        /// `namespace`: Namespace of the user, e.g. `dingtalk`.
+        pub namespace: String,
+    }
     impl GetSaleUserInfoByUserIdRequest {
         /// Starts a request with its required parameters.
         ///
@@ -6329,10 +6491,10 @@ pub mod commerce {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `namespace`: Namespace of the user, e.g. `dingtalk`.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(corp_id: impl Into<String>, namespace: impl Into<String>) -> Self {
+        pub fn new(args: GetSaleUserInfoByUserIdArgs) -> Self {
             Self {
-                corp_id: corp_id.into(),
-                namespace: namespace.into(),
+                corp_id: args.corp_id,
+                namespace: args.namespace,
                 user_id: None,
             }
         }
@@ -6985,7 +7147,7 @@ pub mod commerce {
         commerce_type: Option<String>,
         #[serde(rename = "commodityType")]
         #[serde(default, skip_serializing_if = "is_none")]
-        commodity_type: Option<String>,
+        commodity_type: Option<crate::CommodityType>,
         #[serde(rename = "endTimeGMT")]
         #[serde(default, skip_serializing_if = "is_none")]
         end_time_gmt: Option<i64>,
@@ -7050,8 +7212,8 @@ pub mod commerce {
             self
         }
         /// `commodityType` (body): Yida edition: `free`, `standard`, `enterprise` or `vip`.
-        pub fn commodity_type(mut self, commodity_type: impl Into<String>) -> Self {
-            self.commodity_type = Some(commodity_type.into());
+        pub fn commodity_type(mut self, commodity_type: crate::CommodityType) -> Self {
+            self.commodity_type = Some(commodity_type);
             self
         }
         /// `endTimeGMT` (body): Service end time, epoch ms.
@@ -7970,7 +8132,7 @@ pub mod commerce {
         caller_union_id: Option<String>,
         #[serde(rename = "commodityType")]
         #[serde(default, skip_serializing_if = "is_none")]
-        commodity_type: Option<String>,
+        commodity_type: Option<crate::CommodityType>,
     }
     impl UpgradeTenantInformationRequest {
         /// Starts a request with its required parameters.
@@ -8001,8 +8163,8 @@ pub mod commerce {
             self
         }
         /// `commodityType` (body): Yida edition: `free`, `standard`, `enterprise` or `vip`.
-        pub fn commodity_type(mut self, commodity_type: impl Into<String>) -> Self {
-            self.commodity_type = Some(commodity_type.into());
+        pub fn commodity_type(mut self, commodity_type: crate::CommodityType) -> Self {
+            self.commodity_type = Some(commodity_type);
             self
         }
     }
@@ -9905,11 +10067,19 @@ pub mod design {
         #[serde(rename = "activityId", skip_serializing)]
         activity_id: String,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<crate::__private::SecretText>,
         #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
+    }
+    /// The required parameters of [`GetActivityButtonListRequest`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct GetActivityButtonListArgs {
+        /// `processCode`: The process's code (`TPROC--...`).
+        pub process_code: String,
+        /// `activityId`: Id of the process node.
+        pub activity_id: String,
     }
     impl GetActivityButtonListRequest {
         /// Starts a request with its required parameters.
@@ -9918,14 +10088,11 @@ pub mod design {
         /// - `process_code`: The process's code (`TPROC--...`).
         /// - `activity_id`: Id of the process node.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            process_code: impl Into<String>,
-            activity_id: impl Into<String>,
-        ) -> Self {
+        pub fn new(args: GetActivityButtonListArgs) -> Self {
             Self {
                 app_type: None,
-                process_code: process_code.into(),
-                activity_id: activity_id.into(),
+                process_code: args.process_code,
+                activity_id: args.activity_id,
                 language: None,
                 system_token: None,
                 user_id: None,
@@ -9939,8 +10106,8 @@ pub mod design {
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (query): The Yida app's secret key, from the app's settings.
@@ -10057,7 +10224,7 @@ pub mod design {
         #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "processCode", default, skip_serializing)]
         process_code: Option<String>,
         #[serde(rename = "systemToken", default, skip_serializing)]
@@ -10083,8 +10250,8 @@ pub mod design {
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `processCode` (query): The process's code (`TPROC--...`).
@@ -10192,7 +10359,7 @@ pub mod design {
         #[serde(rename = "groupId", default, skip_serializing)]
         group_id: Option<String>,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "nameSpace", default, skip_serializing)]
         name_space: Option<String>,
         #[serde(rename = "orderNumber", default, skip_serializing)]
@@ -10238,8 +10405,8 @@ pub mod design {
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `nameSpace` (query): Namespace of the call.
@@ -10494,7 +10661,7 @@ pub mod design {
         #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "env", default, skip_serializing)]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "processCode", skip_serializing)]
         process_code: String,
         #[serde(rename = "processId", default, skip_serializing)]
@@ -10530,8 +10697,8 @@ pub mod design {
         /// `env` (query): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `processId` (query): Id of the process version to read.
@@ -10652,14 +10819,14 @@ pub mod design {
         department_id: Option<String>,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "formDataJson")]
         form_data_json: crate::JsonText,
         #[serde(rename = "formUuid")]
         form_uuid: String,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "processCode")]
         #[serde(default, skip_serializing_if = "is_none")]
         process_code: Option<String>,
@@ -10708,13 +10875,13 @@ pub mod design {
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `processCode` (body): The process's code (`TPROC--...`).
@@ -11363,7 +11530,7 @@ pub mod forms {
         app_type: Option<String>,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "formDataJson")]
         form_data_json: crate::JsonText,
         #[serde(rename = "formUuid")]
@@ -11416,8 +11583,8 @@ pub mod forms {
             self
         }
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `noExecuteExpression` (body): Skip the form's validation rules, linked business rules and third-party callbacks (faster).
@@ -11551,11 +11718,11 @@ pub mod forms {
         #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "env", default, skip_serializing)]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "formInstanceId", skip_serializing)]
         form_instance_id: String,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<crate::__private::SecretText>,
         #[serde(rename = "userId", default, skip_serializing)]
@@ -11587,13 +11754,13 @@ pub mod forms {
         /// `env` (query): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (query): The Yida app's secret key, from the app's settings.
@@ -11716,7 +11883,7 @@ pub mod forms {
         #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<crate::__private::SecretText>,
         #[serde(rename = "userId", default, skip_serializing)]
@@ -11741,8 +11908,8 @@ pub mod forms {
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (query): The Yida app's secret key, from the app's settings.
@@ -11838,11 +12005,11 @@ pub mod forms {
         #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "env", default, skip_serializing)]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "formUuid", default, skip_serializing)]
         form_uuid: Option<String>,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<crate::__private::SecretText>,
         #[serde(rename = "useAlias", default, skip_serializing)]
@@ -11876,8 +12043,8 @@ pub mod forms {
         /// `env` (query): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `formUuid` (query): The form's code (`FORM-...`); required when `useAlias` is on.
@@ -11886,8 +12053,8 @@ pub mod forms {
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (query): The Yida app's secret key, from the app's settings.
@@ -12029,6 +12196,16 @@ pub mod forms {
         #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
+    /// The required parameters of [`ListTableDataByFormInstanceIdTableIdRequest`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct ListTableDataByFormInstanceIdTableIdArgs {
+        /// `formInstanceId`: The form instance's id (`FINST-...`).
+        pub form_instance_id: String,
+        /// `formUuid`: The form's code (`FORM-...`).
+        pub form_uuid: String,
+        /// `tableFieldId`: Field id of the sub-form component (`tableField_...`).
+        pub table_field_id: String,
+    }
     impl ListTableDataByFormInstanceIdTableIdRequest {
         /// Starts a request with its required parameters.
         ///
@@ -12037,20 +12214,16 @@ pub mod forms {
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `table_field_id`: Field id of the sub-form component (`tableField_...`).
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            form_instance_id: impl Into<String>,
-            form_uuid: impl Into<String>,
-            table_field_id: impl Into<String>,
-        ) -> Self {
+        pub fn new(args: ListTableDataByFormInstanceIdTableIdArgs) -> Self {
             Self {
-                form_instance_id: form_instance_id.into(),
+                form_instance_id: args.form_instance_id,
                 app_type: None,
-                form_uuid: form_uuid.into(),
+                form_uuid: args.form_uuid,
                 need_row_id: None,
                 page_number: None,
                 page_size: None,
                 system_token: None,
-                table_field_id: table_field_id.into(),
+                table_field_id: args.table_field_id,
                 user_id: None,
             }
         }
@@ -12224,7 +12397,7 @@ pub mod forms {
         form_uuid: String,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "systemToken")]
         #[serde(default, skip_serializing_if = "is_none")]
         system_token: Option<crate::__private::SecretText>,
@@ -12260,8 +12433,8 @@ pub mod forms {
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (body): The Yida app's secret key, from the app's settings.
@@ -12369,14 +12542,14 @@ pub mod forms {
         app_type: Option<String>,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "formDataJson")]
         form_data_json: crate::JsonText,
         #[serde(rename = "formUuid")]
         form_uuid: String,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "systemToken")]
         #[serde(default, skip_serializing_if = "is_none")]
         system_token: Option<crate::__private::SecretText>,
@@ -12419,13 +12592,13 @@ pub mod forms {
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (body): The Yida app's secret key, from the app's settings.
@@ -12561,7 +12734,7 @@ pub mod forms {
         form_uuid: Option<String>,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "modifiedFromTimeGMT")]
         #[serde(default, skip_serializing_if = "is_none")]
         modified_from_time_gmt: Option<String>,
@@ -12630,8 +12803,8 @@ pub mod forms {
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `modifiedFromTimeGMT` (body): Only records modified at or after this time.
@@ -12820,7 +12993,7 @@ pub mod forms {
         create_to_time_gmt: Option<String>,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "modifiedFromTimeGMT")]
         #[serde(default, skip_serializing_if = "is_none")]
         modified_from_time_gmt: Option<String>,
@@ -12897,8 +13070,8 @@ pub mod forms {
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `modifiedFromTimeGMT` (body): Only records modified at or after this time.
@@ -13107,7 +13280,7 @@ pub mod forms {
         create_to_time_gmt: Option<String>,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "modifiedFromTimeGMT")]
         #[serde(default, skip_serializing_if = "is_none")]
         modified_from_time_gmt: Option<String>,
@@ -13188,8 +13361,8 @@ pub mod forms {
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `modifiedFromTimeGMT` (body): Only records modified at or after this time.
@@ -13412,12 +13585,12 @@ pub mod forms {
         dynamic_order: Option<crate::JsonText>,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "formUuid")]
         form_uuid: String,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "logicOperator")]
         #[serde(default, skip_serializing_if = "is_none")]
         logic_operator: Option<String>,
@@ -13505,13 +13678,13 @@ pub mod forms {
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `logicOperator` (body): Set to `or` to match records meeting any field filter instead of all of them.
@@ -13745,7 +13918,7 @@ pub mod forms {
         form_uuid: String,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "modifiedFromTimeGMT")]
         #[serde(default, skip_serializing_if = "is_none")]
         modified_from_time_gmt: Option<String>,
@@ -13830,8 +14003,8 @@ pub mod forms {
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `modifiedFromTimeGMT` (body): Only records modified on or after this date (`yyyy-MM-dd`).
@@ -14047,12 +14220,12 @@ pub mod forms {
         app_type: Option<String>,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "formInstanceId")]
         form_instance_id: String,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "systemToken")]
         #[serde(default, skip_serializing_if = "is_none")]
         system_token: Option<crate::__private::SecretText>,
@@ -14097,13 +14270,13 @@ pub mod forms {
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (body): The Yida app's secret key, from the app's settings.
@@ -14234,7 +14407,7 @@ pub mod forms {
         form_uuid: Option<String>,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "systemToken")]
         #[serde(default, skip_serializing_if = "is_none")]
         system_token: Option<crate::__private::SecretText>,
@@ -14286,8 +14459,8 @@ pub mod forms {
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (body): The Yida app's secret key, from the app's settings.
@@ -14424,7 +14597,7 @@ pub mod forms {
         form_instance_id: String,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "noExecuteExpression")]
         #[serde(default, skip_serializing_if = "is_none")]
         no_execute_expression: Option<bool>,
@@ -14445,6 +14618,16 @@ pub mod forms {
         #[serde(default, skip_serializing_if = "is_none")]
         user_id: Option<String>,
     }
+    /// The required parameters of [`UpdateSubTableV2Request`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct UpdateSubTableV2Args {
+        /// `formInstanceId`: The form instance's id (`FINST-...`).
+        pub form_instance_id: String,
+        /// `tableFieldIds`: Field ids of the sub-forms to update, comma-separated (`tableField_a,tableField_b`).
+        pub table_field_ids: String,
+        /// `updateFormDataJson`: New sub-form data as JSON: sub-form field id to its list of rows.
+        pub update_form_data_json: crate::JsonText,
+    }
     impl UpdateSubTableV2Request {
         /// Starts a request with its required parameters.
         ///
@@ -14453,21 +14636,15 @@ pub mod forms {
         /// - `table_field_ids`: Field ids of the sub-forms to update, comma-separated (`tableField_a,tableField_b`).
         /// - `update_form_data_json`: New sub-form data as JSON: sub-form field id to its list of rows.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            form_instance_id: impl Into<String>,
-            table_field_ids: impl Into<String>,
-            update_form_data_json: impl serde::Serialize,
-        ) -> Self {
+        pub fn new(args: UpdateSubTableV2Args) -> Self {
             Self {
                 app_type: None,
-                form_instance_id: form_instance_id.into(),
+                form_instance_id: args.form_instance_id,
                 language: None,
                 no_execute_expression: None,
                 system_token: None,
-                table_field_ids: table_field_ids.into(),
-                update_form_data_json: crate::JsonText::from_value(
-                    &update_form_data_json,
-                ),
+                table_field_ids: args.table_field_ids,
+                update_form_data_json: args.update_form_data_json,
                 use_alias: None,
                 use_latest_form_schema_version: None,
                 user_id: None,
@@ -14481,8 +14658,8 @@ pub mod forms {
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `noExecuteExpression` (body): Skip the form's validation rules, linked business rules and third-party callbacks.
@@ -14659,6 +14836,16 @@ pub mod forms {
         #[serde(default, skip_serializing_if = "is_none")]
         user_id: Option<String>,
     }
+    /// The required parameters of [`UpdateSubTableByRowIdV2Request`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct UpdateSubTableByRowIdV2Args {
+        /// `formInstanceId`: The form instance's id (`FINST-...`).
+        pub form_instance_id: String,
+        /// `tableFieldId`: Field id of the sub-form component (`tableField_...`).
+        pub table_field_id: String,
+        /// `updateSubTableDataJson`: Rows to change as a JSON list; each object holds the row's `rowId` and its new field values.
+        pub update_sub_table_data_json: crate::JsonText,
+    }
     impl UpdateSubTableByRowIdV2Request {
         /// Starts a request with its required parameters.
         ///
@@ -14667,20 +14854,14 @@ pub mod forms {
         /// - `table_field_id`: Field id of the sub-form component (`tableField_...`).
         /// - `update_sub_table_data_json`: Rows to change as a JSON list; each object holds the row's `rowId` and its new field values.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            form_instance_id: impl Into<String>,
-            table_field_id: impl Into<String>,
-            update_sub_table_data_json: impl serde::Serialize,
-        ) -> Self {
+        pub fn new(args: UpdateSubTableByRowIdV2Args) -> Self {
             Self {
                 app_type: None,
-                form_instance_id: form_instance_id.into(),
+                form_instance_id: args.form_instance_id,
                 form_uuid: None,
                 system_token: None,
-                table_field_id: table_field_id.into(),
-                update_sub_table_data_json: crate::JsonText::from_value(
-                    &update_sub_table_data_json,
-                ),
+                table_field_id: args.table_field_id,
+                update_sub_table_data_json: args.update_sub_table_data_json,
                 use_alias: None,
                 use_latest_form_schema_version: None,
                 user_id: None,
@@ -15062,6 +15243,18 @@ pub mod login {
         #[serde(rename = "signature")]
         signature: crate::__private::SecretText,
     }
+    /// The required parameters of [`AppLoginCodeGenRequest`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct AppLoginCodeGenArgs {
+        /// `fullUrl`: Yida page the code opens, e.g. `https://www.aliwork.com/APP_xx/workbench`.
+        pub full_url: String,
+        /// `appKey`: Key of the DingTalk app that signs the request.
+        pub app_key: String,
+        /// `signTimestampStr`: Timestamp used in the signature, as a string.
+        pub sign_timestamp_str: String,
+        /// `signature`: Request signature; the scheme is not documented.
+        pub signature: String,
+    }
     impl AppLoginCodeGenRequest {
         /// Starts a request with its required parameters.
         ///
@@ -15071,20 +15264,13 @@ pub mod login {
         /// - `sign_timestamp_str`: Timestamp used in the signature, as a string.
         /// - `signature`: Request signature; the scheme is not documented.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            full_url: impl Into<String>,
-            app_key: impl Into<String>,
-            sign_timestamp_str: impl Into<String>,
-            signature: impl Into<String>,
-        ) -> Self {
+        pub fn new(args: AppLoginCodeGenArgs) -> Self {
             Self {
-                full_url: full_url.into(),
+                full_url: args.full_url,
                 user_id: None,
-                app_key: app_key.into(),
-                sign_timestamp_str: sign_timestamp_str.into(),
-                signature: crate::__private::SecretText::from(
-                    Into::<String>::into(signature),
-                ),
+                app_key: args.app_key,
+                sign_timestamp_str: args.sign_timestamp_str,
+                signature: crate::__private::SecretText::from(args.signature),
             }
         }
         /// `userId` (query): DingTalk user to log in with the code.
@@ -15449,7 +15635,7 @@ pub mod matrices {
         corp_id: String,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "matrixId")]
         matrix_id: String,
         #[serde(rename = "rowIds")]
@@ -15460,6 +15646,18 @@ pub mod matrices {
         #[serde(default, skip_serializing_if = "is_none")]
         user_id: Option<String>,
     }
+    /// The required parameters of [`DeleteMatrixDataByRowIdsV2Request`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct DeleteMatrixDataByRowIdsV2Args {
+        /// `corpId`: The company's DingTalk corp id.
+        pub corp_id: String,
+        /// `matrixId`: The matrix's id, shown in the platform's permission-matrix management.
+        pub matrix_id: String,
+        /// `rowIds`: Comma-separated ids of the rows to delete (e.g. `row_123,row_456`).
+        pub row_ids: String,
+        /// `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
+        pub token: String,
+    }
     impl DeleteMatrixDataByRowIdsV2Request {
         /// Starts a request with its required parameters.
         ///
@@ -15469,26 +15667,21 @@ pub mod matrices {
         /// - `row_ids`: Comma-separated ids of the rows to delete (e.g. `row_123,row_456`).
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            corp_id: impl Into<String>,
-            matrix_id: impl Into<String>,
-            row_ids: impl Into<String>,
-            token: impl Into<String>,
-        ) -> Self {
+        pub fn new(args: DeleteMatrixDataByRowIdsV2Args) -> Self {
             Self {
-                corp_id: corp_id.into(),
+                corp_id: args.corp_id,
                 env: None,
-                matrix_id: matrix_id.into(),
-                row_ids: row_ids.into(),
-                token: crate::__private::SecretText::from(Into::<String>::into(token)),
+                matrix_id: args.matrix_id,
+                row_ids: args.row_ids,
+                token: crate::__private::SecretText::from(args.token),
                 user_id: None,
             }
         }
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `userId` (body): DingTalk user id the call acts as; permissions are checked against this user.
@@ -15581,7 +15774,7 @@ pub mod matrices {
         #[serde(rename = "corpId", skip_serializing)]
         corp_id: String,
         #[serde(rename = "env", default, skip_serializing)]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "matrixId", skip_serializing)]
         matrix_id: String,
         #[serde(rename = "pageNumber", default, skip_serializing)]
@@ -15593,6 +15786,16 @@ pub mod matrices {
         #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
+    /// The required parameters of [`GetMatrixDetailByIdV2Request`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct GetMatrixDetailByIdV2Args {
+        /// `corpId`: The company's DingTalk corp id.
+        pub corp_id: String,
+        /// `matrixId`: The matrix's id, shown in the platform's permission-matrix management.
+        pub matrix_id: String,
+        /// `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
+        pub token: String,
+    }
     impl GetMatrixDetailByIdV2Request {
         /// Starts a request with its required parameters.
         ///
@@ -15601,26 +15804,22 @@ pub mod matrices {
         /// - `matrix_id`: The matrix's id, shown in the platform's permission-matrix management.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            corp_id: impl Into<String>,
-            matrix_id: impl Into<String>,
-            token: impl Into<String>,
-        ) -> Self {
+        pub fn new(args: GetMatrixDetailByIdV2Args) -> Self {
             Self {
-                corp_id: corp_id.into(),
+                corp_id: args.corp_id,
                 env: None,
-                matrix_id: matrix_id.into(),
+                matrix_id: args.matrix_id,
                 page_number: None,
                 page_size: None,
-                token: crate::__private::SecretText::from(Into::<String>::into(token)),
+                token: crate::__private::SecretText::from(args.token),
                 user_id: None,
             }
         }
         /// `env` (query): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `pageNumber` (query): Page of rows to fetch, from 1.
@@ -15728,7 +15927,7 @@ pub mod matrices {
         data_json: crate::JsonText,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "matrixId")]
         matrix_id: String,
         #[serde(rename = "token")]
@@ -15736,6 +15935,18 @@ pub mod matrices {
         #[serde(rename = "userId")]
         #[serde(default, skip_serializing_if = "is_none")]
         user_id: Option<String>,
+    }
+    /// The required parameters of [`SaveAndUpdateMatrixDataV2Request`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct SaveAndUpdateMatrixDataV2Args {
+        /// `corpId`: The company's DingTalk corp id.
+        pub corp_id: String,
+        /// `matrixId`: The matrix's id, shown in the platform's permission-matrix management.
+        pub matrix_id: String,
+        /// `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
+        pub token: String,
+        /// `dataJson`: JSON list of rows keyed by column id (`column_xx`); a row with `rowId` updates that row (added if unknown), one with `"isNew": 1` and no rowId is added.
+        pub data_json: crate::JsonText,
     }
     impl SaveAndUpdateMatrixDataV2Request {
         /// Starts a request with its required parameters.
@@ -15746,26 +15957,21 @@ pub mod matrices {
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
         /// - `data_json`: JSON list of rows keyed by column id (`column_xx`); a row with `rowId` updates that row (added if unknown), one with `"isNew": 1` and no rowId is added.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            corp_id: impl Into<String>,
-            matrix_id: impl Into<String>,
-            token: impl Into<String>,
-            data_json: impl serde::Serialize,
-        ) -> Self {
+        pub fn new(args: SaveAndUpdateMatrixDataV2Args) -> Self {
             Self {
-                corp_id: corp_id.into(),
-                data_json: crate::JsonText::from_value(&data_json),
+                corp_id: args.corp_id,
+                data_json: args.data_json,
                 env: None,
-                matrix_id: matrix_id.into(),
-                token: crate::__private::SecretText::from(Into::<String>::into(token)),
+                matrix_id: args.matrix_id,
+                token: crate::__private::SecretText::from(args.token),
                 user_id: None,
             }
         }
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `userId` (body): DingTalk user id the call acts as; permissions are checked against this user.
@@ -16630,7 +16836,7 @@ pub mod metadata {
         #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "sequence", default, skip_serializing)]
         sequence: Option<String>,
         #[serde(rename = "systemToken", default, skip_serializing)]
@@ -16656,8 +16862,8 @@ pub mod metadata {
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `sequence` (query): Id of the import batch to delete.
@@ -17140,7 +17346,7 @@ pub mod metadata {
         #[serde(rename = "formUuid", skip_serializing)]
         form_uuid: String,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<crate::__private::SecretText>,
         #[serde(rename = "userId", default, skip_serializing)]
@@ -17172,8 +17378,8 @@ pub mod metadata {
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (query): The Yida app's secret key, from the app's settings.
@@ -17289,7 +17495,7 @@ pub mod metadata {
         #[serde(rename = "formUuid", skip_serializing)]
         form_uuid: String,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<crate::__private::SecretText>,
         #[serde(rename = "userId", default, skip_serializing)]
@@ -17321,8 +17527,8 @@ pub mod metadata {
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (query): The Yida app's secret key, from the app's settings.
@@ -17603,6 +17809,16 @@ pub mod metadata {
         #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
+    /// The required parameters of [`GetSimpleCubeModelListRequest`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct GetSimpleCubeModelListArgs {
+        /// `corpId`: The company's DingTalk corp id.
+        pub corp_id: String,
+        /// `cubeCode`: The data set's code, as GetAllAuthCubes returns it.
+        pub cube_code: String,
+        /// `cubeTenantId`: Tenant that owns the data set.
+        pub cube_tenant_id: String,
+    }
     impl GetSimpleCubeModelListRequest {
         /// Starts a request with its required parameters.
         ///
@@ -17611,16 +17827,12 @@ pub mod metadata {
         /// - `cube_code`: The data set's code, as GetAllAuthCubes returns it.
         /// - `cube_tenant_id`: Tenant that owns the data set.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            corp_id: impl Into<String>,
-            cube_code: impl Into<String>,
-            cube_tenant_id: impl Into<String>,
-        ) -> Self {
+        pub fn new(args: GetSimpleCubeModelListArgs) -> Self {
             Self {
                 app_type: None,
-                corp_id: corp_id.into(),
-                cube_code: cube_code.into(),
-                cube_tenant_id: cube_tenant_id.into(),
+                corp_id: args.corp_id,
+                cube_code: args.cube_code,
+                cube_tenant_id: args.cube_tenant_id,
                 system_token: None,
                 user_id: None,
             }
@@ -17741,7 +17953,7 @@ pub mod metadata {
         #[serde(rename = "formType", skip_serializing)]
         form_type: String,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<crate::__private::SecretText>,
         #[serde(rename = "userId", default, skip_serializing)]
@@ -17770,8 +17982,8 @@ pub mod metadata {
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (query): The Yida app's secret key, from the app's settings.
@@ -17885,7 +18097,7 @@ pub mod metadata {
         form_type_list: Option<Vec<String>>,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "pageIndex")]
         page_index: i64,
         #[serde(rename = "pageSize")]
@@ -17927,8 +18139,8 @@ pub mod metadata {
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (body): The Yida app's secret key, from the app's settings.
@@ -18034,7 +18246,7 @@ pub mod metadata {
         import_sequence: Option<String>,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "status")]
         #[serde(default, skip_serializing_if = "is_none")]
         status: Option<String>,
@@ -18075,8 +18287,8 @@ pub mod metadata {
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `status` (body): New status of the batch (values undocumented).
@@ -18603,7 +18815,7 @@ pub mod printing {
         file_size: Option<i64>,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "namespace")]
         #[serde(default, skip_serializing_if = "is_none")]
         namespace: Option<String>,
@@ -18664,8 +18876,8 @@ pub mod printing {
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `namespace` (body): Namespace of the job.
@@ -19593,9 +19805,9 @@ pub mod processes {
         #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "env", default, skip_serializing)]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "processInstanceId", skip_serializing)]
         process_instance_id: String,
         #[serde(rename = "systemToken", default, skip_serializing)]
@@ -19629,13 +19841,13 @@ pub mod processes {
         /// `env` (query): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (query): The Yida app's secret key, from the app's settings.
@@ -19758,7 +19970,7 @@ pub mod processes {
         #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<crate::__private::SecretText>,
         #[serde(rename = "userId", default, skip_serializing)]
@@ -19787,8 +19999,8 @@ pub mod processes {
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (query): The Yida app's secret key, from the app's settings.
@@ -19896,11 +20108,11 @@ pub mod processes {
         #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "env", default, skip_serializing)]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "formUuid", default, skip_serializing)]
         form_uuid: Option<String>,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<crate::__private::SecretText>,
         #[serde(rename = "useAlias", default, skip_serializing)]
@@ -19936,8 +20148,8 @@ pub mod processes {
         /// `env` (query): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `formUuid` (query): The form's code (`FORM-...`); required when `useAlias` is true.
@@ -19946,8 +20158,8 @@ pub mod processes {
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (query): The Yida app's secret key, from the app's settings.
@@ -20089,7 +20301,7 @@ pub mod processes {
         app_type: Option<String>,
         #[serde(rename = "approvedResult")]
         #[serde(default, skip_serializing_if = "is_none")]
-        approved_result: Option<String>,
+        approved_result: Option<crate::ApprovedResult>,
         #[serde(rename = "createFromTimeGMT")]
         #[serde(default, skip_serializing_if = "is_none")]
         create_from_time_gmt: Option<String>,
@@ -20100,10 +20312,10 @@ pub mod processes {
         form_uuid: String,
         #[serde(rename = "instanceStatus")]
         #[serde(default, skip_serializing_if = "is_none")]
-        instance_status: Option<String>,
+        instance_status: Option<crate::InstanceStatus>,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "modifiedFromTimeGMT")]
         #[serde(default, skip_serializing_if = "is_none")]
         modified_from_time_gmt: Option<String>,
@@ -20170,8 +20382,11 @@ pub mod processes {
             self
         }
         /// `approvedResult` (body): Only instances with this outcome: `agree` or `disagree`.
-        pub fn approved_result(mut self, approved_result: impl Into<String>) -> Self {
-            self.approved_result = Some(approved_result.into());
+        pub fn approved_result(
+            mut self,
+            approved_result: crate::ApprovedResult,
+        ) -> Self {
+            self.approved_result = Some(approved_result);
             self
         }
         /// `createFromTimeGMT` (body): Only records created at or after this date (`yyyy-MM-dd`).
@@ -20191,13 +20406,16 @@ pub mod processes {
             self
         }
         /// `instanceStatus` (body): Only instances in this state: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.
-        pub fn instance_status(mut self, instance_status: impl Into<String>) -> Self {
-            self.instance_status = Some(instance_status.into());
+        pub fn instance_status(
+            mut self,
+            instance_status: crate::InstanceStatus,
+        ) -> Self {
+            self.instance_status = Some(instance_status);
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `modifiedFromTimeGMT` (body): Only records modified at or after this date (`yyyy-MM-dd`).
@@ -20411,7 +20629,7 @@ pub mod processes {
         app_type: Option<String>,
         #[serde(rename = "approvedResult")]
         #[serde(default, skip_serializing_if = "is_none")]
-        approved_result: Option<String>,
+        approved_result: Option<crate::ApprovedResult>,
         #[serde(rename = "createFromTimeGMT")]
         #[serde(default, skip_serializing_if = "is_none")]
         create_from_time_gmt: Option<String>,
@@ -20420,15 +20638,15 @@ pub mod processes {
         create_to_time_gmt: Option<String>,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "formUuid")]
         form_uuid: String,
         #[serde(rename = "instanceStatus")]
         #[serde(default, skip_serializing_if = "is_none")]
-        instance_status: Option<String>,
+        instance_status: Option<crate::InstanceStatus>,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "modifiedFromTimeGMT")]
         #[serde(default, skip_serializing_if = "is_none")]
         modified_from_time_gmt: Option<String>,
@@ -20500,8 +20718,11 @@ pub mod processes {
             self
         }
         /// `approvedResult` (body): Only instances with this outcome: `agree` or `disagree`.
-        pub fn approved_result(mut self, approved_result: impl Into<String>) -> Self {
-            self.approved_result = Some(approved_result.into());
+        pub fn approved_result(
+            mut self,
+            approved_result: crate::ApprovedResult,
+        ) -> Self {
+            self.approved_result = Some(approved_result);
             self
         }
         /// `createFromTimeGMT` (body): Only records created at or after this date (`yyyy-MM-dd`).
@@ -20523,18 +20744,21 @@ pub mod processes {
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `instanceStatus` (body): Only instances in this state: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.
-        pub fn instance_status(mut self, instance_status: impl Into<String>) -> Self {
-            self.instance_status = Some(instance_status.into());
+        pub fn instance_status(
+            mut self,
+            instance_status: crate::InstanceStatus,
+        ) -> Self {
+            self.instance_status = Some(instance_status);
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `modifiedFromTimeGMT` (body): Only records modified at or after this date (`yyyy-MM-dd`).
@@ -20769,7 +20993,7 @@ pub mod processes {
         app_type: Option<String>,
         #[serde(rename = "approvedResult")]
         #[serde(default, skip_serializing_if = "is_none")]
-        approved_result: Option<String>,
+        approved_result: Option<crate::ApprovedResult>,
         #[serde(rename = "createFromTimeGMT")]
         #[serde(default, skip_serializing_if = "is_none")]
         create_from_time_gmt: Option<String>,
@@ -20778,15 +21002,15 @@ pub mod processes {
         create_to_time_gmt: Option<String>,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "formUuid")]
         form_uuid: String,
         #[serde(rename = "instanceStatus")]
         #[serde(default, skip_serializing_if = "is_none")]
-        instance_status: Option<String>,
+        instance_status: Option<crate::InstanceStatus>,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "modifiedFromTimeGMT")]
         #[serde(default, skip_serializing_if = "is_none")]
         modified_from_time_gmt: Option<String>,
@@ -20858,8 +21082,11 @@ pub mod processes {
             self
         }
         /// `approvedResult` (body): Only instances with this outcome: `agree` or `disagree`.
-        pub fn approved_result(mut self, approved_result: impl Into<String>) -> Self {
-            self.approved_result = Some(approved_result.into());
+        pub fn approved_result(
+            mut self,
+            approved_result: crate::ApprovedResult,
+        ) -> Self {
+            self.approved_result = Some(approved_result);
             self
         }
         /// `createFromTimeGMT` (body): Only records created at or after this time.
@@ -20881,18 +21108,21 @@ pub mod processes {
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `instanceStatus` (body): Only instances in this state: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.
-        pub fn instance_status(mut self, instance_status: impl Into<String>) -> Self {
-            self.instance_status = Some(instance_status.into());
+        pub fn instance_status(
+            mut self,
+            instance_status: crate::InstanceStatus,
+        ) -> Self {
+            self.instance_status = Some(instance_status);
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `modifiedFromTimeGMT` (body): Only records modified at or after this time.
@@ -21129,7 +21359,7 @@ pub mod processes {
         app_type: Option<String>,
         #[serde(rename = "approvedResult")]
         #[serde(default, skip_serializing_if = "is_none")]
-        approved_result: Option<String>,
+        approved_result: Option<crate::ApprovedResult>,
         #[serde(rename = "createFromTimeGMT")]
         #[serde(default, skip_serializing_if = "is_none")]
         create_from_time_gmt: Option<String>,
@@ -21140,10 +21370,10 @@ pub mod processes {
         form_uuid: String,
         #[serde(rename = "instanceStatus")]
         #[serde(default, skip_serializing_if = "is_none")]
-        instance_status: Option<String>,
+        instance_status: Option<crate::InstanceStatus>,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "modifiedFromTimeGMT")]
         #[serde(default, skip_serializing_if = "is_none")]
         modified_from_time_gmt: Option<String>,
@@ -21218,8 +21448,11 @@ pub mod processes {
             self
         }
         /// `approvedResult` (body): Only instances with this outcome: `agree` or `disagree`.
-        pub fn approved_result(mut self, approved_result: impl Into<String>) -> Self {
-            self.approved_result = Some(approved_result.into());
+        pub fn approved_result(
+            mut self,
+            approved_result: crate::ApprovedResult,
+        ) -> Self {
+            self.approved_result = Some(approved_result);
             self
         }
         /// `createFromTimeGMT` (body): Only records created at or after this time.
@@ -21239,13 +21472,16 @@ pub mod processes {
             self
         }
         /// `instanceStatus` (body): Only instances in this state: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.
-        pub fn instance_status(mut self, instance_status: impl Into<String>) -> Self {
-            self.instance_status = Some(instance_status.into());
+        pub fn instance_status(
+            mut self,
+            instance_status: crate::InstanceStatus,
+        ) -> Self {
+            self.instance_status = Some(instance_status);
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `modifiedFromTimeGMT` (body): Only records modified at or after this time.
@@ -21481,11 +21717,11 @@ pub mod processes {
         #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "env", default, skip_serializing)]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "formUuid", default, skip_serializing)]
         form_uuid: Option<String>,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "processInstanceIds", skip_serializing)]
         process_instance_ids: String,
         #[serde(rename = "systemToken", default, skip_serializing)]
@@ -21520,8 +21756,8 @@ pub mod processes {
         /// `env` (query): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `formUuid` (query): The form's code (`FORM-...`).
@@ -21532,8 +21768,8 @@ pub mod processes {
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (query): The Yida app's secret key, from the app's settings.
@@ -21652,9 +21888,9 @@ pub mod processes {
         #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "env", default, skip_serializing)]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "processInstanceId", skip_serializing)]
         process_instance_id: String,
         #[serde(rename = "systemToken", default, skip_serializing)]
@@ -21686,13 +21922,13 @@ pub mod processes {
             self
         }
         /// `env` (query): Deployment: `vpc` (default) or `sgp_vpc` (international).
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (query): The Yida app's secret key, from the app's settings.
@@ -21832,6 +22068,20 @@ pub mod processes {
         #[serde(default, skip_serializing_if = "is_none")]
         user_id: Option<String>,
     }
+    /// The required parameters of [`RestartInstanceV2Request`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct RestartInstanceV2Args {
+        /// `currentActivityId`: Id of the node the instance is at now (see GetOperationRecords).
+        pub current_activity_id: String,
+        /// `formUuid`: The form's code (`FORM-...`).
+        pub form_uuid: String,
+        /// `procInstanceId`: The process instance's id.
+        pub proc_instance_id: String,
+        /// `targetActivityId`: Id of the node to send the instance back to (see GetOperationRecords).
+        pub target_activity_id: String,
+        /// `taskId`: Id of the current task (see GetOperationRecords).
+        pub task_id: String,
+    }
     impl RestartInstanceV2Request {
         /// Starts a request with its required parameters.
         ///
@@ -21842,23 +22092,17 @@ pub mod processes {
         /// - `target_activity_id`: Id of the node to send the instance back to (see GetOperationRecords).
         /// - `task_id`: Id of the current task (see GetOperationRecords).
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            current_activity_id: impl Into<String>,
-            form_uuid: impl Into<String>,
-            proc_instance_id: impl Into<String>,
-            target_activity_id: impl Into<String>,
-            task_id: impl Into<String>,
-        ) -> Self {
+        pub fn new(args: RestartInstanceV2Args) -> Self {
             Self {
                 app_type: None,
-                current_activity_id: current_activity_id.into(),
+                current_activity_id: args.current_activity_id,
                 env_profile: None,
-                form_uuid: form_uuid.into(),
-                proc_instance_id: proc_instance_id.into(),
+                form_uuid: args.form_uuid,
+                proc_instance_id: args.proc_instance_id,
                 remark: None,
                 system_token: None,
-                target_activity_id: target_activity_id.into(),
-                task_id: task_id.into(),
+                target_activity_id: args.target_activity_id,
+                task_id: args.task_id,
                 user_id: None,
             }
         }
@@ -22012,7 +22256,7 @@ pub mod processes {
         form_uuid: String,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "processCode")]
         #[serde(default, skip_serializing_if = "is_none")]
         process_code: Option<String>,
@@ -22062,8 +22306,8 @@ pub mod processes {
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `processCode` (body): The process's code (`TPROC--...`).
@@ -22198,14 +22442,14 @@ pub mod processes {
         department_id: Option<String>,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "formDataJson")]
         form_data_json: crate::JsonText,
         #[serde(rename = "formUuid")]
         form_uuid: String,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "processCode")]
         #[serde(default, skip_serializing_if = "is_none")]
         process_code: Option<String>,
@@ -22262,13 +22506,13 @@ pub mod processes {
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `processCode` (body): The process's code (`TPROC--...`).
@@ -22417,9 +22661,9 @@ pub mod processes {
         #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "env", default, skip_serializing)]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "processInstanceId", skip_serializing)]
         process_instance_id: String,
         #[serde(rename = "systemToken", default, skip_serializing)]
@@ -22453,13 +22697,13 @@ pub mod processes {
         /// `env` (query): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (query): The Yida app's secret key, from the app's settings.
@@ -22579,7 +22823,7 @@ pub mod processes {
         app_type: Option<String>,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "processInstanceId")]
         process_instance_id: String,
         #[serde(rename = "systemToken")]
@@ -22621,8 +22865,8 @@ pub mod processes {
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (body): The Yida app's secret key, from the app's settings.
@@ -23001,7 +23245,7 @@ pub mod roles {
         corp_id: String,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "membersInfo")]
         members_info: crate::JsonText,
         #[serde(rename = "pageNumber")]
@@ -23018,6 +23262,18 @@ pub mod roles {
         #[serde(default, skip_serializing_if = "is_none")]
         user_id: Option<String>,
     }
+    /// The required parameters of [`BatchAddOrUpdateRoleMembersV2Request`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct BatchAddOrUpdateRoleMembersV2Args {
+        /// `corpId`: The company's DingTalk corp id.
+        pub corp_id: String,
+        /// `roleUuid`: The role's id (`ROLE-...`), shown in the platform's role management.
+        pub role_uuid: String,
+        /// `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
+        pub token: String,
+        /// `membersInfo`: JSON list of `{memberId, manageScopes}`: the member's user id and the comma-separated ids they manage, or `all`.
+        pub members_info: crate::JsonText,
+    }
     impl BatchAddOrUpdateRoleMembersV2Request {
         /// Starts a request with its required parameters.
         ///
@@ -23027,28 +23283,23 @@ pub mod roles {
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
         /// - `members_info`: JSON list of `{memberId, manageScopes}`: the member's user id and the comma-separated ids they manage, or `all`.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            corp_id: impl Into<String>,
-            role_uuid: impl Into<String>,
-            token: impl Into<String>,
-            members_info: impl serde::Serialize,
-        ) -> Self {
+        pub fn new(args: BatchAddOrUpdateRoleMembersV2Args) -> Self {
             Self {
-                corp_id: corp_id.into(),
+                corp_id: args.corp_id,
                 env: None,
-                members_info: crate::JsonText::from_value(&members_info),
+                members_info: args.members_info,
                 page_number: None,
                 page_size: None,
-                role_uuid: role_uuid.into(),
-                token: crate::__private::SecretText::from(Into::<String>::into(token)),
+                role_uuid: args.role_uuid,
+                token: crate::__private::SecretText::from(args.token),
                 user_id: None,
             }
         }
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `pageNumber` (body): Page number; the page does not say what it pages here.
@@ -23165,7 +23416,7 @@ pub mod roles {
         corp_id: String,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "memberIds")]
         member_ids: String,
         #[serde(rename = "pageNumber")]
@@ -23182,6 +23433,18 @@ pub mod roles {
         #[serde(default, skip_serializing_if = "is_none")]
         user_id: Option<String>,
     }
+    /// The required parameters of [`BatchDeleteRoleMembersV2Request`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct BatchDeleteRoleMembersV2Args {
+        /// `corpId`: The company's DingTalk corp id.
+        pub corp_id: String,
+        /// `memberIds`: Comma-separated user ids of the members to remove.
+        pub member_ids: String,
+        /// `roleUuid`: The role's id (`ROLE-...`), shown in the platform's role management.
+        pub role_uuid: String,
+        /// `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
+        pub token: String,
+    }
     impl BatchDeleteRoleMembersV2Request {
         /// Starts a request with its required parameters.
         ///
@@ -23191,28 +23454,23 @@ pub mod roles {
         /// - `role_uuid`: The role's id (`ROLE-...`), shown in the platform's role management.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            corp_id: impl Into<String>,
-            member_ids: impl Into<String>,
-            role_uuid: impl Into<String>,
-            token: impl Into<String>,
-        ) -> Self {
+        pub fn new(args: BatchDeleteRoleMembersV2Args) -> Self {
             Self {
-                corp_id: corp_id.into(),
+                corp_id: args.corp_id,
                 env: None,
-                member_ids: member_ids.into(),
+                member_ids: args.member_ids,
                 page_number: None,
                 page_size: None,
-                role_uuid: role_uuid.into(),
-                token: crate::__private::SecretText::from(Into::<String>::into(token)),
+                role_uuid: args.role_uuid,
+                token: crate::__private::SecretText::from(args.token),
                 user_id: None,
             }
         }
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `pageNumber` (body): Page number; the page does not say what it pages here.
@@ -23327,7 +23585,7 @@ pub mod roles {
         #[serde(rename = "corpId", skip_serializing)]
         corp_id: String,
         #[serde(rename = "env", default, skip_serializing)]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
         #[serde(rename = "pageSize", default, skip_serializing)]
@@ -23339,6 +23597,16 @@ pub mod roles {
         #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
+    /// The required parameters of [`GetRoleDetailByIdV2Request`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct GetRoleDetailByIdV2Args {
+        /// `corpId`: The company's DingTalk corp id.
+        pub corp_id: String,
+        /// `roleUuid`: The role's id (`ROLE-...`), shown in the platform's role management.
+        pub role_uuid: String,
+        /// `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
+        pub token: String,
+    }
     impl GetRoleDetailByIdV2Request {
         /// Starts a request with its required parameters.
         ///
@@ -23347,26 +23615,22 @@ pub mod roles {
         /// - `role_uuid`: The role's id (`ROLE-...`), shown in the platform's role management.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            corp_id: impl Into<String>,
-            role_uuid: impl Into<String>,
-            token: impl Into<String>,
-        ) -> Self {
+        pub fn new(args: GetRoleDetailByIdV2Args) -> Self {
             Self {
-                corp_id: corp_id.into(),
+                corp_id: args.corp_id,
                 env: None,
                 page_number: None,
                 page_size: None,
-                role_uuid: role_uuid.into(),
-                token: crate::__private::SecretText::from(Into::<String>::into(token)),
+                role_uuid: args.role_uuid,
+                token: crate::__private::SecretText::from(args.token),
                 user_id: None,
             }
         }
         /// `env` (query): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `pageNumber` (query): Page of members to fetch, from 1.
@@ -24514,7 +24778,7 @@ pub mod search {
         create_to_time_gmt: Option<String>,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "formUuid")]
         form_uuid: String,
         #[serde(rename = "modifiedFromTimeGMT")]
@@ -24599,8 +24863,8 @@ pub mod search {
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `modifiedFromTimeGMT` (body): Only records modified at or after this time (`yyyy-MM-dd HH:mm:ss`).
@@ -26100,9 +26364,9 @@ pub mod tasks {
         app_type: Option<String>,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "outResult")]
-        out_result: String,
+        out_result: crate::ExecuteBatchTaskOutResult,
         #[serde(rename = "remark")]
         #[serde(default, skip_serializing_if = "is_none")]
         remark: Option<String>,
@@ -26123,13 +26387,13 @@ pub mod tasks {
         /// - `task_information_list`: Tasks to act on: a JSON array of `{taskId, formInstId}` objects (ids as strings).
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
-            out_result: impl Into<String>,
+            out_result: crate::ExecuteBatchTaskOutResult,
             task_information_list: impl serde::Serialize,
         ) -> Self {
             Self {
                 app_type: None,
                 env: None,
-                out_result: out_result.into(),
+                out_result: out_result,
                 remark: None,
                 system_token: None,
                 task_information_list: crate::JsonText::from_value(
@@ -26148,8 +26412,8 @@ pub mod tasks {
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `remark` (body): Approval comment recorded on each task.
@@ -26271,12 +26535,12 @@ pub mod tasks {
         form_data_json: Option<crate::JsonText>,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "noExecuteExpressions")]
         #[serde(default, skip_serializing_if = "is_none")]
-        no_execute_expressions: Option<String>,
+        no_execute_expressions: Option<crate::NoExecuteExpressions>,
         #[serde(rename = "outResult")]
-        out_result: String,
+        out_result: crate::ExecutePlatformTaskOutResult,
         #[serde(rename = "processInstanceId")]
         process_instance_id: String,
         #[serde(rename = "remark")]
@@ -26288,6 +26552,16 @@ pub mod tasks {
         #[serde(default, skip_serializing_if = "is_none")]
         user_id: Option<String>,
     }
+    /// The required parameters of [`ExecutePlatformTaskRequest`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct ExecutePlatformTaskArgs {
+        /// `outResult`: Decision: `agree` or `disagree`.
+        pub out_result: crate::ExecutePlatformTaskOutResult,
+        /// `processInstanceId`: The process instance's id.
+        pub process_instance_id: String,
+        /// `remark`: Approval comment.
+        pub remark: String,
+    }
     impl ExecutePlatformTaskRequest {
         /// Starts a request with its required parameters.
         ///
@@ -26296,19 +26570,15 @@ pub mod tasks {
         /// - `process_instance_id`: The process instance's id.
         /// - `remark`: Approval comment.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            out_result: impl Into<String>,
-            process_instance_id: impl Into<String>,
-            remark: impl Into<String>,
-        ) -> Self {
+        pub fn new(args: ExecutePlatformTaskArgs) -> Self {
             Self {
                 app_type: None,
                 form_data_json: None,
                 language: None,
                 no_execute_expressions: None,
-                out_result: out_result.into(),
-                process_instance_id: process_instance_id.into(),
-                remark: remark.into(),
+                out_result: args.out_result,
+                process_instance_id: args.process_instance_id,
+                remark: args.remark,
                 system_token: None,
                 user_id: None,
             }
@@ -26326,16 +26596,16 @@ pub mod tasks {
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `noExecuteExpressions` (body): `y` skips validation rules and linked actions; `n` (default) runs them.
         pub fn no_execute_expressions(
             mut self,
-            no_execute_expressions: impl Into<String>,
+            no_execute_expressions: crate::NoExecuteExpressions,
         ) -> Self {
-            self.no_execute_expressions = Some(no_execute_expressions.into());
+            self.no_execute_expressions = Some(no_execute_expressions);
             self
         }
         /// `systemToken` (body): The Yida app's secret key, from the app's settings.
@@ -26466,18 +26736,18 @@ pub mod tasks {
         digital_sign_url: Option<String>,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "formDataJson")]
         #[serde(default, skip_serializing_if = "is_none")]
         form_data_json: Option<crate::JsonText>,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "noExecuteExpressions")]
         #[serde(default, skip_serializing_if = "is_none")]
-        no_execute_expressions: Option<String>,
+        no_execute_expressions: Option<crate::NoExecuteExpressions>,
         #[serde(rename = "outResult")]
-        out_result: String,
+        out_result: crate::ExecuteTaskOutResult,
         #[serde(rename = "processInstanceId")]
         process_instance_id: String,
         #[serde(rename = "remark")]
@@ -26491,6 +26761,18 @@ pub mod tasks {
         #[serde(default, skip_serializing_if = "is_none")]
         user_id: Option<String>,
     }
+    /// The required parameters of [`ExecuteTaskRequest`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct ExecuteTaskArgs {
+        /// `outResult`: Decision: `AGREE` or `DISAGREE`.
+        pub out_result: crate::ExecuteTaskOutResult,
+        /// `processInstanceId`: The process instance's id.
+        pub process_instance_id: String,
+        /// `remark`: Approval comment.
+        pub remark: String,
+        /// `taskId`: The approval task to act on, e.g. from GetRunningTasks.
+        pub task_id: i64,
+    }
     impl ExecuteTaskRequest {
         /// Starts a request with its required parameters.
         ///
@@ -26500,12 +26782,7 @@ pub mod tasks {
         /// - `remark`: Approval comment.
         /// - `task_id`: The approval task to act on, e.g. from GetRunningTasks.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            out_result: impl Into<String>,
-            process_instance_id: impl Into<String>,
-            remark: impl Into<String>,
-            task_id: i64,
-        ) -> Self {
+        pub fn new(args: ExecuteTaskArgs) -> Self {
             Self {
                 app_type: None,
                 digital_sign_url: None,
@@ -26513,11 +26790,11 @@ pub mod tasks {
                 form_data_json: None,
                 language: None,
                 no_execute_expressions: None,
-                out_result: out_result.into(),
-                process_instance_id: process_instance_id.into(),
-                remark: remark.into(),
+                out_result: args.out_result,
+                process_instance_id: args.process_instance_id,
+                remark: args.remark,
                 system_token: None,
-                task_id: task_id,
+                task_id: args.task_id,
                 user_id: None,
             }
         }
@@ -26536,8 +26813,8 @@ pub mod tasks {
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `formDataJson` (body): Form values to update while approving, as JSON: field id to value.
@@ -26546,16 +26823,16 @@ pub mod tasks {
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `noExecuteExpressions` (body): `y` skips validation rules and linked actions; `n` (default) runs them.
         pub fn no_execute_expressions(
             mut self,
-            no_execute_expressions: impl Into<String>,
+            no_execute_expressions: crate::NoExecuteExpressions,
         ) -> Self {
-            self.no_execute_expressions = Some(no_execute_expressions.into());
+            self.no_execute_expressions = Some(no_execute_expressions);
             self
         }
         /// `systemToken` (body): The Yida app's secret key, from the app's settings.
@@ -26705,11 +26982,11 @@ pub mod tasks {
         #[serde(rename = "createToTimeGMT", default, skip_serializing)]
         create_to_time_gmt: Option<i64>,
         #[serde(rename = "env", default, skip_serializing)]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "keyword", default, skip_serializing)]
         keyword: Option<String>,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
         #[serde(rename = "pageSize", default, skip_serializing)]
@@ -26719,6 +26996,14 @@ pub mod tasks {
         #[serde(rename = "token", skip_serializing)]
         token: crate::__private::SecretText,
     }
+    /// The required parameters of [`GetCorpAccomplishmentTasksRequest`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct GetCorpAccomplishmentTasksArgs {
+        /// `corpId`: The company's DingTalk corp id.
+        pub corp_id: String,
+        /// `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
+        pub token: String,
+    }
     impl GetCorpAccomplishmentTasksRequest {
         /// Starts a request with its required parameters.
         ///
@@ -26726,9 +27011,9 @@ pub mod tasks {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(corp_id: impl Into<String>, token: impl Into<String>) -> Self {
+        pub fn new(args: GetCorpAccomplishmentTasksArgs) -> Self {
             Self {
-                corp_id: corp_id.into(),
+                corp_id: args.corp_id,
                 user_id: None,
                 app_types: None,
                 create_from_time_gmt: None,
@@ -26739,7 +27024,7 @@ pub mod tasks {
                 page_number: None,
                 page_size: None,
                 process_codes: None,
-                token: crate::__private::SecretText::from(Into::<String>::into(token)),
+                token: crate::__private::SecretText::from(args.token),
             }
         }
         /// `userId` (path): DingTalk user whose completed tasks are listed; also part of the token.
@@ -26765,8 +27050,8 @@ pub mod tasks {
             self
         }
         /// `env` (query): Deployment: `vpc` (default) or `sgp_vpc` (international).
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `keyword` (query): Fuzzy match against the form's field values.
@@ -26775,8 +27060,8 @@ pub mod tasks {
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `pageNumber` (query): Page to fetch, from 1.
@@ -26943,11 +27228,11 @@ pub mod tasks {
         #[serde(rename = "createToTimeGMT", default, skip_serializing)]
         create_to_time_gmt: Option<i64>,
         #[serde(rename = "env", default, skip_serializing)]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "keyword", default, skip_serializing)]
         keyword: Option<String>,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
         #[serde(rename = "pageSize", default, skip_serializing)]
@@ -26959,6 +27244,14 @@ pub mod tasks {
         #[serde(rename = "userId", default, skip_serializing)]
         user_id: Option<String>,
     }
+    /// The required parameters of [`GetCorpTasksRequest`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct GetCorpTasksArgs {
+        /// `corpId`: The company's DingTalk corp id.
+        pub corp_id: String,
+        /// `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
+        pub token: String,
+    }
     impl GetCorpTasksRequest {
         /// Starts a request with its required parameters.
         ///
@@ -26966,10 +27259,10 @@ pub mod tasks {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(corp_id: impl Into<String>, token: impl Into<String>) -> Self {
+        pub fn new(args: GetCorpTasksArgs) -> Self {
             Self {
                 app_types: None,
-                corp_id: corp_id.into(),
+                corp_id: args.corp_id,
                 create_from_time_gmt: None,
                 create_to_time_gmt: None,
                 env: None,
@@ -26978,7 +27271,7 @@ pub mod tasks {
                 page_number: None,
                 page_size: None,
                 process_codes: None,
-                token: crate::__private::SecretText::from(Into::<String>::into(token)),
+                token: crate::__private::SecretText::from(args.token),
                 user_id: None,
             }
         }
@@ -26998,8 +27291,8 @@ pub mod tasks {
             self
         }
         /// `env` (query): Deployment: `vpc` (default) or `sgp_vpc` (international).
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `keyword` (query): Fuzzy match against the form's field values.
@@ -27008,8 +27301,8 @@ pub mod tasks {
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `pageNumber` (query): Page to fetch, from 1.
@@ -27181,11 +27474,11 @@ pub mod tasks {
         #[serde(rename = "createToTimeGMT", default, skip_serializing)]
         create_to_time_gmt: Option<i64>,
         #[serde(rename = "env", default, skip_serializing)]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "keyword", default, skip_serializing)]
         keyword: Option<String>,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
         #[serde(rename = "pageSize", default, skip_serializing)]
@@ -27195,6 +27488,14 @@ pub mod tasks {
         #[serde(rename = "token", skip_serializing)]
         token: crate::__private::SecretText,
     }
+    /// The required parameters of [`GetMeCorpSubmissionRequest`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct GetMeCorpSubmissionArgs {
+        /// `corpId`: The company's DingTalk corp id.
+        pub corp_id: String,
+        /// `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
+        pub token: String,
+    }
     impl GetMeCorpSubmissionRequest {
         /// Starts a request with its required parameters.
         ///
@@ -27202,11 +27503,11 @@ pub mod tasks {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(corp_id: impl Into<String>, token: impl Into<String>) -> Self {
+        pub fn new(args: GetMeCorpSubmissionArgs) -> Self {
             Self {
                 user_id: None,
                 app_types: None,
-                corp_id: corp_id.into(),
+                corp_id: args.corp_id,
                 create_from_time_gmt: None,
                 create_to_time_gmt: None,
                 env: None,
@@ -27215,7 +27516,7 @@ pub mod tasks {
                 page_number: None,
                 page_size: None,
                 process_codes: None,
-                token: crate::__private::SecretText::from(Into::<String>::into(token)),
+                token: crate::__private::SecretText::from(args.token),
             }
         }
         /// `userId` (path): DingTalk user whose submissions are listed; also part of the token.
@@ -27241,8 +27542,8 @@ pub mod tasks {
             self
         }
         /// `env` (query): Deployment: `vpc` (default) or `sgp_vpc` (international).
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `keyword` (query): Fuzzy match against the form's field values.
@@ -27251,8 +27552,8 @@ pub mod tasks {
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `pageNumber` (query): Page to fetch, from 1.
@@ -27419,7 +27720,7 @@ pub mod tasks {
         #[serde(rename = "createToTimeGMT", default, skip_serializing)]
         create_to_time_gmt: Option<i64>,
         #[serde(rename = "env", default, skip_serializing)]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "instanceCreateFromTimeGMT", default, skip_serializing)]
         instance_create_from_time_gmt: Option<i64>,
         #[serde(rename = "instanceCreateToTimeGMT", default, skip_serializing)]
@@ -27427,7 +27728,7 @@ pub mod tasks {
         #[serde(rename = "keyword", default, skip_serializing)]
         keyword: Option<String>,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
         #[serde(rename = "pageSize", default, skip_serializing)]
@@ -27437,6 +27738,14 @@ pub mod tasks {
         #[serde(rename = "token", skip_serializing)]
         token: crate::__private::SecretText,
     }
+    /// The required parameters of [`GetNotifyMeRequest`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct GetNotifyMeArgs {
+        /// `corpId`: The company's DingTalk corp id.
+        pub corp_id: String,
+        /// `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
+        pub token: String,
+    }
     impl GetNotifyMeRequest {
         /// Starts a request with its required parameters.
         ///
@@ -27444,11 +27753,11 @@ pub mod tasks {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(corp_id: impl Into<String>, token: impl Into<String>) -> Self {
+        pub fn new(args: GetNotifyMeArgs) -> Self {
             Self {
                 user_id: None,
                 app_types: None,
-                corp_id: corp_id.into(),
+                corp_id: args.corp_id,
                 create_from_time_gmt: None,
                 create_to_time_gmt: None,
                 env: None,
@@ -27459,7 +27768,7 @@ pub mod tasks {
                 page_number: None,
                 page_size: None,
                 process_codes: None,
-                token: crate::__private::SecretText::from(Into::<String>::into(token)),
+                token: crate::__private::SecretText::from(args.token),
             }
         }
         /// `userId` (path): DingTalk user whose notifications are listed; also part of the token.
@@ -27485,8 +27794,8 @@ pub mod tasks {
             self
         }
         /// `env` (query): Deployment: `vpc` (default) or `sgp_vpc` (international).
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `instanceCreateFromTimeGMT` (query): Only items whose process instance was created at or after this time, epoch ms.
@@ -27511,8 +27820,8 @@ pub mod tasks {
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `pageNumber` (query): Page to fetch, from 1.
@@ -27694,6 +28003,14 @@ pub mod tasks {
         #[serde(default, skip_serializing_if = "is_none")]
         user_id: Option<String>,
     }
+    /// The required parameters of [`GetRunningTaskListRequest`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct GetRunningTaskListArgs {
+        /// `processInstanceIdList`: Process instance ids, comma-separated.
+        pub process_instance_id_list: String,
+        /// `userCorpId`: Corp id of the company the user belongs to.
+        pub user_corp_id: String,
+    }
     impl GetRunningTaskListRequest {
         /// Starts a request with its required parameters.
         ///
@@ -27701,15 +28018,12 @@ pub mod tasks {
         /// - `process_instance_id_list`: Process instance ids, comma-separated.
         /// - `user_corp_id`: Corp id of the company the user belongs to.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            process_instance_id_list: impl Into<String>,
-            user_corp_id: impl Into<String>,
-        ) -> Self {
+        pub fn new(args: GetRunningTaskListArgs) -> Self {
             Self {
                 app_type: None,
-                process_instance_id_list: process_instance_id_list.into(),
+                process_instance_id_list: args.process_instance_id_list,
                 system_token: None,
-                user_corp_id: user_corp_id.into(),
+                user_corp_id: args.user_corp_id,
                 user_id: None,
             }
         }
@@ -27820,9 +28134,9 @@ pub mod tasks {
         #[serde(rename = "appType", default, skip_serializing)]
         app_type: Option<String>,
         #[serde(rename = "env", default, skip_serializing)]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "processInstanceId", default, skip_serializing)]
         process_instance_id: Option<String>,
         #[serde(rename = "systemToken", default, skip_serializing)]
@@ -27851,13 +28165,13 @@ pub mod tasks {
         /// `env` (query): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `processInstanceId` (query): The process instance's id.
@@ -27969,11 +28283,11 @@ pub mod tasks {
         #[serde(rename = "createToTimeGMT", default, skip_serializing)]
         create_to_time_gmt: Option<i64>,
         #[serde(rename = "env", default, skip_serializing)]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "keyword", default, skip_serializing)]
         keyword: Option<String>,
         #[serde(rename = "language", default, skip_serializing)]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
         #[serde(rename = "pageSize", default, skip_serializing)]
@@ -28025,8 +28339,8 @@ pub mod tasks {
         /// `env` (query): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `keyword` (query): Fuzzy match against the form's field values.
@@ -28035,8 +28349,8 @@ pub mod tasks {
             self
         }
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `pageNumber` (query): Page to fetch, from 1.
@@ -28216,10 +28530,10 @@ pub mod tasks {
         by_manager: Option<String>,
         #[serde(rename = "env")]
         #[serde(default, skip_serializing_if = "is_none")]
-        env: Option<String>,
+        env: Option<crate::Env>,
         #[serde(rename = "language")]
         #[serde(default, skip_serializing_if = "is_none")]
-        language: Option<String>,
+        language: Option<crate::Language>,
         #[serde(rename = "nowActionExecutorId")]
         now_action_executor_id: String,
         #[serde(rename = "processInstanceId")]
@@ -28235,6 +28549,18 @@ pub mod tasks {
         #[serde(default, skip_serializing_if = "is_none")]
         user_id: Option<String>,
     }
+    /// The required parameters of [`RedirectTaskRequest`], by name (it takes two or more texts, which positional arguments would let you swap unnoticed).
+    #[derive(Clone)]
+    pub struct RedirectTaskArgs {
+        /// `nowActionExecutorId`: User id of the new handler.
+        pub now_action_executor_id: String,
+        /// `processInstanceId`: The process instance's id.
+        pub process_instance_id: String,
+        /// `remark`: Comment recorded with the transfer.
+        pub remark: String,
+        /// `taskId`: The task to transfer, e.g. from GetRunningTasks.
+        pub task_id: i64,
+    }
     impl RedirectTaskRequest {
         /// Starts a request with its required parameters.
         ///
@@ -28244,22 +28570,17 @@ pub mod tasks {
         /// - `remark`: Comment recorded with the transfer.
         /// - `task_id`: The task to transfer, e.g. from GetRunningTasks.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new(
-            now_action_executor_id: impl Into<String>,
-            process_instance_id: impl Into<String>,
-            remark: impl Into<String>,
-            task_id: i64,
-        ) -> Self {
+        pub fn new(args: RedirectTaskArgs) -> Self {
             Self {
                 app_type: None,
                 by_manager: None,
                 env: None,
                 language: None,
-                now_action_executor_id: now_action_executor_id.into(),
-                process_instance_id: process_instance_id.into(),
-                remark: remark.into(),
+                now_action_executor_id: args.now_action_executor_id,
+                process_instance_id: args.process_instance_id,
+                remark: args.remark,
                 system_token: None,
-                task_id: task_id,
+                task_id: args.task_id,
                 user_id: None,
             }
         }
@@ -28278,13 +28599,13 @@ pub mod tasks {
         /// `env` (body): Deployment: `vpc` (default) or `sgp_vpc` (international).
         ///
         /// Note: not on the doc page; present in the official SDK
-        pub fn env(mut self, env: impl Into<String>) -> Self {
-            self.env = Some(env.into());
+        pub fn env(mut self, env: crate::Env) -> Self {
+            self.env = Some(env);
             self
         }
         /// `language` (body): Reply language: `zh_CN` (default) or `en_US`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.language = Some(language.into());
+        pub fn language(mut self, language: crate::Language) -> Self {
+            self.language = Some(language);
             self
         }
         /// `systemToken` (body): The Yida app's secret key, from the app's settings.

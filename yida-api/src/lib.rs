@@ -43,7 +43,7 @@
 mod client;
 mod context;
 mod error;
-pub mod form;
+pub mod form_values;
 mod json_text;
 #[doc(hidden)]
 pub mod lenient;

@@ -247,8 +247,8 @@ fn emit_enums(api: &Api) -> Vec<TokenStream> {
                 quote!(#[doc = #d] #v = #wire)
             });
             quote! {
+                #cfg
                 crate::__private::wire_enum! {
-                    #cfg
                     #doc
                     #name { #(#variants),* }
                 }
@@ -486,24 +486,64 @@ fn emit_constructor_and_setters(op: &Operation, api: &Api) -> TokenStream {
     let mut ctor_params: Vec<&Param> = op.params.iter().filter(|p| p.in_constructor()).collect();
     // Identifiers first, values (JSON, lists, maps) last: `new(form_uuid, form_data_json)`.
     ctor_params.sort_by_key(|p| !matches!(p.ty, Type::String | Type::I64 | Type::F64 | Type::Bool));
-    let mut ctor_generics = Vec::new();
-    let ctor_args = ctor_params
+    // Two or more required texts could be swapped silently as positional arguments: such
+    // requests take their required parameters as a struct with named fields instead.
+    let named = ctor_params
         .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let f = ident(&p.rust);
-            let (bound, arg, _) = setter_arg(api, p, &f, &format_ident!("T{}", i));
-            ctor_generics.extend(bound);
-            quote!(#f: #arg)
-        })
-        .collect::<Vec<_>>();
+        .filter(|p| p.ty == Type::String && p.values.is_none())
+        .count()
+        >= 2;
+    let args_name = format_ident!("{}Args", op.rust.request.trim_end_matches("Request"));
+    let mut ctor_generics = Vec::new();
+    let ctor_args: Vec<TokenStream> = if named {
+        vec![quote!(args: #args_name)]
+    } else {
+        ctor_params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let f = ident(&p.rust);
+                let (bound, arg, _) = setter_arg(api, p, &f, &format_ident!("T{}", i));
+                ctor_generics.extend(bound);
+                quote!(#f: #arg)
+            })
+            .collect()
+    };
     let ctor_inits = op.params.iter().map(|p| {
         let f = ident(&p.rust);
-        if p.in_constructor() {
+        if !p.in_constructor() {
+            quote!(#f: None,)
+        } else if named && p.secret && p.ty == Type::String {
+            quote!(#f: crate::__private::SecretText::from(args.#f),)
+        } else if named {
+            quote!(#f: args.#f,)
+        } else {
             let (_, _, conv) = setter_arg(api, p, &f, &format_ident!("T"));
             quote!(#f: #conv,)
-        } else {
-            quote!(#f: None,)
+        }
+    });
+    let args_struct = named.then(|| {
+        let fields = ctor_params.iter().map(|p| {
+            let f = ident(&p.rust);
+            let ty = if p.secret && p.ty == Type::String {
+                quote!(String)
+            } else {
+                request_type(api, p)
+            };
+            let d = docs(&[format!("`{}`: {}", p.name, p.doc)]);
+            quote!(#d pub #f: #ty,)
+        });
+        let d = docs(&[format!(
+            "The required parameters of [`{}`], by name (it takes two or more texts, which \
+             positional arguments would let you swap unnoticed).",
+            op.rust.request
+        )]);
+        quote! {
+            #d
+            #[derive(Clone)]
+            pub struct #args_name {
+                #(#fields)*
+            }
         }
     });
     let mut ctor_doc = vec!["Starts a request with its required parameters.".to_string()];
@@ -553,6 +593,7 @@ fn emit_constructor_and_setters(op: &Operation, api: &Api) -> TokenStream {
     });
     let req = ident(&op.rust.request);
     quote! {
+        #args_struct
         impl #req {
             #ctor_doc
             #[allow(clippy::too_many_arguments, clippy::new_without_default)]
