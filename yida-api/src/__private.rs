@@ -130,7 +130,7 @@ impl WireScalar for SecretText {
     }
 }
 
-/// Built from the text of a context value (see [`fill`]).
+/// Built from the text of a context value (see [`meta::fill`]).
 pub trait FromWire {
     /// The value for this text.
     fn from_wire(s: &str) -> Self;

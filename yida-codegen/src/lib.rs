@@ -27,7 +27,7 @@ pub use load::{
     load_dir, load_texts, path_placeholders, SpecError, SpecErrors, CONTEXT_PARAMS, MAX_FILE_BYTES,
     MAX_TYPE_DEPTH,
 };
-pub use markdown::render_operations_md;
+pub use markdown::{render_crate_index_md, render_operations_md};
 pub use names::{is_wire_name, op_names, rust_field_name};
 
 /// First line of every generated Rust file.
