@@ -105,9 +105,27 @@ fn init_logging(verbose: u8) {
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| RedactedStderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
+}
+
+/// Stderr for logs, with any `user:password@` of a URL removed (the endpoint may carry one).
+/// Each log event arrives in one write.
+struct RedactedStderr;
+
+impl std::io::Write for RedactedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = fail::redact_userinfo(&String::from_utf8_lossy(buf));
+        // A closed or full stderr must not end the command: logs are best effort.
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
 }
 
 fn main() -> ExitCode {

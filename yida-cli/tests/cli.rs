@@ -1055,6 +1055,22 @@ async fn a_blank_endpoint_is_refused_and_endpoint_credentials_never_print() {
             "{endpoint}: {}",
             run.stderr
         );
+        // Nor in the logs, which name the token endpoint's URL.
+        let verbose: Vec<&str> = ["-vv"].iter().chain(args).copied().collect();
+        let run = yida(&verbose, &env, None).await;
+        assert_ne!(run.code, 0);
+        assert!(
+            !run.stderr.contains("hunter2pw"),
+            "{endpoint}: {}",
+            run.stderr
+        );
+        if command == "token" {
+            assert!(
+                run.stderr.contains("http://***@127.0.0.1"),
+                "{}",
+                run.stderr
+            );
+        }
     }
 }
 
