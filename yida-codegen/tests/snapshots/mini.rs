@@ -5,8 +5,9 @@ pub mod models {
     #[allow(unused_imports)]
     use crate::__private::meta::*;
 }
+#[cfg(feature = "forms")]
 crate::__private::wire_enum! {
-    #[cfg(feature = "forms")] #[doc = " Values of `mode`: Mode."] #[doc = " "] #[doc =
+    #[doc = " Values of `mode`: Mode."] #[doc = " "] #[doc =
     " `Other` sends a value this crate does not know yet, as is."] Mode { #[doc =
     " `FAST`"] Fast = "FAST", #[doc = " `slow_mode`"] SlowMode = "slow_mode" }
 }
