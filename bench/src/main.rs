@@ -13,7 +13,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use yida_api::models::SearchFormDatasResponse;
+use yida_api::forms::SearchFormDatasResponse;
 use yida_api::{AppContext, Client, RetryConfig, SearchFormDatasRequest};
 
 /// The allocator is the application's choice; a Rust service would typically pick one like

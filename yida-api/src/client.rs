@@ -1,7 +1,7 @@
 //! The client: one generic path that sends any operation.
 
 use crate::error::{ApiError, Error};
-use crate::meta::{Operation, OperationMeta};
+use crate::meta::{HttpMethod, Operation, OperationMeta};
 use crate::retry::{RetryConfig, Verdict};
 use crate::AppContext;
 use bytes::Bytes;
@@ -335,7 +335,7 @@ impl Client {
         request.fill_context(&self.inner.context);
         let prepared = self.prepare(meta, &request)?;
         let reply = self.execute(prepared).await?;
-        if meta.response_type.is_none() {
+        if !meta.has_reply {
             return Ok(None);
         }
         if reply.body.iter().all(u8::is_ascii_whitespace) {
@@ -461,10 +461,10 @@ impl Client {
 
     async fn attempt(&self, p: &Prepared, token: &AccessToken) -> Result<Reply, Error> {
         let method = match p.meta.method {
-            "GET" => reqwest::Method::GET,
-            "POST" => reqwest::Method::POST,
-            "PUT" => reqwest::Method::PUT,
-            _ => reqwest::Method::DELETE,
+            HttpMethod::Get => reqwest::Method::GET,
+            HttpMethod::Post => reqwest::Method::POST,
+            HttpMethod::Put => reqwest::Method::PUT,
+            HttpMethod::Delete => reqwest::Method::DELETE,
         };
         let mut req = self
             .inner
@@ -606,7 +606,7 @@ fn decode<T: serde::de::DeserializeOwned + Default>(
     meta: &'static OperationMeta,
     reply: Reply,
 ) -> Result<T, Error> {
-    if meta.response_type.is_none() || reply.body.iter().all(u8::is_ascii_whitespace) {
+    if !meta.has_reply || reply.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
     // Validating UTF-8 once for the whole body and parsing from `str` is faster than letting
