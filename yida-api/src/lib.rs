@@ -47,6 +47,7 @@ pub mod form;
 mod json_text;
 #[doc(hidden)]
 pub mod lenient;
+pub mod limiter;
 mod meta;
 mod paginate;
 mod raw;
@@ -62,6 +63,7 @@ pub use client::{
 pub use context::AppContext;
 pub use error::{ApiError, Error};
 pub use json_text::JsonText;
+pub use limiter::{AdaptiveRateLimiter, FixedRateLimiter, QuotaKey, RateLimiter};
 pub use meta::{
     Operation, OperationMeta, PageStyle, Paginated, ParamError, ParamLocation, ParamMeta,
 };
