@@ -40,6 +40,8 @@
 //! [`Client::send`] as [`Error::InvalidParameter`], naming it, before anything is sent.
 #![warn(missing_docs)]
 
+#[cfg(feature = "batch")]
+pub mod bulk;
 mod client;
 mod context;
 mod error;
@@ -67,7 +69,7 @@ pub use limiter::{AdaptiveRateLimiter, FixedRateLimiter, QuotaKey, RateLimiter};
 pub use meta::{
     Operation, OperationMeta, PageStyle, Paginated, ParamError, ParamLocation, ParamMeta,
 };
-pub use paginate::{JsonPageStream, PageStream};
+pub use paginate::{JsonPageStream, PageStream, MAX_PAGE_SIZE};
 pub use raw::RawJson;
 pub use retry::RetryConfig;
 pub use yida_auth;

@@ -214,6 +214,8 @@ struct KeyState {
     /// Rate right after the last throttle, and when it happened.
     floor: f64,
     throttled_at: Option<Instant>,
+    /// Counts throttles, so that waiters notice one.
+    epoch: u64,
 }
 
 impl Default for AdaptiveRateLimiter {
@@ -285,33 +287,53 @@ impl AdaptiveRateLimiter {
     }
 }
 
+impl AdaptiveRateLimiter {
+    /// Reserves the next slot of `key`; returns it with the throttle epoch it was taken in.
+    fn reserve_slot(&self, key: &QuotaKey) -> (Instant, u64) {
+        let mut map = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let s = map.entry(key.clone()).or_insert_with(|| self.fresh(now));
+        let rate = self.rate_at(s, now);
+        if s.throttled_at.is_some() && rate >= self.max_rate {
+            s.throttled_at = None;
+        }
+        (reserve(&mut s.next, Self::interval(rate)), s.epoch)
+    }
+
+    fn epoch(&self, key: &QuotaKey) -> u64 {
+        let map = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key).map_or(0, |s| s.epoch)
+    }
+
+    fn fresh(&self, now: Instant) -> KeyState {
+        KeyState {
+            next: now,
+            floor: self.max_rate,
+            throttled_at: None,
+            epoch: 0,
+        }
+    }
+}
+
 impl RateLimiter for AdaptiveRateLimiter {
     fn acquire<'a>(&'a self, key: &'a QuotaKey) -> AcquireFuture<'a> {
-        let slot = {
-            let mut map = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let now = Instant::now();
-            let s = map.entry(key.clone()).or_insert(KeyState {
-                next: now,
-                floor: self.max_rate,
-                throttled_at: None,
-            });
-            let rate = self.rate_at(s, now);
-            if s.throttled_at.is_some() && rate >= self.max_rate {
-                s.throttled_at = None;
+        Box::pin(async move {
+            // A throttle while waiting voids the slot (it was spaced for the old rate): take a
+            // new one on the slower timeline. Bounded: each round waits for a new throttle.
+            for _ in 0..8 {
+                let (slot, epoch) = self.reserve_slot(key);
+                sleep_until(slot).await;
+                if self.epoch(key) == epoch {
+                    return;
+                }
             }
-            reserve(&mut s.next, Self::interval(rate))
-        };
-        Box::pin(sleep_until(slot))
+        })
     }
 
     fn on_throttled(&self, key: &QuotaKey, retry_after: Option<Duration>) {
         let mut map = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        let s = map.entry(key.clone()).or_insert(KeyState {
-            next: now,
-            floor: self.max_rate,
-            throttled_at: None,
-        });
+        let s = map.entry(key.clone()).or_insert_with(|| self.fresh(now));
         let rate = self.rate_at(s, now);
         // Replies to calls already in flight report the same overload: count one per second.
         let recent = s
@@ -320,8 +342,35 @@ impl RateLimiter for AdaptiveRateLimiter {
         if !recent {
             s.floor = (rate * self.backoff).max(self.min_rate);
             s.throttled_at = Some(now);
+            s.epoch += 1;
+            // Slots handed out at the old rate are void; the new timeline starts after a pause.
+            s.next = now;
         }
         let pause = retry_after.unwrap_or(Self::interval(s.floor));
         s.next = s.next.max(now + pause);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_halves_on_a_throttle_counts_a_burst_once_and_recovers_linearly() {
+        let l = AdaptiveRateLimiter::new(20.0).recovery(Duration::from_millis(400));
+        let k = QuotaKey::new("app", "Op", "1.0");
+        assert_eq!(l.current_rate(&k), 20.0);
+        l.on_throttled(&k, None);
+        l.on_throttled(&k, None);
+        let r = l.current_rate(&k);
+        assert!((9.0..=11.0).contains(&r), "{r}");
+        std::thread::sleep(Duration::from_millis(200));
+        let mid = l.current_rate(&k);
+        assert!(mid > r && mid < 20.0, "{mid}");
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(l.current_rate(&k), 20.0);
+        // Other keys are untouched.
+        assert_eq!(l.current_rate(&QuotaKey::new("app", "Other", "1.0")), 20.0);
+        assert_eq!(k.to_string(), "app/Op@1.0");
     }
 }
