@@ -167,7 +167,7 @@ pub async fn run(args: ImportArgs) -> Result<(), Fail> {
                 })),
             }
             done.set(done.get() + 1);
-            if done.get() % 1000 == 0 {
+            if done.get().is_multiple_of(1000) {
                 eprint!("{}{} records done", if tty { "\r" } else { "" }, done.get());
                 if !tty {
                     eprintln!();
