@@ -1,44 +1,24 @@
 //! `yida export <formUuid>`: every record of a form as NDJSON on stdout, progress on stderr.
 
-use crate::{client, Fail};
+use crate::config::client;
+use crate::fail::Fail;
+use crate::out::output_error;
 use futures_util::StreamExt;
 use std::io::{IsTerminal, Write};
 
-/// Arguments of `yida export`.
-#[derive(Debug)]
+/// Every record of a form (SearchFormDatas 2.0) as NDJSON on stdout, progress on stderr.
+///
+/// Pages are fetched `--concurrency` at a time once the first page has told `totalCount`,
+/// paced under DingTalk's quota (19 calls/s per app and API, slowing down if throttled).
+/// Records changing during the export can shift between pages: use `--concurrency 1` on a
+/// form being written to.
+#[derive(clap::Args, Debug)]
 pub struct ExportArgs {
     /// The form (`FORM-…`).
     pub form_uuid: String,
-    /// Pages in flight at once (default 4; 1 = sequential).
-    pub concurrency: usize,
-}
-
-/// Usage text of `yida export`.
-pub const USAGE: &str = "yida export <formUuid> [--concurrency N]";
-
-impl ExportArgs {
-    /// Parses the arguments after `export`.
-    pub fn parse(args: &[String]) -> Result<Self, Fail> {
-        let mut form = None;
-        let mut concurrency = 4;
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            match a.as_str() {
-                "--concurrency" => concurrency = crate::import::count(it.next(), "--concurrency")?,
-                s if s.starts_with("--") => {
-                    return Err(Fail(2, format!("error: unknown option {s}\nusage: {USAGE}")))
-                }
-                s if form.is_none() => form = Some(s.to_string()),
-                s => return Err(Fail(2, format!("error: unexpected argument {s}"))),
-            }
-        }
-        let form_uuid =
-            form.ok_or_else(|| Fail(2, format!("error: which form? usage: {USAGE}")))?;
-        Ok(ExportArgs {
-            form_uuid,
-            concurrency,
-        })
-    }
+    /// Pages in flight at once (1 = one page at a time).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
 }
 
 /// Runs `yida export`: SearchFormDatas 2.0 page by page (`--concurrency` pages at once once
@@ -51,7 +31,7 @@ pub async fn run(args: ExportArgs) -> Result<(), Fail> {
             "2.0",
             serde_json::json!({ "formUuid": args.form_uuid }),
         )?
-        .concurrency(args.concurrency);
+        .concurrency(usize::from(args.concurrency));
     let tty = std::io::stderr().is_terminal();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -60,12 +40,12 @@ pub async fn run(args: ExportArgs) -> Result<(), Fail> {
         let record = record?;
         let line = serde_json::to_string(&record).unwrap_or_default();
         if let Err(e) = writeln!(out, "{line}") {
-            return crate::import::output_error(e);
+            return Err(output_error(e));
         }
         n += 1;
         if n % 100 == 0 {
             if let Err(e) = out.flush() {
-                return crate::import::output_error(e);
+                return Err(output_error(e));
             }
             let total = records
                 .total_count()
@@ -79,7 +59,7 @@ pub async fn run(args: ExportArgs) -> Result<(), Fail> {
         }
     }
     if let Err(e) = out.flush() {
-        return crate::import::output_error(e);
+        return Err(output_error(e));
     }
     eprintln!("{}exported {n} records", if tty { "\r" } else { "" });
     Ok(())

@@ -1,88 +1,37 @@
 //! `yida import <formUuid> [FILE|-]`: NDJSON records in, one outcome per record out.
 
-use crate::{client, Fail};
+use crate::config::client;
+use crate::fail::Fail;
+use crate::out::output_error;
 use std::io::{BufRead, Write};
 use yida_api::bulk::Outcome;
 
-/// Arguments of `yida import`.
-#[derive(Debug)]
+/// Records from NDJSON (one JSON object of field values per line) into a form through
+/// BatchSaveFormData, in chunks, paced under the quota.
+///
+/// Prints one NDJSON outcome per input line: `{"line":N,"ok":true,"instanceId":…}` or
+/// `{"line":N,"ok":false,"error":…,"maybeApplied":…,"record":…}`; exits 1 when any record
+/// failed. A chunk is never sent twice after a reply that may mean it was applied
+/// (`"maybeApplied":true`: check the form). With `--checkpoint FILE`, `--resume` continues an
+/// interrupted import with the same input without writing a record twice.
+#[derive(clap::Args, Debug)]
 pub struct ImportArgs {
     /// The form (`FORM-…`).
     pub form_uuid: String,
     /// NDJSON file of records (`-` or absent: standard input).
     pub file: Option<String>,
-    /// Batch calls in flight at once (default 4).
-    pub concurrency: usize,
-    /// Records per batch call (default 100).
-    pub chunk_size: usize,
-    /// Progress file (JSON lines) for `--resume`.
+    /// Batch calls in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Records per batch call (at most 5000).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=5000))]
+    pub chunk_size: u16,
+    /// Progress file (JSON lines): what was sent and written, for `--resume`.
+    #[arg(long, value_name = "FILE")]
     pub checkpoint: Option<String>,
-    /// Continue an interrupted import from `--checkpoint`.
+    /// Continue an interrupted import from `--checkpoint` (same input, same order).
+    #[arg(long, requires = "checkpoint")]
     pub resume: bool,
-}
-
-/// Usage text of `yida import`.
-pub const USAGE: &str = "yida import <formUuid> [FILE|-] [--concurrency N] [--chunk-size N] [--checkpoint FILE [--resume]]";
-
-pub(crate) fn count(v: Option<&String>, name: &str) -> Result<usize, Fail> {
-    v.and_then(|v| v.parse::<usize>().ok())
-        .filter(|n| *n > 0)
-        .ok_or_else(|| Fail(2, format!("error: {name} needs a positive number")))
-}
-
-/// A failed write to stdout: a closed pipe ends quietly, anything else is an error.
-pub(crate) fn output_error(e: std::io::Error) -> Result<(), Fail> {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        return Ok(());
-    }
-    Err(Fail(1, format!("error: cannot write the output: {e}")))
-}
-
-impl ImportArgs {
-    /// Parses the arguments after `import`.
-    pub fn parse(args: &[String]) -> Result<Self, Fail> {
-        let mut pos = Vec::new();
-        let mut a = ImportArgs {
-            form_uuid: String::new(),
-            file: None,
-            concurrency: 4,
-            chunk_size: yida_api::bulk::DEFAULT_CHUNK_SIZE,
-            checkpoint: None,
-            resume: false,
-        };
-        let mut it = args.iter();
-        while let Some(arg) = it.next() {
-            match arg.as_str() {
-                "--concurrency" => a.concurrency = count(it.next(), "--concurrency")?,
-                "--chunk-size" => {
-                    a.chunk_size = count(it.next(), "--chunk-size")?;
-                    if a.chunk_size > yida_api::bulk::MAX_CHUNK_SIZE {
-                        return Err(Fail(2, format!("error: --chunk-size is at most {}", yida_api::bulk::MAX_CHUNK_SIZE)));
-                    }
-                }
-                "--checkpoint" => {
-                    a.checkpoint = Some(it.next().cloned().ok_or_else(|| {
-                        Fail(2, "error: --checkpoint needs a file".into())
-                    })?)
-                }
-                "--resume" => a.resume = true,
-                "-" => pos.push(arg.clone()),
-                s if s.starts_with("--") => {
-                    return Err(Fail(2, format!("error: unknown option {s}\nusage: {USAGE}")))
-                }
-                s => pos.push(s.to_string()),
-            }
-        }
-        if pos.is_empty() || pos.len() > 2 {
-            return Err(Fail(2, format!("error: usage: {USAGE}")));
-        }
-        if a.resume && a.checkpoint.is_none() {
-            return Err(Fail(2, "error: --resume needs --checkpoint FILE".into()));
-        }
-        a.form_uuid = pos[0].clone();
-        a.file = pos.get(1).filter(|f| *f != "-").cloned();
-        Ok(a)
-    }
 }
 
 /// Runs `yida import`: BatchSaveFormData in chunks under the quota; prints one NDJSON line per
@@ -90,9 +39,10 @@ impl ImportArgs {
 /// "maybeApplied":…,"record":…}`); exits 1 when any record failed.
 pub async fn run(args: ImportArgs) -> Result<(), Fail> {
     let client = client()?;
-    let reader: Box<dyn BufRead> = match &args.file {
+    let file = args.file.as_ref().filter(|f| *f != "-");
+    let reader: Box<dyn BufRead> = match file {
         Some(f) => Box::new(std::io::BufReader::new(
-            std::fs::File::open(f).map_err(|e| Fail(2, format!("error: cannot read {f}: {e}")))?,
+            std::fs::File::open(f).map_err(|e| Fail::usage(format!("cannot read {f}: {e}")))?,
         )),
         None => Box::new(std::io::stdin().lock()),
     };
@@ -140,8 +90,8 @@ pub async fn run(args: ImportArgs) -> Result<(), Fail> {
     });
     let mut bulk = client
         .bulk(&args.form_uuid)
-        .concurrency(args.concurrency)
-        .chunk_size(args.chunk_size);
+        .concurrency(usize::from(args.concurrency))
+        .chunk_size(usize::from(args.chunk_size));
     if let Some(cp) = &args.checkpoint {
         bulk = bulk.checkpoint(cp).resume(args.resume);
     }
@@ -177,9 +127,9 @@ pub async fn run(args: ImportArgs) -> Result<(), Fail> {
         .await?;
     let flushed = out.borrow_mut().flush();
     if let Some(e) = out_err.into_inner() {
-        output_error(e)?;
+        return Err(output_error(e));
     } else if let Err(e) = flushed {
-        output_error(e)?;
+        return Err(output_error(e));
     }
     if let Some(e) = read_err.into_inner() {
         return Err(Fail(1, format!("error: reading the input failed: {e}")));
@@ -194,7 +144,10 @@ pub async fn run(args: ImportArgs) -> Result<(), Fail> {
         summary.calls
     );
     if failed > 0 {
-        return Err(Fail(1, format!("error: {failed} records were not written (see the lines with \"ok\":false)")));
+        return Err(Fail(
+            1,
+            format!("error: {failed} records were not written (see the lines with \"ok\":false)"),
+        ));
     }
     Ok(())
 }
