@@ -266,8 +266,14 @@ async fn the_adaptive_limiter_slows_down_on_throttling_and_recovers() {
     let before: u128 = gaps[1..5].iter().sum::<u128>() / 4;
     let after: u128 = gaps[10..20].iter().sum::<u128>() / 10;
     assert!(before < 33, "before {before} ms: {gaps:?}");
-    let pgs: Vec<_> = reqs.iter().map(|r| r.json()["currentPage"].as_i64().unwrap()).collect();
-    assert!(after >= 36, "after {after} ms: {gaps:?} {pgs:?} rate {rate_after}");
+    let pgs: Vec<_> = reqs
+        .iter()
+        .map(|r| r.json()["currentPage"].as_i64().unwrap())
+        .collect();
+    assert!(
+        after >= 36,
+        "after {after} ms: {gaps:?} {pgs:?} rate {rate_after}"
+    );
     assert!(rate_after < 30.0, "rate {rate_after}");
 }
 
