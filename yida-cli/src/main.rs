@@ -14,9 +14,9 @@
 mod call;
 mod completions;
 mod config;
-mod export;
 mod emulator;
 mod events;
+mod export;
 mod fail;
 mod import;
 mod ops;
