@@ -68,6 +68,8 @@
 #![cfg_attr(feature = "all-areas", doc = include_str!(concat!(env!("OUT_DIR"), "/index.md")))]
 #![warn(missing_docs)]
 
+#[cfg(feature = "batch")]
+pub mod bulk;
 mod client;
 mod context;
 mod error;
@@ -75,6 +77,7 @@ pub mod form_values;
 mod json_text;
 #[doc(hidden)]
 pub mod lenient;
+pub mod limiter;
 mod meta;
 mod paginate;
 mod raw;
@@ -90,11 +93,12 @@ pub use client::{
 pub use context::AppContext;
 pub use error::{ApiError, Error};
 pub use json_text::JsonText;
+pub use limiter::{AdaptiveRateLimiter, FixedRateLimiter, QuotaKey, RateLimiter};
 pub use meta::{
     HttpMethod, Operation, OperationMeta, PageStyle, Paginated, ParamError, ParamLocation,
     ParamMeta,
 };
-pub use paginate::{JsonPageStream, PageStream};
+pub use paginate::{JsonPageStream, PageStream, MAX_PAGE_SIZE};
 pub use raw::RawJson;
 pub use retry::RetryConfig;
 pub use yida_auth;

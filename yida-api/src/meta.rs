@@ -176,7 +176,7 @@ pub trait Operation:
 /// A list operation whose pages can be walked (see [`Client::paginate`](crate::Client::paginate)).
 pub trait Paginated: Operation + Clone {
     /// One item of a page.
-    type Item: Send + 'static;
+    type Item: Serialize + Send + 'static;
     /// Sets the page to fetch (from 1).
     fn set_page(&mut self, page: i64);
     /// The page set, if any.
