@@ -6,7 +6,10 @@
 
 use serde_json::json;
 use std::time::Duration;
-use yida_api::{AppContext, Client, ExecuteTaskRequest, StartInstanceV2Request};
+use yida_api::{
+    AppContext, Client, ExecuteTaskArgs, ExecuteTaskOutResult, ExecuteTaskRequest,
+    StartInstanceV2Request,
+};
 use yida_events::{AckStatus, Event, EventKind, InstanceChange, StreamClient, TaskChange};
 use yida_examples::var;
 
@@ -82,12 +85,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let task_id: i64 = t.task_id.as_deref().ok_or("task without id")?.parse()?;
                 println!("task started for {}", t.staff_id.as_deref().unwrap_or("?"));
                 client
-                    .send(ExecuteTaskRequest::new(
-                        "AGREE",
-                        &instance,
-                        "Approved by the event handler",
+                    .send(ExecuteTaskRequest::new(ExecuteTaskArgs {
+                        out_result: ExecuteTaskOutResult::Agree,
+                        process_instance_id: instance.clone(),
+                        remark: "Approved by the event handler".into(),
                         task_id,
-                    ))
+                    }))
                     .await?;
             }
             EventKind::BpmsInstanceChange(c)

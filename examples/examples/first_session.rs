@@ -5,8 +5,9 @@
 
 use serde_json::json;
 use yida_api::{
-    AppContext, Client, ExecuteTaskRequest, GetInstanceByIdV2Request, GetRunningTasksRequest,
-    SaveFormDataV2Request, SearchFormDatasV2Request, StartInstanceV2Request,
+    AppContext, Client, ExecuteTaskArgs, ExecuteTaskOutResult, ExecuteTaskRequest,
+    GetInstanceByIdV2Request, GetRunningTasksRequest, SaveFormDataV2Request,
+    SearchFormDatasV2Request, StartInstanceV2Request,
 };
 use yida_examples::var;
 
@@ -87,9 +88,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let task_id: i64 = task.task_id.ok_or("task without id")?.parse()?;
     println!("approval task {task_id} is ours");
     client
-        .send(ExecuteTaskRequest::new(
-            "AGREE", &instance, "Approved", task_id,
-        ))
+        .send(ExecuteTaskRequest::new(ExecuteTaskArgs {
+            out_result: ExecuteTaskOutResult::Agree,
+            process_instance_id: instance.clone(),
+            remark: "Approved".into(),
+            task_id,
+        }))
         .await?;
     let finished = client
         .send(GetInstanceByIdV2Request::new(&instance))

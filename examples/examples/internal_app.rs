@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use yida_api::{
-    AppContext, Client, GetFormDataByIDV2Request, SaveFormDataV2Request, SearchFormDatasV2Request,
+    AppContext, Client, GetFormDataByIdV2Request, SaveFormDataV2Request, SearchFormDatasV2Request,
     UpdateFormDataV2Request,
 };
 use yida_auth::InternalApp;
@@ -54,7 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Read it back into the same type.
     let got = client
-        .send(GetFormDataByIDV2Request::new(&id).form_uuid(&form))
+        .send(GetFormDataByIdV2Request::new(&id).form_uuid(&form))
         .await?;
     let back: Purchase = got.form_data.ok_or("no formData")?.decode()?;
     println!("read back: {} at {}", back.title, back.amount);
