@@ -75,6 +75,7 @@
 //! - `docs/guides/first-session.md`: first session without a tenant
 //! - `docs/guides/internal-app.md`: internal app end to end
 //! - `docs/guides/isv-app.md`: ISV app end to end (suite_ticket intake, tokens per company)
+//! - `docs/guides/export-import.md`: exporting and importing a form at the quota
 //! - `docs/guides/testing.md`: testing your own code against the emulator
 //! - `docs/guides/dingtalk-changes.md`: when DingTalk changes (drift, spec, gen)
 #![cfg_attr(feature = "all-areas", doc = include_str!(concat!(env!("OUT_DIR"), "/index.md")))]

@@ -31,6 +31,7 @@
 //!
 //! - `docs/guides/internal-app.md`: internal app end to end
 //! - `docs/guides/isv-app.md`: ISV app end to end (suite_ticket intake, tokens per company)
+//! - `docs/guides/replicas.md`: running several replicas (tokens and tickets shared in Redis)
 #![warn(missing_docs)]
 
 mod cache;

@@ -37,6 +37,12 @@
 //! let app = InternalApp::new("dingxxxx", "app-secret")?.cache(cache);
 //! # let _ = app; Ok(()) }
 //! ```
+//!
+//! # Guide
+//!
+//! `docs/guides/replicas.md` in the repository (Chinese: `replicas.zh-CN.md`) walks through
+//! sharing tokens and the quota between replicas; its example, `examples/examples/replicas.rs`,
+//! runs in CI against the emulator and a local `redis-server`.
 #![warn(missing_docs)]
 
 mod quota;
