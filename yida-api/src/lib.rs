@@ -44,6 +44,7 @@ mod client;
 mod context;
 mod error;
 pub mod form;
+mod guard;
 mod json_text;
 #[doc(hidden)]
 pub mod lenient;
@@ -56,8 +57,8 @@ mod retry;
 pub mod __private;
 
 pub use client::{
-    Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_ENDPOINT,
-    DEFAULT_TOTAL_TIMEOUT,
+    Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BODY_LIMIT, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_ENDPOINT, DEFAULT_TOTAL_TIMEOUT,
 };
 pub use context::AppContext;
 pub use error::{ApiError, Error};
@@ -66,7 +67,7 @@ pub use meta::{
     Operation, OperationMeta, PageStyle, Paginated, ParamError, ParamLocation, ParamMeta,
 };
 pub use paginate::{JsonPageStream, PageStream};
-pub use raw::RawJson;
+pub use raw::{DecodeError, RawJson};
 pub use retry::RetryConfig;
 pub use yida_auth;
 
