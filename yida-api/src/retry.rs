@@ -252,6 +252,41 @@ mod tests {
     }
 
     #[test]
+    fn a_requested_pause_never_makes_a_write_retryable() {
+        let r = RetryConfig::default();
+        let z = Duration::ZERO;
+        let mut e = api(503, "ServiceUnavailable");
+        if let Error::Api(a) = &mut e {
+            a.retry_after = Some(Duration::from_secs(1));
+        }
+        assert_eq!(r.verdict(&e, false, 1, z), Verdict::GiveUp);
+        // ...but lengthens the pause of a read's retry.
+        assert!(
+            matches!(r.verdict(&e, true, 1, z), Verdict::RetryAfter(p) if p >= Duration::from_secs(1))
+        );
+        // The gateway's ban is retried for a write, after the configured wait.
+        let ban = api(503, crate::error::GATEWAY_BAN);
+        assert!(
+            matches!(r.verdict(&ban, false, 1, z), Verdict::RetryAfter(p) if p >= Duration::from_secs(5))
+        );
+        // A failed token fetch: transient ones are retried, refusals not.
+        let down = Error::Auth(yida_auth::AuthError::Transport {
+            message: "connection failed".into(),
+        });
+        assert!(matches!(
+            r.verdict(&down, false, 1, z),
+            Verdict::RetryAfter(_)
+        ));
+        let refused = Error::Auth(yida_auth::AuthError::Rejected {
+            status: 400,
+            code: Some("invalidClientIdOrSecret".into()),
+            message: None,
+            request_id: None,
+        });
+        assert_eq!(r.verdict(&refused, true, 1, z), Verdict::GiveUp);
+    }
+
+    #[test]
     fn backoff_grows_and_is_capped() {
         let r = RetryConfig::default();
         for attempt in 1..10 {
