@@ -1,16 +1,15 @@
 //! `cargo xtask gen [--check]`: regenerate (or check) everything derived from `spec/`:
 //! the checked-in copy of the generated code, `docs/operations.md`, and the area features of
-//! `yida-api/Cargo.toml`.
+//! `yida-api/Cargo.toml`. `cargo xtask drift` and `cargo xtask import` compare the spec with the
+//! official SDK and DingTalk's pages (see the `xtask` library).
 
 mod bench;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-pub(crate) fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+pub(crate) use xtask::root;
 
 const FEATURES_BEGIN: &str = "# BEGIN generated areas (cargo xtask gen)\n";
 const FEATURES_END: &str = "# END generated areas\n";
@@ -104,6 +103,11 @@ fn gen(check: bool) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("drift") => return xtask::drift::run(&args[1..]),
+        Some("import") => return xtask::import::run(&args[1..]),
+        _ => {}
+    }
     let result = match args
         .iter()
         .map(String::as_str)
@@ -113,7 +117,12 @@ fn main() -> ExitCode {
         ["gen"] => gen(false),
         ["gen", "--check"] => gen(true),
         ["bench-peers"] => bench::peers(),
-        _ => Err("usage: cargo xtask gen [--check] | cargo xtask bench-peers".into()),
+        _ => Err(
+            "usage: cargo xtask gen [--check] | cargo xtask bench-peers | \
+                  cargo xtask drift (--sdk <dir> | --docs <dir>) [--json] | \
+                  cargo xtask import <Action> [--version V] --sdk <dir>"
+                .into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,6 +11,11 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 use yida_auth::{AccessToken, StaticToken, TokenProvider};
 
+tokio::task_local! {
+    /// Set by [`Client::call_dynamic_text`]: where `call_json` leaves the reply's exact text.
+    static RAW_REPLY: std::cell::RefCell<Option<String>>;
+}
+
 /// DingTalk's API endpoint.
 pub const DEFAULT_ENDPOINT: &str = "https://api.dingtalk.com";
 
@@ -361,15 +366,19 @@ impl Client {
 
     /// Sends a dynamic call: parameters as one JSON object by wire name, reply as JSON.
     /// Unknown and missing parameters are refused before anything is sent.
+    ///
+    /// The reply is returned as received: every field is kept, including fields the spec does
+    /// not know yet. It is still checked against the operation's reply type, and a reply that
+    /// does not decode (or holds JSON a [`serde_json::Value`] cannot represent, such as `1e400`
+    /// or nesting deeper than 128 levels) is an [`Error::Decode`]: the request was sent.
     pub async fn call_json<O: Operation>(
         &self,
         input: serde_json::Value,
     ) -> Result<Option<serde_json::Value>, Error> {
-        let request: O = serde_json::from_value(input).map_err(|e| Error::InvalidInput {
+        let mut request: O = serde_json::from_value(input).map_err(|e| Error::InvalidInput {
             operation: O::META.id(),
             message: e.to_string(),
         })?;
-        let mut request = request;
         let meta: &'static OperationMeta = &O::META;
         request.fill_context(&self.inner.context);
         let prepared = self.prepare(meta, &request)?;
@@ -377,22 +386,36 @@ impl Client {
         if meta.response_type.is_none() {
             return Ok(None);
         }
+        if reply.body.iter().all(u8::is_ascii_whitespace) {
+            // An empty reply reads as the reply type's default (as with `send`); no text.
+            return serde_json::to_value(O::Response::default())
+                .map(Some)
+                .map_err(|e| Error::InvalidInput {
+                    operation: meta.id(),
+                    message: format!("cannot render the reply as JSON: {e}"),
+                });
+        }
+        let body = reply.body.clone();
         let (status, request_id) = (reply.status, reply.request_id.clone());
-        let typed = decode::<O::Response>(meta, reply)?;
-        // The request went out: a reply that cannot be rendered (a number beyond f64, nesting
-        // too deep) is a decoding failure, not bad input.
-        serde_json::to_value(typed)
-            .map(Some)
-            .map_err(|source| Error::Decode {
-                operation: meta.id(),
-                status,
-                request_id,
-                source,
-            })
+        decode::<O::Response>(meta, reply)?;
+        let decode_error = |source| Error::Decode {
+            operation: meta.id(),
+            status,
+            request_id: request_id.clone(),
+            source,
+        };
+        let value: serde_json::Value = serde_json::from_slice(&body).map_err(decode_error)?;
+        // `call_dynamic_text`: hand out the exact text too (it decoded above, so it is UTF-8).
+        let _ = RAW_REPLY.try_with(|slot| {
+            *slot.borrow_mut() = Some(String::from_utf8_lossy(&body).into_owned());
+        });
+        Ok(Some(value))
     }
 
     /// Sends `action`@`version` with parameters given as one JSON object by wire name (as
     /// `yida call` does). Returns the reply as JSON, `None` for an empty reply.
+    ///
+    /// The reply keeps every field received (see [`Client::call_json`]).
     pub async fn call_dynamic(
         &self,
         action: &str,
@@ -400,6 +423,25 @@ impl Client {
         input: serde_json::Value,
     ) -> Result<Option<serde_json::Value>, Error> {
         crate::generated::call_dynamic(self, action, version, input).await
+    }
+
+    /// Like [`Client::call_dynamic`], but returns the reply's text exactly as received (key
+    /// order, number spelling and unknown fields kept), after the same checks: it decodes into
+    /// the operation's reply type and is valid JSON, else [`Error::Decode`].
+    pub async fn call_dynamic_text(
+        &self,
+        action: &str,
+        version: &str,
+        input: serde_json::Value,
+    ) -> Result<Option<String>, Error> {
+        // The generated dispatch returns a `Value`; the text is handed out beside it, scoped to
+        // this call (a task-local, so concurrent calls cannot mix their replies).
+        RAW_REPLY
+            .scope(std::cell::RefCell::new(None), async {
+                let reply = self.call_dynamic(action, version, input).await?;
+                Ok(reply.and_then(|_| RAW_REPLY.with(|slot| slot.borrow_mut().take())))
+            })
+            .await
     }
 
     /// Runs the attempts of one call under the overall timeout. Not generic, so it is compiled

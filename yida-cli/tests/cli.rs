@@ -118,9 +118,10 @@ async fn call_sends_the_typed_request_and_prints_the_reply() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn path_parameters_come_from_the_input_and_version_defaults_to_1_0() {
+async fn path_parameters_come_from_the_input_and_version_defaults_to_the_current_one() {
     let server = MockServer::always(Reply::json(json!({"formInstId": "a/b"}))).await;
     let env = env_for(&server);
+    // No --api-version: the current 2.0 operation, silently.
     let run = yida(
         &["call", "GetFormDataByID", "--input", r#"{"id":"a/b"}"#],
         &refs(&env),
@@ -128,14 +129,53 @@ async fn path_parameters_come_from_the_input_and_version_defaults_to_1_0() {
     )
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stderr, "");
     assert_eq!(
         server.requests()[0].path,
-        "/v1.0/yida/forms/instances/a%2Fb"
+        "/v2.0/yida/forms/instances/a%2Fb"
     );
     assert_eq!(
         serde_json::from_str::<Value>(&run.stdout).unwrap()["formInstId"],
         "a/b"
     );
+    // The legacy 1.0 operation, asked for: sent, with a note naming its replacement.
+    let run = yida(
+        &[
+            "call",
+            "GetFormDataByID",
+            "--api-version",
+            "1.0",
+            "--input",
+            r#"{"id":"a/b"}"#,
+        ],
+        &refs(&env),
+        None,
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        server.requests()[1].path,
+        "/v1.0/yida/forms/instances/a%2Fb"
+    );
+    assert!(
+        run.stderr.contains("legacy") && run.stderr.contains("GetFormDataByID@2.0"),
+        "{}",
+        run.stderr
+    );
+    // An operation with one version needs no --api-version either.
+    let run = yida(
+        &[
+            "call",
+            "TerminateInstance",
+            "--input",
+            r#"{"processInstanceId":"P"}"#,
+        ],
+        &refs(&env),
+        None,
+    )
+    .await;
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+    assert_eq!(server.count(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -216,7 +256,39 @@ async fn bad_input_is_refused_naming_the_parameter_before_anything_is_sent() {
             "--api-version",
         ),
         (&["call", "NoSuchAction"], "NoSuchAction"),
-        (&["call", "RestartInstance"], "2.0"),
+        (&["call", "RestartInstance", "--api-version", "1.0"], "2.0"),
+        (&["call", "SaveFormDta"], "did you mean `SaveFormData`"),
+        (
+            &[
+                "call",
+                "SaveFormData",
+                "--input",
+                r#"{"formUid":"F","formDataJson":{}}"#,
+            ],
+            "unknown parameter `formUid`: did you mean `formUuid`?",
+        ),
+        (
+            &[
+                "call",
+                "SearchFormDatas",
+                "--input",
+                r#"{"formUuid":"F","pageSize":"ten"}"#,
+            ],
+            "parameter `pageSize` must be an integer (i64), not a string",
+        ),
+        (
+            &["call", "SearchFormDatas", "--input", r#"{"formUuid":7}"#],
+            "parameter `formUuid` must be a string",
+        ),
+        (
+            &[
+                "call",
+                "SaveFormData",
+                "--input",
+                r#"{"formUuid":"F","formDataJson":{},"useAlias":"yes"}"#,
+            ],
+            "parameter `useAlias` must be a boolean",
+        ),
         (&["call", "SaveFormData", "--input", "[1,2]"], "JSON object"),
         (
             &["call", "SaveFormData", "--input", "{not json"],
@@ -226,6 +298,7 @@ async fn bad_input_is_refused_naming_the_parameter_before_anything_is_sent() {
     for (args, needle) in cases {
         let run = yida(args, &refs(&env), None).await;
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert_eq!(run.stderr.matches("error:").count(), 1, "{}", run.stderr);
         assert!(
             run.stderr.contains(needle),
             "{args:?} should name {needle}: {}",
@@ -553,6 +626,7 @@ async fn all_draws_a_progress_bar_when_stderr_is_a_terminal() {
             .env_clear()
             .envs(env)
             .env("PATH", "/usr/bin:/bin")
+            .env("TERM", "xterm")
             .stdin(Stdio::null())
             .output()
             .expect("script(1) runs")
@@ -566,4 +640,569 @@ async fn all_draws_a_progress_bar_when_stderr_is_a_terminal() {
         "{text}"
     );
     assert_eq!(server.count(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn help_lists_the_commands_and_version_prints_the_version() {
+    let run = yida(&["--help"], &[], None).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for needle in ["call", "ops", "token", "YIDA_ENDPOINT", "EXIT CODES"] {
+        assert!(run.stdout.contains(needle), "{needle}: {}", run.stdout);
+    }
+    let run = yida(&["--version"], &[], None).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout.trim(),
+        format!("yida {}", env!("CARGO_PKG_VERSION"))
+    );
+    let run = yida(&["nosuchcommand"], &[], None).await;
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("nosuchcommand"), "{}", run.stderr);
+}
+
+// ---- issue 12: help from the spec, suggestions, filters, completions, logs ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn call_action_help_lists_the_operations_parameters_from_the_spec() {
+    let run = yida(&["call", "SaveFormData", "--help"], &[], None).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = &run.stdout;
+    assert!(out.starts_with("SaveFormData@2.0: "), "{out}");
+    assert!(out.contains("POST /v2.0/yida/forms/instances"), "{out}");
+    assert!(out.contains("Yida.Form.Write"), "{out}");
+    let row = |name: &str| {
+        out.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no row for {name}: {out}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        row("formDataJson")[..4],
+        ["formDataJson", "json_text", "yes", "body"]
+    );
+    assert_eq!(row("useAlias")[..4], ["useAlias", "bool", "no", "body"]);
+    assert!(row("appType").join(" ").contains("$YIDA_APP_TYPE"), "{out}");
+    // The description comes from the spec.
+    assert!(out.contains("The form's code"), "{out}");
+    // A legacy version, a GET with a path parameter, and `call --help` alone.
+    let run = yida(
+        &["call", "GetFormDataByID", "--api-version", "1.0", "--help"],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stdout.contains("legacy: GetFormDataByID@2.0"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        row_of(&run.stdout, "id")[..4],
+        ["id", "string", "yes", "path"]
+    );
+    let run = yida(&["call", "--help"], &[], None).await;
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains("--api-version"), "{}", run.stdout);
+    let run = yida(&["call", "SaveFormDta", "--help"], &[], None).await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("did you mean `SaveFormData`"),
+        "{}",
+        run.stderr
+    );
+}
+
+fn row_of<'a>(out: &'a str, name: &str) -> Vec<&'a str> {
+    out.lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .unwrap_or_else(|| panic!("no row for {name}: {out}"))
+        .split_whitespace()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_case_action_is_corrected_without_advising_the_version_it_has() {
+    let run = yida(&["call", "saveformdata", "--api-version", "2.0"], &[], None).await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("did you mean `SaveFormData`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("use --api-version"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ops_filters_and_completions_are_generated() {
+    let run = yida(&["ops", "formdata"], &[], None).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let (rows, last) = lines.split_at(lines.len() - 1);
+    assert_eq!(last[0], format!("{} operations", rows.len()));
+    assert!(rows.len() > 3 && rows.len() < 125, "{}", run.stdout);
+    assert!(rows.iter().all(|r| r.to_lowercase().contains("formdata")));
+    let run = yida(&["ops", "SaveFormData", "--json"], &[], None).await;
+    let list: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+    let actions: Vec<&str> = list.iter().map(|o| o["action"].as_str().unwrap()).collect();
+    assert!(
+        actions.iter().filter(|a| **a == "SaveFormData").count() == 2 && actions.len() < 10,
+        "{actions:?}"
+    );
+    let run = yida(&["ops", "no-such-thing"], &[], None).await;
+    assert_eq!(run.stdout, "0 operations\n");
+    for shell in ["bash", "zsh", "fish"] {
+        let run = yida(&["completions", shell], &[], None).await;
+        assert_eq!(run.code, 0, "{shell}: {}", run.stderr);
+        assert!(
+            run.stdout.contains("yida") && run.stdout.contains("completions"),
+            "{shell}"
+        );
+    }
+    let run = yida(&["completions", "tcsh"], &[], None).await;
+    assert_eq!(run.code, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verbose_and_rust_log_show_retries_on_stderr_without_secrets() {
+    let busy_once = || {
+        MockServer::script(vec![
+            Reply::error(503, "ServiceUnavailable", "busy", "REQ-1"),
+            Reply::json(json!({"totalCount": 0, "data": []})),
+        ])
+    };
+    let args = ["call", "SearchFormDatas", "--input", r#"{"formUuid":"F"}"#];
+    let server = busy_once().await;
+    let run = yida(&args, &refs(&env_for(&server)), None).await;
+    assert_eq!((run.code, server.count()), (0, 2), "{}", run.stderr);
+    assert_eq!(run.stderr, "", "quiet without -v");
+    for (flag, log) in [
+        ("-v", None),
+        ("-vv", None),
+        ("--verbose", None),
+        ("", Some("yida_api=debug")),
+    ] {
+        let server = busy_once().await;
+        let mut env = env_for(&server);
+        let mut args = args.to_vec();
+        match log {
+            Some(l) => env.push(("RUST_LOG", l.into())),
+            None => args.insert(0, flag),
+        }
+        let run = yida(&args, &refs(&env), None).await;
+        assert_eq!((run.code, server.count()), (0, 2), "{}", run.stderr);
+        assert!(run.stderr.contains("retrying"), "{flag}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("ServiceUnavailable"),
+            "{flag}: {}",
+            run.stderr
+        );
+        for secret in ["sys-cli-secret", "cli-token-1"] {
+            assert!(
+                !run.stderr.contains(secret),
+                "{flag}: {secret}: {}",
+                run.stderr
+            );
+        }
+    }
+}
+
+// ---- issue 15: output errors, closed pipes, configuration, server text, replies ----
+
+/// Runs `yida` with stdout sent to `stdout`; returns the exit code and stderr.
+async fn yida_to(args: &[&str], env: &[(&str, &str)], stdout: Stdio) -> (i32, String) {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let out = Command::new(env!("CARGO_BIN_EXE_yida"))
+            .args(&args)
+            .env_clear()
+            .envs(env)
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(Stdio::piped())
+            .output()
+            .expect("run yida");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+/// A pipe whose reader is already closed.
+fn closed_pipe() -> Stdio {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    writer.into()
+}
+
+/// A server whose list never ends: full pages, a total far away.
+async fn endless_pages() -> MockServer {
+    MockServer::start(|r, _| {
+        let page = r.json()["currentPage"].as_i64().unwrap_or(1);
+        let data: Vec<_> = (0..100)
+            .map(|i| json!({"dataId": i, "page": page}))
+            .collect();
+        Reply::json(json!({"currentPage": page, "totalCount": 1_000_000, "data": data}))
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_pipe_is_a_quiet_exit_never_a_panic() {
+    let server = MockServer::always(Reply::json(json!({"result": "FINST-1"}))).await;
+    let env = env_for(&server);
+    let save = r#"{"formUuid":"F","formDataJson":{}}"#;
+    for args in [
+        vec!["--help"],
+        vec!["--version"],
+        vec!["ops"],
+        vec!["ops", "--json"],
+        vec!["call", "--help"],
+        vec!["call", "SaveFormData", "--help"],
+        vec!["completions", "bash"],
+        vec!["call", "SaveFormData", "--input", save],
+    ] {
+        let (code, stderr) = yida_to(&args, &refs(&env), closed_pipe()).await;
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(code == 0 || code == 141, "{args:?}: exit {code}: {stderr}");
+        if args[0] != "--help" && args[0] != "--version" {
+            assert_eq!((code, stderr.as_str()), (141, ""), "{args:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn all_stops_calling_the_api_when_its_reader_goes_away() {
+    let server = endless_pages().await;
+    let env = env_for(&server);
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    let (code, first, stderr) = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_yida"))
+            .args([
+                "call",
+                "SearchFormDatas",
+                "--input",
+                r#"{"formUuid":"F"}"#,
+                "--all",
+            ])
+            .env_clear()
+            .envs(env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // `head -1`: read one line, then close the pipe.
+        let mut first = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut first,
+        )
+        .unwrap();
+        // Bounded: a walk that does not stop is killed after 20 s (and the test fails).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let code = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status.code().unwrap_or(-1);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break -1;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        (code, first, stderr)
+    })
+    .await
+    .unwrap();
+    assert_eq!(first.trim(), r#"{"dataId":0,"page":1}"#);
+    assert_eq!(code, 141, "{stderr}");
+    assert!(
+        !stderr.contains("error") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    // The page that found the pipe closed is the last one asked for.
+    assert!(server.count() <= 2, "{} pages fetched", server.count());
+}
+
+fn dev_full() -> Stdio {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full")
+        .into()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn output_errors_end_the_command_with_a_non_zero_exit_and_stop_the_walk() {
+    let server = MockServer::always(Reply::json(json!({"result": "FINST-LOST"}))).await;
+    let env = env_for(&server);
+    let (code, stderr) = yida_to(
+        &[
+            "call",
+            "SaveFormData",
+            "--input",
+            r#"{"formUuid":"F","formDataJson":{}}"#,
+        ],
+        &refs(&env),
+        dev_full(),
+    )
+    .await;
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(
+        stderr.contains("SaveFormData@2.0 was sent and applied"),
+        "{stderr}"
+    );
+    assert_eq!(server.count(), 1);
+
+    let server = endless_pages().await;
+    let env = env_for(&server);
+    let (code, stderr) = yida_to(
+        &[
+            "call",
+            "SearchFormDatas",
+            "--input",
+            r#"{"formUuid":"F"}"#,
+            "--all",
+        ],
+        &refs(&env),
+        dev_full(),
+    )
+    .await;
+    assert_eq!(code, 4, "{stderr}");
+    assert_eq!(
+        stderr.matches("No space left on device").count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(
+        server.count(),
+        1,
+        "the walk stops at the first failed write"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_blank_endpoint_is_refused_and_endpoint_credentials_never_print() {
+    // Blank: refused before anything is sent (it used to mean production). formUuid is
+    // missing so that no build of yida, however old, can send this anywhere.
+    let run = yida(
+        &["call", "SaveFormData", "--input", r#"{"formDataJson":{}}"#],
+        &[
+            ("YIDA_ENDPOINT", "  "),
+            ("YIDA_ACCESS_TOKEN", "t"),
+            ("YIDA_APP_TYPE", "A"),
+            ("YIDA_SYSTEM_TOKEN", "S"),
+            ("YIDA_USER_ID", "u"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("YIDA_ENDPOINT is set but blank"),
+        "{}",
+        run.stderr
+    );
+    // user:password in the endpoint: never printed, whatever the error.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let http = format!("http://alice:hunter2pw@127.0.0.1:{port}");
+    for (endpoint, command) in [
+        ("ftp://alice:hunter2pw@127.0.0.1/", "call"),
+        (http.as_str(), "call"),
+        (http.as_str(), "token"),
+    ] {
+        let mut env = vec![
+            ("YIDA_ENDPOINT", endpoint),
+            ("YIDA_APP_TYPE", "A"),
+            ("YIDA_SYSTEM_TOKEN", "S"),
+            ("YIDA_USER_ID", "u"),
+        ];
+        let args: &[&str] = if command == "token" {
+            env.extend([("YIDA_APP_KEY", "k"), ("YIDA_APP_SECRET", "s")]);
+            &["token"]
+        } else {
+            env.push(("YIDA_ACCESS_TOKEN", "t"));
+            &[
+                "call",
+                "SaveFormData",
+                "--input",
+                r#"{"formUuid":"F","formDataJson":{}}"#,
+            ]
+        };
+        let run = yida(args, &env, None).await;
+        assert_ne!(run.code, 0);
+        assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+        assert!(
+            !run.stderr.contains("hunter2pw"),
+            "{endpoint}: {}",
+            run.stderr
+        );
+        // Nor in the logs, which name the token endpoint's URL.
+        let verbose: Vec<&str> = ["-vv"].iter().chain(args).copied().collect();
+        let run = yida(&verbose, &env, None).await;
+        assert_ne!(run.code, 0);
+        assert!(
+            !run.stderr.contains("hunter2pw"),
+            "{endpoint}: {}",
+            run.stderr
+        );
+        if command == "token" {
+            assert!(
+                run.stderr.contains("http://***@127.0.0.1"),
+                "{}",
+                run.stderr
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_text_is_stripped_of_control_characters_capped_and_printed_once() {
+    let long = "A".repeat(1_000_000);
+    let server = MockServer::always(Reply::error(
+        400,
+        "Bad\u{1b}[31mRED\r\nInjected",
+        &format!("UNIQUE-MSG\u{1b}]0;title\u{7}{long}"),
+        "R\u{1b}[2J",
+    ))
+    .await;
+    let env = env_for(&server);
+    let run = yida(
+        &[
+            "call",
+            "SaveFormData",
+            "--input",
+            r#"{"formUuid":"F","formDataJson":{}}"#,
+        ],
+        &refs(&env),
+        None,
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        !run.stderr.chars().any(|c| c.is_control() && c != '\n'),
+        "{:?}",
+        &run.stderr[..200.min(run.stderr.len())]
+    );
+    assert!(
+        run.stderr.len() < 10_000,
+        "{} bytes of stderr",
+        run.stderr.len()
+    );
+    assert_eq!(
+        run.stderr.matches("UNIQUE-MSG").count(),
+        1,
+        "message printed once"
+    );
+    assert!(run.stderr.contains("more characters not shown"));
+    assert!(
+        run.stderr.contains(r"Bad\u{1b}[31mRED\u{d}\u{a}Injected"),
+        "{}",
+        run.stderr
+    );
+    // Four lines: the error, code, message, request id.
+    assert_eq!(run.stderr.lines().count(), 4, "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn call_prints_the_reply_as_received_with_fields_the_spec_does_not_know() {
+    let body = r#"{"zNewField":{"b":1,"a":[1.50,2e3]},"result":"FINST-1","addedTomorrow":true}"#;
+    let server = MockServer::always(Reply::text(200, "application/json", body)).await;
+    let env = env_for(&server);
+    let run = yida(
+        &[
+            "call",
+            "SaveFormData",
+            "--input",
+            r#"{"formUuid":"F","formDataJson":{}}"#,
+        ],
+        &refs(&env),
+        None,
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, format!("{body}\n"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replies_that_cannot_be_decoded_after_sending_exit_3_not_2() {
+    let deep = format!(
+        r#"{{"formInstId":"F","formData":{}{}}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    for body in [
+        deep.as_str(),
+        r#"{"formInstId":"F","formData":{"n":1e400}}"#,
+        r#"{"formInstId":"F","formData":{"#,
+    ] {
+        let server = MockServer::always(Reply::text(200, "application/json", body)).await;
+        let env = env_for(&server);
+        let run = yida(
+            &["call", "GetFormDataByID", "--input", r#"{"id":"I"}"#],
+            &refs(&env),
+            None,
+        )
+        .await;
+        assert_eq!(run.code, 3, "{}", run.stderr);
+        assert_eq!(run.stdout, "");
+        assert!(run.stderr.contains("cannot decode"), "{}", run.stderr);
+        assert_eq!(server.count(), 1);
+    }
+    assert!(yida(&["--help"], &[], None)
+        .await
+        .stdout
+        .contains("3    the reply could not be decoded"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_error_prints_its_cause_once() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let env = [
+        ("YIDA_ENDPOINT", url.as_str()),
+        ("YIDA_APP_KEY", "k"),
+        ("YIDA_APP_SECRET", "app-secret-x"),
+        ("YIDA_APP_TYPE", "A"),
+        ("YIDA_SYSTEM_TOKEN", "S"),
+        ("YIDA_USER_ID", "u"),
+    ];
+    for args in [
+        &[
+            "call",
+            "SaveFormData",
+            "--input",
+            r#"{"formUuid":"F","formDataJson":{}}"#,
+        ][..],
+        &["token"][..],
+    ] {
+        let run = yida(args, &env, None).await;
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert_eq!(
+            run.stderr.matches("Connection refused").count(),
+            1,
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("app-secret-x"));
+    }
 }

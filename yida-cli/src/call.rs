@@ -1,0 +1,404 @@
+//! `yida call`: send one operation (or walk every page of a list operation), and
+//! `yida call <Action> --help`: that operation's parameters from the spec.
+
+use crate::fail::{Fail, DECODE, OUTPUT};
+use crate::out;
+use std::io::{IsTerminal, Read};
+use yida_api::{Client, OperationMeta, ParamLocation};
+
+/// Send one operation and print the reply as received (JSON).
+///
+/// --input is one JSON object of the operation's parameters by their wire names (path
+/// parameters included); JSON-text parameters such as formDataJson may be given as text or as
+/// the JSON value. `yida call <Action> --help` lists the operation's parameters.
+#[derive(clap::Args, Debug)]
+#[command(disable_help_flag = true)]
+pub struct CallArgs {
+    /// The operation's action name, e.g. SaveFormData (see `yida ops`).
+    pub action: Option<String>,
+    /// API version of the operation [default: the current one: 2.0 where a 2.0 operation
+    /// replaces a legacy 1.0 one, else the only one].
+    #[arg(long, value_name = "VERSION", value_parser = ["1.0", "2.0"])]
+    pub api_version: Option<String>,
+    /// The parameters: one JSON object, `@file` to read it from a file, or `-` for stdin.
+    #[arg(long, value_name = "JSON | @file | -")]
+    pub input: Option<String>,
+    /// Walk every page of a list operation; print one JSON item per line, progress on stderr.
+    #[arg(long)]
+    pub all: bool,
+    /// Print help; with an action, that operation's parameters.
+    #[arg(short, long)]
+    pub help: bool,
+}
+
+fn read_input(arg: Option<&str>) -> Result<serde_json::Value, Fail> {
+    let text = match arg {
+        None => return Ok(serde_json::json!({})),
+        Some("-") => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| Fail::usage(format!("cannot read standard input: {e}")))?;
+            s
+        }
+        Some(a) if a.starts_with('@') => std::fs::read_to_string(&a[1..])
+            .map_err(|e| Fail::usage(format!("cannot read {}: {e}", &a[1..])))?,
+        Some(a) => a.to_string(),
+    };
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Fail::usage(format!("--input is not valid JSON: {e}")))?;
+    if !v.is_object() {
+        return Err(Fail::usage(
+            "--input must be one JSON object of parameters by wire name",
+        ));
+    }
+    Ok(v)
+}
+
+/// Up to three of `candidates` close to `name` (case-insensitive), closest first.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let lower = name.to_lowercase();
+    let mut scored: Vec<(f64, &str)> = candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&lower, &c.to_lowercase()), c))
+        .filter(|(score, _)| *score >= 0.85)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut out: Vec<&str> = scored.into_iter().map(|(_, c)| c).collect();
+    out.dedup();
+    out.truncate(3);
+    out
+}
+
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The operation `action` names at `version`, or its current version when none is given.
+fn find_op(action: &str, version: Option<&str>) -> Result<&'static OperationMeta, Fail> {
+    let ops = yida_api::operations();
+    let same: Vec<&'static OperationMeta> =
+        ops.iter().copied().filter(|o| o.action == action).collect();
+    if same.is_empty() {
+        let names = did_you_mean(action, ops.iter().map(|o| o.action));
+        let hint = if names.is_empty() {
+            "see `yida ops`".to_string()
+        } else {
+            format!("did you mean {}?", quoted(&names))
+        };
+        return Err(Fail::usage(format!("unknown operation `{action}`: {hint}")));
+    }
+    let meta: &'static OperationMeta = match version {
+        Some(v) => match same.iter().find(|o| o.version == v) {
+            Some(op) => op,
+            None => {
+                let versions: Vec<&str> = same.iter().map(|o| o.version).collect();
+                return Err(Fail::usage(format!(
+                    "{action} has no API version {v}; it exists in API version {} \
+                     (use --api-version {})",
+                    versions.join(", "),
+                    versions[0]
+                )));
+            }
+        },
+        // The one that is not replaced by another (2.0 where a 2.0 twin exists).
+        None => same
+            .iter()
+            .find(|o| o.legacy.is_none())
+            .unwrap_or(&same[same.len() - 1]),
+    };
+    if let (Some(_), Some((a, v))) = (version, meta.legacy) {
+        out::note(&format!(
+            "note: {} is a legacy operation; {a}@{v} replaces it (the default without \
+             --api-version)",
+            meta.id()
+        ));
+    }
+    Ok(meta)
+}
+
+fn location(l: ParamLocation) -> &'static str {
+    match l {
+        ParamLocation::Path => "path",
+        ParamLocation::Query => "query",
+        ParamLocation::Body => "body",
+    }
+}
+
+fn context_var(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "appType" => "YIDA_APP_TYPE",
+        "systemToken" => "YIDA_SYSTEM_TOKEN",
+        "userId" => "YIDA_USER_ID",
+        "language" => "YIDA_LANGUAGE",
+        _ => return None,
+    })
+}
+
+/// `yida call <Action> --help`: the operation and its parameters, from the spec.
+fn op_help(meta: &OperationMeta) -> String {
+    let mut s = format!("{}: {}\n\n", meta.id(), meta.doc);
+    s.push_str(&format!("  {} {}\n", meta.method, meta.path));
+    s.push_str(&format!("  area: {}", meta.area));
+    if let Some(p) = meta.permission {
+        s.push_str(&format!("; permission: {p}"));
+    }
+    s.push_str(if meta.read_only {
+        "; read-only (retried on transient failures)\n"
+    } else {
+        "; changes data (never retried once it may have applied)\n"
+    });
+    if let Some((a, v)) = meta.legacy {
+        s.push_str(&format!("  legacy: {a}@{v} replaces it\n"));
+    }
+    if meta.pagination.is_some() {
+        s.push_str("  paginated: --all walks every page\n");
+    }
+    let required: Vec<String> = meta
+        .params
+        .iter()
+        .filter(|p| p.required && !p.context)
+        .map(|p| format!("\"{}\": …", p.name))
+        .collect();
+    s.push_str(&format!(
+        "\nUsage: yida call {} --api-version {} --input '{{{}}}'\n\nParameters (--input, by wire \
+         name):\n",
+        meta.action,
+        meta.version,
+        required.join(", ")
+    ));
+    let width = meta
+        .params
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let ty_width = meta
+        .params
+        .iter()
+        .map(|p| p.ty.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    s.push_str(&format!(
+        "  {:<width$}  {:<ty_width$}  {:<8}  {:<5}  description\n",
+        "name", "type", "required", "in"
+    ));
+    for p in meta.params {
+        let mut doc = p.doc.to_string();
+        if p.context {
+            if let Some(var) = context_var(p.name) {
+                doc.push_str(&format!(" [default: ${var}]"));
+            }
+        }
+        if p.ty == "json_text" {
+            doc.push_str(" [JSON text: give the text or the JSON value]");
+        }
+        s.push_str(&format!(
+            "  {:<width$}  {:<ty_width$}  {:<8}  {:<5}  {}\n",
+            p.name,
+            p.ty,
+            if p.required { "yes" } else { "no" },
+            location(p.location),
+            doc.trim()
+        ));
+    }
+    s
+}
+
+/// What JSON a spec type takes, where the CLI can tell; `None`: anything (the library checks).
+fn type_problem(ty: &str, v: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    if v.is_null() {
+        return None;
+    }
+    let want = |ok: bool, what: &str| (!ok).then(|| format!("must be {what}"));
+    let list = ty.strip_prefix("list<").and_then(|t| t.strip_suffix('>'));
+    let map = ty.strip_prefix("map<").and_then(|t| t.strip_suffix('>'));
+    let kind = match v {
+        Value::String(_) => "a string",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Value::Number(_) => "a number",
+        Value::Bool(_) => "a boolean",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+        Value::Null => "null",
+    };
+    let problem = match (ty, list, map) {
+        ("string", ..) => want(v.is_string(), "a string"),
+        ("i64", ..) => want(v.is_i64(), "an integer"),
+        ("f64", ..) => want(v.is_number(), "a number"),
+        ("bool", ..) => want(v.is_boolean(), "a boolean (true or false)"),
+        (_, Some(inner), _) => match v.as_array() {
+            None => Some("must be a JSON array".into()),
+            Some(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| type_problem(inner, item).map(|p| format!("[{i}] {p}"))),
+        },
+        (_, _, Some(_)) => want(v.is_object(), "a JSON object"),
+        _ => None,
+    };
+    problem.map(|p| format!("{p} ({ty}), not {kind}"))
+}
+
+/// Names and JSON types of the input against the spec, before anything is sent.
+fn check_input(meta: &OperationMeta, input: &serde_json::Value) -> Result<(), Fail> {
+    let Some(map) = input.as_object() else {
+        return Ok(());
+    };
+    for (name, value) in map {
+        let Some(p) = meta.params.iter().find(|p| p.name == name) else {
+            let names = did_you_mean(name, meta.params.iter().map(|p| p.name));
+            let hint = if names.is_empty() {
+                format!(
+                    "see `yida call {} --api-version {} --help`",
+                    meta.action, meta.version
+                )
+            } else {
+                format!("did you mean {}?", quoted(&names))
+            };
+            return Err(Fail::usage(format!(
+                "{}: unknown parameter `{name}`: {hint}",
+                meta.id()
+            )));
+        };
+        if let Some(problem) = type_problem(p.ty, value) {
+            return Err(Fail::usage(format!(
+                "{}: parameter `{name}` {problem}",
+                meta.id()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Sends the operation and prints the reply.
+pub async fn run(args: CallArgs) -> Result<(), Fail> {
+    let Some(action) = args.action.as_deref() else {
+        if args.help {
+            return out::stdout(&crate::subcommand_help("call"));
+        }
+        return Err(Fail::usage(
+            "which operation? `yida call <Action>` (see `yida ops`, `yida call --help`)",
+        ));
+    };
+    let meta = find_op(action, args.api_version.as_deref())?;
+    if args.help {
+        return out::stdout(&op_help(meta));
+    }
+    let input = read_input(args.input.as_deref())?;
+    check_input(meta, &input)?;
+    let client = crate::config::client()?;
+    if args.all {
+        return call_all(&client, meta, input).await;
+    }
+    let reply = client
+        .call_dynamic_text(meta.action, meta.version, input)
+        .await?;
+    if let Some(mut text) = reply {
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        out::stdout(&text).map_err(|f| sent_but_not_written(f, meta))?;
+    }
+    Ok(())
+}
+
+/// An output failure after a write was sent says so: the reply (e.g. a new record id) is lost.
+fn sent_but_not_written(f: Fail, meta: &OperationMeta) -> Fail {
+    match f {
+        Fail(OUTPUT, msg) if !meta.read_only => Fail(
+            OUTPUT,
+            format!(
+                "{msg}\n  {} was sent and applied; its reply is lost",
+                meta.id()
+            ),
+        ),
+        f => f,
+    }
+}
+
+/// `--all`: every page, one JSON item per line, progress on stderr.
+async fn call_all(
+    client: &Client,
+    meta: &OperationMeta,
+    input: serde_json::Value,
+) -> Result<(), Fail> {
+    if meta.pagination.is_none() {
+        return Err(Fail::usage(format!(
+            "{} is not a paginated operation; --all does not apply",
+            meta.id()
+        )));
+    }
+    let mut pages = client.paginate_json(meta.action, meta.version, input)?;
+    let progress = Progress::new();
+    let result = async {
+        while let Some(items) = pages.next_items().await {
+            let items = items?;
+            let mut text = String::new();
+            for item in &items {
+                let line = serde_json::to_string(item)
+                    .map_err(|e| Fail(DECODE, format!("error: cannot render an item: {e}")))?;
+                text.push_str(&line);
+                text.push('\n');
+            }
+            // An output error (a closed pipe, a full disk) stops the walk here.
+            out::stdout(&text)?;
+            progress.page(pages.pages(), pages.fetched(), pages.total_count());
+        }
+        Ok(())
+    }
+    .await;
+    progress.finish(result.is_ok());
+    result
+}
+
+/// Progress of a walk on stderr: a bar on a terminal, one line per page otherwise.
+struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    fn new() -> Self {
+        if !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        Progress(Some(bar))
+    }
+
+    fn page(&self, page: i64, seen: i64, total: Option<i64>) {
+        let total_s = total.map(|t| t.to_string()).unwrap_or_else(|| "?".into());
+        let Some(bar) = &self.0 else {
+            out::note(&format!("page {page}: {seen}/{total_s} items"));
+            return;
+        };
+        let template = match total {
+            Some(t) => {
+                bar.set_length(t.max(0) as u64);
+                "[{bar:30}] {pos}/{len} items, page {msg}"
+            }
+            None => "{pos}/? items, page {msg}",
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("## "));
+        }
+        bar.set_message(page.to_string());
+        bar.set_position(seen.max(0) as u64);
+    }
+
+    fn finish(&self, ok: bool) {
+        if let Some(bar) = &self.0 {
+            if ok {
+                bar.finish();
+            } else {
+                bar.abandon();
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! `yida ops`: list the operations the spec describes.
+
+use crate::fail::Fail;
+
+/// List the operations (area, action, version, method, path), all or those matching a filter.
+#[derive(clap::Args, Debug)]
+pub struct OpsArgs {
+    /// Only operations whose action, area, path or description contains this text
+    /// (case-insensitive), e.g. `yida ops form`.
+    pub filter: Option<String>,
+    /// Machine-readable output: one JSON array with each operation's parameters.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn matches(o: &yida_api::OperationMeta, filter: &str) -> bool {
+    [o.action, o.area, o.path, o.doc]
+        .iter()
+        .any(|field| field.to_lowercase().contains(filter))
+}
+
+/// Prints the operation list.
+pub async fn run(args: OpsArgs) -> Result<(), Fail> {
+    let filter = args.filter.as_deref().map(str::to_lowercase);
+    let ops: Vec<_> = yida_api::operations()
+        .into_iter()
+        .filter(|o| filter.as_deref().is_none_or(|f| matches(o, f)))
+        .collect();
+    let mut text = String::new();
+    if args.json {
+        let list: Vec<serde_json::Value> = ops
+            .iter()
+            .map(|o| {
+                serde_json::json!({
+                    "action": o.action,
+                    "version": o.version,
+                    "method": o.method,
+                    "path": o.path,
+                    "area": o.area,
+                    "doc": o.doc,
+                    "permission": o.permission,
+                    "readOnly": o.read_only,
+                    "seed": o.seed,
+                    "legacy": o.legacy.map(|(a, v)| format!("{a}@{v}")),
+                    "paginated": o.pagination.is_some(),
+                    "params": o.params.iter().map(|p| serde_json::json!({
+                        "name": p.name,
+                        "in": match p.location { yida_api::ParamLocation::Path => "path", yida_api::ParamLocation::Query => "query", yida_api::ParamLocation::Body => "body" },
+                        "type": p.ty,
+                        "required": p.required,
+                        "doc": p.doc,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        text = serde_json::to_string_pretty(&list).unwrap_or_default();
+        text.push('\n');
+    } else {
+        for o in &ops {
+            let legacy = o
+                .legacy
+                .map(|(a, v)| format!("  [legacy → {a} {v}]"))
+                .unwrap_or_default();
+            text.push_str(&format!(
+                "{:<12} {:<48} {:<4} {:<6} {}{}\n",
+                o.area, o.action, o.version, o.method, o.path, legacy
+            ));
+        }
+        text.push_str(&format!("{} operations\n", ops.len()));
+    }
+    crate::out::stdout(&text)
+}
