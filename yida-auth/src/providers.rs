@@ -115,7 +115,7 @@ impl Http {
             .or(defaults.and_then(ClientDefaults::attempt_timeout))
             .unwrap_or(DEFAULT_TIMEOUT);
         let url = format!("{}{}", endpoint.trim_end_matches('/'), path);
-        tracing::debug!(target: "yida_auth", path, "fetching access token");
+        tracing::debug!(target: "yida_auth", url = %crate::wire::redact_url(&url), "fetching access token");
         let resp = self
             .client
             .post(&url)

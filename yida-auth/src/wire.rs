@@ -216,19 +216,23 @@ impl fmt::Debug for Printable<'_> {
     }
 }
 
-/// A URL without its user info, query and fragment (which may hold credentials), for errors
-/// and logs. Text that is not a URL is reduced to what precedes any `?` or `#`.
+/// A URL without its query and fragment, and with any user info shown as `***` (all may hold
+/// credentials), for errors and logs. Text that is not a URL is reduced to what precedes any
+/// `?` or `#`.
 ///
 /// ```
 /// use yida_auth::wire::redact_url;
-/// assert_eq!(redact_url("https://u:p@h.example/a/b?systemToken=x#f"), "https://h.example/a/b");
+/// assert_eq!(redact_url("https://u:p@h.example/a/b?systemToken=x#f"), "https://***@h.example/a/b");
+/// assert_eq!(redact_url("https://h.example/a?x=1"), "https://h.example/a");
 /// assert_eq!(redact_url("/login?ticket=x"), "/login");
 /// ```
 pub fn redact_url(url: &str) -> String {
     match reqwest::Url::parse(url) {
         Ok(mut u) => {
-            let _ = u.set_username("");
-            let _ = u.set_password(None);
+            if !u.username().is_empty() || u.password().is_some() {
+                let _ = u.set_password(None);
+                let _ = u.set_username("***");
+            }
             u.set_query(None);
             u.set_fragment(None);
             u.to_string()
