@@ -66,11 +66,7 @@ async fn throttling_is_retried_then_succeeds_even_for_writes() {
 async fn the_gateway_ban_reply_is_retried_after_its_wait() {
     let server = MockServer::script(vec![
         Reply::status_json(403, json!({"status": 1111, "wait": 0.05})),
-        Reply::text(
-            429,
-            "text/html",
-            "<html><body>Too many requests</body></html>",
-        ),
+        Reply::text(429, "text/html", yida_e2e::GATEWAY_BAN_PAGE),
         page(),
     ])
     .await;

@@ -6,7 +6,7 @@
 //!   cargo run -p yida-redis --example replicas -- FINST-ID
 //! ```
 use std::time::Duration;
-use yida_api::{AppContext, Client, GetFormDataByIDRequest};
+use yida_api::{AppContext, Client, GetFormDataByIdRequest};
 use yida_auth::{InternalApp, ThirdPartyApp, TokenCache};
 use yida_redis::{Redis, RedisRateLimiter};
 
@@ -38,7 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     quota.acquire("APP_XXXX/GetFormDataByID@2.0").await;
     let record = client
         .forms()
-        .get_form_data_by_id(GetFormDataByIDRequest::new(id))
+        .get_form_data_by_id(GetFormDataByIdRequest::new(id))
         .await?;
     println!("{:?}", record.form_inst_id);
 

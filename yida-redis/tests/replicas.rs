@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 use support::RedisServer;
-use yida_api::{AppContext, Client, GetFormDataByIDRequest, RetryConfig};
+use yida_api::{AppContext, Client, GetFormDataByIdRequest, RetryConfig};
 use yida_auth::{
     CacheConfig, InternalApp, ManualClock, MemoryTokenStore, SharedTokenStore, SuiteTicket,
     SuiteTicketStore, ThirdPartyApp, TokenCache, TokenProvider,
@@ -133,7 +133,7 @@ fn replica(server: &MockServer, redis: &Redis, clock: &ManualClock) -> Client {
 async fn call(client: &Client) -> Result<(), yida_api::Error> {
     let reply = client
         .forms()
-        .get_form_data_by_id(GetFormDataByIDRequest::new("FINST-1"))
+        .get_form_data_by_id(GetFormDataByIdRequest::new("FINST-1"))
         .await?;
     assert_eq!(reply.form_inst_id.as_deref(), Some("FINST-1"));
     Ok(())
