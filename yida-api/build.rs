@@ -1,8 +1,8 @@
-//! Generates the typed API from `../spec` into `OUT_DIR/generated.rs`.
+//! Generates the typed API from `spec/` (a link to the top-level `spec/`) into `OUT_DIR/generated.rs`.
 use std::path::Path;
 
 fn main() {
-    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec");
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("spec");
     println!("cargo:rerun-if-changed={}", spec.display());
     let code = match yida_codegen::generate(&spec) {
         Ok(code) => code,
