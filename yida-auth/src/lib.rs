@@ -25,6 +25,7 @@ mod error;
 mod providers;
 mod secret;
 mod signature;
+mod tls;
 
 pub use cache::{
     CacheConfig, Clock, ManualClock, MemoryTokenStore, SystemClock, TokenCache, TokenStore,
@@ -36,6 +37,7 @@ pub use providers::{
 };
 pub use secret::{Secret, REDACTED};
 pub use signature::{legacy_signature, legacy_signature_query};
+pub use tls::ensure_tls_provider;
 
 use std::fmt;
 use std::future::Future;
