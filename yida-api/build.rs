@@ -1,4 +1,4 @@
-//! Generates the typed API from `spec/` (a link to the top-level `spec/`) into `OUT_DIR/generated.rs`.
+//! Generates the typed API from `../spec` into `OUT_DIR/generated.rs`.
 use std::path::Path;
 
 fn main() {
