@@ -1,14 +1,15 @@
 //! The token cache: expiry with a jittered safety margin, single-flight refresh, pluggable
 //! storage and an injectable clock.
 
-use crate::{AccessToken, AuthError};
+use crate::shared::{LockAttempt, SharedTokenStore};
+use crate::{AccessToken, AuthError, Secret};
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::OnceCell;
 
 /// The time source of the cache. Tests inject a [`ManualClock`] to expire tokens without
@@ -147,6 +148,17 @@ struct CacheInner {
     config: CacheConfig,
     flights: Mutex<HashMap<String, Flight>>,
     random: RandomState,
+    shared: Option<Arc<dyn SharedTokenStore>>,
+    /// Per key, the last token DingTalk rejected: not taken from the shared store again.
+    rejected: Mutex<HashMap<String, Secret>>,
+}
+
+/// What the shared store said about a missing token.
+enum SharedStep {
+    /// Another process fetched it.
+    Found(AccessToken),
+    /// Fetch it here, holding the shared lock if there is one.
+    Fetch(Option<String>),
 }
 
 impl fmt::Debug for TokenCache {
@@ -155,6 +167,7 @@ impl fmt::Debug for TokenCache {
             .field("store", &self.inner.store)
             .field("clock", &self.inner.clock)
             .field("config", &self.inner.config)
+            .field("shared", &self.inner.shared)
             .finish()
     }
 }
@@ -188,6 +201,35 @@ impl TokenCache {
                 config,
                 flights: Mutex::new(HashMap::new()),
                 random: RandomState::new(),
+                shared: None,
+                rejected: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// This cache with a second level shared by several processes (e.g. Redis, see the
+    /// `yida-redis` crate), keeping its local store, clock and settings.
+    ///
+    /// A fresh token in the local store is used as before. When there is none, the fetch of
+    /// this process (one for all its tasks) first reads the shared store; if that has no fresh
+    /// token, it takes the shared lock and fetches, then saves the token there for the others
+    /// (with its refresh time, and DingTalk's expiry as its time to live). A process that finds
+    /// the lock held polls the shared store (10 ms, doubling up to 200 ms) until the token
+    /// appears, the lock is free again (the holder failed: it takes the lock itself), or
+    /// [`SharedTokenStore::max_wait`] passes (it fetches itself). A store that cannot be
+    /// reached means fetching locally, as without a shared store. A token DingTalk rejects
+    /// ([`invalidate`](Self::invalidate)) is removed from the shared store too, if it is still
+    /// there, before the next fetch.
+    pub fn with_shared(self, shared: impl SharedTokenStore + 'static) -> Self {
+        TokenCache {
+            inner: Arc::new(CacheInner {
+                store: self.inner.store.clone(),
+                clock: self.inner.clock.clone(),
+                config: self.inner.config.clone(),
+                flights: Mutex::new(HashMap::new()),
+                random: RandomState::new(),
+                shared: Some(Arc::new(shared)),
+                rejected: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -253,11 +295,39 @@ impl TokenCache {
                         return Ok(t);
                     }
                 }
-                let (secret, expire_in) = fetch().await?;
-                let token =
-                    AccessToken::with_refresh_at(secret, Some(self.refresh_time(expire_in)));
-                self.inner.store.put(key, token.clone());
-                Ok(token)
+                let Some(shared) = &self.inner.shared else {
+                    let (secret, expire_in) = fetch().await?;
+                    let token =
+                        AccessToken::with_refresh_at(secret, Some(self.refresh_time(expire_in)));
+                    self.inner.store.put(key, token.clone());
+                    return Ok(token);
+                };
+                let lock = match self.ask_shared(shared.as_ref(), key).await {
+                    SharedStep::Found(t) => {
+                        self.inner.store.put(key, t.clone());
+                        return Ok(t);
+                    }
+                    SharedStep::Fetch(lock) => lock,
+                };
+                let fetched = fetch().await;
+                let result = match fetched {
+                    Ok((secret, expire_in)) => {
+                        let token = AccessToken::with_refresh_at(
+                            secret,
+                            Some(self.refresh_time(expire_in)),
+                        );
+                        self.inner.store.put(key, token.clone());
+                        shared
+                            .save(key, &token, self.inner.clock.now() + expire_in)
+                            .await;
+                        Ok(token)
+                    }
+                    Err(e) => Err(e),
+                };
+                if let Some(lock) = lock {
+                    shared.unlock(key, &lock).await;
+                }
+                result
             })
             .await
             .clone();
@@ -269,8 +339,67 @@ impl TokenCache {
         result
     }
 
-    /// Drops `token` from the cache if it is still the cached one for `key`.
+    /// Drops `token` from the cache if it is still the cached one for `key` (and, with a
+    /// shared store, from there at the next fetch).
     pub fn invalidate(&self, key: &str, token: &AccessToken) {
         self.inner.store.remove(key, token);
+        if self.inner.shared.is_some() {
+            self.inner
+                .rejected
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key.to_string(), token.secret().clone());
+        }
+    }
+
+    /// A token from the shared store that is fresh and not rejected here.
+    async fn usable_shared(&self, shared: &dyn SharedTokenStore, key: &str) -> Option<AccessToken> {
+        let t = shared.load(key).await?;
+        let rejected = self
+            .inner
+            .rejected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .is_some_and(|r| r == t.secret());
+        if rejected {
+            shared.discard(key, &t).await;
+            return None;
+        }
+        self.fresh(&t).then_some(t)
+    }
+
+    /// Reads the shared store, or takes its lock, or waits for the process holding it.
+    async fn ask_shared(&self, shared: &dyn SharedTokenStore, key: &str) -> SharedStep {
+        let deadline = Instant::now() + shared.max_wait();
+        let mut pause = Duration::from_millis(10);
+        loop {
+            if let Some(t) = self.usable_shared(shared, key).await {
+                return SharedStep::Found(t);
+            }
+            match shared.try_lock(key, shared.lease()).await {
+                LockAttempt::Acquired(lock) => {
+                    // The previous holder may have saved its token just before we locked.
+                    if let Some(t) = self.usable_shared(shared, key).await {
+                        shared.unlock(key, &lock).await;
+                        return SharedStep::Found(t);
+                    }
+                    return SharedStep::Fetch(Some(lock));
+                }
+                LockAttempt::Unavailable => return SharedStep::Fetch(None),
+                LockAttempt::Held => {}
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                tracing::warn!(
+                    target: "yida_auth",
+                    key,
+                    "waited too long for another process's token fetch; fetching here"
+                );
+                return SharedStep::Fetch(None);
+            }
+            tokio::time::sleep(pause.min(deadline - now)).await;
+            pause = (pause * 2).min(Duration::from_millis(200));
+        }
     }
 }

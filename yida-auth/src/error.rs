@@ -34,6 +34,11 @@ pub enum AuthError {
         /// What went wrong.
         message: String,
     },
+    /// A [`SuiteTicketStore`](crate::SuiteTicketStore) could not be read or written.
+    Store {
+        /// What went wrong (no secrets).
+        message: String,
+    },
 }
 
 impl fmt::Display for AuthError {
@@ -67,6 +72,7 @@ impl fmt::Display for AuthError {
             AuthError::Decode { message } => {
                 write!(f, "token endpoint reply not understood: {message}")
             }
+            AuthError::Store { message } => write!(f, "suite ticket store failed: {message}"),
         }
     }
 }

@@ -11,6 +11,10 @@
 //!
 //! All of them implement [`TokenProvider`], which you can implement yourself.
 //!
+//! Several processes of one app can share tokens through a [`SharedTokenStore`] (one fetch
+//! for all of them; the `yida-redis` crate implements it on Redis): see
+//! [`TokenCache::with_shared`].
+//!
 //! ```no_run
 //! use yida_auth::{InternalApp, TokenProvider};
 //! # async fn run() -> Result<(), yida_auth::AuthError> {
@@ -24,19 +28,20 @@ mod cache;
 mod error;
 mod providers;
 mod secret;
+mod shared;
 mod signature;
+mod ticket;
 mod tls;
 
 pub use cache::{
     CacheConfig, Clock, ManualClock, MemoryTokenStore, SystemClock, TokenCache, TokenStore,
 };
 pub use error::AuthError;
-pub use providers::{
-    CorpToken, InternalApp, MemoryTicketStore, StaticToken, SuiteTicketStore, ThirdPartyApp,
-    DEFAULT_ENDPOINT,
-};
+pub use providers::{CorpToken, InternalApp, StaticToken, ThirdPartyApp, DEFAULT_ENDPOINT};
 pub use secret::{Secret, REDACTED};
+pub use shared::{LockAttempt, SharedFuture, SharedTokenStore};
 pub use signature::{legacy_signature, legacy_signature_query};
+pub use ticket::{MemoryTicketStore, StoreFuture, SuiteTicket, SuiteTicketStore};
 pub use tls::ensure_tls_provider;
 
 use std::fmt;

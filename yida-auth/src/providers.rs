@@ -1,9 +1,11 @@
 //! The token providers: fixed, internal app, third-party (ISV) app per company.
 
-use crate::{AccessToken, AuthError, Secret, TokenCache, TokenFuture, TokenProvider};
+use crate::{
+    AccessToken, AuthError, Secret, SuiteTicketStore, TokenCache, TokenFuture, TokenProvider,
+};
 use serde::Deserialize;
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// DingTalk's API endpoint, also home of the token endpoints.
@@ -244,42 +246,6 @@ impl TokenProvider for InternalApp {
     }
 }
 
-/// Where a third-party app keeps the latest suite ticket. DingTalk pushes a new ticket every
-/// few hours (HTTP callback or Stream event); your handler stores it, each token fetch reads it.
-pub trait SuiteTicketStore: Send + Sync + fmt::Debug {
-    /// The latest ticket, if one has arrived.
-    fn ticket(&self) -> Option<Secret>;
-}
-
-/// An in-memory [`SuiteTicketStore`]; clone it into your push handler.
-///
-/// ```
-/// use yida_auth::{MemoryTicketStore, SuiteTicketStore};
-/// let store = MemoryTicketStore::new();
-/// store.set("ticket-from-push");
-/// assert_eq!(store.ticket().unwrap().expose(), "ticket-from-push");
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct MemoryTicketStore(Arc<RwLock<Option<Secret>>>);
-
-impl MemoryTicketStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Replaces the ticket (call it from the suite-ticket push handler).
-    pub fn set(&self, ticket: impl Into<Secret>) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(ticket.into());
-    }
-}
-
-impl SuiteTicketStore for MemoryTicketStore {
-    fn ticket(&self) -> Option<Secret> {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-}
-
 /// A third-party enterprise app (ISV): `POST /v1.0/oauth2/corpAccessToken` with `suiteKey`,
 /// `suiteSecret`, `authCorpId` and the latest suite ticket. One provider serves every
 /// authorized company; [`for_corp`](ThirdPartyApp::for_corp) gives the token source of one,
@@ -386,11 +352,15 @@ impl TokenProvider for CorpToken {
             inner
                 .cache
                 .get_or_fetch(&self.key, || async {
-                    let ticket = inner.tickets.ticket().filter(|t| !t.is_blank()).ok_or(
-                        AuthError::MissingCredential {
+                    let ticket = inner
+                        .tickets
+                        .latest()
+                        .await?
+                        .map(|t| t.value().clone())
+                        .filter(|t| !t.is_blank())
+                        .ok_or(AuthError::MissingCredential {
                             field: "suiteTicket",
-                        },
-                    )?;
+                        })?;
                     let body = serde_json::json!({
                         "suiteKey": inner.suite_key,
                         "suiteSecret": inner.suite_secret.expose(),

@@ -64,9 +64,12 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
         .filter(|(score, _)| *score >= 0.85)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut out: Vec<&str> = scored.into_iter().map(|(_, c)| c).collect();
-    out.dedup();
-    out.truncate(3);
+    let mut out: Vec<&str> = Vec::new();
+    for (_, c) in scored {
+        if !out.contains(&c) && out.len() < 3 {
+            out.push(c);
+        }
+    }
     out
 }
 
@@ -222,7 +225,8 @@ fn type_problem(ty: &str, v: &serde_json::Value) -> Option<String> {
     let map = ty.strip_prefix("map<").and_then(|t| t.strip_suffix('>'));
     let kind = match v {
         Value::String(_) => "a string",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Value::Number(n) if n.is_i64() => "an integer",
+        Value::Number(n) if n.is_u64() => "an integer out of range",
         Value::Number(_) => "a number",
         Value::Bool(_) => "a boolean",
         Value::Array(_) => "an array",

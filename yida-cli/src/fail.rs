@@ -60,9 +60,14 @@ impl From<Error> for Fail {
 /// CR, LF, BEL, …) and bidirectional overrides are shown as `\u{..}` escapes, and the length
 /// is capped.
 pub fn clean(text: &str) -> String {
+    clean_to(text, MAX_SHOWN)
+}
+
+/// [`clean`] with a given cap (in characters).
+pub fn clean_to(text: &str, max: usize) -> String {
     let mut out = String::new();
     for (n, c) in text.chars().enumerate() {
-        if n == MAX_SHOWN {
+        if n == max {
             let rest = text.chars().count() - n;
             out.push_str(&format!("… ({rest} more characters not shown)"));
             break;
@@ -158,4 +163,28 @@ pub fn redact_userinfo(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn userinfo_is_removed_from_every_url_and_nothing_else_changes() {
+        assert_eq!(
+            redact_userinfo("a http://u:p@h:1/x and `ftp://p@q` then https://h/y?u=a@b"),
+            "a http://***@h:1/x and `ftp://***@q` then https://h/y?u=a@b"
+        );
+        assert_eq!(redact_userinfo("no url: a@b"), "no url: a@b");
+        assert_eq!(redact_userinfo("trailing ://"), "trailing ://");
+    }
+
+    #[test]
+    fn clean_escapes_controls_and_caps_the_length() {
+        assert_eq!(clean("a\u{1b}[2Jb\r\n"), r"a\u{1b}[2Jb\u{d}\u{a}");
+        assert_eq!(clean("\u{202e}txt"), r"\u{202e}txt");
+        let long = clean(&"é".repeat(MAX_SHOWN + 5));
+        assert!(long.ends_with("… (5 more characters not shown)"), "{long}");
+        assert_eq!(long.chars().filter(|c| *c == 'é').count(), MAX_SHOWN);
+    }
 }

@@ -5,12 +5,15 @@
 //! yida ops [FILTER] [--json]
 //! yida token
 //! yida completions <SHELL>
+//! yida emulator [--listen ADDR] [--seed FILE] [--data PATH]
 //! ```
 //! Configuration comes from the environment (see `yida --help`).
 
 mod call;
 mod completions;
 mod config;
+mod emulator;
+mod events;
 mod fail;
 mod ops;
 mod out;
@@ -67,6 +70,10 @@ enum Command {
     Token(token::TokenArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
+    /// Receive pushed events (HTTP push endpoint or Stream mode), one JSON line each.
+    Events(events::EventsArgs),
+    /// Run a local Yida (emulator) and print the variables that point this CLI at it.
+    Emulator(emulator::EmulatorArgs),
 }
 
 async fn run(command: Command) -> Result<(), Fail> {
@@ -75,6 +82,8 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Ops(args) => ops::run(args).await,
         Command::Token(args) => token::run(args).await,
         Command::Completions(args) => completions::run(args).await,
+        Command::Events(args) => events::run(args).await,
+        Command::Emulator(args) => emulator::run(args).await,
     }
 }
 
@@ -106,17 +115,24 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| RedactedStderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(false)
         .try_init();
 }
 
-/// Stderr for logs, with any `user:password@` of a URL removed (the endpoint may carry one).
-/// Each log event arrives in one write.
+/// Stderr for logs, made as safe as error messages: any `user:password@` of a URL removed (the
+/// endpoint may carry one), and server text a log line quotes (an error's message) cannot
+/// move the cursor, start a new line or run to megabytes. Each log event arrives in one write.
 struct RedactedStderr;
+
+/// Most characters of one log line.
+const MAX_LOG_LINE: usize = 4000;
 
 impl std::io::Write for RedactedStderr {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let text = fail::redact_userinfo(&String::from_utf8_lossy(buf));
+        let text = String::from_utf8_lossy(buf);
+        let line = text.strip_suffix('\n').unwrap_or(&text);
+        let mut text = fail::clean_to(&fail::redact_userinfo(line), MAX_LOG_LINE);
+        text.push('\n');
         // A closed or full stderr must not end the command: logs are best effort.
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
         Ok(buf.len())

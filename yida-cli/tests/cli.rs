@@ -1120,6 +1120,43 @@ async fn server_text_is_stripped_of_control_characters_capped_and_printed_once()
     );
     // Four lines: the error, code, message, request id.
     assert_eq!(run.stderr.lines().count(), 4, "{}", run.stderr);
+    // The same text in the logs of a retried read (-v): still escaped and capped.
+    let server = MockServer::script(vec![
+        Reply::error(
+            503,
+            "Busy\u{1b}[31m",
+            &format!("UNIQUE\r\nFAKE LOG LINE{long}"),
+            "R",
+        ),
+        Reply::json(json!({"totalCount": 0, "data": []})),
+    ])
+    .await;
+    let env = env_for(&server);
+    let run = yida(
+        &[
+            "-v",
+            "call",
+            "SearchFormDatas",
+            "--input",
+            r#"{"formUuid":"F"}"#,
+        ],
+        &refs(&env),
+        None,
+    )
+    .await;
+    assert_eq!((run.code, server.count()), (0, 2), "{}", run.stderr);
+    assert!(run.stderr.contains("retrying"), "{}", run.stderr);
+    assert!(
+        !run.stderr.chars().any(|c| c.is_control() && c != '\n'),
+        "{:?}",
+        &run.stderr[..300.min(run.stderr.len())]
+    );
+    assert!(!run.stderr.lines().any(|l| l.starts_with("FAKE LOG LINE")));
+    assert!(
+        run.stderr.len() < 20_000,
+        "{} bytes of logs",
+        run.stderr.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,0 +1,141 @@
+//! `yida emulator`: a local Yida to try the CLI and the SDK without a DingTalk tenant.
+
+use crate::fail::{Fail, FAILED};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use yida_emulator::{Emulator, Options, Seed};
+
+/// Run a local Yida (emulator) and print the variables that point this CLI at it.
+///
+/// Prints `export NAME=value` lines on stdout (paste them into another shell, or `eval`
+/// them), then serves until Ctrl-C or SIGTERM. Without --seed it serves a demo tenant: one app,
+/// two users, the form YIDA_DEMO_FORM_UUID and the one-step approval process
+/// YIDA_DEMO_PROCESS_CODE.
+#[derive(clap::Args, Debug)]
+pub struct EmulatorArgs {
+    /// Address to listen on (port 0: any free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Seed file (YAML or JSON): apps, users, forms with components, processes.
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+    /// Keep state across restarts in this file (an embedded redb database).
+    #[arg(long, value_name = "PATH")]
+    pub data: Option<PathBuf>,
+    /// Empty the --data file first.
+    #[arg(long, requires = "data")]
+    pub reset: bool,
+    /// Milliseconds added to every reply.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Calls per second per app per API before 403 QpsLimitForAppkeyAndApi (0: unlimited).
+    #[arg(long, value_name = "N", default_value_t = yida_emulator::DEFAULT_QPS)]
+    pub qps: u32,
+    /// Fraction of calls (0 to 1) answered HTTP 500, before anything is applied.
+    #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    pub error_rate: f64,
+    /// Access-token lifetime in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 7200, value_parser = clap::value_parser!(u64).range(1..))]
+    pub token_lifetime: u64,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let r: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if (0.0..=1.0).contains(&r) {
+        Ok(r)
+    } else {
+        Err(format!("{r} is not between 0 and 1"))
+    }
+}
+
+/// Shell-quotes a value when it needs it.
+fn quote(v: &str) -> String {
+    let plain = !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/@%+=,".contains(c));
+    if plain {
+        v.to_string()
+    } else {
+        format!("'{}'", v.replace('\'', r"'\''"))
+    }
+}
+
+/// Starts the emulator, prints the exports, serves until Ctrl-C or SIGTERM.
+pub async fn run(args: EmulatorArgs) -> Result<(), Fail> {
+    let seed = match &args.seed {
+        None => Seed::demo(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Fail::usage(format!("cannot read {}: {e}", path.display())))?;
+            Seed::from_yaml(&text).map_err(|e| Fail::usage(format!("{}: {e}", path.display())))?
+        }
+    };
+    let mut opts = Options::default()
+        .seed(seed)
+        .listen(args.listen)
+        .latency(Duration::from_millis(args.latency_ms))
+        .qps(args.qps)
+        .error_rate(args.error_rate)
+        .token_lifetime(Duration::from_secs(args.token_lifetime))
+        .reset(args.reset);
+    if let Some(d) = &args.data {
+        opts = opts.data(d);
+    }
+    let emu = Emulator::start_with(opts)
+        .await
+        .map_err(|e| Fail(FAILED, format!("error: {e}")))?;
+    {
+        let mut out = std::io::stdout().lock();
+        for (name, value) in emu.env() {
+            let _ = writeln!(out, "export {name}={}", quote(&value));
+        }
+        let _ = out.flush();
+    }
+    eprintln!(
+        "yida emulator serving {} (state: {}); Ctrl-C to stop",
+        emu.endpoint(),
+        args.data
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "memory".into())
+    );
+    wait_for_signal().await;
+    eprintln!("yida emulator stopping");
+    emu.shutdown().await;
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn quoting() {
+        assert_eq!(quote("http://127.0.0.1:5"), "http://127.0.0.1:5");
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote(""), "''");
+    }
+}

@@ -1,0 +1,373 @@
+//! A local Yida: the server side of the wire protocol, for trying the SDK and testing
+//! integrations without a DingTalk tenant.
+//!
+//! Requests are checked against the same operation descriptors the SDK is generated from
+//! (`spec/`), so the emulator and the client cannot drift apart: an unknown or missing
+//! parameter, or a value of the wrong type, gets DingTalk's `{code, message, requestid}` 400
+//! naming the parameter. Form data, process instances, approval tasks and operation records
+//! are stateful; every other operation of the spec answers HTTP 501 `notEmulated` after its
+//! parameters were validated. The "Emulator" section of the repository README lists what
+//! is emulated and where the emulator knowingly differs from the real service.
+//!
+//! ```
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use yida_emulator::{Emulator, Options};
+//! let emu = Emulator::start().await?; // demo seed, a free port on 127.0.0.1
+//! let client = yida_api::Client::builder()
+//!     .endpoint(emu.endpoint())
+//!     .internal_app(emu.app_key(), emu.app_secret())?
+//!     .context(emu.app_context())
+//!     .build()?;
+//! let id = emu.insert_record("FORM-DEMO", serde_json::json!({"textField_title": "seeded"}))?;
+//! // … run your code with `client`, then inspect what it stored:
+//! assert_eq!(emu.records("FORM-DEMO")[0].form_instance_id, id);
+//! // Faults, your own seed, a data file:
+//! let flaky = Emulator::start_with(
+//!     Options::default().latency(std::time::Duration::from_millis(200)).qps(5).error_rate(0.1),
+//! )
+//! .await?;
+//! # drop(flaky); let _ = client; Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+mod ops;
+mod search;
+pub mod seed;
+mod server;
+pub mod spec;
+pub mod store;
+mod stream;
+
+pub use seed::Seed;
+pub use store::{Instance, LogEntry, OpRecord, Record, Task};
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// DingTalk's default per-app, per-API QPS quota.
+pub const DEFAULT_QPS: u32 = 20;
+/// DingTalk's access-token lifetime (`expireIn`).
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(7200);
+
+/// Faults the emulator injects on demand.
+#[derive(Debug, Clone)]
+pub struct Faults {
+    /// Added before every reply.
+    pub latency: Duration,
+    /// Requests per second per app key per operation before 403
+    /// `Forbidden.AccessDenied.QpsLimitForAppkeyAndApi` (0: no limit).
+    pub qps: u32,
+    /// Fraction (0.0 to 1.0) of operation calls answered HTTP 500 `unclassifiedError`, before
+    /// anything is applied.
+    pub error_rate: f64,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            latency: Duration::ZERO,
+            qps: DEFAULT_QPS,
+            error_rate: 0.0,
+        }
+    }
+}
+
+/// How to start an emulator.
+#[derive(Clone)]
+pub struct Options {
+    /// The tenant (default: [`Seed::demo`]).
+    pub seed: Seed,
+    /// Address to listen on (default `127.0.0.1:0`: a free port).
+    pub listen: SocketAddr,
+    /// redb file that keeps the state across restarts (default: memory only).
+    pub data: Option<PathBuf>,
+    /// Empty the data file first.
+    pub reset: bool,
+    /// Faults.
+    pub faults: Faults,
+    /// Lifetime of access tokens.
+    pub token_lifetime: Duration,
+    /// How long a pushed Stream event waits for its ACK before it is sent again.
+    pub redeliver_after: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            seed: Seed::demo(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data: None,
+            reset: false,
+            faults: Faults::default(),
+            token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            redeliver_after: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Options {
+    /// Sets the seed.
+    pub fn seed(mut self, seed: Seed) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Sets the listen address.
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+    /// Keeps state in this redb file.
+    pub fn data(mut self, path: impl Into<PathBuf>) -> Self {
+        self.data = Some(path.into());
+        self
+    }
+    /// Empties the data file on start.
+    pub fn reset(mut self, reset: bool) -> Self {
+        self.reset = reset;
+        self
+    }
+    /// Adds latency to every reply.
+    pub fn latency(mut self, d: Duration) -> Self {
+        self.faults.latency = d;
+        self
+    }
+    /// Sets the per-app, per-API QPS quota (0: unlimited).
+    pub fn qps(mut self, qps: u32) -> Self {
+        self.faults.qps = qps;
+        self
+    }
+    /// Sets the fraction of calls answered with HTTP 500.
+    pub fn error_rate(mut self, rate: f64) -> Self {
+        self.faults.error_rate = rate;
+        self
+    }
+    /// Sets the access-token lifetime.
+    pub fn token_lifetime(mut self, d: Duration) -> Self {
+        self.token_lifetime = d;
+        self
+    }
+    /// Sets how long an unacknowledged Stream event waits before redelivery.
+    pub fn redeliver_after(mut self, d: Duration) -> Self {
+        self.redeliver_after = d;
+        self
+    }
+}
+
+/// Starting the emulator failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The data file failed.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// The seed is inconsistent.
+    #[error(transparent)]
+    Seed(#[from] seed::SeedError),
+    /// A value given by code was refused.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A running emulator. Dropping it stops the server.
+pub struct Emulator {
+    addr: SocketAddr,
+    shared: Arc<server::Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("endpoint", &self.endpoint())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// Starts an emulator with the demo seed on a free port of 127.0.0.1.
+    pub async fn start() -> Result<Emulator, Error> {
+        Emulator::start_with(Options::default()).await
+    }
+
+    /// Starts an emulator with these options.
+    pub async fn start_with(opts: Options) -> Result<Emulator, Error> {
+        opts.seed.check()?;
+        let listener = tokio::net::TcpListener::bind(opts.listen)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: opts.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| Error::Bind {
+            addr: opts.listen,
+            source,
+        })?;
+        let shared = Arc::new(server::Shared::new(opts, addr)?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let app = server::router(shared.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        stream::spawn_redelivery(shared.clone());
+        Ok(Emulator {
+            addr,
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// Stops the server and waits for it (open connections are closed).
+    pub async fn shutdown(mut self) {
+        self.shared.closing();
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        }
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Base URL for clients (`http://127.0.0.1:PORT`).
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn first<T>(&self, f: impl FnOnce(&Seed) -> Option<T>) -> T
+    where
+        T: Default,
+    {
+        f(&self.shared.seed()).unwrap_or_default()
+    }
+
+    /// The first internal app's `appKey` (empty when the seed has none).
+    pub fn app_key(&self) -> String {
+        self.first(|s| s.internal_apps.first().map(|a| a.app_key.clone()))
+    }
+    /// The first internal app's `appSecret`.
+    pub fn app_secret(&self) -> String {
+        self.first(|s| s.internal_apps.first().map(|a| a.app_secret.clone()))
+    }
+    /// The first Yida app's `appType`.
+    pub fn app_type(&self) -> String {
+        self.first(|s| s.apps.first().map(|a| a.app_type.clone()))
+    }
+    /// The first Yida app's `systemToken`.
+    pub fn system_token(&self) -> String {
+        self.first(|s| s.apps.first().map(|a| a.system_token.clone()))
+    }
+    /// The first user's id.
+    pub fn user_id(&self) -> String {
+        self.first(|s| s.users.first().map(|u| u.user_id.clone()))
+    }
+
+    /// An app context for the first app and user.
+    pub fn app_context(&self) -> yida_api::AppContext {
+        yida_api::AppContext::new()
+            .app_type(self.app_type())
+            .system_token(self.system_token())
+            .user_id(self.user_id())
+    }
+
+    /// The `NAME=value` pairs the `yida` command needs against this emulator.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let seed = self.shared.seed();
+        let mut out = vec![("YIDA_ENDPOINT".to_string(), self.endpoint())];
+        if let Some(a) = seed.internal_apps.first() {
+            out.push(("YIDA_APP_KEY".into(), a.app_key.clone()));
+            out.push(("YIDA_APP_SECRET".into(), a.app_secret.clone()));
+        }
+        if let Some(a) = seed.apps.first() {
+            out.push(("YIDA_APP_TYPE".into(), a.app_type.clone()));
+            out.push(("YIDA_SYSTEM_TOKEN".into(), a.system_token.clone()));
+        }
+        if let Some(u) = seed.users.first() {
+            out.push(("YIDA_USER_ID".into(), u.user_id.clone()));
+        }
+        if let Some(f) = seed.forms.first() {
+            out.push(("YIDA_DEMO_FORM_UUID".into(), f.form_uuid.clone()));
+        }
+        if let Some(p) = seed.processes.first() {
+            out.push(("YIDA_DEMO_PROCESS_CODE".into(), p.process_code.clone()));
+        }
+        out
+    }
+
+    /// A copy of the current seed.
+    pub fn seed(&self) -> Seed {
+        self.shared.seed()
+    }
+
+    /// Changes the seed from code (add apps, users, forms, processes); refused when the
+    /// result is inconsistent.
+    pub fn update_seed(&self, f: impl FnOnce(&mut Seed)) -> Result<(), Error> {
+        self.shared.update_seed(f)
+    }
+
+    /// Changes the injected faults while running.
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.set_faults(faults);
+    }
+
+    /// Stores a form instance directly (as `userId` of the first user); returns its id.
+    pub fn insert_record(&self, form_uuid: &str, data: serde_json::Value) -> Result<String, Error> {
+        self.shared.insert_record(form_uuid, data)
+    }
+
+    /// Every stored instance of a form, oldest first.
+    pub fn records(&self, form_uuid: &str) -> Vec<Record> {
+        self.shared.with_state(|st| {
+            st.records
+                .values()
+                .filter(|r| r.form_uuid == form_uuid)
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// Every process instance, oldest first.
+    pub fn instances(&self) -> Vec<Instance> {
+        self.shared
+            .with_state(|st| st.instances.values().cloned().collect())
+    }
+
+    /// Stream events pushed but not acknowledged yet.
+    pub fn pending_events(&self) -> usize {
+        self.shared.hub.pending()
+    }
+
+    /// Every approval task.
+    pub fn tasks(&self) -> Vec<Task> {
+        self.shared
+            .with_state(|st| st.tasks.values().cloned().collect())
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.shared.closing();
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}

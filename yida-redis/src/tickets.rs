@@ -1,0 +1,186 @@
+//! The suite ticket of a third-party app, in Redis.
+
+use crate::Redis;
+use redis::Script;
+use std::fmt;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use yida_auth::{Secret, SuiteTicketStore};
+
+/// Stores `ARGV[1]\nARGV[2]` (push time in ms, ticket) in KEYS[1] unless the stored ticket
+/// was pushed later. Returns 1 when stored.
+static OFFER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"local v = redis.call('GET', KEYS[1])
+          if v then
+            local i = string.find(v, '\n', 1, true)
+            local t = i and tonumber(string.sub(v, 1, i - 1))
+            if t and t > tonumber(ARGV[1]) then return 0 end
+          end
+          redis.call('SET', KEYS[1], ARGV[1] .. '\n' .. ARGV[2])
+          return 1",
+    )
+});
+
+type Ticket = (Secret, SystemTime);
+
+/// The suite ticket of one third-party app, shared by every replica through Redis: whichever
+/// replica DingTalk pushes a ticket to [`offer`](Self::offer)s it, every replica's token
+/// fetch reads the newest. A ticket pushed earlier than the stored one (a late redelivery) is
+/// ignored; the comparison runs in a Lua script, so two replicas offering at once cannot both
+/// win.
+///
+/// Key: `<prefix>suite-ticket:<suiteKey>`, holding `<push time in ms>\n<ticket>` (no expiry:
+/// DingTalk's next push replaces it). Each replica also keeps the newest ticket it has seen,
+/// used while Redis is unreachable and written back to Redis when it returns (if still the
+/// newest).
+///
+/// `Debug` shows no ticket.
+#[derive(Clone)]
+pub struct RedisTicketStore {
+    redis: Redis,
+    key: String,
+    local: Arc<Mutex<Option<Ticket>>>,
+}
+
+impl fmt::Debug for RedisTicketStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisTicketStore")
+            .field("redis", &self.redis)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+fn millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn decode(v: &str) -> Option<Ticket> {
+    let (at, ticket) = v.split_once('\n')?;
+    let at = at.parse::<u64>().ok()?;
+    (!ticket.is_empty()).then(|| (Secret::new(ticket), UNIX_EPOCH + Duration::from_millis(at)))
+}
+
+impl RedisTicketStore {
+    pub(crate) fn new(redis: Redis, suite_key: &str) -> Self {
+        RedisTicketStore {
+            key: redis.key("suite-ticket", suite_key),
+            redis,
+            local: Arc::default(),
+        }
+    }
+
+    /// Keeps the local copy if `t` is newer; returns whether it was kept.
+    fn keep_local(&self, t: &Ticket) -> bool {
+        let mut local = self.local.lock().unwrap_or_else(|e| e.into_inner());
+        match &*local {
+            Some((_, at)) if *at > t.1 => false,
+            _ => {
+                *local = Some(t.clone());
+                true
+            }
+        }
+    }
+
+    fn local(&self) -> Option<Ticket> {
+        self.local.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    async fn offer_redis(&self, t: &Ticket) -> Option<bool> {
+        let key = self.key.clone();
+        let at = millis(t.1).to_string();
+        let value = t.0.expose().to_string();
+        self.redis
+            .run("offer suite ticket", |mut c| async move {
+                OFFER
+                    .key(key)
+                    .arg(at)
+                    .arg(value)
+                    .invoke_async::<i64>(&mut c)
+                    .await
+            })
+            .await
+            .map(|n| n == 1)
+    }
+
+    /// Stores a ticket DingTalk pushed at `pushed_at` (the push's own time stamp), unless a
+    /// later one is stored. Returns whether it was kept (by Redis; by this replica alone
+    /// while Redis is unreachable).
+    pub async fn offer(&self, ticket: impl Into<Secret>, pushed_at: SystemTime) -> bool {
+        let t = (ticket.into(), pushed_at);
+        if t.0.is_blank() {
+            return false;
+        }
+        let kept_here = self.keep_local(&t);
+        match self.offer_redis(&t).await {
+            Some(kept) => kept,
+            None => kept_here,
+        }
+    }
+
+    /// The newest ticket and its push time: Redis's, or this replica's own if newer (it is
+    /// then written back to Redis) or if Redis is unreachable.
+    pub async fn latest(&self) -> Option<(Secret, SystemTime)> {
+        let key = self.key.clone();
+        let stored: Option<Option<String>> = self
+            .redis
+            .run("read suite ticket", |mut c| async move {
+                redis::cmd("GET").arg(key).query_async(&mut c).await
+            })
+            .await;
+        let Some(stored) = stored else {
+            return self.local();
+        };
+        let shared = stored.as_deref().and_then(decode);
+        if let Some(t) = &shared {
+            self.keep_local(t);
+        }
+        let local = self.local();
+        match (shared, local) {
+            (Some(s), Some(l)) if l.1 > s.1 => {
+                self.offer_redis(&l).await;
+                Some(l)
+            }
+            (None, Some(l)) => {
+                // Redis lost it (restarted empty) or never had it (pushed during an outage).
+                self.offer_redis(&l).await;
+                Some(l)
+            }
+            (s, l) => s.or(l),
+        }
+    }
+}
+
+impl SuiteTicketStore for RedisTicketStore {
+    /// The newest ticket this replica has seen (through [`offer`](RedisTicketStore::offer)
+    /// or [`latest`](RedisTicketStore::latest)); the trait is synchronous, so it cannot ask
+    /// Redis.
+    fn ticket(&self) -> Option<Secret> {
+        self.local().map(|t| t.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_stored_values() {
+        let (t, at) = decode("1500\nabc").unwrap();
+        assert_eq!(t.expose(), "abc");
+        assert_eq!(at, UNIX_EPOCH + Duration::from_millis(1500));
+        assert!(decode("1500\n").is_none());
+        assert!(decode("x\nabc").is_none());
+    }
+
+    #[test]
+    fn debug_shows_no_ticket() {
+        let r = Redis::builder("redis://127.0.0.1:1").build().unwrap();
+        let s = r.ticket_store("suite");
+        s.keep_local(&(Secret::new("ticket-value-1"), SystemTime::now()));
+        assert!(!format!("{s:?}").contains("ticket-value-1"));
+    }
+}

@@ -1,0 +1,254 @@
+//! Access tokens in Redis, with the lock that elects one fetcher among the replicas.
+
+use crate::Redis;
+use redis::Script;
+use std::fmt;
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use yida_auth::{AccessToken, LockAttempt, SharedFuture, SharedTokenStore};
+
+/// Deletes KEYS[1] if its value is ARGV[1] (releasing a lock only its holder may release).
+static DELETE_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"if redis.call('GET', KEYS[1]) == ARGV[1] then
+            return redis.call('DEL', KEYS[1])
+          end
+          return 0",
+    )
+});
+
+/// Deletes the token in KEYS[1] if it is ARGV[1] (the stored value is `refresh_ms\ntoken`).
+static DELETE_TOKEN_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"local v = redis.call('GET', KEYS[1])
+          if not v then return 0 end
+          local i = string.find(v, '\n', 1, true)
+          if i and string.sub(v, i + 1) == ARGV[1] then
+            return redis.call('DEL', KEYS[1])
+          end
+          return 0",
+    )
+});
+
+/// Access tokens shared through Redis: the second level of a
+/// [`TokenCache`](yida_auth::TokenCache) (see
+/// [`TokenCache::with_shared`](yida_auth::TokenCache::with_shared) for the protocol).
+///
+/// Keys: `<prefix>token:<cache key>` holds `<refresh time in ms>\n<token>` with a time to live
+/// equal to the token's life; `<prefix>token-lock:<cache key>` is the fetch lock (`SET NX PX`
+/// with a unique value, released by a script only if the value is still ours, so a holder
+/// whose lease ran out cannot release the next holder's lock).
+///
+/// `Debug` shows the Redis URL without its password, and no token.
+#[derive(Clone)]
+pub struct RedisTokenStore {
+    redis: Redis,
+    lease: Duration,
+    max_wait: Duration,
+}
+
+impl fmt::Debug for RedisTokenStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisTokenStore")
+            .field("redis", &self.redis)
+            .field("lease", &self.lease)
+            .field("max_wait", &self.max_wait)
+            .finish()
+    }
+}
+
+impl RedisTokenStore {
+    pub(crate) fn new(redis: Redis) -> Self {
+        RedisTokenStore {
+            redis,
+            lease: Duration::from_secs(10),
+            max_wait: Duration::from_secs(10),
+        }
+    }
+
+    /// How long a replica may hold the fetch lock (default 10 s: the token endpoint's own
+    /// timeout). A replica that crashes while fetching blocks the others at most this long.
+    pub fn lease(mut self, d: Duration) -> Self {
+        self.lease = d.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long a replica waits for another's fetch before fetching itself (default 10 s).
+    pub fn max_wait(mut self, d: Duration) -> Self {
+        self.max_wait = d;
+        self
+    }
+
+    fn token_key(&self, key: &str) -> String {
+        self.redis.key("token", key)
+    }
+
+    fn lock_key(&self, key: &str) -> String {
+        self.redis.key("token-lock", key)
+    }
+}
+
+fn millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn decode(value: &str) -> Option<AccessToken> {
+    let (refresh, token) = value.split_once('\n')?;
+    if token.is_empty() {
+        return None;
+    }
+    let refresh_at = match refresh.parse::<u64>().ok()? {
+        0 => None,
+        ms => Some(UNIX_EPOCH + Duration::from_millis(ms)),
+    };
+    Some(AccessToken::with_refresh_at(token, refresh_at))
+}
+
+impl SharedTokenStore for RedisTokenStore {
+    fn load<'a>(&'a self, key: &'a str) -> SharedFuture<'a, Option<AccessToken>> {
+        Box::pin(async move {
+            let k = self.token_key(key);
+            let value: Option<String> = self
+                .redis
+                .run("load token", |mut c| async move {
+                    redis::cmd("GET").arg(&k).query_async(&mut c).await
+                })
+                .await?;
+            value.as_deref().and_then(decode)
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a AccessToken,
+        expires_at: SystemTime,
+    ) -> SharedFuture<'a, ()> {
+        Box::pin(async move {
+            let ttl = millis(expires_at).saturating_sub(millis(SystemTime::now()));
+            if ttl == 0 {
+                return;
+            }
+            let value = format!(
+                "{}\n{}",
+                token.refresh_at().map_or(0, millis),
+                token.secret().expose()
+            );
+            let k = self.token_key(key);
+            let _: Option<()> = self
+                .redis
+                .run("save token", |mut c| async move {
+                    redis::cmd("SET")
+                        .arg(&k)
+                        .arg(value)
+                        .arg("PX")
+                        .arg(ttl)
+                        .query_async(&mut c)
+                        .await
+                })
+                .await;
+        })
+    }
+
+    fn discard<'a>(&'a self, key: &'a str, token: &'a AccessToken) -> SharedFuture<'a, ()> {
+        Box::pin(async move {
+            let k = self.token_key(key);
+            let _: Option<i64> = self
+                .redis
+                .run("discard token", |mut c| async move {
+                    DELETE_TOKEN_IF_EQUAL
+                        .key(&k)
+                        .arg(token.secret().expose())
+                        .invoke_async(&mut c)
+                        .await
+                })
+                .await;
+        })
+    }
+
+    fn try_lock<'a>(&'a self, key: &'a str, lease: Duration) -> SharedFuture<'a, LockAttempt> {
+        Box::pin(async move {
+            let k = self.lock_key(key);
+            let value = crate::unique_value();
+            let v = value.clone();
+            let lease_ms = (lease.as_millis() as u64).max(1);
+            let set: Option<Option<String>> = self
+                .redis
+                .run("lock token fetch", |mut c| async move {
+                    redis::cmd("SET")
+                        .arg(&k)
+                        .arg(&v)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(lease_ms)
+                        .query_async(&mut c)
+                        .await
+                })
+                .await;
+            match set {
+                None => {
+                    // The SET may have happened before the answer was lost: release it as
+                    // soon as Redis answers, so the others need not wait out the lease.
+                    let store = self.clone();
+                    let key = key.to_string();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(store.redis.inner.retry_after).await;
+                        store.unlock(&key, &value).await;
+                    });
+                    LockAttempt::Unavailable
+                }
+                Some(Some(_)) => LockAttempt::Acquired(value),
+                Some(None) => LockAttempt::Held,
+            }
+        })
+    }
+
+    fn unlock<'a>(&'a self, key: &'a str, lock: &'a str) -> SharedFuture<'a, ()> {
+        Box::pin(async move {
+            let k = self.lock_key(key);
+            let _: Option<i64> = self
+                .redis
+                .run("unlock token fetch", |mut c| async move {
+                    DELETE_IF_EQUAL.key(&k).arg(lock).invoke_async(&mut c).await
+                })
+                .await;
+        })
+    }
+
+    fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    fn max_wait(&self) -> Duration {
+        self.max_wait
+    }
+}
+
+// The store is used behind an `Arc` by the cache; make sure sharing one is possible.
+const _: fn() = || {
+    fn shared<T: SharedTokenStore + Clone + 'static>() {}
+    shared::<RedisTokenStore>();
+    fn arc<T: SharedTokenStore>() {}
+    arc::<Arc<RedisTokenStore>>();
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_stored_values() {
+        let t = decode("1700000000000\nabc").unwrap();
+        assert_eq!(t.secret().expose(), "abc");
+        assert_eq!(
+            t.refresh_at(),
+            Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+        );
+        assert_eq!(decode("0\nabc").unwrap().refresh_at(), None);
+        assert!(decode("garbage").is_none());
+        assert!(decode("12\n").is_none());
+        assert!(decode("x\nabc").is_none());
+    }
+}
