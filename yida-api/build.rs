@@ -1,17 +1,23 @@
-//! Generates the typed API from `../spec` into `OUT_DIR/generated.rs`.
+//! Generates the typed API from `../spec` into `OUT_DIR/generated.rs`, and the crate page's
+//! index of areas and most used operations into `OUT_DIR/index.md`.
 use std::path::Path;
 
 fn main() {
     let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("spec");
     println!("cargo:rerun-if-changed={}", spec.display());
-    let code = match yida_codegen::generate(&spec) {
-        Ok(code) => code,
+    let api = match yida_codegen::load_dir(&spec) {
+        Ok(api) => api,
         Err(e) => {
             eprintln!("{e}");
             panic!("spec/ is invalid: see the messages above");
         }
     };
-    let out =
-        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("generated.rs");
-    std::fs::write(&out, code).expect("write generated.rs");
+    let code = match yida_codegen::render(&api) {
+        Ok(code) => code,
+        Err(e) => panic!("generated code does not parse: {e}"),
+    };
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    std::fs::write(out.join("generated.rs"), code).expect("write generated.rs");
+    let index = yida_codegen::render_crate_index_md(&api);
+    std::fs::write(out.join("index.md"), index).expect("write index.md");
 }

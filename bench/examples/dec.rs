@@ -4,14 +4,14 @@ fn main() {
     let n = 5000;
     let t = std::time::Instant::now();
     for _ in 0..n {
-        let r: yida_api::models::SearchFormDatasResponse = serde_json::from_slice(&bytes).unwrap();
+        let r: yida_api::forms::SearchFormDatasResponse = serde_json::from_slice(&bytes).unwrap();
         std::hint::black_box(r);
     }
     println!("typed decode: {:?}/page", t.elapsed() / n);
     let t = std::time::Instant::now();
     for _ in 0..n {
         let s = std::str::from_utf8(&bytes).unwrap();
-        let r: yida_api::models::SearchFormDatasResponse = serde_json::from_str(s).unwrap();
+        let r: yida_api::forms::SearchFormDatasResponse = serde_json::from_str(s).unwrap();
         std::hint::black_box(r);
     }
     println!(

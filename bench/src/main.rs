@@ -12,8 +12,10 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
-use yida_api::models::SearchFormDatasResponse;
+use std::time::{Duration, Instant};
+
+mod jobs;
+use yida_api::forms::SearchFormDatasResponse;
 use yida_api::{AppContext, Client, RetryConfig, SearchFormDatasRequest};
 
 /// The allocator is the application's choice; a Rust service would typically pick one like
@@ -211,6 +213,17 @@ fn main() {
             println!("{kind} conc={conc} n={calls} {rate:.0} calls/s");
         }
         ["memory", items] => rt.block_on(memory(items.parse().expect("items"))),
+        ["jobserver", latency_ms, qps, records] => rt.block_on(jobs::server(
+            Duration::from_millis(latency_ms.parse().expect("latency")),
+            qps.parse().expect("qps"),
+            records.parse().expect("records"),
+        )),
+        ["export", url, conc] => rt.block_on(jobs::export(url, conc.parse().expect("conc"))),
+        ["import", url, n, conc] => rt.block_on(jobs::import(
+            url,
+            n.parse().expect("records"),
+            conc.parse().expect("conc"),
+        )),
         _ => {
             eprintln!("usage: yida-bench throughput <ours|floor> <port> <calls> <in-flight> | yida-bench memory <items>");
             std::process::exit(2);

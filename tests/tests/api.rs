@@ -3,7 +3,7 @@
 use serde_json::json;
 use std::time::Duration;
 use yida_api::{
-    AppContext, Client, Error, GetFormDataByIDRequest, GetInstanceByIdV2Request, Operation,
+    AppContext, Client, Error, GetFormDataByIdRequest, GetInstanceByIdV2Request, Operation,
     RetryConfig, SaveFormDataRequest, SaveFormDataV2Request, SearchFormDatasV2Request,
     TerminateInstanceRequest, UpdateFormDataV2Request,
 };
@@ -80,9 +80,9 @@ async fn legacy_get_form_data_by_id_encodes_the_path_and_decodes_the_reply() {
         "unknownNewField": {"ignored": true}
     })))
     .await;
-    let req = GetFormDataByIDRequest::new("FINST/1?x#y").language("en_US");
+    let req = GetFormDataByIdRequest::new("FINST/1?x#y").language(yida_api::Language::EnUs);
     assert_eq!(
-        GetFormDataByIDRequest::META.legacy,
+        GetFormDataByIdRequest::META.legacy,
         Some(("GetFormDataByID", "2.0"))
     );
     let reply = client(&server)
@@ -112,6 +112,10 @@ async fn legacy_get_form_data_by_id_encodes_the_path_and_decodes_the_reply() {
     }
     let typed: Form = form_data.decode().unwrap();
     assert_eq!((typed.a.as_str(), typed.b), ("hello", 3.0));
+    // A field the spec does not know is kept, not dropped (and a known free-JSON field still
+    // decodes next to it).
+    assert_eq!(reply.extra["unknownNewField"], json!({"ignored": true}));
+    assert!(!reply.extra.contains_key("formInstId"));
     assert_eq!(
         reply.modified_time_gmt.as_deref(),
         Some("2024-04-27T07:56Z")
@@ -185,7 +189,7 @@ async fn missing_required_context_is_refused_before_sending() {
     let err = bare
         .forms()
         .get_form_data_by_id(
-            GetFormDataByIDRequest::new("")
+            GetFormDataByIdRequest::new("")
                 .app_type("A")
                 .system_token("s")
                 .user_id("u"),
@@ -408,4 +412,50 @@ async fn a_slow_server_times_out() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn fixed_values_are_enums_and_named_required_texts_cannot_be_swapped() {
+    use yida_api::{Env, ExecuteTaskArgs, ExecuteTaskOutResult, ExecuteTaskRequest};
+    let server = MockServer::always(Reply::json(json!({}))).await;
+    let client = Client::builder()
+        .endpoint(server.url())
+        .access_token("tok-abc")
+        .context(ctx().language("en_US"))
+        .retry(RetryConfig::disabled())
+        .build()
+        .unwrap();
+    let args = |out_result| ExecuteTaskArgs {
+        out_result,
+        process_instance_id: "PROC-1".into(),
+        remark: "fine".into(),
+        task_id: 7,
+    };
+    client
+        .tasks()
+        .execute_task(ExecuteTaskRequest::new(args(ExecuteTaskOutResult::Agree)).env(Env::SgpVpc))
+        .await
+        .unwrap();
+    // A value this crate does not know yet still goes out as is.
+    client
+        .tasks()
+        .execute_task(ExecuteTaskRequest::new(args(
+            ExecuteTaskOutResult::from_wire("ABSTAIN"),
+        )))
+        .await
+        .unwrap();
+    let reqs = server.requests();
+    let first = reqs[0].json();
+    assert_eq!(first["outResult"], "AGREE");
+    assert_eq!(first["processInstanceId"], "PROC-1");
+    assert_eq!(first["remark"], "fine");
+    assert_eq!(first["taskId"], 7);
+    assert_eq!(first["env"], "sgp_vpc");
+    // The context's language (text) fills the enum-typed parameter.
+    assert_eq!(first["language"], "en_US");
+    assert_eq!(reqs[1].json()["outResult"], "ABSTAIN");
+    assert_eq!(
+        ExecuteTaskOutResult::from_wire("DISAGREE"),
+        ExecuteTaskOutResult::Disagree
+    );
 }

@@ -80,7 +80,7 @@ async fn secrets_never_appear_in_debug_display_errors_or_trace_logs() {
         .unwrap_err();
     let req = SaveFormDataV2Request::new("FORM-1", json!({})).system_token("SYSTEM-TOKEN-0a1b");
     // Replies can hold secrets too (ListApplication returns each app's systemToken).
-    let listed: yida_api::models::ListApplicationData =
+    let listed: yida_api::apps::ListApplicationData =
         serde_json::from_value(json!({"appType": "APP_1", "systemToken": "SYSTEM-TOKEN-0a1b"}))
             .unwrap();
     assert_eq!(listed.system_token.as_deref(), Some("SYSTEM-TOKEN-0a1b"));

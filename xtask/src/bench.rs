@@ -191,6 +191,10 @@ pub fn peers() -> Result<(), String> {
         println!("| {label} | {:.0} | {:.0} |", get(label, 1), get(label, 32));
     }
     print!("{mem}");
+    let job_lines = job_runs(&bench, &work, &node_path)?;
+    for line in job_lines {
+        println!("{line}");
+    }
     let ours = get("yida-api", 32);
     println!(
         "ratio: {:.1}x vs node-sdk, {:.1}x vs python-sdk, {:.2}x vs floor",
@@ -199,4 +203,162 @@ pub fn peers() -> Result<(), String> {
         ours / get("floor", 32)
     );
     Ok(())
+}
+
+/// The job server (`yida-bench jobserver`), stopped when dropped (its stdin closes).
+struct JobServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl JobServer {
+    fn start(bench: &Path, latency_ms: u64, records: i64) -> Result<Self, String> {
+        use std::io::BufRead;
+        let mut child = Command::new(bench)
+            .args([
+                "jobserver",
+                &latency_ms.to_string(),
+                "20",
+                &records.to_string(),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("jobserver: {e}"))?;
+        let mut line = String::new();
+        let out = child.stdout.take().ok_or("jobserver: no stdout")?;
+        std::io::BufReader::new(out)
+            .read_line(&mut line)
+            .map_err(|e| format!("jobserver: {e}"))?;
+        Ok(JobServer {
+            child,
+            url: line.trim().to_string(),
+        })
+    }
+
+    fn port(&self) -> String {
+        self.url.rsplit(':').next().unwrap_or_default().to_string()
+    }
+
+    /// (accepted, throttled, span in s) of the API whose path ends with `suffix`.
+    fn stats(&self, suffix: &str) -> Result<(f64, f64, f64), String> {
+        let text = run(
+            Command::new("python3").args([
+                "-c",
+                "import urllib.request,sys;print(urllib.request.urlopen(sys.argv[1]).read().decode())",
+                &format!("{}/stats", self.url),
+            ]),
+            "stats",
+        )?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        let (mut a, mut t, mut span) = (0.0, 0.0, 0.0);
+        for (path, s) in v.as_object().into_iter().flatten() {
+            if path.ends_with(suffix) {
+                a += s["accepted"].as_f64().unwrap_or(0.0);
+                t += s["throttled"].as_f64().unwrap_or(0.0);
+                span = f64::max(span, s["span"].as_f64().unwrap_or(0.0));
+            }
+        }
+        Ok((a, t, span))
+    }
+}
+
+impl Drop for JobServer {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// Seconds from a job's "… <seconds> s" line.
+fn seconds(out: &str) -> Option<f64> {
+    let words: Vec<&str> = out.split_whitespace().collect();
+    let i = words.iter().rposition(|w| *w == "s")?;
+    words.get(i.checked_sub(1)?)?.parse().ok()
+}
+
+/// Export and import of 10,000 records against a server answering after a latency and holding
+/// 20 calls/s per API: ours vs the official SDKs' documented loops.
+fn job_runs(bench: &Path, work: &Path, node_path: &Path) -> Result<Vec<String>, String> {
+    const N: i64 = 10_000;
+    const CONC: &str = "8";
+    let latency: u64 = std::env::var("YIDA_BENCH_LATENCY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let here = crate::root().join("xtask/src");
+    let mut lines = Vec::new();
+    let mut table: Vec<(String, String, f64, f64, f64, f64)> = Vec::new();
+    for (job, suffix) in [
+        ("export", "/instances/search"),
+        ("import", "/instances/batchSave"),
+    ] {
+        for who in ["yida-api", "python-sdk", "node-sdk"] {
+            let server = JobServer::start(bench, latency, if job == "export" { N } else { 0 })?;
+            let mut cmd = match who {
+                "yida-api" => {
+                    let mut c = Command::new(bench);
+                    if job == "export" {
+                        c.args(["export", &server.url, CONC]);
+                    } else {
+                        c.args(["import", &server.url, &N.to_string(), CONC]);
+                    }
+                    c
+                }
+                "python-sdk" => {
+                    let mut c = Command::new(work.join("venv/bin/python"));
+                    c.arg(here.join("jobs_py.py"))
+                        .args([&server.port(), job, &N.to_string()]);
+                    c
+                }
+                _ => {
+                    let mut c = Command::new("node");
+                    c.arg(here.join("jobs_node.js"))
+                        .args([&server.port(), job, &N.to_string()])
+                        .env("NODE_PATH", node_path);
+                    c
+                }
+            };
+            let out = run(&mut cmd, &format!("{who} {job}"))?;
+            let secs = seconds(&out).ok_or(format!("{who} {job}: no time in {out:?}"))?;
+            let (calls, throttled, span) = server.stats(suffix)?;
+            let steady = if span > 0.0 {
+                (calls - 1.0) / span
+            } else {
+                0.0
+            };
+            eprintln!(
+                "  {job} {who:<10} {secs:>7.2} s, {calls:.0} calls ({:.1}/s wall, {steady:.1}/s first to last call), {throttled:.0} throttled",
+                calls / secs
+            );
+            table.push((job.into(), who.into(), secs, calls, steady, throttled));
+        }
+    }
+    let find = |job: &str, who: &str| {
+        table
+            .iter()
+            .find(|r| r.0 == job && r.1 == who)
+            .cloned()
+            .unwrap_or_default()
+    };
+    lines.push(format!(
+        "jobs: 10,000 records, server latency {latency} ms, quota 20 calls/s per API; ours {CONC} in flight with default pacing"
+    ));
+    lines.push("| job | client | seconds | calls | calls/s (first to last) | throttled |".into());
+    lines.push("| --- | --- | ---: | ---: | ---: | ---: |".into());
+    for r in &table {
+        lines.push(format!(
+            "| {} | {} | {:.2} | {:.0} | {:.1} | {:.0} |",
+            r.0, r.1, r.2, r.3, r.4, r.5
+        ));
+    }
+    let (e, i) = (find("export", "yida-api"), find("import", "yida-api"));
+    lines.push(format!(
+        "jobs: export {:.1}x vs python-sdk, {:.2}x of quota; import {:.1}x vs python-sdk, {:.2}x of quota",
+        find("export", "python-sdk").2 / e.2,
+        e.4 / 20.0,
+        find("import", "python-sdk").2 / i.2,
+        i.4 / 20.0
+    ));
+    Ok(lines)
 }

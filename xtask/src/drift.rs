@@ -661,10 +661,6 @@ fn page_words(ty: &str) -> Vec<String> {
     w
 }
 
-fn basename(p: &str) -> &str {
-    p.rsplit('/').next().unwrap_or(p)
-}
-
 /// Compares the spec with doc pages.
 pub fn compare_docs(spec: &Spec, pages: &[DocPage], label: &str) -> Report {
     let api = &spec.api;
@@ -672,12 +668,7 @@ pub fn compare_docs(spec: &Spec, pages: &[DocPage], label: &str) -> Report {
     let mut compared = 0;
     let mut not_covered = 0;
     let mut used: BTreeSet<usize> = BTreeSet::new();
-    // Pages named by the spec's doc_page, found by file name.
-    let by_file: BTreeMap<&str, usize> = pages
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.file.as_str(), i))
-        .collect();
+    // Pages named by the spec's doc_url, found by their front matter's source_url.
     for op in &api.operations {
         let named = spec
             .doc_pages
@@ -685,7 +676,11 @@ pub fn compare_docs(spec: &Spec, pages: &[DocPage], label: &str) -> Report {
             .cloned();
         let idx = named
             .as_deref()
-            .and_then(|d| by_file.get(basename(d)).copied())
+            .and_then(|u| {
+                pages
+                    .iter()
+                    .position(|p| p.source_url.as_deref() == Some(u))
+            })
             .or_else(|| {
                 pages.iter().position(|p| {
                     p.method == op.method.as_str() && path_key(&p.path) == path_key(&op.path)
@@ -1017,34 +1012,26 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
 /// The validated spec plus what drift needs that the IR does not carry.
 pub struct Spec {
     pub api: Api,
-    /// `doc_page` by `(action, version)`.
+    /// `doc_url` by `(action, version)`.
     pub doc_pages: BTreeMap<(String, String), String>,
 }
 
 /// Loads and validates the spec.
 pub fn load_spec(dir: &Path) -> Result<Spec, String> {
     let api = yida_codegen::load_dir(dir).map_err(|e| e.to_string())?;
-    let doc_pages = read_doc_pages(dir, &api);
+    let doc_pages = read_doc_pages(&api);
     Ok(Spec { api, doc_pages })
 }
 
-/// `doc_page` values, read with the loader's own YAML model.
-fn read_doc_pages(dir: &Path, api: &Api) -> BTreeMap<(String, String), String> {
-    let mut out = BTreeMap::new();
-    let files: BTreeSet<&str> = api.operations.iter().map(|o| o.file.as_str()).collect();
-    for f in files {
-        let Ok(text) = std::fs::read_to_string(dir.join(f)) else {
-            continue;
-        };
-        if let Ok(spec) = serde_saphyr::from_str::<yida_codegen::spec::SpecFile>(&text) {
-            for op in spec.operations {
-                if let Some(p) = op.doc_page {
-                    out.insert((op.action, op.version), p);
-                }
-            }
-        }
-    }
-    out
+/// `doc_url` values by `(action, version)`.
+fn read_doc_pages(api: &Api) -> BTreeMap<(String, String), String> {
+    api.operations
+        .iter()
+        .filter_map(|o| {
+            let url = o.doc_url.clone()?;
+            Some(((o.action.clone(), o.version.clone()), url))
+        })
+        .collect()
 }
 
 /// Runs `cargo xtask drift ...`: 0 when every difference is explained, 1 on drift, 2 on errors.

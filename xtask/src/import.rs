@@ -344,8 +344,13 @@ pub fn build(
     if let Some(p) = pagination(op, body) {
         y.push_str(&format!("    pagination: {p}\n"));
     }
-    if let Some((p, folder)) = page {
-        y.push_str(&format!("    doc_page: {folder}{}\n", p.file));
+    if let Some((p, _)) = page.filter(|(p, _)| p.source_url.is_some()) {
+        if let Some(url) = &p.source_url {
+            y.push_str(&format!("    doc_url: {url}\n"));
+        }
+        if let Some(title) = &p.title {
+            y.push_str(&format!("    doc_title: {:?}\n", title));
+        }
     } else if docs_given {
         y.push_str("    note: \"No DingTalk doc page; described only by the official SDK.\"\n");
     }

@@ -31,7 +31,7 @@ fn micro(c: &mut Criterion) {
     c.bench_function("decode the 20-record SearchFormDatas page (21 KB)", |b| {
         b.iter(|| {
             black_box(
-                serde_json::from_slice::<yida_api::models::SearchFormDatasResponse>(page).unwrap(),
+                serde_json::from_slice::<yida_api::forms::SearchFormDatasResponse>(page).unwrap(),
             )
         })
     });

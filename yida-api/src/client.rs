@@ -1,7 +1,8 @@
 //! The client: one generic path that sends any operation.
 
 use crate::error::{ApiError, Error};
-use crate::meta::{Operation, OperationMeta};
+use crate::limiter::{AdaptiveRateLimiter, FixedRateLimiter, QuotaKey, RateLimiter};
+use crate::meta::{HttpMethod, Operation, OperationMeta};
 use crate::retry::{RetryConfig, Verdict};
 use crate::AppContext;
 use bytes::Bytes;
@@ -48,6 +49,9 @@ pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(120);
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
+    /// Calls made through this handle are paced by the bulk limiter (concurrent walks, bulk
+    /// writes) when no limiter applies to every call.
+    pub(crate) paced: bool,
 }
 
 pub(crate) struct Inner {
@@ -58,7 +62,12 @@ pub(crate) struct Inner {
     attempt_timeout: Duration,
     total_timeout: Duration,
     pub(crate) retry: RetryConfig,
-    pub(crate) limiter: Option<crate::retry::RateLimiter>,
+    /// Paces every call (`rate_limiter`, `rate_limit_per_operation`).
+    pub(crate) limiter: Option<Arc<dyn RateLimiter>>,
+    /// Paces the concurrent and bulk paths when `limiter` is not set.
+    pub(crate) pacer: Option<Arc<dyn RateLimiter>>,
+    /// The app part of every [`QuotaKey`].
+    pub(crate) quota_app: Arc<str>,
 }
 
 impl fmt::Debug for Client {
@@ -70,6 +79,8 @@ impl fmt::Debug for Client {
             .field("attempt_timeout", &self.inner.attempt_timeout)
             .field("total_timeout", &self.inner.total_timeout)
             .field("retry", &self.inner.retry)
+            .field("limiter", &self.inner.limiter)
+            .field("pacer", &self.inner.pacer)
             .finish()
     }
 }
@@ -84,7 +95,9 @@ pub struct ClientBuilder {
     total_timeout: Duration,
     user_agent: String,
     retry: RetryConfig,
-    rate_limit: Option<u32>,
+    limiter: Option<Arc<dyn RateLimiter>>,
+    pacer: Option<Arc<dyn RateLimiter>>,
+    quota_app: Option<String>,
     http: Option<reqwest::Client>,
     internal: Option<yida_auth::InternalApp>,
 }
@@ -110,7 +123,9 @@ impl Default for ClientBuilder {
             total_timeout: DEFAULT_TOTAL_TIMEOUT,
             user_agent: concat!("yida-rs/", env!("CARGO_PKG_VERSION")).to_string(),
             retry: RetryConfig::default(),
-            rate_limit: None,
+            limiter: None,
+            pacer: Some(Arc::new(AdaptiveRateLimiter::default())),
+            quota_app: None,
             http: None,
             internal: None,
         }
@@ -196,8 +211,39 @@ impl ClientBuilder {
     /// Client-side cap on calls per second per operation (off by default). DingTalk allows 20
     /// per app per API; a cap keeps a busy service under it instead of collecting throttling
     /// errors.
-    pub fn rate_limit_per_operation(mut self, per_second: u32) -> Self {
-        self.rate_limit = Some(per_second.max(1));
+    ///
+    /// Shorthand for `rate_limiter(FixedRateLimiter::new(per_second))`.
+    pub fn rate_limit_per_operation(self, per_second: u32) -> Self {
+        self.rate_limiter(FixedRateLimiter::new(per_second))
+    }
+
+    /// A limiter that paces every call of this client and its clones, per app and operation
+    /// (see [`crate::limiter`]); it also paces the concurrent and bulk paths in place of
+    /// [`pacing`](Self::pacing). Off by default.
+    pub fn rate_limiter(mut self, limiter: impl RateLimiter + 'static) -> Self {
+        self.limiter = Some(Arc::new(limiter));
+        self
+    }
+
+    /// The limiter of the concurrent page walks and bulk writes (default
+    /// [`AdaptiveRateLimiter::default`]: 19 calls/s per app and operation, adapting to
+    /// throttling). Ignored when [`rate_limiter`](Self::rate_limiter) is set.
+    pub fn pacing(mut self, limiter: impl RateLimiter + 'static) -> Self {
+        self.pacer = Some(Arc::new(limiter));
+        self
+    }
+
+    /// No pacing on the concurrent and bulk paths (they then rely on the retry policy alone
+    /// when throttled).
+    pub fn no_pacing(mut self) -> Self {
+        self.pacer = None;
+        self
+    }
+
+    /// The app name quotas are counted under (default: the context's `appType`, else
+    /// `"default"`). Use the DingTalk app key when several Yida apps share one.
+    pub fn quota_app(mut self, name: impl Into<String>) -> Self {
+        self.quota_app = Some(name.into());
         self
     }
 
@@ -246,12 +292,19 @@ impl ClientBuilder {
                 http,
                 endpoint,
                 tokens,
-                context: self.context,
                 attempt_timeout: self.attempt_timeout,
                 total_timeout: self.total_timeout,
                 retry: self.retry,
-                limiter: self.rate_limit.map(crate::retry::RateLimiter::new),
+                limiter: self.limiter,
+                pacer: self.pacer,
+                quota_app: self
+                    .quota_app
+                    .or_else(|| self.context.get_app_type().map(str::to_string))
+                    .unwrap_or_else(|| "default".to_string())
+                    .into(),
+                context: self.context,
             }),
+            paced: false,
         })
     }
 }
@@ -274,6 +327,24 @@ impl Client {
     /// A builder with the defaults.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
+    }
+
+    /// A handle whose calls are paced like the concurrent and bulk paths (see
+    /// [`ClientBuilder::pacing`]); shares everything else with `self`.
+    pub fn paced(&self) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            paced: true,
+        }
+    }
+
+    /// The limiter that applies to this handle's calls, if any.
+    fn active_limiter(&self) -> Option<&Arc<dyn RateLimiter>> {
+        match &self.inner.limiter {
+            Some(l) => Some(l),
+            None if self.paced => self.inner.pacer.as_ref(),
+            None => None,
+        }
     }
 
     /// The base URL.
@@ -339,7 +410,7 @@ impl Client {
         request.fill_context(&self.inner.context);
         let prepared = self.prepare(meta, &request)?;
         let reply = self.execute(prepared).await?;
-        if meta.response_type.is_none() {
+        if !meta.has_reply {
             return Ok(None);
         }
         if reply.body.iter().all(u8::is_ascii_whitespace) {
@@ -428,14 +499,26 @@ impl Client {
         let mut attempt: u32 = 0;
         let mut token_renewed = false;
         let started = Instant::now();
+        let limiter = self.active_limiter();
+        let key = limiter
+            .map(|_| QuotaKey::new(self.inner.quota_app.clone(), p.meta.action, p.meta.version));
         loop {
             attempt += 1;
             tracing::Span::current().record("attempt", attempt);
-            if let Some(l) = &self.inner.limiter {
-                l.acquire(p.meta).await;
+            if let (Some(l), Some(k)) = (limiter, &key) {
+                l.acquire(k).await;
             }
             let token = self.inner.tokens.token().await?;
             let result = self.attempt(p, &token).await;
+            if let (Some(l), Some(k)) = (limiter, &key) {
+                match &result {
+                    Err(Error::Api(api)) if api.is_throttled() => {
+                        l.on_throttled(k, api.retry_after)
+                    }
+                    Ok(_) | Err(Error::Api(_)) => l.on_success(k),
+                    Err(_) => {}
+                }
+            }
             let err = match result {
                 Ok(reply) => return Ok(reply),
                 Err(e) => e,
@@ -465,10 +548,10 @@ impl Client {
 
     async fn attempt(&self, p: &Prepared, token: &AccessToken) -> Result<Reply, Error> {
         let method = match p.meta.method {
-            "GET" => reqwest::Method::GET,
-            "POST" => reqwest::Method::POST,
-            "PUT" => reqwest::Method::PUT,
-            _ => reqwest::Method::DELETE,
+            HttpMethod::Get => reqwest::Method::GET,
+            HttpMethod::Post => reqwest::Method::POST,
+            HttpMethod::Put => reqwest::Method::PUT,
+            HttpMethod::Delete => reqwest::Method::DELETE,
         };
         let mut req = self
             .inner
@@ -610,7 +693,7 @@ fn decode<T: serde::de::DeserializeOwned + Default>(
     meta: &'static OperationMeta,
     reply: Reply,
 ) -> Result<T, Error> {
-    if meta.response_type.is_none() || reply.body.iter().all(u8::is_ascii_whitespace) {
+    if !meta.has_reply || reply.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
     // Validating UTF-8 once for the whole body and parsing from `str` is faster than letting

@@ -53,22 +53,17 @@ impl AppContext {
         self
     }
 
-    // The getters are used by the generated code (absent when no area feature is enabled).
+    /// The value of the context parameter with this wire name, if set. The generated code
+    /// fills every parameter named in `yida_codegen::CONTEXT_PARAMS` from here.
     #[allow(dead_code)]
-    pub(crate) fn get_app_type(&self) -> Option<&str> {
-        self.app_type.as_deref()
-    }
-    #[allow(dead_code)]
-    pub(crate) fn get_system_token(&self) -> Option<&str> {
-        self.system_token.as_ref().map(Secret::expose)
-    }
-    #[allow(dead_code)]
-    pub(crate) fn get_user_id(&self) -> Option<&str> {
-        self.user_id.as_deref()
-    }
-    #[allow(dead_code)]
-    pub(crate) fn get_language(&self) -> Option<&str> {
-        self.language.as_deref()
+    pub(crate) fn value(&self, wire_name: &str) -> Option<&str> {
+        match wire_name {
+            "appType" => self.app_type.as_deref(),
+            "systemToken" => self.system_token.as_ref().map(Secret::expose),
+            "userId" => self.user_id.as_deref(),
+            "language" => self.language.as_deref(),
+            _ => None,
+        }
     }
 }
 

@@ -176,6 +176,20 @@ pub enum Error {
     /// The client could not be built.
     #[error("invalid client configuration: {0}")]
     Config(String),
+    /// A page walk could not deliver every item: pages came back short of what `totalCount`
+    /// announced (e.g. the server caps the page size), or the server answered the same page
+    /// again (no progress). The items received before were delivered.
+    #[error("{operation}: page walk incomplete after {received} items{}: {reason}", expected.map(|e| format!(" of {e}")).unwrap_or_default())]
+    IncompleteWalk {
+        /// `Action@version`.
+        operation: String,
+        /// Items `totalCount` announced, when it did.
+        expected: Option<i64>,
+        /// Items delivered.
+        received: i64,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 impl Error {

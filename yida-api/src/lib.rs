@@ -3,8 +3,10 @@
 //! Every operation of API versions 1.0 and 2.0 is generated from the YAML definitions in
 //! `spec/`: a request type per operation (`…Request`, required parameters in `new`, optional
 //! ones as setters), a reply model, and a method on the area handle
-//! (`client.forms().save_form_data_v2(…)`). Version 2.0 operations carry a `V2` suffix;
-//! legacy 1.0 operations say which 2.0 operation replaces them.
+//! (`client.forms().save_form_data_v2(…)`). One naming rule: the action in snake_case for the
+//! method (`GetFormDataByID` → `get_form_data_by_id`), the same words in PascalCase for the
+//! type (`GetFormDataByIdRequest`), and `_v2`/`V2` for API 2.0. Legacy 1.0 operations say
+//! which 2.0 operation replaces them; each request's page links DingTalk's own page.
 //!
 //! ```no_run
 //! use yida_api::{AppContext, Client, SaveFormDataV2Request};
@@ -24,8 +26,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Errors are [`Error`]: DingTalk's own errors arrive as [`Error::Api`] with the HTTP status,
-//! code, message and request id.
+//! # Requests
 //!
 //! A required parameter cannot be left out: it is an argument of `new`, so forgetting it does
 //! not compile.
@@ -35,18 +36,48 @@
 //! let request = yida_api::SaveFormDataV2Request::new();
 //! ```
 //!
+//! A request with two or more required texts takes them by name, in a `…Args` struct
+//! (`ExecuteTaskRequest::new(ExecuteTaskArgs { .. })`), so two ids cannot be swapped
+//! unnoticed. Parameters with documented values are enums (`Language`, `Env`,
+//! `ExecuteTaskOutResult`, …) whose `Other(String)` (or `from_wire`) sends a value this
+//! crate does not know yet.
+//!
 //! The four parameters of the app context (`appType`, `systemToken`, `userId`, `language`) are
 //! the exception: they are usually set once on the client, so a missing one is reported by
 //! [`Client::send`] as [`Error::InvalidParameter`], naming it, before anything is sent.
+//!
+//! # Replies and decoding
+//!
+//! Every field of a reply model is an `Option` (DingTalk leaves out what it has no value
+//! for), decoded leniently (a number sent as text still reads as a number); fields the spec
+//! does not know are kept in the model's `extra` map. Free JSON (`formData`, …) is a
+//! [`RawJson`]: decode it into your own type with [`RawJson::decode`]; form values are
+//! written from any `Serialize` value (see [`form_values`] for dates and member lists).
+//!
+//! # Pagination
+//!
+//! List operations implement [`Paginated`]: [`Client::paginate`] walks every page and yields
+//! items ([`PageStream`]); [`Client::paginate_json`] does the same for dynamic calls.
+//!
+//! # Errors
+//!
+//! Everything returns [`Error`]. DingTalk's own errors arrive as [`Error::Api`] with the HTTP
+//! status, code, message and request id; bad input is [`Error::InvalidParameter`] before
+//! anything is sent; a reply that does not decode is [`Error::Decode`]. Reads are retried on
+//! transient failures ([`RetryConfig`]); a write that may have applied is never sent twice.
+#![cfg_attr(feature = "all-areas", doc = include_str!(concat!(env!("OUT_DIR"), "/index.md")))]
 #![warn(missing_docs)]
 
+#[cfg(feature = "batch")]
+pub mod bulk;
 mod client;
 mod context;
 mod error;
-pub mod form;
+pub mod form_values;
 mod json_text;
 #[doc(hidden)]
 pub mod lenient;
+pub mod limiter;
 mod meta;
 mod paginate;
 mod raw;
@@ -62,10 +93,12 @@ pub use client::{
 pub use context::AppContext;
 pub use error::{ApiError, Error};
 pub use json_text::JsonText;
+pub use limiter::{AdaptiveRateLimiter, FixedRateLimiter, QuotaKey, RateLimiter};
 pub use meta::{
-    Operation, OperationMeta, PageStyle, Paginated, ParamError, ParamLocation, ParamMeta,
+    HttpMethod, Operation, OperationMeta, PageStyle, Paginated, ParamError, ParamLocation,
+    ParamMeta,
 };
-pub use paginate::{JsonPageStream, PageStream};
+pub use paginate::{JsonPageStream, PageStream, MAX_PAGE_SIZE};
 pub use raw::RawJson;
 pub use retry::RetryConfig;
 pub use yida_auth;

@@ -23,6 +23,48 @@ pub enum PageStyle {
     CurrentPage,
 }
 
+/// HTTP method of an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HttpMethod {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `PUT`
+    Put,
+    /// `DELETE`
+    Delete,
+}
+
+impl HttpMethod {
+    /// The method as sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Delete => "DELETE",
+        }
+    }
+}
+
+impl std::fmt::Display for HttpMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl ParamLocation {
+    /// The spec's name for it (`path`, `query`, `body`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParamLocation::Path => "path",
+            ParamLocation::Query => "query",
+            ParamLocation::Body => "body",
+        }
+    }
+}
+
 /// One parameter of an operation, as the spec describes it.
 #[derive(Debug, Clone, Copy)]
 pub struct ParamMeta {
@@ -42,7 +84,8 @@ pub struct ParamMeta {
     pub doc: &'static str,
 }
 
-/// Everything the spec says about one operation.
+/// Everything the runtime and the CLI need to know about one operation (generated from the
+/// spec; nothing here is written by hand).
 #[derive(Debug, Clone, Copy)]
 pub struct OperationMeta {
     /// DingTalk action name.
@@ -50,13 +93,15 @@ pub struct OperationMeta {
     /// API version, `"1.0"` or `"2.0"`.
     pub version: &'static str,
     /// HTTP method.
-    pub method: &'static str,
+    pub method: HttpMethod,
     /// Path template as published.
     pub path: &'static str,
     /// Area (and cargo feature).
     pub area: &'static str,
     /// One-line description.
     pub doc: &'static str,
+    /// DingTalk's public page for the operation, where there is one.
+    pub doc_url: Option<&'static str>,
     /// Permission scope needed, where documented.
     pub permission: Option<&'static str>,
     /// The call cannot change data (so a 5xx or timeout may be retried).
@@ -65,18 +110,12 @@ pub struct OperationMeta {
     pub seed: bool,
     /// `(action, version)` of the replacement of a legacy operation.
     pub legacy: Option<(&'static str, &'static str)>,
-    /// App kinds that may call it.
-    pub app_kinds: &'static [&'static str],
     /// Pagination style, for list operations.
     pub pagination: Option<PageStyle>,
     /// Whether a JSON body is sent.
     pub has_body: bool,
-    /// Rust request type name.
-    pub request_type: &'static str,
-    /// Rust method name on the area handle.
-    pub rust_method: &'static str,
-    /// Rust reply model name (`None`: empty reply).
-    pub response_type: Option<&'static str>,
+    /// Whether the reply has a body to decode (`false`: the reply type is `()`).
+    pub has_reply: bool,
     /// Parameters in spec order.
     pub params: &'static [ParamMeta],
 }
@@ -137,7 +176,7 @@ pub trait Operation:
 /// A list operation whose pages can be walked (see [`Client::paginate`](crate::Client::paginate)).
 pub trait Paginated: Operation + Clone {
     /// One item of a page.
-    type Item: Send + 'static;
+    type Item: Serialize + Send + 'static;
     /// Sets the page to fetch (from 1).
     fn set_page(&mut self, page: i64);
     /// The page set, if any.

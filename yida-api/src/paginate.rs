@@ -1,88 +1,314 @@
-//! Walking every page of a list operation.
+//! Walking every page of a list operation, one page at a time or several at once.
+//!
+//! One engine ([`Walk`]) decides when every walk ends, for the typed [`PageStream`] and the
+//! dynamic [`JsonPageStream`] alike:
+//! - `pageSize` is 100 unless the request sets its own, and never more than 100 (the
+//!   documented maximum; DingTalk fails above it);
+//! - the walk ends at an empty or short page, or once `totalCount` items arrived; pages past
+//!   the last one `totalCount` implies are never requested;
+//! - a page identical to the one before (a server ignoring the page number) ends the walk
+//!   with [`Error::IncompleteWalk`] instead of looping;
+//! - when the walk ends with fewer items than `totalCount` announced (e.g. the server caps the
+//!   page size below the one requested), the last item is followed by
+//!   [`Error::IncompleteWalk`], never by a silent end.
 
 use crate::meta::{OperationMeta, PageStyle, Paginated};
 use crate::{Client, Error};
+use futures_core::Stream;
+use futures_util::stream::{FuturesOrdered, StreamExt};
 use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::hash::Hasher;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-/// All items of a paginated operation, fetched one page at a time (memory holds one page).
-///
-/// Pages are requested with `pageSize` 100 unless the request sets its own; the walk stops at
-/// `totalCount`, at a short page, or at an empty one.
-///
-/// ```no_run
-/// use yida_api::{Client, SearchFormDatasV2Request};
-/// # async fn run(client: Client) -> Result<(), yida_api::Error> {
-/// let mut all = client.paginate(SearchFormDatasV2Request::new("FORM-XXXX"));
-/// while let Some(record) = all.next().await {
-///     let record = record?;
-///     println!("{:?}", record.form_instance_id);
-/// }
-/// # Ok(()) }
-/// ```
-#[derive(Debug)]
-pub struct PageStream<R: Paginated> {
-    client: Client,
-    request: R,
-    buffer: VecDeque<R::Item>,
-    cursor: Cursor,
+/// The documented maximum of `pageSize`.
+pub const MAX_PAGE_SIZE: i64 = 100;
+
+/// One page as received.
+struct Page<T> {
+    number: i64,
+    items: Vec<T>,
+    total: Option<i64>,
+    fingerprint: u64,
 }
 
-/// Where a walk over pages stands; the one place that decides when the walk is over.
-#[derive(Debug, Clone, Copy)]
-struct Cursor {
+type PageFuture<T> = Pin<Box<dyn Future<Output = Result<Page<T>, Error>> + Send>>;
+type Fetch<T> = Box<dyn Fn(&Client, i64, i64) -> PageFuture<T> + Send + Sync>;
+
+/// A hash of the items, to notice a server answering the same page again.
+fn fingerprint<T: serde::Serialize>(items: &[T]) -> u64 {
+    struct H(std::collections::hash_map::DefaultHasher);
+    impl std::io::Write for H {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.write(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut h = H(Default::default());
+    // Items we decoded always encode again; a failure only weakens the check.
+    let _ = serde_json::to_writer(&mut h, items);
+    h.0.finish()
+}
+
+/// The state of a walk: which pages are asked for, which are in flight, when it is over.
+struct Walk<T> {
+    operation: String,
+    client: Client,
+    fetch: Fetch<T>,
+    concurrency: usize,
+    in_flight: FuturesOrdered<PageFuture<T>>,
+    first_page: i64,
     next_page: i64,
     page_size: i64,
-    seen: i64,
+    /// Last page number worth asking for, from the first `totalCount`.
+    last_page: Option<i64>,
     total: Option<i64>,
-    done: bool,
+    seen: i64,
+    pages: i64,
+    last_fingerprint: Option<u64>,
+    /// No further page is requested.
+    stop_issuing: bool,
+    /// Nothing more is delivered.
+    finished: bool,
 }
 
-impl Cursor {
-    /// Starts at `page` (or 1) with `page_size` (or 100).
-    fn new(page: Option<i64>, page_size: Option<i64>) -> Self {
-        Cursor {
-            next_page: page.filter(|p| *p > 0).unwrap_or(1),
-            page_size: page_size.filter(|s| *s > 0).unwrap_or(100),
-            seen: 0,
+impl<T> fmt::Debug for Walk<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Walk")
+            .field("operation", &self.operation)
+            .field("concurrency", &self.concurrency)
+            .field("in_flight", &self.in_flight.len())
+            .field("next_page", &self.next_page)
+            .field("page_size", &self.page_size)
+            .field("total", &self.total)
+            .field("seen", &self.seen)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Send + 'static> Walk<T> {
+    fn new(
+        operation: String,
+        client: Client,
+        page: Option<i64>,
+        page_size: Option<i64>,
+        fetch: Fetch<T>,
+    ) -> Self {
+        let first_page = page.filter(|p| *p > 0).unwrap_or(1);
+        Walk {
+            operation,
+            client,
+            fetch,
+            concurrency: 1,
+            in_flight: FuturesOrdered::new(),
+            first_page,
+            next_page: first_page,
+            page_size: page_size
+                .filter(|s| *s > 0)
+                .unwrap_or(MAX_PAGE_SIZE)
+                .min(MAX_PAGE_SIZE),
+            last_page: None,
             total: None,
-            done: false,
+            seen: 0,
+            pages: 0,
+            last_fingerprint: None,
+            stop_issuing: false,
+            finished: false,
         }
     }
 
-    /// Records a page of `n` items; the walk ends at an empty or short page or at `totalCount`.
-    fn record(&mut self, n: i64, total: Option<i64>) {
+    fn set_concurrency(&mut self, n: usize) {
+        self.concurrency = n.max(1);
+        if self.concurrency > 1 {
+            self.client = self.client.paced();
+        }
+    }
+
+    /// Items the pages from `first_page` on should hold in all, per `totalCount`.
+    fn expected(&self) -> Option<i64> {
+        self.total
+            .map(|t| (t - (self.first_page - 1) * self.page_size).max(0))
+    }
+
+    fn incomplete(&mut self, reason: String) -> Error {
+        self.finished = true;
+        self.stop_issuing = true;
+        self.in_flight = FuturesOrdered::new();
+        Error::IncompleteWalk {
+            operation: self.operation.clone(),
+            expected: self.expected(),
+            received: self.seen,
+            reason,
+        }
+    }
+
+    fn issue(&mut self) {
+        while !self.stop_issuing {
+            // Without a known last page, the next page is asked for only after the one before
+            // answered (it may be the last).
+            let parallel = self.last_page.is_some() && self.concurrency > 1;
+            let room = if parallel { self.concurrency } else { 1 };
+            if self.in_flight.len() >= room {
+                return;
+            }
+            if self.last_page.is_some_and(|last| self.next_page > last) {
+                self.stop_issuing = true;
+                return;
+            }
+            let fut = (self.fetch)(&self.client, self.next_page, self.page_size);
+            self.in_flight.push_back(fut);
+            self.next_page += 1;
+        }
+    }
+
+    fn poll_page(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Vec<T>, Error>>> {
+        if self.finished {
+            return Poll::Ready(None);
+        }
+        self.issue();
+        if self.in_flight.is_empty() {
+            self.finished = true;
+            if let Some(expected) = self.expected().filter(|e| self.seen < *e) {
+                let reason = format!(
+                    "the pages ended {} items short of totalCount (pageSize {} asked; does the server cap it lower?)",
+                    expected - self.seen,
+                    self.page_size
+                );
+                return Poll::Ready(Some(Err(self.incomplete(reason))));
+            }
+            return Poll::Ready(None);
+        }
+        let page = match self.in_flight.poll_next_unpin(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Ready(Some(Err(e))) => {
+                self.finished = true;
+                self.stop_issuing = true;
+                self.in_flight = FuturesOrdered::new();
+                return Poll::Ready(Some(Err(e)));
+            }
+            Poll::Ready(Some(Ok(page))) => page,
+        };
+        let n = page.items.len() as i64;
+        self.pages += 1;
+        if n > 0 && self.last_fingerprint == Some(page.fingerprint) {
+            let reason = format!(
+                "page {} repeats the items of the page before (the server ignores the page number?)",
+                page.number
+            );
+            return Poll::Ready(Some(Err(self.incomplete(reason))));
+        }
+        self.last_fingerprint = Some(page.fingerprint);
         self.seen += n;
-        if total.is_some() {
-            self.total = total;
+        if self.total.is_none() {
+            if let Some(t) = page.total.filter(|t| *t >= 0) {
+                self.total = Some(t);
+                let last = (t + self.page_size - 1) / self.page_size;
+                self.last_page = Some(last.max(self.first_page));
+            }
         }
-        self.next_page += 1;
-        if n == 0 || n < self.page_size || self.total.is_some_and(|t| self.seen >= t) {
-            self.done = true;
+        if n == 0 || n < self.page_size || self.expected().is_some_and(|e| self.seen >= e) {
+            self.stop_issuing = true;
         }
+        Poll::Ready(Some(Ok(page.items)))
+    }
+}
+
+/// All items of a paginated operation; a [`Stream`] of `Result<item, Error>`.
+///
+/// By default one page is fetched at a time (memory holds one page). With
+/// [`concurrency`](Self::concurrency) above 1, once the first page has told `totalCount`, the
+/// remaining pages are fetched up to that many at once, paced by the client's limiter (see
+/// [`ClientBuilder::pacing`](crate::ClientBuilder::pacing)); items still come in page order and
+/// memory holds at most that many pages.
+///
+/// See the [module rules](self) for when the walk ends. An error ends the stream.
+///
+/// ```no_run
+/// use futures_util::TryStreamExt;
+/// use yida_api::{Client, SearchFormDatasV2Request};
+/// # async fn run(client: Client) -> Result<(), yida_api::Error> {
+/// // One at a time:
+/// let mut all = client.paginate(SearchFormDatasV2Request::new("FORM-XXXX"));
+/// while let Some(record) = all.next().await {
+///     println!("{:?}", record?.form_instance_id);
+/// }
+/// // Or collected, 8 pages at a time:
+/// let records: Vec<_> = client
+///     .paginate(SearchFormDatasV2Request::new("FORM-XXXX"))
+///     .concurrency(8)
+///     .try_collect()
+///     .await?;
+/// # let _ = records; Ok(()) }
+/// ```
+///
+/// # When not to walk concurrently
+/// Concurrent pages are only correct when the pages are a stable partition of the records for
+/// the length of the walk. Without `totalCount` in the first reply the walk stays sequential by
+/// itself. It cannot see the data, though: when records are created, deleted or modified while
+/// the walk runs and the order is by time (the default `modifiedTime` order of searches, or an
+/// explicit time order), records shift between pages that are fetched at different moments and
+/// can be missed or seen twice. Keep `concurrency(1)` there (sequential walks shift less, but
+/// are not immune), or order by a field that does not change.
+pub struct PageStream<R: Paginated> {
+    walk: Walk<R::Item>,
+    buffer: VecDeque<R::Item>,
+}
+
+// Nothing inside is structurally pinned (futures are boxed, items are plain values).
+impl<R: Paginated> Unpin for PageStream<R> {}
+
+impl<R: Paginated> fmt::Debug for PageStream<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PageStream")
+            .field("walk", &self.walk)
+            .field("buffered", &self.buffer.len())
+            .finish()
     }
 }
 
 impl Client {
     /// Streams every item of a paginated request, starting at its page (or page 1).
     pub fn paginate<R: Paginated>(&self, request: R) -> PageStream<R> {
-        let cursor = Cursor::new(request.page(), request.page_size());
+        let (page, size) = (request.page(), request.page_size());
+        let fetch: Fetch<R::Item> = Box::new(move |client, number, page_size| {
+            let mut req = request.clone();
+            req.set_page(number);
+            req.set_page_size(page_size);
+            let client = client.clone();
+            Box::pin(async move {
+                let reply = client.send(req).await?;
+                let (items, total) = R::split_page(reply);
+                Ok(Page {
+                    number,
+                    fingerprint: fingerprint(&items),
+                    items,
+                    total,
+                })
+            })
+        });
         PageStream {
-            client: self.clone(),
-            request,
+            walk: Walk::new(R::META.id(), self.clone(), page, size, fetch),
             buffer: VecDeque::new(),
-            cursor,
         }
     }
 
     /// Walks the pages of a paginated operation called dynamically (parameters as one JSON
-    /// object by wire name, as `yida call --all` does), one page of JSON items at a time.
+    /// object by wire name, as `yida call --all` does). As a [`Stream`] it yields the items of
+    /// every page as JSON, like [`PageStream`]; [`JsonPageStream::next_items`] hands out a page
+    /// at a time instead.
     pub fn paginate_json(
         &self,
         action: &str,
         version: &str,
         input: serde_json::Value,
     ) -> Result<JsonPageStream, Error> {
-        let meta = crate::operations()
+        let meta: &'static OperationMeta = crate::operations()
             .into_iter()
             .find(|o| o.action == action && o.version == version)
             .ok_or_else(|| Error::UnknownOperation {
@@ -106,115 +332,159 @@ impl Client {
             });
         };
         let number = |key: &str| input.get(key).and_then(serde_json::Value::as_i64);
-        let cursor = Cursor::new(number(page_key), number("pageSize"));
+        let (page, size) = (number(page_key), number("pageSize"));
+        let fetch: Fetch<serde_json::Value> = Box::new(move |client, number, page_size| {
+            let mut input = input.clone();
+            input.insert(page_key.into(), number.into());
+            input.insert("pageSize".into(), page_size.into());
+            let client = client.clone();
+            Box::pin(async move {
+                let reply = client
+                    .call_dynamic(meta.action, meta.version, serde_json::Value::Object(input))
+                    .await?
+                    .unwrap_or_default();
+                let total = reply.get("totalCount").and_then(serde_json::Value::as_i64);
+                let items = match reply {
+                    serde_json::Value::Object(mut m) => match m.remove("data") {
+                        Some(serde_json::Value::Array(items)) => items,
+                        _ => Vec::new(),
+                    },
+                    _ => Vec::new(),
+                };
+                Ok(Page {
+                    number,
+                    fingerprint: fingerprint(&items),
+                    items,
+                    total,
+                })
+            })
+        });
         Ok(JsonPageStream {
-            client: self.clone(),
-            meta,
-            page_key,
-            input,
-            cursor,
+            walk: Walk::new(meta.id(), self.clone(), page, size, fetch),
+            buffer: VecDeque::new(),
         })
     }
 }
 
 impl<R: Paginated> PageStream<R> {
+    /// Fetch up to `n` pages at once once `totalCount` is known (default 1: one page at a
+    /// time). Above 1 the calls are paced by the client's limiter. Set it before the first item
+    /// is asked for.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.walk.set_concurrency(n);
+        self
+    }
+
     /// The next item, `None` after the last one. An error ends the stream.
     pub async fn next(&mut self) -> Option<Result<R::Item, Error>> {
-        loop {
-            if let Some(item) = self.buffer.pop_front() {
-                return Some(Ok(item));
-            }
-            if self.cursor.done {
-                return None;
-            }
-            let mut req = self.request.clone();
-            req.set_page(self.cursor.next_page);
-            req.set_page_size(self.cursor.page_size);
-            let reply = match self.client.send(req).await {
-                Ok(r) => r,
-                Err(e) => {
-                    self.cursor.done = true;
-                    return Some(Err(e));
-                }
-            };
-            let (items, total) = R::split_page(reply);
-            self.cursor.record(items.len() as i64, total);
-            self.buffer.extend(items);
-        }
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
     }
 
-    /// `totalCount` from the last page received.
+    /// `totalCount` from the first page that told it.
     pub fn total_count(&self) -> Option<i64> {
-        self.cursor.total
+        self.walk.total
     }
 
-    /// Items handed out or buffered so far.
+    /// Items received so far (handed out or buffered).
     pub fn fetched(&self) -> i64 {
-        self.cursor.seen
-    }
-
-    /// The next page number to be requested.
-    pub fn next_page(&self) -> i64 {
-        self.cursor.next_page
-    }
-}
-
-/// The pages of a dynamically called list operation (see [`Client::paginate_json`]): each page's
-/// `data` items as JSON, same walk and stopping rules as [`PageStream`].
-#[derive(Debug)]
-pub struct JsonPageStream {
-    client: Client,
-    meta: &'static OperationMeta,
-    page_key: &'static str,
-    input: serde_json::Map<String, serde_json::Value>,
-    cursor: Cursor,
-}
-
-impl JsonPageStream {
-    /// The next page's items, `None` after the last page. An error ends the walk.
-    pub async fn next_items(&mut self) -> Option<Result<Vec<serde_json::Value>, Error>> {
-        if self.cursor.done {
-            return None;
-        }
-        let mut input = self.input.clone();
-        input.insert(self.page_key.into(), self.cursor.next_page.into());
-        input.insert("pageSize".into(), self.cursor.page_size.into());
-        let reply = match self
-            .client
-            .call_dynamic(
-                self.meta.action,
-                self.meta.version,
-                serde_json::Value::Object(input),
-            )
-            .await
-        {
-            Ok(r) => r.unwrap_or_default(),
-            Err(e) => {
-                self.cursor.done = true;
-                return Some(Err(e));
-            }
-        };
-        let total = reply.get("totalCount").and_then(serde_json::Value::as_i64);
-        let items = match reply.get("data") {
-            Some(serde_json::Value::Array(items)) => items.clone(),
-            _ => Vec::new(),
-        };
-        self.cursor.record(items.len() as i64, total);
-        Some(Ok(items))
-    }
-
-    /// `totalCount` from the last page received.
-    pub fn total_count(&self) -> Option<i64> {
-        self.cursor.total
-    }
-
-    /// Items received so far.
-    pub fn fetched(&self) -> i64 {
-        self.cursor.seen
+        self.walk.seen
     }
 
     /// Pages received so far.
     pub fn pages(&self) -> i64 {
-        self.cursor.next_page - 1
+        self.walk.pages
+    }
+
+    /// The next page number to be requested.
+    pub fn next_page(&self) -> i64 {
+        self.walk.next_page
+    }
+}
+
+impl<R: Paginated> Stream for PageStream<R> {
+    type Item = Result<R::Item, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(item) = this.buffer.pop_front() {
+                return Poll::Ready(Some(Ok(item)));
+            }
+            match this.walk.poll_page(cx) {
+                Poll::Ready(Some(Ok(items))) => this.buffer.extend(items),
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// The items of a dynamically called list operation (see [`Client::paginate_json`]): a
+/// [`Stream`] of `Result<serde_json::Value, Error>` (each page's `data` items), with the same
+/// walk, ending rules and [`concurrency`](Self::concurrency) option as [`PageStream`].
+pub struct JsonPageStream {
+    walk: Walk<serde_json::Value>,
+    buffer: VecDeque<serde_json::Value>,
+}
+
+impl fmt::Debug for JsonPageStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JsonPageStream")
+            .field("walk", &self.walk)
+            .field("buffered", &self.buffer.len())
+            .finish()
+    }
+}
+
+impl JsonPageStream {
+    /// Fetch up to `n` pages at once once `totalCount` is known (default 1); see
+    /// [`PageStream::concurrency`].
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.walk.set_concurrency(n);
+        self
+    }
+
+    /// The next page's items (or what is left of a page partly taken as a stream), `None`
+    /// after the last page. An error ends the walk.
+    pub async fn next_items(&mut self) -> Option<Result<Vec<serde_json::Value>, Error>> {
+        if !self.buffer.is_empty() {
+            return Some(Ok(self.buffer.drain(..).collect()));
+        }
+        std::future::poll_fn(|cx| self.walk.poll_page(cx)).await
+    }
+
+    /// `totalCount` from the first page that told it.
+    pub fn total_count(&self) -> Option<i64> {
+        self.walk.total
+    }
+
+    /// Items received so far.
+    pub fn fetched(&self) -> i64 {
+        self.walk.seen
+    }
+
+    /// Pages received so far.
+    pub fn pages(&self) -> i64 {
+        self.walk.pages
+    }
+}
+
+impl Stream for JsonPageStream {
+    type Item = Result<serde_json::Value, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(item) = this.buffer.pop_front() {
+                return Poll::Ready(Some(Ok(item)));
+            }
+            match this.walk.poll_page(cx) {
+                Poll::Ready(Some(Ok(items))) => this.buffer.extend(items),
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }

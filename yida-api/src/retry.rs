@@ -1,12 +1,9 @@
-//! Retry policy and the optional client-side rate limit.
+//! Retry policy (client-side pacing is in `limiter`).
 
 use crate::error::Error;
-use crate::meta::OperationMeta;
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// When and how often a failed call is repeated.
 ///
@@ -142,37 +139,6 @@ impl RetryConfig {
             return Verdict::GiveUp;
         }
         Verdict::RetryAfter(pause)
-    }
-}
-
-/// Spaces calls of each operation at least `1/rate` seconds apart.
-#[derive(Debug)]
-pub(crate) struct RateLimiter {
-    interval: Duration,
-    next: Mutex<HashMap<(&'static str, &'static str), Instant>>,
-}
-
-impl RateLimiter {
-    pub(crate) fn new(per_second: u32) -> Self {
-        RateLimiter {
-            interval: Duration::from_secs(1) / per_second.max(1),
-            next: Mutex::new(HashMap::new()),
-        }
-    }
-
-    pub(crate) async fn acquire(&self, meta: &'static OperationMeta) {
-        let slot = {
-            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-            let now = Instant::now();
-            let entry = next.entry((meta.action, meta.version)).or_insert(now);
-            let slot = (*entry).max(now);
-            *entry = slot + self.interval;
-            slot
-        };
-        let now = Instant::now();
-        if slot > now {
-            tokio::time::sleep(slot - now).await;
-        }
     }
 }
 

@@ -26,6 +26,10 @@ pub struct CallArgs {
     /// Walk every page of a list operation; print one JSON item per line, progress on stderr.
     #[arg(long)]
     pub all: bool,
+    /// With --all: pages in flight at once once the first page has told `totalCount` (paced
+    /// under the quota; keep 1 when records change during the walk).
+    #[arg(long, default_value_t = 1, requires = "all", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
     /// Print help; with an action, that operation's parameters.
     #[arg(short, long)]
     pub help: bool,
@@ -300,7 +304,7 @@ pub async fn run(args: CallArgs) -> Result<(), Fail> {
     check_input(meta, &input)?;
     let client = crate::config::client()?;
     if args.all {
-        return call_all(&client, meta, input).await;
+        return call_all(&client, meta, input, usize::from(args.concurrency)).await;
     }
     let reply = client
         .call_dynamic_text(meta.action, meta.version, input)
@@ -333,6 +337,7 @@ async fn call_all(
     client: &Client,
     meta: &OperationMeta,
     input: serde_json::Value,
+    concurrency: usize,
 ) -> Result<(), Fail> {
     if meta.pagination.is_none() {
         return Err(Fail::usage(format!(
@@ -340,7 +345,9 @@ async fn call_all(
             meta.id()
         )));
     }
-    let mut pages = client.paginate_json(meta.action, meta.version, input)?;
+    let mut pages = client
+        .paginate_json(meta.action, meta.version, input)?
+        .concurrency(concurrency);
     let progress = Progress::new();
     let result = async {
         while let Some(items) = pages.next_items().await {

@@ -5,6 +5,8 @@
 //! yida ops [FILTER] [--json]
 //! yida token
 //! yida completions <SHELL>
+//! yida export <formUuid> [--concurrency N]
+//! yida import <formUuid> [FILE|-] [--concurrency N] [--chunk-size N] [--checkpoint FILE [--resume]]
 //! yida emulator [--listen ADDR] [--seed FILE] [--data PATH]
 //! ```
 //! Configuration comes from the environment (see `yida --help`).
@@ -14,7 +16,9 @@ mod completions;
 mod config;
 mod emulator;
 mod events;
+mod export;
 mod fail;
+mod import;
 mod ops;
 mod out;
 mod token;
@@ -70,6 +74,10 @@ enum Command {
     Token(token::TokenArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
+    /// Export every record of a form as NDJSON (pages in parallel, paced under the quota).
+    Export(export::ExportArgs),
+    /// Import NDJSON records into a form through batch saves (one outcome per record).
+    Import(import::ImportArgs),
     /// Receive pushed events (HTTP push endpoint or Stream mode), one JSON line each.
     Events(events::EventsArgs),
     /// Run a local Yida (emulator) and print the variables that point this CLI at it.
@@ -82,6 +90,8 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Ops(args) => ops::run(args).await,
         Command::Token(args) => token::run(args).await,
         Command::Completions(args) => completions::run(args).await,
+        Command::Export(args) => export::run(args).await,
+        Command::Import(args) => import::run(args).await,
         Command::Events(args) => events::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,
     }

@@ -34,7 +34,7 @@ pub async fn run(args: OpsArgs) -> Result<(), Fail> {
                 serde_json::json!({
                     "action": o.action,
                     "version": o.version,
-                    "method": o.method,
+                    "method": o.method.as_str(),
                     "path": o.path,
                     "area": o.area,
                     "doc": o.doc,

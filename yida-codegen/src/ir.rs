@@ -91,6 +91,15 @@ impl Type {
             Type::Model(m) => m.clone(),
         }
     }
+
+    /// The models this type names (through lists and maps).
+    pub fn model(&self) -> Option<&str> {
+        match self {
+            Type::Model(m) => Some(m),
+            Type::List(t) | Type::Map(t) => t.model(),
+            _ => None,
+        }
+    }
 }
 
 /// Pagination style of a list operation.
@@ -121,6 +130,24 @@ impl AppKind {
     }
 }
 
+/// One piece of a path template, parsed once by the loader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathPart {
+    /// Text sent as written.
+    Literal(String),
+    /// The value of the parameter at this index of [`Operation::params`].
+    Param(usize),
+}
+
+/// A reference to another operation (a legacy operation's replacement).
+#[derive(Debug, Clone)]
+pub struct OpRef {
+    pub action: String,
+    pub version: String,
+    /// Rust names of the referenced operation.
+    pub rust: OpNames,
+}
+
 /// One validated operation.
 #[derive(Debug, Clone)]
 pub struct Operation {
@@ -128,36 +155,63 @@ pub struct Operation {
     /// `"1.0"` or `"2.0"`.
     pub version: String,
     pub method: Method,
+    /// The template as published (`/v1.0/yida/forms/instances/{id}`).
     pub path: String,
+    /// The same template, parsed.
+    pub path_parts: Vec<PathPart>,
     pub area: String,
     pub doc: String,
+    /// The public DingTalk page of the operation, where there is one.
+    pub doc_url: Option<String>,
+    /// Its (Chinese) title.
+    pub doc_title: Option<String>,
     pub permission: Option<String>,
     pub app_kinds: Vec<AppKind>,
     pub read_only: bool,
     pub seed: bool,
-    /// `(action, version)` of the replacement.
-    pub legacy: Option<(String, String)>,
+    /// The replacement of a legacy operation.
+    pub legacy: Option<OpRef>,
     pub pagination: Option<Pagination>,
     pub note: Option<String>,
     pub params: Vec<Param>,
+    /// Reply model; `None` for an empty reply.
     pub response: Option<String>,
     /// Spec file the operation came from, relative to the spec folder.
     pub file: String,
+    /// Line of its `action:` in that file.
+    pub line: usize,
     /// Rust names derived once.
     pub rust: OpNames,
 }
 
-/// Rust names of an operation.
-#[derive(Debug, Clone)]
+impl Operation {
+    /// `Action@version`.
+    pub fn id(&self) -> String {
+        format!("{}@{}", self.action, self.version)
+    }
+
+    /// True when a JSON body is sent.
+    pub fn has_body(&self) -> bool {
+        self.params.iter().any(|p| p.location == Location::Body)
+    }
+}
+
+/// Rust names of an operation (one rule: [`crate::names::op_names`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpNames {
-    /// `SaveFormDataV2`
-    pub base: String,
     /// `SaveFormDataV2Request`
     pub request: String,
     /// `save_form_data_v2`
     pub method: String,
-    /// The reply type: a model name or `()`.
-    pub response: Option<String>,
+}
+
+/// A fixed-value string parameter: its documented values, as an enum.
+#[derive(Debug, Clone)]
+pub struct ValueEnum {
+    /// Rust enum name (`ExecuteTaskOutResult`).
+    pub name: String,
+    /// `(wire value, Rust variant)` in spec order.
+    pub variants: Vec<(String, String)>,
 }
 
 /// One validated parameter.
@@ -174,6 +228,8 @@ pub struct Param {
     pub context: bool,
     /// A paging parameter of a paginated operation (set by the paginator when unset).
     pub paging: bool,
+    /// The documented values, for a fixed-value string parameter.
+    pub values: Option<ValueEnum>,
     /// snake_case Rust field/setter name (raw identifiers for keywords).
     pub rust: String,
 }
@@ -192,6 +248,19 @@ pub struct Model {
     pub doc: String,
     pub fields: Vec<Field>,
     pub file: String,
+    pub line: usize,
+    /// Areas whose operations reach this model (computed once, by the loader).
+    pub areas: std::collections::BTreeSet<String>,
+}
+
+impl Model {
+    /// The area module the model lives in: its only area, or `None` (the shared `models`).
+    pub fn home(&self) -> Option<&str> {
+        match self.areas.len() {
+            1 => self.areas.iter().next().map(String::as_str),
+            _ => None,
+        }
+    }
 }
 
 /// A field of a model.

@@ -1,14 +1,31 @@
 //! Loading `spec/` and lowering it to the validated IR.
+//!
+//! The steps, each its own function: [`load_dir`] reads the files (regular files only, with a
+//! size cap), [`load_texts`] parses them (`serde-saphyr`, which gives every value its line),
+//! [`Lowering::declare_model`] and [`Lowering::operation`] check what each definition says on
+//! its own, and [`Lowering::finish`] checks what needs the whole spec (types of model fields,
+//! legacy links, pagination replies, which areas reach each model, recursive models, shared
+//! enums). Every problem is collected, with file and line, before anything is reported.
 
 use crate::ir::*;
-use crate::names::{is_wire_name, rust_field_name, rust_method_name, type_name_ok};
-use crate::spec::{ModelDef, OperationDef, SpecFile};
+use crate::names::{is_wire_name, op_names, pascal, rust_field_name, snake_ident_ok, type_name_ok};
+use crate::spec::{ModelDef, OperationDef, ParamDef, Spanned, SpecFile};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 
 /// Parameters filled from the client's app context when a request leaves them unset.
+///
+/// The one list of context parameters: the generated code fills these from
+/// `AppContext::value(wire_name)`; `yida-api`'s `AppContext` holds their values.
 pub const CONTEXT_PARAMS: [&str; 4] = ["appType", "systemToken", "userId", "language"];
+
+/// Deepest type accepted (`list<map<list<…>>>`): real specs use 2; the bound keeps every
+/// recursive walk over types (here and in the emitters) shallow.
+pub const MAX_TYPE_DEPTH: usize = 8;
+
+/// Largest spec file read (the largest real one is under 10 KB).
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
 
 /// A problem in the spec, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,28 +69,27 @@ impl fmt::Display for SpecErrors {
 
 impl std::error::Error for SpecErrors {}
 
+fn file_error(file: &str, message: String) -> SpecErrors {
+    SpecErrors(vec![SpecError {
+        file: file.to_string(),
+        line: None,
+        operation: None,
+        message,
+    }])
+}
+
 /// Reads every `*.yaml` file below `dir` (sorted), parses and validates them.
+///
+/// Only regular files are read (a FIFO or device named `*.yaml` is an error, never opened),
+/// each at most [`MAX_FILE_BYTES`]; symbolic links to folders are not followed.
 pub fn load_dir(dir: &Path) -> Result<Api, SpecErrors> {
     let mut files = Vec::new();
-    collect(dir, dir, &mut files).map_err(|e| {
-        SpecErrors(vec![SpecError {
-            file: String::new(),
-            line: None,
-            operation: None,
-            message: format!("cannot read {}: {e}", dir.display()),
-        }])
-    })?;
+    collect(dir, dir, &mut files)
+        .map_err(|e| file_error("", format!("cannot read {}: {e}", dir.display())))?;
     files.sort();
     let mut texts = Vec::new();
     for rel in files {
-        let text = std::fs::read_to_string(dir.join(&rel)).map_err(|e| {
-            SpecErrors(vec![SpecError {
-                file: rel.clone(),
-                line: None,
-                operation: None,
-                message: format!("cannot read: {e}"),
-            }])
-        })?;
+        let text = read_spec_file(&dir.join(&rel)).map_err(|e| file_error(&rel, e))?;
         texts.push((rel, text));
     }
     load_texts(&texts)
@@ -81,8 +97,9 @@ pub fn load_dir(dir: &Path) -> Result<Api, SpecErrors> {
 
 fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
             collect(root, &path, out)?;
         } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
             let rel = path.strip_prefix(root).unwrap_or(&path);
@@ -96,62 +113,130 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()
     Ok(())
 }
 
+/// Reads one spec file: a regular file (checked before opening, so a FIFO cannot block),
+/// UTF-8, at most [`MAX_FILE_BYTES`].
+fn read_spec_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file (only regular files are read)".into());
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!("larger than {MAX_FILE_BYTES} bytes"));
+    }
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("larger than {MAX_FILE_BYTES} bytes"));
+    }
+    String::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())
+}
+
 /// Parses and validates spec files given as `(path relative to spec/, text)`.
 pub fn load_texts(files: &[(String, String)]) -> Result<Api, SpecErrors> {
-    let mut errors = Vec::new();
+    let mut lower = Lowering::default();
     let mut parsed = Vec::new();
     for (file, text) in files {
-        match serde_saphyr::from_str::<SpecFile>(text) {
-            Ok(spec) => parsed.push((file.clone(), text.as_str(), spec)),
-            Err(e) => errors.push(SpecError {
+        match parse_file(text) {
+            Ok(spec) => parsed.push((file.as_str(), spec)),
+            Err(message) => lower.errors.push(SpecError {
                 file: file.clone(),
                 line: None,
                 operation: None,
-                message: format!("invalid YAML: {e}"),
+                message,
             }),
         }
     }
-    let mut lower = Lowering {
-        errors,
-        ..Default::default()
-    };
     // Models first, so that operations can refer to models of any file.
-    for (file, text, spec) in &parsed {
+    for (file, spec) in &parsed {
         for (name, def) in &spec.models {
-            lower.declare_model(file, text, name, def);
+            lower.declare_model(file, name, def);
         }
     }
-    for (file, text, spec) in &parsed {
-        for (idx, def) in spec.operations.iter().enumerate() {
-            lower.operation(file, text, idx, def);
+    for (file, spec) in &parsed {
+        for def in &spec.operations {
+            lower.operation(file, def);
         }
     }
     lower.finish()
 }
 
-/// A model field before type resolution: (wire name, type, doc, note, secret).
-type RawField = (String, String, String, Option<String>, bool);
+/// Deepest YAML nesting accepted; the real spec nests 5 deep.
+const MAX_YAML_DEPTH: usize = 32;
+
+fn parse_file(text: &str) -> Result<SpecFile, String> {
+    // Bound the nesting before the parser recurses (a file nested 100,000 deep must be an
+    // error, not a stack overflow).
+    if let Some(line) = too_deep(text, MAX_YAML_DEPTH) {
+        return Err(format!(
+            "invalid YAML: nested deeper than {MAX_YAML_DEPTH} levels (line {line})"
+        ));
+    }
+    serde_saphyr::from_str::<SpecFile>(text).map_err(|e| format!("invalid YAML: {e}"))
+}
+
+/// The line where flow brackets (`[`, `{`) or indentation go deeper than `max`, if anywhere.
+/// Conservative: brackets inside quoted strings count too, which no real spec comes near.
+fn too_deep(text: &str, max: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, line) in text.lines().enumerate() {
+        let indent = line.len() - line.trim_start_matches([' ', '-']).len();
+        if indent / 2 > max {
+            return Some(i + 1);
+        }
+        for c in line.chars() {
+            match c {
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > max {
+                        return Some(i + 1);
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+/// A model as declared, before its field types are resolved.
+struct ModelDecl<'a> {
+    file: String,
+    line: usize,
+    def: &'a ModelDef,
+}
 
 #[derive(Default)]
-struct Lowering {
+struct Lowering<'a> {
     errors: Vec<SpecError>,
-    model_defs: BTreeMap<String, (String, usize)>,
-    models: BTreeMap<String, Model>,
-    raw_model_fields: BTreeMap<String, Vec<RawField>>,
-    model_docs: BTreeMap<String, String>,
+    model_decls: BTreeMap<String, ModelDecl<'a>>,
     operations: Vec<Operation>,
     seen_ops: BTreeMap<(String, String), String>,
     rust_names: BTreeMap<String, String>,
+    /// Legacy links as written, resolved in `finish`.
+    legacy: Vec<(usize, String, String)>,
+    /// Spec values of enum parameters, by (operation index, parameter index).
+    enum_values: Vec<(usize, usize, Vec<String>)>,
 }
 
-fn line_of(text: &str, needle: &str, nth: usize) -> Option<usize> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| l.trim_start().trim_start_matches("- ").starts_with(needle))
-        .nth(nth)
-        .map(|(i, _)| i + 1)
+/// Where a problem is: file, line and (for operations) `Action@version`.
+#[derive(Clone, Copy)]
+struct At<'s> {
+    file: &'s str,
+    line: usize,
+    op: Option<&'s str>,
 }
 
+fn line_of<T>(s: &Spanned<T>) -> usize {
+    s.referenced.line() as usize
+}
+
+/// A one-line text of our own words (`doc`): not empty, no TODO, no line breaks or other
+/// control characters (a bare CR does not compile in a doc comment).
 fn check_doc(doc: &str) -> Option<String> {
     let d = doc.trim();
     if d.is_empty() {
@@ -161,584 +246,43 @@ fn check_doc(doc: &str) -> Option<String> {
     } else if d.contains('\n') {
         Some("must be one line".into())
     } else {
-        None
+        check_text(d)
     }
 }
 
-impl Lowering {
-    fn err(&mut self, file: &str, line: Option<usize>, op: Option<&str>, msg: String) {
-        self.errors.push(SpecError {
-            file: file.to_string(),
-            line,
-            operation: op.map(str::to_string),
-            message: msg,
-        });
-    }
+/// Any text that ends up in generated code (notes, titles, values).
+fn check_text(s: &str) -> Option<String> {
+    s.chars()
+        .find(|c| c.is_control() && *c != '\n')
+        .map(|c| format!("holds the control character {:?}", c))
+}
 
-    fn declare_model(&mut self, file: &str, text: &str, name: &str, def: &ModelDef) {
-        let line = line_of(text, &format!("{name}:"), 0);
-        if let Some((other, _)) = self.model_defs.get(name) {
-            let msg = format!("model `{name}` is also defined in spec/{other}");
-            self.err(file, line, None, msg);
-            return;
-        }
-        if !type_name_ok(name) {
-            let msg = format!("model name `{name}` must be a PascalCase Rust identifier");
-            self.err(file, line, None, msg);
-        }
-        if let Some(problem) = check_doc(&def.doc) {
-            self.err(file, line, None, format!("model `{name}`: doc {problem}"));
-        }
-        self.model_defs
-            .insert(name.to_string(), (file.to_string(), line.unwrap_or(0)));
-        self.model_docs
-            .insert(name.to_string(), def.doc.trim().to_string());
-        self.raw_model_fields.insert(
-            name.to_string(),
-            def.fields
-                .iter()
-                .map(|f| {
-                    (
-                        f.name.clone(),
-                        f.ty.clone(),
-                        f.doc.clone(),
-                        f.note.clone(),
-                        f.secret,
-                    )
-                })
-                .collect(),
-        );
-    }
+/// Characters a path template may hold besides placeholders: RFC 3986 unreserved and `/`.
+fn path_char_ok(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '.' | '_' | '~')
+}
 
-    fn parse_type(&self, ty: &str) -> Result<Type, String> {
-        let ty = ty.trim();
-        let inner = |prefix: &str| {
-            ty.strip_prefix(prefix)
-                .and_then(|rest| rest.strip_suffix('>'))
-                .map(str::trim)
-        };
-        Ok(match ty {
-            "string" => Type::String,
-            "i64" => Type::I64,
-            "f64" => Type::F64,
-            "bool" => Type::Bool,
-            "json" => Type::Json,
-            "json_text" => Type::JsonText,
-            _ => {
-                if let Some(t) = inner("list<") {
-                    Type::List(Box::new(self.parse_type(t)?))
-                } else if let Some(t) = inner("map<") {
-                    Type::Map(Box::new(self.parse_type(t)?))
-                } else if self.model_defs.contains_key(ty) {
-                    Type::Model(ty.to_string())
-                } else {
-                    return Err(format!("unknown type `{ty}`"));
-                }
-            }
-        })
-    }
-
-    fn operation(&mut self, file: &str, text: &str, idx: usize, def: &OperationDef) {
-        let line = line_of(text, "action:", idx);
-        let id = format!("{}@{}", def.action, def.version);
-        let opn = Some(id.as_str());
-        let start = self.errors.len();
-        if !type_name_ok(&def.action) {
-            self.err(
-                file,
-                line,
-                opn,
-                "action must be a PascalCase identifier".into(),
-            );
-        }
-        if let Some(other) = self
-            .seen_ops
-            .insert((def.action.clone(), def.version.clone()), file.to_string())
-        {
-            self.err(
-                file,
-                line,
-                opn,
-                format!("duplicate operation (also in spec/{other})"),
-            );
-        }
-        let version_ok = def.version == "1.0" || def.version == "2.0";
-        if !version_ok {
-            self.err(
-                file,
-                line,
-                opn,
-                format!("version must be \"1.0\" or \"2.0\", not {:?}", def.version),
-            );
-        } else if !def.path.starts_with(&format!("/v{}/", def.version)) {
-            let msg = format!("path `{}` does not start with /v{}/", def.path, def.version);
-            self.err(file, line, opn, msg);
-        }
-        let method = match def.method.as_str() {
-            "GET" => Method::Get,
-            "POST" => Method::Post,
-            "PUT" => Method::Put,
-            "DELETE" => Method::Delete,
-            other => {
-                self.err(file, line, opn, format!("unknown method `{other}`"));
-                Method::Get
-            }
-        };
-        let folder = file.split('/').next().unwrap_or_default();
-        if !file.contains('/') {
-            self.err(
-                file,
-                line,
-                opn,
-                "operations must live in an area folder".into(),
-            );
-        } else if folder != def.area {
-            let msg = format!("area `{}` does not match its folder `{folder}`", def.area);
-            self.err(file, line, opn, msg);
-        }
-        if !crate::names::snake_ident_ok(&def.area) {
-            self.err(
-                file,
-                line,
-                opn,
-                format!("area `{}` must be a snake_case identifier", def.area),
-            );
-        }
-        if let Some(p) = check_doc(&def.doc) {
-            self.err(file, line, opn, format!("doc {p}"));
-        }
-        if let Some(p) = &def.permission {
-            let parts: Vec<&str> = p.split('.').collect();
-            if parts.len() != 3 || parts[0] != "Yida" || parts.iter().any(|s| !type_name_ok(s)) {
-                self.err(
-                    file,
-                    line,
-                    opn,
-                    format!("permission `{p}` is not of the form Yida.Area.Read"),
-                );
-            }
-        }
-        let mut app_kinds = Vec::new();
-        for k in &def.app_kinds {
-            match k.as_str() {
-                "internal" => app_kinds.push(AppKind::Internal),
-                "third_party_enterprise" => app_kinds.push(AppKind::ThirdPartyEnterprise),
-                "third_party_personal" => app_kinds.push(AppKind::ThirdPartyPersonal),
-                other => self.err(file, line, opn, format!("unknown app kind `{other}`")),
-            }
-        }
-        app_kinds.sort();
-        app_kinds.dedup();
-        if app_kinds.is_empty() {
-            self.err(
-                file,
-                line,
-                opn,
-                "app_kinds must name at least one kind".into(),
-            );
-        }
-        let legacy = match &def.legacy {
-            None => None,
-            Some(l) => match l.split_once('@') {
-                Some((a, v)) if !a.is_empty() && !v.is_empty() => {
-                    Some((a.to_string(), v.to_string()))
-                }
-                _ => {
-                    self.err(
-                        file,
-                        line,
-                        opn,
-                        format!("legacy `{l}` must be Action@version"),
-                    );
-                    None
-                }
-            },
-        };
-        let pagination = match def.pagination.as_deref() {
-            None => None,
-            Some("page_number") => Some(Pagination::PageNumber),
-            Some("current_page") => Some(Pagination::CurrentPage),
-            Some(other) => {
-                self.err(file, line, opn, format!("unknown pagination `{other}`"));
-                None
-            }
-        };
-
-        // Parameters.
-        let mut params = Vec::new();
-        let mut wire_seen = BTreeSet::new();
-        let mut rust_seen = BTreeMap::new();
-        for p in &def.params {
-            let pline = line_of(text, &format!("{{ name: {},", p.name), 0).or(line);
-            if !is_wire_name(&p.name) {
-                self.err(
-                    file,
-                    pline,
-                    opn,
-                    format!("parameter name `{}` is not a valid wire name", p.name),
-                );
-                continue;
-            }
-            if !wire_seen.insert(p.name.clone()) {
-                self.err(
-                    file,
-                    pline,
-                    opn,
-                    format!("duplicate parameter `{}`", p.name),
-                );
-            }
-            let location = match p.location.as_str() {
-                "path" => Location::Path,
-                "query" => Location::Query,
-                "body" => Location::Body,
-                other => {
-                    self.err(
-                        file,
-                        pline,
-                        opn,
-                        format!("parameter `{}`: unknown location `{other}`", p.name),
-                    );
-                    Location::Body
-                }
-            };
-            let ty = match self.parse_type(&p.ty) {
-                Ok(t) => t,
-                Err(e) => {
-                    self.err(file, pline, opn, format!("parameter `{}`: {e}", p.name));
-                    Type::Json
-                }
-            };
-            if location != Location::Body && !ty.is_scalar() {
-                let msg = format!(
-                    "parameter `{}` in {} must be a scalar type, not {}",
-                    p.name,
-                    location.as_str(),
-                    ty.spec_name()
-                );
-                self.err(file, pline, opn, msg);
-            }
-            if location == Location::Path && !p.required {
-                self.err(
-                    file,
-                    pline,
-                    opn,
-                    format!("path parameter `{}` must be required", p.name),
-                );
-            }
-            if let Some(problem) = check_doc(&p.doc) {
-                self.err(
-                    file,
-                    pline,
-                    opn,
-                    format!("parameter `{}`: doc {problem}", p.name),
-                );
-            }
-            let rust = match rust_field_name(&p.name) {
-                Ok(r) => r,
-                Err(e) => {
-                    self.err(file, pline, opn, format!("parameter `{}`: {e}", p.name));
-                    continue;
-                }
-            };
-            if let Some(other) = rust_seen.insert(rust.clone(), p.name.clone()) {
-                let msg = format!(
-                    "parameters `{other}` and `{}` both become the Rust name `{rust}`",
-                    p.name
-                );
-                self.err(file, pline, opn, msg);
-            }
-            let context = CONTEXT_PARAMS.contains(&p.name.as_str()) && ty == Type::String;
-            params.push(Param {
-                name: p.name.clone(),
-                location,
-                ty,
-                required: p.required,
-                doc: p.doc.trim().to_string(),
-                secret: p.secret,
-                note: p.note.clone(),
-                context,
-                paging: pagination.is_some()
-                    && matches!(p.name.as_str(), "pageNumber" | "currentPage" | "pageSize"),
-                rust,
+/// A path template, parsed once: literals and placeholder names, in order.
+pub(crate) fn parse_path(path: &str) -> Result<Vec<(bool, String)>, String> {
+    let mut out: Vec<(bool, String)> = Vec::new();
+    let mut rest = path;
+    let mut names = BTreeSet::new();
+    loop {
+        let open = rest.find('{').unwrap_or(rest.len());
+        let lit = &rest[..open];
+        if let Some(bad) = lit.chars().find(|c| !path_char_ok(*c)) {
+            return Err(if bad == '}' {
+                format!("path `{path}` has a stray `}}`")
+            } else {
+                format!("path `{path}` holds {bad:?}; only letters, digits, `/-._~` and {{placeholders}} are allowed")
             });
         }
-        // Path placeholders and path parameters must agree.
-        let placeholders = match path_placeholders(&def.path) {
-            Ok(p) => p,
-            Err(e) => {
-                self.err(file, line, opn, e);
-                Vec::new()
-            }
-        };
-        for ph in &placeholders {
-            if !params
-                .iter()
-                .any(|p| p.location == Location::Path && &p.name == ph)
-            {
-                self.err(
-                    file,
-                    line,
-                    opn,
-                    format!("path placeholder `{{{ph}}}` has no path parameter"),
-                );
-            }
+        if !lit.is_empty() {
+            out.push((false, lit.to_string()));
         }
-        for p in params.iter().filter(|p| p.location == Location::Path) {
-            if !placeholders.contains(&p.name) {
-                self.err(
-                    file,
-                    line,
-                    opn,
-                    format!(
-                        "path parameter `{}` has no `{{{}}}` in the path",
-                        p.name, p.name
-                    ),
-                );
-            }
+        if open == rest.len() {
+            break;
         }
-        if let Some(style) = pagination {
-            let page = match style {
-                Pagination::PageNumber => "pageNumber",
-                Pagination::CurrentPage => "currentPage",
-            };
-            for needed in [page, "pageSize"] {
-                if !params.iter().any(|p| p.name == needed && p.ty == Type::I64) {
-                    self.err(
-                        file,
-                        line,
-                        opn,
-                        format!("pagination needs an i64 parameter `{needed}`"),
-                    );
-                }
-            }
-        }
-        if let Some(r) = &def.response {
-            if !self.model_defs.contains_key(r) {
-                self.err(
-                    file,
-                    line,
-                    opn,
-                    format!("response model `{r}` is not defined"),
-                );
-            }
-        }
-        let base = if def.version == "1.0" {
-            def.action.clone()
-        } else {
-            format!(
-                "{}V{}",
-                def.action,
-                def.version.split('.').next().unwrap_or("")
-            )
-        };
-        let method_name = rust_method_name(&base);
-        if let Some(other) = self.rust_names.insert(method_name.clone(), id.clone()) {
-            if other != id {
-                self.err(
-                    file,
-                    line,
-                    opn,
-                    format!("Rust name `{method_name}` clashes with {other}"),
-                );
-            }
-        }
-        let request = format!("{base}Request");
-        if self.model_defs.contains_key(&request) {
-            self.err(
-                file,
-                line,
-                opn,
-                format!("model `{request}` clashes with the request type"),
-            );
-        }
-        if self.errors.len() > start {
-            return;
-        }
-        self.operations.push(Operation {
-            action: def.action.clone(),
-            version: def.version.clone(),
-            method,
-            path: def.path.clone(),
-            area: def.area.clone(),
-            doc: def.doc.trim().to_string(),
-            permission: def.permission.clone(),
-            app_kinds,
-            read_only: def.read_only,
-            seed: def.seed,
-            legacy,
-            pagination,
-            note: def.note.clone(),
-            params,
-            response: def.response.clone(),
-            file: file.to_string(),
-            rust: OpNames {
-                base,
-                request,
-                method: method_name,
-                response: def.response.clone(),
-            },
-        });
-    }
-
-    fn finish(mut self) -> Result<Api, SpecErrors> {
-        // Models: resolve field types.
-        let raw = std::mem::take(&mut self.raw_model_fields);
-        for (name, fields) in &raw {
-            let (file, line) = self.model_defs[name].clone();
-            let line = Some(line).filter(|l| *l > 0);
-            let mut out = Vec::new();
-            let mut seen = BTreeMap::new();
-            for (fname, fty, fdoc, fnote, fsecret) in fields {
-                let ctx = format!("model `{name}`, field `{fname}`");
-                if !is_wire_name(fname) {
-                    self.err(&file, line, None, format!("{ctx}: not a valid wire name"));
-                    continue;
-                }
-                let ty = match self.parse_type(fty) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        self.err(&file, line, None, format!("{ctx}: {e}"));
-                        continue;
-                    }
-                };
-                if let Some(p) = check_doc(fdoc) {
-                    self.err(&file, line, None, format!("{ctx}: doc {p}"));
-                }
-                let rust = match rust_field_name(fname) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        self.err(&file, line, None, format!("{ctx}: {e}"));
-                        continue;
-                    }
-                };
-                if let Some(other) = seen.insert(rust.clone(), fname.clone()) {
-                    let msg = format!(
-                        "model `{name}`: fields `{other}` and `{fname}` both become `{rust}`"
-                    );
-                    self.err(&file, line, None, msg);
-                }
-                out.push(Field {
-                    name: fname.clone(),
-                    ty,
-                    doc: fdoc.trim().to_string(),
-                    secret: *fsecret,
-                    note: fnote.clone(),
-                    rust,
-                });
-            }
-            let doc = self.model_docs.get(name).cloned().unwrap_or_default();
-            self.models.insert(
-                name.clone(),
-                Model {
-                    name: name.clone(),
-                    doc,
-                    fields: out,
-                    file: file.clone(),
-                },
-            );
-        }
-        // Pagination replies need `data` and `totalCount`.
-        let mut later = Vec::new();
-        for op in &self.operations {
-            if op.pagination.is_some() {
-                let ok = op
-                    .response
-                    .as_ref()
-                    .and_then(|r| self.models.get(r))
-                    .is_some_and(|m| {
-                        m.fields
-                            .iter()
-                            .any(|f| f.name == "totalCount" && f.ty == Type::I64)
-                            && m.fields
-                                .iter()
-                                .any(|f| f.name == "data" && matches!(f.ty, Type::List(_)))
-                    });
-                if !ok {
-                    later.push((
-                        op.file.clone(),
-                        format!("{}@{}", op.action, op.version),
-                        "pagination needs a reply with `totalCount: i64` and a `data` list"
-                            .to_string(),
-                    ));
-                }
-            }
-            if let Some((a, v)) = &op.legacy {
-                if !self
-                    .operations
-                    .iter()
-                    .any(|o| &o.action == a && &o.version == v)
-                    || (a == &op.action && v == &op.version)
-                {
-                    later.push((
-                        op.file.clone(),
-                        format!("{}@{}", op.action, op.version),
-                        format!(
-                            "legacy replacement `{a}@{v}` is not another operation of the spec"
-                        ),
-                    ));
-                }
-            }
-        }
-        for (file, op, msg) in later {
-            self.err(&file, None, Some(&op), msg);
-        }
-        // Every model must be reachable from some operation.
-        let mut used = BTreeSet::new();
-        let mut todo: Vec<String> = self
-            .operations
-            .iter()
-            .filter_map(|o| o.response.clone())
-            .collect();
-        while let Some(m) = todo.pop() {
-            if used.insert(m.clone()) {
-                if let Some(model) = self.models.get(&m) {
-                    for f in &model.fields {
-                        collect_models(&f.ty, &mut todo);
-                    }
-                }
-            }
-        }
-        let unused: Vec<(String, String)> = self
-            .models
-            .iter()
-            .filter(|(n, _)| !used.contains(*n))
-            .map(|(n, m)| (n.clone(), m.file.clone()))
-            .collect();
-        for (name, file) in unused {
-            self.err(
-                &file,
-                None,
-                None,
-                format!("model `{name}` is not used by any operation"),
-            );
-        }
-        if !self.errors.is_empty() {
-            return Err(SpecErrors(self.errors));
-        }
-        self.operations.sort_by(|a, b| {
-            (&a.area, &a.action, &a.version).cmp(&(&b.area, &b.action, &b.version))
-        });
-        Ok(Api {
-            operations: self.operations,
-            models: self.models,
-        })
-    }
-}
-
-/// Model names a type refers to.
-pub fn collect_models(ty: &Type, out: &mut Vec<String>) {
-    match ty {
-        Type::Model(m) => out.push(m.clone()),
-        Type::List(t) | Type::Map(t) => collect_models(t, out),
-        _ => {}
-    }
-}
-
-/// The `{name}` placeholders of a path, in order.
-pub fn path_placeholders(path: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut rest = path;
-    while let Some(open) = rest.find('{') {
         let after = &rest[open + 1..];
         let close = after
             .find('}')
@@ -747,11 +291,746 @@ pub fn path_placeholders(path: &str) -> Result<Vec<String>, String> {
         if !is_wire_name(name) {
             return Err(format!("path `{path}` has a bad placeholder `{{{name}}}`"));
         }
-        out.push(name.to_string());
+        if !names.insert(name) {
+            return Err(format!(
+                "path `{path}` has the placeholder `{{{name}}}` twice"
+            ));
+        }
+        out.push((true, name.to_string()));
         rest = &after[close + 1..];
     }
-    if rest.contains('}') {
-        return Err(format!("path `{path}` has a stray `}}`"));
+    for seg in path.split('/').skip(1) {
+        if seg == "." || seg == ".." || seg.is_empty() {
+            return Err(format!("path `{path}` has an empty, `.` or `..` segment"));
+        }
     }
     Ok(out)
+}
+
+/// The `{name}` placeholders of a path, in order.
+pub fn path_placeholders(path: &str) -> Result<Vec<String>, String> {
+    Ok(parse_path(path)?
+        .into_iter()
+        .filter(|(ph, _)| *ph)
+        .map(|(_, n)| n)
+        .collect())
+}
+
+fn parse_type(ty: &str, models: &BTreeMap<String, ModelDecl<'_>>) -> Result<Type, String> {
+    parse_type_at(ty, models, 0)
+}
+
+fn parse_type_at(
+    ty: &str,
+    models: &BTreeMap<String, ModelDecl<'_>>,
+    depth: usize,
+) -> Result<Type, String> {
+    if depth > MAX_TYPE_DEPTH {
+        return Err(format!("type nests deeper than {MAX_TYPE_DEPTH} levels"));
+    }
+    let ty = ty.trim();
+    let inner = |prefix: &str| {
+        ty.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix('>'))
+            .map(str::trim)
+    };
+    Ok(match ty {
+        "string" => Type::String,
+        "i64" => Type::I64,
+        "f64" => Type::F64,
+        "bool" => Type::Bool,
+        "json" => Type::Json,
+        "json_text" => Type::JsonText,
+        _ => {
+            if let Some(t) = inner("list<") {
+                Type::List(Box::new(parse_type_at(t, models, depth + 1)?))
+            } else if let Some(t) = inner("map<") {
+                Type::Map(Box::new(parse_type_at(t, models, depth + 1)?))
+            } else if models.contains_key(ty) {
+                Type::Model(ty.to_string())
+            } else {
+                let shown: String = ty.chars().take(60).collect();
+                return Err(format!("unknown type `{shown}`"));
+            }
+        }
+    })
+}
+
+impl<'a> Lowering<'a> {
+    fn err(&mut self, at: At<'_>, msg: String) {
+        self.errors.push(SpecError {
+            file: at.file.to_string(),
+            line: Some(at.line).filter(|l| *l > 0),
+            operation: at.op.map(str::to_string),
+            message: msg,
+        });
+    }
+
+    fn declare_model(&mut self, file: &str, name: &str, def: &'a ModelDef) {
+        let at = At {
+            file,
+            line: line_of(&def.doc),
+            op: None,
+        };
+        if let Some(other) = self.model_decls.get(name) {
+            let msg = format!("model `{name}` is also defined in spec/{}", other.file);
+            self.err(at, msg);
+            return;
+        }
+        if !type_name_ok(name) {
+            let msg = format!("model name `{name}` must be a PascalCase Rust identifier");
+            self.err(at, msg);
+        }
+        if let Some(problem) = check_doc(&def.doc.value) {
+            self.err(at, format!("model `{name}`: doc {problem}"));
+        }
+        self.model_decls.insert(
+            name.to_string(),
+            ModelDecl {
+                file: file.to_string(),
+                line: at.line,
+                def,
+            },
+        );
+    }
+
+    /// Validates one operation and lowers it into the IR (kept only when it has no error).
+    fn operation(&mut self, file: &str, def: &OperationDef) {
+        let id = format!("{}@{}", def.action.value, def.version);
+        let at = At {
+            file,
+            line: line_of(&def.action),
+            op: Some(&id),
+        };
+        let start = self.errors.len();
+        self.check_identity(at, def);
+        let method = self.method(at, &def.method);
+        self.check_area(at, file, &def.area);
+        self.check_texts(at, def);
+        let app_kinds = self.app_kinds(at, &def.app_kinds);
+        let pagination = self.pagination(at, def.pagination.as_deref());
+        let params = self.params(at, def, pagination);
+        let path_parts = self.path(at, &def.path, &params);
+        self.check_paging_params(at, pagination, &params);
+        if let Some(r) = &def.response {
+            if !self.model_decls.contains_key(r) {
+                self.err(at, format!("response model `{r}` is not defined"));
+            }
+        }
+        let rust = self.rust_names(at, &def.action.value, &def.version, &id);
+        if self.errors.len() > start {
+            return;
+        }
+        let index = self.operations.len();
+        if let Some(l) = &def.legacy {
+            match l.split_once('@') {
+                Some((a, v)) if !a.is_empty() && !v.is_empty() => {
+                    self.legacy.push((index, a.to_string(), v.to_string()))
+                }
+                _ => self.err(at, format!("legacy `{l}` must be Action@version")),
+            }
+        }
+        for (pi, p) in def.params.iter().enumerate() {
+            if let Some(values) = &p.values {
+                self.enum_values.push((index, pi, values.clone()));
+            }
+        }
+        self.operations.push(Operation {
+            action: def.action.value.clone(),
+            version: def.version.clone(),
+            method,
+            path: def.path.clone(),
+            path_parts,
+            area: def.area.clone(),
+            doc: def.doc.trim().to_string(),
+            doc_url: def.doc_url.clone(),
+            doc_title: def.doc_title.clone(),
+            permission: def.permission.clone(),
+            app_kinds,
+            read_only: def.read_only,
+            seed: def.seed,
+            legacy: None,
+            pagination,
+            note: def.note.clone(),
+            params,
+            response: def.response.clone(),
+            file: file.to_string(),
+            line: at.line,
+            rust,
+        });
+    }
+
+    /// Action name, uniqueness, version and its path prefix.
+    fn check_identity(&mut self, at: At<'_>, def: &OperationDef) {
+        if !type_name_ok(&def.action.value) {
+            self.err(at, "action must be a PascalCase identifier".into());
+        }
+        let key = (def.action.value.clone(), def.version.clone());
+        if let Some(other) = self.seen_ops.insert(key, at.file.to_string()) {
+            self.err(at, format!("duplicate operation (also in spec/{other})"));
+        }
+        if def.version != "1.0" && def.version != "2.0" {
+            let msg = format!("version must be \"1.0\" or \"2.0\", not {:?}", def.version);
+            self.err(at, msg);
+        } else if !def.path.starts_with(&format!("/v{}/", def.version)) {
+            let msg = format!("path `{}` does not start with /v{}/", def.path, def.version);
+            self.err(at, msg);
+        }
+    }
+
+    fn method(&mut self, at: At<'_>, method: &str) -> Method {
+        match method {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "DELETE" => Method::Delete,
+            other => {
+                self.err(at, format!("unknown method `{other}`"));
+                Method::Get
+            }
+        }
+    }
+
+    fn check_area(&mut self, at: At<'_>, file: &str, area: &str) {
+        match file.split_once('/') {
+            None => self.err(at, "operations must live in an area folder".into()),
+            Some((folder, _)) if folder != area => {
+                let msg = format!("area `{area}` does not match its folder `{folder}`");
+                self.err(at, msg);
+            }
+            Some(_) => {}
+        }
+        if !snake_ident_ok(area) {
+            self.err(at, format!("area `{area}` must be a snake_case identifier"));
+        }
+    }
+
+    /// `doc`, `note`, `permission`, `doc_url` and `doc_title`.
+    fn check_texts(&mut self, at: At<'_>, def: &OperationDef) {
+        if let Some(p) = check_doc(&def.doc) {
+            self.err(at, format!("doc {p}"));
+        }
+        if let Some(p) = def.note.as_deref().and_then(check_text) {
+            self.err(at, format!("note {p}"));
+        }
+        if let Some(p) = def.doc_title.as_deref().and_then(check_doc) {
+            self.err(at, format!("doc_title {p}"));
+        }
+        if let Some(url) = &def.doc_url {
+            let ok = url.starts_with("https://")
+                && url
+                    .chars()
+                    .all(|c| c.is_ascii_graphic() && !"\"<>\\`".contains(c));
+            if !ok {
+                let msg = format!("doc_url `{url}` must be an https:// page");
+                self.err(at, msg);
+            }
+        }
+        if let Some(p) = &def.permission {
+            let parts: Vec<&str> = p.split('.').collect();
+            if parts.len() != 3 || parts[0] != "Yida" || parts.iter().any(|s| !type_name_ok(s)) {
+                self.err(
+                    at,
+                    format!("permission `{p}` is not of the form Yida.Area.Read"),
+                );
+            }
+        }
+    }
+
+    fn app_kinds(&mut self, at: At<'_>, kinds: &[String]) -> Vec<AppKind> {
+        let mut out = Vec::new();
+        for k in kinds {
+            match k.as_str() {
+                "internal" => out.push(AppKind::Internal),
+                "third_party_enterprise" => out.push(AppKind::ThirdPartyEnterprise),
+                "third_party_personal" => out.push(AppKind::ThirdPartyPersonal),
+                other => self.err(at, format!("unknown app kind `{other}`")),
+            }
+        }
+        out.sort();
+        out.dedup();
+        if out.is_empty() {
+            self.err(at, "app_kinds must name at least one kind".into());
+        }
+        out
+    }
+
+    fn pagination(&mut self, at: At<'_>, style: Option<&str>) -> Option<Pagination> {
+        match style {
+            None => None,
+            Some("page_number") => Some(Pagination::PageNumber),
+            Some("current_page") => Some(Pagination::CurrentPage),
+            Some(other) => {
+                self.err(at, format!("unknown pagination `{other}`"));
+                None
+            }
+        }
+    }
+
+    fn params(
+        &mut self,
+        at: At<'_>,
+        def: &OperationDef,
+        pagination: Option<Pagination>,
+    ) -> Vec<Param> {
+        let mut params = Vec::new();
+        let mut wire_seen = BTreeSet::new();
+        let mut rust_seen = BTreeMap::new();
+        for p in &def.params {
+            let pat = At {
+                line: line_of(&p.name),
+                ..at
+            };
+            let name = &p.name.value;
+            if !wire_seen.insert(name.clone()) {
+                self.err(pat, format!("duplicate parameter `{name}`"));
+            }
+            let Some(param) = self.param(pat, p, pagination) else {
+                continue;
+            };
+            if let Some(other) = rust_seen.insert(param.rust.clone(), name.clone()) {
+                let msg = format!(
+                    "parameters `{other}` and `{name}` both become the Rust name `{}`",
+                    param.rust
+                );
+                self.err(pat, msg);
+            }
+            params.push(param);
+        }
+        params
+    }
+
+    fn param(&mut self, at: At<'_>, p: &ParamDef, pagination: Option<Pagination>) -> Option<Param> {
+        let name = &p.name.value;
+        if !is_wire_name(name) {
+            self.err(
+                at,
+                format!("parameter name `{name}` is not a valid wire name"),
+            );
+            return None;
+        }
+        let location = match p.location.as_str() {
+            "path" => Location::Path,
+            "query" => Location::Query,
+            "body" => Location::Body,
+            other => {
+                self.err(
+                    at,
+                    format!("parameter `{name}`: unknown location `{other}`"),
+                );
+                Location::Body
+            }
+        };
+        let ty = match parse_type(&p.ty, &self.model_decls) {
+            Ok(t) => t,
+            Err(e) => {
+                self.err(at, format!("parameter `{name}`: {e}"));
+                Type::Json
+            }
+        };
+        if location != Location::Body && !ty.is_scalar() {
+            let msg = format!(
+                "parameter `{name}` in {} must be a scalar type, not {}",
+                location.as_str(),
+                ty.spec_name()
+            );
+            self.err(at, msg);
+        }
+        if location == Location::Path && !p.required {
+            self.err(at, format!("path parameter `{name}` must be required"));
+        }
+        if let Some(problem) = check_doc(&p.doc) {
+            self.err(at, format!("parameter `{name}`: doc {problem}"));
+        }
+        if let Some(problem) = p.note.as_deref().and_then(check_text) {
+            self.err(at, format!("parameter `{name}`: note {problem}"));
+        }
+        let context = CONTEXT_PARAMS.contains(&name.as_str()) && ty == Type::String;
+        if let Some(values) = &p.values {
+            self.check_values(at, name, &ty, p.secret, values);
+        }
+        let rust = match rust_field_name(name) {
+            Ok(r) => r,
+            Err(e) => {
+                self.err(at, format!("parameter `{name}`: {e}"));
+                return None;
+            }
+        };
+        Some(Param {
+            name: name.clone(),
+            location,
+            ty,
+            required: p.required,
+            doc: p.doc.trim().to_string(),
+            secret: p.secret,
+            note: p.note.clone(),
+            context,
+            paging: pagination.is_some()
+                && matches!(name.as_str(), "pageNumber" | "currentPage" | "pageSize"),
+            values: None,
+            rust,
+        })
+    }
+
+    fn check_values(&mut self, at: At<'_>, name: &str, ty: &Type, secret: bool, values: &[String]) {
+        if *ty != Type::String || secret {
+            self.err(
+                at,
+                format!("parameter `{name}`: `values` needs a non-secret string"),
+            );
+        }
+        let mut variants = BTreeSet::new();
+        if values.is_empty() {
+            self.err(at, format!("parameter `{name}`: `values` is empty"));
+        }
+        for v in values {
+            let variant = pascal(v);
+            let ok = !v.is_empty()
+                && v.chars().all(|c| c.is_ascii_graphic())
+                && type_name_ok(&variant)
+                && variant != "Other";
+            if !ok {
+                self.err(
+                    at,
+                    format!("parameter `{name}`: value {v:?} gives no Rust variant"),
+                );
+            } else if !variants.insert(variant.clone()) {
+                let msg = format!("parameter `{name}`: two values become the variant `{variant}`");
+                self.err(at, msg);
+            }
+        }
+    }
+
+    /// Parses the path template once, pairing each placeholder with its path parameter.
+    fn path(&mut self, at: At<'_>, path: &str, params: &[Param]) -> Vec<PathPart> {
+        let parsed = match parse_path(path) {
+            Ok(p) => p,
+            Err(e) => {
+                self.err(at, e);
+                return Vec::new();
+            }
+        };
+        let mut parts = Vec::new();
+        let mut used = BTreeSet::new();
+        for (placeholder, text) in parsed {
+            if !placeholder {
+                parts.push(PathPart::Literal(text));
+                continue;
+            }
+            match params
+                .iter()
+                .position(|p| p.location == Location::Path && p.name == text)
+            {
+                Some(i) => {
+                    used.insert(i);
+                    parts.push(PathPart::Param(i));
+                }
+                None => self.err(
+                    at,
+                    format!("path placeholder `{{{text}}}` has no path parameter"),
+                ),
+            }
+        }
+        for (i, p) in params.iter().enumerate() {
+            if p.location == Location::Path && !used.contains(&i) {
+                let msg = format!(
+                    "path parameter `{}` has no `{{{}}}` in the path",
+                    p.name, p.name
+                );
+                self.err(at, msg);
+            }
+        }
+        parts
+    }
+
+    fn check_paging_params(&mut self, at: At<'_>, style: Option<Pagination>, params: &[Param]) {
+        let Some(style) = style else { return };
+        let page = match style {
+            Pagination::PageNumber => "pageNumber",
+            Pagination::CurrentPage => "currentPage",
+        };
+        for needed in [page, "pageSize"] {
+            if !params.iter().any(|p| p.name == needed && p.ty == Type::I64) {
+                self.err(at, format!("pagination needs an i64 parameter `{needed}`"));
+            }
+        }
+    }
+
+    fn rust_names(&mut self, at: At<'_>, action: &str, version: &str, id: &str) -> OpNames {
+        let names = op_names(action, version);
+        if let Some(other) = self.rust_names.insert(names.method.clone(), id.to_string()) {
+            if other != id {
+                let msg = format!("Rust name `{}` clashes with {other}", names.method);
+                self.err(at, msg);
+            }
+        }
+        if self.model_decls.contains_key(&names.request) {
+            let msg = format!("model `{}` clashes with the request type", names.request);
+            self.err(at, msg);
+        }
+        names
+    }
+
+    /// Checks that need the whole spec, then sorts the result.
+    fn finish(mut self) -> Result<Api, SpecErrors> {
+        let mut models = self.resolve_models();
+        self.link_legacy();
+        self.check_paginated_replies(&models);
+        self.mark_reachable(&mut models);
+        self.check_recursion(&models);
+        self.name_enums();
+        if !self.errors.is_empty() {
+            return Err(SpecErrors(self.errors));
+        }
+        self.operations.sort_by(|a, b| {
+            (&a.area, &a.action, &a.version).cmp(&(&b.area, &b.action, &b.version))
+        });
+        Ok(Api {
+            operations: self.operations,
+            models,
+        })
+    }
+
+    /// Field types of every model.
+    fn resolve_models(&mut self) -> BTreeMap<String, Model> {
+        let decls = std::mem::take(&mut self.model_decls);
+        let mut models = BTreeMap::new();
+        for (name, decl) in &decls {
+            let mut fields = Vec::new();
+            let mut seen = BTreeMap::new();
+            for f in &decl.def.fields {
+                let fname = &f.name.value;
+                let at = At {
+                    file: &decl.file,
+                    line: line_of(&f.name),
+                    op: None,
+                };
+                let ctx = format!("model `{name}`, field `{fname}`");
+                if !is_wire_name(fname) {
+                    self.err(at, format!("{ctx}: not a valid wire name"));
+                    continue;
+                }
+                let ty = match parse_type(&f.ty, &decls) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        self.err(at, format!("{ctx}: {e}"));
+                        continue;
+                    }
+                };
+                if let Some(p) = check_doc(&f.doc) {
+                    self.err(at, format!("{ctx}: doc {p}"));
+                }
+                if let Some(p) = f.note.as_deref().and_then(check_text) {
+                    self.err(at, format!("{ctx}: note {p}"));
+                }
+                let rust = match rust_field_name(fname) {
+                    Ok(r) if r != "extra" => r,
+                    Ok(_) => {
+                        self.err(at, format!("{ctx}: `extra` is reserved for unknown fields"));
+                        continue;
+                    }
+                    Err(e) => {
+                        self.err(at, format!("{ctx}: {e}"));
+                        continue;
+                    }
+                };
+                if let Some(other) = seen.insert(rust.clone(), fname.clone()) {
+                    let msg = format!(
+                        "model `{name}`: fields `{other}` and `{fname}` both become `{rust}`"
+                    );
+                    self.err(at, msg);
+                }
+                fields.push(Field {
+                    name: fname.clone(),
+                    ty,
+                    doc: f.doc.trim().to_string(),
+                    secret: f.secret,
+                    note: f.note.clone(),
+                    rust,
+                });
+            }
+            models.insert(
+                name.clone(),
+                Model {
+                    name: name.clone(),
+                    doc: decl.def.doc.value.trim().to_string(),
+                    fields,
+                    file: decl.file.clone(),
+                    line: decl.line,
+                    areas: BTreeSet::new(),
+                },
+            );
+        }
+        self.model_decls = decls;
+        models
+    }
+
+    fn op_at(op: &Operation) -> (String, usize, String) {
+        (op.file.clone(), op.line, op.id())
+    }
+
+    fn err_op(&mut self, (file, line, id): (String, usize, String), msg: String) {
+        self.err(
+            At {
+                file: &file,
+                line,
+                op: Some(&id),
+            },
+            msg,
+        );
+    }
+
+    fn link_legacy(&mut self) {
+        for (index, action, version) in std::mem::take(&mut self.legacy) {
+            let op = &self.operations[index];
+            let found = self
+                .operations
+                .iter()
+                .any(|o| o.action == action && o.version == version);
+            if !found || (op.action == action && op.version == version) {
+                let msg = format!(
+                    "legacy replacement `{action}@{version}` is not another operation of the spec"
+                );
+                self.err_op(Self::op_at(op), msg);
+                continue;
+            }
+            let rust = op_names(&action, &version);
+            self.operations[index].legacy = Some(OpRef {
+                action,
+                version,
+                rust,
+            });
+        }
+    }
+
+    /// Pagination replies need `data` and `totalCount`.
+    fn check_paginated_replies(&mut self, models: &BTreeMap<String, Model>) {
+        let mut bad = Vec::new();
+        for op in self.operations.iter().filter(|o| o.pagination.is_some()) {
+            let ok = op
+                .response
+                .as_ref()
+                .and_then(|r| models.get(r))
+                .is_some_and(|m| {
+                    m.fields
+                        .iter()
+                        .any(|f| f.name == "totalCount" && f.ty == Type::I64)
+                        && m.fields
+                            .iter()
+                            .any(|f| f.name == "data" && matches!(f.ty, Type::List(_)))
+                });
+            if !ok {
+                bad.push(Self::op_at(op));
+            }
+        }
+        for at in bad {
+            let msg = "pagination needs a reply with `totalCount: i64` and a `data` list";
+            self.err_op(at, msg.into());
+        }
+    }
+
+    /// Which areas reach each model (through replies, parameters and nested fields); a model
+    /// no operation reaches is an error. Computed once; the emitters read `Model::areas`.
+    fn mark_reachable(&mut self, models: &mut BTreeMap<String, Model>) {
+        for op in &self.operations {
+            let mut todo: Vec<String> = op.response.iter().cloned().collect();
+            todo.extend(
+                op.params
+                    .iter()
+                    .filter_map(|p| p.ty.model().map(str::to_string)),
+            );
+            let mut seen = BTreeSet::new();
+            while let Some(m) = todo.pop() {
+                if !seen.insert(m.clone()) {
+                    continue;
+                }
+                if let Some(model) = models.get_mut(&m) {
+                    model.areas.insert(op.area.clone());
+                    todo.extend(
+                        model
+                            .fields
+                            .iter()
+                            .filter_map(|f| f.ty.model().map(str::to_string)),
+                    );
+                }
+            }
+        }
+        for m in models.values().filter(|m| m.areas.is_empty()) {
+            self.errors.push(SpecError {
+                file: m.file.clone(),
+                line: Some(m.line).filter(|l| *l > 0),
+                operation: None,
+                message: format!("model `{}` is not used by any operation", m.name),
+            });
+        }
+    }
+
+    /// A model that holds itself directly (not through a list or map) has no finite size in
+    /// Rust (E0072): refuse it, naming the cycle.
+    fn check_recursion(&mut self, models: &BTreeMap<String, Model>) {
+        for start in models.values() {
+            // Depth-first over direct model fields; a path back to `start` is a cycle.
+            let mut stack: Vec<(String, Vec<String>)> =
+                vec![(start.name.clone(), vec![start.name.clone()])];
+            let mut seen = BTreeSet::new();
+            while let Some((name, path)) = stack.pop() {
+                let Some(m) = models.get(&name) else { continue };
+                for f in &m.fields {
+                    let Type::Model(next) = &f.ty else { continue };
+                    if *next == start.name {
+                        let mut cycle = path.clone();
+                        cycle.push(next.clone());
+                        self.errors.push(SpecError {
+                            file: start.file.clone(),
+                            line: Some(start.line).filter(|l| *l > 0),
+                            operation: None,
+                            message: format!(
+                                "model `{}` contains itself ({}); hold it in a list or a map",
+                                start.name,
+                                cycle.join(" → ")
+                            ),
+                        });
+                        stack.clear();
+                        break;
+                    }
+                    if seen.insert(next.clone()) {
+                        let mut p = path.clone();
+                        p.push(next.clone());
+                        stack.push((next.clone(), p));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Names each fixed-value parameter's enum: the parameter's name in PascalCase when every
+    /// parameter of that name lists the same values, else the request's name plus it.
+    fn name_enums(&mut self) {
+        let mut by_name: BTreeMap<String, BTreeSet<Vec<String>>> = BTreeMap::new();
+        for (oi, pi, values) in &self.enum_values {
+            let name = &self.operations[*oi].params[*pi].name;
+            by_name
+                .entry(name.clone())
+                .or_default()
+                .insert(values.clone());
+        }
+        let taken: BTreeSet<String> = self.model_decls.keys().cloned().collect();
+        for (oi, pi, values) in std::mem::take(&mut self.enum_values) {
+            let op = &self.operations[oi];
+            let p = &op.params[pi];
+            let shared = by_name[&p.name].len() == 1;
+            let mut name = pascal(&p.name);
+            if !shared {
+                let base = op.rust.request.trim_end_matches("Request");
+                name = format!("{base}{name}");
+            }
+            if taken.contains(&name) || name.ends_with("Request") {
+                let at = (op.file.clone(), op.line, op.id());
+                self.err_op(at, format!("enum `{name}` clashes with a model or request"));
+                continue;
+            }
+            let variants = values.iter().map(|v| (v.clone(), pascal(v))).collect();
+            self.operations[oi].params[pi].values = Some(ValueEnum { name, variants });
+        }
+    }
 }

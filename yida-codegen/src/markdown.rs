@@ -30,25 +30,31 @@ pub fn render_operations_md(api: &Api) -> String {
         if op.area != area {
             area = &op.area;
             let _ = writeln!(out, "\n## {area}\n");
-            let _ = writeln!(out, "| action | version | method | path | Rust call | area | permission | read-only | legacy | seed |");
+            let _ = writeln!(out, "| action | 中文 (DingTalk page) | version | method | path | Rust call | permission | read-only | legacy | seed |");
             let _ = writeln!(
                 out,
                 "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
             );
         }
         let legacy = match &op.legacy {
-            Some((a, v)) => format!("yes → {a} {v}"),
+            Some(l) => format!("yes → {} {}", l.action, l.version),
             None => String::new(),
+        };
+        let title = match (&op.doc_title, &op.doc_url) {
+            (Some(t), Some(u)) => format!("[{t}]({u})"),
+            (None, Some(u)) => format!("[page]({u})"),
+            (Some(t), None) => t.clone(),
+            (None, None) => "–".into(),
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | `{}` | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | `{}` | {} | {} | {} | {} | {} |",
             op.action,
+            title,
             op.version,
             op.method.as_str(),
             op.path,
             rust_call(op),
-            op.area,
             op.permission
                 .as_deref()
                 .map(|p| format!("`{p}`"))
@@ -56,6 +62,45 @@ pub fn render_operations_md(api: &Api) -> String {
             if op.read_only { "yes" } else { "no" },
             legacy,
             if op.seed { "★" } else { "" },
+        );
+    }
+    out
+}
+
+/// Renders the index of areas and most used (seed page) operations that `yida-api`'s crate
+/// page includes (rustdoc Markdown; links are intra-doc links into the crate).
+pub fn render_crate_index_md(api: &Api) -> String {
+    let mut out =
+        String::from("\n## Areas\n\n| area | handle | operations |\n| --- | --- | --- |\n");
+    let mut areas: std::collections::BTreeMap<&str, usize> = Default::default();
+    for op in &api.operations {
+        *areas.entry(op.area.as_str()).or_default() += 1;
+    }
+    for (area, n) in &areas {
+        let _ = writeln!(
+            out,
+            "| [`{area}`](crate::{area}) | [`client.{area}()`](crate::Client::{area}) | {n} |"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n## Most used operations\n\nThe operations of DingTalk's Yida overview page; every \
+         operation is in [`operations()`](crate::operations) and `docs/operations.md`.\n"
+    );
+    for op in api
+        .operations
+        .iter()
+        .filter(|o| o.seed && o.legacy.is_none())
+    {
+        let page = match (&op.doc_title, &op.doc_url) {
+            (Some(t), Some(u)) => format!(" ([{t}]({u}))"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "- [`{req}`](crate::{req}): {doc}{page}",
+            req = op.rust.request,
+            doc = op.doc
         );
     }
     out

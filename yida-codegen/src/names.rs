@@ -51,12 +51,27 @@ pub fn rust_field_name(wire: &str) -> Result<String, String> {
     Ok(snake)
 }
 
-/// The Rust method name of an operation from its base name (`SaveFormDataV2`).
-pub fn rust_method_name(base: &str) -> String {
-    base.to_snake_case()
+/// The one naming rule for operations: the action in snake_case (acronyms folded:
+/// `GetFormDataByID` → `get_form_data_by_id`), with `_v2` for API 2.0; the request type is
+/// the same words in PascalCase plus `Request` (`GetFormDataByIdV2Request`).
+pub fn op_names(action: &str, version: &str) -> crate::ir::OpNames {
+    let mut method = action.to_snake_case();
+    if let Some(major) = version.strip_suffix(".0").filter(|m| *m != "1") {
+        method.push_str("_v");
+        method.push_str(major);
+    }
+    crate::ir::OpNames {
+        request: format!("{}Request", method.to_upper_camel_case()),
+        method,
+    }
 }
 
 /// PascalCase of a snake_case area name (`form_meta` → `FormMeta`).
 pub fn area_type_name(area: &str) -> String {
     area.to_upper_camel_case()
+}
+
+/// PascalCase Rust name for a wire name or value (`outResult` → `OutResult`, `zh_CN` → `ZhCn`).
+pub fn pascal(s: &str) -> String {
+    s.to_upper_camel_case()
 }

@@ -1,8 +1,8 @@
 //! IR → Rust tokens. The generated code holds data types and one descriptor per operation;
-//! the hand-written runtime in `yida-api` does all the HTTP work.
+//! the hand-written runtime in `yida-api` does all the HTTP work, and the repetitive parts of
+//! each request (checks, context filling, redaction) are calls into `yida_api::__private`.
 
 use crate::ir::*;
-use crate::load::collect_models;
 use crate::names::area_type_name;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -24,8 +24,20 @@ fn docs(lines: &[String]) -> TokenStream {
     out
 }
 
+/// Path of a model from the crate root: its area module, or the shared `models`.
+fn model_path(api: &Api, name: &str) -> TokenStream {
+    let m = ident(name);
+    match api.models.get(name).and_then(Model::home) {
+        Some(area) => {
+            let a = ident(area);
+            quote!(crate::#a::#m)
+        }
+        None => quote!(crate::models::#m),
+    }
+}
+
 /// Rust type of a reply field's value.
-fn reply_type(ty: &Type) -> TokenStream {
+fn reply_type(api: &Api, ty: &Type) -> TokenStream {
     match ty {
         Type::String | Type::JsonText => quote!(String),
         Type::I64 => quote!(i64),
@@ -33,45 +45,62 @@ fn reply_type(ty: &Type) -> TokenStream {
         Type::Bool => quote!(bool),
         Type::Json => quote!(crate::RawJson),
         Type::List(t) => {
-            let t = reply_type(t);
+            let t = reply_type(api, t);
             quote!(Vec<#t>)
         }
         Type::Map(t) => {
-            let t = reply_type(t);
+            let t = reply_type(api, t);
             quote!(std::collections::BTreeMap<String, #t>)
         }
-        Type::Model(m) => {
-            let m = ident(m);
-            quote!(crate::models::#m)
-        }
+        Type::Model(m) => model_path(api, m),
     }
 }
 
 /// Rust type of a request field.
-fn request_type(ty: &Type) -> TokenStream {
+fn request_type(api: &Api, p: &Param) -> TokenStream {
+    if let Some(e) = &p.values {
+        let e = ident(&e.name);
+        return quote!(crate::#e);
+    }
+    if p.secret && p.ty == Type::String {
+        return quote!(crate::__private::SecretText);
+    }
+    value_type(api, &p.ty)
+}
+
+fn value_type(api: &Api, ty: &Type) -> TokenStream {
     match ty {
         Type::JsonText => quote!(crate::JsonText),
         Type::List(t) => {
-            let t = request_type(t);
+            let t = value_type(api, t);
             quote!(Vec<#t>)
         }
         Type::Map(t) => {
-            let t = request_type(t);
+            let t = value_type(api, t);
             quote!(std::collections::BTreeMap<String, #t>)
         }
         Type::Json => quote!(serde_json::Value),
-        other => reply_type(other),
+        other => reply_type(api, other),
     }
 }
 
 /// Argument type and conversion for a constructor argument or setter: (generic parameter with
 /// its bound, if the argument needs one, named `g`; argument type; conversion of `value`).
 fn setter_arg(
-    ty: &Type,
+    api: &Api,
+    p: &Param,
     value: &Ident,
     g: &Ident,
 ) -> (Option<TokenStream>, TokenStream, TokenStream) {
-    match ty {
+    if p.values.is_some() {
+        return (None, request_type(api, p), quote!(#value));
+    }
+    match &p.ty {
+        Type::String if p.secret => (
+            None,
+            quote!(impl Into<String>),
+            quote!(crate::__private::SecretText::from(Into::<String>::into(#value))),
+        ),
         Type::String => (None, quote!(impl Into<String>), quote!(#value.into())),
         Type::JsonText => (
             None,
@@ -93,19 +122,26 @@ fn setter_arg(
             quote!(impl Into<serde_json::Value>),
             quote!(#value.into()),
         ),
-        other => (None, request_type(other), quote!(#value)),
+        _ => (None, request_type(api, p), quote!(#value)),
     }
 }
 
-fn cfg_areas(areas: &BTreeSet<String>) -> TokenStream {
-    let feats: Vec<&String> = areas.iter().collect();
+fn cfg_areas<'a>(areas: impl IntoIterator<Item = &'a String>) -> TokenStream {
+    let feats: BTreeSet<&String> = areas.into_iter().collect();
     match feats.len() {
         0 => quote!(),
         1 => {
-            let f = feats[0];
+            let f = feats.iter().next();
             quote!(#[cfg(feature = #f)])
         }
         _ => quote!(#[cfg(any(#(feature = #feats),*))]),
+    }
+}
+
+fn response_type(api: &Api, op: &Operation) -> TokenStream {
+    match &op.response {
+        Some(r) => model_path(api, r),
+        None => quote!(()),
     }
 }
 
@@ -115,35 +151,14 @@ pub fn emit(api: &Api) -> TokenStream {
     for op in &api.operations {
         areas.entry(op.area.as_str()).or_default().push(op);
     }
-    // Which areas reach each model (for cfg gating).
-    let mut model_areas: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for op in &api.operations {
-        let mut todo: Vec<String> = op.response.iter().cloned().collect();
-        for p in &op.params {
-            collect_models(&p.ty, &mut todo);
-        }
-        let mut seen = BTreeSet::new();
-        while let Some(m) = todo.pop() {
-            if seen.insert(m.clone()) {
-                model_areas
-                    .entry(m.clone())
-                    .or_default()
-                    .insert(op.area.clone());
-                if let Some(model) = api.models.get(&m) {
-                    for f in &model.fields {
-                        collect_models(&f.ty, &mut todo);
-                    }
-                }
-            }
-        }
-    }
-    let models = api.models.values().map(|m| {
-        let cfg = cfg_areas(&model_areas.get(&m.name).cloned().unwrap_or_default());
-        emit_model(m, cfg)
-    });
+    let shared_models = api
+        .models
+        .values()
+        .filter(|m| m.home().is_none())
+        .map(|m| emit_model(api, m));
+    let enums = emit_enums(api);
     let area_mods = areas.iter().map(|(area, ops)| emit_area(area, ops, api));
-    let area_list: Vec<&str> = areas.keys().copied().collect();
-    let catalog_pushes = area_list.iter().map(|a| {
+    let catalog_pushes = areas.keys().map(|a| {
         let m = ident(a);
         quote! {
             #[cfg(feature = #a)]
@@ -162,10 +177,14 @@ pub fn emit(api: &Api) -> TokenStream {
         }
     });
     quote! {
-        /// Reply models shared by the operations.
+        /// Reply models shared by operations of several areas (a model used by one area lives
+        /// in that area's module).
         pub mod models {
-            #(#models)*
+            #[allow(unused_imports)]
+            use crate::__private::meta::*;
+            #(#shared_models)*
         }
+        #(#enums)*
         #(#area_mods)*
 
         /// Every operation compiled into this build (one entry per enabled area's operation),
@@ -197,13 +216,84 @@ pub fn emit(api: &Api) -> TokenStream {
     }
 }
 
-fn emit_model(m: &Model, cfg: TokenStream) -> TokenStream {
+/// One enum per fixed-value parameter name (shared by the operations that list the same
+/// values), gated on the areas that use it.
+fn emit_enums(api: &Api) -> Vec<TokenStream> {
+    let mut enums: BTreeMap<&str, (&ValueEnum, BTreeSet<String>, &Param)> = BTreeMap::new();
+    for op in &api.operations {
+        for p in &op.params {
+            if let Some(e) = &p.values {
+                enums
+                    .entry(e.name.as_str())
+                    .or_insert_with(|| (e, BTreeSet::new(), p))
+                    .1
+                    .insert(op.area.clone());
+            }
+        }
+    }
+    enums
+        .values()
+        .map(|(e, areas, p)| {
+            let cfg = cfg_areas(areas.iter());
+            let name = ident(&e.name);
+            let doc = docs(&[
+                format!("Values of `{}`: {}", p.name, p.doc),
+                String::new(),
+                "`Other` sends a value this crate does not know yet, as is.".into(),
+            ]);
+            let variants = e.variants.iter().map(|(wire, v)| {
+                let v = ident(v);
+                let d = format!(" `{wire}`");
+                quote!(#[doc = #d] #v = #wire)
+            });
+            quote! {
+                #cfg
+                crate::__private::wire_enum! {
+                    #doc
+                    #name { #(#variants),* }
+                }
+            }
+        })
+        .collect()
+}
+
+/// Redacting `Debug` for a model holding a secret field.
+fn model_debug(m: &Model, cfg: &TokenStream) -> Option<TokenStream> {
+    if !m.fields.iter().any(|f| f.secret) {
+        return None;
+    }
+    let name = ident(&m.name);
+    let name_str = &m.name;
+    let entries = m.fields.iter().map(|f| {
+        let fname = ident(&f.rust);
+        let label = f.rust.trim_start_matches("r#");
+        if f.secret {
+            quote!(.field(#label, &self.#fname.as_ref().map(|_| crate::__private::Redacted)))
+        } else {
+            quote!(.field(#label, &self.#fname))
+        }
+    });
+    Some(quote! {
+        #cfg
+        impl std::fmt::Debug for #name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(#name_str)
+                    #(#entries)*
+                    .field("extra", &self.extra)
+                    .finish()
+            }
+        }
+    })
+}
+
+fn emit_model(api: &Api, m: &Model) -> TokenStream {
+    let cfg = cfg_areas(m.areas.iter());
     let name = ident(&m.name);
     let doc = docs(std::slice::from_ref(&m.doc));
     let fields = m.fields.iter().map(|f| {
         let fname = ident(&f.rust);
         let wire = &f.name;
-        let ty = reply_type(&f.ty);
+        let ty = reply_type(api, &f.ty);
         let mut lines = vec![f.doc.clone()];
         if f.ty == Type::JsonText {
             lines.push(String::new());
@@ -215,10 +305,10 @@ fn emit_model(m: &Model, cfg: TokenStream) -> TokenStream {
         }
         let fdoc = docs(&lines);
         let lenient = match f.ty {
-            Type::String | Type::JsonText => Some("crate::lenient::string"),
-            Type::I64 => Some("crate::lenient::i64"),
-            Type::F64 => Some("crate::lenient::f64"),
-            Type::Bool => Some("crate::lenient::bool"),
+            Type::String | Type::JsonText => Some("lenient_str"),
+            Type::I64 => Some("lenient_i64"),
+            Type::F64 => Some("lenient_f64"),
+            Type::Bool => Some("lenient_bool"),
             _ => None,
         };
         let de = match lenient {
@@ -227,40 +317,27 @@ fn emit_model(m: &Model, cfg: TokenStream) -> TokenStream {
         };
         quote! {
             #fdoc
-            #[serde(rename = #wire, default, #de skip_serializing_if = "Option::is_none")]
+            #[serde(rename = #wire)]
+            #[serde(#de skip_serializing_if = "is_none")]
             pub #fname: Option<#ty>,
         }
     });
-    let secret = m.fields.iter().any(|f| f.secret);
-    let derive_debug = if secret { quote!() } else { quote!(Debug,) };
-    let debug_impl = secret.then(|| {
-        let name_str = &m.name;
-        let entries = m.fields.iter().map(|f| {
-            let fname = ident(&f.rust);
-            let label = f.rust.trim_start_matches("r#");
-            if f.secret {
-                quote!(.field(#label, &self.#fname.as_ref().map(|_| crate::__private::Redacted)))
-            } else {
-                quote!(.field(#label, &self.#fname))
-            }
-        });
-        quote! {
-            #cfg
-            impl std::fmt::Debug for #name {
-                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.debug_struct(#name_str)
-                        #(#entries)*
-                        .finish()
-                }
-            }
-        }
-    });
+    let derive_debug = if m.fields.iter().any(|f| f.secret) {
+        quote!()
+    } else {
+        quote!(Debug,)
+    };
+    let debug_impl = model_debug(m, &cfg);
     quote! {
         #cfg
         #doc
         #[derive(#derive_debug Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(default)]
         pub struct #name {
             #(#fields)*
+            /// Fields of the reply this crate does not know (yet), kept as received.
+            #[serde(flatten)]
+            pub extra: crate::__private::Extra,
         }
         #debug_impl
     }
@@ -268,6 +345,10 @@ fn emit_model(m: &Model, cfg: TokenStream) -> TokenStream {
 
 fn op_doc_lines(op: &Operation) -> Vec<String> {
     let mut lines = vec![op.doc.clone(), String::new()];
+    let sent_by = format!(
+        "Sent by [`Client::{}`](crate::Client::{})`().{}(…)` or [`Client::send`](crate::Client::send).",
+        op.area, op.area, op.rust.method
+    );
     lines.push(format!(
         "`{} {}` (action `{}`, API {}{}).",
         op.method.as_str(),
@@ -276,19 +357,24 @@ fn op_doc_lines(op: &Operation) -> Vec<String> {
         op.version,
         if op.read_only { ", read-only" } else { "" }
     ));
+    lines.push(String::new());
+    lines.push(sent_by);
+    match (&op.doc_url, &op.doc_title) {
+        (Some(url), Some(title)) => lines.push(format!("DingTalk's page: [{title}]({url}).")),
+        (Some(url), None) => lines.push(format!("DingTalk's page: <{url}>.")),
+        _ => {}
+    }
     if let Some(p) = &op.permission {
         lines.push(format!("Permission: `{p}`."));
     }
-    if let Some((a, v)) = &op.legacy {
-        let base = if v == "1.0" {
-            a.clone()
-        } else {
-            format!("{a}V{}", v.split('.').next().unwrap_or(""))
-        };
+    if let Some(l) = &op.legacy {
         lines.push(String::new());
         lines.push(format!(
             "**Legacy:** DingTalk no longer opens this operation to new apps; use \
-             [`{base}Request`](crate::{base}Request) (`{a}` {v}) instead."
+             [`{req}`](crate::{req}) (`{}` {}) instead.",
+            l.action,
+            l.version,
+            req = l.rust.request
         ));
     }
     if let Some(n) = &op.note {
@@ -302,6 +388,11 @@ fn emit_area(area: &str, ops: &[&Operation], api: &Api) -> TokenStream {
     let m = ident(area);
     let handle = format_ident!("{}Ops", area_type_name(area));
     let area_doc = format!(" Requests of the `{area}` area (cargo feature `{area}`).");
+    let models = api
+        .models
+        .values()
+        .filter(|md| md.home() == Some(area))
+        .map(|md| emit_model(api, md));
     let items = ops.iter().map(|op| emit_request(op, api));
     let metas = ops.iter().map(|op| {
         let req = ident(&op.rust.request);
@@ -310,13 +401,7 @@ fn emit_area(area: &str, ops: &[&Operation], api: &Api) -> TokenStream {
     let methods = ops.iter().map(|op| {
         let req = ident(&op.rust.request);
         let method = ident(&op.rust.method);
-        let resp = match &op.rust.response {
-            Some(r) => {
-                let r = ident(r);
-                quote!(crate::models::#r)
-            }
-            None => quote!(()),
-        };
+        let resp = response_type(api, op);
         let doc = docs(&[
             op.doc.clone(),
             String::new(),
@@ -340,6 +425,10 @@ fn emit_area(area: &str, ops: &[&Operation], api: &Api) -> TokenStream {
         #[cfg(feature = #area)]
         #[doc = #area_doc]
         pub mod #m {
+            #[allow(unused_imports)]
+            use crate::__private::meta::*;
+
+            #(#models)*
             #(#items)*
 
             /// Descriptors of this area's operations.
@@ -367,75 +456,108 @@ fn emit_area(area: &str, ops: &[&Operation], api: &Api) -> TokenStream {
     }
 }
 
-fn emit_request(op: &Operation, api: &Api) -> TokenStream {
-    let req = ident(&op.rust.request);
-    let doc = docs(&op_doc_lines(op));
-    // Fields.
-    let fields = op.params.iter().map(|p| {
-        let f = ident(&p.rust);
-        let wire = &p.name;
-        let ty = request_type(&p.ty);
-        let skip_ser = if p.location == Location::Body {
-            quote!()
-        } else {
-            quote!(skip_serializing,)
-        };
-        if p.in_constructor() {
-            quote! {
-                #[serde(rename = #wire, #skip_ser)]
-                #f: #ty,
+fn emit_fields(op: &Operation, api: &Api) -> Vec<TokenStream> {
+    op.params
+        .iter()
+        .map(|p| {
+            let f = ident(&p.rust);
+            let wire = &p.name;
+            let ty = request_type(api, p);
+            match (p.in_constructor(), p.location == Location::Body) {
+                (true, true) => quote!(#[serde(rename = #wire)] #f: #ty,),
+                (true, false) => quote!(#[serde(rename = #wire, skip_serializing)] #f: #ty,),
+                (false, true) => quote! {
+                    #[serde(rename = #wire)]
+                    #[serde(default, skip_serializing_if = "is_none")]
+                    #f: Option<#ty>,
+                },
+                (false, false) => quote! {
+                    #[serde(rename = #wire, default, skip_serializing)]
+                    #f: Option<#ty>,
+                },
             }
-        } else if p.location == Location::Body {
-            quote! {
-                #[serde(rename = #wire, default, skip_serializing_if = "Option::is_none")]
-                #f: Option<#ty>,
-            }
-        } else {
-            quote! {
-                #[serde(rename = #wire, default, skip_serializing)]
-                #f: Option<#ty>,
-            }
-        }
-    });
-    // Constructor.
+        })
+        .collect()
+}
+
+/// `new` with the required parameters (spec order: identifiers first, values last) and a
+/// setter per optional or context parameter.
+fn emit_constructor_and_setters(op: &Operation, api: &Api) -> TokenStream {
     let mut ctor_params: Vec<&Param> = op.params.iter().filter(|p| p.in_constructor()).collect();
     // Identifiers first, values (JSON, lists, maps) last: `new(form_uuid, form_data_json)`.
     ctor_params.sort_by_key(|p| !matches!(p.ty, Type::String | Type::I64 | Type::F64 | Type::Bool));
-    let mut ctor_generics = Vec::new();
-    let ctor_args = ctor_params
+    // Two or more required texts could be swapped silently as positional arguments: such
+    // requests take their required parameters as a struct with named fields instead.
+    let named = ctor_params
         .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let f = ident(&p.rust);
-            let (bound, arg, _) = setter_arg(&p.ty, &f, &format_ident!("T{}", i));
-            ctor_generics.extend(bound);
-            quote!(#f: #arg)
-        })
-        .collect::<Vec<_>>();
+        .filter(|p| p.ty == Type::String && p.values.is_none())
+        .count()
+        >= 2;
+    let args_name = format_ident!("{}Args", op.rust.request.trim_end_matches("Request"));
+    let mut ctor_generics = Vec::new();
+    let ctor_args: Vec<TokenStream> = if named {
+        vec![quote!(args: #args_name)]
+    } else {
+        ctor_params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let f = ident(&p.rust);
+                let (bound, arg, _) = setter_arg(api, p, &f, &format_ident!("T{}", i));
+                ctor_generics.extend(bound);
+                quote!(#f: #arg)
+            })
+            .collect()
+    };
     let ctor_inits = op.params.iter().map(|p| {
         let f = ident(&p.rust);
-        if p.in_constructor() {
-            let (_, _, conv) = setter_arg(&p.ty, &f, &format_ident!("T"));
-            quote!(#f: #conv,)
-        } else {
+        if !p.in_constructor() {
             quote!(#f: None,)
+        } else if named && p.secret && p.ty == Type::String {
+            quote!(#f: crate::__private::SecretText::from(args.#f),)
+        } else if named {
+            quote!(#f: args.#f,)
+        } else {
+            let (_, _, conv) = setter_arg(api, p, &f, &format_ident!("T"));
+            quote!(#f: #conv,)
+        }
+    });
+    let args_struct = named.then(|| {
+        let fields = ctor_params.iter().map(|p| {
+            let f = ident(&p.rust);
+            let ty = if p.secret && p.ty == Type::String {
+                quote!(String)
+            } else {
+                request_type(api, p)
+            };
+            let d = docs(&[format!("`{}`: {}", p.name, p.doc)]);
+            quote!(#d pub #f: #ty,)
+        });
+        let d = docs(&[format!(
+            "The required parameters of [`{}`], by name (it takes two or more texts, which \
+             positional arguments would let you swap unnoticed).",
+            op.rust.request
+        )]);
+        quote! {
+            #d
+            #[derive(Clone)]
+            pub struct #args_name {
+                #(#fields)*
+            }
         }
     });
     let mut ctor_doc = vec!["Starts a request with its required parameters.".to_string()];
-    let ctx_required: Vec<&Param> = op
+    let ctx_required: Vec<String> = op
         .params
         .iter()
         .filter(|p| p.required && p.context)
+        .map(|p| format!("`{}`", p.name))
         .collect();
     if !ctx_required.is_empty() {
         ctor_doc.push(String::new());
         ctor_doc.push(format!(
             "Also required, but usually set once on the client's app context: {}.",
-            ctx_required
-                .iter()
-                .map(|p| format!("`{}`", p.name))
-                .collect::<Vec<_>>()
-                .join(", ")
+            ctx_required.join(", ")
         ));
     }
     for p in &ctor_params {
@@ -446,15 +568,10 @@ fn emit_request(op: &Operation, api: &Api) -> TokenStream {
         ));
     }
     let ctor_doc = docs(&ctor_doc);
-    let generics = if ctor_generics.is_empty() {
-        quote!()
-    } else {
-        quote!(<#(#ctor_generics),*>)
-    };
-    // Setters for optional (and context) parameters.
+    let generics = (!ctor_generics.is_empty()).then(|| quote!(<#(#ctor_generics),*>));
     let setters = op.params.iter().filter(|p| !p.in_constructor()).map(|p| {
         let f = ident(&p.rust);
-        let (bound, arg, conv) = setter_arg(&p.ty, &f, &format_ident!("T"));
+        let (bound, arg, conv) = setter_arg(api, p, &f, &format_ident!("T"));
         let gen = bound.map(|b| quote!(<#b>));
         let mut lines = vec![format!("`{}` ({}): {}", p.name, p.location.as_str(), p.doc)];
         if p.required {
@@ -474,41 +591,63 @@ fn emit_request(op: &Operation, api: &Api) -> TokenStream {
             }
         }
     });
-    // Debug with secrets redacted.
-    let debug_fields = op.params.iter().map(|p| {
-        let f = ident(&p.rust);
-        let name = p.rust.trim_start_matches("r#");
-        if p.secret {
-            if p.in_constructor() {
-                quote!(.field(#name, &crate::__private::Redacted))
-            } else {
-                quote!(.field(#name, &self.#f.as_ref().map(|_| crate::__private::Redacted)))
+    let req = ident(&op.rust.request);
+    quote! {
+        #args_struct
+        impl #req {
+            #ctor_doc
+            #[allow(clippy::too_many_arguments, clippy::new_without_default)]
+            pub fn new #generics(#(#ctor_args),*) -> Self {
+                Self {
+                    #(#ctor_inits)*
+                }
             }
-        } else {
-            quote!(.field(#name, &self.#f))
+            #(#setters)*
+        }
+    }
+}
+
+/// True when a value of this type holds JSON text that must be checked before sending.
+fn holds_json_text(ty: &Type) -> bool {
+    match ty {
+        Type::JsonText => true,
+        Type::List(t) | Type::Map(t) => holds_json_text(t),
+        _ => false,
+    }
+}
+
+/// The statements of `Operation::check`: one helper call per parameter that needs one.
+fn check_stmts(op: &Operation) -> Vec<TokenStream> {
+    let mut out = Vec::new();
+    for p in &op.params {
+        let f = ident(&p.rust);
+        let wire = &p.name;
+        if p.in_constructor() {
+            if p.location == Location::Path && p.ty == Type::String {
+                out.push(quote!(non_empty(&self.#f, #wire)?;));
+            }
+        } else if p.required {
+            out.push(quote!(required(&self.#f, #wire)?;));
+        }
+        if holds_json_text(&p.ty) {
+            out.push(quote!(json(&self.#f, #wire)?;));
+        }
+    }
+    out
+}
+
+fn emit_request(op: &Operation, api: &Api) -> TokenStream {
+    let req = ident(&op.rust.request);
+    let doc = docs(&op_doc_lines(op));
+    let fields = emit_fields(op, api);
+    let ctor = emit_constructor_and_setters(op, api);
+    let path_stmts = op.path_parts.iter().map(|part| match part {
+        PathPart::Literal(lit) => quote!(out.push_str(#lit);),
+        PathPart::Param(i) => {
+            let f = ident(&op.params[*i].rust);
+            quote!(push_segment(out, &self.#f);)
         }
     });
-    let req_name = &op.rust.request;
-    // Path.
-    let mut path_stmts = Vec::new();
-    let mut rest = op.path.as_str();
-    while let Some(open) = rest.find('{') {
-        let lit = &rest[..open];
-        if !lit.is_empty() {
-            path_stmts.push(quote!(out.push_str(#lit);));
-        }
-        let after = &rest[open + 1..];
-        let close = after.find('}').unwrap_or(after.len());
-        let name = &after[..close];
-        if let Some(p) = op.params.iter().find(|p| p.name == name) {
-            let f = ident(&p.rust);
-            path_stmts.push(quote!(crate::__private::push_segment(out, &self.#f);));
-        }
-        rest = after.get(close + 1..).unwrap_or("");
-    }
-    if !rest.is_empty() {
-        path_stmts.push(quote!(out.push_str(#rest);));
-    }
     let query_stmts = op
         .params
         .iter()
@@ -520,118 +659,22 @@ fn emit_request(op: &Operation, api: &Api) -> TokenStream {
         });
     let context_stmts = op.params.iter().filter(|p| p.context).map(|p| {
         let f = ident(&p.rust);
-        let getter = match p.name.as_str() {
-            "appType" => quote!(ctx.get_app_type()),
-            "systemToken" => quote!(ctx.get_system_token()),
-            "userId" => quote!(ctx.get_user_id()),
-            _ => quote!(ctx.get_language()),
-        };
-        quote! {
-            if self.#f.is_none() {
-                self.#f = #getter.map(str::to_string);
-            }
-        }
-    });
-    let check_stmts = op.params.iter().filter_map(|p| {
-        let f = ident(&p.rust);
         let wire = &p.name;
-        let opt = !p.in_constructor();
-        match (&p.ty, opt, p.required) {
-            (Type::JsonText, false, _) => Some(quote!(self.#f.check(#wire)?;)),
-            (Type::JsonText, true, req) => Some(quote! {
-                match &self.#f {
-                    Some(v) => v.check(#wire)?,
-                    None if #req => return Err(crate::ParamError::missing(#wire)),
-                    None => {}
-                }
-            }),
-            (Type::List(inner), false, _) if **inner == Type::JsonText => Some(quote! {
-                for v in &self.#f { v.check(#wire)?; }
-            }),
-            (Type::String, false, _) if p.location == Location::Path => Some(quote! {
-                if self.#f.is_empty() { return Err(crate::ParamError::empty(#wire)); }
-            }),
-            (Type::String, true, true) => Some(quote! {
-                match &self.#f {
-                    None => return Err(crate::ParamError::missing(#wire)),
-                    Some(v) if v.is_empty() => return Err(crate::ParamError::empty(#wire)),
-                    Some(_) => {}
-                }
-            }),
-            (_, true, true) => Some(quote! {
-                if self.#f.is_none() { return Err(crate::ParamError::missing(#wire)); }
-            }),
-            _ => None,
-        }
+        quote!(fill(&mut self.#f, ctx.value(#wire));)
     });
+    let checks = check_stmts(op);
     let meta = emit_meta(op);
-    let resp_ty = match &op.rust.response {
-        Some(r) => {
-            let r = ident(r);
-            quote!(crate::models::#r)
-        }
-        None => quote!(()),
-    };
-    let paginated = op.pagination.map(|style| {
-        let page_field = ident(match style {
-            Pagination::PageNumber => "page_number",
-            Pagination::CurrentPage => "current_page",
-        });
-        let model = op.response.as_ref().and_then(|r| api.models.get(r));
-        let item = model
-            .and_then(|m| m.fields.iter().find(|f| f.name == "data"))
-            .map(|f| match &f.ty {
-                Type::List(inner) => reply_type(inner),
-                other => reply_type(other),
-            })
-            .unwrap_or_else(|| quote!(serde_json::Value));
-        quote! {
-            impl crate::Paginated for #req {
-                type Item = #item;
-                fn set_page(&mut self, page: i64) {
-                    self.#page_field = Some(page);
-                }
-                fn page(&self) -> Option<i64> {
-                    self.#page_field
-                }
-                fn set_page_size(&mut self, size: i64) {
-                    self.page_size = Some(size);
-                }
-                fn page_size(&self) -> Option<i64> {
-                    self.page_size
-                }
-                fn split_page(reply: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
-                    (reply.data.unwrap_or_default(), reply.total_count)
-                }
-            }
-        }
-    });
+    let resp_ty = response_type(api, op);
+    let paginated = op.pagination.map(|style| emit_paginated(op, style, api));
     quote! {
         #doc
-        #[derive(Clone, serde::Serialize, serde::Deserialize)]
+        #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
         #[serde(deny_unknown_fields)]
         pub struct #req {
             #(#fields)*
         }
 
-        impl #req {
-            #ctor_doc
-            #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-            pub fn new #generics(#(#ctor_args),*) -> Self {
-                Self {
-                    #(#ctor_inits)*
-                }
-            }
-            #(#setters)*
-        }
-
-        impl std::fmt::Debug for #req {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_struct(#req_name)
-                    #(#debug_fields)*
-                    .finish()
-            }
-        }
+        #ctor
 
         impl crate::Operation for #req {
             type Response = #resp_ty;
@@ -648,7 +691,7 @@ fn emit_request(op: &Operation, api: &Api) -> TokenStream {
                 #(#context_stmts)*
             }
             fn check(&self) -> Result<(), crate::ParamError> {
-                #(#check_stmts)*
+                #(#checks)*
                 Ok(())
             }
         }
@@ -656,76 +699,129 @@ fn emit_request(op: &Operation, api: &Api) -> TokenStream {
     }
 }
 
+fn emit_paginated(op: &Operation, style: Pagination, api: &Api) -> TokenStream {
+    let req = ident(&op.rust.request);
+    let page_field = ident(match style {
+        Pagination::PageNumber => "page_number",
+        Pagination::CurrentPage => "current_page",
+    });
+    let item = op
+        .response
+        .as_ref()
+        .and_then(|r| api.models.get(r))
+        .and_then(|m| m.fields.iter().find(|f| f.name == "data"))
+        .map(|f| match &f.ty {
+            Type::List(inner) => reply_type(api, inner),
+            other => reply_type(api, other),
+        })
+        .unwrap_or_else(|| quote!(serde_json::Value));
+    quote! {
+        impl crate::Paginated for #req {
+            type Item = #item;
+            fn set_page(&mut self, page: i64) {
+                self.#page_field = Some(page);
+            }
+            fn page(&self) -> Option<i64> {
+                self.#page_field
+            }
+            fn set_page_size(&mut self, size: i64) {
+                self.page_size = Some(size);
+            }
+            fn page_size(&self) -> Option<i64> {
+                self.page_size
+            }
+            fn split_page(reply: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
+                (reply.data.unwrap_or_default(), reply.total_count)
+            }
+        }
+    }
+}
+
+/// The descriptor: what the runtime and the CLI read, nothing more.
 fn emit_meta(op: &Operation) -> TokenStream {
     let action = &op.action;
     let version = &op.version;
-    let method = op.method.as_str();
+    let method = format_ident!(
+        "{}",
+        match op.method {
+            Method::Get => "Get",
+            Method::Post => "Post",
+            Method::Put => "Put",
+            Method::Delete => "Delete",
+        }
+    );
     let path = &op.path;
     let area = &op.area;
     let doc = &op.doc;
-    let opt = |o: &Option<String>| match o {
+    let permission = match &op.permission {
         Some(s) => quote!(Some(#s)),
         None => quote!(None),
     };
-    let permission = opt(&op.permission);
     let read_only = op.read_only;
     let seed = op.seed;
     let legacy = match &op.legacy {
-        Some((a, v)) => quote!(Some((#a, #v))),
+        Some(l) => {
+            let (a, v) = (&l.action, &l.version);
+            quote!(Some((#a, #v)))
+        }
         None => quote!(None),
     };
-    let kinds = op.app_kinds.iter().map(|k| k.as_str());
     let pagination = match op.pagination {
         Some(Pagination::PageNumber) => quote!(Some(crate::PageStyle::PageNumber)),
         Some(Pagination::CurrentPage) => quote!(Some(crate::PageStyle::CurrentPage)),
         None => quote!(None),
     };
-    let has_body = op.params.iter().any(|p| p.location == Location::Body);
-    let request = &op.rust.request;
-    let method_name = &op.rust.method;
-    let response = opt(&op.response);
+    let has_body = op.has_body();
+    let has_reply = op.response.is_some();
+    let doc_url = match &op.doc_url {
+        Some(s) => quote!(Some(#s)),
+        None => quote!(None),
+    };
     let params = op.params.iter().map(|p| {
         let name = &p.name;
-        let loc = match p.location {
-            Location::Path => quote!(crate::ParamLocation::Path),
-            Location::Query => quote!(crate::ParamLocation::Query),
-            Location::Body => quote!(crate::ParamLocation::Body),
-        };
-        let ty = p.ty.spec_name();
-        let required = p.required;
-        let secret = p.secret;
-        let context = p.context;
-        let doc = &p.doc;
-        quote! {
-            crate::ParamMeta {
-                name: #name,
-                location: #loc,
-                ty: #ty,
-                required: #required,
-                secret: #secret,
-                context: #context,
-                doc: #doc,
+        let loc = format_ident!(
+            "{}",
+            match p.location {
+                Location::Path => "path",
+                Location::Query => "query",
+                Location::Body => "body",
             }
+        );
+        let ty = p.ty.spec_name();
+        let mut flags = Vec::new();
+        if p.required {
+            flags.push(quote!(REQUIRED));
         }
+        if p.secret {
+            flags.push(quote!(SECRET));
+        }
+        if p.context {
+            flags.push(quote!(CONTEXT));
+        }
+        let flags = if flags.is_empty() {
+            quote!(0)
+        } else {
+            quote!(#(#flags)|*)
+        };
+        let d = &p.doc;
+        quote!(#loc(#name, #ty, #flags, #d))
     });
     quote! {
         crate::OperationMeta {
             action: #action,
             version: #version,
-            method: #method,
+            method: crate::HttpMethod::#method,
             path: #path,
             area: #area,
             doc: #doc,
+            doc_url: #doc_url,
             permission: #permission,
             read_only: #read_only,
             seed: #seed,
             legacy: #legacy,
-            app_kinds: &[#(#kinds),*],
             pagination: #pagination,
             has_body: #has_body,
-            request_type: #request,
-            rust_method: #method_name,
-            response_type: #response,
+            has_reply: #has_reply,
             params: &[#(#params),*],
         }
     }

@@ -1,6 +1,11 @@
 //! The YAML spec as written by maintainers (see `spec/README.md`). Unknown keys are errors.
+//!
+//! The values errors point at are [`Spanned`], so every message carries the line of the
+//! operation, parameter, model or field it is about (taken from the YAML parser, never by
+//! searching the text).
 
 use serde::Deserialize;
+pub use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
 
 /// One spec file: operations and the models they use.
@@ -19,12 +24,16 @@ pub struct SpecFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OperationDef {
-    pub action: String,
+    pub action: Spanned<String>,
     pub version: String,
     pub method: String,
     pub path: String,
     pub area: String,
     pub doc: String,
+    /// The public DingTalk page of the operation.
+    pub doc_url: Option<String>,
+    /// That page's (Chinese) title.
+    pub doc_title: Option<String>,
     pub permission: Option<String>,
     pub app_kinds: Vec<String>,
     pub read_only: bool,
@@ -32,7 +41,6 @@ pub struct OperationDef {
     pub seed: bool,
     pub legacy: Option<String>,
     pub pagination: Option<String>,
-    pub doc_page: Option<String>,
     pub note: Option<String>,
     pub params: Vec<ParamDef>,
     pub response: Option<String>,
@@ -42,7 +50,7 @@ pub struct OperationDef {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParamDef {
-    pub name: String,
+    pub name: Spanned<String>,
     #[serde(rename = "in")]
     pub location: String,
     #[serde(rename = "type")]
@@ -51,6 +59,8 @@ pub struct ParamDef {
     pub doc: String,
     #[serde(default)]
     pub secret: bool,
+    /// The documented values of a fixed-value string parameter (becomes an enum).
+    pub values: Option<Vec<String>>,
     pub note: Option<String>,
 }
 
@@ -58,7 +68,8 @@ pub struct ParamDef {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelDef {
-    pub doc: String,
+    /// Its line is the line errors about the model point at.
+    pub doc: Spanned<String>,
     pub fields: Vec<FieldDef>,
 }
 
@@ -66,7 +77,7 @@ pub struct ModelDef {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldDef {
-    pub name: String,
+    pub name: Spanned<String>,
     #[serde(rename = "type")]
     pub ty: String,
     pub doc: String,

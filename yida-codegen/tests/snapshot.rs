@@ -1,5 +1,6 @@
 //! Snapshot of the generated code for a small fixture spec, and determinism checks.
-//! Accept a changed snapshot with `UPDATE_SNAPSHOTS=1 cargo test -p yida-codegen`.
+//! A changed output fails with a line diff; accept it with
+//! `UPDATE_EXPECT=1 cargo test -p yida-codegen --test snapshot` and review `git diff`.
 
 use std::path::Path;
 
@@ -12,19 +13,8 @@ fn mini_spec_renders_as_the_snapshot() {
     let api = yida_codegen::load_dir(&fixture()).unwrap();
     let code = yida_codegen::render(&api).unwrap();
     let md = yida_codegen::render_operations_md(&api);
-    for (name, text) in [("mini.rs", &code), ("mini.md", &md)] {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/snapshots")
-            .join(name);
-        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-            std::fs::write(&path, text).unwrap();
-        }
-        let expected = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            expected == *text,
-            "{name} differs from the snapshot; rerun with UPDATE_SNAPSHOTS=1 and review the diff"
-        );
-    }
+    expect_test::expect_file!["snapshots/mini.rs"].assert_eq(&code);
+    expect_test::expect_file!["snapshots/mini.md"].assert_eq(&md);
     assert!(code.starts_with(yida_codegen::GENERATED_HEADER));
     // Key shapes of the output.
     assert!(code.contains("pub struct GetThingRequest"));

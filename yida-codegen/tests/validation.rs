@@ -127,3 +127,196 @@ fn operations_outside_an_area_folder_are_refused() {
         "{msg}"
     );
 }
+
+const TWO_OPS: &str = r#"operations:
+  - action: GetThing
+    version: "1.0"
+    method: GET
+    path: /v1.0/yida/things/{id}
+    area: forms
+    doc: Read a thing.
+    permission: null
+    app_kinds: [internal]
+    read_only: true
+    params:
+      - { name: id, in: path, type: string, required: true, doc: "Id." }
+    response: Thing
+  - action: PutThing
+    version: "1.0"
+    method: PUT
+    path: /v1.0/yida/things
+    area: forms
+    doc: Write a thing.
+    permission: null
+    app_kinds: [internal]
+    read_only: false
+    params:
+      - { name: id, in: body, type: string, required: true, doc: "Id." }
+      - { name: data, in: body, type: strin, required: true, doc: "Data." }
+models:
+  Thing:
+    doc: A thing.
+    fields:
+      - { name: thingId, type: string, doc: "Id." }
+      - { name: size, type: i6, doc: "Size." }
+"#;
+
+#[test]
+fn errors_point_at_their_own_operation_parameter_and_field() {
+    let msg = errors(&[("forms/a.yaml", TWO_OPS)]);
+    // The second operation's parameter, not the first operation's line.
+    assert!(
+        msg.contains("spec/forms/a.yaml:25: PutThing@1.0: parameter `data`: unknown type `strin`"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("spec/forms/a.yaml:31: model `Thing`, field `size`: unknown type `i6`"),
+        "{msg}"
+    );
+    // An operation-level problem of the second operation points at its `action:` line.
+    let msg = errors(&[(
+        "forms/a.yaml",
+        &TWO_OPS.replace("path: /v1.0/yida/things\n", "path: /v2.0/yida/things\n"),
+    )]);
+    assert!(
+        msg.contains("spec/forms/a.yaml:14: PutThing@1.0: path `/v2.0/yida/things` does not start with /v1.0/"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_type_nested_100000_deep_is_an_error_not_a_stack_overflow() {
+    let deep = format!("{}string{}", "list<".repeat(100_000), ">".repeat(100_000));
+    let text = with(
+        "type: string, required: true",
+        &format!("type: \"{deep}\", required: true"),
+    );
+    let msg = errors(&[("forms/a.yaml", &text)]);
+    assert!(
+        msg.contains(
+            "spec/forms/a.yaml:12: GetThing@1.0: parameter `id`: type nests deeper than 8 levels"
+        ),
+        "{}",
+        &msg[..msg.len().min(500)]
+    );
+    assert!(msg.len() < 2_000, "the message stays short");
+    // YAML itself nested 100,000 deep.
+    let yaml = format!(
+        "operations: {}{}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let msg = errors(&[("forms/b.yaml", &yaml)]);
+    assert!(
+        msg.contains("spec/forms/b.yaml: invalid YAML: nested deeper than 32 levels (line 1)"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn recursive_models_are_refused() {
+    let text = with(
+        "      - { name: thingId, type: string, doc: \"Id.\" }\n",
+        "      - { name: thingId, type: string, doc: \"Id.\" }\n      - { name: parent, type: Thing, doc: \"Parent.\" }\n",
+    );
+    let msg = errors(&[("forms/a.yaml", &text)]);
+    assert!(
+        msg.contains("spec/forms/a.yaml:16: model `Thing` contains itself (Thing → Thing)"),
+        "{msg}"
+    );
+    // Through another model.
+    let text = with(
+        "      - { name: thingId, type: string, doc: \"Id.\" }\n",
+        "      - { name: thingId, type: string, doc: \"Id.\" }\n      - { name: other, type: Other, doc: \"O.\" }\n  Other:\n    doc: Other.\n    fields:\n      - { name: back, type: Thing, doc: \"Back.\" }\n",
+    );
+    let msg = errors(&[("forms/a.yaml", &text)]);
+    assert!(
+        msg.contains("model `Thing` contains itself (Thing → Other → Thing)"),
+        "{msg}"
+    );
+    // In a list it has a finite size and is fine.
+    let text = with(
+        "      - { name: thingId, type: string, doc: \"Id.\" }\n",
+        "      - { name: thingId, type: string, doc: \"Id.\" }\n      - { name: children, type: \"list<Thing>\", doc: \"Children.\" }\n",
+    );
+    yida_codegen::load_texts(&[("forms/a.yaml".into(), text)]).unwrap();
+}
+
+#[test]
+fn texts_paths_and_placeholders_that_cannot_work_are_refused() {
+    let cases: Vec<(String, &str)> = vec![
+        (
+            with("    read_only: true\n", "    read_only: true\n    note: \"a\\rb\"\n"),
+            "spec/forms/a.yaml:2: GetThing@1.0: note holds the control character '\\r'",
+        ),
+        (
+            with("doc: \"Id.\" }\n    response", "doc: \"Id.\", note: \"x\\ry\" }\n    response"),
+            "spec/forms/a.yaml:12: GetThing@1.0: parameter `id`: note holds the control character '\\r'",
+        ),
+        (
+            with("/v1.0/yida/things/{id}", "/v1.0/yida/things/{id}{id}"),
+            "has the placeholder `{id}` twice",
+        ),
+        (with("/v1.0/yida/things/{id}", "/v1.0/yida/things/{id}?x=1"), "holds '?'"),
+        (with("/v1.0/yida/things/{id}", "/v1.0/yida/things/{id}#top"), "holds '#'"),
+        (with("path: /v1.0/yida/things/{id}", "path: '/v1.0/yida/\"things/{id}'"), "holds '\"'"),
+        (with("/v1.0/yida/things/{id}", "/v1.0/yida/../{id}"), "has an empty, `.` or `..` segment"),
+    ];
+    for (text, expected) in cases {
+        let msg = errors(&[("forms/a.yaml", &text)]);
+        assert!(msg.contains(expected), "expected {expected:?} in:\n{msg}");
+        assert!(
+            msg.contains("spec/forms/a.yaml:"),
+            "names file and line:\n{msg}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_named_yaml_is_refused_without_blocking() {
+    let dir = std::env::temp_dir().join(format!("yida-spec-fifo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("forms")).unwrap();
+    std::fs::write(dir.join("forms/a.yaml"), OK_OP).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(dir.join("forms/pipe.yaml"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let d = dir.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(
+            yida_codegen::load_dir(&d)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        );
+    });
+    // Generous bound: a blocking open would never return.
+    let result = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the loader returned instead of blocking on the FIFO");
+    let msg = result.expect_err("a FIFO is not a spec file");
+    assert!(
+        msg.contains("spec/forms/pipe.yaml: not a regular file"),
+        "{msg}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn fixed_values_become_checked_enums() {
+    let text = with(
+        "      - { name: id, in: path, type: string, required: true, doc: \"Id.\" }\n",
+        "      - { name: id, in: path, type: string, required: true, doc: \"Id.\" }\n      - { name: mode, in: query, type: string, required: false, values: [FAST, FAST], doc: \"M.\" }\n",
+    );
+    let msg = errors(&[("forms/a.yaml", &text)]);
+    assert!(msg.contains("spec/forms/a.yaml:13: GetThing@1.0: parameter `mode`: two values become the variant `Fast`"), "{msg}");
+    let text = with(
+        "      - { name: id, in: path, type: string, required: true, doc: \"Id.\" }\n",
+        "      - { name: id, in: path, type: string, required: true, doc: \"Id.\" }\n      - { name: n, in: query, type: i64, required: false, values: [A], doc: \"N.\" }\n",
+    );
+    let msg = errors(&[("forms/a.yaml", &text)]);
+    assert!(msg.contains("`values` needs a non-secret string"), "{msg}");
+}

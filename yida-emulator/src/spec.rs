@@ -20,12 +20,12 @@ pub enum Method {
 }
 
 impl Method {
-    fn from_meta(m: &str) -> Method {
-        match m.to_ascii_uppercase().as_str() {
-            "GET" => Method::Get,
-            "PUT" => Method::Put,
-            "DELETE" => Method::Delete,
-            _ => Method::Post,
+    fn from_meta(m: yida_api::HttpMethod) -> Method {
+        match m {
+            yida_api::HttpMethod::Get => Method::Get,
+            yida_api::HttpMethod::Put => Method::Put,
+            yida_api::HttpMethod::Delete => Method::Delete,
+            yida_api::HttpMethod::Post => Method::Post,
         }
     }
 

@@ -22,7 +22,7 @@ async fn save_get_update_delete_v2() {
     let id = saved.result.unwrap();
     assert!(id.starts_with("FINST-"));
     let got = c
-        .send(GetFormDataByIDV2Request::new(&id).form_uuid(FORM))
+        .send(GetFormDataByIdV2Request::new(&id).form_uuid(FORM))
         .await
         .unwrap();
     assert_eq!(got.form_inst_id.as_deref(), Some(id.as_str()));
@@ -41,7 +41,7 @@ async fn save_get_update_delete_v2() {
     assert_eq!(rec.version, 2);
     c.send(DeleteFormDataRequest::new(&id)).await.unwrap();
     assert!(emu.records(FORM).is_empty());
-    let e = api_err(c.send(GetFormDataByIDV2Request::new(&id)).await);
+    let e = api_err(c.send(GetFormDataByIdV2Request::new(&id)).await);
     assert_eq!(e.status, 400);
     assert_eq!(
         e.code.as_deref(),
@@ -62,7 +62,7 @@ async fn save_get_update_search_v1() {
         .unwrap()
         .result
         .unwrap();
-    let got = c.send(GetFormDataByIDRequest::new(&id)).await.unwrap();
+    let got = c.send(GetFormDataByIdRequest::new(&id)).await.unwrap();
     assert_eq!(got.form_data.unwrap().to_value()["textField_title"], "v1");
     c.send(UpdateFormDataRequest::new(
         &id,

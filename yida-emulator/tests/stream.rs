@@ -100,9 +100,14 @@ async fn approval_loop_pushes_events() {
     let task_id = data["taskId"].as_i64().unwrap();
     ack(&mut ws, &f, "SUCCESS").await;
 
-    c.send(ExecuteTaskRequest::new("AGREE", &id, "ok", task_id))
-        .await
-        .unwrap();
+    c.send(ExecuteTaskRequest::new(yida_api::ExecuteTaskArgs {
+        out_result: yida_api::ExecuteTaskOutResult::Agree,
+        process_instance_id: id.to_string(),
+        remark: "ok".into(),
+        task_id,
+    }))
+    .await
+    .unwrap();
     let f = next_event(&mut ws).await;
     let (ty, data) = event(&f);
     assert_eq!(

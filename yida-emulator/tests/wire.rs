@@ -450,7 +450,7 @@ async fn state_persists_across_restart_and_reset_empties_it() {
             .await
             .unwrap();
         let c = client(&emu);
-        let got = c.send(GetFormDataByIDV2Request::new(&rec)).await.unwrap();
+        let got = c.send(GetFormDataByIdV2Request::new(&rec)).await.unwrap();
         assert_eq!(got.form_data.unwrap().to_value()["textField_title"], "kept");
         // The approval task survived too: approve it now.
         let tasks = c

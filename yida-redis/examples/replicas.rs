@@ -1,4 +1,5 @@
-//! One replica of a service that runs several: tokens and the API quota shared through Redis.
+//! One replica of a service that runs several: tokens, suite tickets and the API quota shared
+//! through Redis.
 //!
 //! ```sh
 //! REDIS_URL=redis://127.0.0.1:6379 YIDA_APP_KEY=… YIDA_APP_SECRET=… \
@@ -6,7 +7,7 @@
 //! ```
 use std::time::Duration;
 use yida_api::{AppContext, Client, GetFormDataByIDRequest};
-use yida_auth::{InternalApp, TokenCache};
+use yida_auth::{InternalApp, ThirdPartyApp, TokenCache};
 use yida_redis::{Redis, RedisRateLimiter};
 
 #[tokio::main]
@@ -40,5 +41,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .get_form_data_by_id(GetFormDataByIDRequest::new(id))
         .await?;
     println!("{:?}", record.form_inst_id);
+
+    // A third-party app (ISV): the suite ticket lives in Redis too. Give the same store to
+    // the event receiver (yida-events): the replica DingTalk pushes a ticket to offers it,
+    // every replica's token fetch reads the newest.
+    let tickets = redis.ticket_store("suitekey");
+    let isv = ThirdPartyApp::new("suitekey", "suite-secret", tickets.clone())?
+        .cache(TokenCache::new().with_shared(redis.token_store()));
+    let acme = Client::builder()
+        .token_provider(isv.for_corp("ding-corp-acme")?)
+        .build()?;
+    let _ = (acme, tickets);
     Ok(())
 }

@@ -5,7 +5,7 @@ use redis::Script;
 use std::fmt;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use yida_auth::{Secret, SuiteTicketStore};
+use yida_auth::{Secret, StoreFuture, SuiteTicket, SuiteTicketStore};
 
 /// Stores `ARGV[1]\nARGV[2]` (push time in ms, ticket) in KEYS[1] unless the stored ticket
 /// was pushed later. Returns 1 when stored.
@@ -25,15 +25,17 @@ static OFFER: LazyLock<Script> = LazyLock::new(|| {
 type Ticket = (Secret, SystemTime);
 
 /// The suite ticket of one third-party app, shared by every replica through Redis: whichever
-/// replica DingTalk pushes a ticket to [`offer`](Self::offer)s it, every replica's token
-/// fetch reads the newest. A ticket pushed earlier than the stored one (a late redelivery) is
+/// replica DingTalk pushes a ticket to [`offer`](SuiteTicketStore::offer)s it (the event
+/// receiver does), every replica's token fetch reads the
+/// [`latest`](SuiteTicketStore::latest). A ticket pushed earlier than the stored one (a late redelivery) is
 /// ignored; the comparison runs in a Lua script, so two replicas offering at once cannot both
 /// win.
 ///
 /// Key: `<prefix>suite-ticket:<suiteKey>`, holding `<push time in ms>\n<ticket>` (no expiry:
 /// DingTalk's next push replaces it). Each replica also keeps the newest ticket it has seen,
-/// used while Redis is unreachable and written back to Redis when it returns (if still the
-/// newest).
+/// used while Redis is unreachable; when this replica next reads Redis and finds an older
+/// ticket or none (Redis restarted empty, or the push came during the outage), it writes its
+/// own back. Neither method fails: Redis errors mean local behaviour.
 ///
 /// `Debug` shows no ticket.
 #[derive(Clone)]
@@ -106,11 +108,8 @@ impl RedisTicketStore {
             .map(|n| n == 1)
     }
 
-    /// Stores a ticket DingTalk pushed at `pushed_at` (the push's own time stamp), unless a
-    /// later one is stored. Returns whether it was kept (by Redis; by this replica alone
-    /// while Redis is unreachable).
-    pub async fn offer(&self, ticket: impl Into<Secret>, pushed_at: SystemTime) -> bool {
-        let t = (ticket.into(), pushed_at);
+    /// Stores a ticket DingTalk pushed at `pushed_at`; see [`SuiteTicketStore::offer`].
+    async fn offer_ticket(&self, t: Ticket) -> bool {
         if t.0.is_blank() {
             return false;
         }
@@ -121,9 +120,9 @@ impl RedisTicketStore {
         }
     }
 
-    /// The newest ticket and its push time: Redis's, or this replica's own if newer (it is
-    /// then written back to Redis) or if Redis is unreachable.
-    pub async fn latest(&self) -> Option<(Secret, SystemTime)> {
+    /// The newest ticket: Redis's, or this replica's own if newer (it is then written back to
+    /// Redis) or if Redis is unreachable.
+    async fn latest_ticket(&self) -> Option<Ticket> {
         let key = self.key.clone();
         let stored: Option<Option<String>> = self
             .redis
@@ -145,7 +144,6 @@ impl RedisTicketStore {
                 Some(l)
             }
             (None, Some(l)) => {
-                // Redis lost it (restarted empty) or never had it (pushed during an outage).
                 self.offer_redis(&l).await;
                 Some(l)
             }
@@ -155,11 +153,21 @@ impl RedisTicketStore {
 }
 
 impl SuiteTicketStore for RedisTicketStore {
-    /// The newest ticket this replica has seen (through [`offer`](RedisTicketStore::offer)
-    /// or [`latest`](RedisTicketStore::latest)); the trait is synchronous, so it cannot ask
-    /// Redis.
-    fn ticket(&self) -> Option<Secret> {
-        self.local().map(|t| t.0)
+    fn latest(&self) -> StoreFuture<'_, Option<SuiteTicket>> {
+        Box::pin(async move {
+            Ok(self
+                .latest_ticket()
+                .await
+                .map(|(value, at)| SuiteTicket::new(value, at)))
+        })
+    }
+
+    fn offer(&self, ticket: SuiteTicket) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            Ok(self
+                .offer_ticket((ticket.value().clone(), ticket.pushed_at()))
+                .await)
+        })
     }
 }
 

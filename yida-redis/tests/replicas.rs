@@ -11,8 +11,8 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 use support::RedisServer;
 use yida_api::{AppContext, Client, GetFormDataByIDRequest, RetryConfig};
 use yida_auth::{
-    CacheConfig, InternalApp, ManualClock, MemoryTokenStore, SharedTokenStore, TokenCache,
-    TokenProvider,
+    CacheConfig, InternalApp, ManualClock, MemoryTokenStore, SharedTokenStore, SuiteTicket,
+    SuiteTicketStore, ThirdPartyApp, TokenCache, TokenProvider,
 };
 use yida_e2e::{MockServer, Recorded, Reply};
 use yida_redis::{Redis, RedisRateLimiter};
@@ -456,12 +456,18 @@ async fn tickets_newest_push_wins_across_replicas() {
     let a = redis(&redis_server.url()).ticket_store("suite-1");
     let b = redis(&redis_server.url()).ticket_store("suite-1");
     let at = |s| UNIX_EPOCH + Duration::from_secs(s);
-    assert!(a.latest().await.is_none());
-    assert!(a.offer("ticket-20", at(20)).await);
+    assert!(a.latest().await.unwrap().is_none());
+    assert!(a
+        .offer(SuiteTicket::new("ticket-20", at(20)))
+        .await
+        .unwrap());
     // A redelivered older push, to the other replica: ignored.
-    assert!(!b.offer("ticket-10", at(10)).await);
-    let (t, when) = b.latest().await.unwrap();
-    assert_eq!((t.expose(), when), ("ticket-20", at(20)));
+    assert!(!b
+        .offer(SuiteTicket::new("ticket-10", at(10)))
+        .await
+        .unwrap());
+    let t = b.latest().await.unwrap().unwrap();
+    assert_eq!((t.value().expose(), t.pushed_at()), ("ticket-20", at(20)));
     // Many replicas offering at once: the newest stays.
     let stores: Vec<_> = (0..4)
         .map(|_| redis(&redis_server.url()).ticket_store("suite-1"))
@@ -472,21 +478,24 @@ async fn tickets_newest_push_wins_across_replicas() {
         // Times out of order: 7, 14, … modulo 97, plus 100.
         let secs = 100 + (i * 7) % 97;
         tasks.push(tokio::spawn(async move {
-            s.offer(format!("ticket-{secs}"), at(secs)).await
+            s.offer(SuiteTicket::new(format!("ticket-{secs}"), at(secs)))
+                .await
+                .unwrap()
         }));
     }
     for t in tasks {
         t.await.unwrap();
     }
     let newest = 100 + (0..40u64).map(|i| (i * 7) % 97).max().unwrap();
-    let (t, when) = a.latest().await.unwrap();
-    assert_eq!(t.expose(), format!("ticket-{newest}"));
-    assert_eq!(when, at(newest));
+    let t = a.latest().await.unwrap().unwrap();
+    assert_eq!(t.value().expose(), format!("ticket-{newest}"));
+    assert_eq!(t.pushed_at(), at(newest));
     // Another suite's ticket is another key.
     assert!(redis(&redis_server.url())
         .ticket_store("suite-2")
         .latest()
         .await
+        .unwrap()
         .is_none());
 }
 
@@ -582,12 +591,18 @@ async fn logs_of_an_outage_warn_once_and_carry_no_secret() {
     let c = replica(&server, &handle, &clock);
     call(&c).await.unwrap();
     let tickets = handle.ticket_store("suite-1");
-    assert!(tickets.offer("ticket-value-1", UNIX_EPOCH).await);
+    assert!(tickets
+        .offer(SuiteTicket::new("ticket-value-1", UNIX_EPOCH))
+        .await
+        .unwrap());
     redis_server.kill();
     for _ in 0..3 {
         clock.advance(Duration::from_secs(7200));
         call(&c).await.unwrap();
-        assert_eq!(tickets.latest().await.unwrap().0.expose(), "ticket-value-1");
+        assert_eq!(
+            tickets.latest().await.unwrap().unwrap().value().expose(),
+            "ticket-value-1"
+        );
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     redis_server.restart();
@@ -597,9 +612,12 @@ async fn logs_of_an_outage_warn_once_and_carry_no_secret() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Redis came back empty: the replica writes its ticket back, the others read it again.
-    assert!(tickets.latest().await.is_some());
+    assert!(tickets.latest().await.unwrap().is_some());
     let other = redis(&redis_server.url()).ticket_store("suite-1");
-    assert_eq!(other.latest().await.unwrap().0.expose(), "ticket-value-1");
+    assert_eq!(
+        other.latest().await.unwrap().unwrap().value().expose(),
+        "ticket-value-1"
+    );
     let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
     assert_eq!(
         text.matches("Redis unavailable").count(),
@@ -669,4 +687,55 @@ async fn a_throttle_seen_by_one_replica_holds_back_all() {
     let waited = started.elapsed();
     assert!(waited >= Duration::from_millis(1500), "{waited:?}");
     assert!(waited < Duration::from_secs(10), "{waited:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_pushed_to_one_replica_is_used_by_another() {
+    let redis_server = RedisServer::start();
+    let server = MockServer::start(|r, _| {
+        if r.path == "/v1.0/oauth2/corpAccessToken" {
+            return Reply::json(json!({"accessToken": "corp-tok-1", "expireIn": 7200}));
+        }
+        Reply::json(json!({"formInstId": "FINST-1"}))
+    })
+    .await;
+    let isv = |handle: &Redis| {
+        ThirdPartyApp::new(
+            "suitekey",
+            "suite-secret-value",
+            handle.ticket_store("suitekey"),
+        )
+        .unwrap()
+        .endpoint(server.url())
+        .cache(TokenCache::new().with_shared(handle.token_store()))
+    };
+    let (a, b) = (redis(&redis_server.url()), redis(&redis_server.url()));
+    // DingTalk pushed the ticket to replica A (its event receiver offers it)...
+    let pushed = SuiteTicket::new(
+        "ticket-from-push",
+        UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+    );
+    assert!(a.ticket_store("suitekey").offer(pushed).await.unwrap());
+    // ...and replica B, which never saw the push, gets a company's token with it.
+    let token = isv(&b)
+        .for_corp("ding-corp-acme")
+        .unwrap()
+        .token()
+        .await
+        .unwrap();
+    assert_eq!(token.secret().expose(), "corp-tok-1");
+    let fetch = &server.requests()[0];
+    assert_eq!(fetch.path, "/v1.0/oauth2/corpAccessToken");
+    let body = fetch.json();
+    assert_eq!(body["suiteTicket"], "ticket-from-push");
+    assert_eq!(body["authCorpId"], "ding-corp-acme");
+    // Replica A then reads that company's token from Redis: still one fetch.
+    let token = isv(&a)
+        .for_corp("ding-corp-acme")
+        .unwrap()
+        .token()
+        .await
+        .unwrap();
+    assert_eq!(token.secret().expose(), "corp-tok-1");
+    assert_eq!(server.count(), 1);
 }

@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use serde::{Deserialize, Serialize};
-//! use yida_api::form::{self, DateMs, Members};
+//! use yida_api::form_values::{self, DateMs, Members};
 //!
 //! #[derive(Serialize, Deserialize)]
 //! struct Leave {
@@ -38,7 +38,7 @@
 //! let reply_form_data: yida_api::RawJson = serde_json::from_str(&serde_json::to_string(&value).unwrap()).unwrap();
 //! let back: Leave = reply_form_data.decode().unwrap();
 //! assert_eq!(back.start, DateMs(1_700_000_000_000));
-//! let same: Leave = form::decode(&reply_form_data.to_value()).unwrap();
+//! let same: Leave = form_values::decode(&reply_form_data.to_value()).unwrap();
 //! assert_eq!(same.approver, Members::from(["manager123"]));
 //! ```
 
@@ -110,7 +110,7 @@ impl<S: Into<String>> FromIterator<S> for Members {
 /// `code` is the company's secret code. The result is a secret too.
 ///
 /// ```
-/// use yida_api::form::task_token;
+/// use yida_api::form_values::task_token;
 /// use yida_auth::Secret;
 /// let t = task_token("ding-corp", "user1", &Secret::new("code"));
 /// assert_eq!(t.expose().len(), 32);
@@ -135,7 +135,7 @@ pub fn task_token(corp_id: &str, user_id: &str, code: &Secret) -> Secret {
 /// are taken as UTC. Returns `None` for anything else.
 ///
 /// ```
-/// use yida_api::form::parse_gmt;
+/// use yida_api::form_values::parse_gmt;
 /// use std::time::{Duration, UNIX_EPOCH};
 /// assert_eq!(parse_gmt("1970-01-02"), Some(UNIX_EPOCH + Duration::from_secs(86_400)));
 /// assert!(parse_gmt("2024-04-27T07:56Z").is_some());

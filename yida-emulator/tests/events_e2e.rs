@@ -36,7 +36,10 @@ async fn stream_client_sees_the_approval_loop() {
     let mut first = None;
     for _ in 0..100 {
         let id = c
-            .send(StartInstanceV2Request::new("FORM-DEMO", json!({"textField_title": "warm-up"})))
+            .send(StartInstanceV2Request::new(
+                "FORM-DEMO",
+                json!({"textField_title": "warm-up"}),
+            ))
             .await
             .unwrap()
             .result
@@ -47,10 +50,16 @@ async fn stream_client_sees_the_approval_loop() {
         }
     }
     first.expect("the Stream client connected");
-    while tokio::time::timeout(Duration::from_millis(300), rx.recv()).await.is_ok() {}
+    while tokio::time::timeout(Duration::from_millis(300), rx.recv())
+        .await
+        .is_ok()
+    {}
 
     let id = c
-        .send(StartInstanceV2Request::new("FORM-DEMO", json!({"textField_title": "trip"})).process_code("TPROC--DEMO"))
+        .send(
+            StartInstanceV2Request::new("FORM-DEMO", json!({"textField_title": "trip"}))
+                .process_code("TPROC--DEMO"),
+        )
         .await
         .unwrap()
         .result
@@ -76,17 +85,25 @@ async fn stream_client_sees_the_approval_loop() {
         }
     }
     let task_id: i64 = task_id.unwrap().parse().unwrap();
-    c.send(ExecuteTaskRequest::new("AGREE", &id, "ok", task_id)).await.unwrap();
+    c.send(ExecuteTaskRequest::new("AGREE", &id, "ok", task_id))
+        .await
+        .unwrap();
     let mut seen = (false, false);
     while !(seen.0 && seen.1) {
         let e = next(&mut rx).await;
         match &e.kind {
             EventKind::BpmsTaskChange(ch) => {
-                assert_eq!((ch.change.clone(), ch.result.clone()), (TaskChange::Finish, Some(ApprovalResult::Agree)));
+                assert_eq!(
+                    (ch.change.clone(), ch.result.clone()),
+                    (TaskChange::Finish, Some(ApprovalResult::Agree))
+                );
                 seen.0 = true;
             }
             EventKind::BpmsInstanceChange(ch) => {
-                assert_eq!((ch.change.clone(), ch.result.clone()), (InstanceChange::Finish, Some(ApprovalResult::Agree)));
+                assert_eq!(
+                    (ch.change.clone(), ch.result.clone()),
+                    (InstanceChange::Finish, Some(ApprovalResult::Agree))
+                );
                 seen.1 = true;
             }
             other => panic!("{other:?}"),
@@ -95,12 +112,24 @@ async fn stream_client_sees_the_approval_loop() {
     // The client ACKed everything.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while emu.pending_events() != 0 {
-        assert!(std::time::Instant::now() < deadline, "{} events not acknowledged", emu.pending_events());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} events not acknowledged",
+            emu.pending_events()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    tokio::time::timeout(Duration::from_secs(10), handle.shutdown()).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), handle.shutdown())
+        .await
+        .unwrap()
+        .unwrap();
 }
 
-async fn next(rx: &mut tokio::sync::mpsc::UnboundedReceiver<yida_events::Event>) -> yida_events::Event {
-    tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.unwrap().unwrap()
+async fn next(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<yida_events::Event>,
+) -> yida_events::Event {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .unwrap()
+        .unwrap()
 }
