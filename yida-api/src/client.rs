@@ -267,7 +267,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Use this HTTP client (its redirect policy should be `none`).
+    /// Use this HTTP client (its redirect policy should be `none`). With only the `tls-ring`
+    /// feature, call [`yida_auth::ensure_tls_provider`] before building it.
     pub fn http_client(mut self, c: reqwest::Client) -> Self {
         self.http = Some(c);
         self
@@ -294,14 +295,17 @@ impl ClientBuilder {
             };
         let http = match self.http {
             Some(h) => h,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.connect_timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(self.user_agent)
-                .pool_max_idle_per_host(64)
-                .tcp_nodelay(true)
-                .build()
-                .map_err(|e| Error::Config(format!("HTTP client: {e}")))?,
+            None => {
+                yida_auth::ensure_tls_provider();
+                reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .user_agent(self.user_agent)
+                    .pool_max_idle_per_host(64)
+                    .tcp_nodelay(true)
+                    .build()
+                    .map_err(|e| Error::Config(format!("HTTP client: {e}")))?
+            }
         };
         let token_defaults =
             yida_auth::ClientDefaults::new(endpoint.clone()).timeout(self.attempt_timeout);

@@ -31,6 +31,7 @@ mod secret;
 mod shared;
 mod signature;
 mod ticket;
+mod tls;
 pub mod wire;
 
 pub use cache::{
@@ -42,6 +43,7 @@ pub use secret::{Secret, REDACTED};
 pub use shared::{LockAttempt, SharedFuture, SharedTokenStore};
 pub use signature::{legacy_signature, legacy_signature_query};
 pub use ticket::{MemoryTicketStore, StoreFuture, SuiteTicket, SuiteTicketStore};
+pub use tls::ensure_tls_provider;
 
 use std::fmt;
 use std::future::Future;

@@ -79,6 +79,7 @@ impl fmt::Debug for Http {
 
 impl Http {
     fn new() -> Self {
+        crate::ensure_tls_provider();
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
@@ -295,7 +296,8 @@ impl InternalApp {
         self
     }
 
-    /// The HTTP client to use (redirects should be off).
+    /// The HTTP client to use (redirects should be off). With only the `tls-ring` feature, call
+    /// [`ensure_tls_provider`](crate::ensure_tls_provider) before building it.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http.client = client;
         self
