@@ -3,7 +3,7 @@
 use std::path::Path;
 
 fn main() {
-    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec");
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("spec");
     println!("cargo:rerun-if-changed={}", spec.display());
     let api = match yida_codegen::load_dir(&spec) {
         Ok(api) => api,

@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -66,6 +67,12 @@ impl Recorded {
     }
 }
 
+/// An HTML page in the manner of the gateway's IP ban page: it carries the ban's own markers
+/// (the `punish` action and the `x5` source of the documented `{"status":1111,…}` reply).
+pub const GATEWAY_BAN_PAGE: &str = "<!DOCTYPE html><html><head><title>Access denied</title></head>\
+<body><div id=\"punish\">Too many requests from your IP</div>\
+<script>window.location.href='/_____tmd_____/punish?x5secdata=abc&x5step=1';</script></body></html>";
+
 /// Percent-decodes a string (`+` is left alone: we never send it for a space).
 pub fn decode(s: &str) -> String {
     let bytes = s.as_bytes();
@@ -103,6 +110,18 @@ pub enum Reply {
     Raw(Vec<u8>),
     /// Close the connection without answering.
     Close,
+    /// A chunked body repeating `chunk` until `total` bytes were written (`None`: endless, until
+    /// the client hangs up). The server holds one chunk in memory, whatever the size.
+    Stream {
+        /// Status code.
+        status: u16,
+        /// Extra headers.
+        headers: Vec<(String, String)>,
+        /// The repeated piece.
+        chunk: Vec<u8>,
+        /// Bytes to write in all, or endless.
+        total: Option<u64>,
+    },
 }
 
 impl Reply {
@@ -148,10 +167,30 @@ impl Reply {
 
     /// Adds a header.
     pub fn with_header(mut self, name: &str, value: &str) -> Reply {
-        if let Reply::Http { headers, .. } = &mut self {
+        if let Reply::Http { headers, .. } | Reply::Stream { headers, .. } = &mut self {
             headers.push((name.into(), value.into()));
         }
         self
+    }
+
+    /// A chunked body that never ends: `0,` forever.
+    pub fn endless(status: u16) -> Reply {
+        Reply::Stream {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            chunk: b"0,".repeat(32 * 1024),
+            total: None,
+        }
+    }
+
+    /// A chunked body of `total` bytes of spaces (valid JSON white space before nothing).
+    pub fn huge(status: u16, total: u64) -> Reply {
+        Reply::Stream {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            chunk: vec![b' '; 64 * 1024],
+            total: Some(total),
+        }
     }
 }
 
@@ -161,6 +200,7 @@ type Handler = dyn Fn(&Recorded, usize) -> Reply + Send + Sync;
 pub struct MockServer {
     addr: SocketAddr,
     requests: Arc<Mutex<Vec<Recorded>>>,
+    sent: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -182,6 +222,8 @@ impl MockServer {
         let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
         let handler: Arc<Handler> = Arc::new(handler);
         let reqs = requests.clone();
+        let sent: Arc<AtomicU64> = Arc::default();
+        let sent2 = sent.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -189,14 +231,16 @@ impl MockServer {
                 };
                 let reqs = reqs.clone();
                 let handler = handler.clone();
+                let sent = sent2.clone();
                 tokio::spawn(async move {
-                    let _ = serve(stream, reqs, handler).await;
+                    let _ = serve(stream, reqs, handler, sent).await;
                 });
             }
         });
         MockServer {
             addr,
             requests,
+            sent,
             task,
         }
     }
@@ -234,12 +278,18 @@ impl MockServer {
     pub fn count(&self) -> usize {
         self.requests.lock().unwrap().len()
     }
+
+    /// Body bytes written by [`Reply::Stream`] replies so far.
+    pub fn streamed_bytes(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
 }
 
 async fn serve(
     mut stream: TcpStream,
     reqs: Arc<Mutex<Vec<Recorded>>>,
     handler: Arc<Handler>,
+    sent: Arc<AtomicU64>,
 ) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(8192);
     loop {
@@ -327,6 +377,30 @@ async fn serve(
                     stream.write_all(&bytes).await?;
                     break;
                 }
+                Reply::Stream {
+                    status,
+                    headers,
+                    chunk,
+                    total,
+                } => {
+                    let mut out = format!("HTTP/1.1 {status} X\r\ntransfer-encoding: chunked\r\n");
+                    for (n, v) in headers {
+                        out.push_str(&format!("{n}: {v}\r\n"));
+                    }
+                    out.push_str("\r\n");
+                    stream.write_all(out.as_bytes()).await?;
+                    let mut left = total.unwrap_or(u64::MAX);
+                    while left > 0 && !chunk.is_empty() {
+                        let n = (chunk.len() as u64).min(left) as usize;
+                        stream.write_all(format!("{n:x}\r\n").as_bytes()).await?;
+                        stream.write_all(&chunk[..n]).await?;
+                        stream.write_all(b"\r\n").await?;
+                        sent.fetch_add(n as u64, Ordering::Relaxed);
+                        left -= n as u64;
+                    }
+                    stream.write_all(b"0\r\n\r\n").await?;
+                    break;
+                }
             }
         }
     }
@@ -334,6 +408,14 @@ async fn serve(
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Peak resident memory of this process so far (`VmHWM`, bytes), where Linux reports it.
+pub fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 /// A `tracing` writer that keeps everything written to it, for asserting on logs.

@@ -102,7 +102,7 @@ async fn legacy_get_form_data_by_id_encodes_the_path_and_decodes_the_reply() {
     assert!(r.body.is_empty());
     assert_eq!(reply.form_inst_id.as_deref(), Some("FINST/1?x#y"));
     let form_data = reply.form_data.unwrap();
-    assert_eq!(form_data.to_value()["textField_a"], "hello");
+    assert_eq!(form_data.to_value().unwrap()["textField_a"], "hello");
     #[derive(serde::Deserialize)]
     struct Form {
         #[serde(rename = "textField_a")]

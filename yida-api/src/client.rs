@@ -26,6 +26,8 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default bound on a whole call, retries and pauses included.
 pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default cap on a reply body (32 MiB).
+pub const DEFAULT_BODY_LIMIT: usize = yida_auth::wire::DEFAULT_BODY_LIMIT;
 
 /// A Yida API client. Cheap to clone; clones share connections, tokens and settings.
 ///
@@ -68,6 +70,8 @@ pub(crate) struct Inner {
     pub(crate) pacer: Option<Arc<dyn RateLimiter>>,
     /// The app part of every [`QuotaKey`].
     pub(crate) quota_app: Arc<str>,
+    body_limit: usize,
+    token_defaults: yida_auth::ClientDefaults,
 }
 
 impl fmt::Debug for Client {
@@ -100,6 +104,7 @@ pub struct ClientBuilder {
     quota_app: Option<String>,
     http: Option<reqwest::Client>,
     internal: Option<yida_auth::InternalApp>,
+    body_limit: usize,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -128,6 +133,7 @@ impl Default for ClientBuilder {
             quota_app: None,
             http: None,
             internal: None,
+            body_limit: DEFAULT_BODY_LIMIT,
         }
     }
 }
@@ -140,6 +146,12 @@ impl ClientBuilder {
     }
 
     /// Where access tokens come from (see `yida_auth`).
+    ///
+    /// A built-in provider (`InternalApp`, `ThirdPartyApp`) not given its own `.endpoint()`
+    /// fetches tokens from this client's endpoint, so a client pointed at a local server never
+    /// sends the real secret to `https://api.dingtalk.com`; one not given its own `.timeout()`
+    /// uses this client's per-attempt timeout. Token fetches are retried like a read, within
+    /// the call's overall timeout.
     pub fn token_provider(mut self, p: impl TokenProvider + 'static) -> Self {
         self.tokens = Some(Arc::new(p));
         self
@@ -247,7 +259,16 @@ impl ClientBuilder {
         self
     }
 
-    /// Use this HTTP client (its redirect policy should be `none`).
+    /// Cap on a reply body, success or error (default [`DEFAULT_BODY_LIMIT`], 32 MiB). Reading
+    /// stops as soon as a reply exceeds it, with [`Error::BodyTooLarge`]; memory stays bounded
+    /// whatever the server sends.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Use this HTTP client (its redirect policy should be `none`). With only the `tls-ring`
+    /// feature, call [`yida_auth::ensure_tls_provider`] before building it.
     pub fn http_client(mut self, c: reqwest::Client) -> Self {
         self.http = Some(c);
         self
@@ -274,18 +295,25 @@ impl ClientBuilder {
             };
         let http = match self.http {
             Some(h) => h,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.connect_timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(self.user_agent)
-                .pool_max_idle_per_host(64)
-                .tcp_nodelay(true)
-                .build()
-                .map_err(|e| Error::Config(format!("HTTP client: {e}")))?,
+            None => {
+                yida_auth::ensure_tls_provider();
+                reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .user_agent(self.user_agent)
+                    .pool_max_idle_per_host(64)
+                    .tcp_nodelay(true)
+                    .build()
+                    .map_err(|e| Error::Config(format!("HTTP client: {e}")))?
+            }
         };
+        let token_defaults =
+            yida_auth::ClientDefaults::new(endpoint.clone()).timeout(self.attempt_timeout);
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
+                body_limit: self.body_limit,
+                token_defaults,
                 endpoint,
                 tokens,
                 attempt_timeout: self.attempt_timeout,
@@ -295,7 +323,7 @@ impl ClientBuilder {
                 pacer: self.pacer,
                 quota_app: self
                     .quota_app
-                    .or_else(|| self.context.get_app_type().map(str::to_string))
+                    .or_else(|| self.context.value("appType").map(str::to_string))
                     .unwrap_or_else(|| "default".to_string())
                     .into(),
                 context: self.context,
@@ -310,6 +338,29 @@ struct Prepared {
     meta: &'static OperationMeta,
     url: String,
     body: Option<Bytes>,
+}
+
+/// What the span reports when the call ends.
+#[derive(Default)]
+struct Outcome {
+    attempts: u32,
+    status: Option<u16>,
+    request_id: Option<String>,
+}
+
+impl Outcome {
+    fn note(&mut self, r: &Result<Reply, Error>) {
+        match r {
+            Ok(reply) => {
+                self.status = Some(reply.status);
+                self.request_id = reply.request_id.clone();
+            }
+            Err(e) => {
+                self.status = e.status();
+                self.request_id = e.request_id().map(str::to_string);
+            }
+        }
+    }
 }
 
 /// A successful reply.
@@ -372,6 +423,7 @@ impl Client {
         let mut url = String::with_capacity(self.inner.endpoint.len() + meta.path.len() + 64);
         url.push_str(&self.inner.endpoint);
         request.write_path(&mut url);
+        crate::guard::check_path(meta, &url[self.inner.endpoint.len()..])?;
         let mut q = crate::__private::QueryWriter::default();
         request.write_query(&mut q);
         url.push_str(&q.finish());
@@ -480,8 +532,36 @@ impl Client {
             request_id = tracing::field::Empty,
         );
         let total = self.inner.total_timeout;
-        match tokio::time::timeout(total, self.attempts(&prepared).instrument(span)).await {
-            Ok(r) => r,
+        let mut outcome = Outcome::default();
+        let result = tokio::time::timeout(
+            total,
+            self.attempts(&prepared, &mut outcome)
+                .instrument(span.clone()),
+        )
+        .await;
+        // The span's fields are recorded once, when the call ends: recording them per attempt
+        // would repeat them in the span's rendering.
+        span.record("attempt", outcome.attempts);
+        if let Some(s) = outcome.status {
+            span.record("status", s);
+        }
+        if let Some(r) = &outcome.request_id {
+            span.record("request_id", r.as_str());
+        }
+        match result {
+            Ok(Ok(reply)) => {
+                span.in_scope(|| {
+                    tracing::debug!(
+                        operation = %prepared.meta.id(),
+                        status = reply.status,
+                        request_id = reply.request_id.as_deref().unwrap_or(""),
+                        attempts = outcome.attempts,
+                        "call succeeded"
+                    )
+                });
+                Ok(reply)
+            }
+            Ok(Err(e)) => Err(e),
             Err(_) => Err(Error::Timeout {
                 operation: prepared.meta.id(),
                 elapsed: started.elapsed(),
@@ -490,7 +570,24 @@ impl Client {
         }
     }
 
-    async fn attempts(&self, p: &Prepared) -> Result<Reply, Error> {
+    /// A token for the next attempt: the provider's fetch bounded by the attempt timeout and
+    /// given this client's endpoint and timeout as defaults.
+    async fn token(&self) -> Result<AccessToken, Error> {
+        let limit = self.inner.attempt_timeout;
+        match tokio::time::timeout(
+            limit,
+            self.inner.tokens.token_with(&self.inner.token_defaults),
+        )
+        .await
+        {
+            Ok(r) => r.map_err(Error::from),
+            Err(_) => Err(Error::Auth(yida_auth::AuthError::Transport {
+                message: format!("timed out after {limit:?}"),
+            })),
+        }
+    }
+
+    async fn attempts(&self, p: &Prepared, outcome: &mut Outcome) -> Result<Reply, Error> {
         let retry = &self.inner.retry;
         let mut attempt: u32 = 0;
         let mut token_renewed = false;
@@ -500,30 +597,36 @@ impl Client {
             .map(|_| QuotaKey::new(self.inner.quota_app.clone(), p.meta.action, p.meta.version));
         loop {
             attempt += 1;
-            tracing::Span::current().record("attempt", attempt);
+            outcome.attempts = attempt;
             if let (Some(l), Some(k)) = (limiter, &key) {
                 l.acquire(k).await;
             }
-            let token = self.inner.tokens.token().await?;
-            let result = self.attempt(p, &token).await;
+            let result = match self.token().await {
+                Ok(token) => {
+                    let r = self.attempt(p, &token).await;
+                    outcome.note(&r);
+                    r.map_err(|e| (e, Some(token)))
+                }
+                Err(e) => Err((e, None)),
+            };
             if let (Some(l), Some(k)) = (limiter, &key) {
                 match &result {
-                    Err(Error::Api(api)) if api.is_throttled() => {
+                    Err((Error::Api(api), _)) if api.is_throttled() => {
                         l.on_throttled(k, api.retry_after)
                     }
-                    Ok(_) | Err(Error::Api(_)) => l.on_success(k),
+                    Ok(_) | Err((Error::Api(_), _)) => l.on_success(k),
                     Err(_) => {}
                 }
             }
-            let err = match result {
+            let (err, token) = match result {
                 Ok(reply) => return Ok(reply),
                 Err(e) => e,
             };
             // A rejected token: drop it, fetch a new one, repeat the call once.
-            if let Error::Api(api) = &err {
+            if let (Error::Api(api), Some(token)) = (&err, &token) {
                 if api.is_invalid_token() && !token_renewed {
                     token_renewed = true;
-                    if self.inner.tokens.invalidate(&token) {
+                    if self.inner.tokens.invalidate(token) {
                         tracing::debug!(
                             "access token rejected; renewing it and repeating the call once"
                         );
@@ -535,7 +638,14 @@ impl Client {
             match retry.verdict(&err, p.meta.read_only, attempt, started.elapsed()) {
                 Verdict::GiveUp => return Err(err),
                 Verdict::RetryAfter(pause) => {
-                    tracing::debug!(attempt, pause_ms = pause.as_millis() as u64, error = %err, "retrying");
+                    tracing::debug!(
+                        attempt,
+                        status = err.status().unwrap_or(0),
+                        request_id = err.api().and_then(|a| a.request_id.as_deref()).unwrap_or(""),
+                        pause_ms = pause.as_millis() as u64,
+                        error = %err,
+                        "retrying"
+                    );
                     tokio::time::sleep(pause).await;
                 }
             }
@@ -574,24 +684,28 @@ impl Client {
                 .map(str::to_string)
         };
         let request_id = header("x-acs-request-id");
-        let location = header("location");
-        let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
-        let span = tracing::Span::current();
-        span.record("status", status);
-        if let Some(r) = &request_id {
-            span.record("request_id", r.as_str());
-        }
         if (300..400).contains(&status) {
             return Err(Error::Redirect {
                 operation: p.meta.id(),
                 status,
-                location,
+                location: header("location").map(|l| yida_auth::wire::redact_url(&l)),
             });
         }
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(p, e, started))?;
+        let retry_after = yida_auth::wire::retry_after_header(resp.headers());
+        let body = match yida_auth::wire::read_body(resp, self.inner.body_limit).await {
+            Ok(b) => b,
+            Err(yida_auth::wire::ReadError::TooLarge { limit }) => {
+                return Err(Error::BodyTooLarge {
+                    operation: p.meta.id(),
+                    status,
+                    request_id,
+                    limit,
+                })
+            }
+            Err(yida_auth::wire::ReadError::Transport(e)) => {
+                return Err(self.transport_error(p, e, started))
+            }
+        };
         if (200..300).contains(&status) {
             return Ok(Reply {
                 status,
@@ -601,15 +715,14 @@ impl Client {
         }
         let mut api = parse_error(p, status, request_id, &body);
         if api.retry_after.is_none() {
-            api.retry_after = retry_after.map(Duration::from_secs);
-        }
-        if let Some(r) = &api.request_id {
-            span.record("request_id", r.as_str());
+            api.retry_after = retry_after;
         }
         Err(Error::Api(Box::new(api)))
     }
 
     fn transport_error(&self, p: &Prepared, e: reqwest::Error, started: Instant) -> Error {
+        // reqwest's errors carry the URL, whose query may hold `systemToken`: drop it.
+        let e = e.without_url();
         let operation = p.meta.id();
         if e.is_timeout() {
             Error::Timeout {
@@ -632,19 +745,7 @@ impl Client {
 }
 
 fn parse_error(p: &Prepared, status: u16, header_id: Option<String>, body: &[u8]) -> ApiError {
-    #[derive(serde::Deserialize)]
-    struct ErrorBody {
-        #[serde(default, deserialize_with = "crate::lenient::string")]
-        code: Option<String>,
-        #[serde(default, deserialize_with = "crate::lenient::string")]
-        message: Option<String>,
-        #[serde(default, deserialize_with = "crate::lenient::string")]
-        requestid: Option<String>,
-        #[serde(default, deserialize_with = "crate::lenient::i64")]
-        status: Option<i64>,
-        #[serde(default, deserialize_with = "crate::lenient::f64")]
-        wait: Option<f64>,
-    }
+    use yida_auth::wire::{parse_error_body, ErrorReply};
     let mut err = ApiError {
         operation: p.meta.id(),
         status,
@@ -655,31 +756,31 @@ fn parse_error(p: &Prepared, status: u16, header_id: Option<String>, body: &[u8]
         retry_after: None,
         body_excerpt: None,
     };
-    match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(b) if b.code.is_some() || b.message.is_some() => {
-            err.code = b.code;
-            err.message = b.message;
-            if b.requestid.is_some() {
-                err.request_id = b.requestid;
+    match parse_error_body(body) {
+        ErrorReply::DingTalk {
+            code,
+            message,
+            request_id,
+        } => {
+            err.code = code;
+            err.message = message;
+            if request_id.is_some() {
+                err.request_id = request_id;
             }
         }
-        Ok(b) if b.status == Some(1111) => {
-            // The gateway's IP ban: {"status":1111,"wait":N}.
-            err.code = Some("Gateway.Throttled".into());
+        ErrorReply::GatewayBan { wait } => {
+            err.code = Some(crate::error::GATEWAY_BAN.into());
             err.message = Some("too many requests from this IP; the gateway asks to wait".into());
-            let wait = b.wait.filter(|w| w.is_finite()).unwrap_or(5.0);
-            err.retry_after = Some(Duration::from_secs_f64(wait.clamp(0.0, 3600.0)));
+            err.retry_after = wait;
         }
-        _ => {
+        ErrorReply::Other => {
             let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
-            let text: String = text.chars().filter(|c| !c.is_control()).collect();
-            if text.to_ascii_lowercase().contains("<html")
-                && (status == 429 || status == 403 || status == 503)
-            {
-                // The gateway's HTML ban page: no wait given (the retry policy picks one).
-                err.code = Some("Gateway.Throttled".into());
-            }
-            err.body_excerpt = Some(text);
+            err.body_excerpt = Some(
+                yida_auth::wire::printable(&text, 200)
+                    .to_string()
+                    .trim()
+                    .to_string(),
+            );
         }
     }
     err

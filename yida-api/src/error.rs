@@ -2,6 +2,15 @@
 
 use std::fmt;
 use std::time::Duration;
+use yida_auth::wire::printable;
+
+/// The code given to the gateway's IP ban reply, which has none of its own.
+pub(crate) const GATEWAY_BAN: &str = "Gateway.Throttled";
+
+/// Longest server message `Display` shows (the raw value stays in the field).
+const MAX_MESSAGE_SHOWN: usize = 500;
+/// Longest code or request id `Display` shows.
+const MAX_CODE_SHOWN: usize = 200;
 
 /// A DingTalk error reply (any non-2xx answer).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,15 +19,19 @@ pub struct ApiError {
     pub operation: String,
     /// HTTP status.
     pub status: u16,
-    /// DingTalk error code (`InvalidAuthentication`, `Forbidden.AccessDenied.QpsLimitForApi`, …).
+    /// DingTalk error code (`InvalidAuthentication`, `Forbidden.AccessDenied.QpsLimitForApi`, …),
+    /// raw as received (`Display` strips control characters and caps the length).
     pub code: Option<String>,
-    /// DingTalk error message.
+    /// DingTalk error message, raw as received (`Display` strips control characters and caps
+    /// the length).
     pub message: Option<String>,
     /// Request id (from the body's `requestid` or the `x-acs-request-id` header).
     pub request_id: Option<String>,
     /// For a 403 `…AccessTokenPermissionDenied`: the scope this operation needs.
     pub required_permission: Option<&'static str>,
-    /// The gateway's requested pause (`{"status":1111,"wait":N}` or `Retry-After`).
+    /// The pause the server asked for (the gateway's `{"status":1111,"wait":N}` or a
+    /// `Retry-After` header). It shapes the pause of a retry the policy allows anyway; it never
+    /// makes a call retryable by itself.
     pub retry_after: Option<Duration>,
     /// The start of a body that was not DingTalk's error JSON (e.g. an HTML page).
     pub body_excerpt: Option<String>,
@@ -30,14 +43,27 @@ impl ApiError {
         self.code.as_deref().unwrap_or("")
     }
 
-    /// DingTalk is throttling this app or API (safe to retry after a pause).
+    /// The message, or `""` (raw, as received).
+    pub fn message(&self) -> &str {
+        self.message.as_deref().unwrap_or("")
+    }
+
+    /// DingTalk is throttling this app or API, so the request was not applied (safe to retry
+    /// after a pause, even a write): one of DingTalk's throttling codes
+    /// (`…QpsLimitForAppkeyAndApi`, `…QpsLimitForApi`), an HTTP 429 carrying DingTalk's error
+    /// JSON, or the gateway's ban ([`is_gateway_ban`](Self::is_gateway_ban)). A `Retry-After`
+    /// header, or a 429/503 page from some other proxy, does not count.
     pub fn is_throttled(&self) -> bool {
         let c = self.code();
-        self.status == 429
-            || c.ends_with("QpsLimitForAppkeyAndApi")
-            || c.ends_with("QpsLimitForApi")
-            || c == "Gateway.Throttled"
-            || self.retry_after.is_some()
+        yida_auth::wire::is_throttling_code(c)
+            || (self.status == 429 && self.code.is_some() && self.body_excerpt.is_none())
+            || self.is_gateway_ban()
+    }
+
+    /// The gateway's IP ban: its documented `{"status":1111,"wait":N}` reply or its own ban
+    /// page (an HTML page carrying the ban's `punish`/`x5` markers).
+    pub fn is_gateway_ban(&self) -> bool {
+        self.code() == GATEWAY_BAN
     }
 
     /// The organisation's monthly API quota is used up (retrying cannot help).
@@ -60,13 +86,13 @@ impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} failed: HTTP {}", self.operation, self.status)?;
         if let Some(c) = &self.code {
-            write!(f, ", code {c}")?;
+            write!(f, ", code {}", printable(c, MAX_CODE_SHOWN))?;
         }
         if let Some(m) = &self.message {
-            write!(f, ": {m}")?;
+            write!(f, ": {}", printable(m, MAX_MESSAGE_SHOWN))?;
         }
         if let Some(r) = &self.request_id {
-            write!(f, " (request id {r})")?;
+            write!(f, " (request id {})", printable(r, MAX_CODE_SHOWN))?;
         }
         if let Some(p) = self
             .required_permission
@@ -75,10 +101,10 @@ impl fmt::Display for ApiError {
             write!(f, "; this operation needs the permission `{p}`: add it to the app in the DingTalk developer console")?;
         }
         if let Some(w) = self.retry_after {
-            write!(f, "; the gateway asks to wait {}s", w.as_secs())?;
+            write!(f, "; the server asks to wait {}s", w.as_secs_f64())?;
         }
         if let Some(b) = &self.body_excerpt {
-            write!(f, "; body: {b}")?;
+            write!(f, "; body: {}", printable(b, MAX_CODE_SHOWN))?;
         }
         Ok(())
     }
@@ -114,9 +140,10 @@ pub enum Error {
         /// Version asked for.
         version: String,
     },
-    /// No access token could be had; nothing was sent.
+    /// No access token could be had; nothing was sent. (`Display` includes the cause, so the
+    /// cause is not also returned as `source()`: printing the chain shows it once.)
     #[error("no access token: {0}")]
-    Auth(#[from] yida_auth::AuthError),
+    Auth(yida_auth::AuthError),
     /// DingTalk answered with an error.
     #[error("{0}")]
     Api(Box<ApiError>),
@@ -160,8 +187,26 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
-    /// A 2xx reply that does not decode into the operation's reply type.
-    #[error("{operation}: cannot decode the HTTP {status} reply{}", request_id.as_ref().map(|r| format!(" (request id {r})")).unwrap_or_default())]
+    /// A reply longer than the client's body limit ([`ClientBuilder::body_limit`](crate::ClientBuilder::body_limit));
+    /// reading stopped at the limit. The request was sent.
+    #[error("{operation}: the HTTP {status} reply exceeds the {limit}-byte body limit; reading stopped{}", request_id.as_ref().map(|r| format!(" (request id {})", printable(r, MAX_CODE_SHOWN))).unwrap_or_default())]
+    BodyTooLarge {
+        /// `Action@version`.
+        operation: String,
+        /// HTTP status.
+        status: u16,
+        /// Request id from the headers, if any.
+        request_id: Option<String>,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// Free JSON of a reply ([`RawJson`](crate::RawJson)) did not decode as asked. The
+    /// request was sent and answered.
+    #[error(transparent)]
+    DecodeValue(#[from] crate::raw::DecodeError),
+    /// A 2xx reply that does not decode into the operation's reply type (or, for a dynamic
+    /// call, cannot be rendered as JSON). The request was sent.
+    #[error("{operation}: cannot decode the HTTP {status} reply{}", request_id.as_ref().map(|r| format!(" (request id {})", printable(r, MAX_CODE_SHOWN))).unwrap_or_default())]
     Decode {
         /// `Action@version`.
         operation: String,
@@ -205,8 +250,37 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Api(e) => Some(e.status),
-            Error::Decode { status, .. } | Error::Redirect { status, .. } => Some(*status),
+            Error::Decode { status, .. }
+            | Error::Redirect { status, .. }
+            | Error::BodyTooLarge { status, .. } => Some(*status),
             _ => None,
         }
+    }
+
+    /// The request id, where a reply carried one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => e.request_id.as_deref(),
+            Error::Decode { request_id, .. } | Error::BodyTooLarge { request_id, .. } => {
+                request_id.as_deref()
+            }
+            _ => None,
+        }
+    }
+
+    /// The request was sent and answered, but the reply could not be read or decoded
+    /// ([`Error::Decode`], [`Error::DecodeValue`], [`Error::BodyTooLarge`]): a write may have
+    /// been applied. The CLI gives these their own exit code.
+    pub fn is_decode(&self) -> bool {
+        matches!(
+            self,
+            Error::Decode { .. } | Error::DecodeValue(_) | Error::BodyTooLarge { .. }
+        )
+    }
+}
+
+impl From<yida_auth::AuthError> for Error {
+    fn from(e: yida_auth::AuthError) -> Self {
+        Error::Auth(e)
     }
 }

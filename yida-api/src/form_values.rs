@@ -38,7 +38,7 @@
 //! let reply_form_data: yida_api::RawJson = serde_json::from_str(&serde_json::to_string(&value).unwrap()).unwrap();
 //! let back: Leave = reply_form_data.decode().unwrap();
 //! assert_eq!(back.start, DateMs(1_700_000_000_000));
-//! let same: Leave = form_values::decode(&reply_form_data.to_value()).unwrap();
+//! let same: Leave = form_values::decode(&reply_form_data.to_value().unwrap()).unwrap();
 //! assert_eq!(same.approver, Members::from(["manager123"]));
 //! ```
 

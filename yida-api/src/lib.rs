@@ -87,6 +87,7 @@ mod client;
 mod context;
 mod error;
 pub mod form_values;
+mod guard;
 mod json_text;
 #[doc(hidden)]
 pub mod lenient;
@@ -100,8 +101,8 @@ mod retry;
 pub mod __private;
 
 pub use client::{
-    Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_ENDPOINT,
-    DEFAULT_TOTAL_TIMEOUT,
+    Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BODY_LIMIT, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_ENDPOINT, DEFAULT_TOTAL_TIMEOUT,
 };
 pub use context::AppContext;
 pub use error::{ApiError, Error};
@@ -112,7 +113,7 @@ pub use meta::{
     ParamMeta,
 };
 pub use paginate::{JsonPageStream, PageStream, MAX_PAGE_SIZE};
-pub use raw::RawJson;
+pub use raw::{DecodeError, RawJson};
 pub use retry::RetryConfig;
 pub use yida_auth;
 

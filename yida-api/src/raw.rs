@@ -16,7 +16,11 @@ use std::fmt;
 /// struct Order { #[serde(rename = "textField_title")] title: String }
 /// let raw: RawJson = serde_json::from_str(r#"{"textField_title": "Order 1", "numberField_x": 3}"#).unwrap();
 /// assert_eq!(raw.decode::<Order>().unwrap().title, "Order 1");
-/// assert_eq!(raw.to_value()["numberField_x"], 3);
+/// assert_eq!(raw.to_value().unwrap()["numberField_x"], 3);
+///
+/// // A number no `f64` holds is an error, never a silent `null`.
+/// let huge: RawJson = serde_json::from_str("1e400").unwrap();
+/// assert!(huge.to_value().is_err());
 /// ```
 #[derive(Clone)]
 pub struct RawJson(Box<RawValue>);
@@ -27,19 +31,35 @@ impl RawJson {
         self.0.get()
     }
 
-    /// Decodes the value into any type.
-    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_str(self.0.get())
+    /// Decodes the value into any type. The error converts into [`crate::Error`]
+    /// ([`Error::DecodeValue`](crate::Error::DecodeValue)), so `?` works in a function
+    /// returning `yida_api::Error`.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
+        serde_json::from_str(self.0.get()).map_err(DecodeError)
     }
 
-    /// The value as a JSON tree (`Null` if it cannot be parsed, which a decoded reply rules out).
-    pub fn to_value(&self) -> serde_json::Value {
-        serde_json::from_str(self.0.get()).unwrap_or(serde_json::Value::Null)
+    /// The value as a JSON tree. Text that no tree can hold (a number beyond `f64`, nesting
+    /// deeper than 128 levels) is an error, never a silent `null`.
+    pub fn to_value(&self) -> Result<serde_json::Value, DecodeError> {
+        serde_json::from_str(self.0.get()).map_err(DecodeError)
     }
 
     /// Wraps a JSON value (e.g. to build a reply model in a test).
     pub fn from_value(value: &serde_json::Value) -> Self {
         RawJson(RawValue::from_string(value.to_string()).unwrap_or_else(|_| null()))
+    }
+}
+
+/// Free JSON of a reply that does not decode as asked (see [`RawJson::decode`]). The cause is
+/// its `source()`.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot decode a JSON value of the reply")]
+pub struct DecodeError(#[source] serde_json::Error);
+
+impl DecodeError {
+    /// The parser's error (line, column, category).
+    pub fn json_error(&self) -> &serde_json::Error {
+        &self.0
     }
 }
 

@@ -8,11 +8,15 @@ use std::time::Duration;
 /// When and how often a failed call is repeated.
 ///
 /// What is retried:
-/// - throttling (`…QpsLimitForAppkeyAndApi`, `…QpsLimitForApi`, HTTP 429, the gateway's
-///   `{"status":1111,"wait":N}` or HTML ban page, honouring its wait) and failures to
-///   connect: for every operation, since the server did not act on the request;
-/// - HTTP 5xx, timeouts and connections broken after sending: only for read-only operations
-///   (marked in the spec), never for writes, which must not be applied twice;
+/// - throttling (`…QpsLimitForAppkeyAndApi`, `…QpsLimitForApi`, HTTP 429 with DingTalk's
+///   error JSON, the gateway's `{"status":1111,"wait":N}` reply or its own ban page, honouring
+///   its wait) and failures to connect: for every operation, since the server did not act on
+///   the request;
+/// - HTTP 5xx, other 429s (a proxy's page), timeouts and connections broken after sending:
+///   only for read-only operations (marked in the spec), never for writes, which must not be
+///   applied twice. A `Retry-After` header lengthens the pause of such a retry; it never makes
+///   a write retryable;
+/// - a failed token fetch (connection, timeout, 5xx, throttling) like a read: nothing was sent;
 /// - never: the monthly quota (`…ApiCountLimitForOrg`), permission and parameter errors.
 ///
 /// ```
@@ -122,19 +126,28 @@ impl RetryConfig {
         let mut pause = self.backoff(attempt);
         let retryable = match err {
             Error::Api(api) if api.is_quota_exhausted() => false,
-            Error::Api(api) if api.is_throttled() => {
-                if let Some(w) = api.retry_after {
-                    pause = pause.max(w);
-                } else if api.code() == "Gateway.Throttled" {
-                    pause = pause.max(self.ban_wait);
-                }
-                true
-            }
-            Error::Api(api) => api.status >= 500 && read_only,
+            // Not applied: DingTalk's throttling codes and the gateway's own ban.
+            Error::Api(api) if api.is_throttled() => true,
+            // May have been applied: only a read is repeated. 429 from anything else (a
+            // proxy) is treated the same way.
+            Error::Api(api) => (api.status >= 500 || api.status == 429) && read_only,
             Error::Connect { .. } => true,
             Error::Timeout { .. } | Error::Transport { .. } => read_only,
+            // A token fetch is repeated like a read; the call itself was not sent.
+            Error::Auth(a) => a.is_transient(),
             _ => false,
         };
+        // A requested pause shapes a retry that is allowed anyway; it never allows one.
+        let asked = match err {
+            Error::Api(api) => api
+                .retry_after
+                .or(api.is_gateway_ban().then_some(self.ban_wait)),
+            Error::Auth(a) => a.retry_after(),
+            _ => None,
+        };
+        if let Some(w) = asked {
+            pause = pause.max(w);
+        }
         if !retryable || elapsed + pause > self.max_elapsed {
             return Verdict::GiveUp;
         }
@@ -202,6 +215,41 @@ mod tests {
             RetryConfig::disabled().verdict(&api(429, "x"), true, 1, z),
             Verdict::GiveUp
         );
+    }
+
+    #[test]
+    fn a_requested_pause_never_makes_a_write_retryable() {
+        let r = RetryConfig::default();
+        let z = Duration::ZERO;
+        let mut e = api(503, "ServiceUnavailable");
+        if let Error::Api(a) = &mut e {
+            a.retry_after = Some(Duration::from_secs(1));
+        }
+        assert_eq!(r.verdict(&e, false, 1, z), Verdict::GiveUp);
+        // ...but lengthens the pause of a read's retry.
+        assert!(
+            matches!(r.verdict(&e, true, 1, z), Verdict::RetryAfter(p) if p >= Duration::from_secs(1))
+        );
+        // The gateway's ban is retried for a write, after the configured wait.
+        let ban = api(503, crate::error::GATEWAY_BAN);
+        assert!(
+            matches!(r.verdict(&ban, false, 1, z), Verdict::RetryAfter(p) if p >= Duration::from_secs(5))
+        );
+        // A failed token fetch: transient ones are retried, refusals not.
+        let down = Error::Auth(yida_auth::AuthError::Transport {
+            message: "connection failed".into(),
+        });
+        assert!(matches!(
+            r.verdict(&down, false, 1, z),
+            Verdict::RetryAfter(_)
+        ));
+        let refused = Error::Auth(yida_auth::AuthError::Rejected {
+            status: 400,
+            code: Some("invalidClientIdOrSecret".into()),
+            message: None,
+            request_id: None,
+        });
+        assert_eq!(r.verdict(&refused, true, 1, z), Verdict::GiveUp);
     }
 
     #[test]

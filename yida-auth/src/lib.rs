@@ -41,6 +41,8 @@ mod secret;
 mod shared;
 mod signature;
 mod ticket;
+mod tls;
+pub mod wire;
 
 pub use cache::{
     CacheConfig, Clock, ManualClock, MemoryTokenStore, SystemClock, TokenCache, TokenStore,
@@ -51,11 +53,12 @@ pub use secret::{Secret, REDACTED};
 pub use shared::{LockAttempt, SharedFuture, SharedTokenStore};
 pub use signature::{legacy_signature, legacy_signature_query};
 pub use ticket::{MemoryTicketStore, StoreFuture, SuiteTicket, SuiteTicketStore};
+pub use tls::ensure_tls_provider;
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// An access token, with the time the cache should refresh it.
 ///
@@ -123,6 +126,16 @@ pub trait TokenProvider: Send + Sync + fmt::Debug {
     /// A token to use now (cached where the provider caches).
     fn token(&self) -> TokenFuture<'_>;
 
+    /// A token to use now, fetched with the client's settings for whatever the provider was
+    /// not given itself: `yida_api::Client` calls this, passing its endpoint and timeout. The
+    /// built-in providers use the client's endpoint unless given their own with `.endpoint()`,
+    /// and the client's per-attempt timeout unless given their own with `.timeout()`. The
+    /// default ignores `defaults` and calls [`token`](TokenProvider::token).
+    fn token_with<'a>(&'a self, defaults: &'a ClientDefaults) -> TokenFuture<'a> {
+        let _ = defaults;
+        self.token()
+    }
+
     /// DingTalk rejected `token` (HTTP 400 `InvalidAuthentication`): forget it so the next
     /// [`token`](TokenProvider::token) fetches a new one. Returns whether a different token
     /// can be had (the client repeats the call once only then). The default does nothing and
@@ -133,7 +146,50 @@ pub trait TokenProvider: Send + Sync + fmt::Debug {
     }
 }
 
+/// The settings a client hands its token provider (see [`TokenProvider::token_with`]).
+///
+/// ```
+/// use std::time::Duration;
+/// let d = yida_auth::ClientDefaults::new("http://127.0.0.1:8080").timeout(Duration::from_secs(3));
+/// assert_eq!(d.endpoint(), "http://127.0.0.1:8080");
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClientDefaults {
+    endpoint: String,
+    timeout: Option<Duration>,
+}
+
+impl ClientDefaults {
+    /// The client's base URL (token endpoints live under it too).
+    pub fn new(endpoint: impl Into<String>) -> Self {
+        ClientDefaults {
+            endpoint: endpoint.into(),
+            timeout: None,
+        }
+    }
+
+    /// The client's timeout of one attempt, applied to one token request too.
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = Some(t);
+        self
+    }
+
+    /// The client's base URL.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The client's timeout of one attempt, if set.
+    pub fn attempt_timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+}
+
 impl<T: TokenProvider + ?Sized> TokenProvider for std::sync::Arc<T> {
+    fn token_with<'a>(&'a self, defaults: &'a ClientDefaults) -> TokenFuture<'a> {
+        (**self).token_with(defaults)
+    }
+
     fn token(&self) -> TokenFuture<'_> {
         (**self).token()
     }

@@ -1,7 +1,8 @@
 //! The token providers: fixed, internal app, third-party (ISV) app per company.
 
 use crate::{
-    AccessToken, AuthError, Secret, SuiteTicketStore, TokenCache, TokenFuture, TokenProvider,
+    AccessToken, AuthError, ClientDefaults, Secret, SuiteTicketStore, TokenCache, TokenFuture,
+    TokenProvider,
 };
 use serde::Deserialize;
 use std::fmt;
@@ -55,28 +56,40 @@ fn require(field: &'static str, value: &str) -> Result<(), AuthError> {
 #[derive(Clone)]
 struct Http {
     client: reqwest::Client,
-    endpoint: String,
+    /// Set with `.endpoint()`; otherwise the client's (see `TokenProvider::token_with`), or
+    /// [`DEFAULT_ENDPOINT`] when used alone.
+    endpoint: Option<String>,
+    /// Set with `.timeout()`; otherwise the client's per-attempt timeout, or 10 s alone.
+    timeout: Option<Duration>,
+    body_limit: usize,
 }
 
 impl fmt::Debug for Http {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Http")
-            .field("endpoint", &self.endpoint)
+            .field(
+                "endpoint",
+                &self.endpoint.as_deref().map(crate::wire::redact_url),
+            )
+            .field("timeout", &self.timeout)
+            .field("body_limit", &self.body_limit)
             .finish()
     }
 }
 
 impl Http {
     fn new() -> Self {
+        crate::ensure_tls_provider();
         let client = reqwest::Client::builder()
-            .timeout(DEFAULT_TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
         Http {
             client,
-            endpoint: DEFAULT_ENDPOINT.to_string(),
+            endpoint: None,
+            timeout: None,
+            body_limit: crate::wire::DEFAULT_TOKEN_BODY_LIMIT,
         }
     }
 
@@ -85,6 +98,7 @@ impl Http {
         &self,
         path: &str,
         body: serde_json::Value,
+        defaults: Option<&ClientDefaults>,
     ) -> Result<(Secret, Duration), AuthError> {
         #[derive(Deserialize)]
         struct Reply {
@@ -93,46 +107,55 @@ impl Http {
             #[serde(rename = "expireIn")]
             expire_in: Option<i64>,
         }
-        #[derive(Deserialize)]
-        struct ErrorReply {
-            code: Option<String>,
-            message: Option<String>,
-            requestid: Option<String>,
-        }
-        let url = format!("{}{}", self.endpoint.trim_end_matches('/'), path);
-        tracing::debug!(target: "yida_auth", %url, "fetching access token");
+        let endpoint = self
+            .endpoint
+            .as_deref()
+            .or(defaults.map(ClientDefaults::endpoint))
+            .unwrap_or(DEFAULT_ENDPOINT);
+        let timeout = self
+            .timeout
+            .or(defaults.and_then(ClientDefaults::attempt_timeout))
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let url = format!("{}{}", endpoint.trim_end_matches('/'), path);
+        tracing::debug!(target: "yida_auth", url = %crate::wire::redact_url(&url), "fetching access token");
         let resp = self
             .client
             .post(&url)
+            .timeout(timeout)
             .header("content-type", "application/json; charset=utf-8")
             .body(body.to_string())
             .send()
             .await
             .map_err(|e| AuthError::Transport {
-                message: transport_message(&e),
+                message: transport_message(e),
             })?;
         let status = resp.status().as_u16();
-        let header_id = resp
-            .headers()
-            .get("x-acs-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let bytes = resp.bytes().await.map_err(|e| AuthError::Transport {
-            message: transport_message(&e),
-        })?;
-        if !(200..300).contains(&status) {
-            let parsed: Option<ErrorReply> = serde_json::from_slice(&bytes).ok();
-            let (code, message, request_id) = match parsed {
-                Some(p) => (p.code, p.message, p.requestid.or(header_id)),
-                None => (None, None, header_id),
-            };
-            tracing::debug!(target: "yida_auth", status, code = code.as_deref().unwrap_or(""), "token endpoint refused");
-            return Err(AuthError::Rejected {
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let header_id = header("x-acs-request-id");
+        if (300..400).contains(&status) {
+            return Err(AuthError::Redirect {
                 status,
-                code,
-                message,
-                request_id,
+                location: header("location").map(|l| crate::wire::redact_url(&l)),
             });
+        }
+        let retry_after = crate::wire::retry_after_header(resp.headers());
+        let bytes = crate::wire::read_body(resp, self.body_limit)
+            .await
+            .map_err(|e| match e {
+                crate::wire::ReadError::TooLarge { limit } => {
+                    AuthError::BodyTooLarge { status, limit }
+                }
+                crate::wire::ReadError::Transport(e) => AuthError::Transport {
+                    message: transport_message(e),
+                },
+            })?;
+        if !(200..300).contains(&status) {
+            return Err(refusal(status, header_id, retry_after, &bytes));
         }
         let reply: Reply = serde_json::from_slice(&bytes).map_err(|e| AuthError::Decode {
             message: format!("HTTP {status}: {e}"),
@@ -149,8 +172,52 @@ impl Http {
     }
 }
 
-fn transport_message(e: &reqwest::Error) -> String {
-    // reqwest's Display carries the URL (no secret: they all travel in the body).
+/// A non-2xx token reply: a refusal of the credentials, or a transient failure.
+fn refusal(
+    status: u16,
+    header_id: Option<String>,
+    header_wait: Option<Duration>,
+    body: &[u8],
+) -> AuthError {
+    use crate::wire::{is_throttling_code, parse_error_body, ErrorReply};
+    let (code, message, request_id, ban_wait, ban) = match parse_error_body(body) {
+        ErrorReply::DingTalk {
+            code,
+            message,
+            request_id,
+        } => (code, message, request_id.or(header_id), None, false),
+        ErrorReply::GatewayBan { wait } => (
+            Some("Gateway.Throttled".to_string()),
+            None,
+            header_id,
+            wait,
+            true,
+        ),
+        ErrorReply::Other => (None, None, header_id, None, false),
+    };
+    let throttled = ban || status == 429 || code.as_deref().is_some_and(is_throttling_code);
+    tracing::debug!(target: "yida_auth", status, code = code.as_deref().unwrap_or(""), "token endpoint answered with an error");
+    if status >= 500 || throttled {
+        AuthError::Unavailable {
+            status,
+            code,
+            message,
+            request_id,
+            retry_after: ban_wait.or(header_wait),
+        }
+    } else {
+        AuthError::Rejected {
+            status,
+            code,
+            message,
+            request_id,
+        }
+    }
+}
+
+fn transport_message(e: reqwest::Error) -> String {
+    // Without the URL: an endpoint may carry user info.
+    let e = e.without_url();
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -158,10 +225,13 @@ fn transport_message(e: &reqwest::Error) -> String {
     } else {
         "request failed"
     };
-    let mut msg = format!("{kind}: {e}");
-    let mut source = std::error::Error::source(e);
+    let mut msg = kind.to_string();
+    let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
-        msg.push_str(&format!(": {s}"));
+        let text = s.to_string();
+        if !msg.ends_with(&text) {
+            msg.push_str(&format!(": {text}"));
+        }
         source = s.source();
     }
     msg
@@ -204,13 +274,30 @@ impl InternalApp {
         })
     }
 
-    /// Base URL of the token endpoint (default [`DEFAULT_ENDPOINT`]).
+    /// Base URL of the token endpoint. Without it, a client's endpoint is used (so
+    /// `Client::builder().endpoint(local).token_provider(app)` fetches tokens from `local` too),
+    /// and [`DEFAULT_ENDPOINT`] when the provider is used alone.
     pub fn endpoint(mut self, url: impl Into<String>) -> Self {
-        self.http.endpoint = url.into();
+        self.http.endpoint = Some(url.into());
         self
     }
 
-    /// The HTTP client to use (redirects should be off).
+    /// Timeout of one token request. Without it, a client's per-attempt timeout is used, and
+    /// 10 s when the provider is used alone.
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.http.timeout = Some(t);
+        self
+    }
+
+    /// Cap on the token endpoint's reply body (default
+    /// [`DEFAULT_TOKEN_BODY_LIMIT`](crate::wire::DEFAULT_TOKEN_BODY_LIMIT), 1 MiB).
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.http.body_limit = bytes;
+        self
+    }
+
+    /// The HTTP client to use (redirects should be off). With only the `tls-ring` feature, call
+    /// [`ensure_tls_provider`](crate::ensure_tls_provider) before building it.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http.client = client;
         self
@@ -223,19 +310,30 @@ impl InternalApp {
     }
 }
 
+impl InternalApp {
+    async fn fetch_token(
+        &self,
+        defaults: Option<&ClientDefaults>,
+    ) -> Result<AccessToken, AuthError> {
+        self.cache
+            .get_or_fetch(&self.key, || {
+                let body = serde_json::json!({
+                    "appKey": self.app_key,
+                    "appSecret": self.app_secret.expose(),
+                });
+                self.http.fetch("/v1.0/oauth2/accessToken", body, defaults)
+            })
+            .await
+    }
+}
+
 impl TokenProvider for InternalApp {
     fn token(&self) -> TokenFuture<'_> {
-        Box::pin(async move {
-            self.cache
-                .get_or_fetch(&self.key, || {
-                    let body = serde_json::json!({
-                        "appKey": self.app_key,
-                        "appSecret": self.app_secret.expose(),
-                    });
-                    self.http.fetch("/v1.0/oauth2/accessToken", body)
-                })
-                .await
-        })
+        Box::pin(self.fetch_token(None))
+    }
+
+    fn token_with<'a>(&'a self, defaults: &'a ClientDefaults) -> TokenFuture<'a> {
+        Box::pin(self.fetch_token(Some(defaults)))
     }
 
     fn invalidate(&self, token: &AccessToken) -> bool {
@@ -300,10 +398,24 @@ impl ThirdPartyApp {
         }
     }
 
-    /// Base URL of the token endpoint (default [`DEFAULT_ENDPOINT`]).
+    /// Base URL of the token endpoint. Without it, a client's endpoint is used, and
+    /// [`DEFAULT_ENDPOINT`] when the provider is used alone (as for
+    /// [`InternalApp::endpoint`]).
     pub fn endpoint(self, url: impl Into<String>) -> Self {
         let url = url.into();
-        self.map(|i| i.http.endpoint = url)
+        self.map(|i| i.http.endpoint = Some(url))
+    }
+
+    /// Timeout of one token request. Without it, a client's per-attempt timeout is used, and
+    /// 10 s when the provider is used alone.
+    pub fn timeout(self, t: Duration) -> Self {
+        self.map(|i| i.http.timeout = Some(t))
+    }
+
+    /// Cap on the token endpoint's reply body (default
+    /// [`DEFAULT_TOKEN_BODY_LIMIT`](crate::wire::DEFAULT_TOKEN_BODY_LIMIT), 1 MiB).
+    pub fn body_limit(self, bytes: usize) -> Self {
+        self.map(|i| i.http.body_limit = bytes)
     }
 
     /// The HTTP client to use (redirects should be off).
@@ -343,32 +455,46 @@ impl CorpToken {
     }
 }
 
+impl CorpToken {
+    async fn fetch_token(
+        &self,
+        defaults: Option<&ClientDefaults>,
+    ) -> Result<AccessToken, AuthError> {
+        let inner = &self.app.inner;
+        inner
+            .cache
+            .get_or_fetch(&self.key, || async {
+                let ticket = inner
+                    .tickets
+                    .latest()
+                    .await?
+                    .map(|t| t.value().clone())
+                    .filter(|t| !t.is_blank())
+                    .ok_or(AuthError::MissingCredential {
+                        field: "suiteTicket",
+                    })?;
+                let body = serde_json::json!({
+                    "suiteKey": inner.suite_key,
+                    "suiteSecret": inner.suite_secret.expose(),
+                    "authCorpId": self.corp,
+                    "suiteTicket": ticket.expose(),
+                });
+                inner
+                    .http
+                    .fetch("/v1.0/oauth2/corpAccessToken", body, defaults)
+                    .await
+            })
+            .await
+    }
+}
+
 impl TokenProvider for CorpToken {
     fn token(&self) -> TokenFuture<'_> {
-        Box::pin(async move {
-            let inner = &self.app.inner;
-            inner
-                .cache
-                .get_or_fetch(&self.key, || async {
-                    let ticket = inner
-                        .tickets
-                        .latest()
-                        .await?
-                        .map(|t| t.value().clone())
-                        .filter(|t| !t.is_blank())
-                        .ok_or(AuthError::MissingCredential {
-                            field: "suiteTicket",
-                        })?;
-                    let body = serde_json::json!({
-                        "suiteKey": inner.suite_key,
-                        "suiteSecret": inner.suite_secret.expose(),
-                        "authCorpId": self.corp,
-                        "suiteTicket": ticket.expose(),
-                    });
-                    inner.http.fetch("/v1.0/oauth2/corpAccessToken", body).await
-                })
-                .await
-        })
+        Box::pin(self.fetch_token(None))
+    }
+
+    fn token_with<'a>(&'a self, defaults: &'a ClientDefaults) -> TokenFuture<'a> {
+        Box::pin(self.fetch_token(Some(defaults)))
     }
 
     fn invalidate(&self, token: &AccessToken) -> bool {

@@ -85,9 +85,14 @@ async fn stream_client_sees_the_approval_loop() {
         }
     }
     let task_id: i64 = task_id.unwrap().parse().unwrap();
-    c.send(ExecuteTaskRequest::new("AGREE", &id, "ok", task_id))
-        .await
-        .unwrap();
+    c.send(ExecuteTaskRequest::new(ExecuteTaskArgs {
+        out_result: ExecuteTaskOutResult::Agree,
+        process_instance_id: id.to_string(),
+        remark: "ok".into(),
+        task_id,
+    }))
+    .await
+    .unwrap();
     let mut seen = (false, false);
     while !(seen.0 && seen.1) {
         let e = next(&mut rx).await;

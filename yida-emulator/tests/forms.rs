@@ -26,7 +26,7 @@ async fn save_get_update_delete_v2() {
         .await
         .unwrap();
     assert_eq!(got.form_inst_id.as_deref(), Some(id.as_str()));
-    let data = got.form_data.unwrap().to_value();
+    let data = got.form_data.unwrap().to_value().unwrap();
     assert_eq!(data["textField_title"], "a");
     assert_eq!(data["numberField_amount"], 3);
     assert_eq!(data["numberField_amount_value"], "3");
@@ -63,7 +63,10 @@ async fn save_get_update_search_v1() {
         .result
         .unwrap();
     let got = c.send(GetFormDataByIdRequest::new(&id)).await.unwrap();
-    assert_eq!(got.form_data.unwrap().to_value()["textField_title"], "v1");
+    assert_eq!(
+        got.form_data.unwrap().to_value().unwrap()["textField_title"],
+        "v1"
+    );
     c.send(UpdateFormDataRequest::new(
         &id,
         json!({"numberField_amount": 7}),
@@ -222,7 +225,7 @@ async fn ids_matching(c: &Client, filter: Value) -> Vec<String> {
         .unwrap_or_default()
         .into_iter()
         .map(|r| {
-            r.form_data.unwrap().to_value()["textField_title"]
+            r.form_data.unwrap().to_value().unwrap()["textField_title"]
                 .as_str()
                 .unwrap()
                 .to_string()
@@ -323,7 +326,7 @@ async fn search_semantics() {
         .unwrap()
         .into_iter()
         .map(|x| {
-            x.form_data.unwrap().to_value()["textField_title"]
+            x.form_data.unwrap().to_value().unwrap()["textField_title"]
                 .as_str()
                 .unwrap()
                 .to_string()
@@ -337,7 +340,12 @@ async fn search_semantics() {
         )
         .await
         .unwrap();
-    let data = r.data.unwrap()[0].form_data.as_ref().unwrap().to_value();
+    let data = r.data.unwrap()[0]
+        .form_data
+        .as_ref()
+        .unwrap()
+        .to_value()
+        .unwrap();
     assert_eq!(
         data["employeeField_owner_id"],
         json!(["demo-user", "demo-manager"])
@@ -412,7 +420,7 @@ async fn pagination_and_limits() {
     let mut seen = vec![];
     while let Some(r) = walk.next().await {
         seen.push(
-            r.unwrap().form_data.unwrap().to_value()["numberField_amount"]
+            r.unwrap().form_data.unwrap().to_value().unwrap()["numberField_amount"]
                 .as_i64()
                 .unwrap(),
         );

@@ -29,7 +29,10 @@ async fn start_approve_complete_v2() {
     let inst = c.send(GetInstanceByIdV2Request::new(&id)).await.unwrap();
     assert_eq!(inst.instance_status.as_deref(), Some("RUNNING"));
     assert_eq!(inst.process_code.as_deref(), Some(PROC));
-    assert_eq!(inst.data.unwrap().to_value()["textField_title"], "trip");
+    assert_eq!(
+        inst.data.unwrap().to_value().unwrap()["textField_title"],
+        "trip"
+    );
     let executors = inst.action_executor.unwrap();
     assert_eq!(executors[0].user_id.as_deref(), Some("demo-user"));
 
@@ -45,22 +48,40 @@ async fn start_approve_complete_v2() {
 
     // Only a task's approver may execute it; a bad outResult is refused.
     let e = api_err(
-        c.send(ExecuteTaskRequest::new("AGREE", &id, "ok", task_id).user_id("demo-manager"))
-            .await,
+        c.send(
+            ExecuteTaskRequest::new(ExecuteTaskArgs {
+                out_result: ExecuteTaskOutResult::from_wire("AGREE"),
+                process_instance_id: id.to_string(),
+                remark: "ok".into(),
+                task_id,
+            })
+            .user_id("demo-manager"),
+        )
+        .await,
     );
     assert_eq!(e.status, 400);
     let e = api_err(
-        c.send(ExecuteTaskRequest::new("MAYBE", &id, "ok", task_id))
-            .await,
+        c.send(ExecuteTaskRequest::new(ExecuteTaskArgs {
+            out_result: ExecuteTaskOutResult::from_wire("MAYBE"),
+            process_instance_id: id.to_string(),
+            remark: "ok".into(),
+            task_id,
+        }))
+        .await,
     );
     assert_eq!(
         e.code.as_deref(),
         Some("invalidParameter.task.unsupportedOutResultType")
     );
 
-    c.send(ExecuteTaskRequest::new("AGREE", &id, "fine", task_id))
-        .await
-        .unwrap();
+    c.send(ExecuteTaskRequest::new(ExecuteTaskArgs {
+        out_result: ExecuteTaskOutResult::from_wire("AGREE"),
+        process_instance_id: id.to_string(),
+        remark: "fine".into(),
+        task_id,
+    }))
+    .await
+    .unwrap();
     let inst = c.send(GetInstanceByIdV2Request::new(&id)).await.unwrap();
     assert_eq!(inst.instance_status.as_deref(), Some("COMPLETED"));
     assert_eq!(inst.approved_result.as_deref(), Some("agree"));
@@ -72,8 +93,13 @@ async fn start_approve_complete_v2() {
         .unwrap()
         .is_empty());
     let e = api_err(
-        c.send(ExecuteTaskRequest::new("AGREE", &id, "again", task_id))
-            .await,
+        c.send(ExecuteTaskRequest::new(ExecuteTaskArgs {
+            out_result: ExecuteTaskOutResult::from_wire("AGREE"),
+            process_instance_id: id.to_string(),
+            remark: "again".into(),
+            task_id,
+        }))
+        .await,
     );
     assert_eq!(
         e.code.as_deref(),
@@ -117,12 +143,12 @@ async fn refuse_terminate_delete_v1_and_lists() {
         .into_iter()
         .find(|t| t.process_instance_id == ids[0])
         .unwrap();
-    c.send(ExecuteTaskRequest::new(
-        "DISAGREE",
-        &ids[0],
-        "no",
-        task.task_id,
-    ))
+    c.send(ExecuteTaskRequest::new(ExecuteTaskArgs {
+        out_result: ExecuteTaskOutResult::from_wire("DISAGREE"),
+        process_instance_id: ids[0].to_string(),
+        remark: "no".into(),
+        task_id: task.task_id,
+    }))
     .await
     .unwrap();
     let inst = c.send(GetInstanceByIdRequest::new(&ids[0])).await.unwrap();
@@ -149,7 +175,10 @@ async fn refuse_terminate_delete_v1_and_lists() {
     for v2 in [false, true] {
         let (total, data) = if v2 {
             let r = c
-                .send(GetInstancesV2Request::new(FORM).instance_status("RUNNING"))
+                .send(
+                    GetInstancesV2Request::new(FORM)
+                        .instance_status(InstanceStatus::from_wire("RUNNING")),
+                )
                 .await
                 .unwrap();
             (
@@ -162,7 +191,10 @@ async fn refuse_terminate_delete_v1_and_lists() {
             )
         } else {
             let r = c
-                .send(GetInstancesRequest::new(FORM).instance_status("RUNNING"))
+                .send(
+                    GetInstancesRequest::new(FORM)
+                        .instance_status(InstanceStatus::from_wire("RUNNING")),
+                )
                 .await
                 .unwrap();
             (
@@ -182,7 +214,10 @@ async fn refuse_terminate_delete_v1_and_lists() {
         .unwrap();
     assert_eq!((all.total_count, all.data.unwrap().len()), (Some(3), 2));
     let refused = c
-        .send(GetInstanceIdListRequest::new(FORM).approved_result("disagree"))
+        .send(
+            GetInstanceIdListRequest::new(FORM)
+                .approved_result(ApprovedResult::from_wire("disagree")),
+        )
         .await
         .unwrap();
     assert_eq!(refused.data.unwrap(), vec![ids[0].clone()]);
@@ -275,9 +310,17 @@ async fn two_step_process_seeded_from_code() {
     let first = running(&emu);
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].0, "demo-manager");
-    c.send(ExecuteTaskRequest::new("AGREE", &id, "step 1", first[0].1).user_id("demo-manager"))
-        .await
-        .unwrap();
+    c.send(
+        ExecuteTaskRequest::new(ExecuteTaskArgs {
+            out_result: ExecuteTaskOutResult::from_wire("AGREE"),
+            process_instance_id: id.to_string(),
+            remark: "step 1".into(),
+            task_id: first[0].1,
+        })
+        .user_id("demo-manager"),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         c.send(GetInstanceByIdV2Request::new(&id))
             .await
@@ -290,14 +333,22 @@ async fn two_step_process_seeded_from_code() {
     assert_eq!(second.len(), 2);
     let mine = second.iter().find(|(u, _)| u == "demo-user").unwrap().1;
     c.send(
-        ExecuteTaskRequest::new("AGREE", &id, "step 2", mine)
-            .form_data_json(json!({"numberField_amount": 4})),
+        ExecuteTaskRequest::new(ExecuteTaskArgs {
+            out_result: ExecuteTaskOutResult::from_wire("AGREE"),
+            process_instance_id: id.to_string(),
+            remark: "step 2".into(),
+            task_id: mine,
+        })
+        .form_data_json(json!({"numberField_amount": 4})),
     )
     .await
     .unwrap();
     let inst = c.send(GetInstanceByIdV2Request::new(&id)).await.unwrap();
     assert_eq!(inst.instance_status.as_deref(), Some("COMPLETED"));
-    assert_eq!(inst.data.unwrap().to_value()["numberField_amount"], 4);
+    assert_eq!(
+        inst.data.unwrap().to_value().unwrap()["numberField_amount"],
+        4
+    );
     assert!(running(&emu).is_empty());
     let actions: Vec<String> = emu.instances()[0]
         .records

@@ -284,10 +284,10 @@ async fn operations_not_emulated_answer_501_after_validation() {
     let emu = Emulator::start().await.unwrap();
     let c = client(&emu);
     let e = api_err(
-        c.send(ListApplicationRequest::new(
-            "ding-emulator-corp",
-            "0123456789ABCDEF0123456789ABCDEF",
-        ))
+        c.send(ListApplicationRequest::new(ListApplicationArgs {
+            corp_id: "ding-emulator-corp".into(),
+            token: "0123456789ABCDEF0123456789ABCDEF".into(),
+        }))
         .await,
     );
     assert_eq!((e.status, e.code.as_deref()), (501, Some("notEmulated")));
@@ -451,7 +451,10 @@ async fn state_persists_across_restart_and_reset_empties_it() {
             .unwrap();
         let c = client(&emu);
         let got = c.send(GetFormDataByIdV2Request::new(&rec)).await.unwrap();
-        assert_eq!(got.form_data.unwrap().to_value()["textField_title"], "kept");
+        assert_eq!(
+            got.form_data.unwrap().to_value().unwrap()["textField_title"],
+            "kept"
+        );
         // The approval task survived too: approve it now.
         let tasks = c
             .send(GetRunningTasksRequest::new().process_instance_id(&inst))
@@ -460,9 +463,14 @@ async fn state_persists_across_restart_and_reset_empties_it() {
             .result
             .unwrap();
         let task_id: i64 = tasks[0].task_id.as_deref().unwrap().parse().unwrap();
-        c.send(ExecuteTaskRequest::new("AGREE", &inst, "later", task_id))
-            .await
-            .unwrap();
+        c.send(ExecuteTaskRequest::new(ExecuteTaskArgs {
+            out_result: ExecuteTaskOutResult::Agree,
+            process_instance_id: inst.to_string(),
+            remark: "later".into(),
+            task_id,
+        }))
+        .await
+        .unwrap();
         // New ids do not collide with stored ones.
         let rec2 = c
             .send(SaveFormDataV2Request::new("FORM-DEMO", json!({})))

@@ -260,7 +260,8 @@ impl StreamClientBuilder {
         self
     }
 
-    /// The HTTP client for opening connections.
+    /// The HTTP client for opening connections. With only the `tls-ring` feature, call
+    /// [`yida_auth::ensure_tls_provider`] before building it.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -352,6 +353,7 @@ impl StreamClient {
         let runner = Runner {
             cfg: self.cfg.clone(),
             http: self.cfg.http.clone().unwrap_or_else(|| {
+                yida_auth::ensure_tls_provider();
                 reqwest::Client::builder()
                     .timeout(Duration::from_secs(10))
                     .redirect(reqwest::redirect::Policy::none())
