@@ -43,7 +43,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut exported = 0;
     while let Some(record) = records.next().await {
         if let Some(data) = record?.form_data {
-            serde_json::to_writer(&mut out, &data.to_value())?;
+            serde_json::to_writer(&mut out, &data.to_value()?)?;
             out.write_all(b"\n")?;
             exported += 1;
         }

@@ -56,7 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let record = record?;
         if let Some(data) = record.form_data {
             titles.push(
-                data.to_value()["textField_title"]
+                data.to_value()?["textField_title"]
                     .as_str()
                     .unwrap_or("")
                     .to_string(),
