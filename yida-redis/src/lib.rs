@@ -450,11 +450,11 @@ mod tests {
     #[test]
     fn the_readme_shows_the_example_file() {
         let readme = include_str!("../../README.md");
-        let example = include_str!("../examples/replicas.rs");
+        let example = include_str!("../examples/redis_replica.rs");
         let body = &example[example.find("use std::time::Duration;").unwrap()..];
         assert!(
             readme.contains(&format!("```rust,ignore\n{body}```")),
-            "README's \"Running several replicas\" block must be yida-redis/examples/replicas.rs"
+            "README's \"Running several replicas\" block must be yida-redis/examples/redis_replica.rs"
         );
     }
 

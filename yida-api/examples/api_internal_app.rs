@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! YIDA_APP_KEY=… YIDA_APP_SECRET=… YIDA_APP_TYPE=APP_… YIDA_SYSTEM_TOKEN=… YIDA_USER_ID=… \
-//!   cargo run -p yida-api --example internal_app -- FORM-XXXX
+//!   cargo run -p yida-api --example api_internal_app -- FORM-XXXX
 //! ```
 //! `YIDA_ENDPOINT` points it at another server (e.g. a local mock).
 use yida_api::{AppContext, Client, SearchFormDatasV2Request};

@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! REDIS_URL=redis://127.0.0.1:6379 YIDA_APP_KEY=… YIDA_APP_SECRET=… \
-//!   cargo run -p yida-redis --example replicas -- FINST-ID
+//!   cargo run -p yida-redis --example redis_replica -- FINST-ID
 //! ```
 use std::time::Duration;
 use yida_api::{AppContext, Client, GetFormDataByIdRequest};

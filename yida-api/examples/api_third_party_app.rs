@@ -3,7 +3,7 @@
 //! ```sh
 //! YIDA_SUITE_KEY=… YIDA_SUITE_SECRET=… YIDA_SUITE_TICKET=… YIDA_AUTH_CORP_ID=… \
 //! YIDA_APP_TYPE=APP_… YIDA_SYSTEM_TOKEN=… YIDA_USER_ID=… \
-//!   cargo run -p yida-api --example third_party_app -- FORM-XXXX
+//!   cargo run -p yida-api --example api_third_party_app -- FORM-XXXX
 //! ```
 //! In a real service the suite ticket comes from DingTalk's push (HTTP callback or Stream
 //! event): call `tickets.set(…)` from that handler and every later token fetch uses it.
