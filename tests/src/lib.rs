@@ -491,7 +491,9 @@ async fn read_chunked(
         }
         let line = &buf[at..line_end];
         let digits = line.split(|b| *b == b';').next().unwrap_or_default();
-        let digits = std::str::from_utf8(digits).unwrap_or("").trim_matches([' ', '\t']);
+        let digits = std::str::from_utf8(digits)
+            .unwrap_or("")
+            .trim_matches([' ', '\t']);
         if digits.is_empty() || digits.len() > 16 || !digits.bytes().all(|b| b.is_ascii_hexdigit())
         {
             return Ok(Framing::Bad(400, "bad chunk size"));

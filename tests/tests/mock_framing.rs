@@ -98,7 +98,11 @@ async fn malformed_or_oversized_framing_gets_an_error_and_is_not_handed_to_the_s
     ];
     for (raw, want) in cases {
         let out = exchange(&server.url(), raw, 1).await;
-        assert!(out.starts_with(want), "{out:?} for {:?}", String::from_utf8_lossy(raw));
+        assert!(
+            out.starts_with(want),
+            "{out:?} for {:?}",
+            String::from_utf8_lossy(raw)
+        );
     }
     // An endless chunk-size line is cut off at the bound, not read forever.
     let mut endless = b"POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();

@@ -658,7 +658,8 @@ impl Bulk {
                 }
                 // The call runs as a task: it leaves when the limiter says, even while this
                 // loop hands out the outcomes of another chunk.
-                let fut = crate::drive::Driven::new(operation.to_string(), send(&self.client, &chunk));
+                let fut =
+                    crate::drive::Driven::new(operation.to_string(), send(&self.client, &chunk));
                 summary.calls += 1;
                 in_flight.push(async move { (number, first, sum, chunk, fut.await) });
             }

@@ -401,8 +401,8 @@ mod tests {
             let mut cx = std::task::Context::from_waker(&waker);
             assert!(late.as_mut().poll(&mut cx).is_pending());
             l.acquire(&k).await; // slot t0 + 200 ms, on time
-            // The owner of `late` polls it only now, 100 ms after its slot: going now would put
-            // it right next to the call just released, so it waits for a slot after it.
+                                 // The owner of `late` polls it only now, 100 ms after its slot: going now would put
+                                 // it right next to the call just released, so it waits for a slot after it.
             late.await;
             let out = t0.elapsed();
             assert!(out >= Duration::from_millis(295), "{out:?}");
