@@ -682,54 +682,5 @@ async fn a_token_endpoint_redirect_is_not_a_refusal_and_nothing_prints_twice() {
     }
 }
 
-// ---- 10. Logs: a success at debug; one request_id per span -----------------------------------
-
-#[tokio::test]
-async fn a_success_logs_at_debug_and_span_fields_are_not_repeated() {
-    use tracing_subscriber::fmt::format::FmtSpan;
-    let capture = yida_e2e::LogCapture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_span_events(FmtSpan::CLOSE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let server = MockServer::script(vec![
-        Reply::error(500, "innerError", "x", "REQ-A"),
-        Reply::error(503, "innerError", "x", "REQ-B"),
-        page().with_header("x-acs-request-id", "REQ-OK"),
-    ])
-    .await;
-    client(&server)
-        .forms()
-        .search_form_datas_v2(SearchFormDatasV2Request::new("F"))
-        .await
-        .unwrap();
-    let logs = capture.text();
-    let success = logs
-        .lines()
-        .find(|l| l.contains("call succeeded"))
-        .unwrap_or_else(|| panic!("no success event: {logs}"));
-    for field in [
-        "DEBUG",
-        "operation=SearchFormDatas@2.0",
-        "status=200",
-        "request_id=\"REQ-OK\"",
-        "attempts=3",
-    ] {
-        assert!(success.contains(field), "{field} in {success}");
-    }
-    let close = logs
-        .lines()
-        .find(|l| l.contains("close"))
-        .unwrap_or_else(|| panic!("{logs}"));
-    assert_eq!(close.matches("request_id=").count(), 1, "{close}");
-    assert_eq!(close.matches("attempt=").count(), 1, "{close}");
-    assert_eq!(close.matches("status=").count(), 1, "{close}");
-    assert!(
-        close.contains("request_id=\"REQ-OK\"") && close.contains("attempt=3"),
-        "{close}"
-    );
-}
+// ---- 10. Logs: a success at debug; one request_id per span: tests/tracing_spans.rs (its own
+// test binary, so that no concurrently running test shares the tracing callsites).

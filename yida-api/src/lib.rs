@@ -65,6 +65,19 @@
 //! status, code, message and request id; bad input is [`Error::InvalidParameter`] before
 //! anything is sent; a reply that does not decode is [`Error::Decode`]. Reads are retried on
 //! transient failures ([`RetryConfig`]); a write that may have applied is never sent twice.
+//!
+//! # Guides
+//!
+//! Task guides, in English and Chinese (`<name>.zh-CN.md`), are in the repository's
+//! `docs/guides/`; each has an example in `examples/examples/` that CI runs against the
+//! emulator:
+//!
+//! - `docs/guides/first-session.md`: first session without a tenant
+//! - `docs/guides/internal-app.md`: internal app end to end
+//! - `docs/guides/isv-app.md`: ISV app end to end (suite_ticket intake, tokens per company)
+//! - `docs/guides/export-import.md`: exporting and importing a form at the quota
+//! - `docs/guides/testing.md`: testing your own code against the emulator
+//! - `docs/guides/dingtalk-changes.md`: when DingTalk changes (drift, spec, gen)
 #![cfg_attr(feature = "all-areas", doc = include_str!(concat!(env!("OUT_DIR"), "/index.md")))]
 #![warn(missing_docs)]
 

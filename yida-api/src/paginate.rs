@@ -234,7 +234,9 @@ impl<T: Send + 'static> Walk<T> {
 /// [`ClientBuilder::pacing`](crate::ClientBuilder::pacing)); items still come in page order and
 /// memory holds at most that many pages.
 ///
-/// See the [module rules](self) for when the walk ends. An error ends the stream.
+/// The walk ends at an empty or short page or once `totalCount` items arrived; `pageSize` is
+/// never above 100; a repeated page, or a walk ending short of `totalCount`, ends with
+/// [`Error::IncompleteWalk`] instead of a silent end. An error ends the stream.
 ///
 /// ```no_run
 /// use futures_util::TryStreamExt;

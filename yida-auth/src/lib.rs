@@ -22,6 +22,16 @@
 //! let token = app.token().await?; // fetched once, then cached
 //! # let _ = token; Ok(()) }
 //! ```
+//!
+//! # Guides
+//!
+//! Task guides, in English and Chinese (`<name>.zh-CN.md`), are in the repository's
+//! `docs/guides/`; each has an example in `examples/examples/` that CI runs against the
+//! emulator:
+//!
+//! - `docs/guides/internal-app.md`: internal app end to end
+//! - `docs/guides/isv-app.md`: ISV app end to end (suite_ticket intake, tokens per company)
+//! - `docs/guides/replicas.md`: running several replicas (tokens and tickets shared in Redis)
 #![warn(missing_docs)]
 
 mod cache;

@@ -49,7 +49,7 @@ impl From<Error> for Fail {
             | Error::UnknownOperation { .. }
             | Error::Config(_) => USAGE,
             Error::Auth(yida_auth::AuthError::MissingCredential { .. }) => USAGE,
-            Error::Decode { .. } => DECODE,
+            ref e if e.is_decode() => DECODE,
             _ => FAILED,
         };
         Fail(code, describe(&e))

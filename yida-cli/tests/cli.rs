@@ -605,7 +605,7 @@ async fn all_draws_a_progress_bar_when_stderr_is_a_terminal() {
         let b = r.json();
         let page = b["currentPage"].as_i64().unwrap();
         let data: Vec<_> = (0..if page < 3 { 100 } else { 50 })
-            .map(|i| json!({"dataId": i}))
+            .map(|i| json!({"dataId": (page - 1) * 100 + i}))
             .collect();
         Reply::json(json!({"currentPage": page, "totalCount": 250, "data": data}))
     })

@@ -29,6 +29,16 @@
 //! .await?;
 //! # drop(flaky); let _ = client; Ok(()) }
 //! ```
+//!
+//! # Guides
+//!
+//! Task guides, in English and Chinese (`<name>.zh-CN.md`), are in the repository's
+//! `docs/guides/`; each has an example in `examples/examples/` that CI runs against the
+//! emulator:
+//!
+//! - `docs/guides/first-session.md`: first session without a tenant
+//! - `docs/guides/testing.md`: testing your own code against the emulator
+//! - `docs/guides/approval-events.md`: reacting to approval events
 #![warn(missing_docs)]
 
 mod ops;

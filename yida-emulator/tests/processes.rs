@@ -53,7 +53,7 @@ async fn start_approve_complete_v2() {
                 out_result: ExecuteTaskOutResult::from_wire("AGREE"),
                 process_instance_id: id.to_string(),
                 remark: "ok".into(),
-                task_id: task_id,
+                task_id,
             })
             .user_id("demo-manager"),
         )
@@ -65,7 +65,7 @@ async fn start_approve_complete_v2() {
             out_result: ExecuteTaskOutResult::from_wire("MAYBE"),
             process_instance_id: id.to_string(),
             remark: "ok".into(),
-            task_id: task_id,
+            task_id,
         }))
         .await,
     );
@@ -78,7 +78,7 @@ async fn start_approve_complete_v2() {
         out_result: ExecuteTaskOutResult::from_wire("AGREE"),
         process_instance_id: id.to_string(),
         remark: "fine".into(),
-        task_id: task_id,
+        task_id,
     }))
     .await
     .unwrap();
@@ -97,7 +97,7 @@ async fn start_approve_complete_v2() {
             out_result: ExecuteTaskOutResult::from_wire("AGREE"),
             process_instance_id: id.to_string(),
             remark: "again".into(),
-            task_id: task_id,
+            task_id,
         }))
         .await,
     );

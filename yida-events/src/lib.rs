@@ -31,6 +31,15 @@
 //! let corp = isv.for_corp("ding-corp-id")?; // a TokenProvider for yida_api::Client
 //! # let _ = (corp, stream); Ok(()) }
 //! ```
+//!
+//! # Guides
+//!
+//! Task guides, in English and Chinese (`<name>.zh-CN.md`), are in the repository's
+//! `docs/guides/`; each has an example in `examples/examples/` that CI runs against the
+//! emulator:
+//!
+//! - `docs/guides/approval-events.md`: reacting to approval events
+//! - `docs/guides/isv-app.md`: ISV app end to end (suite_ticket intake, tokens per company)
 #![warn(missing_docs)]
 
 mod crypto;

@@ -33,9 +33,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .app_type("APP_XXXX")
                 .system_token("sys-token"),
         )
+        .rate_limiter(quota) // every call waits for its slot
         .build()?;
     let id = std::env::args().nth(1).ok_or("usage: replicas FINST-ID")?;
-    quota.acquire("APP_XXXX/GetFormDataByID@2.0").await;
     let record = client
         .forms()
         .get_form_data_by_id(GetFormDataByIdRequest::new(id))
@@ -50,6 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .cache(TokenCache::new().with_shared(redis.token_store()));
     let acme = Client::builder()
         .token_provider(isv.for_corp("ding-corp-acme")?)
+        .rate_limiter(RedisRateLimiter::for_quota(redis.clone(), 20))
         .build()?;
     let _ = (acme, tickets);
     Ok(())

@@ -7,10 +7,12 @@
 //!   ([`TokenCache::with_shared`](yida_auth::TokenCache::with_shared)). A token fetched by one
 //!   replica is used by all; when it is missing or due, one replica fetches (a lock with a
 //!   lease) while the others wait for it.
-//! - [`RedisTicketStore`]: the suite ticket of a third-party app, pushed to whichever replica
-//!   DingTalk reached, read by all; a ticket pushed earlier never replaces a newer one.
-//! - [`RedisRateLimiter`]: one timeline of call slots per app and API in Redis (GCRA in one
-//!   Lua script, on Redis's clock), so the replicas together stay under DingTalk's quota.
+//! - [`RedisTicketStore`]: a [`yida_auth::SuiteTicketStore`] for the suite ticket of a
+//!   third-party app, pushed to whichever replica DingTalk reached, read by all; a ticket
+//!   pushed earlier never replaces a newer one.
+//! - [`RedisRateLimiter`]: a [`yida_api::limiter::RateLimiter`] keeping one timeline of call
+//!   slots per app and API in Redis (GCRA in one Lua script, on Redis's clock), so the
+//!   replicas together stay under DingTalk's quota.
 //!
 //! **Faults.** Redis being down or slow never fails a call that could be served. Every
 //! operation has a time limit ([`RedisBuilder::op_timeout`], default 200 ms); when it fails,
@@ -37,6 +39,12 @@
 //! let app = InternalApp::new("dingxxxx", "app-secret")?.cache(cache);
 //! # let _ = app; Ok(()) }
 //! ```
+//!
+//! # Guide
+//!
+//! `docs/guides/replicas.md` in the repository (Chinese: `replicas.zh-CN.md`) walks through
+//! sharing tokens and the quota between replicas; its example, `examples/examples/replicas.rs`,
+//! runs in CI against the emulator and a local `redis-server`.
 #![warn(missing_docs)]
 
 mod quota;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
+use yida_api::limiter::{AcquireFuture, QuotaKey, RateLimiter};
 
 /// GCRA without burst (virtual scheduling): KEYS[1] holds the theoretical arrival time of the
 /// next call, in microseconds of Redis's clock. Reserves the slot `max(tat, now)`, moves the
@@ -40,10 +41,15 @@ static PUSH_BACK: LazyLock<Script> = LazyLock::new(|| {
 });
 
 /// Paces calls per key (one app and API) at a rate shared by every process using the same
-/// Redis and prefix: the replicas of one app together stay under one quota.
+/// Redis and prefix: the replicas of one app together stay under one quota. It is a
+/// [`yida_api::limiter::RateLimiter`]: give it to
+/// [`ClientBuilder::rate_limiter`](yida_api::ClientBuilder::rate_limiter) and every call of the
+/// client waits for its slot (the key is the client's
+/// [`QuotaKey`], `app/Action@version`), and throttling replies push every replica's next slot
+/// back.
 ///
 /// The algorithm is GCRA without burst: Redis keeps, per key, the time of the next free
-/// slot (`<prefix>quota:<key>`); [`acquire`](Self::acquire) reserves a slot in one Lua script
+/// slot (`<prefix>quota:<key>`); [`acquire_key`](Self::acquire_key) reserves a slot in one Lua script
 /// on Redis's clock (so the replicas' clocks do not matter) and sleeps until it. Calls are thus
 /// spaced `1/rate` apart across all replicas. [`for_quota`](Self::for_quota) paces at 95% of a
 /// quota (the same margin as the single-process limiter), which absorbs the network's jitter
@@ -70,7 +76,7 @@ impl fmt::Debug for RedisRateLimiter {
     }
 }
 
-/// How late after its slot a call may still go (see [`RedisRateLimiter::acquire`]).
+/// How late after its slot a call may still go (see [`RedisRateLimiter::acquire_key`]).
 pub const LATE: Duration = Duration::from_millis(20);
 
 fn interval(per_second: f64) -> Duration {
@@ -116,12 +122,13 @@ impl RedisRateLimiter {
         self.redis.key("quota", key)
     }
 
-    /// Waits until a call for `key` (e.g. `app/SearchFormDatas@1.0`) may be sent.
+    /// Waits until a call for `key` (e.g. `app/SearchFormDatas@1.0`) may be sent (what
+    /// [`RateLimiter::acquire`] does with the key's text).
     ///
     /// A task that wakes up more than [`LATE`] after its slot (an overloaded machine) takes a
     /// new slot instead of going late: a late call followed by punctual ones would put more
     /// calls than the rate allows into one second. After 5 late wake-ups it goes anyway.
-    pub async fn acquire(&self, key: &str) {
+    pub async fn acquire_key(&self, key: &str) {
         for _ in 0..5 {
             let asked = Instant::now();
             let wait = self.reserve(key).await;
@@ -164,7 +171,8 @@ impl RedisRateLimiter {
     }
 
     /// The server throttled a call for `key` anyway: no replica gets a slot for `key` before
-    /// `retry_after` (default one second) from now.
+    /// `retry_after` (default one second) from now (what [`RateLimiter::on_throttled`] does,
+    /// in a task of its own).
     pub async fn throttled(&self, key: &str, retry_after: Option<Duration>) {
         let pause = retry_after.unwrap_or(Duration::from_secs(1));
         {
@@ -181,5 +189,20 @@ impl RedisRateLimiter {
                 PUSH_BACK.key(k).arg(micros).invoke_async(&mut c).await
             })
             .await;
+    }
+}
+
+impl RateLimiter for RedisRateLimiter {
+    fn acquire<'a>(&'a self, key: &'a QuotaKey) -> AcquireFuture<'a> {
+        Box::pin(async move { self.acquire_key(&key.to_string()).await })
+    }
+
+    fn on_throttled(&self, key: &QuotaKey, retry_after: Option<Duration>) {
+        // The trait is synchronous; the push-back is one bounded Redis operation.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let this = self.clone();
+            let key = key.to_string();
+            runtime.spawn(async move { this.throttled(&key, retry_after).await });
+        }
     }
 }

@@ -107,6 +107,14 @@ fn redis(url: &str) -> Redis {
 /// One replica: its own Redis connection, its own token cache (sharing through Redis), its
 /// own HTTP client.
 fn replica(server: &MockServer, redis: &Redis, clock: &ManualClock) -> Client {
+    replica_builder(server, redis, clock).build().unwrap()
+}
+
+fn replica_builder(
+    server: &MockServer,
+    redis: &Redis,
+    clock: &ManualClock,
+) -> yida_api::ClientBuilder {
     let cache = TokenCache::with_parts(
         Arc::new(MemoryTokenStore::default()),
         Arc::new(clock.clone()),
@@ -126,8 +134,6 @@ fn replica(server: &MockServer, redis: &Redis, clock: &ManualClock) -> Client {
                 .system_token("sys-token"),
         )
         .retry(RetryConfig::disabled())
-        .build()
-        .unwrap()
 }
 
 async fn call(client: &Client) -> Result<(), yida_api::Error> {
@@ -277,13 +283,14 @@ async fn a_rejected_token_is_replaced_for_every_replica() {
     assert_eq!(last.header("x-acs-dingtalk-access-token"), Some("tok-2"));
 }
 
-/// Four replicas hammer one operation; `limiter(i)` paces replica `i`.
+/// Four replicas, each a client paced by its own limiter, hammer one operation with 8 tasks
+/// each until `total` calls have been made; returns the most calls the server saw in one
+/// second and the number of calls that failed (throttled).
 async fn hammer(
     server: &MockServer,
     limiters: Vec<RedisRateLimiter>,
     total: usize,
 ) -> (usize, usize) {
-    let key = "APP_TEST/GetFormDataByID@2.0";
     let sent = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
@@ -293,18 +300,13 @@ async fn hammer(
             .access_token("tok-static")
             .context(AppContext::new().app_type("APP_TEST").system_token("s"))
             .retry(RetryConfig::disabled())
+            .rate_limiter(limiter)
             .build()
             .unwrap();
         for _ in 0..8 {
-            let (client, limiter, sent, failed) = (
-                client.clone(),
-                limiter.clone(),
-                sent.clone(),
-                failed.clone(),
-            );
+            let (client, sent, failed) = (client.clone(), sent.clone(), failed.clone());
             tasks.push(tokio::spawn(async move {
                 while sent.fetch_add(1, Ordering::SeqCst) < total {
-                    limiter.acquire(key).await;
                     if call(&client).await.is_err() {
                         failed.fetch_add(1, Ordering::SeqCst);
                     }
@@ -382,9 +384,15 @@ async fn redis_killed_mid_run_then_restarted() {
     .await;
     let clock = ManualClock::new();
     let handles: Vec<Redis> = (0..2).map(|_| redis(&redis_server.url())).collect();
+    // Tokens and quota through Redis (a quota high enough not to slow the test down).
     let replicas: Vec<Client> = handles
         .iter()
-        .map(|h| replica(&server, h, &clock))
+        .map(|h| {
+            replica_builder(&server, h, &clock)
+                .rate_limiter(h.rate_limiter(2000.0))
+                .build()
+                .unwrap()
+        })
         .collect();
 
     // Shared: one token for both.
@@ -428,6 +436,18 @@ async fn redis_killed_mid_run_then_restarted() {
     let after = token_requests(&server).len() - before;
     println!("figure: after Redis restarted: {after} token request(s) for both replicas");
     assert_eq!(after, 1, "sharing resumed");
+    // The quota is shared again too: its slot timeline is back in Redis.
+    let mut raw = redis::Client::open(redis_server.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let slots: i64 = redis::cmd("EXISTS")
+        .arg("test-app:quota:APP_TEST/GetFormDataByID@1.0")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(slots, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -677,13 +697,13 @@ async fn a_throttle_seen_by_one_replica_holds_back_all() {
     let a = RedisRateLimiter::for_quota(redis(&redis_server.url()), 20);
     let b = RedisRateLimiter::for_quota(redis(&redis_server.url()), 20);
     let key = "APP_TEST/SearchFormDatas@2.0";
-    a.acquire(key).await;
+    a.acquire_key(key).await;
     a.throttled(key, Some(Duration::from_secs(2))).await;
     // Another API's slots are not held back.
     let started = Instant::now();
-    b.acquire("APP_TEST/SaveFormData@2.0").await;
+    b.acquire_key("APP_TEST/SaveFormData@2.0").await;
     assert!(started.elapsed() < Duration::from_secs(1));
-    b.acquire(key).await;
+    b.acquire_key(key).await;
     let waited = started.elapsed();
     assert!(waited >= Duration::from_millis(1500), "{waited:?}");
     assert!(waited < Duration::from_secs(10), "{waited:?}");
