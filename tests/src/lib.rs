@@ -315,22 +315,55 @@ async fn serve(
             .filter_map(|l| l.split_once(':'))
             .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
             .collect();
-        let len: usize = headers
-            .iter()
-            .find(|(n, _)| n == "content-length")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
         let body_start = head_end + 4;
-        while buf.len() < body_start + len {
-            let mut chunk = [0u8; 8192];
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
+        let te = headers
+            .iter()
+            .rev()
+            .find(|(n, _)| n == "transfer-encoding")
+            .map(|(_, v)| v.clone());
+        let framing = match te {
+            // RFC 9112 §6.3: with Transfer-Encoding, Content-Length is ignored and the last coding
+            // must be chunked.
+            Some(te) => match te.rsplit(',').next().map(str::trim) {
+                Some(last) if last.eq_ignore_ascii_case("chunked") => {
+                    read_chunked(&mut stream, &mut buf, body_start).await?
+                }
+                _ => Framing::Bad(501, "transfer coding other than chunked"),
+            },
+            None => {
+                let cl = headers.iter().find(|(n, _)| n == "content-length");
+                match cl.map(|(_, v)| v.parse::<usize>()) {
+                    None => Framing::Body(Vec::new(), body_start),
+                    Some(Err(_)) => Framing::Bad(400, "bad content-length"),
+                    Some(Ok(len)) if len > MAX_BODY => Framing::Bad(413, "body too large"),
+                    Some(Ok(len)) => {
+                        while buf.len() < body_start + len {
+                            if !fill(&mut stream, &mut buf).await? {
+                                return Ok(());
+                            }
+                        }
+                        Framing::Body(buf[body_start..body_start + len].to_vec(), body_start + len)
+                    }
+                }
+            }
+        };
+        let body = match framing {
+            Framing::Body(body, end) => {
+                buf.drain(..end);
+                body
+            }
+            Framing::Eof => return Ok(()),
+            Framing::Bad(status, why) => {
+                // The framing is unknown, so the connection cannot be reused: answer and close.
+                let out = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{why}",
+                    why.len()
+                );
+                stream.write_all(out.as_bytes()).await?;
+                stream.shutdown().await?;
                 return Ok(());
             }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        let body = buf[body_start..body_start + len].to_vec();
-        buf.drain(..body_start + len);
+        };
         let (path, query) = match target.split_once('?') {
             Some((p, q)) => (p.to_string(), Some(q.to_string())),
             None => (target.clone(), None),
@@ -402,6 +435,106 @@ async fn serve(
                     break;
                 }
             }
+        }
+    }
+}
+
+/// Largest request body the server reads (bytes), framed either way; beyond it: 413 and close.
+pub const MAX_BODY: usize = 64 << 20;
+
+/// Longest chunk-size line, and most trailer bytes, accepted in a chunked body.
+const MAX_CHUNK_LINE: usize = 1024;
+const MAX_TRAILERS: usize = 8 * 1024;
+
+/// How a request body was read.
+enum Framing {
+    /// The body, and where the next request starts in the buffer.
+    Body(Vec<u8>, usize),
+    /// The client hung up before the body was complete.
+    Eof,
+    /// Malformed or over a bound: the status to answer with, and why.
+    Bad(u16, &'static str),
+}
+
+/// Reads more bytes into `buf`; `false` when the peer closed.
+async fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+    let mut chunk = [0u8; 8192];
+    let n = stream.read(&mut chunk).await?;
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(n > 0)
+}
+
+/// Decodes a `Transfer-Encoding: chunked` body starting at `buf[at..]` (RFC 9112 §7.1): chunk
+/// extensions are skipped, trailers read and dropped. Bounded by [`MAX_BODY`], the chunk-size
+/// line length and the trailer size.
+async fn read_chunked(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    mut at: usize,
+) -> std::io::Result<Framing> {
+    let mut body = Vec::new();
+    // The chunks.
+    loop {
+        let line_end = loop {
+            if let Some(p) = find(&buf[at..], b"\r\n") {
+                break at + p;
+            }
+            if buf.len() - at > MAX_CHUNK_LINE {
+                return Ok(Framing::Bad(400, "chunk-size line too long"));
+            }
+            if !fill(stream, buf).await? {
+                return Ok(Framing::Eof);
+            }
+        };
+        if line_end - at > MAX_CHUNK_LINE {
+            return Ok(Framing::Bad(400, "chunk-size line too long"));
+        }
+        let line = &buf[at..line_end];
+        let digits = line.split(|b| *b == b';').next().unwrap_or_default();
+        let digits = std::str::from_utf8(digits)
+            .unwrap_or("")
+            .trim_matches([' ', '\t']);
+        if digits.is_empty() || digits.len() > 16 || !digits.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return Ok(Framing::Bad(400, "bad chunk size"));
+        }
+        let size = match usize::from_str_radix(digits, 16) {
+            Ok(n) if n <= MAX_BODY - body.len() => n,
+            _ => return Ok(Framing::Bad(413, "body too large")),
+        };
+        at = line_end + 2;
+        if size == 0 {
+            break;
+        }
+        while buf.len() < at + size + 2 {
+            if !fill(stream, buf).await? {
+                return Ok(Framing::Eof);
+            }
+        }
+        body.extend_from_slice(&buf[at..at + size]);
+        if &buf[at + size..at + size + 2] != b"\r\n" {
+            return Ok(Framing::Bad(400, "chunk not followed by CRLF"));
+        }
+        at += size + 2;
+    }
+    // Trailer fields, up to the empty line.
+    let start = at;
+    loop {
+        let Some(p) = find(&buf[at..], b"\r\n") else {
+            if buf.len() - start > MAX_TRAILERS {
+                return Ok(Framing::Bad(400, "trailers too large"));
+            }
+            if !fill(stream, buf).await? {
+                return Ok(Framing::Eof);
+            }
+            continue;
+        };
+        at += p + 2;
+        if p == 0 {
+            return Ok(Framing::Body(body, at));
+        }
+        if at - start > MAX_TRAILERS {
+            return Ok(Framing::Bad(400, "trailers too large"));
         }
     }
 }

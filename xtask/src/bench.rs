@@ -98,10 +98,16 @@ impl Drop for Nginx {
 
 pub fn peers() -> Result<(), String> {
     let root = crate::root();
-    let kit = root.join("../shared/bench");
-    if !kit.join("mock-nginx.sh").exists() {
-        return Err(format!("the shared bench kit is not at {}", kit.display()));
-    }
+    // `shared/bench` next to the checkout (or next to one of its parents, for a worktree).
+    let kit = root
+        .ancestors()
+        .skip(1)
+        .map(|d| d.join("shared/bench"))
+        .find(|k| k.join("mock-nginx.sh").exists())
+        .ok_or(format!(
+            "the shared bench kit (shared/bench/mock-nginx.sh) is not next to {} or a parent",
+            root.display()
+        ))?;
     let work = root.join(".bench");
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     setup(&work)?;

@@ -656,7 +656,10 @@ impl Bulk {
                     }
                     cp.mark(operation, number, &sum, &Mark::Sent)?;
                 }
-                let fut = send(&self.client, &chunk);
+                // The call runs as a task: it leaves when the limiter says, even while this
+                // loop hands out the outcomes of another chunk.
+                let fut =
+                    crate::drive::Driven::new(operation.to_string(), send(&self.client, &chunk));
                 summary.calls += 1;
                 in_flight.push(async move { (number, first, sum, chunk, fut.await) });
             }

@@ -85,6 +85,7 @@
 pub mod bulk;
 mod client;
 mod context;
+mod drive;
 mod error;
 pub mod form_values;
 mod guard;

@@ -288,8 +288,9 @@ impl AdaptiveRateLimiter {
 }
 
 impl AdaptiveRateLimiter {
-    /// Reserves the next slot of `key`; returns it with the throttle epoch it was taken in.
-    fn reserve_slot(&self, key: &QuotaKey) -> (Instant, u64) {
+    /// Reserves the next slot of `key`; returns it with the throttle epoch it was taken in and
+    /// the spacing in force.
+    fn reserve_slot(&self, key: &QuotaKey) -> (Instant, u64, Duration) {
         let mut map = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         let s = map.entry(key.clone()).or_insert_with(|| self.fresh(now));
@@ -297,7 +298,8 @@ impl AdaptiveRateLimiter {
         if s.throttled_at.is_some() && rate >= self.max_rate {
             s.throttled_at = None;
         }
-        (reserve(&mut s.next, Self::interval(rate)), s.epoch)
+        let interval = Self::interval(rate);
+        (reserve(&mut s.next, interval), s.epoch, interval)
     }
 
     fn epoch(&self, key: &QuotaKey) -> u64 {
@@ -320,10 +322,19 @@ impl RateLimiter for AdaptiveRateLimiter {
         Box::pin(async move {
             // A throttle while waiting voids the slot (it was spaced for the old rate): take a
             // new one on the slower timeline. Bounded: each round waits for a new throttle.
+            //
+            // A caller woken late (a busy executor, or a future polled late by its owner) takes
+            // a new slot too: the spacing holds for the moments calls actually go out, not only
+            // for the reserved slots, so two calls never leave closer than the interval minus a
+            // quarter of it (late calls bunched with on-time ones are what a sliding-window
+            // quota counts as a burst).
             for _ in 0..8 {
-                let (slot, epoch) = self.reserve_slot(key);
+                let (slot, epoch, interval) = self.reserve_slot(key);
                 sleep_until(slot).await;
-                if self.epoch(key) == epoch {
+                if self.epoch(key) != epoch {
+                    continue;
+                }
+                if Instant::now().saturating_duration_since(slot) <= interval / 4 {
                     return;
                 }
             }
@@ -372,5 +383,29 @@ mod tests {
         // Other keys are untouched.
         assert_eq!(l.current_rate(&QuotaKey::new("app", "Other", "1.0")), 20.0);
         assert_eq!(k.to_string(), "app/Op@1.0");
+    }
+
+    #[test]
+    fn a_caller_released_late_takes_a_new_slot_after_the_others() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let l = AdaptiveRateLimiter::new(10.0); // 100 ms apart
+            let k = QuotaKey::new("app", "Op", "1.0");
+            let t0 = Instant::now();
+            l.acquire(&k).await; // slot t0
+            let mut late = l.acquire(&k); // slot t0 + 100 ms
+            let waker = futures_util::task::noop_waker();
+            let mut cx = std::task::Context::from_waker(&waker);
+            assert!(late.as_mut().poll(&mut cx).is_pending());
+            l.acquire(&k).await; // slot t0 + 200 ms, on time
+                                 // The owner of `late` polls it only now, 100 ms after its slot: going now would put
+                                 // it right next to the call just released, so it waits for a slot after it.
+            late.await;
+            let out = t0.elapsed();
+            assert!(out >= Duration::from_millis(295), "{out:?}");
+        });
     }
 }

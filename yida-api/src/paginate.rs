@@ -161,6 +161,13 @@ impl<T: Send + 'static> Walk<T> {
                 return;
             }
             let fut = (self.fetch)(&self.client, self.next_page, self.page_size);
+            // Concurrent pages run as tasks: each leaves when the limiter says, even while the
+            // caller is busy with the items of an earlier page.
+            let fut: PageFuture<T> = if parallel {
+                Box::pin(crate::drive::Driven::new(self.operation.clone(), fut))
+            } else {
+                fut
+            };
             self.in_flight.push_back(fut);
             self.next_page += 1;
         }
