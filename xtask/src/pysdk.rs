@@ -81,24 +81,8 @@ impl PyType {
     }
 }
 
-/// Where a parameter travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Location {
-    Path,
-    Query,
-    Body,
-}
-
-impl Location {
-    /// Spec spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Location::Path => "path",
-            Location::Query => "query",
-            Location::Body => "body",
-        }
-    }
-}
+/// Where a parameter travels: the spec's own enum, so the two sides compare directly.
+pub use yida_codegen::ir::Location;
 
 /// One request parameter of an SDK operation.
 #[derive(Debug, Clone)]
