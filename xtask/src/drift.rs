@@ -272,6 +272,41 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Method and path against the source's, each difference explained by the operation's
+    /// note when it says what the source says.
+    fn compare_endpoint(&mut self, method: &str, path: &str) {
+        let (op, source) = (self.op, self.source);
+        let op_note = op.note.as_ref();
+        if op.method.as_str() != method {
+            let note = explained_by(
+                source,
+                &Need::Says(vec![method.to_lowercase()]),
+                &[(op_note, None)],
+            );
+            self.push(
+                "method".into(),
+                Kind::Method,
+                op.method.as_str().into(),
+                method.into(),
+                note,
+            );
+        }
+        if path_key(&op.path) != path_key(path) {
+            let note = explained_by(
+                source,
+                &Need::Says(vec![path.to_lowercase()]),
+                &[(op_note, None)],
+            );
+            self.push(
+                "path".into(),
+                Kind::Path,
+                op.path.clone(),
+                path.into(),
+                note,
+            );
+        }
+    }
+
     fn id(&self) -> String {
         format!("{}@{}", self.op.action, self.op.version)
     }
@@ -437,34 +472,7 @@ pub fn compare_sdk(api: &Api, sdk: &Sdk) -> Report {
             out: Vec::new(),
         };
         let op_note = op.note.as_ref();
-        if op.method.as_str() != s.method {
-            let note = explained_by(
-                Source::Sdk,
-                &Need::Says(vec![s.method.to_lowercase()]),
-                &[(op_note, None)],
-            );
-            cx.push(
-                "method".into(),
-                Kind::Method,
-                op.method.as_str().into(),
-                s.method.clone(),
-                note,
-            );
-        }
-        if path_key(&op.path) != path_key(&s.path) {
-            let note = explained_by(
-                Source::Sdk,
-                &Need::Says(vec![s.path.to_lowercase()]),
-                &[(op_note, None)],
-            );
-            cx.push(
-                "path".into(),
-                Kind::Path,
-                op.path.clone(),
-                s.path.clone(),
-                note,
-            );
-        }
+        cx.compare_endpoint(&s.method, &s.path);
         let mut matched = BTreeSet::new();
         for p in &op.params {
             let found = s.params.iter().position(|q| q.name == p.name).or_else(|| {
@@ -715,34 +723,7 @@ pub fn compare_docs(spec: &Spec, pages: &[DocPage], label: &str) -> Report {
             out: Vec::new(),
         };
         let op_note = op.note.as_ref();
-        if op.method.as_str() != page.method {
-            let note = explained_by(
-                Source::Docs,
-                &Need::Says(vec![page.method.to_lowercase()]),
-                &[(op_note, None)],
-            );
-            cx.push(
-                "method".into(),
-                Kind::Method,
-                op.method.as_str().into(),
-                page.method.clone(),
-                note,
-            );
-        }
-        if path_key(&op.path) != path_key(&page.path) {
-            let note = explained_by(
-                Source::Docs,
-                &Need::Says(vec![page.path.to_lowercase()]),
-                &[(op_note, None)],
-            );
-            cx.push(
-                "path".into(),
-                Kind::Path,
-                op.path.clone(),
-                page.path.clone(),
-                note,
-            );
-        }
+        cx.compare_endpoint(&page.method, &page.path);
         if op.permission != page.permission {
             let need = match &page.permission {
                 Some(p) => Need::Says(vec![p.to_lowercase()]),
