@@ -289,3 +289,20 @@ async fn export_import() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ai_agents() {
+    let emu = Emulator::start().await.unwrap();
+    let form = emu.seed().forms[0].form_uuid.clone();
+    emu.insert_record(&form, serde_json::json!({"textField_title": "Laptop"}))
+        .unwrap();
+    let out = run("ai_agents", &emu.env(), &[]).await;
+    let l = lines(&out);
+    assert!(l[0].starts_with("tools: "), "{out}");
+    assert_eq!(l[1], format!("first form: {form}"), "{out}");
+    let components: usize = l[2].trim_start_matches("components: ").parse().unwrap();
+    assert_eq!(components, emu.seed().forms[0].components.len(), "{out}");
+    assert_eq!(l[3], "records: 1", "{out}");
+    assert_eq!(l[4], "write refused: true", "{out}");
+    assert_eq!(emu.records(&form).len(), 1, "the refused write sent nothing");
+}

@@ -19,8 +19,10 @@ mod events;
 mod export;
 mod fail;
 mod import;
+mod mcp;
 mod ops;
 mod out;
+mod signal;
 mod token;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -82,6 +84,9 @@ enum Command {
     Events(events::EventsArgs),
     /// Run a local Yida (emulator) and print the variables that point this CLI at it.
     Emulator(emulator::EmulatorArgs),
+    /// Serve Yida to AI agents (Model Context Protocol): reads by default, writes only in a
+    /// scope a person gives.
+    Mcp(mcp::McpArgs),
 }
 
 async fn run(command: Command) -> Result<(), Fail> {
@@ -94,6 +99,7 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Import(args) => import::run(args).await,
         Command::Events(args) => events::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,
+        Command::Mcp(args) => mcp::run(args).await,
     }
 }
 
