@@ -130,7 +130,11 @@ impl MemoryReplayStore {
 
     /// Entries held now (expired ones included until the next access).
     pub fn len(&self) -> usize {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).expiry.len()
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .expiry
+            .len()
     }
 
     /// Whether nothing is held.

@@ -366,7 +366,11 @@ async fn a_replay_after_4096_other_pushes_is_still_refused() {
     let http = reqwest::Client::new();
     for i in 0..4096 {
         let r = http
-            .post(format!("{}{}", server.url, signed_path(BPMS.0, ts, &format!("n{i}"))))
+            .post(format!(
+                "{}{}",
+                server.url,
+                signed_path(BPMS.0, ts, &format!("n{i}"))
+            ))
             .body(body(BPMS.0))
             .send()
             .await
@@ -404,7 +408,9 @@ async fn a_failing_handler_gets_a_500_no_success_and_no_replay_mark() {
     // when stdout is gone). The message is made by tests/gen_vectors.py's scheme by hand
     // here: our encrypt path is not under test in this case.
     let c = CallbackCrypto::new(TOKEN, AES, OWNER).unwrap();
-    let enc = c.encrypt(br#"{"EventType":"check_url","fail":true}"#).unwrap();
+    let enc = c
+        .encrypt(br#"{"EventType":"check_url","fail":true}"#)
+        .unwrap();
     let server = CallbackServer::start(HttpEndpoint::new(c)).await;
     let path = signed_path(&enc, now_ms(), "n-fail");
     for _ in 0..2 {
@@ -456,7 +462,10 @@ async fn refusals_are_short_and_never_copy_the_body() {
     ] {
         let sig = sign(TOKEN, TS, NONCE, "");
         let (status, text) = server
-            .push(&format!("/cb?signature={sig}&timestamp={TS}&nonce={NONCE}"), b)
+            .push(
+                &format!("/cb?signature={sig}&timestamp={TS}&nonce={NONCE}"),
+                b,
+            )
             .await;
         assert_eq!(status, 400, "{text}");
         assert!(text.len() < 100, "{} bytes: {}", text.len(), &text[..100]);
