@@ -64,6 +64,7 @@ pub use replay::{
 };
 pub use stream::{
     AckMode, AckStatus, EventHandler, HandlerFuture, StreamClient, StreamClientBuilder,
-    StreamError, StreamHandle, DEFAULT_STREAM_ENDPOINT, MAX_FRAME_BYTES,
+    StreamError, StreamHandle, StreamStats, DEFAULT_STREAM_ENDPOINT, MAX_FRAME_BYTES,
+    MAX_OPEN_REPLY_BYTES,
 };
 pub use tickets::intake;
