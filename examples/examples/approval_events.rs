@@ -53,7 +53,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("connected");
 
-    let instance = start("Trip").await?.result.ok_or("no instance id")?;
+    let instance = client
+        .send(
+            StartInstanceV2Request::new(&form, json!({ "textField_title": "Trip" }))
+                .process_code(&process),
+        )
+        .await?
+        .result
+        .ok_or("no instance id")?;
 
     // React: approve the task when it is created, report the instance when it finishes.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
