@@ -96,6 +96,7 @@ mod meta;
 mod paginate;
 mod raw;
 mod retry;
+mod schema;
 
 #[doc(hidden)]
 pub mod __private;

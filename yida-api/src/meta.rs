@@ -425,6 +425,8 @@ pub struct OperationMeta {
     pub has_body: bool,
     /// Whether the reply has a body to decode (`false`: the reply type is `()`).
     pub has_reply: bool,
+    /// The reply's model (its fields, which of them are secret), when it has a body.
+    pub reply: Option<&'static ModelMeta>,
     /// Parameters in spec order.
     pub params: &'static [ParamMeta],
     /// The typed steps of a dynamic call ([`Client::call`](crate::Client::call)).

@@ -242,7 +242,7 @@ fn id_name(names: &OpNames) -> &str {
         .unwrap_or(&names.request)
 }
 
-/// The models a parameter's type reaches (through lists, maps and model fields).
+/// The models a parameter's type or a reply reaches (through lists, maps and model fields).
 fn param_models(api: &Api) -> BTreeSet<&str> {
     let mut out = BTreeSet::new();
     let mut todo: Vec<&Type> = api
@@ -250,19 +250,30 @@ fn param_models(api: &Api) -> BTreeSet<&str> {
         .iter()
         .flat_map(|op| op.params.iter().map(|p| &p.ty))
         .collect();
-    while let Some(ty) = todo.pop() {
-        if let Some(name) = ty.model() {
-            if let Some(m) = api.models.get(name) {
-                if out.insert(m.name.as_str()) {
-                    todo.extend(m.fields.iter().map(|f| &f.ty));
-                }
+    let replies = api.operations.iter().filter_map(|op| op.response.as_deref());
+    let mut names: Vec<&str> = replies.collect();
+    loop {
+        let name = match todo.pop() {
+            Some(ty) => match ty.model() {
+                Some(n) => n,
+                None => continue,
+            },
+            None => match names.pop() {
+                Some(n) => n,
+                None => break,
+            },
+        };
+        if let Some(m) = api.models.get(name) {
+            if out.insert(m.name.as_str()) {
+                todo.extend(m.fields.iter().map(|f| &f.ty));
             }
         }
     }
     out
 }
 
-/// A `ModelMeta` for each model a parameter's type reaches, in `crate::model_meta`.
+/// A `ModelMeta` for each model a parameter's type or a reply reaches, in
+/// `crate::model_meta`.
 fn emit_model_metas(api: &Api) -> TokenStream {
     let names = param_models(api);
     if names.is_empty() {
@@ -289,7 +300,7 @@ fn emit_model_metas(api: &Api) -> TokenStream {
         }
     });
     quote! {
-        /// Descriptors of the models parameters use.
+        /// Descriptors of the models parameters and replies use.
         pub(crate) mod model_meta {
             #(#statics)*
         }
@@ -881,6 +892,13 @@ fn emit_meta(op: &Operation) -> TokenStream {
     };
     let has_body = op.has_body();
     let has_reply = op.response.is_some();
+    let reply = match &op.response {
+        Some(m) => {
+            let m = ident(m);
+            quote!(Some(&crate::model_meta::#m))
+        }
+        None => quote!(None),
+    };
     let params = op.params.iter().map(|p| {
         let name = &p.name;
         let loc = format_ident!(
@@ -935,6 +953,7 @@ fn emit_meta(op: &Operation) -> TokenStream {
             pagination: #pagination,
             has_body: #has_body,
             has_reply: #has_reply,
+            reply: #reply,
             params: &[#(#params),*],
             dynamic: crate::client::Dynamic::of::<Self>(),
         }

@@ -48,11 +48,13 @@ pub(crate) fn find(action: &str, version: Option<&str>) -> Result<&'static Opera
     }
 }
 
-/// The input schema an agent sees: the request schema without secret parameters (the server
-/// holds those), context parameters optional, JSON-text parameters taking the JSON itself.
+/// The input schema an agent sees: the operation's input schema without secret parameters
+/// (the server holds those), context parameters optional, JSON-text parameters taking the JSON
+/// itself.
 pub(crate) fn input_schema(meta: &OperationMeta) -> Map<String, Value> {
-    let mut schema: Map<String, Value> = serde_json::from_str(meta.request_schema)
-        .expect("generated request schemas are JSON objects");
+    let Value::Object(mut schema) = meta.input_schema() else {
+        return Map::new();
+    };
     if let Some(Value::Object(props)) = schema.get_mut("properties") {
         props.retain(|_, p| p.get("x-secret") != Some(&Value::Bool(true)));
         for p in props.values_mut() {
@@ -92,57 +94,10 @@ pub(crate) async fn call(
     let Some(raw) = reply else {
         return Ok(Value::Null);
     };
+    // The client checked the reply is JSON a `Value` can hold.
     let mut value: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
-    if let Some(schema) = meta.reply_schema {
-        if let Ok(schema) = serde_json::from_str::<Value>(schema) {
-            redact(&mut value, &schema, &schema);
-        }
-    }
+    meta.redact_reply(&mut value);
     Ok(value)
-}
-
-/// Replaces the values of fields the reply schema marks `x-secret` with `"<redacted>"`.
-fn redact(value: &mut Value, schema: &Value, root: &Value) {
-    let schema = resolve(schema, root);
-    match value {
-        Value::Object(map) => {
-            let Some(Value::Object(props)) = schema.get("properties") else {
-                return;
-            };
-            for (k, v) in map.iter_mut() {
-                if let Some(p) = props.get(k) {
-                    if p.get("x-secret") == Some(&Value::Bool(true)) {
-                        *v = Value::String("<redacted>".into());
-                    } else {
-                        redact(v, p, root);
-                    }
-                }
-            }
-        }
-        Value::Array(items) => {
-            if let Some(item) = schema.get("items") {
-                for v in items {
-                    redact(v, item, root);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
-    let mut s = schema;
-    // `$ref` chains are at most a model deep; bound them anyway.
-    for _ in 0..8 {
-        match s.get("$ref").and_then(Value::as_str) {
-            Some(r) => match r.strip_prefix("#/$defs/").and_then(|n| root["$defs"].get(n)) {
-                Some(next) => s = next,
-                None => return s,
-            },
-            None => return s,
-        }
-    }
-    s
 }
 
 #[cfg(test)]
@@ -174,24 +129,5 @@ mod tests {
         assert!(!required.contains(&"appType"), "context parameters are optional");
         // JSON text takes the JSON itself.
         assert!(props["searchFieldJson"].get("type").is_none());
-    }
-
-    #[test]
-    fn secret_reply_fields_redacted() {
-        let schema = serde_json::json!({
-            "$ref": "#/$defs/R",
-            "$defs": {
-                "R": {"type": "object", "properties": {
-                    "password": {"type": "string", "x-secret": true},
-                    "items": {"type": "array", "items": {"$ref": "#/$defs/I"}}}},
-                "I": {"type": "object", "properties": {"key": {"type": "string", "x-secret": true}}}
-            }
-        });
-        let mut v = serde_json::json!({"password": "p", "items": [{"key": "k", "x": 1}], "other": 2});
-        redact(&mut v, &schema, &schema);
-        assert_eq!(
-            v,
-            serde_json::json!({"password": "<redacted>", "items": [{"key": "<redacted>", "x": 1}], "other": 2})
-        );
     }
 }
