@@ -110,7 +110,7 @@ pub use json_text::JsonText;
 pub use limiter::{AdaptiveRateLimiter, FixedRateLimiter, QuotaKey, RateLimiter};
 pub use meta::{
     operation, FieldMeta, HttpMethod, ModelMeta, Operation, OperationMeta, PageStyle, Paginated,
-    ParamError, ParamLocation, ParamMeta, ParamType, PathPart,
+    ParamError, ParamLocation, ParamMeta, ParamType, PathPart, Risk,
 };
 pub use paginate::{JsonPageStream, PageStream, MAX_PAGE_SIZE};
 pub use raw::{DecodeError, RawJson};
