@@ -98,6 +98,7 @@ mod meta;
 mod paginate;
 mod raw;
 mod retry;
+mod values;
 
 #[doc(hidden)]
 pub mod __private;
