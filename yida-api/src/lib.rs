@@ -98,6 +98,7 @@ mod meta;
 mod paginate;
 mod raw;
 mod retry;
+pub mod typed;
 mod values;
 
 #[doc(hidden)]
@@ -119,6 +120,9 @@ pub use paginate::{JsonPageStream, PageStream, MAX_PAGE_SIZE};
 pub use raw::{DecodeError, RawJson};
 pub use retry::RetryConfig;
 pub use yida_auth;
+/// `#[derive(YidaForm)]`: typed records of a form (see [`typed`]).
+#[cfg(feature = "derive")]
+pub use yida_derive::YidaForm;
 
 #[allow(missing_docs, clippy::all)]
 mod generated {

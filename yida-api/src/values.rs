@@ -34,6 +34,11 @@ pub trait FormValue: Serialize + DeserializeOwned {
     fn absent() -> Option<Self> {
         None
     }
+
+    /// Not set: left out when writing (`None` of an `Option`).
+    fn is_unset(&self) -> bool {
+        false
+    }
 }
 
 macro_rules! plain_form_value {
@@ -59,6 +64,9 @@ impl<T: FormValue> FormValue for Option<T> {
     }
     fn absent() -> Option<Self> {
         Some(None)
+    }
+    fn is_unset(&self) -> bool {
+        self.is_none()
     }
 }
 
