@@ -89,6 +89,8 @@ mod context;
 mod drive;
 mod error;
 pub mod form_values;
+#[cfg(feature = "formgen")]
+pub mod formgen;
 mod guard;
 mod json_text;
 #[doc(hidden)]
