@@ -394,6 +394,7 @@ pub mod agents {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::CancelAgentTaskV2Response),
             params: &[
                 query(
                     "agentType",
@@ -595,6 +596,7 @@ pub mod agents {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::CreateAgentTaskV2Response),
             params: &[
                 query(
                     "agentCategory",
@@ -810,6 +812,7 @@ pub mod agents {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetAgentTasksV2Response),
             params: &[
                 query(
                     "agentUuid",
@@ -1013,6 +1016,7 @@ pub mod agents {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::UpdateAgentTaskV2Response),
             params: &[
                 query(
                     "agentRangeType",
@@ -1469,6 +1473,7 @@ pub mod apps {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::DeployFunctionCallbackResponse),
             params: &[
                 body("appId", crate::ParamType::String, 0, "Id of the cloud app."),
                 body(
@@ -1609,6 +1614,7 @@ pub mod apps {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ExecuteCustomApiResponse),
             params: &[
                 query(
                     "appType",
@@ -1795,6 +1801,7 @@ pub mod apps {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ListApplicationResponse),
             params: &[
                 query(
                     "appFilter",
@@ -2067,6 +2074,7 @@ pub mod apps {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::QueryServiceRecordResponse),
             params: &[
                 query(
                     "appType",
@@ -2360,6 +2368,7 @@ pub mod attachments {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetOpenUrlResponse),
             params: &[
                 path(
                     "appType",
@@ -2709,6 +2718,7 @@ pub mod automation {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetAutoFlowLogDetailResponse),
             params: &[
                 query(
                     "corpId",
@@ -2959,6 +2969,7 @@ pub mod automation {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::PageAutoFlowLogResponse),
             params: &[
                 body(
                     "appType",
@@ -3375,6 +3386,7 @@ pub mod batch {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::BatchGetFormDataByIdListResponse),
             params: &[
                 body(
                     "appType",
@@ -3547,6 +3559,7 @@ pub mod batch {
             pagination: None,
             has_body: true,
             has_reply: false,
+            reply: None,
             params: &[
                 body(
                     "appType",
@@ -3744,6 +3757,7 @@ pub mod batch {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::BatchSaveFormDataResponse),
             params: &[
                 body(
                     "appType",
@@ -3973,6 +3987,7 @@ pub mod batch {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::BatchUpdateFormDataByInstanceIdResponse),
             params: &[
                 body(
                     "appType",
@@ -4207,6 +4222,7 @@ pub mod batch {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::BatchUpdateFormDataByInstanceMapResponse),
             params: &[
                 body(
                     "appType",
@@ -4513,6 +4529,7 @@ pub mod comments {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::ListFormRemarksResponse),
             params: &[
                 body(
                     "appType",
@@ -4674,6 +4691,7 @@ pub mod comments {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::ListOperationLogsResponse),
             params: &[
                 body(
                     "appType",
@@ -4865,6 +4883,7 @@ pub mod comments {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SaveFormRemarkResponse),
             params: &[
                 body(
                     "appType",
@@ -6011,6 +6030,7 @@ pub mod commerce {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::BuyAuthorizationOrderResponse),
             params: &[
                 body(
                     "accessKey",
@@ -6238,6 +6258,7 @@ pub mod commerce {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::BuyFreshOrderResponse),
             params: &[
                 body(
                     "accessKey",
@@ -6381,6 +6402,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::CheckCloudAccountStatusResponse),
             params: &[
                 path(
                     "callerUid",
@@ -6482,6 +6504,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ExpireCommodityResponse),
             params: &[
                 query(
                     "accessKey",
@@ -6578,6 +6601,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetActivationCodeByCallerUnionIdResponse),
             params: &[
                 path(
                     "callerUid",
@@ -6679,6 +6703,9 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(
+                &crate::model_meta::GetApplicationAuthorizationServicePlatformResourceResponse,
+            ),
             params: &[
                 query(
                     "accessKey",
@@ -6764,6 +6791,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetCorpLevelByAccountIdResponse),
             params: &[
                 query(
                     "accountId",
@@ -6855,6 +6883,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetPlatformResourceResponse),
             params: &[
                 query(
                     "accessKey",
@@ -6962,6 +6991,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetSaleUserInfoByUserIdResponse),
             params: &[
                 query(
                     "corpId",
@@ -7086,6 +7116,9 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(
+                &crate::model_meta::ListApplicationAuthorizationServiceApplicationInformationResponse,
+            ),
             params: &[
                 path(
                     "instanceId",
@@ -7217,6 +7250,9 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(
+                &crate::model_meta::ListApplicationAuthorizationServiceConnectorInformationResponse,
+            ),
             params: &[
                 path(
                     "instanceId",
@@ -7347,6 +7383,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ListApplicationInformationResponse),
             params: &[
                 path(
                     "instanceId",
@@ -7472,6 +7509,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ListCommodityResponse),
             params: &[
                 query(
                     "accessKey",
@@ -7594,6 +7632,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ListConnectorInformationResponse),
             params: &[
                 path(
                     "instanceId",
@@ -7786,6 +7825,7 @@ pub mod commerce {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::NotifyAuthorizationResultResponse),
             params: &[
                 body(
                     "accessKey",
@@ -7940,6 +7980,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::RefundCommodityResponse),
             params: &[
                 query(
                     "accessKey",
@@ -8052,6 +8093,7 @@ pub mod commerce {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::RegisterAccountsResponse),
             params: &[
                 body(
                     "accessKey",
@@ -8155,6 +8197,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ReleaseCommodityResponse),
             params: &[
                 query(
                     "accessKey",
@@ -8253,6 +8296,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::RemoveTenantResourceResponse),
             params: &[
                 path(
                     "callerUid",
@@ -8368,6 +8412,9 @@ pub mod commerce {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(
+                &crate::model_meta::RenewApplicationAuthorizationServiceOrderResponse,
+            ),
             params: &[
                 body(
                     "accessKey",
@@ -8478,6 +8525,7 @@ pub mod commerce {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::RenewTenantOrderResponse),
             params: &[
                 body(
                     "accessKey",
@@ -8569,6 +8617,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::SearchActivationCodeResponse),
             params: &[
                 query(
                     "accessKey",
@@ -8672,6 +8721,7 @@ pub mod commerce {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::TerminateCloudAuthorizationResponse),
             params: &[
                 body(
                     "accessKey",
@@ -8782,6 +8832,7 @@ pub mod commerce {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::UpdateCloudAccountInformationResponse),
             params: &[
                 body(
                     "accessKey",
@@ -8901,6 +8952,7 @@ pub mod commerce {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::UpgradeTenantInformationResponse),
             params: &[
                 body(
                     "accessKey",
@@ -9012,6 +9064,9 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(
+                &crate::model_meta::ValidateApplicationAuthorizationOrderResponse,
+            ),
             params: &[
                 path(
                     "instanceId",
@@ -9111,6 +9166,9 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(
+                &crate::model_meta::ValidateApplicationAuthorizationServiceOrderResponse,
+            ),
             params: &[
                 path(
                     "callerUid",
@@ -9201,6 +9259,9 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(
+                &crate::model_meta::ValidateApplicationServiceOrderUpgradeResponse,
+            ),
             params: &[
                 path(
                     "callerUnionid",
@@ -9292,6 +9353,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ValidateOrderBuyResponse),
             params: &[
                 query(
                     "accessKey",
@@ -9389,6 +9451,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ValidateOrderUpdateResponse),
             params: &[
                 path(
                     "instanceId",
@@ -9497,6 +9560,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ValidateOrderUpgradeResponse),
             params: &[
                 query(
                     "accessKey",
@@ -10917,6 +10981,7 @@ pub mod design {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetActivityButtonListResponse),
             params: &[
                 path(
                     "appType",
@@ -11075,6 +11140,7 @@ pub mod design {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetActivityListResponse),
             params: &[
                 query(
                     "appType",
@@ -11262,6 +11328,7 @@ pub mod design {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetProcessDefinitionResponse),
             params: &[
                 path(
                     "processInstanceId",
@@ -11427,6 +11494,7 @@ pub mod design {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetProcessDesignResponse),
             params: &[
                 path(
                     "processId",
@@ -11579,6 +11647,7 @@ pub mod design {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetProcessDesignByCodeResponse),
             params: &[
                 query(
                     "appType",
@@ -11774,6 +11843,7 @@ pub mod design {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::PreviewPublishedProcessResponse),
             params: &[
                 body(
                     "appType",
@@ -12317,6 +12387,7 @@ pub mod forms {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::CreateOrUpdateFormDataResponse),
             params: &[
                 body(
                     "appType",
@@ -12506,6 +12577,7 @@ pub mod forms {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::CreateOrUpdateFormDataResponse),
             params: &[
                 body(
                     "appType",
@@ -12684,6 +12756,7 @@ pub mod forms {
             pagination: None,
             has_body: false,
             has_reply: false,
+            reply: None,
             params: &[
                 query(
                     "appType",
@@ -12842,6 +12915,7 @@ pub mod forms {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetFormDataByIDResponse),
             params: &[
                 path(
                     "id",
@@ -13016,6 +13090,7 @@ pub mod forms {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetFormDataByIDResponse),
             params: &[
                 path(
                     "id",
@@ -13226,6 +13301,9 @@ pub mod forms {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: false,
             has_reply: true,
+            reply: Some(
+                &crate::model_meta::ListTableDataByFormInstanceIdTableIdResponse,
+            ),
             params: &[
                 path(
                     "formInstanceId",
@@ -13428,6 +13506,7 @@ pub mod forms {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SaveFormDataResponse),
             params: &[
                 body(
                     "appType",
@@ -13609,6 +13688,7 @@ pub mod forms {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SaveFormDataResponse),
             params: &[
                 body(
                     "appType",
@@ -13862,6 +13942,7 @@ pub mod forms {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SearchEmployeeFieldValuesResponse),
             params: &[
                 body(
                     "appType",
@@ -14145,6 +14226,7 @@ pub mod forms {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SearchFormDataIdListResponse),
             params: &[
                 path(
                     "appType",
@@ -14464,6 +14546,7 @@ pub mod forms {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SearchFormDataIdListResponse),
             params: &[
                 path(
                     "appType",
@@ -14809,6 +14892,7 @@ pub mod forms {
             pagination: Some(crate::PageStyle::CurrentPage),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SearchFormDatasResponse),
             params: &[
                 body(
                     "appType",
@@ -15149,6 +15233,7 @@ pub mod forms {
             pagination: Some(crate::PageStyle::CurrentPage),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SearchFormDatasResponse),
             params: &[
                 body(
                     "appType",
@@ -15402,6 +15487,7 @@ pub mod forms {
             pagination: None,
             has_body: true,
             has_reply: false,
+            reply: None,
             params: &[
                 body(
                     "appType",
@@ -15606,6 +15692,7 @@ pub mod forms {
             pagination: None,
             has_body: true,
             has_reply: false,
+            reply: None,
             params: &[
                 body(
                     "appType",
@@ -15825,6 +15912,7 @@ pub mod forms {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::UpdateSubTableV2Response),
             params: &[
                 body(
                     "appType",
@@ -16046,6 +16134,7 @@ pub mod forms {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::UpdateSubTableByRowIdV2Response),
             params: &[
                 body(
                     "appType",
@@ -16407,6 +16496,7 @@ pub mod login {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::AppLoginCodeGenResponse),
             params: &[
                 query(
                     "fullUrl",
@@ -16509,6 +16599,7 @@ pub mod login {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::LoginCodeGenResponse),
             params: &[
                 query(
                     "userId",
@@ -16827,6 +16918,7 @@ pub mod matrices {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::DeleteMatrixDataByRowIdsV2Response),
             params: &[
                 body(
                     "corpId",
@@ -16989,6 +17081,7 @@ pub mod matrices {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetMatrixDetailByIdV2Response),
             params: &[
                 query(
                     "corpId",
@@ -17155,6 +17248,7 @@ pub mod matrices {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SaveAndUpdateMatrixDataV2Response),
             params: &[
                 body(
                     "corpId",
@@ -18063,6 +18157,7 @@ pub mod metadata {
             pagination: None,
             has_body: false,
             has_reply: false,
+            reply: None,
             params: &[
                 query(
                     "appType",
@@ -18225,6 +18320,7 @@ pub mod metadata {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetAllAuthCubesResponse),
             params: &[
                 body(
                     "appType",
@@ -18366,6 +18462,7 @@ pub mod metadata {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetDbConfigResponse),
             params: &[
                 query(
                     "appType",
@@ -18498,6 +18595,7 @@ pub mod metadata {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetFieldDefByUuidResponse),
             params: &[
                 query(
                     "appType",
@@ -18649,6 +18747,7 @@ pub mod metadata {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetFormComponentAliasListV2Response),
             params: &[
                 path(
                     "appType",
@@ -18816,6 +18915,7 @@ pub mod metadata {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetFormComponentDefinitionListResponse),
             params: &[
                 path(
                     "appType",
@@ -18984,6 +19084,7 @@ pub mod metadata {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetFormListInAppResponse),
             params: &[
                 query(
                     "appType",
@@ -19141,6 +19242,7 @@ pub mod metadata {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetSimpleCubeModelListResponse),
             params: &[
                 query(
                     "appType",
@@ -19294,6 +19396,7 @@ pub mod metadata {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ListNavigationByFormTypeResponse),
             params: &[
                 query(
                     "appType",
@@ -19456,6 +19559,7 @@ pub mod metadata {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::PageFormBaseInfosResponse),
             params: &[
                 body(
                     "appKey",
@@ -19629,6 +19733,7 @@ pub mod metadata {
             pagination: None,
             has_body: true,
             has_reply: false,
+            reply: None,
             params: &[
                 body(
                     "appType",
@@ -19959,6 +20064,7 @@ pub mod printing {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetPrintAppInfoResponse),
             params: &[
                 query(
                     "nameLike",
@@ -20067,6 +20173,7 @@ pub mod printing {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetPrintDictionaryResponse),
             params: &[
                 query(
                     "appType",
@@ -20265,6 +20372,7 @@ pub mod printing {
             pagination: None,
             has_body: true,
             has_reply: false,
+            reply: None,
             params: &[
                 body(
                     "appType",
@@ -20467,6 +20575,7 @@ pub mod printing {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SavePrintTplDetailInfoResponse),
             params: &[
                 body(
                     "appType",
@@ -21270,6 +21379,7 @@ pub mod processes {
             pagination: None,
             has_body: false,
             has_reply: false,
+            reply: None,
             params: &[
                 query(
                     "appType",
@@ -21436,6 +21546,7 @@ pub mod processes {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetInstanceByIdResponse),
             params: &[
                 path(
                     "id",
@@ -21615,6 +21726,7 @@ pub mod processes {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetInstanceByIdResponse),
             params: &[
                 path(
                     "id",
@@ -21917,6 +22029,7 @@ pub mod processes {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetInstanceIdListResponse),
             params: &[
                 query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
                 query(
@@ -22293,6 +22406,7 @@ pub mod processes {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetInstanceIdListResponse),
             params: &[
                 query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
                 query(
@@ -22693,6 +22807,7 @@ pub mod processes {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetInstancesResponse),
             params: &[
                 query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
                 query(
@@ -23088,6 +23203,7 @@ pub mod processes {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetInstancesResponse),
             params: &[
                 query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
                 query(
@@ -23355,6 +23471,7 @@ pub mod processes {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetInstancesByIdListResponse),
             params: &[
                 query(
                     "appType",
@@ -23531,6 +23648,7 @@ pub mod processes {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetOperationRecordsResponse),
             params: &[
                 query(
                     "appType",
@@ -23737,6 +23855,7 @@ pub mod processes {
             pagination: None,
             has_body: true,
             has_reply: false,
+            reply: None,
             params: &[
                 body(
                     "appType",
@@ -23950,6 +24069,7 @@ pub mod processes {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::StartInstanceResponse),
             params: &[
                 body(
                     "appType",
@@ -24179,6 +24299,7 @@ pub mod processes {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::StartInstanceResponse),
             params: &[
                 body(
                     "appType",
@@ -24377,6 +24498,7 @@ pub mod processes {
             pagination: None,
             has_body: false,
             has_reply: false,
+            reply: None,
             params: &[
                 query(
                     "appType",
@@ -24550,6 +24672,7 @@ pub mod processes {
             pagination: None,
             has_body: true,
             has_reply: false,
+            reply: None,
             params: &[
                 body(
                     "appType",
@@ -24976,6 +25099,7 @@ pub mod roles {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::BatchAddOrUpdateRoleMembersV2Response),
             params: &[
                 body(
                     "corpId",
@@ -25161,6 +25285,7 @@ pub mod roles {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::BatchDeleteRoleMembersV2Response),
             params: &[
                 body(
                     "corpId",
@@ -25333,6 +25458,7 @@ pub mod roles {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetRoleDetailByIdV2Response),
             params: &[
                 query(
                     "corpId",
@@ -26045,6 +26171,7 @@ pub mod search {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SearchFormDataRemovalTableDataResponse),
             params: &[
                 body(
                     "appType",
@@ -26350,6 +26477,7 @@ pub mod search {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SearchFormDataSecondGenerationResponse),
             params: &[
                 body(
                     "appType",
@@ -26672,6 +26800,7 @@ pub mod search {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SearchFormDataSecondGenerationResponse),
             params: &[
                 body(
                     "appType",
@@ -26989,6 +27118,9 @@ pub mod search {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(
+                &crate::model_meta::SearchFormDataSecondGenerationNoTableFieldResponse,
+            ),
             params: &[
                 body(
                     "appType",
@@ -28200,6 +28332,7 @@ pub mod tasks {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::ExecuteBatchTaskResponse),
             params: &[
                 body(
                     "appType",
@@ -28404,6 +28537,7 @@ pub mod tasks {
             pagination: None,
             has_body: true,
             has_reply: false,
+            reply: None,
             params: &[
                 body(
                     "appType",
@@ -28644,6 +28778,7 @@ pub mod tasks {
             pagination: None,
             has_body: true,
             has_reply: false,
+            reply: None,
             params: &[
                 body(
                     "appType",
@@ -28893,6 +29028,7 @@ pub mod tasks {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetCorpAccomplishmentTasksResponse),
             params: &[
                 path(
                     "corpId",
@@ -29162,6 +29298,7 @@ pub mod tasks {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetCorpTasksResponse),
             params: &[
                 query(
                     "appTypes",
@@ -29429,6 +29566,7 @@ pub mod tasks {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetMeCorpSubmissionResponse),
             params: &[
                 path(
                     "userId",
@@ -29721,6 +29859,7 @@ pub mod tasks {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetNotifyMeResponse),
             params: &[
                 path(
                     "userId",
@@ -29953,6 +30092,7 @@ pub mod tasks {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetRunningTaskListResponse),
             params: &[
                 body(
                     "appType",
@@ -30105,6 +30245,7 @@ pub mod tasks {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetRunningTasksResponse),
             params: &[
                 query(
                     "appType",
@@ -30315,6 +30456,7 @@ pub mod tasks {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetTaskCopiesResponse),
             params: &[
                 query(
                     "appType",
@@ -30570,6 +30712,7 @@ pub mod tasks {
             pagination: None,
             has_body: true,
             has_reply: false,
+            reply: None,
             params: &[
                 body(
                     "appType",
@@ -31840,4 +31983,7761 @@ pub(crate) static OP_METAS: [Option<&crate::OperationMeta>; 125] = [
 /// ordered by area, action and version.
 pub fn operations() -> Vec<&'static crate::OperationMeta> {
     OP_METAS.iter().flatten().copied().collect()
+}
+/// Descriptors of the models parameters and replies use.
+pub(crate) mod model_meta {
+    #[cfg(feature = "login")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static AppLoginCodeGenResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "AppLoginCodeGenResponse",
+        doc: "Reply of AppLoginCodeGen.",
+        fields: &[
+            crate::FieldMeta {
+                name: "loginCode",
+                ty: crate::ParamType::String,
+                doc: "The one-time login code.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "roles")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BatchAddOrUpdateRoleMembersV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "BatchAddOrUpdateRoleMembersV2Response",
+        doc: "Reply of BatchAddOrUpdateRoleMembers (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "roles")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BatchDeleteRoleMembersV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "BatchDeleteRoleMembersV2Response",
+        doc: "Reply of BatchDeleteRoleMembers (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "batch")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BatchGetFormDataByIdListResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "BatchGetFormDataByIdListResponse",
+        doc: "Reply of BatchGetFormDataByIdList.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::BatchGetFormDataByIdListResult,
+                    ),
+                ),
+                doc: "The form instances found.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "batch")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BatchGetFormDataByIdListResult: crate::ModelMeta = crate::ModelMeta {
+        name: "BatchGetFormDataByIdListResult",
+        doc: "One form instance returned by BatchGetFormDataByIdList.",
+        fields: &[
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creatorUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the instance's creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formData",
+                ty: crate::ParamType::Json,
+                doc: "The instance's values: field id to value.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The form instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::I64,
+                doc: "The instance's primary key in Yida's database.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceValue",
+                ty: crate::ParamType::JsonText,
+                doc: "The instance's values in Yida's raw component format; sent when `needFormInstanceValue` is set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifier",
+                ty: crate::ParamType::String,
+                doc: "User id of the last person to modify the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifyUser",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::BatchGetFormDataByIdListUser,
+                ),
+                doc: "Who last modified the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originator",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::BatchGetFormDataByIdListUser,
+                ),
+                doc: "Who submitted the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "sequence",
+                ty: crate::ParamType::String,
+                doc: "Batch number of the import that created the instance, if any.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "serialNumber",
+                ty: crate::ParamType::String,
+                doc: "The instance's serial number.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "The instance's title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "version",
+                ty: crate::ParamType::I64,
+                doc: "Version of the form schema the instance belongs to.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "batch")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BatchGetFormDataByIdListUser: crate::ModelMeta = crate::ModelMeta {
+        name: "BatchGetFormDataByIdListUser",
+        doc: "A person on a form instance (submitter or last modifier).",
+        fields: &[
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::BatchGetFormDataByIdListUserName,
+                ),
+                doc: "The person's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "batch")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BatchGetFormDataByIdListUserName: crate::ModelMeta = crate::ModelMeta {
+        name: "BatchGetFormDataByIdListUserName",
+        doc: "A person's name in Chinese and English.",
+        fields: &[
+            crate::FieldMeta {
+                name: "nameInChinese",
+                ty: crate::ParamType::String,
+                doc: "Name in Chinese.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Name in English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "batch")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BatchSaveFormDataResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "BatchSaveFormDataResponse",
+        doc: "Reply of BatchSaveFormData.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Ids of the created form instances.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "batch")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BatchUpdateFormDataByInstanceIdResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "BatchUpdateFormDataByInstanceIdResponse",
+        doc: "Reply of BatchUpdateFormDataByInstanceId.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Ids of the updated form instances.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "batch")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BatchUpdateFormDataByInstanceMapResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "BatchUpdateFormDataByInstanceMapResponse",
+        doc: "Reply of BatchUpdateFormDataByInstanceMap.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Ids of the form instances updated successfully.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BuyAuthorizationOrderResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "BuyAuthorizationOrderResponse",
+        doc: "Reply of BuyAuthorizationOrder.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BuyFreshOrderResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "BuyFreshOrderResponse",
+        doc: "Reply of BuyFreshOrder.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "agents")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static CancelAgentTaskV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "CancelAgentTaskV2Response",
+        doc: "Reply of CancelAgentTask (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "errorCode",
+                ty: crate::ParamType::String,
+                doc: "Error code when the call failed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "errorMsg",
+                ty: crate::ParamType::String,
+                doc: "Error message when the call failed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the delegation was revoked.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static CheckCloudAccountStatusResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "CheckCloudAccountStatusResponse",
+        doc: "Reply of CheckCloudAccountStatus.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the activation check passed.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "agents")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static CreateAgentTaskV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "CreateAgentTaskV2Response",
+        doc: "Reply of CreateAgentTask (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "errorCode",
+                ty: crate::ParamType::String,
+                doc: "Error code when the call failed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "errorMsg",
+                ty: crate::ParamType::String,
+                doc: "Error message when the call failed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::String,
+                doc: "The new delegation's id (`agentUuid`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static CreateOrUpdateFormDataResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "CreateOrUpdateFormDataResponse",
+        doc: "Reply of CreateOrUpdateFormData.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Ids of the form instances that were updated or created.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "matrices")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static DeleteMatrixDataByRowIdsV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "DeleteMatrixDataByRowIdsV2Response",
+        doc: "Reply of DeleteMatrixDataByRowIds (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "apps")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static DeployFunctionCallbackResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "DeployFunctionCallbackResponse",
+        doc: "Reply of DeployFunctionCallback.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether Yida accepted the notice.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ExecuteBatchTaskResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ExecuteBatchTaskResponse",
+        doc: "Reply of ExecuteBatchTask: how many tasks went through.",
+        fields: &[
+            crate::FieldMeta {
+                name: "failNumber",
+                ty: crate::ParamType::I64,
+                doc: "Number of tasks that could not be executed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "successNumber",
+                ty: crate::ParamType::I64,
+                doc: "Number of tasks executed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "total",
+                ty: crate::ParamType::I64,
+                doc: "Number of tasks submitted.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "apps")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ExecuteCustomApiResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ExecuteCustomApiResponse",
+        doc: "Reply of ExecuteCustomApi.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::String,
+                doc: "What the custom API returned, as text.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ExpireCommodityResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ExpireCommodityResponse",
+        doc: "Reply of ExpireCommodity.",
+        fields: &[
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Outcome message.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the commodity was expired.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetActivationCodeByCallerUnionIdResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetActivationCodeByCallerUnionIdResponse",
+        doc: "Reply of GetActivationCodeByCallerUnionId.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::String,
+                doc: "The activation code.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetActivityButtonListButton: crate::ModelMeta = crate::ModelMeta {
+        name: "GetActivityButtonListButton",
+        doc: "One button on a process node.",
+        fields: &[
+            crate::FieldMeta {
+                name: "aliasInChinese",
+                ty: crate::ParamType::String,
+                doc: "The button's label in Chinese.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "aliasInEnglish",
+                ty: crate::ParamType::String,
+                doc: "The button's label in English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetActivityButtonListResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetActivityButtonListResponse",
+        doc: "Reply of GetActivityButtonList.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetActivityButtonListButton,
+                    ),
+                ),
+                doc: "The node's buttons.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetActivityListActivity: crate::ModelMeta = crate::ModelMeta {
+        name: "GetActivityListActivity",
+        doc: "One node of a process design.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::String,
+                doc: "Id of the node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityName",
+                ty: crate::ParamType::String,
+                doc: "The node's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityNameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "The node's name in English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetActivityListResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetActivityListResponse",
+        doc: "Reply of GetActivityList.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetActivityListActivity),
+                ),
+                doc: "The process's nodes.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "agents")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetAgentTasksV2Agent: crate::ModelMeta = crate::ModelMeta {
+        name: "GetAgentTasksV2Agent",
+        doc: "One delegation of workflow approvals from one user to another.",
+        fields: &[
+            crate::FieldMeta {
+                name: "agentCategory",
+                ty: crate::ParamType::String,
+                doc: "What is delegated: `STAR` (processes to submit) or `EXECUTE` (processes to handle).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "agentCreateGMT",
+                ty: crate::ParamType::String,
+                doc: "When the delegation was created (ISO 8601, e.g. `2025-10-22T11:06Z`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "agentEndGMT",
+                ty: crate::ParamType::String,
+                doc: "When the delegation ends (ISO 8601).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "agentName",
+                ty: crate::ParamType::String,
+                doc: "Name of the delegate.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "agentRangeType",
+                ty: crate::ParamType::String,
+                doc: "Scope: `ALL` (every workflow) or `PART` (only those in agentRangeValue).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "agentRangeValue",
+                ty: crate::ParamType::JsonText,
+                doc: "For `PART`: JSON list of `{appType, formUuid}` objects; empty for `ALL`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "agentStartGMT",
+                ty: crate::ParamType::String,
+                doc: "When the delegation starts (ISO 8601).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "agentType",
+                ty: crate::ParamType::String,
+                doc: "Delegation type: `NORMAL`, or `DEPARTURE` for a user who left.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "agentUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the delegate.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "agentUuid",
+                ty: crate::ParamType::String,
+                doc: "Id of the delegation.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creator",
+                ty: crate::ParamType::String,
+                doc: "User id of whoever created the delegation.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creatorName",
+                ty: crate::ParamType::String,
+                doc: "Name of whoever created the delegation.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifier",
+                ty: crate::ParamType::String,
+                doc: "User id of whoever last changed the delegation.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "needNoticePrincipal",
+                ty: crate::ParamType::String,
+                doc: "`y` when the delegator is still notified, `n` when only the delegate is.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "principalName",
+                ty: crate::ParamType::String,
+                doc: "Name of the person whose approvals are delegated.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "principalUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the person whose approvals are delegated.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "`DIS` (not yet active), `EFF` (active), `OUT` (expired) or `CANCEL` (revoked).",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "agents")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetAgentTasksV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "GetAgentTasksV2Response",
+        doc: "Reply of GetAgentTasks (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "currentPage",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "limit",
+                ty: crate::ParamType::I64,
+                doc: "Items per page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "start",
+                ty: crate::ParamType::I64,
+                doc: "Offset of the first item on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "values",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetAgentTasksV2Agent),
+                ),
+                doc: "The delegations on this page.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetAllAuthCubesCube: crate::ModelMeta = crate::ModelMeta {
+        name: "GetAllAuthCubesCube",
+        doc: "One data set (cube) the user is allowed to use.",
+        fields: &[
+            crate::FieldMeta {
+                name: "apappliedCount",
+                ty: crate::ParamType::I64,
+                doc: "Usage count, as the server spells it (meaning undocumented).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the app that owns the data set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appInstanceCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the app instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appStoreCode",
+                ty: crate::ParamType::String,
+                doc: "App store code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "authMode",
+                ty: crate::ParamType::String,
+                doc: "How access to the data set is granted.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "authorizationType",
+                ty: crate::ParamType::I64,
+                doc: "Authorization type code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "businessProcessCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the linked business process.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "categoriesFirst",
+                ty: crate::ParamType::String,
+                doc: "First-level category.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "categoriesSecond",
+                ty: crate::ParamType::String,
+                doc: "Second-level category.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the data set was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creatorUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "cubeAuthType",
+                ty: crate::ParamType::String,
+                doc: "Access type of the data set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "cubeCode",
+                ty: crate::ParamType::String,
+                doc: "The data set's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "cubeDataRange",
+                ty: crate::ParamType::String,
+                doc: "Data range setting, as text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "cubeDataRanges",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetAllAuthCubesDataRange,
+                    ),
+                ),
+                doc: "Row-level data range rules.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "cubeSource",
+                ty: crate::ParamType::String,
+                doc: "Where the data set's data comes from.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dataCacheTimeConfiguration",
+                ty: crate::ParamType::String,
+                doc: "Cache lifetime setting.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dataflowCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the data flow that feeds the data set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "description",
+                ty: crate::ParamType::String,
+                doc: "Description of the data set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "domainCode",
+                ty: crate::ParamType::String,
+                doc: "Domain code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "enableCache",
+                ty: crate::ParamType::Bool,
+                doc: "Whether query results are cached.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::I64,
+                doc: "Numeric id of the data set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "isNeedApplication",
+                ty: crate::ParamType::String,
+                doc: "Whether users must apply for access.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "isTrend",
+                ty: crate::ParamType::String,
+                doc: "Whether the data set is a trend data set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the data set was last changed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifier",
+                ty: crate::ParamType::String,
+                doc: "User id of the last editor.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::String,
+                doc: "Name of the data set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "namespaceCode",
+                ty: crate::ParamType::String,
+                doc: "Namespace code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "owner",
+                ty: crate::ParamType::String,
+                doc: "Owner of the data set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "sharedDataSet",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the data set is shared.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "tenantCorpId",
+                ty: crate::ParamType::String,
+                doc: "Corp id of the tenant that owns the data set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Data set type.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userInformation",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetAllAuthCubesUserInformation,
+                ),
+                doc: "Profile of the user linked to the data set.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetAllAuthCubesDataRange: crate::ModelMeta = crate::ModelMeta {
+        name: "GetAllAuthCubesDataRange",
+        doc: "One data range rule of a data set.",
+        fields: &[
+            crate::FieldMeta {
+                name: "classifiedCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the field group the rule applies to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "conditionKey",
+                ty: crate::ParamType::String,
+                doc: "Field the rule filters on.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "conditionValue",
+                ty: crate::ParamType::List(&crate::ParamType::Json),
+                doc: "Values the rule compares against.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "elementCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the filtered element.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "elementType",
+                ty: crate::ParamType::String,
+                doc: "Type of the filtered element.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operator",
+                ty: crate::ParamType::String,
+                doc: "Comparison operator.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetAllAuthCubesResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetAllAuthCubesResponse",
+        doc: "Reply of GetAllAuthCubes.",
+        fields: &[
+            crate::FieldMeta {
+                name: "count",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching data sets across all pages.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetAllAuthCubesCube),
+                ),
+                doc: "The data sets on this page.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetAllAuthCubesUserInformation: crate::ModelMeta = crate::ModelMeta {
+        name: "GetAllAuthCubesUserInformation",
+        doc: "A user profile attached to a data set.",
+        fields: &[
+            crate::FieldMeta {
+                name: "authProvider",
+                ty: crate::ParamType::String,
+                doc: "Identity provider of the account.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "corpId",
+                ty: crate::ParamType::String,
+                doc: "The user's corp id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "departmentName",
+                ty: crate::ParamType::String,
+                doc: "The user's department name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::String,
+                doc: "The user's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nickName",
+                ty: crate::ParamType::String,
+                doc: "The user's nickname.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "realmId",
+                ty: crate::ParamType::I64,
+                doc: "Realm id of the account.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "refererNamespaceCode",
+                ty: crate::ParamType::String,
+                doc: "Namespace code the user came from.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "showName",
+                ty: crate::ParamType::String,
+                doc: "Display name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "workNo",
+                ty: crate::ParamType::String,
+                doc: "Employee number.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetApplicationAuthorizationServicePlatformResourceResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetApplicationAuthorizationServicePlatformResourceResponse",
+        doc: "Reply of GetApplicationAuthorizationServicePlatformResource.",
+        fields: &[
+            crate::FieldMeta {
+                name: "accountTotalAmount",
+                ty: crate::ParamType::I64,
+                doc: "User accounts the plan allows.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "accountUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "User accounts in use.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appTotalAmount",
+                ty: crate::ParamType::I64,
+                doc: "Apps the plan allows.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "attachmentTotalAmount",
+                ty: crate::ParamType::I64,
+                doc: "Attachment quota of the plan.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "attachmentUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Attachment quota used.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceId",
+                ty: crate::ParamType::String,
+                doc: "Id of the instance the figures belong to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceTotalAmount",
+                ty: crate::ParamType::I64,
+                doc: "Data records (form and process instances) the plan allows.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Data records in use.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Plugin usage so far.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "automation")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetAutoFlowLogDetailData: crate::ModelMeta = crate::ModelMeta {
+        name: "GetAutoFlowLogDetailData",
+        doc: "One step of an automation run, in a GetAutoFlowLogDetail reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activityKey",
+                ty: crate::ParamType::String,
+                doc: "Key of the step (the page calls it a secret key).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "elapsedTimeGMT",
+                ty: crate::ParamType::I64,
+                doc: "Time the step took, in ms.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "finishTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the step finished.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "flag",
+                ty: crate::ParamType::String,
+                doc: "Log flag.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "inputParams",
+                ty: crate::ParamType::Json,
+                doc: "Inputs the step received.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::String,
+                doc: "Name of the step.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "others",
+                ty: crate::ParamType::String,
+                doc: "Other information.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "outputParams",
+                ty: crate::ParamType::Json,
+                doc: "Outputs the step produced.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "Outcome: ran successfully or failed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "uuid",
+                ty: crate::ParamType::String,
+                doc: "Unique id of the log entry.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "automation")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetAutoFlowLogDetailResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetAutoFlowLogDetailResponse",
+        doc: "Reply of GetAutoFlowLogDetail: one page of steps.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetAutoFlowLogDetailData,
+                    ),
+                ),
+                doc: "The steps on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "hasMoreData",
+                ty: crate::ParamType::Bool,
+                doc: "Whether more pages follow.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetCorpAccomplishmentTasksData: crate::ModelMeta = crate::ModelMeta {
+        name: "GetCorpAccomplishmentTasksData",
+        doc: "One completed task in a GetCorpAccomplishmentTasks reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activeTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task became active.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "actualActionerId",
+                ty: crate::ParamType::String,
+                doc: "User id of whoever actually handled the task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "finishTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task was finished.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorEmail",
+                ty: crate::ParamType::String,
+                doc: "Email of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorId",
+                ty: crate::ParamType::String,
+                doc: "User id of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorName",
+                ty: crate::ParamType::String,
+                doc: "Name of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorNameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "English name of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorNickName",
+                ty: crate::ParamType::String,
+                doc: "Nickname of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorNickNameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "English nickname of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorPhoto",
+                ty: crate::ParamType::String,
+                doc: "Photo URL of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "outResult",
+                ty: crate::ParamType::String,
+                doc: "Decision taken: `agree` or `disagree`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "outResultName",
+                ty: crate::ParamType::String,
+                doc: "Decision as display text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "Task status.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskId",
+                ty: crate::ParamType::String,
+                doc: "The task's id (a string here, a number in ExecuteTask).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskType",
+                ty: crate::ParamType::String,
+                doc: "Kind of task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "Task title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "titleInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Task title in English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetCorpAccomplishmentTasksResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetCorpAccomplishmentTasksResponse",
+        doc: "Reply of GetCorpAccomplishmentTasks: one page of completed tasks.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetCorpAccomplishmentTasksData,
+                    ),
+                ),
+                doc: "The completed tasks on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetCorpLevelByAccountIdResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetCorpLevelByAccountIdResponse",
+        doc: "Reply of GetCorpLevelByAccountId.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::String,
+                doc: "The company's level.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetCorpTasksData: crate::ModelMeta = crate::ModelMeta {
+        name: "GetCorpTasksData",
+        doc: "One task in a GetCorpTasks reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activeTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task became active.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "actualActionerId",
+                ty: crate::ParamType::String,
+                doc: "User id of whoever actually handled the task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "finishTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task was finished.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorEmail",
+                ty: crate::ParamType::String,
+                doc: "Email of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorId",
+                ty: crate::ParamType::String,
+                doc: "User id of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorName",
+                ty: crate::ParamType::String,
+                doc: "Name of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorNameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "English name of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorNickName",
+                ty: crate::ParamType::String,
+                doc: "Nickname of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorNickNameEn",
+                ty: crate::ParamType::String,
+                doc: "English nickname of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorPhoto",
+                ty: crate::ParamType::String,
+                doc: "Photo URL of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "outResult",
+                ty: crate::ParamType::String,
+                doc: "Decision taken, if any: `agree` or `disagree`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "outResultName",
+                ty: crate::ParamType::String,
+                doc: "Decision as display text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "Task status.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskId",
+                ty: crate::ParamType::String,
+                doc: "The task's id (a string here, a number in ExecuteTask).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskType",
+                ty: crate::ParamType::String,
+                doc: "Kind of task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "Task title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "titleInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Task title in English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetCorpTasksResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetCorpTasksResponse",
+        doc: "Reply of GetCorpTasks: one page of tasks.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetCorpTasksData),
+                ),
+                doc: "The tasks on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetDbConfigResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetDbConfigResponse",
+        doc: "Reply of GetDbConfig.",
+        fields: &[
+            crate::FieldMeta {
+                name: "config",
+                ty: crate::ParamType::String,
+                doc: "The connection settings, as text (may hold credentials).",
+                secret: true,
+            },
+            crate::FieldMeta {
+                name: "corpId",
+                ty: crate::ParamType::String,
+                doc: "Corp id the settings belong to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the settings were created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creator",
+                ty: crate::ParamType::String,
+                doc: "User id of the creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "exclusive",
+                ty: crate::ParamType::String,
+                doc: "Whether the database is dedicated to this tenant.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::String,
+                doc: "Id of the settings record.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the settings were last changed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifier",
+                ty: crate::ParamType::String,
+                doc: "User id of the last editor.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Database type.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFieldDefByUuidResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFieldDefByUuidResponse",
+        doc: "Reply of GetFieldDefByUuid.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetFieldDefByUuidResult),
+                ),
+                doc: "The form's components.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFieldDefByUuidResult: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFieldDefByUuidResult",
+        doc: "One component of a form.",
+        fields: &[
+            crate::FieldMeta {
+                name: "behavior",
+                ty: crate::ParamType::String,
+                doc: "Display state: `NORMAL`, `DISABLED`, `READONLY` or `HIDDEN`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "children",
+                ty: crate::ParamType::JsonText,
+                doc: "Child components (e.g. of a sub-form), as JSON text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "componentName",
+                ty: crate::ParamType::String,
+                doc: "Component type, e.g. `TextField`, `NumberField`, `EmployeeField`, `TableField`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "fieldId",
+                ty: crate::ParamType::String,
+                doc: "The component's field id, e.g. `textField_xxx`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "label",
+                ty: crate::ParamType::Json,
+                doc: "The component's label (i18n object, often sent as JSON text).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "props",
+                ty: crate::ParamType::Json,
+                doc: "The component's properties (often sent as JSON text).",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFormComponentAliasListV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFormComponentAliasListV2Response",
+        doc: "Reply of GetFormComponentAliasList (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetFormComponentAliasListV2Result,
+                    ),
+                ),
+                doc: "One entry per component.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFormComponentAliasListV2Result: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFormComponentAliasListV2Result",
+        doc: "The alias of one form component.",
+        fields: &[
+            crate::FieldMeta {
+                name: "alias",
+                ty: crate::ParamType::String,
+                doc: "The component's alias.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "fieldId",
+                ty: crate::ParamType::String,
+                doc: "The component's field id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFormComponentDefinitionListResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFormComponentDefinitionListResponse",
+        doc: "Reply of GetFormComponentDefinitionList.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetFormComponentDefinitionListResult,
+                    ),
+                ),
+                doc: "One entry per component.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFormComponentDefinitionListResult: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFormComponentDefinitionListResult",
+        doc: "Definition of one form component.",
+        fields: &[
+            crate::FieldMeta {
+                name: "componentName",
+                ty: crate::ParamType::String,
+                doc: "Component type, e.g. `TextField`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "fieldId",
+                ty: crate::ParamType::String,
+                doc: "The component's field id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "label",
+                ty: crate::ParamType::String,
+                doc: "The component's label.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "parentId",
+                ty: crate::ParamType::String,
+                doc: "Field id of the enclosing component (e.g. a sub-form), if any.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFormDataByIDOriginator: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFormDataByIDOriginator",
+        doc: "The person who submitted a form instance.",
+        fields: &[
+            crate::FieldMeta {
+                name: "departmentName",
+                ty: crate::ParamType::String,
+                doc: "The person's department name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "email",
+                ty: crate::ParamType::String,
+                doc: "The person's email address.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(&crate::model_meta::I18nName),
+                doc: "The person's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFormDataByIDResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFormDataByIDResponse",
+        doc: "Reply of GetFormDataByID: one form instance.",
+        fields: &[
+            crate::FieldMeta {
+                name: "formData",
+                ty: crate::ParamType::Json,
+                doc: "The instance's values: field id (or alias) to value.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formInstId",
+                ty: crate::ParamType::String,
+                doc: "The form instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originator",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetFormDataByIDOriginator,
+                ),
+                doc: "Who submitted the instance.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFormListInAppForm: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFormListInAppForm",
+        doc: "Basic details of one form.",
+        fields: &[
+            crate::FieldMeta {
+                name: "creator",
+                ty: crate::ParamType::String,
+                doc: "User id of the form's creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formType",
+                ty: crate::ParamType::String,
+                doc: "Form type: `receipt` (plain form) or `process` (workflow form).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "gmtCreate",
+                ty: crate::ParamType::String,
+                doc: "When the form was created (ISO 8601, e.g. `2022-07-29T14:55Z`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::Model(&crate::model_meta::GetFormListInAppTitle),
+                doc: "The form's name.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFormListInAppPage: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFormListInAppPage",
+        doc: "One page of forms.",
+        fields: &[
+            crate::FieldMeta {
+                name: "currentPage",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetFormListInAppForm),
+                ),
+                doc: "The forms on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFormListInAppResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFormListInAppResponse",
+        doc: "Reply of GetFormListInApp.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Model(&crate::model_meta::GetFormListInAppPage),
+                doc: "The page of forms.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFormListInAppTitle: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFormListInAppTitle",
+        doc: "A form name in English and Chinese.",
+        fields: &[
+            crate::FieldMeta {
+                name: "enUS",
+                ty: crate::ParamType::String,
+                doc: "Name in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "zhCN",
+                ty: crate::ParamType::String,
+                doc: "Name in Chinese.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetInstanceByIdPerson: crate::ModelMeta = crate::ModelMeta {
+        name: "GetInstanceByIdPerson",
+        doc: "A person on a process instance (originator or current approver).",
+        fields: &[
+            crate::FieldMeta {
+                name: "deptName",
+                ty: crate::ParamType::String,
+                doc: "The person's department name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "email",
+                ty: crate::ParamType::String,
+                doc: "The person's email address.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(&crate::model_meta::I18nName),
+                doc: "The person's display name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetInstanceByIdResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetInstanceByIdResponse",
+        doc: "Reply of GetInstanceById (both versions); one process instance.",
+        fields: &[
+            crate::FieldMeta {
+                name: "actionExecutor",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetInstanceByIdPerson),
+                ),
+                doc: "Users who hold the instance's current task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "approvedResult",
+                ty: crate::ParamType::String,
+                doc: "Outcome: `agree` or `disagree`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::Json,
+                doc: "Form values, keyed by field id (or alias with `useAlias`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceStatus",
+                ty: crate::ParamType::String,
+                doc: "State: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originator",
+                ty: crate::ParamType::Model(&crate::model_meta::GetInstanceByIdPerson),
+                doc: "The user who started the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processCode",
+                ty: crate::ParamType::String,
+                doc: "The process's code (`TPROC--...`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "The instance's title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "version",
+                ty: crate::ParamType::I64,
+                doc: "Revision number of the instance data.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetInstanceIdListResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetInstanceIdListResponse",
+        doc: "Reply of GetInstanceIdList (both versions); one page of instance ids.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "The matching process instance ids on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetInstancesByIdListInstance: crate::ModelMeta = crate::ModelMeta {
+        name: "GetInstancesByIdListInstance",
+        doc: "One process instance in a GetInstancesByIdList reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "actionExecutor",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetInstancesByIdListPerson,
+                    ),
+                ),
+                doc: "Users who hold the instance's current task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "approvedResult",
+                ty: crate::ParamType::String,
+                doc: "Outcome: `agree` or `disagree`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::Json,
+                doc: "Form values, keyed by field id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceStatus",
+                ty: crate::ParamType::String,
+                doc: "State: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originator",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetInstancesByIdListPerson,
+                ),
+                doc: "The user who started the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processCode",
+                ty: crate::ParamType::String,
+                doc: "The process's code (`TPROC--...`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "The instance's title.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetInstancesByIdListPerson: crate::ModelMeta = crate::ModelMeta {
+        name: "GetInstancesByIdListPerson",
+        doc: "A person on a process instance (originator or current approver).",
+        fields: &[
+            crate::FieldMeta {
+                name: "departmentName",
+                ty: crate::ParamType::String,
+                doc: "The person's department name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "email",
+                ty: crate::ParamType::String,
+                doc: "The person's email address.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(&crate::model_meta::I18nName),
+                doc: "The person's display name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetInstancesByIdListResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetInstancesByIdListResponse",
+        doc: "Reply of GetInstancesByIdList.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetInstancesByIdListInstance,
+                    ),
+                ),
+                doc: "The requested process instances.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetInstancesInstance: crate::ModelMeta = crate::ModelMeta {
+        name: "GetInstancesInstance",
+        doc: "One process instance in a GetInstances page.",
+        fields: &[
+            crate::FieldMeta {
+                name: "actionExecutor",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetInstancesPerson),
+                ),
+                doc: "Users who hold the instance's current task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "approvedResult",
+                ty: crate::ParamType::String,
+                doc: "Outcome: `agree` or `disagree`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::Json,
+                doc: "Form values, keyed by field id (or alias with `useAlias`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceStatus",
+                ty: crate::ParamType::String,
+                doc: "State: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originator",
+                ty: crate::ParamType::Model(&crate::model_meta::GetInstancesPerson),
+                doc: "The user who started the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processCode",
+                ty: crate::ParamType::String,
+                doc: "The process's code (`TPROC--...`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "The instance's title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "version",
+                ty: crate::ParamType::I64,
+                doc: "Revision number of the instance data.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetInstancesPerson: crate::ModelMeta = crate::ModelMeta {
+        name: "GetInstancesPerson",
+        doc: "A person on a process instance (originator or current approver).",
+        fields: &[
+            crate::FieldMeta {
+                name: "deptName",
+                ty: crate::ParamType::String,
+                doc: "The person's department name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "email",
+                ty: crate::ParamType::String,
+                doc: "The person's email address.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(&crate::model_meta::I18nName),
+                doc: "The person's display name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetInstancesResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetInstancesResponse",
+        doc: "Reply of GetInstances (both versions); one page of process instances.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetInstancesInstance),
+                ),
+                doc: "The process instances on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "matrices")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetMatrixDetailByIdV2Column: crate::ModelMeta = crate::ModelMeta {
+        name: "GetMatrixDetailByIdV2Column",
+        doc: "One column of a matrix.",
+        fields: &[
+            crate::FieldMeta {
+                name: "columnId",
+                ty: crate::ParamType::String,
+                doc: "The column's id (`column_xx`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "componentType",
+                ty: crate::ParamType::String,
+                doc: "Kind of values the column holds, e.g. `TextField`, `DepartmentSelectField`, `EmployeeField`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::String,
+                doc: "The column's name.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "matrices")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetMatrixDetailByIdV2I18nText: crate::ModelMeta = crate::ModelMeta {
+        name: "GetMatrixDetailByIdV2I18nText",
+        doc: "A text in English and Chinese.",
+        fields: &[
+            crate::FieldMeta {
+                name: "en_US",
+                ty: crate::ParamType::String,
+                doc: "Text in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Always `i18n`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "zh_CN",
+                ty: crate::ParamType::String,
+                doc: "Text in Chinese.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "matrices")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetMatrixDetailByIdV2Matrix: crate::ModelMeta = crate::ModelMeta {
+        name: "GetMatrixDetailByIdV2Matrix",
+        doc: "A permission matrix with its columns and one page of rows.",
+        fields: &[
+            crate::FieldMeta {
+                name: "description",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetMatrixDetailByIdV2I18nText,
+                ),
+                doc: "The matrix's description.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "matrixData",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetMatrixDetailByIdV2MatrixData,
+                ),
+                doc: "The requested page of rows.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "matrixId",
+                ty: crate::ParamType::String,
+                doc: "The matrix's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "matrixTable",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetMatrixDetailByIdV2MatrixTable,
+                ),
+                doc: "Column definitions of the matrix.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetMatrixDetailByIdV2I18nText,
+                ),
+                doc: "The matrix's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "rowTotalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of rows in the matrix.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "matrices")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetMatrixDetailByIdV2MatrixData: crate::ModelMeta = crate::ModelMeta {
+        name: "GetMatrixDetailByIdV2MatrixData",
+        doc: "One page of a matrix's rows.",
+        fields: &[
+            crate::FieldMeta {
+                name: "currentPage",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::Json,
+                doc: "The rows (shape undocumented).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of rows across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "matrices")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetMatrixDetailByIdV2MatrixTable: crate::ModelMeta = crate::ModelMeta {
+        name: "GetMatrixDetailByIdV2MatrixTable",
+        doc: "Column definitions of a matrix.",
+        fields: &[
+            crate::FieldMeta {
+                name: "conditionColumn",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetMatrixDetailByIdV2Column,
+                    ),
+                ),
+                doc: "Condition columns (types `TextField` or `DepartmentSelectField`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "resultColumn",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetMatrixDetailByIdV2Column,
+                    ),
+                ),
+                doc: "Result (role) columns (type `EmployeeField`).",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "matrices")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetMatrixDetailByIdV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "GetMatrixDetailByIdV2Response",
+        doc: "Reply of GetMatrixDetailById (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetMatrixDetailByIdV2Matrix,
+                ),
+                doc: "The matrix.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetMeCorpSubmissionActioner: crate::ModelMeta = crate::ModelMeta {
+        name: "GetMeCorpSubmissionActioner",
+        doc: "A current task handler in a GetMeCorpSubmission reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "buName",
+                ty: crate::ParamType::String,
+                doc: "Name of the person's business unit.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "email",
+                ty: crate::ParamType::String,
+                doc: "Email address.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "employeeType",
+                ty: crate::ParamType::String,
+                doc: "Employee type.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "employeeTypeInformation",
+                ty: crate::ParamType::String,
+                doc: "Details of the employee type.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "humanResourceGroupWorkNumber",
+                ty: crate::ParamType::String,
+                doc: "User id of the person's HR business partner.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "isSystemAdmin",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the person is a system administrator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "level",
+                ty: crate::ParamType::String,
+                doc: "Level (rank) of the person.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::String,
+                doc: "Name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nickName",
+                ty: crate::ParamType::String,
+                doc: "Nickname.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "orderNumber",
+                ty: crate::ParamType::String,
+                doc: "Ordering value (the page calls it an order number).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "personalPhoto",
+                ty: crate::ParamType::String,
+                doc: "Personal photo.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "personalPhotoUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the personal photo.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pinyinNameAll",
+                ty: crate::ParamType::String,
+                doc: "Full name in pinyin.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pinyinNickName",
+                ty: crate::ParamType::String,
+                doc: "Nickname in pinyin.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "state",
+                ty: crate::ParamType::String,
+                doc: "Account state.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "superUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the person's super administrator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "tbWang",
+                ty: crate::ParamType::String,
+                doc: "Taobao Wangwang account.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetMeCorpSubmissionActivityInstance: crate::ModelMeta = crate::ModelMeta {
+        name: "GetMeCorpSubmissionActivityInstance",
+        doc: "A process node the instance is currently at, in a GetMeCorpSubmission reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::String,
+                doc: "Id of the node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityInstanceStatus",
+                ty: crate::ParamType::String,
+                doc: "Status of this node instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityName",
+                ty: crate::ParamType::String,
+                doc: "Name of the node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityNameEn",
+                ty: crate::ParamType::String,
+                doc: "English name of the node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::I64,
+                doc: "Id of the node instance.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetMeCorpSubmissionData: crate::ModelMeta = crate::ModelMeta {
+        name: "GetMeCorpSubmissionData",
+        doc: "One submitted process instance in a GetMeCorpSubmission reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "actioner",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetMeCorpSubmissionActioner,
+                    ),
+                ),
+                doc: "People who currently hold the instance's tasks.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "actionerId",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "User ids of the current handlers.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "actionerName",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Names of the current handlers.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "currentActivityInstances",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetMeCorpSubmissionActivityInstance,
+                    ),
+                ),
+                doc: "Process nodes the instance is currently at.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dataMap",
+                ty: crate::ParamType::Json,
+                doc: "Form values of the instance, keyed by field id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dataType",
+                ty: crate::ParamType::String,
+                doc: "Kind of record.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "finishTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance finished.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The form instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceValue",
+                ty: crate::ParamType::JsonText,
+                doc: "Instance data as JSON text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorAvatar",
+                ty: crate::ParamType::String,
+                doc: "Avatar URL of the originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorDisplayName",
+                ty: crate::ParamType::String,
+                doc: "Display name of the originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorId",
+                ty: crate::ParamType::String,
+                doc: "User id of the originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processApprovedResult",
+                ty: crate::ParamType::String,
+                doc: "Approval outcome code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processApprovedResultText",
+                ty: crate::ParamType::String,
+                doc: "Approval outcome as display text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the process.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processId",
+                ty: crate::ParamType::I64,
+                doc: "Numeric id of the process.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceStatus",
+                ty: crate::ParamType::String,
+                doc: "Status code of the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceStatusText",
+                ty: crate::ParamType::String,
+                doc: "Status of the instance as display text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processName",
+                ty: crate::ParamType::String,
+                doc: "Name of the process.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "Instance title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "version",
+                ty: crate::ParamType::I64,
+                doc: "Version of the record.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetMeCorpSubmissionResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetMeCorpSubmissionResponse",
+        doc: "Reply of GetMeCorpSubmission: one page of submitted instances.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetMeCorpSubmissionData),
+                ),
+                doc: "The submitted instances on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetNotifyMeData: crate::ModelMeta = crate::ModelMeta {
+        name: "GetNotifyMeData",
+        doc: "One notification in a GetNotifyMe reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::String,
+                doc: "Id of the process node that sent it.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "corpId",
+                ty: crate::ParamType::String,
+                doc: "Corp id of the company.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the notification was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creatorUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the notification's creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formInstanceId",
+                ty: crate::ParamType::String,
+                doc: "Id of the instance the notification is about.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instStatus",
+                ty: crate::ParamType::String,
+                doc: "Instance status: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "mobileUrl",
+                ty: crate::ParamType::String,
+                doc: "Link that opens the item on mobile.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the notification was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the process.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "Title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "titleInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Title in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "url",
+                ty: crate::ParamType::String,
+                doc: "Link that opens the item.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetNotifyMeResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetNotifyMeResponse",
+        doc: "Reply of GetNotifyMe: one page of notifications.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetNotifyMeData),
+                ),
+                doc: "The notifications on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "attachments")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetOpenUrlResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetOpenUrlResponse",
+        doc: "Reply of GetOpenUrl.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::String,
+                doc: "The temporary login-free URL.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetOperationRecordsAgent: crate::ModelMeta = crate::ModelMeta {
+        name: "GetOperationRecordsAgent",
+        doc: "A delegate acting for an operator.",
+        fields: &[
+            crate::FieldMeta {
+                name: "departmentDescription",
+                ty: crate::ParamType::String,
+                doc: "The delegate's department.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "displayName",
+                ty: crate::ParamType::String,
+                doc: "The delegate's display name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "displayNameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "The delegate's name in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "orderNumber",
+                ty: crate::ParamType::String,
+                doc: "Order number of the entry.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "personalPhoto",
+                ty: crate::ParamType::String,
+                doc: "URL of the delegate's photo.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "The delegate's status.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userInformation",
+                ty: crate::ParamType::String,
+                doc: "Information about the delegate.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetOperationRecordsDomain: crate::ModelMeta = crate::ModelMeta {
+        name: "GetOperationRecordsDomain",
+        doc: "A sub-record of an approval step.",
+        fields: &[
+            crate::FieldMeta {
+                name: "action",
+                ty: crate::ParamType::String,
+                doc: "The action taken.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activeTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task became active.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::String,
+                doc: "Id of the process node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "digitalSignature",
+                ty: crate::ParamType::String,
+                doc: "URL of the handwritten signature, if any.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "files",
+                ty: crate::ParamType::String,
+                doc: "Attached files.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formatAction",
+                ty: crate::ParamType::String,
+                doc: "The action, formatted for display.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operateTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the operation was done.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operateType",
+                ty: crate::ParamType::String,
+                doc: "Kind of operation.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operator",
+                ty: crate::ParamType::String,
+                doc: "The operator's DingTalk user id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorAgentIdList",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetOperationRecordsAgent,
+                    ),
+                ),
+                doc: "The operator's delegates.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorDisplayName",
+                ty: crate::ParamType::String,
+                doc: "The operator's display name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorName",
+                ty: crate::ParamType::String,
+                doc: "The operator's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorNickName",
+                ty: crate::ParamType::String,
+                doc: "The operator's nickname.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorPhotoUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the operator's avatar.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorStatus",
+                ty: crate::ParamType::String,
+                doc: "The operator's status.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "remark",
+                ty: crate::ParamType::String,
+                doc: "The approval comment.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "showName",
+                ty: crate::ParamType::String,
+                doc: "Display name of the step.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "size",
+                ty: crate::ParamType::I64,
+                doc: "Size value reported for the record.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskExecuteType",
+                ty: crate::ParamType::String,
+                doc: "How the task was executed: `NORMAL`, `FILTERED` or `AUTO`; set only for running to-do tasks.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskHoldTimeGMT",
+                ty: crate::ParamType::I64,
+                doc: "When the task was put on hold.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskId",
+                ty: crate::ParamType::String,
+                doc: "The task's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskType",
+                ty: crate::ParamType::String,
+                doc: "Task dispatch type: `COMMON_ONE_BY_ONE`, `COMMON_ALL_AT_ONCE`, `MIDDLE_IN_ONE_BY_ONE` or `MIDDLE_IN_ALL_AT_ONCE`; set only for running to-do tasks.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Record type.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetOperationRecordsRecord: crate::ModelMeta = crate::ModelMeta {
+        name: "GetOperationRecordsRecord",
+        doc: "One step in a process instance's approval history.",
+        fields: &[
+            crate::FieldMeta {
+                name: "action",
+                ty: crate::ParamType::String,
+                doc: "Action as a display label, e.g. 已同意 (approved) or 提交申请 (submitted).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "actionExit",
+                ty: crate::ParamType::String,
+                doc: "Action code: `agree`, `doing`, `disagree`, `forward`, `restart`, `revoked`, `submit`, `append`, `beforeAppend`, `afterAppend`, `redirect`, `next`, `carbon` or `recall`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activeTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task became active.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::String,
+                doc: "Id of the process node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dataId",
+                ty: crate::ParamType::I64,
+                doc: "Id of the record's data.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "digitalSign",
+                ty: crate::ParamType::String,
+                doc: "URL of the handwritten signature, if any.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "domainList",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetOperationRecordsDomain,
+                    ),
+                ),
+                doc: "Sub-records of this step.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "files",
+                ty: crate::ParamType::String,
+                doc: "Attached files.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operateTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the operation was done.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operateType",
+                ty: crate::ParamType::String,
+                doc: "Kind of operation.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorDisplayName",
+                ty: crate::ParamType::String,
+                doc: "The operator's display name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorName",
+                ty: crate::ParamType::String,
+                doc: "The operator's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorNickName",
+                ty: crate::ParamType::String,
+                doc: "The operator's nickname.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorPhotoUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the operator's avatar.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorStatus",
+                ty: crate::ParamType::String,
+                doc: "The operator's status.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorUserId",
+                ty: crate::ParamType::String,
+                doc: "The operator's DingTalk user id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "remark",
+                ty: crate::ParamType::String,
+                doc: "The approval comment.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "showName",
+                ty: crate::ParamType::String,
+                doc: "Display name of the step.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "size",
+                ty: crate::ParamType::I64,
+                doc: "Size value reported for the record.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskExecuteType",
+                ty: crate::ParamType::String,
+                doc: "How the task was executed: `NORMAL`, `FILTERED` or `AUTO`; set only for running to-do tasks.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskHoldTimeGMT",
+                ty: crate::ParamType::I64,
+                doc: "When the task was put on hold.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskId",
+                ty: crate::ParamType::String,
+                doc: "The task's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskType",
+                ty: crate::ParamType::String,
+                doc: "Task dispatch type: `COMMON_ONE_BY_ONE`, `COMMON_ALL_AT_ONCE`, `MIDDLE_IN_ONE_BY_ONE` or `MIDDLE_IN_ALL_AT_ONCE`; set only for running to-do tasks.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Record type.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetOperationRecordsResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetOperationRecordsResponse",
+        doc: "Reply of GetOperationRecords.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetOperationRecordsRecord,
+                    ),
+                ),
+                doc: "The instance's operation records, in order.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetPlatformResourceResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetPlatformResourceResponse",
+        doc: "Reply of GetPlatformResource.",
+        fields: &[
+            crate::FieldMeta {
+                name: "accountTotalAmount",
+                ty: crate::ParamType::I64,
+                doc: "User accounts the plan allows.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "accountUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "User accounts in use.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appTotalAmount",
+                ty: crate::ParamType::I64,
+                doc: "Apps the plan allows.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "attachmentTotalAmount",
+                ty: crate::ParamType::I64,
+                doc: "Attachment quota of the plan.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "attachmentUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Attachment quota used.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceTotalAmount",
+                ty: crate::ParamType::I64,
+                doc: "Data records (form and process instances) the plan allows.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Data records in use.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Plugin usage so far.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "printing")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetPrintAppInfoApp: crate::ModelMeta = crate::ModelMeta {
+        name: "GetPrintAppInfoApp",
+        doc: "One app in a GetPrintAppInfo reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "appName",
+                ty: crate::ParamType::String,
+                doc: "The app's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formInfoList",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetPrintAppInfoForm),
+                ),
+                doc: "The app's forms.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "iconUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the app's icon.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "printing")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetPrintAppInfoForm: crate::ModelMeta = crate::ModelMeta {
+        name: "GetPrintAppInfoForm",
+        doc: "One form of an app in a GetPrintAppInfo reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "formName",
+                ty: crate::ParamType::String,
+                doc: "The form's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "printing")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetPrintAppInfoResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetPrintAppInfoResponse",
+        doc: "Reply of GetPrintAppInfo.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetPrintAppInfoApp),
+                ),
+                doc: "Apps with print templates enabled.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "printing")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetPrintDictionaryResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetPrintDictionaryResponse",
+        doc: "Reply of GetPrintDictionary.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::String,
+                doc: "The form's printable fields and process nodes, as text.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDefinitionActivity: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDefinitionActivity",
+        doc: "A process node as seen from a task.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::String,
+                doc: "Id of the node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityInstanceStatus",
+                ty: crate::ParamType::String,
+                doc: "State of the node instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityName",
+                ty: crate::ParamType::String,
+                doc: "The node's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityNameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "The node's name in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::I64,
+                doc: "Id of the entry.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDefinitionDepartment: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDefinitionDepartment",
+        doc: "A department from master data.",
+        fields: &[
+            crate::FieldMeta {
+                name: "deptName",
+                ty: crate::ParamType::String,
+                doc: "Department name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "deptNameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Department name in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "deptNo",
+                ty: crate::ParamType::String,
+                doc: "Department number.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "deptPath",
+                ty: crate::ParamType::String,
+                doc: "Path of the department in the organization tree.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "humanSourceGroupOrderNumber",
+                ty: crate::ParamType::String,
+                doc: "HR group order number.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "humanSourceGroupWorkNo",
+                ty: crate::ParamType::String,
+                doc: "User id of the HR group contact.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::I64,
+                doc: "Id of the entry.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "masterWorkNo",
+                ty: crate::ParamType::String,
+                doc: "Primary employee number.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDefinitionPerson: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDefinitionPerson",
+        doc: "A person on the process (owner or originator).",
+        fields: &[
+            crate::FieldMeta {
+                name: "departmentDescription",
+                ty: crate::ParamType::String,
+                doc: "Description of the person's department.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "displayEnName",
+                ty: crate::ParamType::String,
+                doc: "The person's name in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "displayName",
+                ty: crate::ParamType::String,
+                doc: "The person's display name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "masterDataDepartments",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetProcessDefinitionDepartment,
+                    ),
+                ),
+                doc: "The person's departments from master data.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "orderNumber",
+                ty: crate::ParamType::String,
+                doc: "Order number.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "personalPhoto",
+                ty: crate::ParamType::String,
+                doc: "URL of the person's photo.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "The person's status.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "tbWang",
+                ty: crate::ParamType::String,
+                doc: "The person's Taobao Wangwang account.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userInfo",
+                ty: crate::ParamType::String,
+                doc: "Information about the person.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDefinitionResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDefinitionResponse",
+        doc: "Reply of GetProcessDefinition.",
+        fields: &[
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originator",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDefinitionPerson,
+                ),
+                doc: "The user who started the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "outResult",
+                ty: crate::ParamType::String,
+                doc: "Outcome: `agree` or `disagree`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "owners",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetProcessDefinitionPerson,
+                    ),
+                ),
+                doc: "The instance's owners.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processId",
+                ty: crate::ParamType::String,
+                doc: "The process's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "State of the process instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "tasks",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetProcessDefinitionTask,
+                    ),
+                ),
+                doc: "Tasks of the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "The instance's title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "variables",
+                ty: crate::ParamType::Json,
+                doc: "Process variables, keyed by name.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDefinitionTask: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDefinitionTask",
+        doc: "A task of the process instance.",
+        fields: &[
+            crate::FieldMeta {
+                name: "actionerId",
+                ty: crate::ParamType::String,
+                doc: "User id of the task's assignee.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activity",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDefinitionActivity,
+                ),
+                doc: "The node the task belongs to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "The task's state.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskId",
+                ty: crate::ParamType::I64,
+                doc: "The task's id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignApprovalSummary: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignApprovalSummary",
+        doc: "One item of the approval summary.",
+        fields: &[
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDesignSummaryTitle,
+                ),
+                doc: "The item's title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Kind of item, e.g. `variable`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "value",
+                ty: crate::ParamType::String,
+                doc: "What the item shows, e.g. `originator`, `createTime` or a field id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignByCodeApprovalSummary: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignByCodeApprovalSummary",
+        doc: "One item of the approval summary.",
+        fields: &[
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDesignByCodeSummaryTitle,
+                ),
+                doc: "The item's title.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignByCodeFieldBehavior: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignByCodeFieldBehavior",
+        doc: "How one form field behaves in the process.",
+        fields: &[
+            crate::FieldMeta {
+                name: "fieldBehavior",
+                ty: crate::ParamType::String,
+                doc: "The field's behaviour, e.g. `HIDDEN`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "fieldId",
+                ty: crate::ParamType::String,
+                doc: "The field's id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignByCodeFlowConfig: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignByCodeFlowConfig",
+        doc: "Field permission settings of a process.",
+        fields: &[
+            crate::FieldMeta {
+                name: "sid_instDetail",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetProcessDesignByCodeFieldBehavior,
+                    ),
+                ),
+                doc: "How each field behaves on the instance detail page.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignByCodeFormulaRule: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignByCodeFormulaRule",
+        doc: "A submit rule checked at process nodes.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activityAction",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Actions the rule applies to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Ids of the nodes the rule applies to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "block",
+                ty: crate::ParamType::String,
+                doc: "Whether a failing rule blocks the submission, e.g. `n`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Message shown when the rule fails.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDesignByCodeLabel,
+                ),
+                doc: "The rule's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nodeType",
+                ty: crate::ParamType::String,
+                doc: "Kind of node the rule runs at, e.g. `START`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "rule",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDesignByCodeRuleFormula,
+                ),
+                doc: "The rule's formula.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "ruleType",
+                ty: crate::ParamType::String,
+                doc: "Kind of rule, e.g. `VALIDATOR`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "triggerMode",
+                ty: crate::ParamType::String,
+                doc: "When the rule is triggered.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignByCodeLabel: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignByCodeLabel",
+        doc: "A name in two languages.",
+        fields: &[
+            crate::FieldMeta {
+                name: "en_US",
+                ty: crate::ParamType::String,
+                doc: "Name in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "zh_CN",
+                ty: crate::ParamType::String,
+                doc: "Name in Chinese.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignByCodeNode: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignByCodeNode",
+        doc: "One node of a process design.",
+        fields: &[
+            crate::FieldMeta {
+                name: "childNodes",
+                ty: crate::ParamType::List(&crate::ParamType::Json),
+                doc: "Nested nodes (e.g. branches), as free JSON.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "description",
+                ty: crate::ParamType::String,
+                doc: "The node's description.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDesignByCodeLabel,
+                ),
+                doc: "The node's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nextId",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Ids of the following nodes.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nodeId",
+                ty: crate::ParamType::String,
+                doc: "The node's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "prevId",
+                ty: crate::ParamType::String,
+                doc: "Id of the preceding node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "props",
+                ty: crate::ParamType::Json,
+                doc: "The node's detailed settings (approvers, buttons, …) as free JSON.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Kind of node, e.g. `approval` or `finish`.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignByCodeProps: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignByCodeProps",
+        doc: "Basic settings of a process.",
+        fields: &[
+            crate::FieldMeta {
+                name: "allowCollaboration",
+                ty: crate::ParamType::Bool,
+                doc: "Whether collaboration is allowed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "allowTemporaryStorage",
+                ty: crate::ParamType::Bool,
+                doc: "Whether drafts can be saved.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "allowWithdraw",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the originator may withdraw the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "bindingForm",
+                ty: crate::ParamType::String,
+                doc: "Code of the form the process is bound to (`FORM-...`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "noRecordRecall",
+                ty: crate::ParamType::Bool,
+                doc: "Whether a withdrawal leaves no record.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processCode",
+                ty: crate::ParamType::String,
+                doc: "The process's code (`TPROC--...`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processDetailUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the instance detail page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInitUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the page that starts an instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processMobileDetailUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the instance detail page on mobile.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "stopAssociationRulesIfFailed",
+                ty: crate::ParamType::Bool,
+                doc: "Whether linked rules stop when one fails.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignByCodeResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignByCodeResponse",
+        doc: "Reply of GetProcessDesignByCode; the structure of the process design.",
+        fields: &[
+            crate::FieldMeta {
+                name: "approvalSummary",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetProcessDesignByCodeApprovalSummary,
+                    ),
+                ),
+                doc: "Items shown in the approval summary.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "flowConfig",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDesignByCodeFlowConfig,
+                ),
+                doc: "Field permission settings of the process.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formulaRules",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetProcessDesignByCodeFormulaRule,
+                    ),
+                ),
+                doc: "Submit rules checked at nodes.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nodes",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetProcessDesignByCodeNode,
+                    ),
+                ),
+                doc: "The process's nodes.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "props",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDesignByCodeProps,
+                ),
+                doc: "Basic settings of the process.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignByCodeRuleFormula: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignByCodeRuleFormula",
+        doc: "The formula of a submit rule.",
+        fields: &[
+            crate::FieldMeta {
+                name: "content",
+                ty: crate::ParamType::String,
+                doc: "The formula with field references, e.g. `EQ(#{textField_x},1)`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "displayRule",
+                ty: crate::ParamType::String,
+                doc: "The formula with field names, for display.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "source",
+                ty: crate::ParamType::String,
+                doc: "The formula's source text.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignByCodeSummaryTitle: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignByCodeSummaryTitle",
+        doc: "A summary item's title in two languages.",
+        fields: &[
+            crate::FieldMeta {
+                name: "en_US",
+                ty: crate::ParamType::String,
+                doc: "Title in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Always `i18n`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "zh_CN",
+                ty: crate::ParamType::String,
+                doc: "Title in Chinese.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignFieldBehavior: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignFieldBehavior",
+        doc: "How one form field behaves in the process.",
+        fields: &[
+            crate::FieldMeta {
+                name: "fieldBehavior",
+                ty: crate::ParamType::String,
+                doc: "The field's behaviour, e.g. `HIDDEN`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "fieldId",
+                ty: crate::ParamType::String,
+                doc: "The field's id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignFlowConfig: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignFlowConfig",
+        doc: "Field permission settings of a process.",
+        fields: &[
+            crate::FieldMeta {
+                name: "sid_instDetail",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetProcessDesignFieldBehavior,
+                    ),
+                ),
+                doc: "How each field behaves on the instance detail page.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignFormulaRule: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignFormulaRule",
+        doc: "A submit rule checked at process nodes.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activityAction",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Actions the rule applies to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Ids of the nodes the rule applies to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "block",
+                ty: crate::ParamType::String,
+                doc: "Whether a failing rule blocks the submission, e.g. `n`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Message shown when the rule fails.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(&crate::model_meta::GetProcessDesignLabel),
+                doc: "The rule's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nodeType",
+                ty: crate::ParamType::String,
+                doc: "Kind of node the rule runs at, e.g. `START`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "rule",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDesignRuleFormula,
+                ),
+                doc: "The rule's formula.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "ruleType",
+                ty: crate::ParamType::String,
+                doc: "Kind of rule, e.g. `VALIDATOR`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "triggerMode",
+                ty: crate::ParamType::String,
+                doc: "When the rule is triggered.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignLabel: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignLabel",
+        doc: "A name in two languages.",
+        fields: &[
+            crate::FieldMeta {
+                name: "en_US",
+                ty: crate::ParamType::String,
+                doc: "Name in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Always `i18n` when present.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "zh_CN",
+                ty: crate::ParamType::String,
+                doc: "Name in Chinese.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignNode: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignNode",
+        doc: "One node of a process design.",
+        fields: &[
+            crate::FieldMeta {
+                name: "approvalType",
+                ty: crate::ParamType::String,
+                doc: "How approvers are chosen, on approval nodes.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "childNodes",
+                ty: crate::ParamType::List(&crate::ParamType::Json),
+                doc: "Nested nodes (e.g. branches), as free JSON.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "description",
+                ty: crate::ParamType::String,
+                doc: "The node's description.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(&crate::model_meta::GetProcessDesignLabel),
+                doc: "The node's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nextId",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Ids of the following nodes.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nodeId",
+                ty: crate::ParamType::String,
+                doc: "The node's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "prevId",
+                ty: crate::ParamType::String,
+                doc: "Id of the preceding node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "props",
+                ty: crate::ParamType::Json,
+                doc: "The node's detailed settings (approvers, buttons, …) as free JSON.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Kind of node, e.g. `approval` or `finish`.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignProps: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignProps",
+        doc: "Basic settings of a process.",
+        fields: &[
+            crate::FieldMeta {
+                name: "allowCollaboration",
+                ty: crate::ParamType::Bool,
+                doc: "Whether collaboration is allowed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "allowTemporaryStorage",
+                ty: crate::ParamType::Bool,
+                doc: "Whether drafts can be saved.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "allowWithdraw",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the originator may withdraw the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "bindingForm",
+                ty: crate::ParamType::String,
+                doc: "Code of the form the process is bound to (`FORM-...`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "noRecordRecall",
+                ty: crate::ParamType::Bool,
+                doc: "Whether a withdrawal leaves no record.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processCode",
+                ty: crate::ParamType::String,
+                doc: "The process's code (`TPROC--...`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processDetailUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the instance detail page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInitUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the page that starts an instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processMobileDetailUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the instance detail page on mobile.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "stopAssociationRulesIfFailed",
+                ty: crate::ParamType::Bool,
+                doc: "Whether linked rules stop when one fails.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignResponse",
+        doc: "Reply of GetProcessDesign; the structure of a process design.",
+        fields: &[
+            crate::FieldMeta {
+                name: "approvalSummary",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetProcessDesignApprovalSummary,
+                    ),
+                ),
+                doc: "Items shown in the approval summary.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "flowConfig",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDesignFlowConfig,
+                ),
+                doc: "Field permission settings of the process.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formulaRules",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetProcessDesignFormulaRule,
+                    ),
+                ),
+                doc: "Submit rules checked at nodes.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nodes",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetProcessDesignNode),
+                ),
+                doc: "The process's nodes.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "props",
+                ty: crate::ParamType::Model(&crate::model_meta::GetProcessDesignProps),
+                doc: "Basic settings of the process.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignRuleFormula: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignRuleFormula",
+        doc: "The formula of a submit rule.",
+        fields: &[
+            crate::FieldMeta {
+                name: "content",
+                ty: crate::ParamType::String,
+                doc: "The formula with field references, e.g. `EQ(#{textField_x},1)`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "displayRule",
+                ty: crate::ParamType::String,
+                doc: "The formula with field names, for display.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "source",
+                ty: crate::ParamType::String,
+                doc: "The formula's source text.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignSummaryTitle: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignSummaryTitle",
+        doc: "A summary item's title in two languages.",
+        fields: &[
+            crate::FieldMeta {
+                name: "en_US",
+                ty: crate::ParamType::String,
+                doc: "Title in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Always `i18n`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "zh_CN",
+                ty: crate::ParamType::String,
+                doc: "Title in Chinese.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "roles")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetRoleDetailByIdV2Members: crate::ModelMeta = crate::ModelMeta {
+        name: "GetRoleDetailByIdV2Members",
+        doc: "One page of a role's members.",
+        fields: &[
+            crate::FieldMeta {
+                name: "currentPage",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::Json,
+                doc: "The members' master data (shape undocumented).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of members across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "roles")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetRoleDetailByIdV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "GetRoleDetailByIdV2Response",
+        doc: "Reply of GetRoleDetailById (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Model(&crate::model_meta::GetRoleDetailByIdV2Role),
+                doc: "The role.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "roles")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetRoleDetailByIdV2Role: crate::ModelMeta = crate::ModelMeta {
+        name: "GetRoleDetailByIdV2Role",
+        doc: "A Yida role with one page of its members.",
+        fields: &[
+            crate::FieldMeta {
+                name: "canModifyOwners",
+                ty: crate::ParamType::Json,
+                doc: "The role's administrators (shape undocumented; the example shows a user id string).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "description",
+                ty: crate::ParamType::String,
+                doc: "Description of the role.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "memberTotalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of members in the role.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "members",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetRoleDetailByIdV2Members,
+                ),
+                doc: "The requested page of members.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::String,
+                doc: "Name of the role.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "parentUuid",
+                ty: crate::ParamType::String,
+                doc: "Id of the role group the role belongs to (`GROUP-...`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "roleUuid",
+                ty: crate::ParamType::String,
+                doc: "The role's id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetRunningTaskListResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetRunningTaskListResponse",
+        doc: "Reply of GetRunningTaskList.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetRunningTaskListTask),
+                ),
+                doc: "Pending tasks of the given instances.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetRunningTaskListTask: crate::ModelMeta = crate::ModelMeta {
+        name: "GetRunningTaskListTask",
+        doc: "One pending task in a GetRunningTaskList reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activeTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task became active.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "actualActionExecutorId",
+                ty: crate::ParamType::String,
+                doc: "User id of whoever actually handled the task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "finishTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task was finished.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorEmail",
+                ty: crate::ParamType::String,
+                doc: "Email of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorId",
+                ty: crate::ParamType::String,
+                doc: "User id of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorName",
+                ty: crate::ParamType::String,
+                doc: "Name of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorNameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "English name of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorNickName",
+                ty: crate::ParamType::String,
+                doc: "Nickname of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorNickNameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "English nickname of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorPhoto",
+                ty: crate::ParamType::String,
+                doc: "Photo URL of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "outResult",
+                ty: crate::ParamType::String,
+                doc: "Decision taken, if any.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "outResultName",
+                ty: crate::ParamType::String,
+                doc: "Decision as display text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "Task status.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskId",
+                ty: crate::ParamType::String,
+                doc: "The task's id (a string here, a number in ExecuteTask).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskType",
+                ty: crate::ParamType::String,
+                doc: "Kind of task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "Task title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "titleInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Task title in English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetRunningTasksResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetRunningTasksResponse",
+        doc: "Reply of GetRunningTasks.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetRunningTasksTask),
+                ),
+                doc: "The instance's running tasks.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetRunningTasksTask: crate::ModelMeta = crate::ModelMeta {
+        name: "GetRunningTasksTask",
+        doc: "One running task in a GetRunningTasks reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activeTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task became active.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::String,
+                doc: "Id of the process node the task belongs to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "actualActionerId",
+                ty: crate::ParamType::String,
+                doc: "User id of whoever actually handled the task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "finishTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task was finished.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorId",
+                ty: crate::ParamType::String,
+                doc: "User id of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "Task status.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskId",
+                ty: crate::ParamType::String,
+                doc: "The task's id: pass it (as a number) to ExecuteTask or RedirectTask.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskType",
+                ty: crate::ParamType::String,
+                doc: "Kind of task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "Task title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "titleInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Task title in English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetSaleUserInfoByUserIdCorp: crate::ModelMeta = crate::ModelMeta {
+        name: "GetSaleUserInfoByUserIdCorp",
+        doc: "A company linked to the user.",
+        fields: &[
+            crate::FieldMeta {
+                name: "corpId",
+                ty: crate::ParamType::String,
+                doc: "The company's DingTalk corp id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "corpName",
+                ty: crate::ParamType::String,
+                doc: "The company's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "namespace",
+                ty: crate::ParamType::String,
+                doc: "Namespace of the company entry, e.g. `dingtalk`.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetSaleUserInfoByUserIdResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetSaleUserInfoByUserIdResponse",
+        doc: "Reply of GetSaleUserInfoByUserId.",
+        fields: &[
+            crate::FieldMeta {
+                name: "accountId",
+                ty: crate::ParamType::I64,
+                doc: "The user's Yida account id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "corpList",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetSaleUserInfoByUserIdCorp,
+                    ),
+                ),
+                doc: "Companies linked to the user.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userName",
+                ty: crate::ParamType::String,
+                doc: "The user's name.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetSimpleCubeModelListField: crate::ModelMeta = crate::ModelMeta {
+        name: "GetSimpleCubeModelListField",
+        doc: "One field of a data set.",
+        fields: &[
+            crate::FieldMeta {
+                name: "classifiedCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the group the field belongs to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "cubeCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the data set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dataType",
+                ty: crate::ParamType::String,
+                doc: "Data type of the field.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dimensionType",
+                ty: crate::ParamType::String,
+                doc: "Kind of dimension, for dimension fields.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "fieldCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the field.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::String,
+                doc: "Id of the field.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "isDimension",
+                ty: crate::ParamType::String,
+                doc: "Whether the field is a dimension rather than a measure.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "isVisible",
+                ty: crate::ParamType::String,
+                doc: "Whether the field is shown.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "measureType",
+                ty: crate::ParamType::String,
+                doc: "Kind of measure, for measure fields.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "text",
+                ty: crate::ParamType::String,
+                doc: "Display name of the field.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "timeFormat",
+                ty: crate::ParamType::String,
+                doc: "Format of time values, for time fields.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "timeGranularityType",
+                ty: crate::ParamType::String,
+                doc: "Time granularity (day, month, ...), for time fields.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetSimpleCubeModelListNode: crate::ModelMeta = crate::ModelMeta {
+        name: "GetSimpleCubeModelListNode",
+        doc: "A group of fields in a data set.",
+        fields: &[
+            crate::FieldMeta {
+                name: "children",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetSimpleCubeModelListField,
+                    ),
+                ),
+                doc: "Fields in the group.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::String,
+                doc: "Id of the group.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "isDimension",
+                ty: crate::ParamType::String,
+                doc: "Whether the group holds dimensions rather than measures.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "text",
+                ty: crate::ParamType::String,
+                doc: "Display name of the group.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetSimpleCubeModelListResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetSimpleCubeModelListResponse",
+        doc: "Reply of GetSimpleCubeModelList.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetSimpleCubeModelListNode,
+                    ),
+                ),
+                doc: "Field groups of the data set.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetTaskCopiesActivityInstance: crate::ModelMeta = crate::ModelMeta {
+        name: "GetTaskCopiesActivityInstance",
+        doc: "A process node the instance is currently at, in a GetTaskCopies reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::String,
+                doc: "Id of the node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityInstanceStatus",
+                ty: crate::ParamType::String,
+                doc: "Status of this node instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityName",
+                ty: crate::ParamType::String,
+                doc: "Name of the node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityNameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "English name of the node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::I64,
+                doc: "Id of the node instance.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetTaskCopiesData: crate::ModelMeta = crate::ModelMeta {
+        name: "GetTaskCopiesData",
+        doc: "One copied process instance in a GetTaskCopies reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "actionExecutorId",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "User ids of the current handlers.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "actionExecutorName",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Names of the current handlers.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "carbonActivityId",
+                ty: crate::ParamType::String,
+                doc: "Id of the process node that sent the copy.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "currentActivityInstances",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetTaskCopiesActivityInstance,
+                    ),
+                ),
+                doc: "Process nodes the instance is currently at.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dataMap",
+                ty: crate::ParamType::Json,
+                doc: "Form values of the instance, keyed by field id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dataType",
+                ty: crate::ParamType::String,
+                doc: "Kind of record.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "finishTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance finished.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The form instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceValue",
+                ty: crate::ParamType::JsonText,
+                doc: "Instance data as JSON text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorAvatar",
+                ty: crate::ParamType::String,
+                doc: "Avatar URL of the originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorDisplayName",
+                ty: crate::ParamType::String,
+                doc: "Display name of the originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorId",
+                ty: crate::ParamType::String,
+                doc: "User id of the originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processApprovedResult",
+                ty: crate::ParamType::String,
+                doc: "Approval outcome code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processApprovedResultText",
+                ty: crate::ParamType::String,
+                doc: "Approval outcome as display text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the process.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processId",
+                ty: crate::ParamType::I64,
+                doc: "Numeric id of the process.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceStatus",
+                ty: crate::ParamType::String,
+                doc: "Status code of the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceStatusText",
+                ty: crate::ParamType::String,
+                doc: "Status of the instance as display text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processName",
+                ty: crate::ParamType::String,
+                doc: "Name of the process.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "serialNumber",
+                ty: crate::ParamType::String,
+                doc: "Serial number of the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "Instance title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "version",
+                ty: crate::ParamType::I64,
+                doc: "Version of the record.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetTaskCopiesResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetTaskCopiesResponse",
+        doc: "Reply of GetTaskCopies: one page of copied instances.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetTaskCopiesData),
+                ),
+                doc: "The copied instances on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(any(feature = "forms", feature = "metadata", feature = "processes"))]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static I18nName: crate::ModelMeta = crate::ModelMeta {
+        name: "I18nName",
+        doc: "A person's name in Chinese and English, as Yida returns it.",
+        fields: &[
+            crate::FieldMeta {
+                name: "nameInChinese",
+                ty: crate::ParamType::String,
+                doc: "Name in Chinese.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Name in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Always `i18n`.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationAuthorizationServiceApplicationInformationApp: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationAuthorizationServiceApplicationInformationApp",
+        doc: "One app of the instance with its usage.",
+        fields: &[
+            crate::FieldMeta {
+                name: "appName",
+                ty: crate::ParamType::String,
+                doc: "The app's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "attachmentUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Attachment quota the app uses.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Data records the app holds.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "usagePlugins",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::ListApplicationAuthorizationServiceApplicationInformationUsagePlugin,
+                    ),
+                ),
+                doc: "Plugins the app uses.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationAuthorizationServiceApplicationInformationResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationAuthorizationServiceApplicationInformationResponse",
+        doc: "Reply of ListApplicationAuthorizationServiceApplicationInformation.",
+        fields: &[
+            crate::FieldMeta {
+                name: "applicationInformation",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::ListApplicationAuthorizationServiceApplicationInformationApp,
+                    ),
+                ),
+                doc: "Apps on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageSize",
+                ty: crate::ParamType::I64,
+                doc: "Page size used.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationAuthorizationServiceApplicationInformationUsagePlugin: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationAuthorizationServiceApplicationInformationUsagePlugin",
+        doc: "A plugin used by an app.",
+        fields: &[
+            crate::FieldMeta {
+                name: "iconUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the plugin's icon.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginName",
+                ty: crate::ParamType::String,
+                doc: "The plugin's name.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationAuthorizationServiceConnectorInformationPlug: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationAuthorizationServiceConnectorInformationPlug",
+        doc: "One plugin of the instance.",
+        fields: &[
+            crate::FieldMeta {
+                name: "applications",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::ListApplicationAuthorizationServiceConnectorInformationPlugApp,
+                    ),
+                ),
+                doc: "Apps that use the plugin.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "iconUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the plugin's icon.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "plugName",
+                ty: crate::ParamType::String,
+                doc: "The plugin's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "plugPayType",
+                ty: crate::ParamType::I64,
+                doc: "Billing: 1 by calls, 2 by time, 3 by time and calls.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "plugStatus",
+                ty: crate::ParamType::I64,
+                doc: "Status: 1 normal, 2 near its end date or call quota, 3 abnormal.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "plugTotalAmount",
+                ty: crate::ParamType::I64,
+                doc: "Plugin quota.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "plugUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Plugin quota used.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "plugUuid",
+                ty: crate::ParamType::String,
+                doc: "The plugin's unique code.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationAuthorizationServiceConnectorInformationPlugApp: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationAuthorizationServiceConnectorInformationPlugApp",
+        doc: "An app that uses a plugin.",
+        fields: &[
+            crate::FieldMeta {
+                name: "appName",
+                ty: crate::ParamType::String,
+                doc: "The app's name.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationAuthorizationServiceConnectorInformationResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationAuthorizationServiceConnectorInformationResponse",
+        doc: "Reply of ListApplicationAuthorizationServiceConnectorInformation.",
+        fields: &[
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageSize",
+                ty: crate::ParamType::I64,
+                doc: "Page size used.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "plugInformation",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::ListApplicationAuthorizationServiceConnectorInformationPlug,
+                    ),
+                ),
+                doc: "Plugins on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "apps")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationData: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationData",
+        doc: "One app in a ListApplication reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "appConfig",
+                ty: crate::ParamType::String,
+                doc: "The app's configuration.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "applicationStatus",
+                ty: crate::ParamType::String,
+                doc: "`ONLINE` or `OFFLINE`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "corpId",
+                ty: crate::ParamType::String,
+                doc: "Corp id of the owning company.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creatorUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the app's creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "description",
+                ty: crate::ParamType::String,
+                doc: "The app's description.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "icon",
+                ty: crate::ParamType::String,
+                doc: "URL of the app's icon.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "inexistence",
+                ty: crate::ParamType::String,
+                doc: "`y` if the app has been deleted, `n` if not.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::String,
+                doc: "The app's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "releaseToDingStatus",
+                ty: crate::ParamType::String,
+                doc: "Publication status on the DingTalk workbench.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "subCorpId",
+                ty: crate::ParamType::String,
+                doc: "Corp id of the sub-organization, if any.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "systemToken",
+                ty: crate::ParamType::String,
+                doc: "The app's secret key (dedicated edition only).",
+                secret: true,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationInformationApp: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationInformationApp",
+        doc: "One app of the instance with its usage.",
+        fields: &[
+            crate::FieldMeta {
+                name: "appName",
+                ty: crate::ParamType::String,
+                doc: "The app's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "attachmentUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Attachment quota the app uses.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Data records the app holds.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "usagePlugins",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::ListApplicationInformationUsagePlugin,
+                    ),
+                ),
+                doc: "Plugins the app uses.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationInformationResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationInformationResponse",
+        doc: "Reply of ListApplicationInformation.",
+        fields: &[
+            crate::FieldMeta {
+                name: "applicationInformation",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::ListApplicationInformationApp,
+                    ),
+                ),
+                doc: "Apps on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageSize",
+                ty: crate::ParamType::I64,
+                doc: "Page size used.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationInformationUsagePlugin: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationInformationUsagePlugin",
+        doc: "A plugin used by an app.",
+        fields: &[
+            crate::FieldMeta {
+                name: "iconUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the plugin's icon.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginName",
+                ty: crate::ParamType::String,
+                doc: "The plugin's name.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "apps")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationResponse",
+        doc: "Reply of ListApplication: one page of apps.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::ListApplicationData),
+                ),
+                doc: "The apps on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListCommodityCommodity: crate::ModelMeta = crate::ModelMeta {
+        name: "ListCommodityCommodity",
+        doc: "One purchased commodity.",
+        fields: &[
+            crate::FieldMeta {
+                name: "accountDistributionNumber",
+                ty: crate::ParamType::I64,
+                doc: "User accounts already assigned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "accountNumber",
+                ty: crate::ParamType::I64,
+                doc: "User accounts included.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activationCode",
+                ty: crate::ParamType::String,
+                doc: "Activation code of the commodity.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "buyDateGMT",
+                ty: crate::ParamType::String,
+                doc: "Purchase date as text, e.g. `2021-01-01`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "expireDateGMT",
+                ty: crate::ParamType::String,
+                doc: "Expiry date as text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceId",
+                ty: crate::ParamType::String,
+                doc: "Id of the purchased Yida instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "Commodity status, e.g. `running`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "version",
+                ty: crate::ParamType::I64,
+                doc: "Version number of the commodity record.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListCommodityResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ListCommodityResponse",
+        doc: "Reply of ListCommodity.",
+        fields: &[
+            crate::FieldMeta {
+                name: "commodityVOList",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::ListCommodityCommodity),
+                ),
+                doc: "Commodities on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageSize",
+                ty: crate::ParamType::I64,
+                doc: "Page size used.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListConnectorInformationPlugin: crate::ModelMeta = crate::ModelMeta {
+        name: "ListConnectorInformationPlugin",
+        doc: "One plugin of the instance.",
+        fields: &[
+            crate::FieldMeta {
+                name: "apps",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::ListConnectorInformationPluginApp,
+                    ),
+                ),
+                doc: "Apps that use the plugin.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "iconUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the plugin's icon.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginName",
+                ty: crate::ParamType::String,
+                doc: "The plugin's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginPayType",
+                ty: crate::ParamType::I64,
+                doc: "Billing type code of the plugin.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginStatus",
+                ty: crate::ParamType::I64,
+                doc: "Status code of the plugin.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginTotalAmount",
+                ty: crate::ParamType::I64,
+                doc: "Plugin quota.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Plugin quota used.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginUuid",
+                ty: crate::ParamType::String,
+                doc: "The plugin's unique code.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListConnectorInformationPluginApp: crate::ModelMeta = crate::ModelMeta {
+        name: "ListConnectorInformationPluginApp",
+        doc: "An app that uses a plugin.",
+        fields: &[
+            crate::FieldMeta {
+                name: "appName",
+                ty: crate::ParamType::String,
+                doc: "The app's name.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListConnectorInformationResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ListConnectorInformationResponse",
+        doc: "Reply of ListConnectorInformation.",
+        fields: &[
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageSize",
+                ty: crate::ParamType::I64,
+                doc: "Page size used.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginInfos",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::ListConnectorInformationPlugin,
+                    ),
+                ),
+                doc: "Plugins on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "comments")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListFormRemarksResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ListFormRemarksResponse",
+        doc: "Reply of ListFormRemarks.",
+        fields: &[
+            crate::FieldMeta {
+                name: "formRemarkVoMap",
+                ty: crate::ParamType::Json,
+                doc: "Form instance id to its comments: each has `id`, `content`, `creator` (user id), `gmtCreate` (epoch ms), `formInstId`, and `images` / `files` as JSON text.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListNavigationByFormTypeResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ListNavigationByFormTypeResponse",
+        doc: "Reply of ListNavigationByFormType.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::ListNavigationByFormTypeResult,
+                    ),
+                ),
+                doc: "The matching pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListNavigationByFormTypeResult: crate::ModelMeta = crate::ModelMeta {
+        name: "ListNavigationByFormTypeResult",
+        doc: "One page of a Yida app.",
+        fields: &[
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the workflow bound to the page, for workflow pages.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::Model(&crate::model_meta::I18nName),
+                doc: "The page's title in Chinese and English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "comments")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListOperationLogsResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ListOperationLogsResponse",
+        doc: "Reply of ListOperationLogs.",
+        fields: &[
+            crate::FieldMeta {
+                name: "operationLogMap",
+                ty: crate::ParamType::Json,
+                doc: "Form instance id to its change records: field (`componentName`), kind (`operationType`, e.g. `CREATE`), time (`gmtModified`), who (`operator`), new value (`currentText`).",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListTableDataByFormInstanceIdTableIdResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ListTableDataByFormInstanceIdTableIdResponse",
+        doc: "Reply of ListTableDataByFormInstanceIdTableId: one page of sub-form rows.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(&crate::ParamType::Json),
+                doc: "The rows on this page, each a map of field id to value.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "login")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static LoginCodeGenResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "LoginCodeGenResponse",
+        doc: "Reply of LoginCodeGen.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::String,
+                doc: "The one-time login code.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static NotifyAuthorizationResultResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "NotifyAuthorizationResultResponse",
+        doc: "Reply of NotifyAuthorizationResult.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "automation")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static PageAutoFlowLogData: crate::ModelMeta = crate::ModelMeta {
+        name: "PageAutoFlowLogData",
+        doc: "One automation run in a PageAutoFlowLog reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "elapsedTimeGMT",
+                ty: crate::ParamType::I64,
+                doc: "Time the run took, in ms.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "finishTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the run finished.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "flag",
+                ty: crate::ParamType::String,
+                doc: "Log flag.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "procInstanceId",
+                ty: crate::ParamType::String,
+                doc: "Id of the run; pass it to GetAutoFlowLogDetail.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the automation flow.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "srcProcInstanceFinishTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the original (source) instance finished; the example gives epoch ms as a string.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "srcProcInstanceId",
+                ty: crate::ParamType::String,
+                doc: "Id of the original (source) instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::I64,
+                doc: "Run state, presumably coded like the `status` filter (0 running, 2 failed, 3 finished).",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "automation")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static PageAutoFlowLogResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "PageAutoFlowLogResponse",
+        doc: "Reply of PageAutoFlowLog: one page of runs.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::PageAutoFlowLogData),
+                ),
+                doc: "The runs on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "hasMoreData",
+                ty: crate::ParamType::Bool,
+                doc: "Whether more pages follow.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static PageFormBaseInfosForm: crate::ModelMeta = crate::ModelMeta {
+        name: "PageFormBaseInfosForm",
+        doc: "Basic details of one form.",
+        fields: &[
+            crate::FieldMeta {
+                name: "creator",
+                ty: crate::ParamType::String,
+                doc: "User id of the form's creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formType",
+                ty: crate::ParamType::String,
+                doc: "Form type: `receipt` (plain form) or `process` (workflow form).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "gmtCreate",
+                ty: crate::ParamType::String,
+                doc: "When the form was created (ISO 8601).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::Model(&crate::model_meta::PageFormBaseInfosTitle),
+                doc: "The form's name.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static PageFormBaseInfosPage: crate::ModelMeta = crate::ModelMeta {
+        name: "PageFormBaseInfosPage",
+        doc: "One page of forms.",
+        fields: &[
+            crate::FieldMeta {
+                name: "currentPage",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::PageFormBaseInfosForm),
+                ),
+                doc: "The forms on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static PageFormBaseInfosResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "PageFormBaseInfosResponse",
+        doc: "Reply of PageFormBaseInfos.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Model(&crate::model_meta::PageFormBaseInfosPage),
+                doc: "The page of forms.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static PageFormBaseInfosTitle: crate::ModelMeta = crate::ModelMeta {
+        name: "PageFormBaseInfosTitle",
+        doc: "A form name in English and Chinese.",
+        fields: &[
+            crate::FieldMeta {
+                name: "enUS",
+                ty: crate::ParamType::String,
+                doc: "Name in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "zhCN",
+                ty: crate::ParamType::String,
+                doc: "Name in Chinese.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static PreviewPublishedProcessResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "PreviewPublishedProcessResponse",
+        doc: "Reply of PreviewPublishedProcess.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::PreviewPublishedProcessStep,
+                    ),
+                ),
+                doc: "The predicted steps of the process, in order.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static PreviewPublishedProcessStep: crate::ModelMeta = crate::ModelMeta {
+        name: "PreviewPublishedProcessStep",
+        doc: "One predicted step of the process.",
+        fields: &[
+            crate::FieldMeta {
+                name: "action",
+                ty: crate::ParamType::String,
+                doc: "The step's action, as a display label.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "actionExit",
+                ty: crate::ParamType::String,
+                doc: "The action in a formatted form.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activeTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task would become active.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::String,
+                doc: "Id of the process node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dataId",
+                ty: crate::ParamType::I64,
+                doc: "Id of the record's data.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "digitalSign",
+                ty: crate::ParamType::String,
+                doc: "URL of the handwritten signature, if any.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "domains",
+                ty: crate::ParamType::List(&crate::ParamType::Json),
+                doc: "Sub-tasks of the step, as free JSON.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "files",
+                ty: crate::ParamType::String,
+                doc: "Attached files.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operateTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the operation was done.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operateType",
+                ty: crate::ParamType::String,
+                doc: "Kind of operation.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorDisplayName",
+                ty: crate::ParamType::String,
+                doc: "The operator's display name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorName",
+                ty: crate::ParamType::String,
+                doc: "The operator's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorNickName",
+                ty: crate::ParamType::String,
+                doc: "The operator's nickname.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorPhotoUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the operator's avatar.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorStatus",
+                ty: crate::ParamType::String,
+                doc: "The operator's status.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorUserId",
+                ty: crate::ParamType::String,
+                doc: "The operator's user id; for an originator-chosen node, the node key (`__optionalApproval_...`) to use in StartInstance's `processData`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "remark",
+                ty: crate::ParamType::String,
+                doc: "The approval comment.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "showName",
+                ty: crate::ParamType::String,
+                doc: "Display name of the node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "size",
+                ty: crate::ParamType::I64,
+                doc: "Size value reported for the step.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskExecuteType",
+                ty: crate::ParamType::String,
+                doc: "How the task was executed: `NORMAL`, `FILTERED` or `AUTO`; set only for running to-do tasks.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskHoldTimeGMT",
+                ty: crate::ParamType::I64,
+                doc: "When the task was put on hold (0 in a preview).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskId",
+                ty: crate::ParamType::String,
+                doc: "The task's id; `\"0\"` or `\"null\"` in a preview.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskType",
+                ty: crate::ParamType::String,
+                doc: "Task dispatch type: `COMMON_ONE_BY_ONE`, `COMMON_ALL_AT_ONCE`, `MIDDLE_IN_ONE_BY_ONE` or `MIDDLE_IN_ALL_AT_ONCE`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Kind of node or record, e.g. `FORCAST` for a predicted step.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "apps")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static QueryServiceRecordResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "QueryServiceRecordResponse",
+        doc: "Reply of QueryServiceRecord.",
+        fields: &[
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "values",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::QueryServiceRecordValue),
+                ),
+                doc: "The service calls on this page.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "apps")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static QueryServiceRecordValue: crate::ModelMeta = crate::ModelMeta {
+        name: "QueryServiceRecordValue",
+        doc: "One service call in a QueryServiceRecord reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "formInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The form instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "hookType",
+                ty: crate::ParamType::String,
+                doc: "Service type (`HTTP`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "hookUuid",
+                ty: crate::ParamType::String,
+                doc: "Id of this service call.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "invokeParameter",
+                ty: crate::ParamType::String,
+                doc: "Input parameters of the call.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "invokeResult",
+                ty: crate::ParamType::String,
+                doc: "What the service returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "invokeStatus",
+                ty: crate::ParamType::String,
+                doc: "`SUCCESS`, `FAIL`, `FINAL_SUCCESS` (succeeded on retry) or `ERROR`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "invokeSuccess",
+                ty: crate::ParamType::String,
+                doc: "`y` if the call succeeded, `n` if not.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "invokeUrl",
+                ty: crate::ParamType::String,
+                doc: "URL that was called.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "serviceContent",
+                ty: crate::ParamType::String,
+                doc: "Arguments Yida actually sent to the service.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "serviceName",
+                ty: crate::ParamType::String,
+                doc: "Name of the service.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "serviceParameter",
+                ty: crate::ParamType::String,
+                doc: "Input parameters of the call (the page describes it like invokeParameter).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "sourceUuid",
+                ty: crate::ParamType::String,
+                doc: "Id of the call this one retried, if any.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static RefundCommodityResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "RefundCommodityResponse",
+        doc: "Reply of RefundCommodity.",
+        fields: &[
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Outcome message.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the refund succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static RegisterAccountsResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "RegisterAccountsResponse",
+        doc: "Reply of RegisterAccounts.",
+        fields: &[
+            crate::FieldMeta {
+                name: "instanceId",
+                ty: crate::ParamType::String,
+                doc: "Id of the instance the registration created or bound.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ReleaseCommodityResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ReleaseCommodityResponse",
+        doc: "Reply of ReleaseCommodity.",
+        fields: &[
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Outcome message.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the release succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static RemoveTenantResourceResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "RemoveTenantResourceResponse",
+        doc: "Reply of RemoveTenantResource.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the resources were removed.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static RenewApplicationAuthorizationServiceOrderResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "RenewApplicationAuthorizationServiceOrderResponse",
+        doc: "Reply of RenewApplicationAuthorizationServiceOrder.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the renewal succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static RenewTenantOrderResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "RenewTenantOrderResponse",
+        doc: "Reply of RenewTenantOrder.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the renewal succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "matrices")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SaveAndUpdateMatrixDataV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "SaveAndUpdateMatrixDataV2Response",
+        doc: "Reply of SaveAndUpdateMatrixData (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SaveFormDataResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "SaveFormDataResponse",
+        doc: "Reply of SaveFormData.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::String,
+                doc: "Id of the new form instance.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "comments")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SaveFormRemarkResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "SaveFormRemarkResponse",
+        doc: "Reply of SaveFormRemark.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::I64,
+                doc: "Id of the new comment.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "printing")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SavePrintTplDetailInfoResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "SavePrintTplDetailInfoResponse",
+        doc: "Reply of SavePrintTplDetailInfo.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::I64,
+                doc: "Presumably the saved template's id (not documented).",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchActivationCodeResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchActivationCodeResponse",
+        doc: "Reply of SearchActivationCode.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activationCode",
+                ty: crate::ParamType::String,
+                doc: "The activation code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "authType",
+                ty: crate::ParamType::String,
+                doc: "Authorization type, e.g. `all`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "expireTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "Expiry date as text, e.g. `2021-01-01`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceId",
+                ty: crate::ParamType::String,
+                doc: "Id of the instance the code belongs to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::I64,
+                doc: "Status code of the activation code.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchEmployeeFieldValuesResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchEmployeeFieldValuesResponse",
+        doc: "Reply of SearchEmployeeFieldValues.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::String,
+                doc: "The member field values found.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataIdListResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataIdListResponse",
+        doc: "Reply of SearchFormDataIdList: one page of form instance ids.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "The form instance ids on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataRemovalTableDataData: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataRemovalTableDataData",
+        doc: "One form instance in a SearchFormDataRemovalTableData result.",
+        fields: &[
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creatorUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the instance's creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formData",
+                ty: crate::ParamType::Json,
+                doc: "The instance's values: field id to value.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The form instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::I64,
+                doc: "The instance's primary key in Yida's database.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceValue",
+                ty: crate::ParamType::JsonText,
+                doc: "The instance's values in Yida's raw component format.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifier",
+                ty: crate::ParamType::String,
+                doc: "User id of the last person to modify the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifyUser",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::SearchFormDataRemovalTableDataUser,
+                ),
+                doc: "Who last modified the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originator",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::SearchFormDataRemovalTableDataUser,
+                ),
+                doc: "Who submitted the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "sequence",
+                ty: crate::ParamType::String,
+                doc: "Batch number of the import that created the instance, if any.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "serialNumber",
+                ty: crate::ParamType::String,
+                doc: "The instance's serial number.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "The instance's title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "version",
+                ty: crate::ParamType::I64,
+                doc: "Version of the form schema the instance belongs to.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataRemovalTableDataResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataRemovalTableDataResponse",
+        doc: "Reply of SearchFormDataRemovalTableData: one page of form instances.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::SearchFormDataRemovalTableDataData,
+                    ),
+                ),
+                doc: "The form instances on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "hasMoreData",
+                ty: crate::ParamType::Bool,
+                doc: "Whether more pages follow this one.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataRemovalTableDataUser: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataRemovalTableDataUser",
+        doc: "A person on a form instance (submitter or last modifier).",
+        fields: &[
+            crate::FieldMeta {
+                name: "departmentName",
+                ty: crate::ParamType::String,
+                doc: "The person's department name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "email",
+                ty: crate::ParamType::String,
+                doc: "The person's email address.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::SearchFormDataRemovalTableDataUserName,
+                ),
+                doc: "The person's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataRemovalTableDataUserName: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataRemovalTableDataUserName",
+        doc: "A person's name in Chinese and English.",
+        fields: &[
+            crate::FieldMeta {
+                name: "nameInChinese",
+                ty: crate::ParamType::String,
+                doc: "Name in Chinese.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Name in English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataSecondGenerationData: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataSecondGenerationData",
+        doc: "One form instance in a SearchFormDataSecondGeneration result.",
+        fields: &[
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creatorUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the instance's creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formData",
+                ty: crate::ParamType::Json,
+                doc: "The instance's values: field id (or alias) to value.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The form instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::I64,
+                doc: "The instance's primary key in Yida's database.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceValue",
+                ty: crate::ParamType::JsonText,
+                doc: "The instance's values in Yida's raw component format.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifier",
+                ty: crate::ParamType::String,
+                doc: "User id of the last person to modify the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifyUser",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::SearchFormDataSecondGenerationUser,
+                ),
+                doc: "Who last modified the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originator",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::SearchFormDataSecondGenerationUser,
+                ),
+                doc: "Who submitted the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "sequence",
+                ty: crate::ParamType::String,
+                doc: "Batch number of the import that created the instance, if any.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "serialNumber",
+                ty: crate::ParamType::String,
+                doc: "The instance's serial number.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "The instance's title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "version",
+                ty: crate::ParamType::I64,
+                doc: "Version of the form schema the instance belongs to.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataSecondGenerationNoTableFieldData: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataSecondGenerationNoTableFieldData",
+        doc: "One form instance in a SearchFormDataSecondGenerationNoTableField result.",
+        fields: &[
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creatorUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the instance's creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formData",
+                ty: crate::ParamType::Json,
+                doc: "The instance's values: field id to value.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The form instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::I64,
+                doc: "The instance's primary key in Yida's database.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceValue",
+                ty: crate::ParamType::JsonText,
+                doc: "The instance's values in Yida's raw component format.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifier",
+                ty: crate::ParamType::String,
+                doc: "User id of the last person to modify the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifyUser",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::SearchFormDataSecondGenerationNoTableFieldUser,
+                ),
+                doc: "Who last modified the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originator",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::SearchFormDataSecondGenerationNoTableFieldUser,
+                ),
+                doc: "Who submitted the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "sequence",
+                ty: crate::ParamType::String,
+                doc: "Batch number of the import that created the instance, if any.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "serialNumber",
+                ty: crate::ParamType::String,
+                doc: "The instance's serial number.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "The instance's title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "version",
+                ty: crate::ParamType::I64,
+                doc: "Version of the form schema the instance belongs to.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataSecondGenerationNoTableFieldResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataSecondGenerationNoTableFieldResponse",
+        doc: "Reply of SearchFormDataSecondGenerationNoTableField: one page of form instances.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::SearchFormDataSecondGenerationNoTableFieldData,
+                    ),
+                ),
+                doc: "The form instances on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataSecondGenerationNoTableFieldUser: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataSecondGenerationNoTableFieldUser",
+        doc: "A person on a form instance (submitter or last modifier).",
+        fields: &[
+            crate::FieldMeta {
+                name: "departmentName",
+                ty: crate::ParamType::String,
+                doc: "The person's department name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "email",
+                ty: crate::ParamType::String,
+                doc: "The person's email address.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::SearchFormDataSecondGenerationNoTableFieldUserName,
+                ),
+                doc: "The person's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataSecondGenerationNoTableFieldUserName: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataSecondGenerationNoTableFieldUserName",
+        doc: "A person's name in Chinese and English.",
+        fields: &[
+            crate::FieldMeta {
+                name: "nameInChinese",
+                ty: crate::ParamType::String,
+                doc: "Name in Chinese.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Name in English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataSecondGenerationResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataSecondGenerationResponse",
+        doc: "Reply of SearchFormDataSecondGeneration: one page of form instances.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::SearchFormDataSecondGenerationData,
+                    ),
+                ),
+                doc: "The form instances on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataSecondGenerationUser: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataSecondGenerationUser",
+        doc: "A person on a form instance (submitter or last modifier).",
+        fields: &[
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::SearchFormDataSecondGenerationUserName,
+                ),
+                doc: "The person's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataSecondGenerationUserName: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataSecondGenerationUserName",
+        doc: "A person's name in Chinese and English.",
+        fields: &[
+            crate::FieldMeta {
+                name: "nameInChinese",
+                ty: crate::ParamType::String,
+                doc: "Name in Chinese.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Name in English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDatasData: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDatasData",
+        doc: "One form instance in a SearchFormDatas result.",
+        fields: &[
+            crate::FieldMeta {
+                name: "createdTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creatorUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the instance's creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dataId",
+                ty: crate::ParamType::I64,
+                doc: "The instance's primary key in Yida's database.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formData",
+                ty: crate::ParamType::Json,
+                doc: "The instance's values: field id (or alias) to value.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The form instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceValue",
+                ty: crate::ParamType::JsonText,
+                doc: "The instance's values in Yida's raw component format.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modelUuid",
+                ty: crate::ParamType::String,
+                doc: "Id of the form's data model.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifierUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the last person to modify the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifyUser",
+                ty: crate::ParamType::Model(&crate::model_meta::SearchFormDatasUser),
+                doc: "Who last modified the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originator",
+                ty: crate::ParamType::Model(&crate::model_meta::SearchFormDatasUser),
+                doc: "Who submitted the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "sequence",
+                ty: crate::ParamType::String,
+                doc: "Batch number of the import that created the instance, if any.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "serialNo",
+                ty: crate::ParamType::String,
+                doc: "The instance's serial number.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "The instance's title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "version",
+                ty: crate::ParamType::I64,
+                doc: "The instance's data version.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDatasResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDatasResponse",
+        doc: "Reply of SearchFormDatas: one page of form instances.",
+        fields: &[
+            crate::FieldMeta {
+                name: "currentPage",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::SearchFormDatasData),
+                ),
+                doc: "The form instances on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDatasUser: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDatasUser",
+        doc: "A person on a form instance (submitter or last modifier).",
+        fields: &[
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userName",
+                ty: crate::ParamType::Model(&crate::model_meta::I18nName),
+                doc: "The person's name.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static StartInstanceResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "StartInstanceResponse",
+        doc: "Reply of StartInstance (both versions).",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::String,
+                doc: "The new process instance's id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static TerminateCloudAuthorizationResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "TerminateCloudAuthorizationResponse",
+        doc: "Reply of TerminateCloudAuthorization.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "agents")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static UpdateAgentTaskV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "UpdateAgentTaskV2Response",
+        doc: "Reply of UpdateAgentTask (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "errorCode",
+                ty: crate::ParamType::String,
+                doc: "Error code when the call failed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "errorMsg",
+                ty: crate::ParamType::String,
+                doc: "Error message when the call failed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the delegation was updated.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static UpdateCloudAccountInformationResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "UpdateCloudAccountInformationResponse",
+        doc: "Reply of UpdateCloudAccountInformation.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the update succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static UpdateSubTableByRowIdV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "UpdateSubTableByRowIdV2Response",
+        doc: "Reply of UpdateSubTableByRowId (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the update succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static UpdateSubTableV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "UpdateSubTableV2Response",
+        doc: "Reply of UpdateSubTable (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the update succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static UpgradeTenantInformationResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "UpgradeTenantInformationResponse",
+        doc: "Reply of UpgradeTenantInformation.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the change succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ValidateApplicationAuthorizationOrderResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ValidateApplicationAuthorizationOrderResponse",
+        doc: "Reply of ValidateApplicationAuthorizationOrder.",
+        fields: &[
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Outcome of the check as text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::I64,
+                doc: "Outcome code of the check; the doc examples show 0 for a pass.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ValidateApplicationAuthorizationServiceOrderResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ValidateApplicationAuthorizationServiceOrderResponse",
+        doc: "Reply of ValidateApplicationAuthorizationServiceOrder.",
+        fields: &[
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Outcome of the check as text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::I64,
+                doc: "Outcome code of the check; the doc examples show 0 for a pass.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ValidateApplicationServiceOrderUpgradeResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ValidateApplicationServiceOrderUpgradeResponse",
+        doc: "Reply of ValidateApplicationServiceOrderUpgrade.",
+        fields: &[
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Outcome of the check as text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::I64,
+                doc: "Outcome code of the check; the doc examples show 0 for a pass.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ValidateOrderBuyResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ValidateOrderBuyResponse",
+        doc: "Reply of ValidateOrderBuy.",
+        fields: &[
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Outcome of the check as text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::I64,
+                doc: "Outcome code of the check; the doc examples show 0 for a pass.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ValidateOrderUpdateResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ValidateOrderUpdateResponse",
+        doc: "Reply of ValidateOrderUpdate.",
+        fields: &[
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Outcome of the check as text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::I64,
+                doc: "Outcome code of the check; the doc examples show 0 for a pass.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ValidateOrderUpgradeResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ValidateOrderUpgradeResponse",
+        doc: "Reply of ValidateOrderUpgrade.",
+        fields: &[
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Outcome of the check as text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::I64,
+                doc: "Outcome code of the check; the doc examples show 0 for a pass.",
+                secret: false,
+            },
+        ],
+    };
 }
