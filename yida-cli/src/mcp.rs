@@ -12,7 +12,7 @@ pub struct McpArgs {
     #[arg(long, value_name = "ADDR")]
     listen: Option<std::net::SocketAddr>,
     /// Bearer token HTTP clients must send (or YIDA_MCP_AUTH_TOKEN). Never printed.
-    #[arg(long, value_name = "TOKEN", env = "YIDA_MCP_AUTH_TOKEN", hide_env_values = true)]
+    #[arg(long, value_name = "TOKEN")]
     auth_token: Option<String>,
     /// Allow write operations (inside the scope given by --app and --form).
     #[arg(long)]
@@ -69,7 +69,9 @@ pub async fn run(args: McpArgs) -> Result<(), Fail> {
                 server,
                 listener,
                 yida_mcp::HttpOptions {
-                    auth_token: args.auth_token,
+                    auth_token: args
+                        .auth_token
+                        .or_else(|| crate::config::env("YIDA_MCP_AUTH_TOKEN")),
                 },
                 stop,
             )

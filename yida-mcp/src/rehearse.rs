@@ -22,7 +22,8 @@ pub(crate) struct Rehearsal {
     client: Client,
     app_type: Option<String>,
     forms: HashSet<String>,
-    records: HashSet<String>,
+    /// Real record id → its copy's id in the emulator.
+    ids: HashMap<String, String>,
     planned: Mutex<HashMap<String, (&'static OperationMeta, Value)>>,
     next: u64,
 }
@@ -34,29 +35,19 @@ impl Rehearsal {
     /// Starts the local emulator (loopback, a free port) for the app `app_type`.
     pub(crate) async fn start(app_type: Option<String>) -> Result<Rehearsal, String> {
         let app = app_type.clone().unwrap_or_else(|| "APP_REHEARSAL".into());
-        let mut seed = Seed::empty();
-        seed.internal_apps.push(yida_emulator::seed::InternalApp {
-            app_key: "rehearsal".into(),
-            app_secret: random_token(),
-        });
-        seed.apps.push(yida_emulator::seed::App {
-            app_type: app.clone(),
-            system_token: random_token(),
-            name: "rehearsal".into(),
-        });
-        seed.users.push(yida_emulator::seed::User {
-            user_id: "rehearsal-user".into(),
-            name: "rehearsal".into(),
-            name_in_english: String::new(),
-            email: String::new(),
-            department: String::new(),
-        });
+        let seed: Seed = serde_json::from_value(json!({
+            "internalApps": [{"appKey": "rehearsal", "appSecret": random_token()}],
+            "apps": [{"appType": app, "systemToken": random_token(), "name": "rehearsal"}],
+            "users": [{"userId": "rehearsal-user", "name": "rehearsal"}],
+        }))
+        .map_err(|e| format!("rehearsal seed: {e}"))?;
         let emulator = Emulator::start_with(EmuOptions::default().seed(seed))
             .await
             .map_err(|e| format!("cannot start the rehearsal emulator: {e}"))?;
         let client = Client::builder()
             .endpoint(emulator.endpoint())
             .internal_app(emulator.app_key(), emulator.app_secret())
+            .map_err(|e| format!("rehearsal client: {e}"))?
             .context(emulator.app_context())
             .build()
             .map_err(|e| format!("rehearsal client: {e}"))?;
@@ -65,7 +56,7 @@ impl Rehearsal {
             client,
             app_type,
             forms: HashSet::new(),
-            records: HashSet::new(),
+            ids: HashMap::new(),
             planned: Mutex::new(HashMap::new()),
             next: 0,
         })
@@ -93,39 +84,42 @@ impl Rehearsal {
             self.load_form(real, form).await?;
         }
         for (id, form, data) in known {
-            if self.records.contains(id) || !self.forms.contains(form) {
+            if self.ids.contains_key(id) || !self.forms.contains(form) {
                 continue;
             }
             // A record that does not fit the form's definitions is left out: a write to it
             // then fails in the rehearsal as it names an unknown record.
-            if self
-                .emulator
-                .insert_record_as(form, id, write_shape(data))
-                .is_ok()
-            {
-                self.records.insert(id.clone());
+            if let Ok(copy) = self.emulator.insert_record(form, write_shape(data)) {
+                self.ids.insert(id.clone(), copy);
             }
         }
+        // The copies have ids of their own: the input names them, the output the real ones.
         let mut rehearsal_input = input.clone();
+        replace_strings(&mut rehearsal_input, &self.ids);
         if let Value::Object(m) = &mut rehearsal_input {
             // The emulator's app context fills these; the real ones stay with the real call.
             m.remove("systemToken");
             m.remove("userId");
         }
-        let reply = match self.client.call(meta, rehearsal_input).await {
+        let reply = match self.client.call(meta, rehearsal_input.clone()).await {
             Ok(Some(raw)) => serde_json::from_str(raw.get()).unwrap_or(Value::Null),
             Ok(None) => Value::Null,
             Err(e) => return Err(format!("the rehearsal failed, so the real call would too (or differ): {e}")),
         };
-        let record_id = input
+        let record_id = rehearsal_input
             .get("formInstanceId")
             .and_then(Value::as_str)
             .map(str::to_string)
             .or_else(|| reply.get("result").and_then(Value::as_str).map(str::to_string));
-        let record = match record_id {
+        let mut record = match record_id {
             Some(id) => self.read_back(&id).await,
             None => Value::Null,
         };
+        let back: HashMap<String, String> =
+            self.ids.iter().map(|(real, copy)| (copy.clone(), real.clone())).collect();
+        let mut reply = reply;
+        replace_strings(&mut reply, &back);
+        replace_strings(&mut record, &back);
         self.next += 1;
         let id = format!("rh-{}", self.next);
         if let Ok(mut planned) = self.planned.lock() {
@@ -157,12 +151,32 @@ impl Rehearsal {
             .await
             .map_err(|e| format!("cannot read the definitions of form {form}: {e}"))?
             .ok_or_else(|| format!("form {form}: empty definitions reply"))?;
-        let text = reply.get().to_string();
-        let form_uuid = form.to_string();
-        self.emulator
-            .update_seed(|seed| {
-                let _ = seed.add_form_definitions(&form_uuid, &app, &form_uuid, &text);
+        let defs: Value = serde_json::from_str(reply.get()).unwrap_or(Value::Null);
+        let components: Vec<Value> = defs
+            .get("result")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(|d| {
+                        let field_id = d.get("fieldId")?.as_str()?;
+                        let mut c = json!({"fieldId": field_id, "label": label_text(d.get("label"))});
+                        if let Some(n) = d.get("componentName").and_then(Value::as_str) {
+                            c["componentName"] = Value::String(n.into());
+                        }
+                        if let Some(p) = d.get("parentId").and_then(Value::as_str).filter(|p| !p.is_empty()) {
+                            c["parentId"] = Value::String(p.into());
+                        }
+                        Some(c)
+                    })
+                    .collect()
             })
+            .unwrap_or_default();
+        let seed_form: yida_emulator::seed::Form = serde_json::from_value(json!({
+            "formUuid": form, "appType": app, "title": form, "components": components,
+        }))
+        .map_err(|e| format!("form {form}: {e}"))?;
+        self.emulator
+            .update_seed(|seed| seed.forms.push(seed_form))
             .map_err(|e| format!("form {form}: {e}"))?;
         self.forms.insert(form.to_string());
         Ok(())
@@ -210,6 +224,37 @@ pub(crate) fn write_shape(read: &Value) -> Value {
         out.insert(key.clone(), v);
     }
     Value::Object(out)
+}
+
+/// Replaces every string equal to a key of `map` with its value, anywhere in `v`.
+fn replace_strings(v: &mut Value, map: &HashMap<String, String>) {
+    match v {
+        Value::String(s) => {
+            if let Some(to) = map.get(s.as_str()) {
+                *s = to.clone();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| replace_strings(i, map)),
+        Value::Object(m) => m.values_mut().for_each(|i| replace_strings(i, map)),
+        _ => {}
+    }
+}
+
+/// A label as text (the Chinese text of an i18n label).
+fn label_text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Ok(Value::Object(o)) => o
+                .get("zh_CN")
+                .or_else(|| o.get("en_US"))
+                .and_then(Value::as_str)
+                .unwrap_or(s)
+                .to_string(),
+            _ => s.clone(),
+        },
+        Some(Value::Object(o)) => o.get("zh_CN").and_then(Value::as_str).unwrap_or("").to_string(),
+        _ => String::new(),
+    }
 }
 
 fn parse_text(v: &Value, json_text: bool) -> Value {

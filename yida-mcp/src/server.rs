@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, Content, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerInfo,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -411,7 +411,7 @@ enum ToolError {
 }
 
 impl ServerHandler for YidaMcp {
-    fn get_info(&self) -> ServerInfo {
+    fn get_info(&self) -> ServerConfig {
         let s = &self.opts.scope;
         let mode = if !s.allow_writes {
             "Reads only: writes are off.".to_string()
@@ -424,7 +424,7 @@ impl ServerHandler for YidaMcp {
                 if self.opts.rehearse { "; writes are rehearsed first" } else { "" },
             )
         };
-        ServerInfo::new(ServerCapabilities::builder().enable_tools().build())
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("yida", env!("CARGO_PKG_VERSION")))
             .with_instructions(format!(
                 "Yida (宜搭) forms and approvals through DingTalk's open API. {mode} Find a form with list_forms, read its components with describe_form before searching or writing (component ids are opaque; guessed ids write empty values), read a record before changing it."
@@ -456,7 +456,7 @@ impl ServerHandler for YidaMcp {
                     None,
                 ))
             }
-            Err(e) => CallToolResult::error(vec![Content::text(e.message())]),
+            Err(e) => CallToolResult::error(vec![ContentBlock::text(e.message())]),
         };
         Ok(result.into())
     }
