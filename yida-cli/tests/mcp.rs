@@ -319,6 +319,7 @@ async fn http_server(emu: &Emulator, extra: &[&str]) -> (tokio::process::Child, 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn http_requires_the_bearer_token_when_one_is_set() {
+    yida_auth::ensure_tls_provider();
     let emu = emulator().await;
     let token = "t0ken-for-the-test";
     let (mut child, url) = http_server(&emu, &["--auth-token", token]).await;
