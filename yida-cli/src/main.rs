@@ -19,8 +19,11 @@ mod events;
 mod export;
 mod fail;
 mod import;
+mod input;
 mod ops;
 mod out;
+mod output;
+mod profile;
 mod token;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -36,6 +39,8 @@ ENVIRONMENT:
   YIDA_SUITE_KEY, YIDA_SUITE_SECRET, YIDA_SUITE_TICKET, YIDA_AUTH_CORP_ID   third-party app
   YIDA_APP_TYPE, YIDA_SYSTEM_TOKEN, YIDA_USER_ID, YIDA_LANGUAGE  filled into every call
   YIDA_TIMEOUT         seconds per attempt (default 30)
+  YIDA_PROFILE, YIDA_CONFIG   the profile and config file (`yida config --help`); a flag
+                       beats its variable, which beats the profile
   RUST_LOG             log filter for stderr (e.g. yida_api=debug); overrides -v";
 
 /// yida: call the Yida (DingTalk low-code) server API
@@ -51,6 +56,8 @@ struct Cli {
     /// Log to stderr: -v calls, attempts and retries; -vv everything (secrets never logged).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    #[command(flatten)]
+    globals: profile::ProfileArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -72,6 +79,8 @@ enum Command {
     Ops(ops::OpsArgs),
     /// Print a fresh access token (a credential: keep it out of logs).
     Token(token::TokenArgs),
+    /// Show and change profiles (config file with endpoint, credentials, app context).
+    Config(profile::ConfigArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
     /// Export every record of a form as NDJSON (pages in parallel, paced under the quota).
@@ -89,6 +98,7 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Call(args) => call::run(args).await,
         Command::Ops(args) => ops::run(args).await,
         Command::Token(args) => token::run(args).await,
+        Command::Config(args) => profile::run(args).await,
         Command::Completions(args) => completions::run(args).await,
         Command::Export(args) => export::run(args).await,
         Command::Import(args) => import::run(args).await,
@@ -165,6 +175,7 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose);
+    profile::init(cli.globals);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
