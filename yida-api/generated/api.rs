@@ -382,6 +382,7 @@ pub mod agents {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-cancelagenttask",
             ),
+            doc_title: Some("撤销代理关系"),
             permission: Some("Yida.PlatformResource.Write"),
             read_only: false,
             seed: false,
@@ -416,6 +417,10 @@ pub mod agents {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"agentType\":{\"type\":\"string\",\"description\":\"Delegation type: `NORMAL`, or `DEPARTURE` for a user who left.\",\"x-in\":\"query\"},\"agentUuid\":{\"type\":\"string\",\"description\":\"Id of the delegation to revoke, from GetAgentTasks or CreateAgentTask.\",\"x-in\":\"query\"},\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"query\"},\"token\":{\"type\":\"string\",\"description\":\"Task-list token: uppercase hex of md5(corpId + userId + code).\",\"x-in\":\"query\",\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"agentUuid\",\"corpId\",\"token\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/CancelAgentTaskV2Response\",\"$defs\":{\"CancelAgentTaskV2Response\":{\"type\":\"object\",\"description\":\"Reply of CancelAgentTask (v2.0).\",\"properties\":{\"errorCode\":{\"type\":\"string\",\"description\":\"Error code when the call failed.\"},\"errorMsg\":{\"type\":\"string\",\"description\":\"Error message when the call failed.\"},\"result\":{\"type\":\"boolean\",\"description\":\"Whether the delegation was revoked.\"},\"success\":{\"type\":\"boolean\",\"description\":\"Whether the call succeeded.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/agents/cancel");
@@ -572,6 +577,7 @@ pub mod agents {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-createagenttask",
             ),
+            doc_title: Some("创建代理关系"),
             permission: Some("Yida.PlatformResource.Write"),
             read_only: false,
             seed: false,
@@ -648,6 +654,10 @@ pub mod agents {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"agentCategory\":{\"type\":\"string\",\"description\":\"What is delegated: `STAR` (processes to submit) or `EXECUTE` (processes to handle).\",\"x-in\":\"query\"},\"agentRangeType\":{\"type\":\"string\",\"description\":\"Scope: `ALL` (every workflow) or `PART` (only those in agentRangeValue).\",\"x-in\":\"query\"},\"agentRangeValue\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"For `PART`: JSON list of `{appType, formUuid}` objects naming the delegated forms.\",\"x-in\":\"query\"},\"agentType\":{\"type\":\"string\",\"description\":\"Delegation type: `NORMAL`, or `DEPARTURE` for a user who left.\",\"x-in\":\"query\"},\"agentUserId\":{\"type\":\"string\",\"description\":\"User id of the delegate, who takes over the approvals.\",\"x-in\":\"query\"},\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"query\"},\"endTimestamp\":{\"type\":\"string\",\"description\":\"When the delegation ends, epoch milliseconds as a string.\",\"x-in\":\"query\"},\"needNoticePrincipal\":{\"type\":\"string\",\"description\":\"`y` to keep notifying the original approver as well, `n` to notify only the delegate.\",\"x-in\":\"query\"},\"principalUserId\":{\"type\":\"string\",\"description\":\"User id of the person whose approvals are delegated.\",\"x-in\":\"query\"},\"startTimestamp\":{\"type\":\"string\",\"description\":\"When the delegation starts, epoch milliseconds as a string.\",\"x-in\":\"query\"},\"token\":{\"type\":\"string\",\"description\":\"Task-list token: uppercase hex of md5(corpId + userId + code).\",\"x-in\":\"query\",\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"agentType\",\"agentUserId\",\"corpId\",\"principalUserId\",\"token\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/CreateAgentTaskV2Response\",\"$defs\":{\"CreateAgentTaskV2Response\":{\"type\":\"object\",\"description\":\"Reply of CreateAgentTask (v2.0).\",\"properties\":{\"errorCode\":{\"type\":\"string\",\"description\":\"Error code when the call failed.\"},\"errorMsg\":{\"type\":\"string\",\"description\":\"Error message when the call failed.\"},\"result\":{\"type\":\"string\",\"description\":\"The new delegation's id (`agentUuid`).\"},\"success\":{\"type\":\"boolean\",\"description\":\"Whether the call succeeded.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/agents/insert");
@@ -778,6 +788,7 @@ pub mod agents {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-getagenttasks",
             ),
+            doc_title: Some("获取代理列表"),
             permission: Some("Yida.PlatformResource.Read"),
             read_only: true,
             seed: false,
@@ -820,6 +831,10 @@ pub mod agents {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"agentUuid\":{\"type\":\"string\",\"description\":\"Return only the delegation with this id.\",\"x-in\":\"query\"},\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"query\"},\"keywords\":{\"type\":\"string\",\"description\":\"A user id to match against the delegate or the delegator.\",\"x-in\":\"query\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page (default 10, at most 100).\",\"x-in\":\"query\"},\"status\":{\"type\":\"string\",\"description\":\"Status filter: `ALL`, `DIS` (not yet active), `EFF` (active), `OUT` (expired) or `CANCEL` (revoked).\",\"x-in\":\"query\"},\"token\":{\"type\":\"string\",\"description\":\"Task-list token: uppercase hex of md5(corpId + userId + code).\",\"x-in\":\"query\",\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"corpId\",\"token\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetAgentTasksV2Response\",\"$defs\":{\"GetAgentTasksV2Agent\":{\"type\":\"object\",\"description\":\"One delegation of workflow approvals from one user to another.\",\"properties\":{\"agentCategory\":{\"type\":\"string\",\"description\":\"What is delegated: `STAR` (processes to submit) or `EXECUTE` (processes to handle).\"},\"agentCreateGMT\":{\"type\":\"string\",\"description\":\"When the delegation was created (ISO 8601, e.g. `2025-10-22T11:06Z`).\"},\"agentEndGMT\":{\"type\":\"string\",\"description\":\"When the delegation ends (ISO 8601).\"},\"agentName\":{\"type\":\"string\",\"description\":\"Name of the delegate.\"},\"agentRangeType\":{\"type\":\"string\",\"description\":\"Scope: `ALL` (every workflow) or `PART` (only those in agentRangeValue).\"},\"agentRangeValue\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"For `PART`: JSON list of `{appType, formUuid}` objects; empty for `ALL`.\"},\"agentStartGMT\":{\"type\":\"string\",\"description\":\"When the delegation starts (ISO 8601).\"},\"agentType\":{\"type\":\"string\",\"description\":\"Delegation type: `NORMAL`, or `DEPARTURE` for a user who left.\"},\"agentUserId\":{\"type\":\"string\",\"description\":\"User id of the delegate.\"},\"agentUuid\":{\"type\":\"string\",\"description\":\"Id of the delegation.\"},\"creator\":{\"type\":\"string\",\"description\":\"User id of whoever created the delegation.\"},\"creatorName\":{\"type\":\"string\",\"description\":\"Name of whoever created the delegation.\"},\"modifier\":{\"type\":\"string\",\"description\":\"User id of whoever last changed the delegation.\"},\"needNoticePrincipal\":{\"type\":\"string\",\"description\":\"`y` when the delegator is still notified, `n` when only the delegate is.\"},\"principalName\":{\"type\":\"string\",\"description\":\"Name of the person whose approvals are delegated.\"},\"principalUserId\":{\"type\":\"string\",\"description\":\"User id of the person whose approvals are delegated.\"},\"status\":{\"type\":\"string\",\"description\":\"`DIS` (not yet active), `EFF` (active), `OUT` (expired) or `CANCEL` (revoked).\"}}},\"GetAgentTasksV2Response\":{\"type\":\"object\",\"description\":\"Reply of GetAgentTasks (v2.0).\",\"properties\":{\"currentPage\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"limit\":{\"type\":\"integer\",\"description\":\"Items per page.\"},\"start\":{\"type\":\"integer\",\"description\":\"Offset of the first item on this page.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"},\"values\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetAgentTasksV2Agent\"},\"description\":\"The delegations on this page.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/agents");
@@ -965,6 +980,7 @@ pub mod agents {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-updateagenttask",
             ),
+            doc_title: Some("修改代理信息"),
             permission: Some("Yida.PlatformResource.Write"),
             read_only: false,
             seed: false,
@@ -1029,6 +1045,10 @@ pub mod agents {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"agentRangeType\":{\"type\":\"string\",\"description\":\"Scope: `ALL` (every workflow) or `PART` (only those in agentRangeValue).\",\"x-in\":\"query\"},\"agentRangeValue\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"For `PART`: JSON list of `{appType, formUuid}` objects naming the delegated forms.\",\"x-in\":\"query\"},\"agentUserId\":{\"type\":\"string\",\"description\":\"User id of the delegate, who takes over the approvals.\",\"x-in\":\"query\"},\"agentUuid\":{\"type\":\"string\",\"description\":\"Id of the delegation to change, from GetAgentTasks or CreateAgentTask.\",\"x-in\":\"query\"},\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"query\"},\"endTimestamp\":{\"type\":\"string\",\"description\":\"When the delegation ends, epoch milliseconds as a string.\",\"x-in\":\"query\"},\"needNoticePrincipal\":{\"type\":\"string\",\"description\":\"`y` to keep notifying the original approver as well, `n` to notify only the delegate.\",\"x-in\":\"query\"},\"startTimestamp\":{\"type\":\"string\",\"description\":\"When the delegation starts, epoch milliseconds as a string.\",\"x-in\":\"query\"},\"token\":{\"type\":\"string\",\"description\":\"Task-list token: uppercase hex of md5(corpId + userId + code).\",\"x-in\":\"query\",\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"agentUserId\",\"agentUuid\",\"corpId\",\"token\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/UpdateAgentTaskV2Response\",\"$defs\":{\"UpdateAgentTaskV2Response\":{\"type\":\"object\",\"description\":\"Reply of UpdateAgentTask (v2.0).\",\"properties\":{\"errorCode\":{\"type\":\"string\",\"description\":\"Error code when the call failed.\"},\"errorMsg\":{\"type\":\"string\",\"description\":\"Error message when the call failed.\"},\"result\":{\"type\":\"boolean\",\"description\":\"Whether the delegation was updated.\"},\"success\":{\"type\":\"boolean\",\"description\":\"Whether the call succeeded.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/agents/update");
@@ -1415,6 +1435,7 @@ pub mod apps {
             area: "apps",
             doc: "Tell Yida that a Function Compute deployment of a cloud app has finished.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: false,
             seed: false,
@@ -1445,6 +1466,10 @@ pub mod apps {
                     "Second-level domain of the API gateway.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appId\":{\"type\":\"string\",\"description\":\"Id of the cloud app.\",\"x-in\":\"body\"},\"customDomain\":{\"type\":\"string\",\"description\":\"Custom domain of the deployment.\",\"x-in\":\"body\"},\"deployStage\":{\"type\":\"string\",\"description\":\"Deployment stage, e.g. `RELEASE`.\",\"x-in\":\"body\"},\"gateWayAppKey\":{\"type\":\"string\",\"description\":\"App key of the API gateway instance.\",\"x-in\":\"body\"},\"gateWayAppSecret\":{\"type\":\"string\",\"description\":\"App secret of the API gateway instance.\",\"x-in\":\"body\",\"x-secret\":true},\"gateWayDomain\":{\"type\":\"string\",\"description\":\"Second-level domain of the API gateway.\",\"x-in\":\"body\"}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/DeployFunctionCallbackResponse\",\"$defs\":{\"DeployFunctionCallbackResponse\":{\"type\":\"object\",\"description\":\"Reply of DeployFunctionCallback.\",\"properties\":{\"result\":{\"type\":\"boolean\",\"description\":\"Whether Yida accepted the notice.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str(
@@ -1541,6 +1566,7 @@ pub mod apps {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/run-custom-api",
             ),
+            doc_title: Some("执行自定义API"),
             permission: None,
             read_only: false,
             seed: false,
@@ -1586,6 +1612,10 @@ pub mod apps {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"data\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Arguments for the API as a JSON object, e.g. `{\\\"arg0\\\": \\\"123\\\"}`.\",\"x-in\":\"query\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"serviceId\":{\"type\":\"string\",\"description\":\"Id of the custom API service (`svc-...`).\",\"x-in\":\"query\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"data\",\"serviceId\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ExecuteCustomApiResponse\",\"$defs\":{\"ExecuteCustomApiResponse\":{\"type\":\"object\",\"description\":\"Reply of ExecuteCustomApi.\",\"properties\":{\"result\":{\"type\":\"string\",\"description\":\"What the custom API returned, as text.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/customApi/execute");
@@ -1718,6 +1748,7 @@ pub mod apps {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-the-application-list",
             ),
+            doc_title: Some("查询宜搭应用列表"),
             permission: Some("Yida.App.Read"),
             read_only: true,
             seed: false,
@@ -1760,6 +1791,10 @@ pub mod apps {
                     "DingTalk user id the call acts as; also part of the token.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appFilter\":{\"type\":\"string\",\"description\":\"Which apps: omit for those published to the app center, or `createdByMe` / `managedByMe`.\",\"x-in\":\"query\"},\"appNameSearchKeyword\":{\"type\":\"string\",\"description\":\"Keyword to search app names for.\",\"x-in\":\"query\"},\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"query\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"query\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"query\"},\"token\":{\"type\":\"string\",\"description\":\"md5 of corpId + userId + the company's corp token.\",\"x-in\":\"query\",\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; also part of the token.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"corpId\",\"token\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ListApplicationResponse\",\"$defs\":{\"ListApplicationData\":{\"type\":\"object\",\"description\":\"One app in a ListApplication reply.\",\"properties\":{\"appConfig\":{\"type\":\"string\",\"description\":\"The app's configuration.\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code.\"},\"applicationStatus\":{\"type\":\"string\",\"description\":\"`ONLINE` or `OFFLINE`.\"},\"corpId\":{\"type\":\"string\",\"description\":\"Corp id of the owning company.\"},\"creatorUserId\":{\"type\":\"string\",\"description\":\"User id of the app's creator.\"},\"description\":{\"type\":\"string\",\"description\":\"The app's description.\"},\"icon\":{\"type\":\"string\",\"description\":\"URL of the app's icon.\"},\"inexistence\":{\"type\":\"string\",\"description\":\"`y` if the app has been deleted, `n` if not.\"},\"name\":{\"type\":\"string\",\"description\":\"The app's name.\"},\"releaseToDingStatus\":{\"type\":\"string\",\"description\":\"Publication status on the DingTalk workbench.\"},\"subCorpId\":{\"type\":\"string\",\"description\":\"Corp id of the sub-organization, if any.\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The app's secret key (dedicated edition only).\",\"x-secret\":true}}},\"ListApplicationResponse\":{\"type\":\"object\",\"description\":\"Reply of ListApplication: one page of apps.\",\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/ListApplicationData\"},\"description\":\"The apps on this page.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/organizations/applications");
@@ -1971,6 +2006,7 @@ pub mod apps {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/the-query-should-be-based-on-the-execution-records-of",
             ),
+            doc_title: Some("查询宜搭表单服务调用执行记录"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -2040,6 +2076,10 @@ pub mod apps {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"query\"},\"hookType\":{\"type\":\"string\",\"description\":\"Service type; only `HTTP` exists.\",\"x-in\":\"query\"},\"hookUuid\":{\"type\":\"string\",\"description\":\"Id of one service call.\",\"x-in\":\"query\"},\"instanceId\":{\"type\":\"string\",\"description\":\"The form instance's id.\",\"x-in\":\"query\"},\"invokeAfterDateGMT\":{\"type\":\"string\",\"description\":\"Only calls made after this time.\",\"x-in\":\"query\"},\"invokeBeforeDateGMT\":{\"type\":\"string\",\"description\":\"Only calls made before this time.\",\"x-in\":\"query\"},\"invokeStatus\":{\"type\":\"string\",\"description\":\"Only calls in this state: `SUCCESS`, `FAIL`, `FINAL_SUCCESS` (succeeded on retry) or `ERROR`.\",\"x-in\":\"query\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"query\"},\"requestUrl\":{\"type\":\"string\",\"description\":\"Part of the called URL, matched fuzzily.\",\"x-in\":\"query\"},\"sourceUuid\":{\"type\":\"string\",\"description\":\"Id of a failed call; finds the retries of that call.\",\"x-in\":\"query\"},\"success\":{\"type\":\"boolean\",\"description\":\"`true` for successful calls only, `false` for failed ones; omit for all.\",\"x-in\":\"query\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"formUuid\",\"instanceId\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/QueryServiceRecordResponse\",\"$defs\":{\"QueryServiceRecordResponse\":{\"type\":\"object\",\"description\":\"Reply of QueryServiceRecord.\",\"properties\":{\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"},\"values\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/QueryServiceRecordValue\"},\"description\":\"The service calls on this page.\"}}},\"QueryServiceRecordValue\":{\"type\":\"object\",\"description\":\"One service call in a QueryServiceRecord reply.\",\"properties\":{\"formInstanceId\":{\"type\":\"string\",\"description\":\"The form instance's id.\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"hookType\":{\"type\":\"string\",\"description\":\"Service type (`HTTP`).\"},\"hookUuid\":{\"type\":\"string\",\"description\":\"Id of this service call.\"},\"invokeParameter\":{\"type\":\"string\",\"description\":\"Input parameters of the call.\"},\"invokeResult\":{\"type\":\"string\",\"description\":\"What the service returned.\"},\"invokeStatus\":{\"type\":\"string\",\"description\":\"`SUCCESS`, `FAIL`, `FINAL_SUCCESS` (succeeded on retry) or `ERROR`.\"},\"invokeSuccess\":{\"type\":\"string\",\"description\":\"`y` if the call succeeded, `n` if not.\"},\"invokeUrl\":{\"type\":\"string\",\"description\":\"URL that was called.\"},\"serviceContent\":{\"type\":\"string\",\"description\":\"Arguments Yida actually sent to the service.\"},\"serviceName\":{\"type\":\"string\",\"description\":\"Name of the service.\"},\"serviceParameter\":{\"type\":\"string\",\"description\":\"Input parameters of the call (the page describes it like invokeParameter).\"},\"sourceUuid\":{\"type\":\"string\",\"description\":\"Id of the call this one retried, if any.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/services/invocationRecords");
@@ -2239,6 +2279,7 @@ pub mod attachments {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-the-temporary-free-access-address-of-yixian-accessories",
             ),
+            doc_title: Some("获取宜搭附件临时免登地址"),
             permission: Some("Yida.Attachment.Read"),
             read_only: true,
             seed: true,
@@ -2284,6 +2325,10 @@ pub mod attachments {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"path\",\"x-context\":true},\"fileUrl\":{\"type\":\"string\",\"description\":\"The attachment URL as stored in the form data.\",\"x-in\":\"query\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"timeout\":{\"type\":\"integer\",\"description\":\"Link lifetime in ms: default 60000 (1 minute), at most 86400000 (24 hours); must be positive.\",\"x-in\":\"query\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"fileUrl\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetOpenUrlResponse\",\"$defs\":{\"GetOpenUrlResponse\":{\"type\":\"object\",\"description\":\"Reply of GetOpenUrl.\",\"properties\":{\"result\":{\"type\":\"string\",\"description\":\"The temporary login-free URL.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/temporaryUrls/");
@@ -2584,6 +2629,7 @@ pub mod automation {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-getautoflowlogdetail",
             ),
+            doc_title: Some("获取集成自动化日志详情"),
             permission: Some("Yida.App.Read"),
             read_only: true,
             seed: false,
@@ -2620,6 +2666,10 @@ pub mod automation {
                     "DingTalk user id the call acts as; also part of the token.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"query\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"query\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"query\"},\"procInstanceId\":{\"type\":\"string\",\"description\":\"Id of the automation run, from PageAutoFlowLog.\",\"x-in\":\"query\"},\"token\":{\"type\":\"string\",\"description\":\"md5 of corpId + userId + the company's corp token (shown in the platform settings).\",\"x-in\":\"query\",\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; also part of the token.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"corpId\",\"procInstanceId\",\"token\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetAutoFlowLogDetailResponse\",\"$defs\":{\"GetAutoFlowLogDetailData\":{\"type\":\"object\",\"description\":\"One step of an automation run, in a GetAutoFlowLogDetail reply.\",\"properties\":{\"activityKey\":{\"type\":\"string\",\"description\":\"Key of the step (the page calls it a secret key).\"},\"elapsedTimeGMT\":{\"type\":\"integer\",\"description\":\"Time the step took, in ms.\"},\"finishTimeGMT\":{\"type\":\"string\",\"description\":\"When the step finished.\"},\"flag\":{\"type\":\"string\",\"description\":\"Log flag.\"},\"inputParams\":{\"description\":\"Inputs the step received.\"},\"name\":{\"type\":\"string\",\"description\":\"Name of the step.\"},\"others\":{\"type\":\"string\",\"description\":\"Other information.\"},\"outputParams\":{\"description\":\"Outputs the step produced.\"},\"status\":{\"type\":\"string\",\"description\":\"Outcome: ran successfully or failed.\"},\"uuid\":{\"type\":\"string\",\"description\":\"Unique id of the log entry.\"}}},\"GetAutoFlowLogDetailResponse\":{\"type\":\"object\",\"description\":\"Reply of GetAutoFlowLogDetail: one page of steps.\",\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetAutoFlowLogDetailData\"},\"description\":\"The steps on this page.\"},\"hasMoreData\":{\"type\":\"boolean\",\"description\":\"Whether more pages follow.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/logs/automations");
@@ -2810,6 +2860,7 @@ pub mod automation {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-pageautoflowlog",
             ),
+            doc_title: Some("分页获取集成自动化日志列表"),
             permission: Some("Yida.App.Read"),
             read_only: true,
             seed: false,
@@ -2856,6 +2907,10 @@ pub mod automation {
                     "DingTalk user id the call acts as; also part of the token.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"body\"},\"endTimeGMT\":{\"type\":\"integer\",\"description\":\"Only runs up to this time, epoch ms.\",\"x-in\":\"body\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"body\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"body\"},\"processCode\":{\"type\":\"string\",\"description\":\"Code of the automation flow (seen in its detail page's URL).\",\"x-in\":\"body\"},\"startTimeGMT\":{\"type\":\"integer\",\"description\":\"Only runs from this time on, epoch ms.\",\"x-in\":\"body\"},\"status\":{\"type\":\"integer\",\"description\":\"Only runs in this state: 0 running, 2 failed, 3 finished.\",\"x-in\":\"body\"},\"token\":{\"type\":\"string\",\"description\":\"md5 of corpId + userId + the company's corp token (shown in the platform settings).\",\"x-in\":\"body\",\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; also part of the token.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"corpId\",\"token\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/PageAutoFlowLogResponse\",\"$defs\":{\"PageAutoFlowLogData\":{\"type\":\"object\",\"description\":\"One automation run in a PageAutoFlowLog reply.\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code.\"},\"elapsedTimeGMT\":{\"type\":\"integer\",\"description\":\"Time the run took, in ms.\"},\"finishTimeGMT\":{\"type\":\"string\",\"description\":\"When the run finished.\"},\"flag\":{\"type\":\"string\",\"description\":\"Log flag.\"},\"procInstanceId\":{\"type\":\"string\",\"description\":\"Id of the run; pass it to GetAutoFlowLogDetail.\"},\"processCode\":{\"type\":\"string\",\"description\":\"Code of the automation flow.\"},\"srcProcInstanceFinishTimeGMT\":{\"type\":\"string\",\"description\":\"When the original (source) instance finished; the example gives epoch ms as a string.\"},\"srcProcInstanceId\":{\"type\":\"string\",\"description\":\"Id of the original (source) instance.\"},\"status\":{\"type\":\"integer\",\"description\":\"Run state, presumably coded like the `status` filter (0 running, 2 failed, 3 finished).\"}}},\"PageAutoFlowLogResponse\":{\"type\":\"object\",\"description\":\"Reply of PageAutoFlowLog: one page of runs.\",\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/PageAutoFlowLogData\"},\"description\":\"The runs on this page.\"},\"hasMoreData\":{\"type\":\"boolean\",\"description\":\"Whether more pages follow.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/logs/automations/paginationQuery");
@@ -3187,6 +3242,7 @@ pub mod batch {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-multiple-form-instance-data",
             ),
+            doc_title: Some("批量获取表单实例数据"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -3227,6 +3283,10 @@ pub mod batch {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"formInstanceIdList\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Ids of the form instances to fetch.\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"needFormInstanceValue\":{\"type\":\"boolean\",\"description\":\"Also return `instanceValue`, the values in Yida's raw component format.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formInstanceIdList\",\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/BatchGetFormDataByIdListResponse\",\"$defs\":{\"BatchGetFormDataByIdListResponse\":{\"type\":\"object\",\"description\":\"Reply of BatchGetFormDataByIdList.\",\"properties\":{\"result\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/BatchGetFormDataByIdListResult\"},\"description\":\"The form instances found.\"}}},\"BatchGetFormDataByIdListResult\":{\"type\":\"object\",\"description\":\"One form instance returned by BatchGetFormDataByIdList.\",\"properties\":{\"createTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was created.\"},\"creatorUserId\":{\"type\":\"string\",\"description\":\"User id of the instance's creator.\"},\"formData\":{\"description\":\"The instance's values: field id to value.\"},\"formInstanceId\":{\"type\":\"string\",\"description\":\"The form instance's id.\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"id\":{\"type\":\"integer\",\"description\":\"The instance's primary key in Yida's database.\"},\"instanceValue\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"The instance's values in Yida's raw component format; sent when `needFormInstanceValue` is set.\"},\"modifiedTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was last modified.\"},\"modifier\":{\"type\":\"string\",\"description\":\"User id of the last person to modify the instance.\"},\"modifyUser\":{\"$ref\":\"#/$defs/BatchGetFormDataByIdListUser\",\"description\":\"Who last modified the instance.\"},\"originator\":{\"$ref\":\"#/$defs/BatchGetFormDataByIdListUser\",\"description\":\"Who submitted the instance.\"},\"sequence\":{\"type\":\"string\",\"description\":\"Batch number of the import that created the instance, if any.\"},\"serialNumber\":{\"type\":\"string\",\"description\":\"The instance's serial number.\"},\"title\":{\"type\":\"string\",\"description\":\"The instance's title.\"},\"version\":{\"type\":\"integer\",\"description\":\"Version of the form schema the instance belongs to.\"}}},\"BatchGetFormDataByIdListUser\":{\"type\":\"object\",\"description\":\"A person on a form instance (submitter or last modifier).\",\"properties\":{\"name\":{\"$ref\":\"#/$defs/BatchGetFormDataByIdListUserName\",\"description\":\"The person's name.\"},\"userId\":{\"type\":\"string\",\"description\":\"The user's DingTalk user id.\"}}},\"BatchGetFormDataByIdListUserName\":{\"type\":\"object\",\"description\":\"A person's name in Chinese and English.\",\"properties\":{\"nameInChinese\":{\"type\":\"string\",\"description\":\"Name in Chinese.\"},\"nameInEnglish\":{\"type\":\"string\",\"description\":\"Name in English.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/ids/query");
@@ -3348,6 +3408,7 @@ pub mod batch {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/delete-multiple-form-instances",
             ),
+            doc_title: Some("批量删除表单实例"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: false,
@@ -3394,6 +3455,8 @@ pub mod batch {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"asynchronousExecution\":{\"type\":\"boolean\",\"description\":\"Let Yida run the job asynchronously on the server.\",\"x-in\":\"body\"},\"executeExpression\":{\"type\":\"boolean\",\"description\":\"Run the form's validation rules, linked business rules and third-party callbacks; off is faster and allows bigger batches.\",\"x-in\":\"body\"},\"formInstanceIdList\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Ids of the form instances to delete.\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formInstanceIdList\",\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: None,
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/batchRemove");
@@ -3534,6 +3597,7 @@ pub mod batch {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/create-multiple-form-instances",
             ),
+            doc_title: Some("批量创建表单实例"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: false,
@@ -3592,6 +3656,10 @@ pub mod batch {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"asynchronousExecution\":{\"type\":\"boolean\",\"description\":\"Let Yida run the job asynchronously on the server.\",\"x-in\":\"body\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"formDataJsonList\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"contentMediaType\":\"application/json\"},\"description\":\"One JSON text of field values (field id to value) per instance to create.\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"keepRunningAfterException\":{\"type\":\"boolean\",\"description\":\"Skip a record that fails and go on with the rest; only applies when `noExecuteExpression` is false.\",\"x-in\":\"body\"},\"noExecuteExpression\":{\"type\":\"boolean\",\"description\":\"Skip the form's validation rules, linked business rules and third-party callbacks; faster and allows bigger batches.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formDataJsonList\",\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/BatchSaveFormDataResponse\",\"$defs\":{\"BatchSaveFormDataResponse\":{\"type\":\"object\",\"description\":\"Reply of BatchSaveFormData.\",\"properties\":{\"result\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Ids of the created form instances.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/batchSave");
@@ -3749,6 +3817,7 @@ pub mod batch {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/batch-update-of-component-values-in-form-instances",
             ),
+            doc_title: Some("批量更新表单实例内的组件值"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: false,
@@ -3819,6 +3888,10 @@ pub mod batch {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"asynchronousExecution\":{\"type\":\"boolean\",\"description\":\"Let Yida run the job asynchronously on the server.\",\"x-in\":\"body\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"formInstanceIdList\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Ids of the form instances to update.\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"ignoreEmpty\":{\"type\":\"boolean\",\"description\":\"Leave a field alone when its new value is empty instead of clearing it.\",\"x-in\":\"body\"},\"noExecuteExpression\":{\"type\":\"boolean\",\"description\":\"Skip the form's validation rules, linked business rules and third-party callbacks; faster and allows bigger batches.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"updateFormDataJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Values to write into every listed instance as JSON: field id to new value.\",\"x-in\":\"body\"},\"useLatestFormSchemaVersion\":{\"type\":\"boolean\",\"description\":\"Use the form's latest schema version (default: no).\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formInstanceIdList\",\"formUuid\",\"updateFormDataJson\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/BatchUpdateFormDataByInstanceIdResponse\",\"$defs\":{\"BatchUpdateFormDataByInstanceIdResponse\":{\"type\":\"object\",\"description\":\"Reply of BatchUpdateFormDataByInstanceId.\",\"properties\":{\"result\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Ids of the updated form instances.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/components");
@@ -3971,6 +4044,7 @@ pub mod batch {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/update-multiple-form-instances-with-the-form-instance-data",
             ),
+            doc_title: Some("通过表单实例数据批量更新表单实例"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: false,
@@ -4035,6 +4109,10 @@ pub mod batch {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"asynchronousExecution\":{\"type\":\"boolean\",\"description\":\"Let Yida run the job asynchronously on the server.\",\"x-in\":\"body\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"ignoreEmpty\":{\"type\":\"boolean\",\"description\":\"Leave a field alone when its new value is empty instead of clearing it.\",\"x-in\":\"body\"},\"noExecuteExpression\":{\"type\":\"boolean\",\"description\":\"Skip the form's validation rules, linked business rules and third-party callbacks; faster and allows bigger batches.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"updateFormDataJsonMap\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\",\"contentMediaType\":\"application/json\"},\"description\":\"Form instance id to that instance's new values, each as JSON text (field id to new value).\",\"x-in\":\"body\"},\"useLatestFormSchemaVersion\":{\"type\":\"boolean\",\"description\":\"Use the form's latest schema version (default: no).\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formUuid\",\"updateFormDataJsonMap\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/BatchUpdateFormDataByInstanceMapResponse\",\"$defs\":{\"BatchUpdateFormDataByInstanceMapResponse\":{\"type\":\"object\",\"description\":\"Reply of BatchUpdateFormDataByInstanceMap.\",\"properties\":{\"result\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Ids of the form instances updated successfully.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/datas");
@@ -4273,6 +4351,7 @@ pub mod comments {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/batch-query-of-comments-appropriate-for-form-instances",
             ),
+            doc_title: Some("批量查询宜搭表单实例的评论"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -4313,6 +4392,10 @@ pub mod comments {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"formInstanceIdList\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Form instances whose comments to fetch.\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ListFormRemarksResponse\",\"$defs\":{\"ListFormRemarksResponse\":{\"type\":\"object\",\"description\":\"Reply of ListFormRemarks.\",\"properties\":{\"formRemarkVoMap\":{\"description\":\"Form instance id to its comments: each has `id`, `content`, `creator` (user id), `gmtCreate` (epoch ms), `formInstId`, and `images` / `files` as JSON text.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/remarks/query");
@@ -4420,6 +4503,7 @@ pub mod comments {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/change-records-of-query-forms",
             ),
+            doc_title: Some("查询表单的变更记录"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -4454,6 +4538,10 @@ pub mod comments {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"formInstanceIdList\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Form instances whose history to fetch.\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ListOperationLogsResponse\",\"$defs\":{\"ListOperationLogsResponse\":{\"type\":\"object\",\"description\":\"Reply of ListOperationLogs.\",\"properties\":{\"operationLogMap\":{\"description\":\"Form instance id to its change records: field (`componentName`), kind (`operationType`, e.g. `CREATE`), time (`gmtModified`), who (`operator`), new value (`currentText`).\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/operationsLogs/query");
@@ -4602,6 +4690,7 @@ pub mod comments {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/submit-comment",
             ),
+            doc_title: Some("提交评论"),
             permission: Some("Yida.Comment.Write"),
             read_only: false,
             seed: true,
@@ -4661,6 +4750,10 @@ pub mod comments {
                     "DingTalk user id the call acts as; the comment is posted as this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"atUserId\":{\"type\":\"string\",\"description\":\"User to mention; DingTalk sends them the comment.\",\"x-in\":\"body\"},\"content\":{\"type\":\"string\",\"description\":\"Comment text.\",\"x-in\":\"body\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"formInstanceId\":{\"type\":\"string\",\"description\":\"The form instance's id (`FINST-...`).\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`); needed when field aliases are used.\",\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"replyId\":{\"type\":\"integer\",\"description\":\"Id of the comment this one answers.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; the comment is posted as this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"content\",\"formInstanceId\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/SaveFormRemarkResponse\",\"$defs\":{\"SaveFormRemarkResponse\":{\"type\":\"object\",\"description\":\"Reply of SaveFormRemark.\",\"properties\":{\"result\":{\"type\":\"integer\",\"description\":\"Id of the new comment.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/remarks");
@@ -5737,6 +5830,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/new-order-authorization",
             ),
+            doc_title: Some("新购授权订单"),
             permission: None,
             read_only: false,
             seed: false,
@@ -5772,6 +5866,10 @@ pub mod commerce {
                 body("instanceName", "string", 0, "Display name of the instance."),
                 body("produceCode", "string", 0, "Alibaba Cloud product code."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"body\",\"x-secret\":true},\"accountNumber\":{\"type\":\"string\",\"description\":\"Number of user accounts in the order, as a numeric string.\",\"x-in\":\"body\"},\"beginTimeGMT\":{\"type\":\"integer\",\"description\":\"Service start time, epoch ms.\",\"x-in\":\"body\"},\"callerUnionId\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"body\"},\"chargeType\":{\"type\":\"string\",\"description\":\"Billing mode; `PREPAY` (prepaid).\",\"x-in\":\"body\"},\"commerceType\":{\"type\":\"string\",\"description\":\"Commerce type, e.g. `subscribe`.\",\"x-in\":\"body\"},\"commodityType\":{\"type\":\"string\",\"description\":\"Yida edition: `free`, `standard`, `enterprise` or `vip`.\",\"enum\":[\"free\",\"standard\",\"enterprise\",\"vip\"],\"x-in\":\"body\"},\"endTimeGMT\":{\"type\":\"integer\",\"description\":\"Service end time, epoch ms.\",\"x-in\":\"body\"},\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the purchased Yida instance.\",\"x-in\":\"body\"},\"instanceName\":{\"type\":\"string\",\"description\":\"Display name of the instance.\",\"x-in\":\"body\"},\"produceCode\":{\"type\":\"string\",\"description\":\"Alibaba Cloud product code.\",\"x-in\":\"body\"}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/BuyAuthorizationOrderResponse\",\"$defs\":{\"BuyAuthorizationOrderResponse\":{\"type\":\"object\",\"description\":\"Reply of BuyAuthorizationOrder.\",\"properties\":{\"result\":{\"type\":\"boolean\",\"description\":\"Whether the call succeeded.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuthorizations/order");
@@ -5917,6 +6015,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/suitable-for-new-purchase",
             ),
+            doc_title: Some("新购宜搭产品"),
             permission: None,
             read_only: false,
             seed: false,
@@ -5957,6 +6056,10 @@ pub mod commerce {
                 body("instanceName", "string", 0, "Display name of the instance."),
                 body("produceCode", "string", 0, "Alibaba Cloud product code."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"body\",\"x-secret\":true},\"accountNumber\":{\"type\":\"string\",\"description\":\"Number of user accounts in the order, as a numeric string.\",\"x-in\":\"body\"},\"beginTimeGMT\":{\"type\":\"integer\",\"description\":\"Service start time, epoch ms.\",\"x-in\":\"body\"},\"callerUnionId\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"body\"},\"chargeType\":{\"type\":\"string\",\"description\":\"Billing mode, e.g. `PREPAY` (prepaid).\",\"x-in\":\"body\"},\"commerceType\":{\"type\":\"string\",\"description\":\"Commerce type, e.g. `subscribe`.\",\"x-in\":\"body\"},\"commodityType\":{\"type\":\"string\",\"description\":\"Yida edition: `free`, `standard`, `enterprise` or `vip`.\",\"enum\":[\"free\",\"standard\",\"enterprise\",\"vip\"],\"x-in\":\"body\"},\"endTimeGMT\":{\"type\":\"integer\",\"description\":\"Service end time, epoch ms.\",\"x-in\":\"body\"},\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the purchased Yida instance.\",\"x-in\":\"body\"},\"instanceName\":{\"type\":\"string\",\"description\":\"Display name of the instance.\",\"x-in\":\"body\"},\"produceCode\":{\"type\":\"string\",\"description\":\"Alibaba Cloud product code.\",\"x-in\":\"body\"}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/BuyFreshOrderResponse\",\"$defs\":{\"BuyFreshOrderResponse\":{\"type\":\"object\",\"description\":\"Reply of BuyFreshOrder.\",\"properties\":{\"result\":{\"type\":\"boolean\",\"description\":\"Whether the call succeeded.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/freshOrders");
@@ -6015,6 +6118,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/verify-activation-results",
             ),
+            doc_title: Some("验证激活结果"),
             permission: None,
             read_only: true,
             seed: false,
@@ -6031,6 +6135,10 @@ pub mod commerce {
                     "Access key issued to the ISV for these commerce calls.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"callerUid\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"path\"},\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"query\",\"x-secret\":true}},\"required\":[\"callerUid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/CheckCloudAccountStatusResponse\",\"$defs\":{\"CheckCloudAccountStatusResponse\":{\"type\":\"object\",\"description\":\"Reply of CheckCloudAccountStatus.\",\"properties\":{\"result\":{\"type\":\"boolean\",\"description\":\"Whether the activation check passed.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/cloudAccountStatus/");
@@ -6105,6 +6213,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/make-goods-expire",
             ),
+            doc_title: Some("使商品过期"),
             permission: None,
             read_only: false,
             seed: false,
@@ -6122,6 +6231,10 @@ pub mod commerce {
                 query("callerUid", "string", 0, "The caller's DingTalk unionId."),
                 query("instanceId", "string", 0, "Id of the purchased Yida instance."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"query\",\"x-secret\":true},\"callerUid\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"query\"},\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the purchased Yida instance.\",\"x-in\":\"query\"}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ExpireCommodityResponse\",\"$defs\":{\"ExpireCommodityResponse\":{\"type\":\"object\",\"description\":\"Reply of ExpireCommodity.\",\"properties\":{\"message\":{\"type\":\"string\",\"description\":\"Outcome message.\"},\"success\":{\"type\":\"boolean\",\"description\":\"Whether the commodity was expired.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuth/commodities/expire");
@@ -6184,6 +6297,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-the-activation-code-by-calling-the-union-id-of",
             ),
+            doc_title: Some("通过调用者unionId获取激活码"),
             permission: None,
             read_only: true,
             seed: false,
@@ -6200,6 +6314,10 @@ pub mod commerce {
                     "Access key issued to the ISV for these commerce calls.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"callerUid\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"path\"},\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"query\",\"x-secret\":true}},\"required\":[\"callerUid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetActivationCodeByCallerUnionIdResponse\",\"$defs\":{\"GetActivationCodeByCallerUnionIdResponse\":{\"type\":\"object\",\"description\":\"Reply of GetActivationCodeByCallerUnionId.\",\"properties\":{\"result\":{\"type\":\"string\",\"description\":\"The activation code.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applications/activationCodes/");
@@ -6274,6 +6392,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-platform-service-resources",
             ),
+            doc_title: Some("获取平台服务资源"),
             permission: None,
             read_only: true,
             seed: false,
@@ -6291,6 +6410,10 @@ pub mod commerce {
                 query("callerUid", "string", 0, "The caller's DingTalk unionId."),
                 query("instanceId", "string", 0, "Id of the purchased Yida instance."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"query\",\"x-secret\":true},\"callerUid\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"query\"},\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the purchased Yida instance.\",\"x-in\":\"query\"}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetApplicationAuthorizationServicePlatformResourceResponse\",\"$defs\":{\"GetApplicationAuthorizationServicePlatformResourceResponse\":{\"type\":\"object\",\"description\":\"Reply of GetApplicationAuthorizationServicePlatformResource.\",\"properties\":{\"accountTotalAmount\":{\"type\":\"integer\",\"description\":\"User accounts the plan allows.\"},\"accountUsageAmount\":{\"type\":\"integer\",\"description\":\"User accounts in use.\"},\"appTotalAmount\":{\"type\":\"integer\",\"description\":\"Apps the plan allows.\"},\"attachmentTotalAmount\":{\"type\":\"integer\",\"description\":\"Attachment quota of the plan.\"},\"attachmentUsageAmount\":{\"type\":\"integer\",\"description\":\"Attachment quota used.\"},\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the instance the figures belong to.\"},\"instanceTotalAmount\":{\"type\":\"integer\",\"description\":\"Data records (form and process instances) the plan allows.\"},\"instanceUsageAmount\":{\"type\":\"integer\",\"description\":\"Data records in use.\"},\"pluginUsageAmount\":{\"type\":\"integer\",\"description\":\"Plugin usage so far.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/authorization/platformResources");
@@ -6345,6 +6468,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-enterprise-level",
             ),
+            doc_title: Some("查询企业级别"),
             permission: None,
             read_only: true,
             seed: false,
@@ -6353,6 +6477,10 @@ pub mod commerce {
             has_body: false,
             has_reply: true,
             params: &[query("accountId", "string", 0, "Yida account id to look up.")],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"accountId\":{\"type\":\"string\",\"description\":\"Yida account id to look up.\",\"x-in\":\"query\"}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetCorpLevelByAccountIdResponse\",\"$defs\":{\"GetCorpLevelByAccountIdResponse\":{\"type\":\"object\",\"description\":\"Reply of GetCorpLevelByAccountId.\",\"properties\":{\"result\":{\"type\":\"string\",\"description\":\"The company's level.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/corpLevel");
@@ -6425,6 +6553,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-platform-resources",
             ),
+            doc_title: Some("获取平台资源"),
             permission: None,
             read_only: true,
             seed: false,
@@ -6442,6 +6571,10 @@ pub mod commerce {
                 query("callerUid", "string", 0, "The caller's DingTalk unionId."),
                 query("instanceId", "string", 0, "Id of the purchased Yida instance."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"query\",\"x-secret\":true},\"callerUid\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"query\"},\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the purchased Yida instance.\",\"x-in\":\"query\"}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetPlatformResourceResponse\",\"$defs\":{\"GetPlatformResourceResponse\":{\"type\":\"object\",\"description\":\"Reply of GetPlatformResource.\",\"properties\":{\"accountTotalAmount\":{\"type\":\"integer\",\"description\":\"User accounts the plan allows.\"},\"accountUsageAmount\":{\"type\":\"integer\",\"description\":\"User accounts in use.\"},\"appTotalAmount\":{\"type\":\"integer\",\"description\":\"Apps the plan allows.\"},\"attachmentTotalAmount\":{\"type\":\"integer\",\"description\":\"Attachment quota of the plan.\"},\"attachmentUsageAmount\":{\"type\":\"integer\",\"description\":\"Attachment quota used.\"},\"instanceTotalAmount\":{\"type\":\"integer\",\"description\":\"Data records (form and process instances) the plan allows.\"},\"instanceUsageAmount\":{\"type\":\"integer\",\"description\":\"Data records in use.\"},\"pluginUsageAmount\":{\"type\":\"integer\",\"description\":\"Plugin usage so far.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/platformResources");
@@ -6518,6 +6651,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-sales-user-information",
             ),
+            doc_title: Some("查询销售用户信息"),
             permission: None,
             read_only: true,
             seed: false,
@@ -6540,6 +6674,10 @@ pub mod commerce {
                     "DingTalk user id of the sales user to look up.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"query\"},\"namespace\":{\"type\":\"string\",\"description\":\"Namespace of the user, e.g. `dingtalk`.\",\"x-in\":\"query\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id of the sales user to look up.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"corpId\",\"namespace\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetSaleUserInfoByUserIdResponse\",\"$defs\":{\"GetSaleUserInfoByUserIdCorp\":{\"type\":\"object\",\"description\":\"A company linked to the user.\",\"properties\":{\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\"},\"corpName\":{\"type\":\"string\",\"description\":\"The company's name.\"},\"namespace\":{\"type\":\"string\",\"description\":\"Namespace of the company entry, e.g. `dingtalk`.\"}}},\"GetSaleUserInfoByUserIdResponse\":{\"type\":\"object\",\"description\":\"Reply of GetSaleUserInfoByUserId.\",\"properties\":{\"accountId\":{\"type\":\"integer\",\"description\":\"The user's Yida account id.\"},\"corpList\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetSaleUserInfoByUserIdCorp\"},\"description\":\"Companies linked to the user.\"},\"userId\":{\"type\":\"string\",\"description\":\"The user's DingTalk user id.\"},\"userName\":{\"type\":\"string\",\"description\":\"The user's name.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/saleUserInfo");
@@ -6630,6 +6768,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/queries-the-information-about-multiple-applications",
             ),
+            doc_title: Some("批量获取应用信息"),
             permission: None,
             read_only: true,
             seed: false,
@@ -6654,6 +6793,10 @@ pub mod commerce {
                 query("pageNumber", "i64", 0, "Page to fetch, from 1."),
                 query("pageSize", "i64", 0, "Items per page, at most 100."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the purchased Yida instance.\",\"x-in\":\"path\"},\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"query\",\"x-secret\":true},\"callerUnionId\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"query\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"query\"}},\"required\":[\"instanceId\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ListApplicationAuthorizationServiceApplicationInformationResponse\",\"$defs\":{\"ListApplicationAuthorizationServiceApplicationInformationApp\":{\"type\":\"object\",\"description\":\"One app of the instance with its usage.\",\"properties\":{\"appName\":{\"type\":\"string\",\"description\":\"The app's name.\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code.\"},\"attachmentUsageAmount\":{\"type\":\"integer\",\"description\":\"Attachment quota the app uses.\"},\"instanceUsageAmount\":{\"type\":\"integer\",\"description\":\"Data records the app holds.\"},\"usagePlugins\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/ListApplicationAuthorizationServiceApplicationInformationUsagePlugin\"},\"description\":\"Plugins the app uses.\"}}},\"ListApplicationAuthorizationServiceApplicationInformationResponse\":{\"type\":\"object\",\"description\":\"Reply of ListApplicationAuthorizationServiceApplicationInformation.\",\"properties\":{\"applicationInformation\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/ListApplicationAuthorizationServiceApplicationInformationApp\"},\"description\":\"Apps on this page.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Page size used.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}},\"ListApplicationAuthorizationServiceApplicationInformationUsagePlugin\":{\"type\":\"object\",\"description\":\"A plugin used by an app.\",\"properties\":{\"iconUrl\":{\"type\":\"string\",\"description\":\"URL of the plugin's icon.\"},\"pluginName\":{\"type\":\"string\",\"description\":\"The plugin's name.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/authorizations/applicationInfos/");
@@ -6744,6 +6887,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-plug-in-information",
             ),
+            doc_title: Some("列出插件信息"),
             permission: None,
             read_only: true,
             seed: false,
@@ -6768,6 +6912,10 @@ pub mod commerce {
                 query("pageNumber", "i64", 0, "Page to fetch, from 1."),
                 query("pageSize", "i64", 0, "Items per page, at most 100."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the purchased Yida instance.\",\"x-in\":\"path\"},\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"query\",\"x-secret\":true},\"callerUid\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"query\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"query\"}},\"required\":[\"instanceId\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ListApplicationAuthorizationServiceConnectorInformationResponse\",\"$defs\":{\"ListApplicationAuthorizationServiceConnectorInformationPlug\":{\"type\":\"object\",\"description\":\"One plugin of the instance.\",\"properties\":{\"applications\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/ListApplicationAuthorizationServiceConnectorInformationPlugApp\"},\"description\":\"Apps that use the plugin.\"},\"iconUrl\":{\"type\":\"string\",\"description\":\"URL of the plugin's icon.\"},\"plugName\":{\"type\":\"string\",\"description\":\"The plugin's name.\"},\"plugPayType\":{\"type\":\"integer\",\"description\":\"Billing: 1 by calls, 2 by time, 3 by time and calls.\"},\"plugStatus\":{\"type\":\"integer\",\"description\":\"Status: 1 normal, 2 near its end date or call quota, 3 abnormal.\"},\"plugTotalAmount\":{\"type\":\"integer\",\"description\":\"Plugin quota.\"},\"plugUsageAmount\":{\"type\":\"integer\",\"description\":\"Plugin quota used.\"},\"plugUuid\":{\"type\":\"string\",\"description\":\"The plugin's unique code.\"}}},\"ListApplicationAuthorizationServiceConnectorInformationPlugApp\":{\"type\":\"object\",\"description\":\"An app that uses a plugin.\",\"properties\":{\"appName\":{\"type\":\"string\",\"description\":\"The app's name.\"}}},\"ListApplicationAuthorizationServiceConnectorInformationResponse\":{\"type\":\"object\",\"description\":\"Reply of ListApplicationAuthorizationServiceConnectorInformation.\",\"properties\":{\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Page size used.\"},\"plugInformation\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/ListApplicationAuthorizationServiceConnectorInformationPlug\"},\"description\":\"Plugins on this page.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applicationAuthorizations/plugs/");
@@ -6857,6 +7005,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/queries-application-information",
             ),
+            doc_title: Some("查询应用信息列表"),
             permission: None,
             read_only: true,
             seed: false,
@@ -6881,6 +7030,10 @@ pub mod commerce {
                 query("pageNumber", "i64", 0, "Page to fetch, from 1."),
                 query("pageSize", "i64", 0, "Items per page, at most 100."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the purchased Yida instance.\",\"x-in\":\"path\"},\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"query\",\"x-secret\":true},\"callerUid\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"query\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"query\"}},\"required\":[\"instanceId\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ListApplicationInformationResponse\",\"$defs\":{\"ListApplicationInformationApp\":{\"type\":\"object\",\"description\":\"One app of the instance with its usage.\",\"properties\":{\"appName\":{\"type\":\"string\",\"description\":\"The app's name.\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code.\"},\"attachmentUsageAmount\":{\"type\":\"integer\",\"description\":\"Attachment quota the app uses.\"},\"instanceUsageAmount\":{\"type\":\"integer\",\"description\":\"Data records the app holds.\"},\"usagePlugins\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/ListApplicationInformationUsagePlugin\"},\"description\":\"Plugins the app uses.\"}}},\"ListApplicationInformationResponse\":{\"type\":\"object\",\"description\":\"Reply of ListApplicationInformation.\",\"properties\":{\"applicationInformation\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/ListApplicationInformationApp\"},\"description\":\"Apps on this page.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Page size used.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}},\"ListApplicationInformationUsagePlugin\":{\"type\":\"object\",\"description\":\"A plugin used by an app.\",\"properties\":{\"iconUrl\":{\"type\":\"string\",\"description\":\"URL of the plugin's icon.\"},\"pluginName\":{\"type\":\"string\",\"description\":\"The plugin's name.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/infos/");
@@ -6968,6 +7121,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-product-lists",
             ),
+            doc_title: Some("查询商品列表"),
             permission: None,
             read_only: true,
             seed: false,
@@ -6986,6 +7140,10 @@ pub mod commerce {
                 query("pageNumber", "i64", 0, "Page to fetch, from 1."),
                 query("pageSize", "i64", 0, "Items per page, at most 100."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"query\",\"x-secret\":true},\"callerUid\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"query\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"query\"}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ListCommodityResponse\",\"$defs\":{\"ListCommodityCommodity\":{\"type\":\"object\",\"description\":\"One purchased commodity.\",\"properties\":{\"accountDistributionNumber\":{\"type\":\"integer\",\"description\":\"User accounts already assigned.\"},\"accountNumber\":{\"type\":\"integer\",\"description\":\"User accounts included.\"},\"activationCode\":{\"type\":\"string\",\"description\":\"Activation code of the commodity.\"},\"buyDateGMT\":{\"type\":\"string\",\"description\":\"Purchase date as text, e.g. `2021-01-01`.\"},\"expireDateGMT\":{\"type\":\"string\",\"description\":\"Expiry date as text.\"},\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the purchased Yida instance.\"},\"status\":{\"type\":\"string\",\"description\":\"Commodity status, e.g. `running`.\"},\"version\":{\"type\":\"integer\",\"description\":\"Version number of the commodity record.\"}}},\"ListCommodityResponse\":{\"type\":\"object\",\"description\":\"Reply of ListCommodity.\",\"properties\":{\"commodityVOList\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/ListCommodityCommodity\"},\"description\":\"Commodities on this page.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Page size used.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuth/commodities");
@@ -7073,6 +7231,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-plug-ins",
             ),
+            doc_title: Some("查询插件信息列表"),
             permission: None,
             read_only: true,
             seed: false,
@@ -7097,6 +7256,10 @@ pub mod commerce {
                 query("pageNumber", "i64", 0, "Page to fetch, from 1."),
                 query("pageSize", "i64", 0, "Items per page, at most 100."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the purchased Yida instance.\",\"x-in\":\"path\"},\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"query\",\"x-secret\":true},\"callerUid\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"query\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"query\"}},\"required\":[\"instanceId\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ListConnectorInformationResponse\",\"$defs\":{\"ListConnectorInformationPlugin\":{\"type\":\"object\",\"description\":\"One plugin of the instance.\",\"properties\":{\"apps\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/ListConnectorInformationPluginApp\"},\"description\":\"Apps that use the plugin.\"},\"iconUrl\":{\"type\":\"string\",\"description\":\"URL of the plugin's icon.\"},\"pluginName\":{\"type\":\"string\",\"description\":\"The plugin's name.\"},\"pluginPayType\":{\"type\":\"integer\",\"description\":\"Billing type code of the plugin.\"},\"pluginStatus\":{\"type\":\"integer\",\"description\":\"Status code of the plugin.\"},\"pluginTotalAmount\":{\"type\":\"integer\",\"description\":\"Plugin quota.\"},\"pluginUsageAmount\":{\"type\":\"integer\",\"description\":\"Plugin quota used.\"},\"pluginUuid\":{\"type\":\"string\",\"description\":\"The plugin's unique code.\"}}},\"ListConnectorInformationPluginApp\":{\"type\":\"object\",\"description\":\"An app that uses a plugin.\",\"properties\":{\"appName\":{\"type\":\"string\",\"description\":\"The app's name.\"}}},\"ListConnectorInformationResponse\":{\"type\":\"object\",\"description\":\"Reply of ListConnectorInformation.\",\"properties\":{\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Page size used.\"},\"pluginInfos\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/ListConnectorInformationPlugin\"},\"description\":\"Plugins on this page.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/plugins/infos/");
@@ -7249,6 +7412,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/notify-the-authorization-result",
             ),
+            doc_title: Some("通知授权结果"),
             permission: None,
             read_only: false,
             seed: false,
@@ -7284,6 +7448,10 @@ pub mod commerce {
                 body("instanceName", "string", 0, "Display name of the instance."),
                 body("produceCode", "string", 0, "Alibaba Cloud product code."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"body\",\"x-secret\":true},\"accountNumber\":{\"type\":\"string\",\"description\":\"Number of user accounts in the order, as a numeric string.\",\"x-in\":\"body\"},\"beginTimeGMT\":{\"type\":\"integer\",\"description\":\"Service start time, epoch ms.\",\"x-in\":\"body\"},\"callerUid\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"body\"},\"chargeType\":{\"type\":\"string\",\"description\":\"Billing mode; `PREPAY` (prepaid).\",\"x-in\":\"body\"},\"commerceType\":{\"type\":\"string\",\"description\":\"Commerce type, e.g. `subscribe`.\",\"x-in\":\"body\"},\"commodityType\":{\"type\":\"string\",\"description\":\"Yida edition: `free`, `standard`, `enterprise` or `vip`.\",\"enum\":[\"free\",\"standard\",\"enterprise\",\"vip\"],\"x-in\":\"body\"},\"endTimeGMT\":{\"type\":\"integer\",\"description\":\"Service end time, epoch ms.\",\"x-in\":\"body\"},\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the purchased Yida instance.\",\"x-in\":\"body\"},\"instanceName\":{\"type\":\"string\",\"description\":\"Display name of the instance.\",\"x-in\":\"body\"},\"produceCode\":{\"type\":\"string\",\"description\":\"Alibaba Cloud product code.\",\"x-in\":\"body\"}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/NotifyAuthorizationResultResponse\",\"$defs\":{\"NotifyAuthorizationResultResponse\":{\"type\":\"object\",\"description\":\"Reply of NotifyAuthorizationResult.\",\"properties\":{\"result\":{\"type\":\"boolean\",\"description\":\"Whether the call succeeded.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/authorizationResults/notify");
@@ -7354,6 +7522,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/refund-of-goods",
             ),
+            doc_title: Some("退还商品"),
             permission: None,
             read_only: false,
             seed: false,
@@ -7371,6 +7540,10 @@ pub mod commerce {
                 query("callerUid", "string", 0, "The caller's DingTalk unionId."),
                 query("instanceId", "string", 0, "Id of the purchased Yida instance."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"query\",\"x-secret\":true},\"callerUid\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"query\"},\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the purchased Yida instance.\",\"x-in\":\"query\"}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/RefundCommodityResponse\",\"$defs\":{\"RefundCommodityResponse\":{\"type\":\"object\",\"description\":\"Reply of RefundCommodity.\",\"properties\":{\"message\":{\"type\":\"string\",\"description\":\"Outcome message.\"},\"success\":{\"type\":\"boolean\",\"description\":\"Whether the refund succeeded.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuth/commodities/refund");
@@ -7448,6 +7621,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/register-an-account",
             ),
+            doc_title: Some("注册账号"),
             permission: None,
             read_only: false,
             seed: false,
@@ -7465,6 +7639,10 @@ pub mod commerce {
                 body("activeCode", "string", 0, "Activation code to register with."),
                 body("corpId", "string", 0, "The company's DingTalk corp id."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"body\",\"x-secret\":true},\"activeCode\":{\"type\":\"string\",\"description\":\"Activation code to register with.\",\"x-in\":\"body\"},\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"body\"}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/RegisterAccountsResponse\",\"$defs\":{\"RegisterAccountsResponse\":{\"type\":\"object\",\"description\":\"Reply of RegisterAccounts.\",\"properties\":{\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the instance the registration created or bound.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applicationAuthorizations/accounts/register");
@@ -7535,6 +7713,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/release-products",
             ),
+            doc_title: Some("发布商品"),
             permission: None,
             read_only: false,
             seed: false,
@@ -7552,6 +7731,10 @@ pub mod commerce {
                 query("callerUid", "string", 0, "The caller's DingTalk unionId."),
                 query("instanceId", "string", 0, "Id of the purchased Yida instance."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"query\",\"x-secret\":true},\"callerUid\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"query\"},\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the purchased Yida instance.\",\"x-in\":\"query\"}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ReleaseCommodityResponse\",\"$defs\":{\"ReleaseCommodityResponse\":{\"type\":\"object\",\"description\":\"Reply of ReleaseCommodity.\",\"properties\":{\"message\":{\"type\":\"string\",\"description\":\"Outcome message.\"},\"success\":{\"type\":\"boolean\",\"description\":\"Whether the release succeeded.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuth/commodities/release");
@@ -7614,6 +7797,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/remove-tenant-resources",
             ),
+            doc_title: Some("移除租户资源"),
             permission: None,
             read_only: false,
             seed: false,
@@ -7630,6 +7814,10 @@ pub mod commerce {
                     "Access key issued to the ISV for these commerce calls.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"callerUid\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"path\"},\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"query\",\"x-secret\":true}},\"required\":[\"callerUid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/RemoveTenantResourceResponse\",\"$defs\":{\"RemoveTenantResourceResponse\":{\"type\":\"object\",\"description\":\"Reply of RemoveTenantResource.\",\"properties\":{\"result\":{\"type\":\"boolean\",\"description\":\"Whether the resources were removed.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applications/tenantRelatedResources/");
@@ -7716,6 +7904,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/renewal-service-order",
             ),
+            doc_title: Some("续费服务订单"),
             permission: None,
             read_only: false,
             seed: false,
@@ -7734,6 +7923,10 @@ pub mod commerce {
                 body("endTimeGMT", "i64", 0, "New service end time, epoch ms."),
                 body("instanceId", "string", 0, "Id of the purchased Yida instance."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"body\",\"x-secret\":true},\"callerUnionId\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"body\"},\"endTimeGMT\":{\"type\":\"integer\",\"description\":\"New service end time, epoch ms.\",\"x-in\":\"body\"},\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the purchased Yida instance.\",\"x-in\":\"body\"}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/RenewApplicationAuthorizationServiceOrderResponse\",\"$defs\":{\"RenewApplicationAuthorizationServiceOrderResponse\":{\"type\":\"object\",\"description\":\"Reply of RenewApplicationAuthorizationServiceOrder.\",\"properties\":{\"result\":{\"type\":\"boolean\",\"description\":\"Whether the renewal succeeded.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applicationAuthorizations/orders/renew");
@@ -7807,6 +8000,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/renewal-tenant",
             ),
+            doc_title: Some("续费租户"),
             permission: None,
             read_only: false,
             seed: false,
@@ -7824,6 +8018,10 @@ pub mod commerce {
                 body("callerUnionId", "string", 0, "The caller's DingTalk unionId."),
                 body("endTimeGMT", "i64", 0, "New service end time, epoch ms."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"body\",\"x-secret\":true},\"callerUnionId\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"body\"},\"endTimeGMT\":{\"type\":\"integer\",\"description\":\"New service end time, epoch ms.\",\"x-in\":\"body\"}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/RenewTenantOrderResponse\",\"$defs\":{\"RenewTenantOrderResponse\":{\"type\":\"object\",\"description\":\"Reply of RenewTenantOrder.\",\"properties\":{\"result\":{\"type\":\"boolean\",\"description\":\"Whether the renewal succeeded.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/tenants/reorder");
@@ -7882,6 +8080,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-activation-code",
             ),
+            doc_title: Some("查询激活码"),
             permission: None,
             read_only: true,
             seed: false,
@@ -7898,6 +8097,10 @@ pub mod commerce {
                 ),
                 query("callerUid", "string", REQUIRED, "The caller's DingTalk unionId."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"query\",\"x-secret\":true},\"callerUid\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"query\"}},\"required\":[\"callerUid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/SearchActivationCodeResponse\",\"$defs\":{\"SearchActivationCodeResponse\":{\"type\":\"object\",\"description\":\"Reply of SearchActivationCode.\",\"properties\":{\"activationCode\":{\"type\":\"string\",\"description\":\"The activation code.\"},\"authType\":{\"type\":\"string\",\"description\":\"Authorization type, e.g. `all`.\"},\"expireTimeGMT\":{\"type\":\"string\",\"description\":\"Expiry date as text, e.g. `2021-01-01`.\"},\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the instance the code belongs to.\"},\"status\":{\"type\":\"integer\",\"description\":\"Status code of the activation code.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/activationCode/information");
@@ -7974,6 +8177,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/terminate-authorization-for-alibaba-cloud-services",
             ),
+            doc_title: Some("终止阿里云授权"),
             permission: None,
             read_only: false,
             seed: false,
@@ -7991,6 +8195,10 @@ pub mod commerce {
                 body("callerUnionId", "string", 0, "The caller's DingTalk unionId."),
                 body("instanceId", "string", 0, "Id of the purchased Yida instance."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"body\",\"x-secret\":true},\"callerUnionId\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"body\"},\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the purchased Yida instance.\",\"x-in\":\"body\"}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/TerminateCloudAuthorizationResponse\",\"$defs\":{\"TerminateCloudAuthorizationResponse\":{\"type\":\"object\",\"description\":\"Reply of TerminateCloudAuthorization.\",\"properties\":{\"result\":{\"type\":\"boolean\",\"description\":\"Whether the call succeeded.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/cloudAuthorizations/terminate");
@@ -8070,6 +8278,7 @@ pub mod commerce {
             area: "commerce",
             doc: "Update the Yida plan details (edition, account count) recorded for an Alibaba Cloud account.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: false,
             seed: false,
@@ -8098,6 +8307,10 @@ pub mod commerce {
                     "Yida edition, e.g. `standard` or `enterprise`.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"body\",\"x-secret\":true},\"accountNumber\":{\"type\":\"string\",\"description\":\"Number of user accounts, as a numeric string.\",\"x-in\":\"body\"},\"callerUnionId\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"body\"},\"commodityType\":{\"type\":\"string\",\"description\":\"Yida edition, e.g. `standard` or `enterprise`.\",\"x-in\":\"body\"}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/UpdateCloudAccountInformationResponse\",\"$defs\":{\"UpdateCloudAccountInformationResponse\":{\"type\":\"object\",\"description\":\"Reply of UpdateCloudAccountInformation.\",\"properties\":{\"result\":{\"type\":\"boolean\",\"description\":\"Whether the update succeeded.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/cloudAccountInfos");
@@ -8180,6 +8393,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/change-tenant-information-1",
             ),
+            doc_title: Some("变配租户信息"),
             permission: None,
             read_only: false,
             seed: false,
@@ -8208,6 +8422,10 @@ pub mod commerce {
                     "Yida edition: `free`, `standard`, `enterprise` or `vip`.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"body\",\"x-secret\":true},\"accountNumber\":{\"type\":\"string\",\"description\":\"Number of user accounts after the change, as a numeric string.\",\"x-in\":\"body\"},\"callerUnionId\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"body\"},\"commodityType\":{\"type\":\"string\",\"description\":\"Yida edition: `free`, `standard`, `enterprise` or `vip`.\",\"enum\":[\"free\",\"standard\",\"enterprise\",\"vip\"],\"x-in\":\"body\"}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/UpgradeTenantInformationResponse\",\"$defs\":{\"UpgradeTenantInformationResponse\":{\"type\":\"object\",\"description\":\"Reply of UpgradeTenantInformation.\",\"properties\":{\"result\":{\"type\":\"boolean\",\"description\":\"Whether the change succeeded.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/tenantInfos");
@@ -8274,6 +8492,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/verification-order",
             ),
+            doc_title: Some("校验订单"),
             permission: None,
             read_only: true,
             seed: false,
@@ -8296,6 +8515,10 @@ pub mod commerce {
                 ),
                 query("callerUnionId", "string", 0, "The caller's DingTalk unionId."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the purchased Yida instance.\",\"x-in\":\"path\"},\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"query\",\"x-secret\":true},\"callerUnionId\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"query\"}},\"required\":[\"instanceId\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ValidateApplicationAuthorizationOrderResponse\",\"$defs\":{\"ValidateApplicationAuthorizationOrderResponse\":{\"type\":\"object\",\"description\":\"Reply of ValidateApplicationAuthorizationOrder.\",\"properties\":{\"message\":{\"type\":\"string\",\"description\":\"Outcome of the check as text.\"},\"status\":{\"type\":\"integer\",\"description\":\"Outcome code of the check; the doc examples show 0 for a pass.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applicationOrderUpdateAuthorizations/");
@@ -8359,6 +8582,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/application-authorization-verification",
             ),
+            doc_title: Some("应用授权校验"),
             permission: None,
             read_only: true,
             seed: false,
@@ -8375,6 +8599,10 @@ pub mod commerce {
                     "Access key issued to the ISV for these commerce calls.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"callerUid\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"path\"},\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"query\",\"x-secret\":true}},\"required\":[\"callerUid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ValidateApplicationAuthorizationServiceOrderResponse\",\"$defs\":{\"ValidateApplicationAuthorizationServiceOrderResponse\":{\"type\":\"object\",\"description\":\"Reply of ValidateApplicationAuthorizationServiceOrder.\",\"properties\":{\"message\":{\"type\":\"string\",\"description\":\"Outcome of the check as text.\"},\"status\":{\"type\":\"integer\",\"description\":\"Outcome code of the check; the doc examples show 0 for a pass.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appsAuthorizations/freshOrderInfoReviews/");
@@ -8437,6 +8665,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/verify-configuration",
             ),
+            doc_title: Some("校验变配"),
             permission: None,
             read_only: true,
             seed: false,
@@ -8458,6 +8687,10 @@ pub mod commerce {
                     "Access key issued to the ISV for these commerce calls.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"callerUnionid\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId (note the lowercase `id` in the name).\",\"x-in\":\"path\"},\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"query\",\"x-secret\":true}},\"required\":[\"callerUnionid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ValidateApplicationServiceOrderUpgradeResponse\",\"$defs\":{\"ValidateApplicationServiceOrderUpgradeResponse\":{\"type\":\"object\",\"description\":\"Reply of ValidateApplicationServiceOrderUpgrade.\",\"properties\":{\"message\":{\"type\":\"string\",\"description\":\"Outcome of the check as text.\"},\"status\":{\"type\":\"integer\",\"description\":\"Outcome code of the check; the doc examples show 0 for a pass.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applications/orderValidations/");
@@ -8524,6 +8757,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/multi-channel-new-purchase-verification",
             ),
+            doc_title: Some("多渠道新购校验"),
             permission: None,
             read_only: true,
             seed: false,
@@ -8540,6 +8774,10 @@ pub mod commerce {
                 ),
                 query("callerUid", "string", 0, "The caller's DingTalk unionId."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"query\",\"x-secret\":true},\"callerUid\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"query\"}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ValidateOrderBuyResponse\",\"$defs\":{\"ValidateOrderBuyResponse\":{\"type\":\"object\",\"description\":\"Reply of ValidateOrderBuy.\",\"properties\":{\"message\":{\"type\":\"string\",\"description\":\"Outcome of the check as text.\"},\"status\":{\"type\":\"integer\",\"description\":\"Outcome code of the check; the doc examples show 0 for a pass.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/orderBuy/validate");
@@ -8609,6 +8847,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/upgrade-status-of-the-verification-order",
             ),
+            doc_title: Some("校验订单的升级状态"),
             permission: None,
             read_only: true,
             seed: false,
@@ -8631,6 +8870,10 @@ pub mod commerce {
                 ),
                 query("callerUid", "string", 0, "The caller's DingTalk unionId."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the purchased Yida instance.\",\"x-in\":\"path\"},\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"query\",\"x-secret\":true},\"callerUid\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"query\"}},\"required\":[\"instanceId\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ValidateOrderUpdateResponse\",\"$defs\":{\"ValidateOrderUpdateResponse\":{\"type\":\"object\",\"description\":\"Reply of ValidateOrderUpdate.\",\"properties\":{\"message\":{\"type\":\"string\",\"description\":\"Outcome of the check as text.\"},\"status\":{\"type\":\"integer\",\"description\":\"Outcome code of the check; the doc examples show 0 for a pass.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/orders/renewalReviews/");
@@ -8706,6 +8949,7 @@ pub mod commerce {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/upgrade-the-verification-order",
             ),
+            doc_title: Some("校验订单的升级"),
             permission: None,
             read_only: true,
             seed: false,
@@ -8723,6 +8967,10 @@ pub mod commerce {
                 query("callerUid", "string", 0, "The caller's DingTalk unionId."),
                 query("instanceId", "string", 0, "Id of the purchased Yida instance."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"accessKey\":{\"type\":\"string\",\"description\":\"Access key issued to the ISV for these commerce calls.\",\"x-in\":\"query\",\"x-secret\":true},\"callerUid\":{\"type\":\"string\",\"description\":\"The caller's DingTalk unionId.\",\"x-in\":\"query\"},\"instanceId\":{\"type\":\"string\",\"description\":\"Id of the purchased Yida instance.\",\"x-in\":\"query\"}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ValidateOrderUpgradeResponse\",\"$defs\":{\"ValidateOrderUpgradeResponse\":{\"type\":\"object\",\"description\":\"Reply of ValidateOrderUpgrade.\",\"properties\":{\"message\":{\"type\":\"string\",\"description\":\"Outcome of the check as text.\"},\"status\":{\"type\":\"integer\",\"description\":\"Outcome code of the check; the doc examples show 0 for a pass.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/orderUpgrade/validate");
@@ -10139,6 +10387,7 @@ pub mod design {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-a-list-of-process-node-buttons",
             ),
+            doc_title: Some("获取流程节点按钮列表"),
             permission: None,
             read_only: true,
             seed: false,
@@ -10179,6 +10428,10 @@ pub mod design {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"path\",\"x-context\":true},\"processCode\":{\"type\":\"string\",\"description\":\"The process's code (`TPROC--...`).\",\"x-in\":\"path\"},\"activityId\":{\"type\":\"string\",\"description\":\"Id of the process node.\",\"x-in\":\"path\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"processCode\",\"activityId\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetActivityButtonListResponse\",\"$defs\":{\"GetActivityButtonListButton\":{\"type\":\"object\",\"description\":\"One button on a process node.\",\"properties\":{\"aliasInChinese\":{\"type\":\"string\",\"description\":\"The button's label in Chinese.\"},\"aliasInEnglish\":{\"type\":\"string\",\"description\":\"The button's label in English.\"}}},\"GetActivityButtonListResponse\":{\"type\":\"object\",\"description\":\"Reply of GetActivityButtonList.\",\"properties\":{\"result\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetActivityButtonListButton\"},\"description\":\"The node's buttons.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processDefinitions/buttons/");
@@ -10284,6 +10537,7 @@ pub mod design {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-the-information-about-the-nodes-in-process-design",
             ),
+            doc_title: Some("获取流程设计的节点信息"),
             permission: None,
             read_only: true,
             seed: false,
@@ -10313,6 +10567,10 @@ pub mod design {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"processCode\":{\"type\":\"string\",\"description\":\"The process's code (`TPROC--...`).\",\"x-in\":\"query\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetActivityListResponse\",\"$defs\":{\"GetActivityListActivity\":{\"type\":\"object\",\"description\":\"One node of a process design.\",\"properties\":{\"activityId\":{\"type\":\"string\",\"description\":\"Id of the node.\"},\"activityName\":{\"type\":\"string\",\"description\":\"The node's name.\"},\"activityNameInEnglish\":{\"type\":\"string\",\"description\":\"The node's name in English.\"}}},\"GetActivityListResponse\":{\"type\":\"object\",\"description\":\"Reply of GetActivityList.\",\"properties\":{\"result\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetActivityListActivity\"},\"description\":\"The process's nodes.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/activities");
@@ -10451,6 +10709,7 @@ pub mod design {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-process-definition",
             ),
+            doc_title: Some("获取流程定义"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: true,
@@ -10490,6 +10749,10 @@ pub mod design {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\",\"x-in\":\"path\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"query\"},\"groupId\":{\"type\":\"string\",\"description\":\"Group id.\",\"x-in\":\"query\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"nameSpace\":{\"type\":\"string\",\"description\":\"Namespace of the call.\",\"x-in\":\"query\"},\"orderNumber\":{\"type\":\"string\",\"description\":\"Order number.\",\"x-in\":\"query\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"systemType\":{\"type\":\"string\",\"description\":\"System type.\",\"x-in\":\"query\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"processInstanceId\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetProcessDefinitionResponse\",\"$defs\":{\"GetProcessDefinitionActivity\":{\"type\":\"object\",\"description\":\"A process node as seen from a task.\",\"properties\":{\"activityId\":{\"type\":\"string\",\"description\":\"Id of the node.\"},\"activityInstanceStatus\":{\"type\":\"string\",\"description\":\"State of the node instance.\"},\"activityName\":{\"type\":\"string\",\"description\":\"The node's name.\"},\"activityNameInEnglish\":{\"type\":\"string\",\"description\":\"The node's name in English.\"},\"id\":{\"type\":\"integer\",\"description\":\"Id of the entry.\"}}},\"GetProcessDefinitionDepartment\":{\"type\":\"object\",\"description\":\"A department from master data.\",\"properties\":{\"deptName\":{\"type\":\"string\",\"description\":\"Department name.\"},\"deptNameInEnglish\":{\"type\":\"string\",\"description\":\"Department name in English.\"},\"deptNo\":{\"type\":\"string\",\"description\":\"Department number.\"},\"deptPath\":{\"type\":\"string\",\"description\":\"Path of the department in the organization tree.\"},\"humanSourceGroupOrderNumber\":{\"type\":\"string\",\"description\":\"HR group order number.\"},\"humanSourceGroupWorkNo\":{\"type\":\"string\",\"description\":\"User id of the HR group contact.\"},\"id\":{\"type\":\"integer\",\"description\":\"Id of the entry.\"},\"masterWorkNo\":{\"type\":\"string\",\"description\":\"Primary employee number.\"}}},\"GetProcessDefinitionPerson\":{\"type\":\"object\",\"description\":\"A person on the process (owner or originator).\",\"properties\":{\"departmentDescription\":{\"type\":\"string\",\"description\":\"Description of the person's department.\"},\"displayEnName\":{\"type\":\"string\",\"description\":\"The person's name in English.\"},\"displayName\":{\"type\":\"string\",\"description\":\"The person's display name.\"},\"masterDataDepartments\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetProcessDefinitionDepartment\"},\"description\":\"The person's departments from master data.\"},\"orderNumber\":{\"type\":\"string\",\"description\":\"Order number.\"},\"personalPhoto\":{\"type\":\"string\",\"description\":\"URL of the person's photo.\"},\"status\":{\"type\":\"string\",\"description\":\"The person's status.\"},\"tbWang\":{\"type\":\"string\",\"description\":\"The person's Taobao Wangwang account.\"},\"userId\":{\"type\":\"string\",\"description\":\"The user's DingTalk user id.\"},\"userInfo\":{\"type\":\"string\",\"description\":\"Information about the person.\"}}},\"GetProcessDefinitionResponse\":{\"type\":\"object\",\"description\":\"Reply of GetProcessDefinition.\",\"properties\":{\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"originator\":{\"$ref\":\"#/$defs/GetProcessDefinitionPerson\",\"description\":\"The user who started the instance.\"},\"outResult\":{\"type\":\"string\",\"description\":\"Outcome: `agree` or `disagree`.\"},\"owners\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetProcessDefinitionPerson\"},\"description\":\"The instance's owners.\"},\"processId\":{\"type\":\"string\",\"description\":\"The process's id.\"},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\"},\"status\":{\"type\":\"string\",\"description\":\"State of the process instance.\"},\"tasks\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetProcessDefinitionTask\"},\"description\":\"Tasks of the instance.\"},\"title\":{\"type\":\"string\",\"description\":\"The instance's title.\"},\"variables\":{\"description\":\"Process variables, keyed by name.\"}}},\"GetProcessDefinitionTask\":{\"type\":\"object\",\"description\":\"A task of the process instance.\",\"properties\":{\"actionerId\":{\"type\":\"string\",\"description\":\"User id of the task's assignee.\"},\"activity\":{\"$ref\":\"#/$defs/GetProcessDefinitionActivity\",\"description\":\"The node the task belongs to.\"},\"status\":{\"type\":\"string\",\"description\":\"The task's state.\"},\"taskId\":{\"type\":\"integer\",\"description\":\"The task's id.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/definitions/");
@@ -10590,6 +10853,7 @@ pub mod design {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-getprocessdesign",
             ),
+            doc_title: Some("获取流程设计结构"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -10623,6 +10887,10 @@ pub mod design {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"processId\":{\"type\":\"integer\",\"description\":\"Id of the process version, as shown in the process designer's URL.\",\"x-in\":\"path\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"processId\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetProcessDesignResponse\",\"$defs\":{\"GetProcessDesignApprovalSummary\":{\"type\":\"object\",\"description\":\"One item of the approval summary.\",\"properties\":{\"title\":{\"$ref\":\"#/$defs/GetProcessDesignSummaryTitle\",\"description\":\"The item's title.\"},\"type\":{\"type\":\"string\",\"description\":\"Kind of item, e.g. `variable`.\"},\"value\":{\"type\":\"string\",\"description\":\"What the item shows, e.g. `originator`, `createTime` or a field id.\"}}},\"GetProcessDesignFieldBehavior\":{\"type\":\"object\",\"description\":\"How one form field behaves in the process.\",\"properties\":{\"fieldBehavior\":{\"type\":\"string\",\"description\":\"The field's behaviour, e.g. `HIDDEN`.\"},\"fieldId\":{\"type\":\"string\",\"description\":\"The field's id.\"}}},\"GetProcessDesignFlowConfig\":{\"type\":\"object\",\"description\":\"Field permission settings of a process.\",\"properties\":{\"sid_instDetail\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetProcessDesignFieldBehavior\"},\"description\":\"How each field behaves on the instance detail page.\"}}},\"GetProcessDesignFormulaRule\":{\"type\":\"object\",\"description\":\"A submit rule checked at process nodes.\",\"properties\":{\"activityAction\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Actions the rule applies to.\"},\"activityId\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Ids of the nodes the rule applies to.\"},\"block\":{\"type\":\"string\",\"description\":\"Whether a failing rule blocks the submission, e.g. `n`.\"},\"message\":{\"type\":\"string\",\"description\":\"Message shown when the rule fails.\"},\"name\":{\"$ref\":\"#/$defs/GetProcessDesignLabel\",\"description\":\"The rule's name.\"},\"nodeType\":{\"type\":\"string\",\"description\":\"Kind of node the rule runs at, e.g. `START`.\"},\"rule\":{\"$ref\":\"#/$defs/GetProcessDesignRuleFormula\",\"description\":\"The rule's formula.\"},\"ruleType\":{\"type\":\"string\",\"description\":\"Kind of rule, e.g. `VALIDATOR`.\"},\"triggerMode\":{\"type\":\"string\",\"description\":\"When the rule is triggered.\"}}},\"GetProcessDesignLabel\":{\"type\":\"object\",\"description\":\"A name in two languages.\",\"properties\":{\"en_US\":{\"type\":\"string\",\"description\":\"Name in English.\"},\"type\":{\"type\":\"string\",\"description\":\"Always `i18n` when present.\"},\"zh_CN\":{\"type\":\"string\",\"description\":\"Name in Chinese.\"}}},\"GetProcessDesignNode\":{\"type\":\"object\",\"description\":\"One node of a process design.\",\"properties\":{\"approvalType\":{\"type\":\"string\",\"description\":\"How approvers are chosen, on approval nodes.\"},\"childNodes\":{\"type\":\"array\",\"items\":{},\"description\":\"Nested nodes (e.g. branches), as free JSON.\"},\"description\":{\"type\":\"string\",\"description\":\"The node's description.\"},\"name\":{\"$ref\":\"#/$defs/GetProcessDesignLabel\",\"description\":\"The node's name.\"},\"nextId\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Ids of the following nodes.\"},\"nodeId\":{\"type\":\"string\",\"description\":\"The node's id.\"},\"prevId\":{\"type\":\"string\",\"description\":\"Id of the preceding node.\"},\"props\":{\"description\":\"The node's detailed settings (approvers, buttons, …) as free JSON.\"},\"type\":{\"type\":\"string\",\"description\":\"Kind of node, e.g. `approval` or `finish`.\"}}},\"GetProcessDesignProps\":{\"type\":\"object\",\"description\":\"Basic settings of a process.\",\"properties\":{\"allowCollaboration\":{\"type\":\"boolean\",\"description\":\"Whether collaboration is allowed.\"},\"allowTemporaryStorage\":{\"type\":\"boolean\",\"description\":\"Whether drafts can be saved.\"},\"allowWithdraw\":{\"type\":\"boolean\",\"description\":\"Whether the originator may withdraw the instance.\"},\"bindingForm\":{\"type\":\"string\",\"description\":\"Code of the form the process is bound to (`FORM-...`).\"},\"noRecordRecall\":{\"type\":\"boolean\",\"description\":\"Whether a withdrawal leaves no record.\"},\"processCode\":{\"type\":\"string\",\"description\":\"The process's code (`TPROC--...`).\"},\"processDetailUrl\":{\"type\":\"string\",\"description\":\"URL of the instance detail page.\"},\"processInitUrl\":{\"type\":\"string\",\"description\":\"URL of the page that starts an instance.\"},\"processMobileDetailUrl\":{\"type\":\"string\",\"description\":\"URL of the instance detail page on mobile.\"},\"stopAssociationRulesIfFailed\":{\"type\":\"boolean\",\"description\":\"Whether linked rules stop when one fails.\"}}},\"GetProcessDesignResponse\":{\"type\":\"object\",\"description\":\"Reply of GetProcessDesign; the structure of a process design.\",\"properties\":{\"approvalSummary\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetProcessDesignApprovalSummary\"},\"description\":\"Items shown in the approval summary.\"},\"flowConfig\":{\"$ref\":\"#/$defs/GetProcessDesignFlowConfig\",\"description\":\"Field permission settings of the process.\"},\"formulaRules\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetProcessDesignFormulaRule\"},\"description\":\"Submit rules checked at nodes.\"},\"nodes\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetProcessDesignNode\"},\"description\":\"The process's nodes.\"},\"props\":{\"$ref\":\"#/$defs/GetProcessDesignProps\",\"description\":\"Basic settings of the process.\"}}},\"GetProcessDesignRuleFormula\":{\"type\":\"object\",\"description\":\"The formula of a submit rule.\",\"properties\":{\"content\":{\"type\":\"string\",\"description\":\"The formula with field references, e.g. `EQ(#{textField_x},1)`.\"},\"displayRule\":{\"type\":\"string\",\"description\":\"The formula with field names, for display.\"},\"source\":{\"type\":\"string\",\"description\":\"The formula's source text.\"}}},\"GetProcessDesignSummaryTitle\":{\"type\":\"object\",\"description\":\"A summary item's title in two languages.\",\"properties\":{\"en_US\":{\"type\":\"string\",\"description\":\"Title in English.\"},\"type\":{\"type\":\"string\",\"description\":\"Always `i18n`.\"},\"zh_CN\":{\"type\":\"string\",\"description\":\"Title in Chinese.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/");
@@ -10735,6 +11003,7 @@ pub mod design {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-definition-through-process-code",
             ),
+            doc_title: Some("通过流程code获取流程定义"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -10775,6 +11044,10 @@ pub mod design {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"query\"},\"processCode\":{\"type\":\"string\",\"description\":\"The process's code (`TPROC--...`).\",\"x-in\":\"query\"},\"processId\":{\"type\":\"integer\",\"description\":\"Id of the process version to read.\",\"x-in\":\"query\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"processCode\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetProcessDesignByCodeResponse\",\"$defs\":{\"GetProcessDesignByCodeApprovalSummary\":{\"type\":\"object\",\"description\":\"One item of the approval summary.\",\"properties\":{\"title\":{\"$ref\":\"#/$defs/GetProcessDesignByCodeSummaryTitle\",\"description\":\"The item's title.\"}}},\"GetProcessDesignByCodeFieldBehavior\":{\"type\":\"object\",\"description\":\"How one form field behaves in the process.\",\"properties\":{\"fieldBehavior\":{\"type\":\"string\",\"description\":\"The field's behaviour, e.g. `HIDDEN`.\"},\"fieldId\":{\"type\":\"string\",\"description\":\"The field's id.\"}}},\"GetProcessDesignByCodeFlowConfig\":{\"type\":\"object\",\"description\":\"Field permission settings of a process.\",\"properties\":{\"sid_instDetail\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetProcessDesignByCodeFieldBehavior\"},\"description\":\"How each field behaves on the instance detail page.\"}}},\"GetProcessDesignByCodeFormulaRule\":{\"type\":\"object\",\"description\":\"A submit rule checked at process nodes.\",\"properties\":{\"activityAction\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Actions the rule applies to.\"},\"activityId\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Ids of the nodes the rule applies to.\"},\"block\":{\"type\":\"string\",\"description\":\"Whether a failing rule blocks the submission, e.g. `n`.\"},\"message\":{\"type\":\"string\",\"description\":\"Message shown when the rule fails.\"},\"name\":{\"$ref\":\"#/$defs/GetProcessDesignByCodeLabel\",\"description\":\"The rule's name.\"},\"nodeType\":{\"type\":\"string\",\"description\":\"Kind of node the rule runs at, e.g. `START`.\"},\"rule\":{\"$ref\":\"#/$defs/GetProcessDesignByCodeRuleFormula\",\"description\":\"The rule's formula.\"},\"ruleType\":{\"type\":\"string\",\"description\":\"Kind of rule, e.g. `VALIDATOR`.\"},\"triggerMode\":{\"type\":\"string\",\"description\":\"When the rule is triggered.\"}}},\"GetProcessDesignByCodeLabel\":{\"type\":\"object\",\"description\":\"A name in two languages.\",\"properties\":{\"en_US\":{\"type\":\"string\",\"description\":\"Name in English.\"},\"zh_CN\":{\"type\":\"string\",\"description\":\"Name in Chinese.\"}}},\"GetProcessDesignByCodeNode\":{\"type\":\"object\",\"description\":\"One node of a process design.\",\"properties\":{\"childNodes\":{\"type\":\"array\",\"items\":{},\"description\":\"Nested nodes (e.g. branches), as free JSON.\"},\"description\":{\"type\":\"string\",\"description\":\"The node's description.\"},\"name\":{\"$ref\":\"#/$defs/GetProcessDesignByCodeLabel\",\"description\":\"The node's name.\"},\"nextId\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Ids of the following nodes.\"},\"nodeId\":{\"type\":\"string\",\"description\":\"The node's id.\"},\"prevId\":{\"type\":\"string\",\"description\":\"Id of the preceding node.\"},\"props\":{\"description\":\"The node's detailed settings (approvers, buttons, …) as free JSON.\"},\"type\":{\"type\":\"string\",\"description\":\"Kind of node, e.g. `approval` or `finish`.\"}}},\"GetProcessDesignByCodeProps\":{\"type\":\"object\",\"description\":\"Basic settings of a process.\",\"properties\":{\"allowCollaboration\":{\"type\":\"boolean\",\"description\":\"Whether collaboration is allowed.\"},\"allowTemporaryStorage\":{\"type\":\"boolean\",\"description\":\"Whether drafts can be saved.\"},\"allowWithdraw\":{\"type\":\"boolean\",\"description\":\"Whether the originator may withdraw the instance.\"},\"bindingForm\":{\"type\":\"string\",\"description\":\"Code of the form the process is bound to (`FORM-...`).\"},\"noRecordRecall\":{\"type\":\"boolean\",\"description\":\"Whether a withdrawal leaves no record.\"},\"processCode\":{\"type\":\"string\",\"description\":\"The process's code (`TPROC--...`).\"},\"processDetailUrl\":{\"type\":\"string\",\"description\":\"URL of the instance detail page.\"},\"processInitUrl\":{\"type\":\"string\",\"description\":\"URL of the page that starts an instance.\"},\"processMobileDetailUrl\":{\"type\":\"string\",\"description\":\"URL of the instance detail page on mobile.\"},\"stopAssociationRulesIfFailed\":{\"type\":\"boolean\",\"description\":\"Whether linked rules stop when one fails.\"}}},\"GetProcessDesignByCodeResponse\":{\"type\":\"object\",\"description\":\"Reply of GetProcessDesignByCode; the structure of the process design.\",\"properties\":{\"approvalSummary\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetProcessDesignByCodeApprovalSummary\"},\"description\":\"Items shown in the approval summary.\"},\"flowConfig\":{\"$ref\":\"#/$defs/GetProcessDesignByCodeFlowConfig\",\"description\":\"Field permission settings of the process.\"},\"formulaRules\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetProcessDesignByCodeFormulaRule\"},\"description\":\"Submit rules checked at nodes.\"},\"nodes\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetProcessDesignByCodeNode\"},\"description\":\"The process's nodes.\"},\"props\":{\"$ref\":\"#/$defs/GetProcessDesignByCodeProps\",\"description\":\"Basic settings of the process.\"}}},\"GetProcessDesignByCodeRuleFormula\":{\"type\":\"object\",\"description\":\"The formula of a submit rule.\",\"properties\":{\"content\":{\"type\":\"string\",\"description\":\"The formula with field references, e.g. `EQ(#{textField_x},1)`.\"},\"displayRule\":{\"type\":\"string\",\"description\":\"The formula with field names, for display.\"},\"source\":{\"type\":\"string\",\"description\":\"The formula's source text.\"}}},\"GetProcessDesignByCodeSummaryTitle\":{\"type\":\"object\",\"description\":\"A summary item's title in two languages.\",\"properties\":{\"en_US\":{\"type\":\"string\",\"description\":\"Title in English.\"},\"type\":{\"type\":\"string\",\"description\":\"Always `i18n`.\"},\"zh_CN\":{\"type\":\"string\",\"description\":\"Title in Chinese.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/designStructures");
@@ -10918,6 +11191,7 @@ pub mod design {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-previewpublishedprocess",
             ),
+            doc_title: Some("预览审批流程"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: false,
@@ -10971,6 +11245,10 @@ pub mod design {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"departmentId\":{\"type\":\"string\",\"description\":\"Id of the department the originator would start the process for.\",\"x-in\":\"body\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"formDataJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Form values as JSON: field id to value.\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"processCode\":{\"type\":\"string\",\"description\":\"The process's code (`TPROC--...`).\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formDataJson\",\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/PreviewPublishedProcessResponse\",\"$defs\":{\"PreviewPublishedProcessResponse\":{\"type\":\"object\",\"description\":\"Reply of PreviewPublishedProcess.\",\"properties\":{\"result\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/PreviewPublishedProcessStep\"},\"description\":\"The predicted steps of the process, in order.\"}}},\"PreviewPublishedProcessStep\":{\"type\":\"object\",\"description\":\"One predicted step of the process.\",\"properties\":{\"action\":{\"type\":\"string\",\"description\":\"The step's action, as a display label.\"},\"actionExit\":{\"type\":\"string\",\"description\":\"The action in a formatted form.\"},\"activeTimeGMT\":{\"type\":\"string\",\"description\":\"When the task would become active.\"},\"activityId\":{\"type\":\"string\",\"description\":\"Id of the process node.\"},\"dataId\":{\"type\":\"integer\",\"description\":\"Id of the record's data.\"},\"digitalSign\":{\"type\":\"string\",\"description\":\"URL of the handwritten signature, if any.\"},\"domains\":{\"type\":\"array\",\"items\":{},\"description\":\"Sub-tasks of the step, as free JSON.\"},\"files\":{\"type\":\"string\",\"description\":\"Attached files.\"},\"operateTimeGMT\":{\"type\":\"string\",\"description\":\"When the operation was done.\"},\"operateType\":{\"type\":\"string\",\"description\":\"Kind of operation.\"},\"operatorDisplayName\":{\"type\":\"string\",\"description\":\"The operator's display name.\"},\"operatorName\":{\"type\":\"string\",\"description\":\"The operator's name.\"},\"operatorNickName\":{\"type\":\"string\",\"description\":\"The operator's nickname.\"},\"operatorPhotoUrl\":{\"type\":\"string\",\"description\":\"URL of the operator's avatar.\"},\"operatorStatus\":{\"type\":\"string\",\"description\":\"The operator's status.\"},\"operatorUserId\":{\"type\":\"string\",\"description\":\"The operator's user id; for an originator-chosen node, the node key (`__optionalApproval_...`) to use in StartInstance's `processData`.\"},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\"},\"remark\":{\"type\":\"string\",\"description\":\"The approval comment.\"},\"showName\":{\"type\":\"string\",\"description\":\"Display name of the node.\"},\"size\":{\"type\":\"integer\",\"description\":\"Size value reported for the step.\"},\"taskExecuteType\":{\"type\":\"string\",\"description\":\"How the task was executed: `NORMAL`, `FILTERED` or `AUTO`; set only for running to-do tasks.\"},\"taskHoldTimeGMT\":{\"type\":\"integer\",\"description\":\"When the task was put on hold (0 in a preview).\"},\"taskId\":{\"type\":\"string\",\"description\":\"The task's id; `\\\"0\\\"` or `\\\"null\\\"` in a preview.\"},\"taskType\":{\"type\":\"string\",\"description\":\"Task dispatch type: `COMMON_ONE_BY_ONE`, `COMMON_ALL_AT_ONCE`, `MIDDLE_IN_ONE_BY_ONE` or `MIDDLE_IN_ALL_AT_ONCE`.\"},\"type\":{\"type\":\"string\",\"description\":\"Kind of node or record, e.g. `FORCAST` for a predicted step.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/preview");
@@ -11448,6 +11726,7 @@ pub mod forms {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/add-or-update-form-instances",
             ),
+            doc_title: Some("新增或更新表单实例"),
             permission: None,
             read_only: false,
             seed: false,
@@ -11494,6 +11773,10 @@ pub mod forms {
                     "DingTalk user id the call acts as; it needs full data-management rights on the form.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"formDataJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Values to write as JSON: field id to value.\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"noExecuteExpression\":{\"type\":\"boolean\",\"description\":\"Skip the form's validation rules, linked business rules and third-party callbacks (faster).\",\"x-in\":\"body\"},\"searchCondition\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Filter as JSON: a list of conditions (`key`, `value`, `type`, `operator`, `componentName`) picking the instances to update.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; it needs full data-management rights on the form.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formDataJson\",\"formUuid\",\"searchCondition\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/CreateOrUpdateFormDataResponse\",\"$defs\":{\"CreateOrUpdateFormDataResponse\":{\"type\":\"object\",\"description\":\"Reply of CreateOrUpdateFormData.\",\"properties\":{\"result\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Ids of the form instances that were updated or created.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/insertOrUpdate");
@@ -11626,6 +11909,7 @@ pub mod forms {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-createorupdateformdata-v2",
             ),
+            doc_title: Some("新增或更新表单实例"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: false,
@@ -11684,6 +11968,10 @@ pub mod forms {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"formDataJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Values to write as JSON: field id to value.\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"noExecuteExpression\":{\"type\":\"boolean\",\"description\":\"Skip the form's validation rules, linked business rules and third-party callbacks (faster).\",\"x-in\":\"body\"},\"searchCondition\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Filter as JSON: a list of conditions (`key`, `value`, `type`, `operator`, `componentName`) picking the instances to update.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"useAlias\":{\"type\":\"boolean\",\"description\":\"Accept component aliases instead of field ids in `searchCondition` and `formDataJson`.\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formDataJson\",\"formUuid\",\"searchCondition\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/CreateOrUpdateFormDataResponse\",\"$defs\":{\"CreateOrUpdateFormDataResponse\":{\"type\":\"object\",\"description\":\"Reply of CreateOrUpdateFormData.\",\"properties\":{\"result\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Ids of the form instances that were updated or created.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/insertOrUpdate");
@@ -11792,6 +12080,7 @@ pub mod forms {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/delete-form-data",
             ),
+            doc_title: Some("删除表单数据"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: true,
@@ -11837,6 +12126,8 @@ pub mod forms {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"query\"},\"formInstanceId\":{\"type\":\"string\",\"description\":\"The form instance's id (`FINST-...`).\",\"x-in\":\"query\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"formInstanceId\"],\"additionalProperties\":false}",
+            reply_schema: None,
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances");
@@ -11937,6 +12228,7 @@ pub mod forms {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-form-data",
             ),
+            doc_title: Some("查询表单数据"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: true,
@@ -11966,6 +12258,10 @@ pub mod forms {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The form instance's id (`FINST-...`).\",\"x-in\":\"path\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"id\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetFormDataByIDResponse\",\"$defs\":{\"GetFormDataByIDOriginator\":{\"type\":\"object\",\"description\":\"The person who submitted a form instance.\",\"properties\":{\"departmentName\":{\"type\":\"string\",\"description\":\"The person's department name.\"},\"email\":{\"type\":\"string\",\"description\":\"The person's email address.\"},\"name\":{\"$ref\":\"#/$defs/I18nName\",\"description\":\"The person's name.\"},\"userId\":{\"type\":\"string\",\"description\":\"The user's DingTalk user id.\"}}},\"GetFormDataByIDResponse\":{\"type\":\"object\",\"description\":\"Reply of GetFormDataByID: one form instance.\",\"properties\":{\"formData\":{\"description\":\"The instance's values: field id (or alias) to value.\"},\"formInstId\":{\"type\":\"string\",\"description\":\"The form instance's id.\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"modifiedTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was last modified.\"},\"originator\":{\"$ref\":\"#/$defs/GetFormDataByIDOriginator\",\"description\":\"Who submitted the instance.\"}}},\"I18nName\":{\"type\":\"object\",\"description\":\"A person's name in Chinese and English, as Yida returns it.\",\"properties\":{\"nameInChinese\":{\"type\":\"string\",\"description\":\"Name in Chinese.\"},\"nameInEnglish\":{\"type\":\"string\",\"description\":\"Name in English.\"},\"type\":{\"type\":\"string\",\"description\":\"Always `i18n`.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/");
@@ -12091,6 +12387,7 @@ pub mod forms {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-getformdatabyid-v2",
             ),
+            doc_title: Some("查询表单数据"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -12138,6 +12435,10 @@ pub mod forms {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The form instance's id (`FINST-...`).\",\"x-in\":\"path\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"query\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`); required when `useAlias` is on.\",\"x-in\":\"query\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"useAlias\":{\"type\":\"boolean\",\"description\":\"Key the returned `formData` by component alias instead of field id.\",\"x-in\":\"query\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"id\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetFormDataByIDResponse\",\"$defs\":{\"GetFormDataByIDOriginator\":{\"type\":\"object\",\"description\":\"The person who submitted a form instance.\",\"properties\":{\"departmentName\":{\"type\":\"string\",\"description\":\"The person's department name.\"},\"email\":{\"type\":\"string\",\"description\":\"The person's email address.\"},\"name\":{\"$ref\":\"#/$defs/I18nName\",\"description\":\"The person's name.\"},\"userId\":{\"type\":\"string\",\"description\":\"The user's DingTalk user id.\"}}},\"GetFormDataByIDResponse\":{\"type\":\"object\",\"description\":\"Reply of GetFormDataByID: one form instance.\",\"properties\":{\"formData\":{\"description\":\"The instance's values: field id (or alias) to value.\"},\"formInstId\":{\"type\":\"string\",\"description\":\"The form instance's id.\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"modifiedTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was last modified.\"},\"originator\":{\"$ref\":\"#/$defs/GetFormDataByIDOriginator\",\"description\":\"Who submitted the instance.\"}}},\"I18nName\":{\"type\":\"object\",\"description\":\"A person's name in Chinese and English, as Yida returns it.\",\"properties\":{\"nameInChinese\":{\"type\":\"string\",\"description\":\"Name in Chinese.\"},\"nameInEnglish\":{\"type\":\"string\",\"description\":\"Name in English.\"},\"type\":{\"type\":\"string\",\"description\":\"Always `i18n`.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/");
@@ -12278,6 +12579,7 @@ pub mod forms {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-child-table-component-data",
             ),
+            doc_title: Some("获取子表组件数据"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: true,
@@ -12326,6 +12628,10 @@ pub mod forms {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"formInstanceId\":{\"type\":\"string\",\"description\":\"The form instance's id (`FINST-...`).\",\"x-in\":\"path\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"query\"},\"needRowId\":{\"type\":\"boolean\",\"description\":\"Include each row's `rowId` in the reply.\",\"x-in\":\"query\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"query\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"tableFieldId\":{\"type\":\"string\",\"description\":\"Field id of the sub-form component (`tableField_...`).\",\"x-in\":\"query\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"formInstanceId\",\"formUuid\",\"tableFieldId\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ListTableDataByFormInstanceIdTableIdResponse\",\"$defs\":{\"ListTableDataByFormInstanceIdTableIdResponse\":{\"type\":\"object\",\"description\":\"Reply of ListTableDataByFormInstanceIdTableId: one page of sub-form rows.\",\"properties\":{\"data\":{\"type\":\"array\",\"items\":{},\"description\":\"The rows on this page, each a map of field id to value.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/innerTables/");
@@ -12466,6 +12772,7 @@ pub mod forms {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/save-form-data",
             ),
+            doc_title: Some("保存表单数据"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: true,
@@ -12506,6 +12813,10 @@ pub mod forms {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"formDataJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Form values as JSON: field id to value.\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formDataJson\",\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/SaveFormDataResponse\",\"$defs\":{\"SaveFormDataResponse\":{\"type\":\"object\",\"description\":\"Reply of SaveFormData.\",\"properties\":{\"result\":{\"type\":\"string\",\"description\":\"Id of the new form instance.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances");
@@ -12635,6 +12946,7 @@ pub mod forms {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-saveformdata-v2",
             ),
+            doc_title: Some("保存表单数据"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: false,
@@ -12687,6 +12999,10 @@ pub mod forms {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"formDataJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Form values as JSON: field id to value.\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"useAlias\":{\"type\":\"boolean\",\"description\":\"Accept component aliases instead of field ids in `formDataJson`.\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formDataJson\",\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/SaveFormDataResponse\",\"$defs\":{\"SaveFormDataResponse\":{\"type\":\"object\",\"description\":\"Reply of SaveFormData.\",\"properties\":{\"result\":{\"type\":\"string\",\"description\":\"Id of the new form instance.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances");
@@ -12873,6 +13189,7 @@ pub mod forms {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/gets-the-value-of-the-employee-component",
             ),
+            doc_title: Some("获取员工组件的值"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: true,
@@ -12944,6 +13261,10 @@ pub mod forms {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"createFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or after this time.\",\"x-in\":\"body\"},\"createToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or before this time.\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"modifiedFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or after this time.\",\"x-in\":\"body\"},\"modifiedToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or before this time.\",\"x-in\":\"body\"},\"originatorId\":{\"type\":\"string\",\"description\":\"Only records submitted by this user id.\",\"x-in\":\"body\"},\"searchFieldJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Field filters as JSON: field id to the value or range to match.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"targetFieldJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Member field ids to read, as a JSON list of strings (`employeeField_...`).\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/SearchEmployeeFieldValuesResponse\",\"$defs\":{\"SearchEmployeeFieldValuesResponse\":{\"type\":\"object\",\"description\":\"Reply of SearchEmployeeFieldValues.\",\"properties\":{\"result\":{\"type\":\"string\",\"description\":\"The member field values found.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/employeeFields");
@@ -13134,6 +13455,7 @@ pub mod forms {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-the-ids-of-multiple-form-instances",
             ),
+            doc_title: Some("获取多个表单实例ID"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: true,
@@ -13206,6 +13528,10 @@ pub mod forms {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"path\",\"x-context\":true},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"path\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"query\"},\"createFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or after this time.\",\"x-in\":\"body\"},\"createToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or before this time.\",\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"modifiedFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or after this time.\",\"x-in\":\"body\"},\"modifiedToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or before this time.\",\"x-in\":\"body\"},\"originatorId\":{\"type\":\"string\",\"description\":\"Only records submitted by this user id.\",\"x-in\":\"body\"},\"searchFieldJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Field filters as JSON: field id to the value or range to match.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/SearchFormDataIdListResponse\",\"$defs\":{\"SearchFormDataIdListResponse\":{\"type\":\"object\",\"description\":\"Reply of SearchFormDataIdList: one page of form instance ids.\",\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"The form instance ids on this page.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/ids/");
@@ -13430,6 +13756,7 @@ pub mod forms {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-searchformdataidlist-v2",
             ),
+            doc_title: Some("获取多个表单实例ID"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -13508,6 +13835,10 @@ pub mod forms {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"path\",\"x-context\":true},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"path\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"query\"},\"createFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or after this time.\",\"x-in\":\"body\"},\"createToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or before this time.\",\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"modifiedFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or after this time.\",\"x-in\":\"body\"},\"modifiedToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or before this time.\",\"x-in\":\"body\"},\"originatorId\":{\"type\":\"string\",\"description\":\"Only records submitted by this user id.\",\"x-in\":\"body\"},\"searchFieldJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Field filters as JSON: field id to the value or range to match.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"useAlias\":{\"type\":\"boolean\",\"description\":\"Accept component aliases instead of field ids in `searchFieldJson`.\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/SearchFormDataIdListResponse\",\"$defs\":{\"SearchFormDataIdListResponse\":{\"type\":\"object\",\"description\":\"Reply of SearchFormDataIdList: one page of form instance ids.\",\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"The form instance ids on this page.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/ids/");
@@ -13757,6 +14088,7 @@ pub mod forms {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/querying-form-instance-data",
             ),
+            doc_title: Some("查询表单实例数据"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: true,
@@ -13847,6 +14179,10 @@ pub mod forms {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"createFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created on or after this date (`yyyy-MM-dd`).\",\"x-in\":\"body\"},\"createToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created on or before this date (`yyyy-MM-dd`).\",\"x-in\":\"body\"},\"currentPage\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"body\"},\"dynamicOrder\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Sort order as JSON: field id to `+` (ascending) or `-` (descending).\",\"x-in\":\"body\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"logicOperator\":{\"type\":\"string\",\"description\":\"Set to `or` to match records meeting any field filter instead of all of them.\",\"x-in\":\"body\"},\"modifiedFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified on or after this date (`yyyy-MM-dd`).\",\"x-in\":\"body\"},\"modifiedToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified on or before this date (`yyyy-MM-dd`).\",\"x-in\":\"body\"},\"originatorId\":{\"type\":\"string\",\"description\":\"Only records submitted by this user id.\",\"x-in\":\"body\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"body\"},\"searchFieldJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Field filters as JSON: field id to the value or range to match.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/SearchFormDatasResponse\",\"$defs\":{\"I18nName\":{\"type\":\"object\",\"description\":\"A person's name in Chinese and English, as Yida returns it.\",\"properties\":{\"nameInChinese\":{\"type\":\"string\",\"description\":\"Name in Chinese.\"},\"nameInEnglish\":{\"type\":\"string\",\"description\":\"Name in English.\"},\"type\":{\"type\":\"string\",\"description\":\"Always `i18n`.\"}}},\"SearchFormDatasData\":{\"type\":\"object\",\"description\":\"One form instance in a SearchFormDatas result.\",\"properties\":{\"createdTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was created.\"},\"creatorUserId\":{\"type\":\"string\",\"description\":\"User id of the instance's creator.\"},\"dataId\":{\"type\":\"integer\",\"description\":\"The instance's primary key in Yida's database.\"},\"formData\":{\"description\":\"The instance's values: field id (or alias) to value.\"},\"formInstanceId\":{\"type\":\"string\",\"description\":\"The form instance's id.\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"instanceValue\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"The instance's values in Yida's raw component format.\"},\"modelUuid\":{\"type\":\"string\",\"description\":\"Id of the form's data model.\"},\"modifiedTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was last modified.\"},\"modifierUserId\":{\"type\":\"string\",\"description\":\"User id of the last person to modify the instance.\"},\"modifyUser\":{\"$ref\":\"#/$defs/SearchFormDatasUser\",\"description\":\"Who last modified the instance.\"},\"originator\":{\"$ref\":\"#/$defs/SearchFormDatasUser\",\"description\":\"Who submitted the instance.\"},\"sequence\":{\"type\":\"string\",\"description\":\"Batch number of the import that created the instance, if any.\"},\"serialNo\":{\"type\":\"string\",\"description\":\"The instance's serial number.\"},\"title\":{\"type\":\"string\",\"description\":\"The instance's title.\"},\"version\":{\"type\":\"integer\",\"description\":\"The instance's data version.\"}}},\"SearchFormDatasResponse\":{\"type\":\"object\",\"description\":\"Reply of SearchFormDatas: one page of form instances.\",\"properties\":{\"currentPage\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/SearchFormDatasData\"},\"description\":\"The form instances on this page.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}},\"SearchFormDatasUser\":{\"type\":\"object\",\"description\":\"A person on a form instance (submitter or last modifier).\",\"properties\":{\"userId\":{\"type\":\"string\",\"description\":\"The user's DingTalk user id.\"},\"userName\":{\"$ref\":\"#/$defs/I18nName\",\"description\":\"The person's name.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/search");
@@ -14077,6 +14413,7 @@ pub mod forms {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-searchformdatas-v2",
             ),
+            doc_title: Some("查询表单实例数据"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -14161,6 +14498,10 @@ pub mod forms {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"createFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created on or after this date (`yyyy-MM-dd`).\",\"x-in\":\"body\"},\"createToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created on or before this date (`yyyy-MM-dd`).\",\"x-in\":\"body\"},\"currentPage\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"body\"},\"dynamicOrder\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Sort order as JSON: field id to `+` (ascending) or `-` (descending).\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"modifiedFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified on or after this date (`yyyy-MM-dd`).\",\"x-in\":\"body\"},\"modifiedToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified on or before this date (`yyyy-MM-dd`).\",\"x-in\":\"body\"},\"originatorId\":{\"type\":\"string\",\"description\":\"Only records submitted by this user id.\",\"x-in\":\"body\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"body\"},\"searchFieldJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Field filters as JSON: field id to the value or range to match.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"useAlias\":{\"type\":\"boolean\",\"description\":\"Use component aliases instead of field ids in `searchFieldJson`, `dynamicOrder` and the returned `formData`.\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/SearchFormDatasResponse\",\"$defs\":{\"I18nName\":{\"type\":\"object\",\"description\":\"A person's name in Chinese and English, as Yida returns it.\",\"properties\":{\"nameInChinese\":{\"type\":\"string\",\"description\":\"Name in Chinese.\"},\"nameInEnglish\":{\"type\":\"string\",\"description\":\"Name in English.\"},\"type\":{\"type\":\"string\",\"description\":\"Always `i18n`.\"}}},\"SearchFormDatasData\":{\"type\":\"object\",\"description\":\"One form instance in a SearchFormDatas result.\",\"properties\":{\"createdTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was created.\"},\"creatorUserId\":{\"type\":\"string\",\"description\":\"User id of the instance's creator.\"},\"dataId\":{\"type\":\"integer\",\"description\":\"The instance's primary key in Yida's database.\"},\"formData\":{\"description\":\"The instance's values: field id (or alias) to value.\"},\"formInstanceId\":{\"type\":\"string\",\"description\":\"The form instance's id.\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"instanceValue\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"The instance's values in Yida's raw component format.\"},\"modelUuid\":{\"type\":\"string\",\"description\":\"Id of the form's data model.\"},\"modifiedTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was last modified.\"},\"modifierUserId\":{\"type\":\"string\",\"description\":\"User id of the last person to modify the instance.\"},\"modifyUser\":{\"$ref\":\"#/$defs/SearchFormDatasUser\",\"description\":\"Who last modified the instance.\"},\"originator\":{\"$ref\":\"#/$defs/SearchFormDatasUser\",\"description\":\"Who submitted the instance.\"},\"sequence\":{\"type\":\"string\",\"description\":\"Batch number of the import that created the instance, if any.\"},\"serialNo\":{\"type\":\"string\",\"description\":\"The instance's serial number.\"},\"title\":{\"type\":\"string\",\"description\":\"The instance's title.\"},\"version\":{\"type\":\"integer\",\"description\":\"The instance's data version.\"}}},\"SearchFormDatasResponse\":{\"type\":\"object\",\"description\":\"Reply of SearchFormDatas: one page of form instances.\",\"properties\":{\"currentPage\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/SearchFormDatasData\"},\"description\":\"The form instances on this page.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}},\"SearchFormDatasUser\":{\"type\":\"object\",\"description\":\"A person on a form instance (submitter or last modifier).\",\"properties\":{\"userId\":{\"type\":\"string\",\"description\":\"The user's DingTalk user id.\"},\"userName\":{\"$ref\":\"#/$defs/I18nName\",\"description\":\"The person's name.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/search");
@@ -14313,6 +14654,7 @@ pub mod forms {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/update-form-data",
             ),
+            doc_title: Some("更新表单数据"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: true,
@@ -14365,6 +14707,8 @@ pub mod forms {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"formInstanceId\":{\"type\":\"string\",\"description\":\"The form instance's id (`FINST-...`).\",\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"updateFormDataJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Values to change as JSON: field id to new value.\",\"x-in\":\"body\"},\"useLatestVersion\":{\"type\":\"boolean\",\"description\":\"Apply the update against the form's latest schema version.\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formInstanceId\",\"updateFormDataJson\"],\"additionalProperties\":false}",
+            reply_schema: None,
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances");
@@ -14502,6 +14846,7 @@ pub mod forms {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-updateformdata-v2",
             ),
+            doc_title: Some("更新表单数据"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: false,
@@ -14560,6 +14905,8 @@ pub mod forms {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"formInstanceId\":{\"type\":\"string\",\"description\":\"The form instance's id (`FINST-...`).\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`); required when `useAlias` is on.\",\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"updateFormDataJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Values to change as JSON: field id to new value.\",\"x-in\":\"body\"},\"useAlias\":{\"type\":\"boolean\",\"description\":\"Accept component aliases instead of field ids in `updateFormDataJson`.\",\"x-in\":\"body\"},\"useLatestVersion\":{\"type\":\"boolean\",\"description\":\"Apply the update against the form's latest schema version.\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formInstanceId\",\"updateFormDataJson\"],\"additionalProperties\":false}",
+            reply_schema: None,
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances");
@@ -14709,6 +15056,7 @@ pub mod forms {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-updatesubtable",
             ),
+            doc_title: Some("更新宜搭子表单数据"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: false,
@@ -14778,6 +15126,10 @@ pub mod forms {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"formInstanceId\":{\"type\":\"string\",\"description\":\"The form instance's id (`FINST-...`).\",\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"noExecuteExpression\":{\"type\":\"boolean\",\"description\":\"Skip the form's validation rules, linked business rules and third-party callbacks.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"tableFieldIds\":{\"type\":\"string\",\"description\":\"Field ids of the sub-forms to update, comma-separated (`tableField_a,tableField_b`).\",\"x-in\":\"body\"},\"updateFormDataJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"New sub-form data as JSON: sub-form field id to its list of rows.\",\"x-in\":\"body\"},\"useAlias\":{\"type\":\"boolean\",\"description\":\"Accept component aliases instead of field ids in `updateFormDataJson`.\",\"x-in\":\"body\"},\"useLatestFormSchemaVersion\":{\"type\":\"boolean\",\"description\":\"Use the form's latest schema version (default: no).\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formInstanceId\",\"tableFieldIds\",\"updateFormDataJson\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/UpdateSubTableV2Response\",\"$defs\":{\"UpdateSubTableV2Response\":{\"type\":\"object\",\"description\":\"Reply of UpdateSubTable (v2.0).\",\"properties\":{\"result\":{\"type\":\"boolean\",\"description\":\"Whether the update succeeded.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/updateSubTable");
@@ -14921,6 +15273,7 @@ pub mod forms {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/update-the-subform-data-via-rowid",
             ),
+            doc_title: Some("通过RowId更新子表单数据"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: false,
@@ -14979,6 +15332,10 @@ pub mod forms {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"formInstanceId\":{\"type\":\"string\",\"description\":\"The form instance's id (`FINST-...`).\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"tableFieldId\":{\"type\":\"string\",\"description\":\"Field id of the sub-form component (`tableField_...`).\",\"x-in\":\"body\"},\"updateSubTableDataJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Rows to change as a JSON list; each object holds the row's `rowId` and its new field values.\",\"x-in\":\"body\"},\"useAlias\":{\"type\":\"boolean\",\"description\":\"Accept component aliases instead of field ids in `updateSubTableDataJson`.\",\"x-in\":\"body\"},\"useLatestFormSchemaVersion\":{\"type\":\"boolean\",\"description\":\"Use the form's latest schema version (default: no).\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formInstanceId\",\"tableFieldId\",\"updateSubTableDataJson\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/UpdateSubTableByRowIdV2Response\",\"$defs\":{\"UpdateSubTableByRowIdV2Response\":{\"type\":\"object\",\"description\":\"Reply of UpdateSubTableByRowId (v2.0).\",\"properties\":{\"result\":{\"type\":\"boolean\",\"description\":\"Whether the update succeeded.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/updateSubTableByRowId");
@@ -15291,6 +15648,7 @@ pub mod login {
             area: "login",
             doc: "Create a one-time code that carries a user's login into a Yida page, signed with a DingTalk app's key.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: false,
             seed: false,
@@ -15330,6 +15688,10 @@ pub mod login {
                     "Request signature; the scheme is not documented.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"fullUrl\":{\"type\":\"string\",\"description\":\"Yida page the code opens, e.g. `https://www.aliwork.com/APP_xx/workbench`.\",\"x-in\":\"query\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user to log in with the code.\",\"x-in\":\"query\",\"x-context\":true},\"appKey\":{\"type\":\"string\",\"description\":\"Key of the DingTalk app that signs the request.\",\"x-in\":\"body\"},\"signTimestampStr\":{\"type\":\"string\",\"description\":\"Timestamp used in the signature, as a string.\",\"x-in\":\"body\"},\"signature\":{\"type\":\"string\",\"description\":\"Request signature; the scheme is not documented.\",\"x-in\":\"body\",\"x-secret\":true}},\"required\":[\"fullUrl\",\"appKey\",\"signTimestampStr\",\"signature\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/AppLoginCodeGenResponse\",\"$defs\":{\"AppLoginCodeGenResponse\":{\"type\":\"object\",\"description\":\"Reply of AppLoginCodeGen.\",\"properties\":{\"loginCode\":{\"type\":\"string\",\"description\":\"The one-time login code.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/authorizations/appLoginCodes");
@@ -15387,6 +15749,7 @@ pub mod login {
             area: "login",
             doc: "Create a one-time code that carries a user's Yida login into a Yida page.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: false,
             seed: false,
@@ -15402,6 +15765,10 @@ pub mod login {
                     "DingTalk user to log in with the code.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user to log in with the code.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/LoginCodeGenResponse\",\"$defs\":{\"LoginCodeGenResponse\":{\"type\":\"object\",\"description\":\"Reply of LoginCodeGen.\",\"properties\":{\"result\":{\"type\":\"string\",\"description\":\"The one-time login code.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/authorizations/loginCodes");
@@ -15704,6 +16071,7 @@ pub mod matrices {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-deletematrixdatabyrowids",
             ),
+            doc_title: Some("批量删除指定矩阵的明细数据"),
             permission: Some("Yida.PlatformResource.Write"),
             read_only: false,
             seed: false,
@@ -15744,6 +16112,10 @@ pub mod matrices {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"body\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"matrixId\":{\"type\":\"string\",\"description\":\"The matrix's id, shown in the platform's permission-matrix management.\",\"x-in\":\"body\"},\"rowIds\":{\"type\":\"string\",\"description\":\"Comma-separated ids of the rows to delete (e.g. `row_123,row_456`).\",\"x-in\":\"body\"},\"token\":{\"type\":\"string\",\"description\":\"Task-list token: uppercase hex of md5(corpId + userId + code).\",\"x-in\":\"body\",\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"corpId\",\"matrixId\",\"rowIds\",\"token\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/DeleteMatrixDataByRowIdsV2Response\",\"$defs\":{\"DeleteMatrixDataByRowIdsV2Response\":{\"type\":\"object\",\"description\":\"Reply of DeleteMatrixDataByRowIds (v2.0).\",\"properties\":{\"success\":{\"type\":\"boolean\",\"description\":\"Whether the call succeeded.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/matrices/remove");
@@ -15852,6 +16224,7 @@ pub mod matrices {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-getmatrixdetailbyid",
             ),
+            doc_title: Some("获取指定权限矩阵的明细数据"),
             permission: Some("Yida.PlatformResource.Read"),
             read_only: true,
             seed: false,
@@ -15888,6 +16261,10 @@ pub mod matrices {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"query\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"query\"},\"matrixId\":{\"type\":\"string\",\"description\":\"The matrix's id, shown in the platform's permission-matrix management.\",\"x-in\":\"query\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page of rows to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Rows per page, at most 100.\",\"x-in\":\"query\"},\"token\":{\"type\":\"string\",\"description\":\"Task-list token: uppercase hex of md5(corpId + userId + code).\",\"x-in\":\"query\",\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"corpId\",\"matrixId\",\"token\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetMatrixDetailByIdV2Response\",\"$defs\":{\"GetMatrixDetailByIdV2Column\":{\"type\":\"object\",\"description\":\"One column of a matrix.\",\"properties\":{\"columnId\":{\"type\":\"string\",\"description\":\"The column's id (`column_xx`).\"},\"componentType\":{\"type\":\"string\",\"description\":\"Kind of values the column holds, e.g. `TextField`, `DepartmentSelectField`, `EmployeeField`.\"},\"name\":{\"type\":\"string\",\"description\":\"The column's name.\"}}},\"GetMatrixDetailByIdV2I18nText\":{\"type\":\"object\",\"description\":\"A text in English and Chinese.\",\"properties\":{\"en_US\":{\"type\":\"string\",\"description\":\"Text in English.\"},\"type\":{\"type\":\"string\",\"description\":\"Always `i18n`.\"},\"zh_CN\":{\"type\":\"string\",\"description\":\"Text in Chinese.\"}}},\"GetMatrixDetailByIdV2Matrix\":{\"type\":\"object\",\"description\":\"A permission matrix with its columns and one page of rows.\",\"properties\":{\"description\":{\"$ref\":\"#/$defs/GetMatrixDetailByIdV2I18nText\",\"description\":\"The matrix's description.\"},\"matrixData\":{\"$ref\":\"#/$defs/GetMatrixDetailByIdV2MatrixData\",\"description\":\"The requested page of rows.\"},\"matrixId\":{\"type\":\"string\",\"description\":\"The matrix's id.\"},\"matrixTable\":{\"$ref\":\"#/$defs/GetMatrixDetailByIdV2MatrixTable\",\"description\":\"Column definitions of the matrix.\"},\"name\":{\"$ref\":\"#/$defs/GetMatrixDetailByIdV2I18nText\",\"description\":\"The matrix's name.\"},\"rowTotalCount\":{\"type\":\"integer\",\"description\":\"Number of rows in the matrix.\"}}},\"GetMatrixDetailByIdV2MatrixData\":{\"type\":\"object\",\"description\":\"One page of a matrix's rows.\",\"properties\":{\"currentPage\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"data\":{\"description\":\"The rows (shape undocumented).\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of rows across all pages.\"}}},\"GetMatrixDetailByIdV2MatrixTable\":{\"type\":\"object\",\"description\":\"Column definitions of a matrix.\",\"properties\":{\"conditionColumn\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetMatrixDetailByIdV2Column\"},\"description\":\"Condition columns (types `TextField` or `DepartmentSelectField`).\"},\"resultColumn\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetMatrixDetailByIdV2Column\"},\"description\":\"Result (role) columns (type `EmployeeField`).\"}}},\"GetMatrixDetailByIdV2Response\":{\"type\":\"object\",\"description\":\"Reply of GetMatrixDetailById (v2.0).\",\"properties\":{\"result\":{\"$ref\":\"#/$defs/GetMatrixDetailByIdV2Matrix\",\"description\":\"The matrix.\"},\"success\":{\"type\":\"boolean\",\"description\":\"Whether the call succeeded.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/matrices");
@@ -15994,6 +16371,7 @@ pub mod matrices {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-saveandupdatematrixdata",
             ),
+            doc_title: Some("更新指定矩阵的明细数据"),
             permission: Some("Yida.PlatformResource.Write"),
             read_only: false,
             seed: false,
@@ -16034,6 +16412,10 @@ pub mod matrices {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"body\"},\"dataJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"JSON list of rows keyed by column id (`column_xx`); a row with `rowId` updates that row (added if unknown), one with `\\\"isNew\\\": 1` and no rowId is added.\",\"x-in\":\"body\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"matrixId\":{\"type\":\"string\",\"description\":\"The matrix's id, shown in the platform's permission-matrix management.\",\"x-in\":\"body\"},\"token\":{\"type\":\"string\",\"description\":\"Task-list token: uppercase hex of md5(corpId + userId + code).\",\"x-in\":\"body\",\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"corpId\",\"dataJson\",\"matrixId\",\"token\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/SaveAndUpdateMatrixDataV2Response\",\"$defs\":{\"SaveAndUpdateMatrixDataV2Response\":{\"type\":\"object\",\"description\":\"Reply of SaveAndUpdateMatrixData (v2.0).\",\"properties\":{\"success\":{\"type\":\"boolean\",\"description\":\"Whether the call succeeded.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/matrices/upsert");
@@ -16896,6 +17278,7 @@ pub mod metadata {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/delete-sequence",
             ),
+            doc_title: Some("删除序列"),
             permission: None,
             read_only: false,
             seed: false,
@@ -16925,6 +17308,8 @@ pub mod metadata {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"sequence\":{\"type\":\"string\",\"description\":\"Id of the import batch to delete.\",\"x-in\":\"query\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: None,
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/deleteSequence");
@@ -17039,6 +17424,7 @@ pub mod metadata {
             area: "metadata",
             doc: "List the data sets (cubes) the user is allowed to use, a page at a time, optionally filtered by name.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: true,
             seed: false,
@@ -17070,6 +17456,10 @@ pub mod metadata {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"body\"},\"keywords\":{\"type\":\"string\",\"description\":\"Text to match against data set names.\",\"x-in\":\"body\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"body\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"corpId\",\"pageNumber\",\"pageSize\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetAllAuthCubesResponse\",\"$defs\":{\"GetAllAuthCubesCube\":{\"type\":\"object\",\"description\":\"One data set (cube) the user is allowed to use.\",\"properties\":{\"apappliedCount\":{\"type\":\"integer\",\"description\":\"Usage count, as the server spells it (meaning undocumented).\"},\"appCode\":{\"type\":\"string\",\"description\":\"Code of the app that owns the data set.\"},\"appInstanceCode\":{\"type\":\"string\",\"description\":\"Code of the app instance.\"},\"appStoreCode\":{\"type\":\"string\",\"description\":\"App store code.\"},\"authMode\":{\"type\":\"string\",\"description\":\"How access to the data set is granted.\"},\"authorizationType\":{\"type\":\"integer\",\"description\":\"Authorization type code.\"},\"businessProcessCode\":{\"type\":\"string\",\"description\":\"Code of the linked business process.\"},\"categoriesFirst\":{\"type\":\"string\",\"description\":\"First-level category.\"},\"categoriesSecond\":{\"type\":\"string\",\"description\":\"Second-level category.\"},\"createTimeGMT\":{\"type\":\"string\",\"description\":\"When the data set was created.\"},\"creatorUserId\":{\"type\":\"string\",\"description\":\"User id of the creator.\"},\"cubeAuthType\":{\"type\":\"string\",\"description\":\"Access type of the data set.\"},\"cubeCode\":{\"type\":\"string\",\"description\":\"The data set's code.\"},\"cubeDataRange\":{\"type\":\"string\",\"description\":\"Data range setting, as text.\"},\"cubeDataRanges\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetAllAuthCubesDataRange\"},\"description\":\"Row-level data range rules.\"},\"cubeSource\":{\"type\":\"string\",\"description\":\"Where the data set's data comes from.\"},\"dataCacheTimeConfiguration\":{\"type\":\"string\",\"description\":\"Cache lifetime setting.\"},\"dataflowCode\":{\"type\":\"string\",\"description\":\"Code of the data flow that feeds the data set.\"},\"description\":{\"type\":\"string\",\"description\":\"Description of the data set.\"},\"domainCode\":{\"type\":\"string\",\"description\":\"Domain code.\"},\"enableCache\":{\"type\":\"boolean\",\"description\":\"Whether query results are cached.\"},\"id\":{\"type\":\"integer\",\"description\":\"Numeric id of the data set.\"},\"isNeedApplication\":{\"type\":\"string\",\"description\":\"Whether users must apply for access.\"},\"isTrend\":{\"type\":\"string\",\"description\":\"Whether the data set is a trend data set.\"},\"modifiedTimeGMT\":{\"type\":\"string\",\"description\":\"When the data set was last changed.\"},\"modifier\":{\"type\":\"string\",\"description\":\"User id of the last editor.\"},\"name\":{\"type\":\"string\",\"description\":\"Name of the data set.\"},\"namespaceCode\":{\"type\":\"string\",\"description\":\"Namespace code.\"},\"owner\":{\"type\":\"string\",\"description\":\"Owner of the data set.\"},\"sharedDataSet\":{\"type\":\"boolean\",\"description\":\"Whether the data set is shared.\"},\"tenantCorpId\":{\"type\":\"string\",\"description\":\"Corp id of the tenant that owns the data set.\"},\"type\":{\"type\":\"string\",\"description\":\"Data set type.\"},\"userInformation\":{\"$ref\":\"#/$defs/GetAllAuthCubesUserInformation\",\"description\":\"Profile of the user linked to the data set.\"}}},\"GetAllAuthCubesDataRange\":{\"type\":\"object\",\"description\":\"One data range rule of a data set.\",\"properties\":{\"classifiedCode\":{\"type\":\"string\",\"description\":\"Code of the field group the rule applies to.\"},\"conditionKey\":{\"type\":\"string\",\"description\":\"Field the rule filters on.\"},\"conditionValue\":{\"type\":\"array\",\"items\":{},\"description\":\"Values the rule compares against.\"},\"elementCode\":{\"type\":\"string\",\"description\":\"Code of the filtered element.\"},\"elementType\":{\"type\":\"string\",\"description\":\"Type of the filtered element.\"},\"operator\":{\"type\":\"string\",\"description\":\"Comparison operator.\"}}},\"GetAllAuthCubesResponse\":{\"type\":\"object\",\"description\":\"Reply of GetAllAuthCubes.\",\"properties\":{\"count\":{\"type\":\"integer\",\"description\":\"Number of matching data sets across all pages.\"},\"result\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetAllAuthCubesCube\"},\"description\":\"The data sets on this page.\"}}},\"GetAllAuthCubesUserInformation\":{\"type\":\"object\",\"description\":\"A user profile attached to a data set.\",\"properties\":{\"authProvider\":{\"type\":\"string\",\"description\":\"Identity provider of the account.\"},\"corpId\":{\"type\":\"string\",\"description\":\"The user's corp id.\"},\"departmentName\":{\"type\":\"string\",\"description\":\"The user's department name.\"},\"name\":{\"type\":\"string\",\"description\":\"The user's name.\"},\"nickName\":{\"type\":\"string\",\"description\":\"The user's nickname.\"},\"realmId\":{\"type\":\"integer\",\"description\":\"Realm id of the account.\"},\"refererNamespaceCode\":{\"type\":\"string\",\"description\":\"Namespace code the user came from.\"},\"showName\":{\"type\":\"string\",\"description\":\"Display name.\"},\"workNo\":{\"type\":\"string\",\"description\":\"Employee number.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/metadata/allAuthCubes/query");
@@ -17156,6 +17546,7 @@ pub mod metadata {
             area: "metadata",
             doc: "Get the database connection settings configured for a Yida app.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: true,
             seed: false,
@@ -17184,6 +17575,10 @@ pub mod metadata {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"query\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"corpId\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetDbConfigResponse\",\"$defs\":{\"GetDbConfigResponse\":{\"type\":\"object\",\"description\":\"Reply of GetDbConfig.\",\"properties\":{\"config\":{\"type\":\"string\",\"description\":\"The connection settings, as text (may hold credentials).\",\"x-secret\":true},\"corpId\":{\"type\":\"string\",\"description\":\"Corp id the settings belong to.\"},\"createTimeGMT\":{\"type\":\"string\",\"description\":\"When the settings were created.\"},\"creator\":{\"type\":\"string\",\"description\":\"User id of the creator.\"},\"exclusive\":{\"type\":\"string\",\"description\":\"Whether the database is dedicated to this tenant.\"},\"id\":{\"type\":\"string\",\"description\":\"Id of the settings record.\"},\"modifiedTimeGMT\":{\"type\":\"string\",\"description\":\"When the settings were last changed.\"},\"modifier\":{\"type\":\"string\",\"description\":\"User id of the last editor.\"},\"type\":{\"type\":\"string\",\"description\":\"Database type.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/metadata/dbConfigs");
@@ -17279,6 +17674,7 @@ pub mod metadata {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/get-form-field-information-based-on-form-uuid",
             ),
+            doc_title: Some("获取表单内的组件信息"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -17307,6 +17703,10 @@ pub mod metadata {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"query\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetFieldDefByUuidResponse\",\"$defs\":{\"GetFieldDefByUuidResponse\":{\"type\":\"object\",\"description\":\"Reply of GetFieldDefByUuid.\",\"properties\":{\"result\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetFieldDefByUuidResult\"},\"description\":\"The form's components.\"},\"success\":{\"type\":\"boolean\",\"description\":\"Whether the call succeeded.\"}}},\"GetFieldDefByUuidResult\":{\"type\":\"object\",\"description\":\"One component of a form.\",\"properties\":{\"behavior\":{\"type\":\"string\",\"description\":\"Display state: `NORMAL`, `DISABLED`, `READONLY` or `HIDDEN`.\"},\"children\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Child components (e.g. of a sub-form), as JSON text.\"},\"componentName\":{\"type\":\"string\",\"description\":\"Component type, e.g. `TextField`, `NumberField`, `EmployeeField`, `TableField`.\"},\"fieldId\":{\"type\":\"string\",\"description\":\"The component's field id, e.g. `textField_xxx`.\"},\"label\":{\"description\":\"The component's label (i18n object, often sent as JSON text).\"},\"props\":{\"description\":\"The component's properties (often sent as JSON text).\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/formFields");
@@ -17416,6 +17816,7 @@ pub mod metadata {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-getformcomponentaliaslist",
             ),
+            doc_title: Some("获取组件别名列表"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -17451,6 +17852,10 @@ pub mod metadata {
                 ),
                 query("version", "i64", 0, "Form version to read."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"path\",\"x-context\":true},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"path\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true},\"version\":{\"type\":\"integer\",\"description\":\"Form version to read.\",\"x-in\":\"query\"}},\"required\":[\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetFormComponentAliasListV2Response\",\"$defs\":{\"GetFormComponentAliasListV2Response\":{\"type\":\"object\",\"description\":\"Reply of GetFormComponentAliasList (v2.0).\",\"properties\":{\"result\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetFormComponentAliasListV2Result\"},\"description\":\"One entry per component.\"}}},\"GetFormComponentAliasListV2Result\":{\"type\":\"object\",\"description\":\"The alias of one form component.\",\"properties\":{\"alias\":{\"type\":\"string\",\"description\":\"The component's alias.\"},\"fieldId\":{\"type\":\"string\",\"description\":\"The component's field id.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/component/alias/");
@@ -17565,6 +17970,7 @@ pub mod metadata {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/get-a-list-of-form-component-definitions",
             ),
+            doc_title: Some("获取表单组件定义列表"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: true,
@@ -17600,6 +18006,10 @@ pub mod metadata {
                 ),
                 query("version", "i64", 0, "Form version to read."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"path\",\"x-context\":true},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"path\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true},\"version\":{\"type\":\"integer\",\"description\":\"Form version to read.\",\"x-in\":\"query\"}},\"required\":[\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetFormComponentDefinitionListResponse\",\"$defs\":{\"GetFormComponentDefinitionListResponse\":{\"type\":\"object\",\"description\":\"Reply of GetFormComponentDefinitionList.\",\"properties\":{\"result\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetFormComponentDefinitionListResult\"},\"description\":\"One entry per component.\"}}},\"GetFormComponentDefinitionListResult\":{\"type\":\"object\",\"description\":\"Definition of one form component.\",\"properties\":{\"componentName\":{\"type\":\"string\",\"description\":\"Component type, e.g. `TextField`.\"},\"fieldId\":{\"type\":\"string\",\"description\":\"The component's field id.\"},\"label\":{\"type\":\"string\",\"description\":\"The component's label.\"},\"parentId\":{\"type\":\"string\",\"description\":\"Field id of the enclosing component (e.g. a sub-form), if any.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/definitions/");
@@ -17720,6 +18130,7 @@ pub mod metadata {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/depending-on-the-application-id-to-get-the-form-list",
             ),
+            doc_title: Some("获取指定应用下的表单列表"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -17760,6 +18171,10 @@ pub mod metadata {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"formTypes\":{\"type\":\"string\",\"description\":\"Comma-separated form types to include: `receipt` (plain form), `process` (workflow form); both when left out.\",\"x-in\":\"query\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100 (the default).\",\"x-in\":\"query\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetFormListInAppResponse\",\"$defs\":{\"GetFormListInAppForm\":{\"type\":\"object\",\"description\":\"Basic details of one form.\",\"properties\":{\"creator\":{\"type\":\"string\",\"description\":\"User id of the form's creator.\"},\"formType\":{\"type\":\"string\",\"description\":\"Form type: `receipt` (plain form) or `process` (workflow form).\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"gmtCreate\":{\"type\":\"string\",\"description\":\"When the form was created (ISO 8601, e.g. `2022-07-29T14:55Z`).\"},\"title\":{\"$ref\":\"#/$defs/GetFormListInAppTitle\",\"description\":\"The form's name.\"}}},\"GetFormListInAppPage\":{\"type\":\"object\",\"description\":\"One page of forms.\",\"properties\":{\"currentPage\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetFormListInAppForm\"},\"description\":\"The forms on this page.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}},\"GetFormListInAppResponse\":{\"type\":\"object\",\"description\":\"Reply of GetFormListInApp.\",\"properties\":{\"result\":{\"$ref\":\"#/$defs/GetFormListInAppPage\",\"description\":\"The page of forms.\"},\"success\":{\"type\":\"boolean\",\"description\":\"Whether the call succeeded.\"}}},\"GetFormListInAppTitle\":{\"type\":\"object\",\"description\":\"A form name in English and Chinese.\",\"properties\":{\"enUS\":{\"type\":\"string\",\"description\":\"Name in English.\"},\"zhCN\":{\"type\":\"string\",\"description\":\"Name in Chinese.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms");
@@ -17871,6 +18286,7 @@ pub mod metadata {
             area: "metadata",
             doc: "List the fields (dimensions and measures) of a data set (cube).",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: true,
             seed: false,
@@ -17911,6 +18327,10 @@ pub mod metadata {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"query\"},\"cubeCode\":{\"type\":\"string\",\"description\":\"The data set's code, as GetAllAuthCubes returns it.\",\"x-in\":\"query\"},\"cubeTenantId\":{\"type\":\"string\",\"description\":\"Tenant that owns the data set.\",\"x-in\":\"query\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"corpId\",\"cubeCode\",\"cubeTenantId\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetSimpleCubeModelListResponse\",\"$defs\":{\"GetSimpleCubeModelListField\":{\"type\":\"object\",\"description\":\"One field of a data set.\",\"properties\":{\"classifiedCode\":{\"type\":\"string\",\"description\":\"Code of the group the field belongs to.\"},\"cubeCode\":{\"type\":\"string\",\"description\":\"Code of the data set.\"},\"dataType\":{\"type\":\"string\",\"description\":\"Data type of the field.\"},\"dimensionType\":{\"type\":\"string\",\"description\":\"Kind of dimension, for dimension fields.\"},\"fieldCode\":{\"type\":\"string\",\"description\":\"Code of the field.\"},\"id\":{\"type\":\"string\",\"description\":\"Id of the field.\"},\"isDimension\":{\"type\":\"string\",\"description\":\"Whether the field is a dimension rather than a measure.\"},\"isVisible\":{\"type\":\"string\",\"description\":\"Whether the field is shown.\"},\"measureType\":{\"type\":\"string\",\"description\":\"Kind of measure, for measure fields.\"},\"text\":{\"type\":\"string\",\"description\":\"Display name of the field.\"},\"timeFormat\":{\"type\":\"string\",\"description\":\"Format of time values, for time fields.\"},\"timeGranularityType\":{\"type\":\"string\",\"description\":\"Time granularity (day, month, ...), for time fields.\"}}},\"GetSimpleCubeModelListNode\":{\"type\":\"object\",\"description\":\"A group of fields in a data set.\",\"properties\":{\"children\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetSimpleCubeModelListField\"},\"description\":\"Fields in the group.\"},\"id\":{\"type\":\"string\",\"description\":\"Id of the group.\"},\"isDimension\":{\"type\":\"string\",\"description\":\"Whether the group holds dimensions rather than measures.\"},\"text\":{\"type\":\"string\",\"description\":\"Display name of the group.\"}}},\"GetSimpleCubeModelListResponse\":{\"type\":\"object\",\"description\":\"Reply of GetSimpleCubeModelList.\",\"properties\":{\"result\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetSimpleCubeModelListNode\"},\"description\":\"Field groups of the data set.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/metadata/simpleCubeModelLists");
@@ -18015,6 +18435,7 @@ pub mod metadata {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtains-the-page-list-under-an-application",
             ),
+            doc_title: Some("获取应用下的页面列表"),
             permission: None,
             read_only: true,
             seed: false,
@@ -18054,6 +18475,10 @@ pub mod metadata {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"formType\":{\"type\":\"string\",\"description\":\"Page type: `receipt` (plain form), `process` (workflow) or `report`.\",\"x-in\":\"query\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"formType\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ListNavigationByFormTypeResponse\",\"$defs\":{\"I18nName\":{\"type\":\"object\",\"description\":\"A person's name in Chinese and English, as Yida returns it.\",\"properties\":{\"nameInChinese\":{\"type\":\"string\",\"description\":\"Name in Chinese.\"},\"nameInEnglish\":{\"type\":\"string\",\"description\":\"Name in English.\"},\"type\":{\"type\":\"string\",\"description\":\"Always `i18n`.\"}}},\"ListNavigationByFormTypeResponse\":{\"type\":\"object\",\"description\":\"Reply of ListNavigationByFormType.\",\"properties\":{\"result\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/ListNavigationByFormTypeResult\"},\"description\":\"The matching pages.\"}}},\"ListNavigationByFormTypeResult\":{\"type\":\"object\",\"description\":\"One page of a Yida app.\",\"properties\":{\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"processCode\":{\"type\":\"string\",\"description\":\"Code of the workflow bound to the page, for workflow pages.\"},\"title\":{\"$ref\":\"#/$defs/I18nName\",\"description\":\"The page's title in Chinese and English.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/navigations");
@@ -18170,6 +18595,7 @@ pub mod metadata {
             area: "metadata",
             doc: "List the forms of a Yida app with their basic details, a page at a time.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: true,
             seed: false,
@@ -18206,6 +18632,10 @@ pub mod metadata {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appKey\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\"},\"formTypeList\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Form types to include: `receipt` (plain form) and/or `process` (workflow form).\",\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"pageIndex\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"body\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"appKey\",\"pageIndex\",\"pageSize\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/PageFormBaseInfosResponse\",\"$defs\":{\"PageFormBaseInfosForm\":{\"type\":\"object\",\"description\":\"Basic details of one form.\",\"properties\":{\"creator\":{\"type\":\"string\",\"description\":\"User id of the form's creator.\"},\"formType\":{\"type\":\"string\",\"description\":\"Form type: `receipt` (plain form) or `process` (workflow form).\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"gmtCreate\":{\"type\":\"string\",\"description\":\"When the form was created (ISO 8601).\"},\"title\":{\"$ref\":\"#/$defs/PageFormBaseInfosTitle\",\"description\":\"The form's name.\"}}},\"PageFormBaseInfosPage\":{\"type\":\"object\",\"description\":\"One page of forms.\",\"properties\":{\"currentPage\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/PageFormBaseInfosForm\"},\"description\":\"The forms on this page.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}},\"PageFormBaseInfosResponse\":{\"type\":\"object\",\"description\":\"Reply of PageFormBaseInfos.\",\"properties\":{\"result\":{\"$ref\":\"#/$defs/PageFormBaseInfosPage\",\"description\":\"The page of forms.\"},\"success\":{\"type\":\"boolean\",\"description\":\"Whether the call succeeded.\"}}},\"PageFormBaseInfosTitle\":{\"type\":\"object\",\"description\":\"A form name in English and Chinese.\",\"properties\":{\"enUS\":{\"type\":\"string\",\"description\":\"Name in English.\"},\"zhCN\":{\"type\":\"string\",\"description\":\"Name in Chinese.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/forms/query");
@@ -18321,6 +18751,7 @@ pub mod metadata {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/update-status",
             ),
+            doc_title: Some("更新状态"),
             permission: None,
             read_only: false,
             seed: false,
@@ -18362,6 +18793,8 @@ pub mod metadata {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"errorLines\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"description\":\"Numbers of the rows that failed to import.\",\"x-in\":\"body\"},\"importSequence\":{\"type\":\"string\",\"description\":\"Id of the import batch to update.\",\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"status\":{\"type\":\"string\",\"description\":\"New status of the batch (values undocumented).\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: None,
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/status");
@@ -18646,6 +19079,7 @@ pub mod printing {
             area: "printing",
             doc: "List the apps, and their forms, in which a user has print templates enabled.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: true,
             seed: false,
@@ -18667,6 +19101,10 @@ pub mod printing {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"nameLike\":{\"type\":\"string\",\"description\":\"Search keyword to narrow the list by name.\",\"x-in\":\"query\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetPrintAppInfoResponse\",\"$defs\":{\"GetPrintAppInfoApp\":{\"type\":\"object\",\"description\":\"One app in a GetPrintAppInfo reply.\",\"properties\":{\"appName\":{\"type\":\"string\",\"description\":\"The app's name.\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code.\"},\"formInfoList\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetPrintAppInfoForm\"},\"description\":\"The app's forms.\"},\"iconUrl\":{\"type\":\"string\",\"description\":\"URL of the app's icon.\"}}},\"GetPrintAppInfoForm\":{\"type\":\"object\",\"description\":\"One form of an app in a GetPrintAppInfo reply.\",\"properties\":{\"formName\":{\"type\":\"string\",\"description\":\"The form's name.\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"}}},\"GetPrintAppInfoResponse\":{\"type\":\"object\",\"description\":\"Reply of GetPrintAppInfo.\",\"properties\":{\"result\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetPrintAppInfoApp\"},\"description\":\"Apps with print templates enabled.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/printTemplates/printAppInfos");
@@ -18748,6 +19186,7 @@ pub mod printing {
             area: "printing",
             doc: "Fetch the form fields and process nodes a print template of a form can use.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: true,
             seed: false,
@@ -18771,6 +19210,10 @@ pub mod printing {
                 ),
                 query("version", "i64", 0, "Form version to describe."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"query\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true},\"version\":{\"type\":\"integer\",\"description\":\"Form version to describe.\",\"x-in\":\"query\"}},\"required\":[\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetPrintDictionaryResponse\",\"$defs\":{\"GetPrintDictionaryResponse\":{\"type\":\"object\",\"description\":\"Reply of GetPrintDictionary.\",\"properties\":{\"result\":{\"type\":\"string\",\"description\":\"The form's printable fields and process nodes, as text.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/printTemplates/printDictionaries");
@@ -18935,6 +19378,7 @@ pub mod printing {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/initiate-multiple-callbacks",
             ),
+            doc_title: Some("批量发起回调"),
             permission: None,
             read_only: false,
             seed: false,
@@ -18971,6 +19415,8 @@ pub mod printing {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"body\"},\"fileSize\":{\"type\":\"integer\",\"description\":\"Size of the produced file.\",\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"namespace\":{\"type\":\"string\",\"description\":\"Namespace of the job.\",\"x-in\":\"body\"},\"ossUrl\":{\"type\":\"string\",\"description\":\"OSS link to the produced file.\",\"x-in\":\"body\"},\"sequenceId\":{\"type\":\"string\",\"description\":\"Serial number of the job.\",\"x-in\":\"body\"},\"source\":{\"type\":\"string\",\"description\":\"Source of the job.\",\"x-in\":\"body\"},\"status\":{\"type\":\"string\",\"description\":\"Status of the job.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"timeZone\":{\"type\":\"string\",\"description\":\"Time zone to use.\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: None,
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/printings/callbacks/batch");
@@ -19108,6 +19554,7 @@ pub mod printing {
             area: "printing",
             doc: "Save the design of a form's print template.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: false,
             seed: false,
@@ -19137,6 +19584,10 @@ pub mod printing {
                 ),
                 body("vm", "string", 0, "The template's VM markup (its layout)."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"description\":{\"type\":\"string\",\"description\":\"Description of the template.\",\"x-in\":\"body\"},\"fileNameConfig\":{\"type\":\"string\",\"description\":\"How printed files are named.\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"formVersion\":{\"type\":\"integer\",\"description\":\"Form version the template is for.\",\"x-in\":\"body\"},\"setting\":{\"type\":\"string\",\"description\":\"Other settings of the template.\",\"x-in\":\"body\"},\"templateId\":{\"type\":\"integer\",\"description\":\"Id of the print template.\",\"x-in\":\"body\"},\"title\":{\"type\":\"string\",\"description\":\"Title of the template.\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true},\"vm\":{\"type\":\"string\",\"description\":\"The template's VM markup (its layout).\",\"x-in\":\"body\"}},\"required\":[\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/SavePrintTplDetailInfoResponse\",\"$defs\":{\"SavePrintTplDetailInfoResponse\":{\"type\":\"object\",\"description\":\"Reply of SavePrintTplDetailInfo.\",\"properties\":{\"result\":{\"type\":\"integer\",\"description\":\"Presumably the saved template's id (not documented).\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/printTemplates/printTplDetailInfos");
@@ -19879,6 +20330,7 @@ pub mod processes {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/delete-the-process-instance",
             ),
+            doc_title: Some("删除流程实例"),
             permission: Some("Yida.Process.Write"),
             read_only: false,
             seed: true,
@@ -19924,6 +20376,8 @@ pub mod processes {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"query\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\",\"x-in\":\"query\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"processInstanceId\"],\"additionalProperties\":false}",
+            reply_schema: None,
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances");
@@ -20032,6 +20486,7 @@ pub mod processes {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/queries-a-process-instance-based-on-its-id",
             ),
+            doc_title: Some("根据流程实例ID获取流程实例"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: true,
@@ -20066,6 +20521,10 @@ pub mod processes {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The process instance's id.\",\"x-in\":\"path\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"id\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetInstanceByIdResponse\",\"$defs\":{\"GetInstanceByIdPerson\":{\"type\":\"object\",\"description\":\"A person on a process instance (originator or current approver).\",\"properties\":{\"deptName\":{\"type\":\"string\",\"description\":\"The person's department name.\"},\"email\":{\"type\":\"string\",\"description\":\"The person's email address.\"},\"name\":{\"$ref\":\"#/$defs/I18nName\",\"description\":\"The person's display name.\"},\"userId\":{\"type\":\"string\",\"description\":\"The user's DingTalk user id.\"}}},\"GetInstanceByIdResponse\":{\"type\":\"object\",\"description\":\"Reply of GetInstanceById (both versions); one process instance.\",\"properties\":{\"actionExecutor\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetInstanceByIdPerson\"},\"description\":\"Users who hold the instance's current task.\"},\"approvedResult\":{\"type\":\"string\",\"description\":\"Outcome: `agree` or `disagree`.\"},\"createTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was created.\"},\"data\":{\"description\":\"Form values, keyed by field id (or alias with `useAlias`).\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"instanceStatus\":{\"type\":\"string\",\"description\":\"State: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.\"},\"modifiedTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was last modified.\"},\"originator\":{\"$ref\":\"#/$defs/GetInstanceByIdPerson\",\"description\":\"The user who started the instance.\"},\"processCode\":{\"type\":\"string\",\"description\":\"The process's code (`TPROC--...`).\"},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\"},\"title\":{\"type\":\"string\",\"description\":\"The instance's title.\"},\"version\":{\"type\":\"integer\",\"description\":\"Revision number of the instance data.\"}}},\"I18nName\":{\"type\":\"object\",\"description\":\"A person's name in Chinese and English, as Yida returns it.\",\"properties\":{\"nameInChinese\":{\"type\":\"string\",\"description\":\"Name in Chinese.\"},\"nameInEnglish\":{\"type\":\"string\",\"description\":\"Name in English.\"},\"type\":{\"type\":\"string\",\"description\":\"Always `i18n`.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instancesInfos/");
@@ -20196,6 +20655,7 @@ pub mod processes {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-getinstancebyid-v2",
             ),
+            doc_title: Some("根据流程实例ID获取流程实例"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: false,
@@ -20248,6 +20708,10 @@ pub mod processes {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The process instance's id.\",\"x-in\":\"path\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"query\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`); required when `useAlias` is true.\",\"x-in\":\"query\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"useAlias\":{\"type\":\"boolean\",\"description\":\"Use component aliases instead of field ids in inputs and outputs.\",\"x-in\":\"query\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"id\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetInstanceByIdResponse\",\"$defs\":{\"GetInstanceByIdPerson\":{\"type\":\"object\",\"description\":\"A person on a process instance (originator or current approver).\",\"properties\":{\"deptName\":{\"type\":\"string\",\"description\":\"The person's department name.\"},\"email\":{\"type\":\"string\",\"description\":\"The person's email address.\"},\"name\":{\"$ref\":\"#/$defs/I18nName\",\"description\":\"The person's display name.\"},\"userId\":{\"type\":\"string\",\"description\":\"The user's DingTalk user id.\"}}},\"GetInstanceByIdResponse\":{\"type\":\"object\",\"description\":\"Reply of GetInstanceById (both versions); one process instance.\",\"properties\":{\"actionExecutor\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetInstanceByIdPerson\"},\"description\":\"Users who hold the instance's current task.\"},\"approvedResult\":{\"type\":\"string\",\"description\":\"Outcome: `agree` or `disagree`.\"},\"createTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was created.\"},\"data\":{\"description\":\"Form values, keyed by field id (or alias with `useAlias`).\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"instanceStatus\":{\"type\":\"string\",\"description\":\"State: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.\"},\"modifiedTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was last modified.\"},\"originator\":{\"$ref\":\"#/$defs/GetInstanceByIdPerson\",\"description\":\"The user who started the instance.\"},\"processCode\":{\"type\":\"string\",\"description\":\"The process's code (`TPROC--...`).\"},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\"},\"title\":{\"type\":\"string\",\"description\":\"The instance's title.\"},\"version\":{\"type\":\"integer\",\"description\":\"Revision number of the instance data.\"}}},\"I18nName\":{\"type\":\"object\",\"description\":\"A person's name in Chinese and English, as Yida returns it.\",\"properties\":{\"nameInChinese\":{\"type\":\"string\",\"description\":\"Name in Chinese.\"},\"nameInEnglish\":{\"type\":\"string\",\"description\":\"Name in English.\"},\"type\":{\"type\":\"string\",\"description\":\"Always `i18n`.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instancesInfos/");
@@ -20483,6 +20947,7 @@ pub mod processes {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtains-a-list-of-instance-ids",
             ),
+            doc_title: Some("获取实例ID列表"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: true,
@@ -20568,6 +21033,10 @@ pub mod processes {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"query\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"approvedResult\":{\"type\":\"string\",\"description\":\"Only instances with this outcome: `agree` or `disagree`.\",\"enum\":[\"agree\",\"disagree\"],\"x-in\":\"body\"},\"createFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or after this date (`yyyy-MM-dd`).\",\"x-in\":\"body\"},\"createToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or before this date (`yyyy-MM-dd`).\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"instanceStatus\":{\"type\":\"string\",\"description\":\"Only instances in this state: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.\",\"enum\":[\"RUNNING\",\"TERMINATED\",\"COMPLETED\",\"ERROR\"],\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"modifiedFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or after this date (`yyyy-MM-dd`).\",\"x-in\":\"body\"},\"modifiedToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or before this date (`yyyy-MM-dd`).\",\"x-in\":\"body\"},\"originatorId\":{\"type\":\"string\",\"description\":\"Only records submitted by this user id.\",\"x-in\":\"body\"},\"searchFieldJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Field filters as JSON: field id to the value or range to match.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"taskId\":{\"type\":\"string\",\"description\":\"Only instances holding this task id.\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetInstanceIdListResponse\",\"$defs\":{\"GetInstanceIdListResponse\":{\"type\":\"object\",\"description\":\"Reply of GetInstanceIdList (both versions); one page of instance ids.\",\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"The matching process instance ids on this page.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instanceIds");
@@ -20831,6 +21300,7 @@ pub mod processes {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-getinstanceidlist-v2",
             ),
+            doc_title: Some("获取实例ID列表"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: false,
@@ -20928,6 +21398,10 @@ pub mod processes {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"query\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"approvedResult\":{\"type\":\"string\",\"description\":\"Only instances with this outcome: `agree` or `disagree`.\",\"enum\":[\"agree\",\"disagree\"],\"x-in\":\"body\"},\"createFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or after this date (`yyyy-MM-dd`).\",\"x-in\":\"body\"},\"createToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or before this date (`yyyy-MM-dd`).\",\"x-in\":\"body\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"instanceStatus\":{\"type\":\"string\",\"description\":\"Only instances in this state: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.\",\"enum\":[\"RUNNING\",\"TERMINATED\",\"COMPLETED\",\"ERROR\"],\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"modifiedFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or after this date (`yyyy-MM-dd`).\",\"x-in\":\"body\"},\"modifiedToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or before this date (`yyyy-MM-dd`).\",\"x-in\":\"body\"},\"originatorId\":{\"type\":\"string\",\"description\":\"Only records submitted by this user id.\",\"x-in\":\"body\"},\"searchFieldJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Field filters as JSON: field id to the value or range to match.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"taskId\":{\"type\":\"string\",\"description\":\"Only instances holding this task id.\",\"x-in\":\"body\"},\"useAlias\":{\"type\":\"boolean\",\"description\":\"Use component aliases instead of field ids in inputs and outputs.\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetInstanceIdListResponse\",\"$defs\":{\"GetInstanceIdListResponse\":{\"type\":\"object\",\"description\":\"Reply of GetInstanceIdList (both versions); one page of instance ids.\",\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"The matching process instance ids on this page.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instanceIds");
@@ -21200,6 +21674,7 @@ pub mod processes {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-process-instance",
             ),
+            doc_title: Some("获取流程实例"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: true,
@@ -21297,6 +21772,10 @@ pub mod processes {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"query\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"approvedResult\":{\"type\":\"string\",\"description\":\"Only instances with this outcome: `agree` or `disagree`.\",\"enum\":[\"agree\",\"disagree\"],\"x-in\":\"body\"},\"createFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or after this time.\",\"x-in\":\"body\"},\"createToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or before this time.\",\"x-in\":\"body\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"instanceStatus\":{\"type\":\"string\",\"description\":\"Only instances in this state: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.\",\"enum\":[\"RUNNING\",\"TERMINATED\",\"COMPLETED\",\"ERROR\"],\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"modifiedFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or after this time.\",\"x-in\":\"body\"},\"modifiedToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or before this time.\",\"x-in\":\"body\"},\"orderConfigJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Sort order as JSON: field id to `+` (ascending) or `-` (descending).\",\"x-in\":\"body\"},\"originatorId\":{\"type\":\"string\",\"description\":\"Only records submitted by this user id.\",\"x-in\":\"body\"},\"searchFieldJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Filters as JSON: either field id to value (fuzzy match) or a list of condition objects (`key`, `value`, `type`, `operator`, `componentName`).\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"taskId\":{\"type\":\"string\",\"description\":\"Only instances holding this task id.\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetInstancesResponse\",\"$defs\":{\"GetInstancesInstance\":{\"type\":\"object\",\"description\":\"One process instance in a GetInstances page.\",\"properties\":{\"actionExecutor\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetInstancesPerson\"},\"description\":\"Users who hold the instance's current task.\"},\"approvedResult\":{\"type\":\"string\",\"description\":\"Outcome: `agree` or `disagree`.\"},\"createTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was created.\"},\"data\":{\"description\":\"Form values, keyed by field id (or alias with `useAlias`).\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"instanceStatus\":{\"type\":\"string\",\"description\":\"State: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.\"},\"modifiedTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was last modified.\"},\"originator\":{\"$ref\":\"#/$defs/GetInstancesPerson\",\"description\":\"The user who started the instance.\"},\"processCode\":{\"type\":\"string\",\"description\":\"The process's code (`TPROC--...`).\"},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\"},\"title\":{\"type\":\"string\",\"description\":\"The instance's title.\"},\"version\":{\"type\":\"integer\",\"description\":\"Revision number of the instance data.\"}}},\"GetInstancesPerson\":{\"type\":\"object\",\"description\":\"A person on a process instance (originator or current approver).\",\"properties\":{\"deptName\":{\"type\":\"string\",\"description\":\"The person's department name.\"},\"email\":{\"type\":\"string\",\"description\":\"The person's email address.\"},\"name\":{\"$ref\":\"#/$defs/I18nName\",\"description\":\"The person's display name.\"},\"userId\":{\"type\":\"string\",\"description\":\"The user's DingTalk user id.\"}}},\"GetInstancesResponse\":{\"type\":\"object\",\"description\":\"Reply of GetInstances (both versions); one page of process instances.\",\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetInstancesInstance\"},\"description\":\"The process instances on this page.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}},\"I18nName\":{\"type\":\"object\",\"description\":\"A person's name in Chinese and English, as Yida returns it.\",\"properties\":{\"nameInChinese\":{\"type\":\"string\",\"description\":\"Name in Chinese.\"},\"nameInEnglish\":{\"type\":\"string\",\"description\":\"Name in English.\"},\"type\":{\"type\":\"string\",\"description\":\"Always `i18n`.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances");
@@ -21564,6 +22043,7 @@ pub mod processes {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-getinstances-v2",
             ),
+            doc_title: Some("获取流程实例"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: false,
@@ -21661,6 +22141,10 @@ pub mod processes {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"query\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"approvedResult\":{\"type\":\"string\",\"description\":\"Only instances with this outcome: `agree` or `disagree`.\",\"enum\":[\"agree\",\"disagree\"],\"x-in\":\"body\"},\"createFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or after this time.\",\"x-in\":\"body\"},\"createToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or before this time.\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"instanceStatus\":{\"type\":\"string\",\"description\":\"Only instances in this state: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.\",\"enum\":[\"RUNNING\",\"TERMINATED\",\"COMPLETED\",\"ERROR\"],\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"modifiedFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or after this time.\",\"x-in\":\"body\"},\"modifiedToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or before this time.\",\"x-in\":\"body\"},\"orderConfigJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Sort order as JSON: field id to `+` (ascending) or `-` (descending).\",\"x-in\":\"body\"},\"originatorId\":{\"type\":\"string\",\"description\":\"Only records submitted by this user id.\",\"x-in\":\"body\"},\"searchFieldJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Filters as JSON: either field id to value (fuzzy match) or a list of condition objects (`key`, `value`, `type`, `operator`, `componentName`).\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"taskId\":{\"type\":\"string\",\"description\":\"Only instances holding this task id.\",\"x-in\":\"body\"},\"useAlias\":{\"type\":\"boolean\",\"description\":\"Use component aliases instead of field ids in inputs and outputs.\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetInstancesResponse\",\"$defs\":{\"GetInstancesInstance\":{\"type\":\"object\",\"description\":\"One process instance in a GetInstances page.\",\"properties\":{\"actionExecutor\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetInstancesPerson\"},\"description\":\"Users who hold the instance's current task.\"},\"approvedResult\":{\"type\":\"string\",\"description\":\"Outcome: `agree` or `disagree`.\"},\"createTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was created.\"},\"data\":{\"description\":\"Form values, keyed by field id (or alias with `useAlias`).\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"instanceStatus\":{\"type\":\"string\",\"description\":\"State: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.\"},\"modifiedTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was last modified.\"},\"originator\":{\"$ref\":\"#/$defs/GetInstancesPerson\",\"description\":\"The user who started the instance.\"},\"processCode\":{\"type\":\"string\",\"description\":\"The process's code (`TPROC--...`).\"},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\"},\"title\":{\"type\":\"string\",\"description\":\"The instance's title.\"},\"version\":{\"type\":\"integer\",\"description\":\"Revision number of the instance data.\"}}},\"GetInstancesPerson\":{\"type\":\"object\",\"description\":\"A person on a process instance (originator or current approver).\",\"properties\":{\"deptName\":{\"type\":\"string\",\"description\":\"The person's department name.\"},\"email\":{\"type\":\"string\",\"description\":\"The person's email address.\"},\"name\":{\"$ref\":\"#/$defs/I18nName\",\"description\":\"The person's display name.\"},\"userId\":{\"type\":\"string\",\"description\":\"The user's DingTalk user id.\"}}},\"GetInstancesResponse\":{\"type\":\"object\",\"description\":\"Reply of GetInstances (both versions); one page of process instances.\",\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetInstancesInstance\"},\"description\":\"The process instances on this page.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}},\"I18nName\":{\"type\":\"object\",\"description\":\"A person's name in Chinese and English, as Yida returns it.\",\"properties\":{\"nameInChinese\":{\"type\":\"string\",\"description\":\"Name in Chinese.\"},\"nameInEnglish\":{\"type\":\"string\",\"description\":\"Name in English.\"},\"type\":{\"type\":\"string\",\"description\":\"Always `i18n`.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instances");
@@ -21801,6 +22285,7 @@ pub mod processes {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/queries-multiple-process-instances",
             ),
+            doc_title: Some("批量获取流程实例列表"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: true,
@@ -21847,6 +22332,10 @@ pub mod processes {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"query\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"query\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"processInstanceIds\":{\"type\":\"string\",\"description\":\"Process instance ids to fetch, separated by commas.\",\"x-in\":\"query\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"processInstanceIds\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetInstancesByIdListResponse\",\"$defs\":{\"GetInstancesByIdListInstance\":{\"type\":\"object\",\"description\":\"One process instance in a GetInstancesByIdList reply.\",\"properties\":{\"actionExecutor\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetInstancesByIdListPerson\"},\"description\":\"Users who hold the instance's current task.\"},\"approvedResult\":{\"type\":\"string\",\"description\":\"Outcome: `agree` or `disagree`.\"},\"data\":{\"description\":\"Form values, keyed by field id.\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"instanceStatus\":{\"type\":\"string\",\"description\":\"State: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.\"},\"originator\":{\"$ref\":\"#/$defs/GetInstancesByIdListPerson\",\"description\":\"The user who started the instance.\"},\"processCode\":{\"type\":\"string\",\"description\":\"The process's code (`TPROC--...`).\"},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\"},\"title\":{\"type\":\"string\",\"description\":\"The instance's title.\"}}},\"GetInstancesByIdListPerson\":{\"type\":\"object\",\"description\":\"A person on a process instance (originator or current approver).\",\"properties\":{\"departmentName\":{\"type\":\"string\",\"description\":\"The person's department name.\"},\"email\":{\"type\":\"string\",\"description\":\"The person's email address.\"},\"name\":{\"$ref\":\"#/$defs/I18nName\",\"description\":\"The person's display name.\"},\"userId\":{\"type\":\"string\",\"description\":\"The user's DingTalk user id.\"}}},\"GetInstancesByIdListResponse\":{\"type\":\"object\",\"description\":\"Reply of GetInstancesByIdList.\",\"properties\":{\"result\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetInstancesByIdListInstance\"},\"description\":\"The requested process instances.\"}}},\"I18nName\":{\"type\":\"object\",\"description\":\"A person's name in Chinese and English, as Yida returns it.\",\"properties\":{\"nameInChinese\":{\"type\":\"string\",\"description\":\"Name in Chinese.\"},\"nameInEnglish\":{\"type\":\"string\",\"description\":\"Name in English.\"},\"type\":{\"type\":\"string\",\"description\":\"Always `i18n`.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances/searchWithIds");
@@ -21960,6 +22449,7 @@ pub mod processes {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/queries-an-approval-record",
             ),
+            doc_title: Some("获取审批记录"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: true,
@@ -22005,6 +22495,10 @@ pub mod processes {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"query\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\",\"x-in\":\"query\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"processInstanceId\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetOperationRecordsResponse\",\"$defs\":{\"GetOperationRecordsAgent\":{\"type\":\"object\",\"description\":\"A delegate acting for an operator.\",\"properties\":{\"departmentDescription\":{\"type\":\"string\",\"description\":\"The delegate's department.\"},\"displayName\":{\"type\":\"string\",\"description\":\"The delegate's display name.\"},\"displayNameInEnglish\":{\"type\":\"string\",\"description\":\"The delegate's name in English.\"},\"orderNumber\":{\"type\":\"string\",\"description\":\"Order number of the entry.\"},\"personalPhoto\":{\"type\":\"string\",\"description\":\"URL of the delegate's photo.\"},\"status\":{\"type\":\"string\",\"description\":\"The delegate's status.\"},\"userId\":{\"type\":\"string\",\"description\":\"The user's DingTalk user id.\"},\"userInformation\":{\"type\":\"string\",\"description\":\"Information about the delegate.\"}}},\"GetOperationRecordsDomain\":{\"type\":\"object\",\"description\":\"A sub-record of an approval step.\",\"properties\":{\"action\":{\"type\":\"string\",\"description\":\"The action taken.\"},\"activeTimeGMT\":{\"type\":\"string\",\"description\":\"When the task became active.\"},\"activityId\":{\"type\":\"string\",\"description\":\"Id of the process node.\"},\"digitalSignature\":{\"type\":\"string\",\"description\":\"URL of the handwritten signature, if any.\"},\"files\":{\"type\":\"string\",\"description\":\"Attached files.\"},\"formatAction\":{\"type\":\"string\",\"description\":\"The action, formatted for display.\"},\"operateTimeGMT\":{\"type\":\"string\",\"description\":\"When the operation was done.\"},\"operateType\":{\"type\":\"string\",\"description\":\"Kind of operation.\"},\"operator\":{\"type\":\"string\",\"description\":\"The operator's DingTalk user id.\"},\"operatorAgentIdList\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetOperationRecordsAgent\"},\"description\":\"The operator's delegates.\"},\"operatorDisplayName\":{\"type\":\"string\",\"description\":\"The operator's display name.\"},\"operatorName\":{\"type\":\"string\",\"description\":\"The operator's name.\"},\"operatorNickName\":{\"type\":\"string\",\"description\":\"The operator's nickname.\"},\"operatorPhotoUrl\":{\"type\":\"string\",\"description\":\"URL of the operator's avatar.\"},\"operatorStatus\":{\"type\":\"string\",\"description\":\"The operator's status.\"},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\"},\"remark\":{\"type\":\"string\",\"description\":\"The approval comment.\"},\"showName\":{\"type\":\"string\",\"description\":\"Display name of the step.\"},\"size\":{\"type\":\"integer\",\"description\":\"Size value reported for the record.\"},\"taskExecuteType\":{\"type\":\"string\",\"description\":\"How the task was executed: `NORMAL`, `FILTERED` or `AUTO`; set only for running to-do tasks.\"},\"taskHoldTimeGMT\":{\"type\":\"integer\",\"description\":\"When the task was put on hold.\"},\"taskId\":{\"type\":\"string\",\"description\":\"The task's id.\"},\"taskType\":{\"type\":\"string\",\"description\":\"Task dispatch type: `COMMON_ONE_BY_ONE`, `COMMON_ALL_AT_ONCE`, `MIDDLE_IN_ONE_BY_ONE` or `MIDDLE_IN_ALL_AT_ONCE`; set only for running to-do tasks.\"},\"type\":{\"type\":\"string\",\"description\":\"Record type.\"}}},\"GetOperationRecordsRecord\":{\"type\":\"object\",\"description\":\"One step in a process instance's approval history.\",\"properties\":{\"action\":{\"type\":\"string\",\"description\":\"Action as a display label, e.g. 已同意 (approved) or 提交申请 (submitted).\"},\"actionExit\":{\"type\":\"string\",\"description\":\"Action code: `agree`, `doing`, `disagree`, `forward`, `restart`, `revoked`, `submit`, `append`, `beforeAppend`, `afterAppend`, `redirect`, `next`, `carbon` or `recall`.\"},\"activeTimeGMT\":{\"type\":\"string\",\"description\":\"When the task became active.\"},\"activityId\":{\"type\":\"string\",\"description\":\"Id of the process node.\"},\"dataId\":{\"type\":\"integer\",\"description\":\"Id of the record's data.\"},\"digitalSign\":{\"type\":\"string\",\"description\":\"URL of the handwritten signature, if any.\"},\"domainList\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetOperationRecordsDomain\"},\"description\":\"Sub-records of this step.\"},\"files\":{\"type\":\"string\",\"description\":\"Attached files.\"},\"operateTimeGMT\":{\"type\":\"string\",\"description\":\"When the operation was done.\"},\"operateType\":{\"type\":\"string\",\"description\":\"Kind of operation.\"},\"operatorDisplayName\":{\"type\":\"string\",\"description\":\"The operator's display name.\"},\"operatorName\":{\"type\":\"string\",\"description\":\"The operator's name.\"},\"operatorNickName\":{\"type\":\"string\",\"description\":\"The operator's nickname.\"},\"operatorPhotoUrl\":{\"type\":\"string\",\"description\":\"URL of the operator's avatar.\"},\"operatorStatus\":{\"type\":\"string\",\"description\":\"The operator's status.\"},\"operatorUserId\":{\"type\":\"string\",\"description\":\"The operator's DingTalk user id.\"},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\"},\"remark\":{\"type\":\"string\",\"description\":\"The approval comment.\"},\"showName\":{\"type\":\"string\",\"description\":\"Display name of the step.\"},\"size\":{\"type\":\"integer\",\"description\":\"Size value reported for the record.\"},\"taskExecuteType\":{\"type\":\"string\",\"description\":\"How the task was executed: `NORMAL`, `FILTERED` or `AUTO`; set only for running to-do tasks.\"},\"taskHoldTimeGMT\":{\"type\":\"integer\",\"description\":\"When the task was put on hold.\"},\"taskId\":{\"type\":\"string\",\"description\":\"The task's id.\"},\"taskType\":{\"type\":\"string\",\"description\":\"Task dispatch type: `COMMON_ONE_BY_ONE`, `COMMON_ALL_AT_ONCE`, `MIDDLE_IN_ONE_BY_ONE` or `MIDDLE_IN_ALL_AT_ONCE`; set only for running to-do tasks.\"},\"type\":{\"type\":\"string\",\"description\":\"Record type.\"}}},\"GetOperationRecordsResponse\":{\"type\":\"object\",\"description\":\"Reply of GetOperationRecords.\",\"properties\":{\"result\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetOperationRecordsRecord\"},\"description\":\"The instance's operation records, in order.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/operationRecords");
@@ -22152,6 +22646,7 @@ pub mod processes {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-restartinstance",
             ),
+            doc_title: Some("退回宜搭审批流程"),
             permission: Some("Yida.Process.Write"),
             read_only: false,
             seed: false,
@@ -22211,6 +22706,8 @@ pub mod processes {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"currentActivityId\":{\"type\":\"string\",\"description\":\"Id of the node the instance is at now (see GetOperationRecords).\",\"x-in\":\"body\"},\"envProfile\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"procInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\",\"x-in\":\"body\"},\"remark\":{\"type\":\"string\",\"description\":\"Approval comment to record with the return.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"targetActivityId\":{\"type\":\"string\",\"description\":\"Id of the node to send the instance back to (see GetOperationRecords).\",\"x-in\":\"body\"},\"taskId\":{\"type\":\"string\",\"description\":\"Id of the current task (see GetOperationRecords).\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"currentActivityId\",\"formUuid\",\"procInstanceId\",\"targetActivityId\",\"taskId\"],\"additionalProperties\":false}",
+            reply_schema: None,
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instances/restartInstance");
@@ -22349,6 +22846,7 @@ pub mod processes {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/initiate-the-approval-process",
             ),
+            doc_title: Some("发起宜搭审批流程"),
             permission: Some("Yida.Process.Write"),
             read_only: false,
             seed: true,
@@ -22402,6 +22900,10 @@ pub mod processes {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"departmentId\":{\"type\":\"string\",\"description\":\"Id of the department the originator starts the process for.\",\"x-in\":\"body\"},\"formDataJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Form values as JSON: field id to value.\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"processCode\":{\"type\":\"string\",\"description\":\"The process's code (`TPROC--...`).\",\"x-in\":\"body\"},\"processData\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Approvers for originator-chosen nodes as JSON: a list of objects mapping a node key (`__optionalApproval_...`, see PreviewPublishedProcess) to a list of user ids.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formDataJson\",\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/StartInstanceResponse\",\"$defs\":{\"StartInstanceResponse\":{\"type\":\"object\",\"description\":\"Reply of StartInstance (both versions).\",\"properties\":{\"result\":{\"type\":\"string\",\"description\":\"The new process instance's id.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances/start");
@@ -22559,6 +23061,7 @@ pub mod processes {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-startinstance-v2",
             ),
+            doc_title: Some("发起宜搭审批流程"),
             permission: Some("Yida.Process.Write"),
             read_only: false,
             seed: false,
@@ -22624,6 +23127,10 @@ pub mod processes {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"departmentId\":{\"type\":\"string\",\"description\":\"Id of the department the originator starts the process for.\",\"x-in\":\"body\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"formDataJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Form values as JSON: field id to value.\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"processCode\":{\"type\":\"string\",\"description\":\"The process's code (`TPROC--...`).\",\"x-in\":\"body\"},\"processData\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Approvers for originator-chosen nodes as JSON: a list of objects mapping a node key (`__optionalApproval_...`, see PreviewPublishedProcess) to a list of user ids.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"useAlias\":{\"type\":\"boolean\",\"description\":\"Use component aliases instead of field ids in inputs and outputs.\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formDataJson\",\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/StartInstanceResponse\",\"$defs\":{\"StartInstanceResponse\":{\"type\":\"object\",\"description\":\"Reply of StartInstance (both versions).\",\"properties\":{\"result\":{\"type\":\"string\",\"description\":\"The new process instance's id.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instances/start");
@@ -22735,6 +23242,7 @@ pub mod processes {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/terminate-a-process-instance",
             ),
+            doc_title: Some("终止流程实例"),
             permission: Some("Yida.Process.Write"),
             read_only: false,
             seed: true,
@@ -22780,6 +23288,8 @@ pub mod processes {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"query\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\",\"x-in\":\"query\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"processInstanceId\"],\"additionalProperties\":false}",
+            reply_schema: None,
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances/terminate");
@@ -22898,6 +23408,7 @@ pub mod processes {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/update-process-instance-yida",
             ),
+            doc_title: Some("更新流程实例"),
             permission: None,
             read_only: false,
             seed: false,
@@ -22943,6 +23454,8 @@ pub mod processes {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"updateFormDataJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Values to change as JSON: field id to new value.\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"processInstanceId\",\"updateFormDataJson\"],\"additionalProperties\":false}",
+            reply_schema: None,
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances");
@@ -23332,6 +23845,7 @@ pub mod roles {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/batch-rolemembers",
             ),
+            doc_title: Some("批量更新宜搭角色成员"),
             permission: Some("Yida.PlatformResource.Write"),
             read_only: false,
             seed: false,
@@ -23384,6 +23898,10 @@ pub mod roles {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"body\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"membersInfo\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"JSON list of `{memberId, manageScopes}`: the member's user id and the comma-separated ids they manage, or `all`.\",\"x-in\":\"body\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page number; the page does not say what it pages here.\",\"x-in\":\"body\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Page size; the page does not say what it pages here.\",\"x-in\":\"body\"},\"roleUuid\":{\"type\":\"string\",\"description\":\"The role's id (`ROLE-...`), shown in the platform's role management.\",\"x-in\":\"body\"},\"token\":{\"type\":\"string\",\"description\":\"Task-list token: uppercase hex of md5(corpId + userId + code).\",\"x-in\":\"body\",\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"corpId\",\"membersInfo\",\"roleUuid\",\"token\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/BatchAddOrUpdateRoleMembersV2Response\",\"$defs\":{\"BatchAddOrUpdateRoleMembersV2Response\":{\"type\":\"object\",\"description\":\"Reply of BatchAddOrUpdateRoleMembers (v2.0).\",\"properties\":{\"success\":{\"type\":\"boolean\",\"description\":\"Whether the call succeeded.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/roles/upsert");
@@ -23503,6 +24021,7 @@ pub mod roles {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/batch-deleterolemembers",
             ),
+            doc_title: Some("批量删除宜搭角色成员"),
             permission: Some("Yida.PlatformResource.Write"),
             read_only: false,
             seed: false,
@@ -23555,6 +24074,10 @@ pub mod roles {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"body\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"memberIds\":{\"type\":\"string\",\"description\":\"Comma-separated user ids of the members to remove.\",\"x-in\":\"body\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page number; the page does not say what it pages here.\",\"x-in\":\"body\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Page size; the page does not say what it pages here.\",\"x-in\":\"body\"},\"roleUuid\":{\"type\":\"string\",\"description\":\"The role's id (`ROLE-...`), shown in the platform's role management.\",\"x-in\":\"body\"},\"token\":{\"type\":\"string\",\"description\":\"Task-list token: uppercase hex of md5(corpId + userId + code).\",\"x-in\":\"body\",\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"corpId\",\"memberIds\",\"roleUuid\",\"token\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/BatchDeleteRoleMembersV2Response\",\"$defs\":{\"BatchDeleteRoleMembersV2Response\":{\"type\":\"object\",\"description\":\"Reply of BatchDeleteRoleMembers (v2.0).\",\"properties\":{\"success\":{\"type\":\"boolean\",\"description\":\"Whether the call succeeded.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/roles/remove");
@@ -23663,6 +24186,7 @@ pub mod roles {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/get-roledetailbyid",
             ),
+            doc_title: Some("获取指定宜搭角色的角色详情"),
             permission: Some("Yida.PlatformResource.Read"),
             read_only: true,
             seed: false,
@@ -23699,6 +24223,10 @@ pub mod roles {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"query\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"query\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page of members to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Members per page, at most 100.\",\"x-in\":\"query\"},\"roleUuid\":{\"type\":\"string\",\"description\":\"The role's id (`ROLE-...`), shown in the platform's role management.\",\"x-in\":\"query\"},\"token\":{\"type\":\"string\",\"description\":\"Task-list token: uppercase hex of md5(corpId + userId + code).\",\"x-in\":\"query\",\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"corpId\",\"roleUuid\",\"token\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetRoleDetailByIdV2Response\",\"$defs\":{\"GetRoleDetailByIdV2Members\":{\"type\":\"object\",\"description\":\"One page of a role's members.\",\"properties\":{\"currentPage\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"data\":{\"description\":\"The members' master data (shape undocumented).\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of members across all pages.\"}}},\"GetRoleDetailByIdV2Response\":{\"type\":\"object\",\"description\":\"Reply of GetRoleDetailById (v2.0).\",\"properties\":{\"result\":{\"$ref\":\"#/$defs/GetRoleDetailByIdV2Role\",\"description\":\"The role.\"},\"success\":{\"type\":\"boolean\",\"description\":\"Whether the call succeeded.\"}}},\"GetRoleDetailByIdV2Role\":{\"type\":\"object\",\"description\":\"A Yida role with one page of its members.\",\"properties\":{\"canModifyOwners\":{\"description\":\"The role's administrators (shape undocumented; the example shows a user id string).\"},\"description\":{\"type\":\"string\",\"description\":\"Description of the role.\"},\"memberTotalCount\":{\"type\":\"integer\",\"description\":\"Number of members in the role.\"},\"members\":{\"$ref\":\"#/$defs/GetRoleDetailByIdV2Members\",\"description\":\"The requested page of members.\"},\"name\":{\"type\":\"string\",\"description\":\"Name of the role.\"},\"parentUuid\":{\"type\":\"string\",\"description\":\"Id of the role group the role belongs to (`GROUP-...`).\"},\"roleUuid\":{\"type\":\"string\",\"description\":\"The role's id.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/roles");
@@ -24359,6 +24887,7 @@ pub mod search {
             area: "search",
             doc: "Search a form's instances by field values, submitter and dates, page by page; replies leave out sub-form data.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: true,
             seed: false,
@@ -24431,6 +24960,10 @@ pub mod search {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"createFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or after this time.\",\"x-in\":\"body\"},\"createToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or before this time.\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"modifiedFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or after this time.\",\"x-in\":\"body\"},\"modifiedToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or before this time.\",\"x-in\":\"body\"},\"orderConfigJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Sort order as JSON: field id (or a built-in field such as `gmt_create`) to `+` (ascending) or `-` (descending).\",\"x-in\":\"body\"},\"originatorId\":{\"type\":\"string\",\"description\":\"Only records submitted by this user id.\",\"x-in\":\"body\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"body\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"body\"},\"searchFieldJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Field filters as JSON: field id to the value or range to match.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/SearchFormDataRemovalTableDataResponse\",\"$defs\":{\"SearchFormDataRemovalTableDataData\":{\"type\":\"object\",\"description\":\"One form instance in a SearchFormDataRemovalTableData result.\",\"properties\":{\"createTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was created.\"},\"creatorUserId\":{\"type\":\"string\",\"description\":\"User id of the instance's creator.\"},\"formData\":{\"description\":\"The instance's values: field id to value.\"},\"formInstanceId\":{\"type\":\"string\",\"description\":\"The form instance's id.\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"id\":{\"type\":\"integer\",\"description\":\"The instance's primary key in Yida's database.\"},\"instanceValue\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"The instance's values in Yida's raw component format.\"},\"modifiedTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was last modified.\"},\"modifier\":{\"type\":\"string\",\"description\":\"User id of the last person to modify the instance.\"},\"modifyUser\":{\"$ref\":\"#/$defs/SearchFormDataRemovalTableDataUser\",\"description\":\"Who last modified the instance.\"},\"originator\":{\"$ref\":\"#/$defs/SearchFormDataRemovalTableDataUser\",\"description\":\"Who submitted the instance.\"},\"sequence\":{\"type\":\"string\",\"description\":\"Batch number of the import that created the instance, if any.\"},\"serialNumber\":{\"type\":\"string\",\"description\":\"The instance's serial number.\"},\"title\":{\"type\":\"string\",\"description\":\"The instance's title.\"},\"version\":{\"type\":\"integer\",\"description\":\"Version of the form schema the instance belongs to.\"}}},\"SearchFormDataRemovalTableDataResponse\":{\"type\":\"object\",\"description\":\"Reply of SearchFormDataRemovalTableData: one page of form instances.\",\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/SearchFormDataRemovalTableDataData\"},\"description\":\"The form instances on this page.\"},\"hasMoreData\":{\"type\":\"boolean\",\"description\":\"Whether more pages follow this one.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}},\"SearchFormDataRemovalTableDataUser\":{\"type\":\"object\",\"description\":\"A person on a form instance (submitter or last modifier).\",\"properties\":{\"departmentName\":{\"type\":\"string\",\"description\":\"The person's department name.\"},\"email\":{\"type\":\"string\",\"description\":\"The person's email address.\"},\"name\":{\"$ref\":\"#/$defs/SearchFormDataRemovalTableDataUserName\",\"description\":\"The person's name.\"},\"userId\":{\"type\":\"string\",\"description\":\"The user's DingTalk user id.\"}}},\"SearchFormDataRemovalTableDataUserName\":{\"type\":\"object\",\"description\":\"A person's name in Chinese and English.\",\"properties\":{\"nameInChinese\":{\"type\":\"string\",\"description\":\"Name in Chinese.\"},\"nameInEnglish\":{\"type\":\"string\",\"description\":\"Name in English.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/query");
@@ -24646,6 +25179,9 @@ pub mod search {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-form-instances-using-advanced-search-conditions",
             ),
+            doc_title: Some(
+                "通过高级查询条件获取表单实例数据（包括子表单组件数据）",
+            ),
             permission: None,
             read_only: true,
             seed: false,
@@ -24718,6 +25254,10 @@ pub mod search {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"createFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or after this time (`yyyy-MM-dd HH:mm:ss`).\",\"x-in\":\"body\"},\"createToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or before this time (`yyyy-MM-dd HH:mm:ss`).\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"modifiedFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or after this time (`yyyy-MM-dd HH:mm:ss`).\",\"x-in\":\"body\"},\"modifiedToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or before this time (`yyyy-MM-dd HH:mm:ss`).\",\"x-in\":\"body\"},\"orderConfigJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Sort order as JSON: field id (or a built-in field such as `gmt_create`) to `+` (ascending) or `-` (descending).\",\"x-in\":\"body\"},\"originatorId\":{\"type\":\"string\",\"description\":\"Only records submitted by this user id.\",\"x-in\":\"body\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"body\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"body\"},\"searchCondition\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Advanced filter as JSON: a list of conditions (`key`, `value`, `type`, `operator`, `componentName`).\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/SearchFormDataSecondGenerationResponse\",\"$defs\":{\"SearchFormDataSecondGenerationData\":{\"type\":\"object\",\"description\":\"One form instance in a SearchFormDataSecondGeneration result.\",\"properties\":{\"createTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was created.\"},\"creatorUserId\":{\"type\":\"string\",\"description\":\"User id of the instance's creator.\"},\"formData\":{\"description\":\"The instance's values: field id (or alias) to value.\"},\"formInstanceId\":{\"type\":\"string\",\"description\":\"The form instance's id.\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"id\":{\"type\":\"integer\",\"description\":\"The instance's primary key in Yida's database.\"},\"instanceValue\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"The instance's values in Yida's raw component format.\"},\"modifiedTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was last modified.\"},\"modifier\":{\"type\":\"string\",\"description\":\"User id of the last person to modify the instance.\"},\"modifyUser\":{\"$ref\":\"#/$defs/SearchFormDataSecondGenerationUser\",\"description\":\"Who last modified the instance.\"},\"originator\":{\"$ref\":\"#/$defs/SearchFormDataSecondGenerationUser\",\"description\":\"Who submitted the instance.\"},\"sequence\":{\"type\":\"string\",\"description\":\"Batch number of the import that created the instance, if any.\"},\"serialNumber\":{\"type\":\"string\",\"description\":\"The instance's serial number.\"},\"title\":{\"type\":\"string\",\"description\":\"The instance's title.\"},\"version\":{\"type\":\"integer\",\"description\":\"Version of the form schema the instance belongs to.\"}}},\"SearchFormDataSecondGenerationResponse\":{\"type\":\"object\",\"description\":\"Reply of SearchFormDataSecondGeneration: one page of form instances.\",\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/SearchFormDataSecondGenerationData\"},\"description\":\"The form instances on this page.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}},\"SearchFormDataSecondGenerationUser\":{\"type\":\"object\",\"description\":\"A person on a form instance (submitter or last modifier).\",\"properties\":{\"name\":{\"$ref\":\"#/$defs/SearchFormDataSecondGenerationUserName\",\"description\":\"The person's name.\"},\"userId\":{\"type\":\"string\",\"description\":\"The user's DingTalk user id.\"}}},\"SearchFormDataSecondGenerationUserName\":{\"type\":\"object\",\"description\":\"A person's name in Chinese and English.\",\"properties\":{\"nameInChinese\":{\"type\":\"string\",\"description\":\"Name in Chinese.\"},\"nameInEnglish\":{\"type\":\"string\",\"description\":\"Name in English.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/advances/queryAll");
@@ -24950,6 +25490,9 @@ pub mod search {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-searchformdatasecondgeneration-v2",
             ),
+            doc_title: Some(
+                "通过高级查询条件获取表单实例数据（包括子表单组件数据）",
+            ),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -25034,6 +25577,10 @@ pub mod search {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"createFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or after this time (`yyyy-MM-dd HH:mm:ss`).\",\"x-in\":\"body\"},\"createToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or before this time (`yyyy-MM-dd HH:mm:ss`).\",\"x-in\":\"body\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"modifiedFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or after this time (`yyyy-MM-dd HH:mm:ss`).\",\"x-in\":\"body\"},\"modifiedToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or before this time (`yyyy-MM-dd HH:mm:ss`).\",\"x-in\":\"body\"},\"orderConfigJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Sort order as JSON: field id (or a built-in field such as `gmt_create`) to `+` (ascending) or `-` (descending).\",\"x-in\":\"body\"},\"originatorId\":{\"type\":\"string\",\"description\":\"Only records submitted by this user id.\",\"x-in\":\"body\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"body\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"body\"},\"searchCondition\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Advanced filter as JSON: a list of conditions (`key`, `value`, `type`, `operator`, `componentName`).\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"useAlias\":{\"type\":\"boolean\",\"description\":\"Use component aliases instead of field ids in `searchCondition`, `orderConfigJson` and the returned `formData`.\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/SearchFormDataSecondGenerationResponse\",\"$defs\":{\"SearchFormDataSecondGenerationData\":{\"type\":\"object\",\"description\":\"One form instance in a SearchFormDataSecondGeneration result.\",\"properties\":{\"createTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was created.\"},\"creatorUserId\":{\"type\":\"string\",\"description\":\"User id of the instance's creator.\"},\"formData\":{\"description\":\"The instance's values: field id (or alias) to value.\"},\"formInstanceId\":{\"type\":\"string\",\"description\":\"The form instance's id.\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"id\":{\"type\":\"integer\",\"description\":\"The instance's primary key in Yida's database.\"},\"instanceValue\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"The instance's values in Yida's raw component format.\"},\"modifiedTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was last modified.\"},\"modifier\":{\"type\":\"string\",\"description\":\"User id of the last person to modify the instance.\"},\"modifyUser\":{\"$ref\":\"#/$defs/SearchFormDataSecondGenerationUser\",\"description\":\"Who last modified the instance.\"},\"originator\":{\"$ref\":\"#/$defs/SearchFormDataSecondGenerationUser\",\"description\":\"Who submitted the instance.\"},\"sequence\":{\"type\":\"string\",\"description\":\"Batch number of the import that created the instance, if any.\"},\"serialNumber\":{\"type\":\"string\",\"description\":\"The instance's serial number.\"},\"title\":{\"type\":\"string\",\"description\":\"The instance's title.\"},\"version\":{\"type\":\"integer\",\"description\":\"Version of the form schema the instance belongs to.\"}}},\"SearchFormDataSecondGenerationResponse\":{\"type\":\"object\",\"description\":\"Reply of SearchFormDataSecondGeneration: one page of form instances.\",\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/SearchFormDataSecondGenerationData\"},\"description\":\"The form instances on this page.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}},\"SearchFormDataSecondGenerationUser\":{\"type\":\"object\",\"description\":\"A person on a form instance (submitter or last modifier).\",\"properties\":{\"name\":{\"$ref\":\"#/$defs/SearchFormDataSecondGenerationUserName\",\"description\":\"The person's name.\"},\"userId\":{\"type\":\"string\",\"description\":\"The user's DingTalk user id.\"}}},\"SearchFormDataSecondGenerationUserName\":{\"type\":\"object\",\"description\":\"A person's name in Chinese and English.\",\"properties\":{\"nameInChinese\":{\"type\":\"string\",\"description\":\"Name in Chinese.\"},\"nameInEnglish\":{\"type\":\"string\",\"description\":\"Name in English.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/advances/queryAll");
@@ -25246,6 +25793,9 @@ pub mod search {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-form-instance-data-using-advanced-query-conditions-excluding-subform",
             ),
+            doc_title: Some(
+                "通过高级查询条件获取表单实例数据（不包括子表单组件数据）",
+            ),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -25318,6 +25868,10 @@ pub mod search {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"createFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or after this time.\",\"x-in\":\"body\"},\"createToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records created at or before this time.\",\"x-in\":\"body\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code (`FORM-...`).\",\"x-in\":\"body\"},\"modifiedFromTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or after this time.\",\"x-in\":\"body\"},\"modifiedToTimeGMT\":{\"type\":\"string\",\"description\":\"Only records modified at or before this time.\",\"x-in\":\"body\"},\"orderConfigJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Sort order as JSON: field id (or a built-in field such as `gmt_create`) to `+` (ascending) or `-` (descending).\",\"x-in\":\"body\"},\"originatorId\":{\"type\":\"string\",\"description\":\"Only records submitted by this user id.\",\"x-in\":\"body\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"body\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"body\"},\"searchCondition\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Advanced filter as JSON: a list of conditions (`key`, `value`, `type`, `operator`, `componentName`).\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"formUuid\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/SearchFormDataSecondGenerationNoTableFieldResponse\",\"$defs\":{\"SearchFormDataSecondGenerationNoTableFieldData\":{\"type\":\"object\",\"description\":\"One form instance in a SearchFormDataSecondGenerationNoTableField result.\",\"properties\":{\"createTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was created.\"},\"creatorUserId\":{\"type\":\"string\",\"description\":\"User id of the instance's creator.\"},\"formData\":{\"description\":\"The instance's values: field id to value.\"},\"formInstanceId\":{\"type\":\"string\",\"description\":\"The form instance's id.\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"id\":{\"type\":\"integer\",\"description\":\"The instance's primary key in Yida's database.\"},\"instanceValue\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"The instance's values in Yida's raw component format.\"},\"modifiedTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was last modified.\"},\"modifier\":{\"type\":\"string\",\"description\":\"User id of the last person to modify the instance.\"},\"modifyUser\":{\"$ref\":\"#/$defs/SearchFormDataSecondGenerationNoTableFieldUser\",\"description\":\"Who last modified the instance.\"},\"originator\":{\"$ref\":\"#/$defs/SearchFormDataSecondGenerationNoTableFieldUser\",\"description\":\"Who submitted the instance.\"},\"sequence\":{\"type\":\"string\",\"description\":\"Batch number of the import that created the instance, if any.\"},\"serialNumber\":{\"type\":\"string\",\"description\":\"The instance's serial number.\"},\"title\":{\"type\":\"string\",\"description\":\"The instance's title.\"},\"version\":{\"type\":\"integer\",\"description\":\"Version of the form schema the instance belongs to.\"}}},\"SearchFormDataSecondGenerationNoTableFieldResponse\":{\"type\":\"object\",\"description\":\"Reply of SearchFormDataSecondGenerationNoTableField: one page of form instances.\",\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/SearchFormDataSecondGenerationNoTableFieldData\"},\"description\":\"The form instances on this page.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}},\"SearchFormDataSecondGenerationNoTableFieldUser\":{\"type\":\"object\",\"description\":\"A person on a form instance (submitter or last modifier).\",\"properties\":{\"departmentName\":{\"type\":\"string\",\"description\":\"The person's department name.\"},\"email\":{\"type\":\"string\",\"description\":\"The person's email address.\"},\"name\":{\"$ref\":\"#/$defs/SearchFormDataSecondGenerationNoTableFieldUserName\",\"description\":\"The person's name.\"},\"userId\":{\"type\":\"string\",\"description\":\"The user's DingTalk user id.\"}}},\"SearchFormDataSecondGenerationNoTableFieldUserName\":{\"type\":\"object\",\"description\":\"A person's name in Chinese and English.\",\"properties\":{\"nameInChinese\":{\"type\":\"string\",\"description\":\"Name in Chinese.\"},\"nameInEnglish\":{\"type\":\"string\",\"description\":\"Name in English.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/advances/query");
@@ -26450,6 +27004,7 @@ pub mod tasks {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/batch-execution-should-take-the-lead-of-approval-tasks",
             ),
+            doc_title: Some("批量执行宜搭审批任务"),
             permission: Some("Yida.Task.Write"),
             read_only: false,
             seed: false,
@@ -26496,6 +27051,10 @@ pub mod tasks {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"outResult\":{\"type\":\"string\",\"description\":\"Action for every task: `agree` or `disagree`.\",\"enum\":[\"agree\",\"disagree\"],\"x-in\":\"body\"},\"remark\":{\"type\":\"string\",\"description\":\"Approval comment recorded on each task.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"taskInformationList\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Tasks to act on: a JSON array of `{taskId, formInstId}` objects (ids as strings).\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"outResult\",\"taskInformationList\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ExecuteBatchTaskResponse\",\"$defs\":{\"ExecuteBatchTaskResponse\":{\"type\":\"object\",\"description\":\"Reply of ExecuteBatchTask: how many tasks went through.\",\"properties\":{\"failNumber\":{\"type\":\"integer\",\"description\":\"Number of tasks that could not be executed.\"},\"successNumber\":{\"type\":\"integer\",\"description\":\"Number of tasks executed.\"},\"total\":{\"type\":\"integer\",\"description\":\"Number of tasks submitted.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/batches/execute");
@@ -26637,6 +27196,7 @@ pub mod tasks {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/execute-appropriate-approval-tasks",
             ),
+            doc_title: Some("执行宜搭的审批任务"),
             permission: None,
             read_only: false,
             seed: false,
@@ -26695,6 +27255,8 @@ pub mod tasks {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"formDataJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Form values to update while approving, as JSON: field id to value.\",\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"noExecuteExpressions\":{\"type\":\"string\",\"description\":\"`y` skips validation rules and linked actions; `n` (default) runs them.\",\"enum\":[\"y\",\"n\"],\"x-in\":\"body\"},\"outResult\":{\"type\":\"string\",\"description\":\"Decision: `agree` or `disagree`.\",\"enum\":[\"agree\",\"disagree\"],\"x-in\":\"body\"},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\",\"x-in\":\"body\"},\"remark\":{\"type\":\"string\",\"description\":\"Approval comment.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"outResult\",\"processInstanceId\",\"remark\"],\"additionalProperties\":false}",
+            reply_schema: None,
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/platformTasks/execute");
@@ -26864,6 +27426,7 @@ pub mod tasks {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/execute-approval-tasks",
             ),
+            doc_title: Some("同意或拒绝宜搭审批任务"),
             permission: Some("Yida.Process.Write"),
             read_only: false,
             seed: true,
@@ -26940,6 +27503,8 @@ pub mod tasks {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"digitalSignUrl\":{\"type\":\"string\",\"description\":\"URL of the approver's electronic signature image.\",\"x-in\":\"body\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"formDataJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Form values to update while approving, as JSON: field id to value.\",\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"noExecuteExpressions\":{\"type\":\"string\",\"description\":\"`y` skips validation rules and linked actions; `n` (default) runs them.\",\"enum\":[\"y\",\"n\"],\"x-in\":\"body\"},\"outResult\":{\"type\":\"string\",\"description\":\"Decision: `AGREE` or `DISAGREE`.\",\"enum\":[\"AGREE\",\"DISAGREE\"],\"x-in\":\"body\"},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\",\"x-in\":\"body\"},\"remark\":{\"type\":\"string\",\"description\":\"Approval comment.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"taskId\":{\"type\":\"integer\",\"description\":\"The approval task to act on, e.g. from GetRunningTasks.\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"outResult\",\"processInstanceId\",\"remark\",\"taskId\"],\"additionalProperties\":false}",
+            reply_schema: None,
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/execute");
@@ -27092,6 +27657,7 @@ pub mod tasks {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtains-the-completed-approval-tasks-in-an-organization",
             ),
+            doc_title: Some("获取组织内已完成的审批任务"),
             permission: Some("Yida.Task.Read"),
             read_only: true,
             seed: true,
@@ -27158,6 +27724,10 @@ pub mod tasks {
                     "Task-list token: uppercase hex of md5(corpId + userId + code).",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"path\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user whose completed tasks are listed; also part of the token.\",\"x-in\":\"path\",\"x-context\":true},\"appTypes\":{\"type\":\"string\",\"description\":\"Only tasks of this app code; the page allows a single one.\",\"x-in\":\"query\"},\"createFromTimeGMT\":{\"type\":\"integer\",\"description\":\"Only tasks created at or after this time, epoch ms.\",\"x-in\":\"query\"},\"createToTimeGMT\":{\"type\":\"integer\",\"description\":\"Only tasks created at or before this time, epoch ms.\",\"x-in\":\"query\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"query\"},\"keyword\":{\"type\":\"string\",\"description\":\"Fuzzy match against the form's field values.\",\"x-in\":\"query\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"query\"},\"processCodes\":{\"type\":\"string\",\"description\":\"Only tasks of this process code; the page allows a single one.\",\"x-in\":\"query\"},\"token\":{\"type\":\"string\",\"description\":\"Task-list token: uppercase hex of md5(corpId + userId + code).\",\"x-in\":\"query\",\"x-secret\":true}},\"required\":[\"corpId\",\"token\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetCorpAccomplishmentTasksResponse\",\"$defs\":{\"GetCorpAccomplishmentTasksData\":{\"type\":\"object\",\"description\":\"One completed task in a GetCorpAccomplishmentTasks reply.\",\"properties\":{\"activeTimeGMT\":{\"type\":\"string\",\"description\":\"When the task became active.\"},\"actualActionerId\":{\"type\":\"string\",\"description\":\"User id of whoever actually handled the task.\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code.\"},\"createTimeGMT\":{\"type\":\"string\",\"description\":\"When the task was created.\"},\"finishTimeGMT\":{\"type\":\"string\",\"description\":\"When the task was finished.\"},\"originatorEmail\":{\"type\":\"string\",\"description\":\"Email of the process originator.\"},\"originatorId\":{\"type\":\"string\",\"description\":\"User id of the process originator.\"},\"originatorName\":{\"type\":\"string\",\"description\":\"Name of the process originator.\"},\"originatorNameInEnglish\":{\"type\":\"string\",\"description\":\"English name of the process originator.\"},\"originatorNickName\":{\"type\":\"string\",\"description\":\"Nickname of the process originator.\"},\"originatorNickNameInEnglish\":{\"type\":\"string\",\"description\":\"English nickname of the process originator.\"},\"originatorPhoto\":{\"type\":\"string\",\"description\":\"Photo URL of the process originator.\"},\"outResult\":{\"type\":\"string\",\"description\":\"Decision taken: `agree` or `disagree`.\"},\"outResultName\":{\"type\":\"string\",\"description\":\"Decision as display text.\"},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\"},\"status\":{\"type\":\"string\",\"description\":\"Task status.\"},\"taskId\":{\"type\":\"string\",\"description\":\"The task's id (a string here, a number in ExecuteTask).\"},\"taskType\":{\"type\":\"string\",\"description\":\"Kind of task.\"},\"title\":{\"type\":\"string\",\"description\":\"Task title.\"},\"titleInEnglish\":{\"type\":\"string\",\"description\":\"Task title in English.\"}}},\"GetCorpAccomplishmentTasksResponse\":{\"type\":\"object\",\"description\":\"Reply of GetCorpAccomplishmentTasks: one page of completed tasks.\",\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetCorpAccomplishmentTasksData\"},\"description\":\"The completed tasks on this page.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/completedTasks/");
@@ -27340,6 +27910,7 @@ pub mod tasks {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-tasks-from-the-organization-dimension",
             ),
+            doc_title: Some("获取任务列表（组织维度）"),
             permission: Some("Yida.Task.Read"),
             read_only: true,
             seed: true,
@@ -27406,6 +27977,10 @@ pub mod tasks {
                     "DingTalk user whose tasks are listed; also part of the token.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appTypes\":{\"type\":\"string\",\"description\":\"Only tasks of these app codes (the page's example sends a JSON array).\",\"x-in\":\"query\"},\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"query\"},\"createFromTimeGMT\":{\"type\":\"integer\",\"description\":\"Only tasks created at or after this time, epoch ms.\",\"x-in\":\"query\"},\"createToTimeGMT\":{\"type\":\"integer\",\"description\":\"Only tasks created at or before this time, epoch ms.\",\"x-in\":\"query\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"query\"},\"keyword\":{\"type\":\"string\",\"description\":\"Fuzzy match against the form's field values.\",\"x-in\":\"query\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"query\"},\"processCodes\":{\"type\":\"string\",\"description\":\"Only tasks of these process codes (the page's example sends a JSON array).\",\"x-in\":\"query\"},\"token\":{\"type\":\"string\",\"description\":\"Task-list token: uppercase hex of md5(corpId + userId + code).\",\"x-in\":\"query\",\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user whose tasks are listed; also part of the token.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[\"corpId\",\"token\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetCorpTasksResponse\",\"$defs\":{\"GetCorpTasksData\":{\"type\":\"object\",\"description\":\"One task in a GetCorpTasks reply.\",\"properties\":{\"activeTimeGMT\":{\"type\":\"string\",\"description\":\"When the task became active.\"},\"actualActionerId\":{\"type\":\"string\",\"description\":\"User id of whoever actually handled the task.\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code.\"},\"createTimeGMT\":{\"type\":\"string\",\"description\":\"When the task was created.\"},\"finishTimeGMT\":{\"type\":\"string\",\"description\":\"When the task was finished.\"},\"originatorEmail\":{\"type\":\"string\",\"description\":\"Email of the process originator.\"},\"originatorId\":{\"type\":\"string\",\"description\":\"User id of the process originator.\"},\"originatorName\":{\"type\":\"string\",\"description\":\"Name of the process originator.\"},\"originatorNameInEnglish\":{\"type\":\"string\",\"description\":\"English name of the process originator.\"},\"originatorNickName\":{\"type\":\"string\",\"description\":\"Nickname of the process originator.\"},\"originatorNickNameEn\":{\"type\":\"string\",\"description\":\"English nickname of the process originator.\"},\"originatorPhoto\":{\"type\":\"string\",\"description\":\"Photo URL of the process originator.\"},\"outResult\":{\"type\":\"string\",\"description\":\"Decision taken, if any: `agree` or `disagree`.\"},\"outResultName\":{\"type\":\"string\",\"description\":\"Decision as display text.\"},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\"},\"status\":{\"type\":\"string\",\"description\":\"Task status.\"},\"taskId\":{\"type\":\"string\",\"description\":\"The task's id (a string here, a number in ExecuteTask).\"},\"taskType\":{\"type\":\"string\",\"description\":\"Kind of task.\"},\"title\":{\"type\":\"string\",\"description\":\"Task title.\"},\"titleInEnglish\":{\"type\":\"string\",\"description\":\"Task title in English.\"}}},\"GetCorpTasksResponse\":{\"type\":\"object\",\"description\":\"Reply of GetCorpTasks: one page of tasks.\",\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetCorpTasksData\"},\"description\":\"The tasks on this page.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/corpTasks");
@@ -27584,6 +28159,7 @@ pub mod tasks {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtains-the-tasks-submitted-by-someone-in-an-organization",
             ),
+            doc_title: Some("获取组织内某人提交的任务"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: true,
@@ -27650,6 +28226,10 @@ pub mod tasks {
                     "Task-list token: uppercase hex of md5(corpId + userId + code).",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user whose submissions are listed; also part of the token.\",\"x-in\":\"path\",\"x-context\":true},\"appTypes\":{\"type\":\"string\",\"description\":\"Only instances of this app code; the page allows a single one.\",\"x-in\":\"query\"},\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"query\"},\"createFromTimeGMT\":{\"type\":\"integer\",\"description\":\"Only instances created at or after this time, epoch ms.\",\"x-in\":\"query\"},\"createToTimeGMT\":{\"type\":\"integer\",\"description\":\"Only instances created at or before this time, epoch ms.\",\"x-in\":\"query\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"query\"},\"keyword\":{\"type\":\"string\",\"description\":\"Fuzzy match against the form's field values.\",\"x-in\":\"query\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"query\"},\"processCodes\":{\"type\":\"string\",\"description\":\"Only instances of this process code; the page allows a single one.\",\"x-in\":\"query\"},\"token\":{\"type\":\"string\",\"description\":\"Task-list token: uppercase hex of md5(corpId + userId + code).\",\"x-in\":\"query\",\"x-secret\":true}},\"required\":[\"corpId\",\"token\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetMeCorpSubmissionResponse\",\"$defs\":{\"GetMeCorpSubmissionActioner\":{\"type\":\"object\",\"description\":\"A current task handler in a GetMeCorpSubmission reply.\",\"properties\":{\"buName\":{\"type\":\"string\",\"description\":\"Name of the person's business unit.\"},\"email\":{\"type\":\"string\",\"description\":\"Email address.\"},\"employeeType\":{\"type\":\"string\",\"description\":\"Employee type.\"},\"employeeTypeInformation\":{\"type\":\"string\",\"description\":\"Details of the employee type.\"},\"humanResourceGroupWorkNumber\":{\"type\":\"string\",\"description\":\"User id of the person's HR business partner.\"},\"isSystemAdmin\":{\"type\":\"boolean\",\"description\":\"Whether the person is a system administrator.\"},\"level\":{\"type\":\"string\",\"description\":\"Level (rank) of the person.\"},\"name\":{\"type\":\"string\",\"description\":\"Name.\"},\"nickName\":{\"type\":\"string\",\"description\":\"Nickname.\"},\"orderNumber\":{\"type\":\"string\",\"description\":\"Ordering value (the page calls it an order number).\"},\"personalPhoto\":{\"type\":\"string\",\"description\":\"Personal photo.\"},\"personalPhotoUrl\":{\"type\":\"string\",\"description\":\"URL of the personal photo.\"},\"pinyinNameAll\":{\"type\":\"string\",\"description\":\"Full name in pinyin.\"},\"pinyinNickName\":{\"type\":\"string\",\"description\":\"Nickname in pinyin.\"},\"state\":{\"type\":\"string\",\"description\":\"Account state.\"},\"superUserId\":{\"type\":\"string\",\"description\":\"User id of the person's super administrator.\"},\"tbWang\":{\"type\":\"string\",\"description\":\"Taobao Wangwang account.\"},\"userId\":{\"type\":\"string\",\"description\":\"The user's DingTalk user id.\"}}},\"GetMeCorpSubmissionActivityInstance\":{\"type\":\"object\",\"description\":\"A process node the instance is currently at, in a GetMeCorpSubmission reply.\",\"properties\":{\"activityId\":{\"type\":\"string\",\"description\":\"Id of the node.\"},\"activityInstanceStatus\":{\"type\":\"string\",\"description\":\"Status of this node instance.\"},\"activityName\":{\"type\":\"string\",\"description\":\"Name of the node.\"},\"activityNameEn\":{\"type\":\"string\",\"description\":\"English name of the node.\"},\"id\":{\"type\":\"integer\",\"description\":\"Id of the node instance.\"}}},\"GetMeCorpSubmissionData\":{\"type\":\"object\",\"description\":\"One submitted process instance in a GetMeCorpSubmission reply.\",\"properties\":{\"actioner\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetMeCorpSubmissionActioner\"},\"description\":\"People who currently hold the instance's tasks.\"},\"actionerId\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"User ids of the current handlers.\"},\"actionerName\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Names of the current handlers.\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code.\"},\"createTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was created.\"},\"currentActivityInstances\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetMeCorpSubmissionActivityInstance\"},\"description\":\"Process nodes the instance is currently at.\"},\"dataMap\":{\"description\":\"Form values of the instance, keyed by field id.\"},\"dataType\":{\"type\":\"string\",\"description\":\"Kind of record.\"},\"finishTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance finished.\"},\"formInstanceId\":{\"type\":\"string\",\"description\":\"The form instance's id.\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"instanceValue\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Instance data as JSON text.\"},\"modifiedTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was last modified.\"},\"originatorAvatar\":{\"type\":\"string\",\"description\":\"Avatar URL of the originator.\"},\"originatorDisplayName\":{\"type\":\"string\",\"description\":\"Display name of the originator.\"},\"originatorId\":{\"type\":\"string\",\"description\":\"User id of the originator.\"},\"processApprovedResult\":{\"type\":\"string\",\"description\":\"Approval outcome code.\"},\"processApprovedResultText\":{\"type\":\"string\",\"description\":\"Approval outcome as display text.\"},\"processCode\":{\"type\":\"string\",\"description\":\"Code of the process.\"},\"processId\":{\"type\":\"integer\",\"description\":\"Numeric id of the process.\"},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\"},\"processInstanceStatus\":{\"type\":\"string\",\"description\":\"Status code of the instance.\"},\"processInstanceStatusText\":{\"type\":\"string\",\"description\":\"Status of the instance as display text.\"},\"processName\":{\"type\":\"string\",\"description\":\"Name of the process.\"},\"title\":{\"type\":\"string\",\"description\":\"Instance title.\"},\"version\":{\"type\":\"integer\",\"description\":\"Version of the record.\"}}},\"GetMeCorpSubmissionResponse\":{\"type\":\"object\",\"description\":\"Reply of GetMeCorpSubmission: one page of submitted instances.\",\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetMeCorpSubmissionData\"},\"description\":\"The submitted instances on this page.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/myCorpSubmission/");
@@ -27852,6 +28432,7 @@ pub mod tasks {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/get-notifications-sent-to-users",
             ),
+            doc_title: Some("获取发送给用户的通知"),
             permission: Some("Yida.Task.Read"),
             read_only: true,
             seed: true,
@@ -27930,6 +28511,10 @@ pub mod tasks {
                     "Task-list token: uppercase hex of md5(corpId + userId + code).",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user whose notifications are listed; also part of the token.\",\"x-in\":\"path\",\"x-context\":true},\"appTypes\":{\"type\":\"string\",\"description\":\"Only items of these app codes (the page's example sends a JSON array).\",\"x-in\":\"query\"},\"corpId\":{\"type\":\"string\",\"description\":\"The company's DingTalk corp id.\",\"x-in\":\"query\"},\"createFromTimeGMT\":{\"type\":\"integer\",\"description\":\"Only notifications created at or after this time, epoch ms.\",\"x-in\":\"query\"},\"createToTimeGMT\":{\"type\":\"integer\",\"description\":\"Only notifications created at or before this time, epoch ms.\",\"x-in\":\"query\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"query\"},\"instanceCreateFromTimeGMT\":{\"type\":\"integer\",\"description\":\"Only items whose process instance was created at or after this time, epoch ms.\",\"x-in\":\"query\"},\"instanceCreateToTimeGMT\":{\"type\":\"integer\",\"description\":\"Only items whose process instance was created at or before this time, epoch ms.\",\"x-in\":\"query\"},\"keyword\":{\"type\":\"string\",\"description\":\"Fuzzy match against the form's field values.\",\"x-in\":\"query\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"query\"},\"processCodes\":{\"type\":\"string\",\"description\":\"Only items of these process codes (the page's example sends a JSON array).\",\"x-in\":\"query\"},\"token\":{\"type\":\"string\",\"description\":\"Task-list token: uppercase hex of md5(corpId + userId + code).\",\"x-in\":\"query\",\"x-secret\":true}},\"required\":[\"corpId\",\"token\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetNotifyMeResponse\",\"$defs\":{\"GetNotifyMeData\":{\"type\":\"object\",\"description\":\"One notification in a GetNotifyMe reply.\",\"properties\":{\"activityId\":{\"type\":\"string\",\"description\":\"Id of the process node that sent it.\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code.\"},\"corpId\":{\"type\":\"string\",\"description\":\"Corp id of the company.\"},\"createTimeGMT\":{\"type\":\"string\",\"description\":\"When the notification was created.\"},\"creatorUserId\":{\"type\":\"string\",\"description\":\"User id of the notification's creator.\"},\"formInstanceId\":{\"type\":\"string\",\"description\":\"Id of the instance the notification is about.\"},\"instStatus\":{\"type\":\"string\",\"description\":\"Instance status: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.\"},\"mobileUrl\":{\"type\":\"string\",\"description\":\"Link that opens the item on mobile.\"},\"modifiedTimeGMT\":{\"type\":\"string\",\"description\":\"When the notification was last modified.\"},\"processCode\":{\"type\":\"string\",\"description\":\"Code of the process.\"},\"title\":{\"type\":\"string\",\"description\":\"Title.\"},\"titleInEnglish\":{\"type\":\"string\",\"description\":\"Title in English.\"},\"url\":{\"type\":\"string\",\"description\":\"Link that opens the item.\"}}},\"GetNotifyMeResponse\":{\"type\":\"object\",\"description\":\"Reply of GetNotifyMe: one page of notifications.\",\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetNotifyMeData\"},\"description\":\"The notifications on this page.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/corpNotifications/");
@@ -28061,6 +28646,7 @@ pub mod tasks {
             area: "tasks",
             doc: "List the pending tasks of several process instances in one call.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: true,
             seed: false,
@@ -28100,6 +28686,10 @@ pub mod tasks {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"processInstanceIdList\":{\"type\":\"string\",\"description\":\"Process instance ids, comma-separated.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"userCorpId\":{\"type\":\"string\",\"description\":\"Corp id of the company the user belongs to.\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"processInstanceIdList\",\"userCorpId\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetRunningTaskListResponse\",\"$defs\":{\"GetRunningTaskListResponse\":{\"type\":\"object\",\"description\":\"Reply of GetRunningTaskList.\",\"properties\":{\"result\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetRunningTaskListTask\"},\"description\":\"Pending tasks of the given instances.\"}}},\"GetRunningTaskListTask\":{\"type\":\"object\",\"description\":\"One pending task in a GetRunningTaskList reply.\",\"properties\":{\"activeTimeGMT\":{\"type\":\"string\",\"description\":\"When the task became active.\"},\"actualActionExecutorId\":{\"type\":\"string\",\"description\":\"User id of whoever actually handled the task.\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code.\"},\"createTimeGMT\":{\"type\":\"string\",\"description\":\"When the task was created.\"},\"finishTimeGMT\":{\"type\":\"string\",\"description\":\"When the task was finished.\"},\"originatorEmail\":{\"type\":\"string\",\"description\":\"Email of the process originator.\"},\"originatorId\":{\"type\":\"string\",\"description\":\"User id of the process originator.\"},\"originatorName\":{\"type\":\"string\",\"description\":\"Name of the process originator.\"},\"originatorNameInEnglish\":{\"type\":\"string\",\"description\":\"English name of the process originator.\"},\"originatorNickName\":{\"type\":\"string\",\"description\":\"Nickname of the process originator.\"},\"originatorNickNameInEnglish\":{\"type\":\"string\",\"description\":\"English nickname of the process originator.\"},\"originatorPhoto\":{\"type\":\"string\",\"description\":\"Photo URL of the process originator.\"},\"outResult\":{\"type\":\"string\",\"description\":\"Decision taken, if any.\"},\"outResultName\":{\"type\":\"string\",\"description\":\"Decision as display text.\"},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\"},\"status\":{\"type\":\"string\",\"description\":\"Task status.\"},\"taskId\":{\"type\":\"string\",\"description\":\"The task's id (a string here, a number in ExecuteTask).\"},\"taskType\":{\"type\":\"string\",\"description\":\"Kind of task.\"},\"title\":{\"type\":\"string\",\"description\":\"Task title.\"},\"titleInEnglish\":{\"type\":\"string\",\"description\":\"Task title in English.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/runningTasks/query");
@@ -28207,6 +28797,7 @@ pub mod tasks {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-process-running-tasks-vpc",
             ),
+            doc_title: Some("查询流程运行任务（VPC）"),
             permission: Some("Yida.Task.Read"),
             read_only: true,
             seed: true,
@@ -28242,6 +28833,10 @@ pub mod tasks {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"query\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\",\"x-in\":\"query\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetRunningTasksResponse\",\"$defs\":{\"GetRunningTasksResponse\":{\"type\":\"object\",\"description\":\"Reply of GetRunningTasks.\",\"properties\":{\"result\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetRunningTasksTask\"},\"description\":\"The instance's running tasks.\"}}},\"GetRunningTasksTask\":{\"type\":\"object\",\"description\":\"One running task in a GetRunningTasks reply.\",\"properties\":{\"activeTimeGMT\":{\"type\":\"string\",\"description\":\"When the task became active.\"},\"activityId\":{\"type\":\"string\",\"description\":\"Id of the process node the task belongs to.\"},\"actualActionerId\":{\"type\":\"string\",\"description\":\"User id of whoever actually handled the task.\"},\"createTimeGMT\":{\"type\":\"string\",\"description\":\"When the task was created.\"},\"finishTimeGMT\":{\"type\":\"string\",\"description\":\"When the task was finished.\"},\"originatorId\":{\"type\":\"string\",\"description\":\"User id of the process originator.\"},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\"},\"status\":{\"type\":\"string\",\"description\":\"Task status.\"},\"taskId\":{\"type\":\"string\",\"description\":\"The task's id: pass it (as a number) to ExecuteTask or RedirectTask.\"},\"taskType\":{\"type\":\"string\",\"description\":\"Kind of task.\"},\"title\":{\"type\":\"string\",\"description\":\"Task title.\"},\"titleInEnglish\":{\"type\":\"string\",\"description\":\"Task title in English.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/tasks/getRunningTasks");
@@ -28397,6 +28992,7 @@ pub mod tasks {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-copied-my-task-list-application-dimension",
             ),
+            doc_title: Some("查询抄送我的任务列表（应用维度）"),
             permission: Some("Yida.Task.Read"),
             read_only: true,
             seed: true,
@@ -28462,6 +29058,10 @@ pub mod tasks {
                     "DingTalk user id the call acts as; the copies sent to this user are listed.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"query\",\"x-context\":true},\"createFromTimeGMT\":{\"type\":\"integer\",\"description\":\"Only instances created at or after this time, epoch ms.\",\"x-in\":\"query\"},\"createToTimeGMT\":{\"type\":\"integer\",\"description\":\"Only instances created at or before this time, epoch ms.\",\"x-in\":\"query\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"query\"},\"keyword\":{\"type\":\"string\",\"description\":\"Fuzzy match against the form's field values.\",\"x-in\":\"query\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"query\",\"x-context\":true},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page to fetch, from 1.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Items per page, at most 100.\",\"x-in\":\"query\"},\"processCodes\":{\"type\":\"string\",\"description\":\"Only instances of these process codes (the page's example sends a JSON array).\",\"x-in\":\"query\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; the copies sent to this user are listed.\",\"x-in\":\"query\",\"x-context\":true}},\"required\":[],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/GetTaskCopiesResponse\",\"$defs\":{\"GetTaskCopiesActivityInstance\":{\"type\":\"object\",\"description\":\"A process node the instance is currently at, in a GetTaskCopies reply.\",\"properties\":{\"activityId\":{\"type\":\"string\",\"description\":\"Id of the node.\"},\"activityInstanceStatus\":{\"type\":\"string\",\"description\":\"Status of this node instance.\"},\"activityName\":{\"type\":\"string\",\"description\":\"Name of the node.\"},\"activityNameInEnglish\":{\"type\":\"string\",\"description\":\"English name of the node.\"},\"id\":{\"type\":\"integer\",\"description\":\"Id of the node instance.\"}}},\"GetTaskCopiesData\":{\"type\":\"object\",\"description\":\"One copied process instance in a GetTaskCopies reply.\",\"properties\":{\"actionExecutorId\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"User ids of the current handlers.\"},\"actionExecutorName\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Names of the current handlers.\"},\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code.\"},\"carbonActivityId\":{\"type\":\"string\",\"description\":\"Id of the process node that sent the copy.\"},\"createTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was created.\"},\"currentActivityInstances\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetTaskCopiesActivityInstance\"},\"description\":\"Process nodes the instance is currently at.\"},\"dataMap\":{\"description\":\"Form values of the instance, keyed by field id.\"},\"dataType\":{\"type\":\"string\",\"description\":\"Kind of record.\"},\"finishTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance finished.\"},\"formInstanceId\":{\"type\":\"string\",\"description\":\"The form instance's id.\"},\"formUuid\":{\"type\":\"string\",\"description\":\"The form's code.\"},\"instanceValue\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Instance data as JSON text.\"},\"modifiedTimeGMT\":{\"type\":\"string\",\"description\":\"When the instance was last modified.\"},\"originatorAvatar\":{\"type\":\"string\",\"description\":\"Avatar URL of the originator.\"},\"originatorDisplayName\":{\"type\":\"string\",\"description\":\"Display name of the originator.\"},\"originatorId\":{\"type\":\"string\",\"description\":\"User id of the originator.\"},\"processApprovedResult\":{\"type\":\"string\",\"description\":\"Approval outcome code.\"},\"processApprovedResultText\":{\"type\":\"string\",\"description\":\"Approval outcome as display text.\"},\"processCode\":{\"type\":\"string\",\"description\":\"Code of the process.\"},\"processId\":{\"type\":\"integer\",\"description\":\"Numeric id of the process.\"},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\"},\"processInstanceStatus\":{\"type\":\"string\",\"description\":\"Status code of the instance.\"},\"processInstanceStatusText\":{\"type\":\"string\",\"description\":\"Status of the instance as display text.\"},\"processName\":{\"type\":\"string\",\"description\":\"Name of the process.\"},\"serialNumber\":{\"type\":\"string\",\"description\":\"Serial number of the instance.\"},\"title\":{\"type\":\"string\",\"description\":\"Instance title.\"},\"version\":{\"type\":\"integer\",\"description\":\"Version of the record.\"}}},\"GetTaskCopiesResponse\":{\"type\":\"object\",\"description\":\"Reply of GetTaskCopies: one page of copied instances.\",\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/GetTaskCopiesData\"},\"description\":\"The copied instances on this page.\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"The page returned.\"},\"totalCount\":{\"type\":\"integer\",\"description\":\"Number of matching items across all pages.\"}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/taskCopies");
@@ -28637,6 +29237,7 @@ pub mod tasks {
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/transfer-tasks",
             ),
+            doc_title: Some("转交任务"),
             permission: Some("Yida.Task.Write"),
             read_only: false,
             seed: true,
@@ -28706,6 +29307,8 @@ pub mod tasks {
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"appType\":{\"type\":\"string\",\"description\":\"The Yida app's code (`APP_...`).\",\"x-in\":\"body\",\"x-context\":true},\"byManager\":{\"type\":\"string\",\"description\":\"`y`: userId is an app admin (or `yida_pub_account`); `n`: userId is the task's current handler.\",\"x-in\":\"body\"},\"env\":{\"type\":\"string\",\"description\":\"Deployment: `vpc` (default) or `sgp_vpc` (international).\",\"enum\":[\"vpc\",\"sgp_vpc\"],\"x-in\":\"body\"},\"language\":{\"type\":\"string\",\"description\":\"Reply language: `zh_CN` (default) or `en_US`.\",\"enum\":[\"zh_CN\",\"en_US\"],\"x-in\":\"body\",\"x-context\":true},\"nowActionExecutorId\":{\"type\":\"string\",\"description\":\"User id of the new handler.\",\"x-in\":\"body\"},\"processInstanceId\":{\"type\":\"string\",\"description\":\"The process instance's id.\",\"x-in\":\"body\"},\"remark\":{\"type\":\"string\",\"description\":\"Comment recorded with the transfer.\",\"x-in\":\"body\"},\"systemToken\":{\"type\":\"string\",\"description\":\"The Yida app's secret key, from the app's settings.\",\"x-in\":\"body\",\"x-context\":true,\"x-secret\":true},\"taskId\":{\"type\":\"integer\",\"description\":\"The task to transfer, e.g. from GetRunningTasks.\",\"x-in\":\"body\"},\"userId\":{\"type\":\"string\",\"description\":\"DingTalk user id the call acts as; permissions are checked against this user.\",\"x-in\":\"body\",\"x-context\":true}},\"required\":[\"nowActionExecutorId\",\"processInstanceId\",\"remark\",\"taskId\"],\"additionalProperties\":false}",
+            reply_schema: None,
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/redirect");

@@ -102,6 +102,8 @@ pub struct OperationMeta {
     pub doc: &'static str,
     /// DingTalk's public page for the operation, where there is one.
     pub doc_url: Option<&'static str>,
+    /// That page's (Chinese) title, e.g. `保存表单数据`: what a Chinese user searches for.
+    pub doc_title: Option<&'static str>,
     /// Permission scope needed, where documented.
     pub permission: Option<&'static str>,
     /// The call cannot change data (so a 5xx or timeout may be retried).
@@ -118,6 +120,11 @@ pub struct OperationMeta {
     pub has_reply: bool,
     /// Parameters in spec order.
     pub params: &'static [ParamMeta],
+    /// JSON Schema of the request: an object of the parameters by wire name (`x-in`: where
+    /// each goes; `x-context`: filled from the app context when unset).
+    pub request_schema: &'static str,
+    /// JSON Schema of the reply (the models it reaches in `$defs`); `None`: empty reply.
+    pub reply_schema: Option<&'static str>,
 }
 
 impl OperationMeta {

@@ -20,6 +20,7 @@ mod load;
 mod markdown;
 mod names;
 mod rust;
+mod schema;
 #[allow(missing_docs)]
 pub mod spec;
 

@@ -663,7 +663,7 @@ fn emit_request(op: &Operation, api: &Api) -> TokenStream {
         quote!(fill(&mut self.#f, ctx.value(#wire));)
     });
     let checks = check_stmts(op);
-    let meta = emit_meta(op);
+    let meta = emit_meta(api, op);
     let resp_ty = response_type(api, op);
     let paginated = op.pagination.map(|style| emit_paginated(op, style, api));
     quote! {
@@ -738,7 +738,7 @@ fn emit_paginated(op: &Operation, style: Pagination, api: &Api) -> TokenStream {
 }
 
 /// The descriptor: what the runtime and the CLI read, nothing more.
-fn emit_meta(op: &Operation) -> TokenStream {
+fn emit_meta(api: &Api, op: &Operation) -> TokenStream {
     let action = &op.action;
     let version = &op.version;
     let method = format_ident!(
@@ -774,6 +774,15 @@ fn emit_meta(op: &Operation) -> TokenStream {
     let has_body = op.has_body();
     let has_reply = op.response.is_some();
     let doc_url = match &op.doc_url {
+        Some(s) => quote!(Some(#s)),
+        None => quote!(None),
+    };
+    let doc_title = match &op.doc_title {
+        Some(s) => quote!(Some(#s)),
+        None => quote!(None),
+    };
+    let request_schema = crate::schema::request(op);
+    let reply_schema = match crate::schema::reply(api, op) {
         Some(s) => quote!(Some(#s)),
         None => quote!(None),
     };
@@ -815,6 +824,7 @@ fn emit_meta(op: &Operation) -> TokenStream {
             area: #area,
             doc: #doc,
             doc_url: #doc_url,
+            doc_title: #doc_title,
             permission: #permission,
             read_only: #read_only,
             seed: #seed,
@@ -823,6 +833,8 @@ fn emit_meta(op: &Operation) -> TokenStream {
             has_body: #has_body,
             has_reply: #has_reply,
             params: &[#(#params),*],
+            request_schema: #request_schema,
+            reply_schema: #reply_schema,
         }
     }
 }

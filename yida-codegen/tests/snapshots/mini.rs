@@ -148,6 +148,7 @@ pub mod forms {
             area: "forms",
             doc: "Read one thing.",
             doc_url: Some("https://open.dingtalk.com/document/development/get-thing"),
+            doc_title: Some("获取东西"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -167,6 +168,10 @@ pub mod forms {
                 query("verbose", "bool", 0, "Say more."),
                 query("mode", "string", 0, "Mode."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The thing's id.\",\"x-in\":\"path\"},\"appType\":{\"type\":\"string\",\"description\":\"App code.\",\"x-in\":\"query\",\"x-context\":true},\"systemToken\":{\"type\":\"string\",\"description\":\"App secret.\",\"x-in\":\"query\",\"x-context\":true,\"x-secret\":true},\"verbose\":{\"type\":\"boolean\",\"description\":\"Say more.\",\"x-in\":\"query\"},\"mode\":{\"type\":\"string\",\"description\":\"Mode.\",\"enum\":[\"FAST\",\"slow_mode\"],\"x-in\":\"query\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ThingReply\",\"$defs\":{\"ThingReply\":{\"type\":\"object\",\"description\":\"One thing.\",\"properties\":{\"thingId\":{\"type\":\"string\",\"description\":\"Id.\"},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Tags.\"},\"detail\":{\"description\":\"Free map.\"},\"appSecret\":{\"type\":\"string\",\"description\":\"A secret in a reply.\",\"x-secret\":true}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/things/");
@@ -247,6 +252,7 @@ pub mod forms {
             area: "forms",
             doc: "Search things.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: true,
             seed: false,
@@ -260,6 +266,10 @@ pub mod forms {
                 query("pageNumber", "i64", 0, "Page."),
                 query("pageSize", "i64", 0, "Size."),
             ],
+            request_schema: "{\"type\":\"object\",\"properties\":{\"filterJson\":{\"type\":\"string\",\"contentMediaType\":\"application/json\",\"description\":\"Filters.\",\"x-in\":\"body\"},\"type\":{\"type\":\"string\",\"description\":\"A keyword-named field.\",\"x-in\":\"body\"},\"pageNumber\":{\"type\":\"integer\",\"description\":\"Page.\",\"x-in\":\"query\"},\"pageSize\":{\"type\":\"integer\",\"description\":\"Size.\",\"x-in\":\"query\"}},\"required\":[\"filterJson\"],\"additionalProperties\":false}",
+            reply_schema: Some(
+                "{\"$ref\":\"#/$defs/ThingPage\",\"$defs\":{\"ThingPage\":{\"type\":\"object\",\"description\":\"A page of things.\",\"properties\":{\"totalCount\":{\"type\":\"integer\",\"description\":\"Total.\"},\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/ThingReply\"},\"description\":\"Items.\"}}},\"ThingReply\":{\"type\":\"object\",\"description\":\"One thing.\",\"properties\":{\"thingId\":{\"type\":\"string\",\"description\":\"Id.\"},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Tags.\"},\"detail\":{\"description\":\"Free map.\"},\"appSecret\":{\"type\":\"string\",\"description\":\"A secret in a reply.\",\"x-secret\":true}}}}}",
+            ),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/things/search");
