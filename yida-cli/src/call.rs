@@ -16,7 +16,12 @@ use yida_api::{Client, OperationMeta, ParamLocation};
 #[command(disable_help_flag = true)]
 pub struct CallArgs {
     /// The operation's action name, e.g. SaveFormData (see `yida ops`).
+    #[arg(index = 1)]
     pub action: Option<String>,
+    /// Parameters as NAME=VALUE (merged over --input): the value is text for a string
+    /// parameter, else JSON (`taskId=7`, `useAlias=true`, `formDataJson='{"textField_a":"x"}'`).
+    #[arg(index = 2, value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
     /// API version of the operation [default: the current one: 2.0 where a 2.0 operation
     /// replaces a legacy 1.0 one, else the only one].
     #[arg(long, value_name = "VERSION", value_parser = ["1.0", "2.0"])]
@@ -66,7 +71,7 @@ fn quoted(names: &[&str]) -> String {
 }
 
 /// The operation `action` names at `version`, or its current version when none is given.
-fn find_op(action: &str, version: Option<&str>) -> Result<&'static OperationMeta, Fail> {
+pub fn find_op(action: &str, version: Option<&str>) -> Result<&'static OperationMeta, Fail> {
     let ops = yida_api::operations();
     let same: Vec<&'static OperationMeta> =
         ops.iter().copied().filter(|o| o.action == action).collect();
@@ -280,7 +285,8 @@ pub async fn run(args: CallArgs) -> Result<(), Fail> {
     if args.help {
         return out::stdout(&op_help(meta));
     }
-    let input = crate::input::read(args.input.as_deref())?;
+    let mut input = crate::input::read(args.input.as_deref())?;
+    crate::input::merge_params(meta, &mut input, &args.params)?;
     check_input(meta, &input)?;
     let shaper = Shaper::new(&args.output)?;
     let client = crate::config::client()?;

@@ -72,3 +72,36 @@ fn from_yaml(text: &str) -> Result<serde_json::Value, Fail> {
         ))
     })
 }
+
+/// Merges `NAME=VALUE` arguments into the parameters object: text for a string parameter,
+/// JSON otherwise (kept as text when it is not JSON, so the type check names the parameter).
+pub fn merge_params(
+    meta: &yida_api::OperationMeta,
+    input: &mut serde_json::Value,
+    params: &[String],
+) -> Result<(), Fail> {
+    let Some(map) = input.as_object_mut() else {
+        return Ok(());
+    };
+    for p in params {
+        let Some((name, value)) = p.split_once('=') else {
+            return Err(Fail::usage(format!(
+                "`{}`: parameters after the action are NAME=VALUE (see `yida call {} --help`)",
+                clean(p),
+                meta.action
+            )));
+        };
+        let text_param = meta
+            .params
+            .iter()
+            .find(|q| q.name == name)
+            .is_none_or(|q| q.ty == "string" || q.ty == "json_text");
+        let v = if text_param {
+            serde_json::Value::String(value.to_string())
+        } else {
+            serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.into()))
+        };
+        map.insert(name.to_string(), v);
+    }
+    Ok(())
+}

@@ -24,6 +24,7 @@ mod ops;
 mod out;
 mod output;
 mod profile;
+mod schema;
 mod token;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -77,6 +78,8 @@ enum Command {
     Call(call::CallArgs),
     /// List the operations, all or those matching a filter.
     Ops(ops::OpsArgs),
+    /// Print an operation's request and reply schema (`--json`: JSON Schemas).
+    Schema(schema::SchemaArgs),
     /// Print a fresh access token (a credential: keep it out of logs).
     Token(token::TokenArgs),
     /// Show and change profiles (config file with endpoint, credentials, app context).
@@ -91,6 +94,10 @@ enum Command {
     Events(events::EventsArgs),
     /// Run a local Yida (emulator) and print the variables that point this CLI at it.
     Emulator(emulator::EmulatorArgs),
+    /// Completion candidates for the words of a command line (called by the scripts of
+    /// `yida completions`).
+    #[command(name = "__complete", hide = true)]
+    Complete(completions::CompleteArgs),
 }
 
 async fn run(command: Command) -> Result<(), Fail> {
@@ -99,6 +106,8 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Ops(args) => ops::run(args).await,
         Command::Token(args) => token::run(args).await,
         Command::Config(args) => profile::run(args).await,
+        Command::Schema(args) => schema::run(args).await,
+        Command::Complete(args) => completions::complete(args).await,
         Command::Completions(args) => completions::run(args).await,
         Command::Export(args) => export::run(args).await,
         Command::Import(args) => import::run(args).await,
