@@ -22,7 +22,8 @@ EXIT CODES:
   0    success
   1    the request failed (API error, network, timeout, refused credentials)
   2    bad usage, input or configuration: nothing was sent
-  3    the reply could not be decoded: the request was sent (a write may have applied)
+  3    the reply could not be decoded (or --jq failed on it): the request was sent (a write
+       may have applied)
   4    the output could not be written (e.g. disk full): the request was sent
   141  standard output was closed by its reader (e.g. `| head`): stopped quietly";
 

@@ -1,15 +1,18 @@
 //! `yida`: call any Yida operation from a terminal.
 //!
 //! ```text
-//! yida call <Action> [--api-version 1.0|2.0] [--input <JSON | @file | ->] [--all] [--help]
+//! yida call <Action> [NAME=VALUE…] [--api-version 1.0|2.0] [--input <JSON | @file | ->] [--all]
+//!           [-o json|ndjson|yaml|table] [--columns A,B] [--jq EXPR] [--help]
 //! yida ops [FILTER] [--json]
+//! yida schema <Action> [--json]
 //! yida token
+//! yida config list|show|set KEY VALUE      (global: --profile NAME, --config PATH, --endpoint URL)
 //! yida completions <SHELL>
 //! yida export <formUuid> [--concurrency N]
 //! yida import <formUuid> [FILE|-] [--concurrency N] [--chunk-size N] [--checkpoint FILE [--resume]]
 //! yida emulator [--listen ADDR] [--seed FILE] [--data PATH]
 //! ```
-//! Configuration comes from the environment (see `yida --help`).
+//! Configuration comes from flags, the environment and profiles (see `yida --help`).
 
 mod call;
 mod completions;
