@@ -200,6 +200,9 @@ impl<'de> Deserialize<'de> for Doc {
     }
 }
 
+/// Most values a `--jq` filter may produce for one reply (`repeat(.)` would never end).
+const MAX_JQ_OUTPUTS: usize = 1_000_000;
+
 type JqFilter = jaq_core::Filter<jaq_core::data::JustLut<jaq_json::Val>>;
 
 /// A compiled `--jq` expression.
@@ -291,6 +294,11 @@ impl Jq {
         let ctx = Ctx::<jaq_core::data::JustLut<jaq_json::Val>>::new(&self.0.lut, Vars::new([]));
         let mut out = Vec::new();
         for v in self.0.id.run((ctx, val)).map(unwrap_valr) {
+            if out.len() == MAX_JQ_OUTPUTS {
+                return Err(format!(
+                    "more than {MAX_JQ_OUTPUTS} results for one reply (an endless generator?)"
+                ));
+            }
             let v = v.map_err(|e| e.to_string())?;
             out.push(from_jaq(&v)?);
         }

@@ -193,8 +193,9 @@ impl Source {
 static FLAGS: OnceLock<ProfileArgs> = OnceLock::new();
 static ACTIVE: OnceLock<Active> = OnceLock::new();
 
-/// The loaded profile: its name and its values by environment variable.
-#[derive(Debug, Default)]
+/// The loaded profile: its name and its values by environment variable (secrets among them:
+/// no `Debug`).
+#[derive(Default)]
 struct Active {
     name: Option<String>,
     values: BTreeMap<&'static str, String>,
@@ -359,8 +360,9 @@ pub fn lookup(var: &str) -> Option<(String, Source)> {
         .map(|v| (v.clone(), Source::Profile))
 }
 
-/// The file as read: `default_profile` and each profile's settings (as text).
-#[derive(Debug, Default)]
+/// The file as read: `default_profile` and each profile's settings (as text; secrets among
+/// them: no `Debug`).
+#[derive(Default)]
 struct File {
     default_profile: Option<String>,
     profiles: BTreeMap<String, BTreeMap<String, String>>,
@@ -596,8 +598,8 @@ pub struct ConfigArgs {
     pub command: ConfigCommand,
 }
 
-/// The `yida config` subcommands.
-#[derive(clap::Subcommand, Debug)]
+/// The `yida config` subcommands (`Debug` hides the value of `set`: it may be a secret).
+#[derive(clap::Subcommand)]
 pub enum ConfigCommand {
     /// List the profiles of the config file (the active one marked `*`).
     List,
@@ -614,6 +616,20 @@ pub enum ConfigCommand {
         /// The value.
         value: String,
     },
+}
+
+impl std::fmt::Debug for ConfigCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigCommand::List => f.write_str("List"),
+            ConfigCommand::Show => f.write_str("Show"),
+            ConfigCommand::Set { key, .. } => f
+                .debug_struct("Set")
+                .field("key", key)
+                .field("value", &"<hidden>")
+                .finish(),
+        }
+    }
 }
 
 /// Runs `yida config …`.
@@ -699,10 +715,9 @@ fn set(key: &str, value: &str) -> Result<(), Fail> {
         value.to_string()
     };
     let mut table = read_file(&path)?.map(|f| f.table).unwrap_or_default();
-    let shown;
-    if key == "default_profile" {
+    let shown = if key == "default_profile" {
         table.insert(key.into(), toml::Value::String(value.clone()));
-        shown = format!("default_profile = {value:?}");
+        format!("default_profile = {value:?}")
     } else {
         if !known(key) {
             let names = KEYS.iter().map(|k| k.name).chain(["app_kind"]);
@@ -744,7 +759,7 @@ fn set(key: &str, value: &str) -> Result<(), Fail> {
         };
         p.insert(key.into(), toml::Value::String(value.clone()));
         let secret = KEYS.iter().any(|k| k.secret && k.name == key);
-        shown = format!(
+        format!(
             "profiles.{}.{key} = {}",
             clean(&profile),
             if secret {
@@ -752,8 +767,8 @@ fn set(key: &str, value: &str) -> Result<(), Fail> {
             } else {
                 format!("{:?}", clean(&value))
             }
-        );
-    }
+        )
+    };
     // Checked as it would be read.
     parse(&table).map_err(|e| Fail::usage(format!("{}: {e}", path.display())))?;
     let text = toml::to_string(&table)

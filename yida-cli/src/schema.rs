@@ -66,10 +66,8 @@ fn fields(d: Option<&Doc>) -> &[(String, Doc)] {
 
 /// The spec's name of a schema's type (`string`, `list<Model>`, `json_text`, …).
 fn type_name(node: &Doc) -> String {
-    if let Some(r) = get(node, "$ref") {
-        if let Doc::Str(r) = r {
-            return r.trim_start_matches("#/$defs/").to_string();
-        }
+    if let Some(Doc::Str(r)) = get(node, "$ref") {
+        return r.trim_start_matches("#/$defs/").to_string();
     }
     match text(node, "type") {
         "array" => format!(
@@ -100,7 +98,7 @@ fn model_of(node: &Doc) -> Option<&str> {
 }
 
 fn render(meta: &yida_api::OperationMeta, request: &Doc, reply: &Doc) -> String {
-    let mut s = format!("{}", meta.id());
+    let mut s = meta.id();
     if let Some(t) = meta.doc_title {
         s.push_str(&format!("  {t}"));
     }
