@@ -798,3 +798,21 @@ fn write_private(path: &Path, text: &str) -> Result<(), Fail> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_config_set_hides_the_value() {
+        let c = ConfigCommand::Set {
+            key: "app_secret".into(),
+            value: "s3cr3t-value".into(),
+        };
+        let shown = format!("{c:?}");
+        assert!(
+            shown.contains("app_secret") && !shown.contains("s3cr3t"),
+            "{shown}"
+        );
+    }
+}
