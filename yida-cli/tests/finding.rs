@@ -329,3 +329,66 @@ async fn name_value_parameters_are_typed_by_the_spec() {
     }
     assert_eq!(server.count(), 1);
 }
+
+/// Runs `script` in `shell` with the binary's folder on PATH; `None` when the shell is missing
+/// (outside CI).
+fn in_shell(shell: &str, args: &[&str], script: &str) -> Option<String> {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_yida"));
+    let dir = bin.parent().unwrap().to_str().unwrap().to_string();
+    let out = match Command::new(shell)
+        .args(args)
+        .arg(script)
+        .env_clear()
+        .env("PATH", format!("{dir}:/usr/bin:/bin"))
+        .env("HOME", std::env::temp_dir())
+        .output()
+    {
+        Ok(out) => out,
+        Err(_) if std::env::var_os("CI").is_none() => {
+            println!("skipped: {shell} not found — apt-get install {shell}");
+            return None;
+        }
+        Err(e) => panic!("{shell}: {e}"),
+    };
+    assert!(
+        out.status.success(),
+        "{shell}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn the_fish_and_zsh_scripts_complete_actions_and_parameter_names() {
+    // fish completes a command line itself (`complete -C`).
+    let fish = r#"
+        yida completions fish | source
+        complete -C "yida call SaveFormData form"
+        complete -C "yida call SaveForm"
+        complete -C "yida schema SearchFormDatas"
+    "#;
+    if let Some(out) = in_shell("fish", &["--no-config", "-c"], fish) {
+        assert_eq!(
+            out,
+            "formDataJson=\nformUuid=\nSaveFormData\nSaveFormRemark\nSearchFormDatas\n"
+        );
+    }
+    // zsh: the hook, with compadd recording what it is given.
+    let zsh = r#"
+        compdef() { : }
+        compadd() {
+            while (( $# )); do
+                case $1 in -S) shift 2 ;; -*) shift ;; *) print -r -- "$1"; shift ;; esac
+            done
+        }
+        source <(yida completions zsh)
+        words=(yida call SaveFormData form); CURRENT=4; _yida_dynamic
+        words=(yida call SaveForm); CURRENT=3; _yida_dynamic
+    "#;
+    if let Some(out) = in_shell("zsh", &["-f", "-c"], zsh) {
+        assert_eq!(
+            out,
+            "formDataJson=\nformUuid=\nSaveFormData\nSaveFormRemark\n"
+        );
+    }
+}
