@@ -14,6 +14,7 @@ use unicode_width::UnicodeWidthStr;
 
 /// The output options shared by commands that print replies.
 #[derive(clap::Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Output")]
 pub struct OutputArgs {
     /// Output format [default: json, indented on a terminal, one line when piped].
     /// ndjson: one value per line; table: rows from the reply's list (see --columns).

@@ -156,6 +156,7 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The global flags that choose and override settings.
 #[derive(clap::Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Configuration")]
 pub struct ProfileArgs {
     /// The profile of the config file to use [env: YIDA_PROFILE; default: the file's
     /// `default_profile`].
