@@ -280,6 +280,15 @@ async fn a_file_with_secrets_others_can_read_is_refused_with_the_chmod_to_run() 
         "{}",
         run.stderr
     );
+    // What a failing command printed (maybe the secret) is never shown.
+    write(
+        &config,
+        "default_profile = \"p\"\n[profiles.p]\naccess_token_command = \"echo leaked-secret; exit 3\"\n",
+        0o644,
+    );
+    let run = yida(&call(&[]), &[("HOME", home)], None).await;
+    assert_eq!(run.code, 2);
+    assert!(!run.stderr.contains("leaked-secret") && !run.stdout.contains("leaked-secret"));
     // An unknown setting is named.
     write(&config, "[profiles.p]\napp_secert = \"x\"\n", 0o600);
     let run = yida(&call(&[]), &[("HOME", home)], None).await;
