@@ -672,6 +672,15 @@ mod tests {
     }
 
     #[test]
+    fn yaml_output_reads_back_as_the_same_values() {
+        let text = r##"{"ids":["123","true","null","","a: b","- x","多行\n文本","#c","0x1F","1e3","~","yes","NO","2026-12-05"," lead"],"n":[1,-2,2.5,12345678901234],"b":false,"z":null,"m":{}}"##;
+        let doc = Doc::parse(text).unwrap();
+        let yaml = serde_saphyr::to_string(&doc).unwrap();
+        let back: Doc = serde_saphyr::from_str(&yaml).unwrap();
+        assert_eq!(back, doc, "{yaml}");
+    }
+
+    #[test]
     fn jq_outputs_keep_key_order() {
         let jq = Jq::compile("{b: .x, a: .y}, .x").unwrap();
         let out = jq.run(&Doc::parse(r#"{"x":1,"y":"é"}"#).unwrap()).unwrap();
