@@ -1,5 +1,13 @@
 //! Test support: a real HTTP/1.1 server on loopback that records every request and answers
-//! from a script. Tests assert what went over the wire and what came back.
+//! from a script. Tests assert what went over the wire and what came back. Also the one rule
+//! for tests that start an outside program (`programs`: skip with one line, or fail under `CI`)
+//! and a real `redis-server` ([`RedisServer`]).
+
+pub mod programs;
+pub mod redis_server;
+
+pub use programs::{require_program, require_programs};
+pub use redis_server::RedisServer;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
