@@ -3,6 +3,7 @@
 
 use crate::fail::{clean, Fail};
 use std::io::Read;
+use yida_api::ParamType;
 
 /// Most bytes read from an input file or standard input.
 pub const MAX_INPUT: u64 = 16 << 20;
@@ -95,7 +96,7 @@ pub fn merge_params(
             .params
             .iter()
             .find(|q| q.name == name)
-            .is_none_or(|q| q.ty == "string" || q.ty == "json_text");
+            .is_none_or(|q| matches!(q.ty, ParamType::String | ParamType::JsonText));
         let v = if text_param {
             serde_json::Value::String(value.to_string())
         } else {

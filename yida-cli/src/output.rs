@@ -483,7 +483,7 @@ pub fn print_reply(
     let text = reply.map(str::trim).unwrap_or_default();
     if text.is_empty() {
         if !meta.read_only {
-            crate::out::note(&format!("ok: {} sent; the reply is empty", meta.id()));
+            crate::out::note(&format!("ok: {} sent; the reply is empty", meta.id));
         }
         return Ok(());
     }

@@ -1,9 +1,10 @@
-//! `yida schema <Action>`: the request and reply schema of an operation, from the JSON
-//! Schemas the generator wrote into its descriptor.
+//! `yida schema <Action>`: the request and reply schema of an operation, as JSON Schema built
+//! from its descriptor's typed model (`ParamType`, `ModelMeta`).
 
 use crate::fail::Fail;
 use crate::output::Doc;
 use std::io::IsTerminal;
+use yida_api::{ModelMeta, OperationMeta, ParamType};
 
 /// Print the request and reply schema of an operation: parameters (type, required, where they
 /// go) and the reply's fields, nested models expanded; `--json` prints JSON Schemas.
@@ -22,14 +23,11 @@ pub struct SchemaArgs {
 /// Prints the schema.
 pub async fn run(args: SchemaArgs) -> Result<(), Fail> {
     let meta = crate::call::find_op(&args.action, args.api_version.as_deref())?;
-    let request = Doc::parse(meta.request_schema).unwrap_or(Doc::Null);
-    let reply = meta
-        .reply_schema
-        .map(|s| Doc::parse(s).unwrap_or(Doc::Null))
-        .unwrap_or(Doc::Null);
+    let request = request_schema(meta);
+    let reply = meta.reply.map_or(Doc::Null, reply_schema);
     if args.json {
         let doc = Doc::Obj(vec![
-            ("operation".into(), Doc::Str(meta.id())),
+            ("operation".into(), Doc::Str(meta.id.to_string())),
             ("request".into(), request),
             ("reply".into(), reply),
         ]);
@@ -41,6 +39,118 @@ pub async fn run(args: SchemaArgs) -> Result<(), Fail> {
         return crate::out::stdout(&format!("{text}\n"));
     }
     crate::out::stdout(&render(meta, &request, &reply))
+}
+
+fn s(text: &str) -> Doc {
+    Doc::Str(text.to_string())
+}
+
+/// The JSON Schema keywords of a type; models it names are added to `defs` (once).
+fn type_schema(ty: &ParamType, defs: &mut Vec<&'static ModelMeta>) -> Vec<(String, Doc)> {
+    let kind = |k: &str| vec![("type".to_string(), s(k))];
+    match ty {
+        ParamType::String => kind("string"),
+        ParamType::I64 => kind("integer"),
+        ParamType::F64 => kind("number"),
+        ParamType::Bool => kind("boolean"),
+        ParamType::Json => vec![],
+        ParamType::JsonText => vec![
+            ("type".into(), s("string")),
+            ("contentMediaType".into(), s("application/json")),
+        ],
+        ParamType::List(inner) => vec![
+            ("type".into(), s("array")),
+            ("items".into(), Doc::Obj(type_schema(inner, defs))),
+        ],
+        ParamType::Map(inner) => vec![
+            ("type".into(), s("object")),
+            (
+                "additionalProperties".into(),
+                Doc::Obj(type_schema(inner, defs)),
+            ),
+        ],
+        ParamType::Model(m) => {
+            if !defs.iter().any(|d| d.name == m.name) {
+                defs.push(m);
+            }
+            vec![("$ref".into(), Doc::Str(format!("#/$defs/{}", m.name)))]
+        }
+    }
+}
+
+/// `$defs` for `defs` and every model their fields reach.
+fn defs_schema(mut defs: Vec<&'static ModelMeta>) -> Doc {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < defs.len() {
+        let m = defs[i];
+        let mut props = Vec::new();
+        for f in m.fields {
+            let mut field = type_schema(&f.ty, &mut defs);
+            field.push(("description".into(), s(f.doc)));
+            if f.secret {
+                field.push(("x-secret".into(), Doc::Bool(true)));
+            }
+            props.push((f.name.to_string(), Doc::Obj(field)));
+        }
+        out.push((
+            m.name.to_string(),
+            Doc::Obj(vec![
+                ("type".into(), s("object")),
+                ("description".into(), s(m.doc)),
+                ("properties".into(), Doc::Obj(props)),
+            ]),
+        ));
+        i += 1;
+    }
+    Doc::Obj(out)
+}
+
+/// The request as JSON Schema: an object of the parameters by wire name; `x-in` says where
+/// each goes, `x-context` marks those filled from the app context when unset (not required).
+fn request_schema(meta: &OperationMeta) -> Doc {
+    let mut defs = Vec::new();
+    let mut props = Vec::new();
+    let mut required = Vec::new();
+    for p in meta.params {
+        let mut prop = type_schema(&p.ty, &mut defs);
+        prop.push(("description".into(), s(p.doc)));
+        if !p.values.is_empty() {
+            prop.push((
+                "enum".into(),
+                Doc::Arr(p.values.iter().map(|v| s(v)).collect()),
+            ));
+        }
+        prop.push(("x-in".into(), s(p.location.as_str())));
+        if p.context {
+            prop.push(("x-context".into(), Doc::Bool(true)));
+        }
+        if p.secret {
+            prop.push(("x-secret".into(), Doc::Bool(true)));
+        }
+        props.push((p.name.to_string(), Doc::Obj(prop)));
+        if p.required && !p.context {
+            required.push(s(p.name));
+        }
+    }
+    let mut schema = vec![
+        ("type".to_string(), s("object")),
+        ("properties".into(), Doc::Obj(props)),
+        ("required".into(), Doc::Arr(required)),
+        ("additionalProperties".into(), Doc::Bool(false)),
+    ];
+    if !defs.is_empty() {
+        schema.push(("$defs".into(), defs_schema(defs)));
+    }
+    Doc::Obj(schema)
+}
+
+/// The reply as JSON Schema: its model, with every model it reaches in `$defs`.
+fn reply_schema(model: &'static ModelMeta) -> Doc {
+    Doc::Obj(vec![
+        ("$ref".into(), Doc::Str(format!("#/$defs/{}", model.name))),
+        ("$defs".into(), defs_schema(vec![model])),
+    ])
 }
 
 fn get<'a>(d: &'a Doc, key: &str) -> Option<&'a Doc> {
@@ -97,8 +207,8 @@ fn model_of(node: &Doc) -> Option<&str> {
         .and_then(model_of)
 }
 
-fn render(meta: &yida_api::OperationMeta, request: &Doc, reply: &Doc) -> String {
-    let mut s = meta.id();
+fn render(meta: &OperationMeta, request: &Doc, reply: &Doc) -> String {
+    let mut s = meta.id.to_string();
     if let Some(t) = meta.doc_title {
         s.push_str(&format!("  {t}"));
     }

@@ -21,7 +21,6 @@ mod load;
 mod markdown;
 mod names;
 mod rust;
-mod schema;
 #[allow(missing_docs)]
 pub mod spec;
 
