@@ -482,7 +482,7 @@ pub fn print_reply(
 ) -> Result<(), Fail> {
     let text = reply.map(str::trim).unwrap_or_default();
     if text.is_empty() {
-        if !meta.read_only {
+        if !meta.read_only() {
             crate::out::note(&format!("ok: {} sent; the reply is empty", meta.id));
         }
         return Ok(());

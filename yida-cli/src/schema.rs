@@ -212,7 +212,13 @@ fn render(meta: &OperationMeta, request: &Doc, reply: &Doc) -> String {
     if let Some(t) = meta.doc_title {
         s.push_str(&format!("  {t}"));
     }
-    s.push_str(&format!("\n{}\n{} {}\n", meta.doc, meta.method, meta.path));
+    s.push_str(&format!(
+        "\n{}\n{} {}  (risk: {})\n",
+        meta.doc,
+        meta.method,
+        meta.path,
+        meta.risk.as_str()
+    ));
     if let Some(url) = meta.doc_url {
         s.push_str(&format!("{url}\n"));
     }
