@@ -2,7 +2,7 @@
 /// Reply models shared by operations of several areas (a model used by one area lives
 /// in that area's module).
 pub mod models {
-    #[allow(unused_imports)]
+    #[cfg(any(feature = "forms", feature = "metadata", feature = "processes"))]
     use crate::__private::meta::*;
     #[cfg(any(feature = "forms", feature = "metadata", feature = "processes"))]
     /// A person's name in Chinese and English, as Yida returns it.
@@ -122,7 +122,6 @@ crate::__private::wire_enum! {
 #[cfg(feature = "agents")]
 /// Requests of the `agents` area (cargo feature `agents`).
 pub mod agents {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "agents")]
     /// Reply of CancelAgentTask (v2.0).
@@ -347,7 +346,6 @@ pub mod agents {
         /// - `agent_uuid`: Id of the delegation to revoke, from GetAgentTasks or CreateAgentTask.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: CancelAgentTaskV2Args) -> Self {
             Self {
                 agent_type: None,
@@ -431,7 +429,6 @@ pub mod agents {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/agents/cancel");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("agentType", &self.agent_type);
             q.push("agentUuid", &self.agent_uuid);
@@ -439,7 +436,6 @@ pub mod agents {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -508,7 +504,6 @@ pub mod agents {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `principal_user_id`: User id of the person whose approvals are delegated.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: CreateAgentTaskV2Args) -> Self {
             Self {
                 agent_category: None,
@@ -674,7 +669,6 @@ pub mod agents {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/agents/insert");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("agentCategory", &self.agent_category);
             q.push("agentRangeType", &self.agent_range_type);
@@ -689,7 +683,6 @@ pub mod agents {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -742,7 +735,6 @@ pub mod agents {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetAgentTasksV2Args) -> Self {
             Self {
                 agent_uuid: None,
@@ -860,7 +852,6 @@ pub mod agents {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/agents");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("agentUuid", &self.agent_uuid);
             q.push("corpId", &self.corp_id);
@@ -871,7 +862,6 @@ pub mod agents {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -933,7 +923,6 @@ pub mod agents {
         /// - `agent_uuid`: Id of the delegation to change, from GetAgentTasks or CreateAgentTask.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: UpdateAgentTaskV2Args) -> Self {
             Self {
                 agent_range_type: None,
@@ -1080,7 +1069,6 @@ pub mod agents {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/agents/update");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("agentRangeType", &self.agent_range_type);
             q.push("agentRangeValue", &self.agent_range_value);
@@ -1093,7 +1081,6 @@ pub mod agents {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -1158,7 +1145,6 @@ pub use agents::*;
 #[cfg(feature = "apps")]
 /// Requests of the `apps` area (cargo feature `apps`).
 pub mod apps {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "apps")]
     /// Reply of DeployFunctionCallback.
@@ -1372,7 +1358,7 @@ pub mod apps {
     /// Sent by [`Client::apps`](crate::Client::apps)`().deploy_function_callback(…)` or [`Client::send`](crate::Client::send).
     ///
     /// Note: No DingTalk doc page; described only by the official SDK (its summary: the cloud development platform's deployment-complete callback to Yida). Every parameter is optional in the SDK.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct DeployFunctionCallbackRequest {
         #[serde(rename = "appId")]
@@ -1396,16 +1382,8 @@ pub mod apps {
     }
     impl DeployFunctionCallbackRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_id: None,
-                custom_domain: None,
-                deploy_stage: None,
-                gate_way_app_key: None,
-                gate_way_app_secret: None,
-                gate_way_domain: None,
-            }
+            Self::default()
         }
         /// `appId` (body): Id of the cloud app.
         pub fn app_id(mut self, app_id: impl Into<String>) -> Self {
@@ -1509,13 +1487,6 @@ pub mod apps {
                 "/v1.0/yida/functionComputeConnectors/completeDeployments/notify",
             );
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Run a custom API (service) defined in a Yida app.
     ///
@@ -1547,7 +1518,6 @@ pub mod apps {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `service_id`: Id of the custom API service (`svc-...`).
         /// - `data`: Arguments for the API as a JSON object, e.g. `{"arg0": "123"}`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(service_id: impl Into<String>, data: impl serde::Serialize) -> Self {
             Self {
                 app_type: None,
@@ -1655,7 +1625,6 @@ pub mod apps {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/customApi/execute");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("data", &self.data);
@@ -1664,7 +1633,6 @@ pub mod apps {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -1722,7 +1690,6 @@ pub mod apps {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: md5 of corpId + userId + the company's corp token.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: ListApplicationArgs) -> Self {
             Self {
                 app_filter: None,
@@ -1848,7 +1815,6 @@ pub mod apps {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/organizations/applications");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appFilter", &self.app_filter);
             q.push("appNameSearchKeyword", &self.app_name_search_keyword);
@@ -1859,7 +1825,6 @@ pub mod apps {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -1943,7 +1908,6 @@ pub mod apps {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `instance_id`: The form instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: QueryServiceRecordArgs) -> Self {
             Self {
                 app_type: None,
@@ -2159,7 +2123,6 @@ pub mod apps {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/services/invocationRecords");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("formUuid", &self.form_uuid);
@@ -2177,7 +2140,6 @@ pub mod apps {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -2245,7 +2207,6 @@ pub use apps::*;
 #[cfg(feature = "attachments")]
 /// Requests of the `attachments` area (cargo feature `attachments`).
 pub mod attachments {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "attachments")]
     /// Reply of GetOpenUrl.
@@ -2290,7 +2251,6 @@ pub mod attachments {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `file_url`: The attachment URL as stored in the form data.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(file_url: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -2407,7 +2367,6 @@ pub mod attachments {
             out.push_str("/v1.0/yida/apps/temporaryUrls/");
             push_segment(out, &self.app_type);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("fileUrl", &self.file_url);
             q.push("language", &self.language);
@@ -2415,7 +2374,6 @@ pub mod attachments {
             q.push("timeout", &self.timeout);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -2458,7 +2416,6 @@ pub use attachments::*;
 #[cfg(feature = "automation")]
 /// Requests of the `automation` area (cargo feature `automation`).
 pub mod automation {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "automation")]
     /// One step of an automation run, in a GetAutoFlowLogDetail reply.
@@ -2648,7 +2605,6 @@ pub mod automation {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `proc_instance_id`: Id of the automation run, from PageAutoFlowLog.
         /// - `token`: md5 of corpId + userId + the company's corp token (shown in the platform settings).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetAutoFlowLogDetailArgs) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -2761,7 +2717,6 @@ pub mod automation {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/logs/automations");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("corpId", &self.corp_id);
             q.push("env", &self.env);
@@ -2771,7 +2726,6 @@ pub mod automation {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -2861,7 +2815,6 @@ pub mod automation {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: md5 of corpId + userId + the company's corp token (shown in the platform settings).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: PageAutoFlowLogArgs) -> Self {
             Self {
                 app_type: None,
@@ -3041,9 +2994,6 @@ pub mod automation {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/logs/automations/paginationQuery");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.user_id, ctx.value("userId"));
@@ -3110,7 +3060,6 @@ pub use automation::*;
 #[cfg(feature = "batch")]
 /// Requests of the `batch` area (cargo feature `batch`).
 pub mod batch {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "batch")]
     /// Reply of BatchGetFormDataByIdList.
@@ -3302,7 +3251,6 @@ pub mod batch {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_instance_id_list`: Ids of the form instances to fetch.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new<T1: Into<String>>(
             form_uuid: impl Into<String>,
             form_instance_id_list: impl IntoIterator<Item = T1>,
@@ -3418,9 +3366,6 @@ pub mod batch {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/ids/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -3471,7 +3416,6 @@ pub mod batch {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_instance_id_list`: Ids of the form instances to delete.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new<T1: Into<String>>(
             form_uuid: impl Into<String>,
             form_instance_id_list: impl IntoIterator<Item = T1>,
@@ -3596,9 +3540,6 @@ pub mod batch {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/batchRemove");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -3653,7 +3594,6 @@ pub mod batch {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json_list`: One JSON text of field values (field id to value) per instance to create.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new<T1: serde::Serialize>(
             form_uuid: impl Into<String>,
             form_data_json_list: impl IntoIterator<Item = T1>,
@@ -3808,9 +3748,6 @@ pub mod batch {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/batchSave");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -3872,7 +3809,6 @@ pub mod batch {
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_instance_id_list`: Ids of the form instances to update.
         /// - `update_form_data_json`: Values to write into every listed instance as JSON: field id to new value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new<T1: Into<String>>(
             form_uuid: impl Into<String>,
             form_instance_id_list: impl IntoIterator<Item = T1>,
@@ -4049,9 +3985,6 @@ pub mod batch {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/components");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -4110,7 +4043,6 @@ pub mod batch {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `update_form_data_json_map`: Form instance id to that instance's new values, each as JSON text (field id to new value).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             update_form_data_json_map: std::collections::BTreeMap<
@@ -4126,7 +4058,7 @@ pub mod batch {
                 ignore_empty: None,
                 no_execute_expression: None,
                 system_token: None,
-                update_form_data_json_map: update_form_data_json_map,
+                update_form_data_json_map,
                 use_latest_form_schema_version: None,
                 user_id: None,
             }
@@ -4277,9 +4209,6 @@ pub mod batch {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/datas");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -4363,7 +4292,6 @@ pub use batch::*;
 #[cfg(feature = "comments")]
 /// Requests of the `comments` area (cargo feature `comments`).
 pub mod comments {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "comments")]
     /// Reply of ListFormRemarks.
@@ -4439,7 +4367,6 @@ pub mod comments {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -4559,9 +4486,6 @@ pub mod comments {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/remarks/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -4606,7 +4530,6 @@ pub mod comments {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -4711,9 +4634,6 @@ pub mod comments {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/operationsLogs/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -4779,7 +4699,6 @@ pub mod comments {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `content`: Comment text.
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: SaveFormRemarkArgs) -> Self {
             Self {
                 app_type: None,
@@ -4933,9 +4852,6 @@ pub mod comments {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/remarks");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -4995,7 +4911,6 @@ pub use comments::*;
 #[cfg(feature = "commerce")]
 /// Requests of the `commerce` area (cargo feature `commerce`).
 pub mod commerce {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "commerce")]
     /// Reply of BuyAuthorizationOrder.
@@ -5874,7 +5789,7 @@ pub mod commerce {
     /// DingTalk's page: [新购授权订单](https://open.dingtalk.com/document/development/new-order-authorization).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct BuyAuthorizationOrderRequest {
         #[serde(rename = "accessKey")]
@@ -5913,21 +5828,8 @@ pub mod commerce {
     }
     impl BuyAuthorizationOrderRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                account_number: None,
-                begin_time_gmt: None,
-                caller_union_id: None,
-                charge_type: None,
-                commerce_type: None,
-                commodity_type: None,
-                end_time_gmt: None,
-                instance_id: None,
-                instance_name: None,
-                produce_code: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -6087,13 +5989,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuthorizations/order");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Record a new purchase of a Yida edition for an instance.
     ///
@@ -6103,7 +5998,7 @@ pub mod commerce {
     /// DingTalk's page: [新购宜搭产品](https://open.dingtalk.com/document/development/suitable-for-new-purchase).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct BuyFreshOrderRequest {
         #[serde(rename = "accessKey")]
@@ -6142,21 +6037,8 @@ pub mod commerce {
     }
     impl BuyFreshOrderRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                account_number: None,
-                begin_time_gmt: None,
-                caller_union_id: None,
-                charge_type: None,
-                commerce_type: None,
-                commodity_type: None,
-                end_time_gmt: None,
-                instance_id: None,
-                instance_name: None,
-                produce_code: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -6314,13 +6196,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/freshOrders");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Check whether the Yida tenant of an Alibaba Cloud account has been activated.
     ///
@@ -6341,7 +6216,6 @@ pub mod commerce {
     impl CheckCloudAccountStatusRequest {
         /// Starts a request with its required parameters.
         /// - `caller_uid`: The caller's DingTalk unionId.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(caller_uid: impl Into<String>) -> Self {
             Self {
                 caller_uid: caller_uid.into(),
@@ -6401,12 +6275,9 @@ pub mod commerce {
             out.push_str("/v1.0/yida/apps/cloudAccountStatus/");
             push_segment(out, &self.caller_uid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.caller_uid, "callerUid")?;
             Ok(())
@@ -6420,7 +6291,7 @@ pub mod commerce {
     /// DingTalk's page: [使商品过期](https://open.dingtalk.com/document/development/make-goods-expire).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given. A PUT whose parameters all go in the query string; there is no body.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ExpireCommodityRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -6432,13 +6303,8 @@ pub mod commerce {
     }
     impl ExpireCommodityRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -6507,16 +6373,10 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuth/commodities/expire");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Get the activation code issued to a caller, looked up by their unionId.
@@ -6538,7 +6398,6 @@ pub mod commerce {
     impl GetActivationCodeByCallerUnionIdRequest {
         /// Starts a request with its required parameters.
         /// - `caller_uid`: The caller's DingTalk unionId.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(caller_uid: impl Into<String>) -> Self {
             Self {
                 caller_uid: caller_uid.into(),
@@ -6598,12 +6457,9 @@ pub mod commerce {
             out.push_str("/v1.0/yida/applications/activationCodes/");
             push_segment(out, &self.caller_uid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.caller_uid, "callerUid")?;
             Ok(())
@@ -6617,7 +6473,7 @@ pub mod commerce {
     /// DingTalk's page: [获取平台服务资源](https://open.dingtalk.com/document/development/obtain-platform-service-resources).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetApplicationAuthorizationServicePlatformResourceRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -6629,13 +6485,8 @@ pub mod commerce {
     }
     impl GetApplicationAuthorizationServicePlatformResourceRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -6704,16 +6555,10 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/authorization/platformResources");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Get the company level tied to a Yida account id.
@@ -6724,7 +6569,7 @@ pub mod commerce {
     /// DingTalk's page: [查询企业级别](https://open.dingtalk.com/document/development/query-enterprise-level).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetCorpLevelByAccountIdRequest {
         #[serde(rename = "accountId", default, skip_serializing)]
@@ -6732,9 +6577,8 @@ pub mod commerce {
     }
     impl GetCorpLevelByAccountIdRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self { account_id: None }
+            Self::default()
         }
         /// `accountId` (query): Yida account id to look up.
         pub fn account_id(mut self, account_id: impl Into<String>) -> Self {
@@ -6777,14 +6621,8 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/corpLevel");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accountId", &self.account_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Get the resource quotas and usage (apps, accounts, records, attachments, plugins) of an instance.
@@ -6795,7 +6633,7 @@ pub mod commerce {
     /// DingTalk's page: [获取平台资源](https://open.dingtalk.com/document/development/obtain-platform-resources).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetPlatformResourceRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -6807,13 +6645,8 @@ pub mod commerce {
     }
     impl GetPlatformResourceRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -6880,16 +6713,10 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/platformResources");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Get a sales user's Yida account id and the companies linked to them.
@@ -6924,7 +6751,6 @@ pub mod commerce {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `namespace`: Namespace of the user, e.g. `dingtalk`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetSaleUserInfoByUserIdArgs) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -6987,13 +6813,11 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/saleUserInfo");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("corpId", &self.corp_id);
             q.push("namespace", &self.namespace);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -7027,7 +6851,6 @@ pub mod commerce {
     impl ListApplicationAuthorizationServiceApplicationInformationRequest {
         /// Starts a request with its required parameters.
         /// - `instance_id`: Id of the purchased Yida instance.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(instance_id: impl Into<String>) -> Self {
             Self {
                 instance_id: instance_id.into(),
@@ -7119,15 +6942,12 @@ pub mod commerce {
             out.push_str("/v1.0/yida/authorizations/applicationInfos/");
             push_segment(out, &self.instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUnionId", &self.caller_union_id);
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
@@ -7158,7 +6978,6 @@ pub mod commerce {
     impl ListApplicationAuthorizationServiceConnectorInformationRequest {
         /// Starts a request with its required parameters.
         /// - `instance_id`: Id of the purchased Yida instance.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(instance_id: impl Into<String>) -> Self {
             Self {
                 instance_id: instance_id.into(),
@@ -7250,15 +7069,12 @@ pub mod commerce {
             out.push_str("/v1.0/yida/applicationAuthorizations/plugs/");
             push_segment(out, &self.instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
@@ -7289,7 +7105,6 @@ pub mod commerce {
     impl ListApplicationInformationRequest {
         /// Starts a request with its required parameters.
         /// - `instance_id`: Id of the purchased Yida instance.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(instance_id: impl Into<String>) -> Self {
             Self {
                 instance_id: instance_id.into(),
@@ -7380,15 +7195,12 @@ pub mod commerce {
             out.push_str("/v1.0/yida/apps/infos/");
             push_segment(out, &self.instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
@@ -7402,7 +7214,7 @@ pub mod commerce {
     /// DingTalk's page: [查询商品列表](https://open.dingtalk.com/document/development/query-product-lists).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given. Pages with pageNumber/pageSize, but the list comes back in `commodityVOList`, not `data`, so no `pagination` key.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ListCommodityRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -7416,14 +7228,8 @@ pub mod commerce {
     }
     impl ListCommodityRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                page_number: None,
-                page_size: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -7498,17 +7304,11 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuth/commodities");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// List the plugins (connectors) of an instance with their quota and usage.
@@ -7536,7 +7336,6 @@ pub mod commerce {
     impl ListConnectorInformationRequest {
         /// Starts a request with its required parameters.
         /// - `instance_id`: Id of the purchased Yida instance.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(instance_id: impl Into<String>) -> Self {
             Self {
                 instance_id: instance_id.into(),
@@ -7627,15 +7426,12 @@ pub mod commerce {
             out.push_str("/v1.0/yida/plugins/infos/");
             push_segment(out, &self.instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
@@ -7649,7 +7445,7 @@ pub mod commerce {
     /// DingTalk's page: [通知授权结果](https://open.dingtalk.com/document/development/notify-the-authorization-result).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct NotifyAuthorizationResultRequest {
         #[serde(rename = "accessKey")]
@@ -7688,21 +7484,8 @@ pub mod commerce {
     }
     impl NotifyAuthorizationResultRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                account_number: None,
-                begin_time_gmt: None,
-                caller_uid: None,
-                charge_type: None,
-                commerce_type: None,
-                commodity_type: None,
-                end_time_gmt: None,
-                instance_id: None,
-                instance_name: None,
-                produce_code: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -7862,13 +7645,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/authorizationResults/notify");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Refund a purchased commodity instance.
     ///
@@ -7878,7 +7654,7 @@ pub mod commerce {
     /// DingTalk's page: [退还商品](https://open.dingtalk.com/document/development/refund-of-goods).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given. A POST whose parameters all go in the query string; there is no body.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct RefundCommodityRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -7890,13 +7666,8 @@ pub mod commerce {
     }
     impl RefundCommodityRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -7965,16 +7736,10 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuth/commodities/refund");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Register a company for Yida with an activation code; replies with the new instance's id.
@@ -7985,7 +7750,7 @@ pub mod commerce {
     /// DingTalk's page: [注册账号](https://open.dingtalk.com/document/development/register-an-account).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct RegisterAccountsRequest {
         #[serde(rename = "accessKey")]
@@ -8000,13 +7765,8 @@ pub mod commerce {
     }
     impl RegisterAccountsRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                active_code: None,
-                corp_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8077,13 +7837,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applicationAuthorizations/accounts/register");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Release a purchased commodity instance.
     ///
@@ -8093,7 +7846,7 @@ pub mod commerce {
     /// DingTalk's page: [发布商品](https://open.dingtalk.com/document/development/release-products).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given. The page's title says 'publish goods' (发布商品), but the action name and its DELETE on `.../commodities/release` say it releases the instance.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ReleaseCommodityRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -8105,13 +7858,8 @@ pub mod commerce {
     }
     impl ReleaseCommodityRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8180,16 +7928,10 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuth/commodities/release");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Remove the resources held by a caller's Yida tenant.
@@ -8211,7 +7953,6 @@ pub mod commerce {
     impl RemoveTenantResourceRequest {
         /// Starts a request with its required parameters.
         /// - `caller_uid`: The caller's DingTalk unionId.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(caller_uid: impl Into<String>) -> Self {
             Self {
                 caller_uid: caller_uid.into(),
@@ -8273,12 +8014,9 @@ pub mod commerce {
             out.push_str("/v1.0/yida/applications/tenantRelatedResources/");
             push_segment(out, &self.caller_uid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.caller_uid, "callerUid")?;
             Ok(())
@@ -8292,7 +8030,7 @@ pub mod commerce {
     /// DingTalk's page: [续费服务订单](https://open.dingtalk.com/document/development/renewal-service-order).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct RenewApplicationAuthorizationServiceOrderRequest {
         #[serde(rename = "accessKey")]
@@ -8310,14 +8048,8 @@ pub mod commerce {
     }
     impl RenewApplicationAuthorizationServiceOrderRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_union_id: None,
-                end_time_gmt: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8399,13 +8131,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applicationAuthorizations/orders/renew");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Renew a caller's Yida tenant up to a new end time.
     ///
@@ -8415,7 +8140,7 @@ pub mod commerce {
     /// DingTalk's page: [续费租户](https://open.dingtalk.com/document/development/renewal-tenant).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct RenewTenantOrderRequest {
         #[serde(rename = "accessKey")]
@@ -8430,13 +8155,8 @@ pub mod commerce {
     }
     impl RenewTenantOrderRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_union_id: None,
-                end_time_gmt: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8503,13 +8223,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/tenants/reorder");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Look up a caller's activation code with its instance, authorization type, expiry and status.
     ///
@@ -8530,7 +8243,6 @@ pub mod commerce {
     impl SearchActivationCodeRequest {
         /// Starts a request with its required parameters.
         /// - `caller_uid`: The caller's DingTalk unionId.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(caller_uid: impl Into<String>) -> Self {
             Self {
                 access_key: None,
@@ -8588,15 +8300,9 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/activationCode/information");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// End the Alibaba Cloud contract authorization of an instance.
@@ -8607,7 +8313,7 @@ pub mod commerce {
     /// DingTalk's page: [终止阿里云授权](https://open.dingtalk.com/document/development/terminate-authorization-for-alibaba-cloud-services).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct TerminateCloudAuthorizationRequest {
         #[serde(rename = "accessKey")]
@@ -8622,13 +8328,8 @@ pub mod commerce {
     }
     impl TerminateCloudAuthorizationRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_union_id: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8697,13 +8398,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/cloudAuthorizations/terminate");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Update the Yida plan details (edition, account count) recorded for an Alibaba Cloud account.
     ///
@@ -8712,7 +8406,7 @@ pub mod commerce {
     /// Sent by [`Client::commerce`](crate::Client::commerce)`().update_cloud_account_information(…)` or [`Client::send`](crate::Client::send).
     ///
     /// Note: No doc page for this action among the stored DingTalk docs: method, path, parameters and reply come from the official SDK only (same body as UpgradeTenantInformation). Kinds of app and permission are not documented; the commerce family's defaults are kept.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateCloudAccountInformationRequest {
         #[serde(rename = "accessKey")]
@@ -8730,14 +8424,8 @@ pub mod commerce {
     }
     impl UpdateCloudAccountInformationRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                account_number: None,
-                caller_union_id: None,
-                commodity_type: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8813,13 +8501,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/cloudAccountInfos");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Change the edition or account count of the Yida tenant tied to an Alibaba Cloud account.
     ///
@@ -8829,7 +8510,7 @@ pub mod commerce {
     /// DingTalk's page: [变配租户信息](https://open.dingtalk.com/document/development/change-tenant-information-1).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct UpgradeTenantInformationRequest {
         #[serde(rename = "accessKey")]
@@ -8847,14 +8528,8 @@ pub mod commerce {
     }
     impl UpgradeTenantInformationRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                account_number: None,
-                caller_union_id: None,
-                commodity_type: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8935,13 +8610,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/tenantInfos");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Check a multi-channel order for an instance before it is placed.
     ///
@@ -8964,7 +8632,6 @@ pub mod commerce {
     impl ValidateApplicationAuthorizationOrderRequest {
         /// Starts a request with its required parameters.
         /// - `instance_id`: Id of the purchased Yida instance.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(instance_id: impl Into<String>) -> Self {
             Self {
                 instance_id: instance_id.into(),
@@ -9038,13 +8705,10 @@ pub mod commerce {
             out.push_str("/v1.0/yida/applicationOrderUpdateAuthorizations/");
             push_segment(out, &self.instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUnionId", &self.caller_union_id);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
@@ -9069,7 +8733,6 @@ pub mod commerce {
     impl ValidateApplicationAuthorizationServiceOrderRequest {
         /// Starts a request with its required parameters.
         /// - `caller_uid`: The caller's DingTalk unionId.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(caller_uid: impl Into<String>) -> Self {
             Self {
                 caller_uid: caller_uid.into(),
@@ -9131,12 +8794,9 @@ pub mod commerce {
             out.push_str("/v1.0/yida/appsAuthorizations/freshOrderInfoReviews/");
             push_segment(out, &self.caller_uid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.caller_uid, "callerUid")?;
             Ok(())
@@ -9161,7 +8821,6 @@ pub mod commerce {
     impl ValidateApplicationServiceOrderUpgradeRequest {
         /// Starts a request with its required parameters.
         /// - `caller_unionid`: The caller's DingTalk unionId (note the lowercase `id` in the name).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(caller_unionid: impl Into<String>) -> Self {
             Self {
                 caller_unionid: caller_unionid.into(),
@@ -9221,12 +8880,9 @@ pub mod commerce {
             out.push_str("/v1.0/yida/applications/orderValidations/");
             push_segment(out, &self.caller_unionid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.caller_unionid, "callerUnionid")?;
             Ok(())
@@ -9240,7 +8896,7 @@ pub mod commerce {
     /// DingTalk's page: [多渠道新购校验](https://open.dingtalk.com/document/development/multi-channel-new-purchase-verification).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ValidateOrderBuyRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -9250,12 +8906,8 @@ pub mod commerce {
     }
     impl ValidateOrderBuyRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -9311,15 +8963,9 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/orderBuy/validate");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Check whether an instance's order can be upgraded or renewed.
@@ -9343,7 +8989,6 @@ pub mod commerce {
     impl ValidateOrderUpdateRequest {
         /// Starts a request with its required parameters.
         /// - `instance_id`: Id of the purchased Yida instance.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(instance_id: impl Into<String>) -> Self {
             Self {
                 instance_id: instance_id.into(),
@@ -9415,13 +9060,10 @@ pub mod commerce {
             out.push_str("/v1.0/yida/orders/renewalReviews/");
             push_segment(out, &self.instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
@@ -9435,7 +9077,7 @@ pub mod commerce {
     /// DingTalk's page: [校验订单的升级](https://open.dingtalk.com/document/development/upgrade-the-verification-order).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ValidateOrderUpgradeRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -9447,13 +9089,8 @@ pub mod commerce {
     }
     impl ValidateOrderUpgradeRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -9522,16 +9159,10 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/orderUpgrade/validate");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// The `commerce` operations, from [`Client::commerce`](crate::Client::commerce).
@@ -9859,7 +9490,6 @@ pub use commerce::*;
 #[cfg(feature = "design")]
 /// Requests of the `design` area (cargo feature `design`).
 pub mod design {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "design")]
     /// One button on a process node.
@@ -10848,7 +10478,6 @@ pub mod design {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_code`: The process's code (`TPROC--...`).
         /// - `activity_id`: Id of the process node.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetActivityButtonListArgs) -> Self {
             Self {
                 app_type: None,
@@ -10963,18 +10592,16 @@ pub mod design {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processDefinitions/buttons/");
             push_segment(out, &self.app_type);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.process_code);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.activity_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("language", &self.language);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -10999,7 +10626,7 @@ pub mod design {
     /// DingTalk's page: [获取流程设计的节点信息](https://open.dingtalk.com/document/development/obtain-the-information-about-the-nodes-in-process-design).
     ///
     /// Note: Historical since 2022-03-14 and closed to new apps; the page names neither a replacement nor a permission scope (new applications closed). The page (and the SDK) mark every parameter optional.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetActivityListRequest {
         #[serde(rename = "appType", default, skip_serializing)]
@@ -11015,15 +10642,8 @@ pub mod design {
     }
     impl GetActivityListRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                language: None,
-                process_code: None,
-                system_token: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (query): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
@@ -11115,7 +10735,6 @@ pub mod design {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/activities");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("language", &self.language);
@@ -11123,15 +10742,11 @@ pub mod design {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
             fill(&mut self.user_id, ctx.value("userId"));
-        }
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Fetch the runtime state of a process instance: outcome, owners, originator, variables and tasks with their nodes.
@@ -11172,7 +10787,6 @@ pub mod design {
     impl GetProcessDefinitionRequest {
         /// Starts a request with its required parameters.
         /// - `process_instance_id`: The process instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_instance_id: impl Into<String>) -> Self {
             Self {
                 process_instance_id: process_instance_id.into(),
@@ -11318,7 +10932,6 @@ pub mod design {
             out.push_str("/v1.0/yida/processes/definitions/");
             push_segment(out, &self.process_instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("corpId", &self.corp_id);
@@ -11330,7 +10943,6 @@ pub mod design {
             q.push("systemType", &self.system_type);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -11368,10 +10980,9 @@ pub mod design {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_id`: Id of the process version, as shown in the process designer's URL.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_id: i64) -> Self {
             Self {
-                process_id: process_id,
+                process_id,
                 app_type: None,
                 system_token: None,
                 user_id: None,
@@ -11460,13 +11071,11 @@ pub mod design {
             push_segment(out, &self.process_id);
             out.push_str("definitions/designs");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -11508,7 +11117,6 @@ pub mod design {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_code`: The process's code (`TPROC--...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_code: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -11625,7 +11233,6 @@ pub mod design {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/designStructures");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -11634,7 +11241,6 @@ pub mod design {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -11689,7 +11295,6 @@ pub mod design {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Form values as JSON: field id to value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -11841,9 +11446,6 @@ pub mod design {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/preview");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -11931,7 +11533,6 @@ pub use design::*;
 #[cfg(feature = "forms")]
 /// Requests of the `forms` area (cargo feature `forms`).
 pub mod forms {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "forms")]
     /// Reply of CreateOrUpdateFormData.
@@ -12248,7 +11849,6 @@ pub mod forms {
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Values to write as JSON: field id to value.
         /// - `search_condition`: Filter as JSON: a list of conditions (`key`, `value`, `type`, `operator`, `componentName`) picking the instances to update.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -12366,9 +11966,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/insertOrUpdate");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -12425,7 +12022,6 @@ pub mod forms {
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Values to write as JSON: field id to value.
         /// - `search_condition`: Filter as JSON: a list of conditions (`key`, `value`, `type`, `operator`, `componentName`) picking the instances to update.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -12570,9 +12166,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/insertOrUpdate");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -12615,7 +12208,6 @@ pub mod forms {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_instance_id: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -12733,7 +12325,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -12742,7 +12333,6 @@ pub mod forms {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -12784,7 +12374,6 @@ pub mod forms {
     impl GetFormDataByIdRequest {
         /// Starts a request with its required parameters.
         /// - `id`: The form instance's id (`FINST-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(id: impl Into<String>) -> Self {
             Self {
                 id: id.into(),
@@ -12883,14 +12472,12 @@ pub mod forms {
             out.push_str("/v1.0/yida/forms/instances/");
             push_segment(out, &self.id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("language", &self.language);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -12932,7 +12519,6 @@ pub mod forms {
     impl GetFormDataByIdV2Request {
         /// Starts a request with its required parameters.
         /// - `id`: The form instance's id (`FINST-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(id: impl Into<String>) -> Self {
             Self {
                 id: id.into(),
@@ -13078,7 +12664,6 @@ pub mod forms {
             out.push_str("/v2.0/yida/forms/instances/");
             push_segment(out, &self.id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -13088,7 +12673,6 @@ pub mod forms {
             q.push("useAlias", &self.use_alias);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -13148,7 +12732,6 @@ pub mod forms {
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `table_field_id`: Field id of the sub-form component (`tableField_...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: ListTableDataByFormInstanceIdTableIdArgs) -> Self {
             Self {
                 form_instance_id: args.form_instance_id,
@@ -13283,7 +12866,6 @@ pub mod forms {
             out.push_str("/v1.0/yida/forms/innerTables/");
             push_segment(out, &self.form_instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("formUuid", &self.form_uuid);
@@ -13294,7 +12876,6 @@ pub mod forms {
             q.push("tableFieldId", &self.table_field_id);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -13363,7 +12944,6 @@ pub mod forms {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Form values as JSON: field id to value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -13474,9 +13054,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -13530,7 +13107,6 @@ pub mod forms {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Form values as JSON: field id to value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -13670,9 +13246,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -13696,7 +13269,7 @@ pub mod forms {
     /// Permission: `Yida.Form.Read`.
     ///
     /// Note: The page and the official SDK mark every parameter optional, even the app code, secret key and user id that other form calls require.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct SearchEmployeeFieldValuesRequest {
         #[serde(rename = "appType")]
@@ -13738,22 +13311,8 @@ pub mod forms {
     }
     impl SearchEmployeeFieldValuesRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                create_from_time_gmt: None,
-                create_to_time_gmt: None,
-                form_uuid: None,
-                language: None,
-                modified_from_time_gmt: None,
-                modified_to_time_gmt: None,
-                originator_id: None,
-                search_field_json: None,
-                system_token: None,
-                target_field_json: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (body): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
@@ -13944,9 +13503,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/employeeFields");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -14014,7 +13570,6 @@ pub mod forms {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -14228,15 +13783,13 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/ids/");
             push_segment(out, &self.app_type);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.form_uuid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -14327,7 +13880,6 @@ pub mod forms {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -14553,15 +14105,13 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/ids/");
             push_segment(out, &self.app_type);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.form_uuid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -14663,7 +14213,6 @@ pub mod forms {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -14913,9 +14462,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/search");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -15011,7 +14557,6 @@ pub mod forms {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -15244,9 +14789,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/search");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -15323,7 +14865,6 @@ pub mod forms {
         /// Also required, but usually set once on the client's app context: `systemToken`, `userId`.
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
         /// - `update_form_data_json`: Values to change as JSON: field id to new value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_instance_id: impl Into<String>,
             update_form_data_json: impl serde::Serialize,
@@ -15463,9 +15004,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -15523,7 +15061,6 @@ pub mod forms {
         /// Also required, but usually set once on the client's app context: `systemToken`, `userId`.
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
         /// - `update_form_data_json`: Values to change as JSON: field id to new value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_instance_id: impl Into<String>,
             update_form_data_json: impl serde::Serialize,
@@ -15670,9 +15207,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -15741,7 +15275,6 @@ pub mod forms {
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
         /// - `table_field_ids`: Field ids of the sub-forms to update, comma-separated (`tableField_a,tableField_b`).
         /// - `update_form_data_json`: New sub-form data as JSON: sub-form field id to its list of rows.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: UpdateSubTableV2Args) -> Self {
             Self {
                 app_type: None,
@@ -15895,9 +15428,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/updateSubTable");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -15966,7 +15496,6 @@ pub mod forms {
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
         /// - `table_field_id`: Field id of the sub-form component (`tableField_...`).
         /// - `update_sub_table_data_json`: Rows to change as a JSON list; each object holds the row's `rowId` and its new field values.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: UpdateSubTableByRowIdV2Args) -> Self {
             Self {
                 app_type: None,
@@ -16107,9 +15636,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/updateSubTableByRowId");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -16298,7 +15824,6 @@ pub use forms::*;
 #[cfg(feature = "login")]
 /// Requests of the `login` area (cargo feature `login`).
 pub mod login {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "login")]
     /// Reply of AppLoginCodeGen.
@@ -16367,7 +15892,6 @@ pub mod login {
         /// - `app_key`: Key of the DingTalk app that signs the request.
         /// - `sign_timestamp_str`: Timestamp used in the signature, as a string.
         /// - `signature`: Request signature; the scheme is not documented.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: AppLoginCodeGenArgs) -> Self {
             Self {
                 full_url: args.full_url,
@@ -16444,12 +15968,10 @@ pub mod login {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/authorizations/appLoginCodes");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("fullUrl", &self.full_url);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -16465,7 +15987,7 @@ pub mod login {
     /// Sent by [`Client::login`](crate::Client::login)`().login_code_gen(…)` or [`Client::send`](crate::Client::send).
     ///
     /// Note: No DingTalk doc page; described only by the official SDK. A POST whose only parameter travels in the query string; it sends no body.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct LoginCodeGenRequest {
         #[serde(rename = "userId", default, skip_serializing)]
@@ -16475,9 +15997,8 @@ pub mod login {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `userId`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self { user_id: None }
+            Self::default()
         }
         /// `userId` (query): DingTalk user to log in with the code.
         ///
@@ -16522,11 +16043,9 @@ pub mod login {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/authorizations/loginCodes");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -16572,7 +16091,6 @@ pub use login::*;
 #[cfg(feature = "matrices")]
 /// Requests of the `matrices` area (cargo feature `matrices`).
 pub mod matrices {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "matrices")]
     /// Reply of DeleteMatrixDataByRowIds (v2.0).
@@ -16777,7 +16295,6 @@ pub mod matrices {
         /// - `matrix_id`: The matrix's id, shown in the platform's permission-matrix management.
         /// - `row_ids`: Comma-separated ids of the rows to delete (e.g. `row_123,row_456`).
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: DeleteMatrixDataByRowIdsV2Args) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -16873,9 +16390,6 @@ pub mod matrices {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/matrices/remove");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -16928,7 +16442,6 @@ pub mod matrices {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `matrix_id`: The matrix's id, shown in the platform's permission-matrix management.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetMatrixDetailByIdV2Args) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -17041,7 +16554,6 @@ pub mod matrices {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/matrices");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("corpId", &self.corp_id);
             q.push("env", &self.env);
@@ -17051,7 +16563,6 @@ pub mod matrices {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -17105,7 +16616,6 @@ pub mod matrices {
         /// - `matrix_id`: The matrix's id, shown in the platform's permission-matrix management.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
         /// - `data_json`: JSON list of rows keyed by column id (`column_xx`); a row with `rowId` updates that row (added if unknown), one with `"isNew": 1` and no rowId is added.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: SaveAndUpdateMatrixDataV2Args) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -17201,9 +16711,6 @@ pub mod matrices {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/matrices/upsert");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -17259,7 +16766,6 @@ pub use matrices::*;
 #[cfg(feature = "metadata")]
 /// Requests of the `metadata` area (cargo feature `metadata`).
 pub mod metadata {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "metadata")]
     /// One data set (cube) the user is allowed to use.
@@ -17987,7 +17493,7 @@ pub mod metadata {
     /// DingTalk's page: [删除序列](https://open.dingtalk.com/document/development/delete-sequence).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given. The page documents no reply body; every parameter is optional on the page and in the SDK.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct DeleteSequenceRequest {
         #[serde(rename = "appType", default, skip_serializing)]
@@ -18003,15 +17509,8 @@ pub mod metadata {
     }
     impl DeleteSequenceRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                language: None,
-                sequence: None,
-                system_token: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (query): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
@@ -18103,7 +17602,6 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/deleteSequence");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("language", &self.language);
@@ -18111,15 +17609,11 @@ pub mod metadata {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
             fill(&mut self.user_id, ctx.value("userId"));
-        }
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// List the data sets (cubes) the user is allowed to use, a page at a time, optionally filtered by name.
@@ -18158,7 +17652,6 @@ pub mod metadata {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `page_number`: Page to fetch, from 1.
         /// - `page_size`: Items per page, at most 100.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             corp_id: impl Into<String>,
             page_number: i64,
@@ -18168,8 +17661,8 @@ pub mod metadata {
                 app_type: None,
                 corp_id: corp_id.into(),
                 keywords: None,
-                page_number: page_number,
-                page_size: page_size,
+                page_number,
+                page_size,
                 system_token: None,
                 user_id: None,
             }
@@ -18274,9 +17767,6 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/metadata/allAuthCubes/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -18313,7 +17803,6 @@ pub mod metadata {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(corp_id: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -18397,14 +17886,12 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/metadata/dbConfigs");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("corpId", &self.corp_id);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -18443,7 +17930,6 @@ pub mod metadata {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -18529,14 +18015,12 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/formFields");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("formUuid", &self.form_uuid);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -18577,7 +18061,6 @@ pub mod metadata {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -18690,17 +18173,15 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/component/alias/");
             push_segment(out, &self.app_type);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.form_uuid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("language", &self.language);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
             q.push("version", &self.version);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -18744,7 +18225,6 @@ pub mod metadata {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -18857,17 +18337,15 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/definitions/");
             push_segment(out, &self.app_type);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.form_uuid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("language", &self.language);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
             q.push("version", &self.version);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -18892,7 +18370,7 @@ pub mod metadata {
     /// Permission: `Yida.Form.Read`.
     ///
     /// Note: The page of results (`totalCount`, `currentPage`, `data`) sits inside `result`, not at the top level of the reply.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetFormListInAppRequest {
         #[serde(rename = "appType", default, skip_serializing)]
@@ -18912,16 +18390,8 @@ pub mod metadata {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                form_types: None,
-                page_number: None,
-                page_size: None,
-                system_token: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (query): The Yida app's code (`APP_...`).
         ///
@@ -19022,7 +18492,6 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("formTypes", &self.form_types);
@@ -19031,7 +18500,6 @@ pub mod metadata {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -19084,7 +18552,6 @@ pub mod metadata {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `cube_code`: The data set's code, as GetAllAuthCubes returns it.
         /// - `cube_tenant_id`: Tenant that owns the data set.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetSimpleCubeModelListArgs) -> Self {
             Self {
                 app_type: None,
@@ -19184,7 +18651,6 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/metadata/simpleCubeModelLists");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("corpId", &self.corp_id);
@@ -19193,7 +18659,6 @@ pub mod metadata {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -19233,7 +18698,6 @@ pub mod metadata {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_type`: Page type: `receipt` (plain form), `process` (workflow) or `report`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_type: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -19334,7 +18798,6 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/navigations");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("formType", &self.form_type);
@@ -19342,7 +18805,6 @@ pub mod metadata {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -19392,14 +18854,13 @@ pub mod metadata {
         /// - `app_key`: The Yida app's code (`APP_...`).
         /// - `page_index`: Page to fetch, from 1.
         /// - `page_size`: Items per page, at most 100.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(app_key: impl Into<String>, page_index: i64, page_size: i64) -> Self {
             Self {
                 app_key: app_key.into(),
                 form_type_list: None,
                 language: None,
-                page_index: page_index,
-                page_size: page_size,
+                page_index,
+                page_size,
                 system_token: None,
                 user_id: None,
             }
@@ -19508,9 +18969,6 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/forms/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -19530,7 +18988,7 @@ pub mod metadata {
     /// DingTalk's page: [更新状态](https://open.dingtalk.com/document/development/update-status).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given. Neither the page nor the SDK says which status values exist; the SDK's own summary for it is 'unknown'. No reply body is documented.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateStatusRequest {
         #[serde(rename = "appType")]
@@ -19557,17 +19015,8 @@ pub mod metadata {
     }
     impl UpdateStatusRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                error_lines: None,
-                import_sequence: None,
-                language: None,
-                status: None,
-                system_token: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (body): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
@@ -19681,17 +19130,11 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/status");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
             fill(&mut self.user_id, ctx.value("userId"));
-        }
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// The `metadata` operations, from [`Client::metadata`](crate::Client::metadata).
@@ -19815,7 +19258,6 @@ pub use metadata::*;
 #[cfg(feature = "printing")]
 /// Requests of the `printing` area (cargo feature `printing`).
 pub mod printing {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "printing")]
     /// One app in a GetPrintAppInfo reply.
@@ -19905,7 +19347,7 @@ pub mod printing {
     /// Sent by [`Client::printing`](crate::Client::printing)`().get_print_app_info(…)` or [`Client::send`](crate::Client::send).
     ///
     /// Note: No DingTalk doc page; described only by the official SDK.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetPrintAppInfoRequest {
         #[serde(rename = "nameLike", default, skip_serializing)]
@@ -19917,12 +19359,8 @@ pub mod printing {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `userId`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                name_like: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `nameLike` (query): Search keyword to narrow the list by name.
         pub fn name_like(mut self, name_like: impl Into<String>) -> Self {
@@ -19978,12 +19416,10 @@ pub mod printing {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/printTemplates/printAppInfos");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("nameLike", &self.name_like);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -20016,7 +19452,6 @@ pub mod printing {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -20093,14 +19528,12 @@ pub mod printing {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/printTemplates/printDictionaries");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("formUuid", &self.form_uuid);
             q.push("userId", &self.user_id);
             q.push("version", &self.version);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.user_id, ctx.value("userId"));
@@ -20119,7 +19552,7 @@ pub mod printing {
     /// DingTalk's page: [批量发起回调](https://open.dingtalk.com/document/development/initiate-multiple-callbacks).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs since 2021-12-15: closed to new apps, no replacement named, and no permission scope given (new applications closed). Every parameter is optional on the page and in the SDK; no reply body is documented.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct RenderBatchCallbackRequest {
         #[serde(rename = "appType")]
@@ -20161,22 +19594,8 @@ pub mod printing {
     }
     impl RenderBatchCallbackRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                corp_id: None,
-                file_size: None,
-                language: None,
-                namespace: None,
-                oss_url: None,
-                sequence_id: None,
-                source: None,
-                status: None,
-                system_token: None,
-                time_zone: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (body): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
@@ -20322,17 +19741,11 @@ pub mod printing {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/printings/callbacks/batch");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
             fill(&mut self.user_id, ctx.value("userId"));
-        }
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Save the design of a form's print template.
@@ -20380,7 +19793,6 @@ pub mod printing {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -20529,9 +19941,6 @@ pub mod printing {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/printTemplates/printTplDetailInfos");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.user_id, ctx.value("userId"));
@@ -20597,7 +20006,6 @@ pub use printing::*;
 #[cfg(feature = "processes")]
 /// Requests of the `processes` area (cargo feature `processes`).
 pub mod processes {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "processes")]
     /// A person on a process instance (originator or current approver).
@@ -21201,7 +20609,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_instance_id`: The process instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_instance_id: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -21319,7 +20726,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -21328,7 +20734,6 @@ pub mod processes {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -21372,7 +20777,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `id`: The process instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(id: impl Into<String>) -> Self {
             Self {
                 id: id.into(),
@@ -21477,14 +20881,12 @@ pub mod processes {
             out.push_str("/v1.0/yida/processes/instancesInfos/");
             push_segment(out, &self.id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("language", &self.language);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -21531,7 +20933,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `id`: The process instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(id: impl Into<String>) -> Self {
             Self {
                 id: id.into(),
@@ -21677,7 +21078,6 @@ pub mod processes {
             out.push_str("/v2.0/yida/processes/instancesInfos/");
             push_segment(out, &self.id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -21687,7 +21087,6 @@ pub mod processes {
             q.push("useAlias", &self.use_alias);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -21767,7 +21166,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 page_number: None,
@@ -22024,12 +21422,10 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instanceIds");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -22129,7 +21525,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 page_number: None,
@@ -22415,12 +21810,10 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instanceIds");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -22524,7 +21917,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 page_number: None,
@@ -22815,12 +22207,10 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -22921,7 +22311,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 page_number: None,
@@ -23207,12 +22596,10 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instances");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -23276,7 +22663,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_instance_ids`: Process instance ids to fetch, separated by commas.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_instance_ids: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -23410,7 +22796,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances/searchWithIds");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -23420,7 +22805,6 @@ pub mod processes {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -23462,7 +22846,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_instance_id`: The process instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_instance_id: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -23580,7 +22963,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/operationRecords");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -23589,7 +22971,6 @@ pub mod processes {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -23662,7 +23043,6 @@ pub mod processes {
         /// - `proc_instance_id`: The process instance's id.
         /// - `target_activity_id`: Id of the node to send the instance back to (see GetOperationRecords).
         /// - `task_id`: Id of the current task (see GetOperationRecords).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: RestartInstanceV2Args) -> Self {
             Self {
                 app_type: None,
@@ -23804,9 +23184,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instances/restartInstance");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -23865,7 +23242,6 @@ pub mod processes {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Form values as JSON: field id to value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -24014,9 +23390,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances/start");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -24080,7 +23453,6 @@ pub mod processes {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Form values as JSON: field id to value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -24258,9 +23630,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instances/start");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -24306,7 +23675,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_instance_id`: The process instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_instance_id: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -24426,7 +23794,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances/terminate");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -24435,7 +23802,6 @@ pub mod processes {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -24483,7 +23849,6 @@ pub mod processes {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_instance_id`: The process instance's id.
         /// - `update_form_data_json`: Values to change as JSON: field id to new value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             process_instance_id: impl Into<String>,
             update_form_data_json: impl serde::Serialize,
@@ -24596,9 +23961,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -24758,7 +24120,6 @@ pub use processes::*;
 #[cfg(feature = "roles")]
 /// Requests of the `roles` area (cargo feature `roles`).
 pub mod roles {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "roles")]
     /// Reply of BatchAddOrUpdateRoleMembers (v2.0).
@@ -24914,7 +24275,6 @@ pub mod roles {
         /// - `role_uuid`: The role's id (`ROLE-...`), shown in the platform's role management.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
         /// - `members_info`: JSON list of `{memberId, manageScopes}`: the member's user id and the comma-separated ids they manage, or `all`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: BatchAddOrUpdateRoleMembersV2Args) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -25034,9 +24394,6 @@ pub mod roles {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/roles/upsert");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -25099,7 +24456,6 @@ pub mod roles {
         /// - `member_ids`: Comma-separated user ids of the members to remove.
         /// - `role_uuid`: The role's id (`ROLE-...`), shown in the platform's role management.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: BatchDeleteRoleMembersV2Args) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -25219,9 +24575,6 @@ pub mod roles {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/roles/remove");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -25274,7 +24627,6 @@ pub mod roles {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `role_uuid`: The role's id (`ROLE-...`), shown in the platform's role management.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetRoleDetailByIdV2Args) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -25385,7 +24737,6 @@ pub mod roles {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/roles");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("corpId", &self.corp_id);
             q.push("env", &self.env);
@@ -25395,7 +24746,6 @@ pub mod roles {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -25450,7 +24800,6 @@ pub use roles::*;
 #[cfg(feature = "search")]
 /// Requests of the `search` area (cargo feature `search`).
 pub mod search {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "search")]
     /// One form instance in a SearchFormDataRemovalTableData result.
@@ -25916,7 +25265,6 @@ pub mod search {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -26125,9 +25473,6 @@ pub mod search {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -26217,7 +25562,6 @@ pub mod search {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -26430,9 +25774,6 @@ pub mod search {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/advances/queryAll");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -26525,7 +25866,6 @@ pub mod search {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -26767,9 +26107,6 @@ pub mod search {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/advances/queryAll");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -26856,7 +26193,6 @@ pub mod search {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -27069,9 +26405,6 @@ pub mod search {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/advances/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -27171,7 +26504,6 @@ pub use search::*;
 #[cfg(feature = "tasks")]
 /// Requests of the `tasks` area (cargo feature `tasks`).
 pub mod tasks {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "tasks")]
     /// Reply of ExecuteBatchTask: how many tasks went through.
@@ -28125,7 +27457,6 @@ pub mod tasks {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `out_result`: Action for every task: `agree` or `disagree`.
         /// - `task_information_list`: Tasks to act on: a JSON array of `{taskId, formInstId}` objects (ids as strings).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             out_result: crate::ExecuteBatchTaskOutResult,
             task_information_list: impl serde::Serialize,
@@ -28133,7 +27464,7 @@ pub mod tasks {
             Self {
                 app_type: None,
                 env: None,
-                out_result: out_result,
+                out_result,
                 remark: None,
                 system_token: None,
                 task_information_list: crate::JsonText::from_value(
@@ -28255,9 +27586,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/batches/execute");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -28324,7 +27652,6 @@ pub mod tasks {
         /// - `out_result`: Decision: `agree` or `disagree`.
         /// - `process_instance_id`: The process instance's id.
         /// - `remark`: Approval comment.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: ExecutePlatformTaskArgs) -> Self {
             Self {
                 app_type: None,
@@ -28469,9 +27796,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/platformTasks/execute");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -28551,7 +27875,6 @@ pub mod tasks {
         /// - `process_instance_id`: The process instance's id.
         /// - `remark`: Approval comment.
         /// - `task_id`: The approval task to act on, e.g. from GetRunningTasks.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: ExecuteTaskArgs) -> Self {
             Self {
                 app_type: None,
@@ -28730,9 +28053,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/execute");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -28796,7 +28116,6 @@ pub mod tasks {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetCorpAccomplishmentTasksArgs) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -28973,10 +28292,9 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/completedTasks/");
             push_segment(out, &self.corp_id);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.user_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appTypes", &self.app_types);
             q.push("createFromTimeGMT", &self.create_from_time_gmt);
@@ -28989,7 +28307,6 @@ pub mod tasks {
             q.push("processCodes", &self.process_codes);
             q.push("token", &self.token);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
             fill(&mut self.language, ctx.value("language"));
@@ -29070,7 +28387,6 @@ pub mod tasks {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetCorpTasksArgs) -> Self {
             Self {
                 app_types: None,
@@ -29242,7 +28558,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/corpTasks");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appTypes", &self.app_types);
             q.push("corpId", &self.corp_id);
@@ -29257,7 +28572,6 @@ pub mod tasks {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.user_id, ctx.value("userId"));
@@ -29334,7 +28648,6 @@ pub mod tasks {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetMeCorpSubmissionArgs) -> Self {
             Self {
                 user_id: None,
@@ -29510,7 +28823,6 @@ pub mod tasks {
             out.push_str("/v1.0/yida/tasks/myCorpSubmission/");
             push_segment(out, &self.user_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appTypes", &self.app_types);
             q.push("corpId", &self.corp_id);
@@ -29524,7 +28836,6 @@ pub mod tasks {
             q.push("processCodes", &self.process_codes);
             q.push("token", &self.token);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
             fill(&mut self.language, ctx.value("language"));
@@ -29608,7 +28919,6 @@ pub mod tasks {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetNotifyMeArgs) -> Self {
             Self {
                 user_id: None,
@@ -29814,7 +29124,6 @@ pub mod tasks {
             out.push_str("/v1.0/yida/corpNotifications/");
             push_segment(out, &self.user_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appTypes", &self.app_types);
             q.push("corpId", &self.corp_id);
@@ -29830,7 +29139,6 @@ pub mod tasks {
             q.push("processCodes", &self.process_codes);
             q.push("token", &self.token);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
             fill(&mut self.language, ctx.value("language"));
@@ -29897,7 +29205,6 @@ pub mod tasks {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_instance_id_list`: Process instance ids, comma-separated.
         /// - `user_corp_id`: Corp id of the company the user belongs to.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetRunningTaskListArgs) -> Self {
             Self {
                 app_type: None,
@@ -29990,9 +29297,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/runningTasks/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -30014,7 +29318,7 @@ pub mod tasks {
     /// Permission: `Yida.Task.Read`.
     ///
     /// Note: The page and the SDK mark every parameter optional.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetRunningTasksRequest {
         #[serde(rename = "appType", default, skip_serializing)]
@@ -30032,16 +29336,8 @@ pub mod tasks {
     }
     impl GetRunningTasksRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                env: None,
-                language: None,
-                process_instance_id: None,
-                system_token: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (query): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
@@ -30154,7 +29450,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/tasks/getRunningTasks");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -30163,15 +29458,11 @@ pub mod tasks {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
             fill(&mut self.user_id, ctx.value("userId"));
-        }
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// List the process instances copied (CC'd) to a user within one Yida app.
@@ -30181,7 +29472,7 @@ pub mod tasks {
     /// Sent by [`Client::tasks`](crate::Client::tasks)`().get_task_copies(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [查询抄送我的任务列表（应用维度）](https://open.dingtalk.com/document/development/query-copied-my-task-list-application-dimension).
     /// Permission: `Yida.Task.Read`.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetTaskCopiesRequest {
         #[serde(rename = "appType", default, skip_serializing)]
@@ -30211,21 +29502,8 @@ pub mod tasks {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                create_from_time_gmt: None,
-                create_to_time_gmt: None,
-                env: None,
-                keyword: None,
-                language: None,
-                page_number: None,
-                page_size: None,
-                process_codes: None,
-                system_token: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (query): The Yida app's code (`APP_...`).
         ///
@@ -30389,7 +29667,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/taskCopies");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("createFromTimeGMT", &self.create_from_time_gmt);
@@ -30403,7 +29680,6 @@ pub mod tasks {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -30492,7 +29768,6 @@ pub mod tasks {
         /// - `process_instance_id`: The process instance's id.
         /// - `remark`: Comment recorded with the transfer.
         /// - `task_id`: The task to transfer, e.g. from GetRunningTasks.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: RedirectTaskArgs) -> Self {
             Self {
                 app_type: None,
@@ -30643,9 +29918,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/redirect");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
