@@ -8,16 +8,20 @@
 //! yida export <formUuid> [--concurrency N]
 //! yida import <formUuid> [FILE|-] [--concurrency N] [--chunk-size N] [--checkpoint FILE [--resume]]
 //! yida emulator [--listen ADDR] [--seed FILE] [--data PATH]
+//! yida codegen form <formUuid> [--out FILE] [--names FILE] [--struct NAME]
+//! yida forms check <generated.rs | definitions.json> <formUuid>
 //! ```
 //! Configuration comes from the environment (see `yida --help`).
 
 mod call;
+mod codegen_form;
 mod completions;
 mod config;
 mod emulator;
 mod events;
 mod export;
 mod fail;
+mod forms_check;
 mod import;
 mod ops;
 mod out;
@@ -82,6 +86,10 @@ enum Command {
     Events(events::EventsArgs),
     /// Run a local Yida (emulator) and print the variables that point this CLI at it.
     Emulator(emulator::EmulatorArgs),
+    /// Generate Rust code: `yida codegen form <formUuid>` writes a form's typed record.
+    Codegen(codegen_form::CodegenArgs),
+    /// Form tools: `yida forms check <generated.rs|definitions.json> <formUuid>` names drift.
+    Forms(forms_check::FormsArgs),
 }
 
 async fn run(command: Command) -> Result<(), Fail> {
@@ -94,6 +102,8 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Import(args) => import::run(args).await,
         Command::Events(args) => events::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,
+        Command::Codegen(args) => codegen_form::run(args).await,
+        Command::Forms(args) => forms_check::run(args).await,
     }
 }
 
