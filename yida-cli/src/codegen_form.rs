@@ -112,6 +112,10 @@ pub async fn live_definitions(form_uuid: &str) -> Result<Vec<ComponentDef>, Fail
         Err(e) => crate::out::note(&format!(
             "note: no component aliases ({}); names come from the labels",
             crate::fail::describe(&e)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("error: ")
         )),
     }
     Ok(defs)
