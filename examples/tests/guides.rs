@@ -189,61 +189,17 @@ async fn testing_against_the_emulator() {
     );
 }
 
-/// A `redis-server` on a free loopback port, killed on drop (`.ci/run` installs it).
-struct RedisServer {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (.ci/run installs it)");
-        let until = std::time::Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < until,
-                "redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        RedisServer { child, port }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas() {
-    let redis = RedisServer::start();
+    let Some(redis) = yida_e2e::RedisServer::start() else {
+        return;
+    };
     // The emulator holds DingTalk's quota: 20 calls/s per app and API.
     let emu = Emulator::start().await.unwrap();
     let mut env = emu.env();
     env.push((
         "REDIS_URL".into(),
-        format!("redis://127.0.0.1:{}/0", redis.port),
+        format!("redis://127.0.0.1:{}/0", redis.port()),
     ));
     let out = run("replicas", &env, &[]).await;
     assert_eq!(lines(&out), vec!["30 calls answered, 0 throttled"], "{out}");
@@ -315,15 +271,13 @@ async fn demo_form_module_is_current() {
         .context(emu.app_context())
         .build()
         .unwrap();
-    let reply = client
-        .call_dynamic(
-            "GetFormComponentDefinitionList",
-            "1.0",
-            serde_json::json!({"formUuid": "FORM-DEMO"}),
-        )
+    let meta = yida_api::operation("GetFormComponentDefinitionList", "1.0").unwrap();
+    let raw = client
+        .call(meta, serde_json::json!({"formUuid": "FORM-DEMO"}))
         .await
         .unwrap()
         .unwrap();
+    let reply: serde_json::Value = serde_json::from_str(raw.get()).unwrap();
     let defs = yida_api::formgen::parse_definitions(&reply).unwrap();
     let want = yida_api::formgen::generate(
         "FORM-DEMO",

@@ -92,7 +92,6 @@ mod error;
 pub mod form_values;
 #[cfg(feature = "formgen")]
 pub mod formgen;
-mod guard;
 mod json_text;
 #[doc(hidden)]
 pub mod lenient;
@@ -116,8 +115,8 @@ pub use error::{ApiError, Error};
 pub use json_text::JsonText;
 pub use limiter::{AdaptiveRateLimiter, FixedRateLimiter, QuotaKey, RateLimiter};
 pub use meta::{
-    HttpMethod, Operation, OperationMeta, PageStyle, Paginated, ParamError, ParamLocation,
-    ParamMeta,
+    operation, FieldMeta, HttpMethod, ModelMeta, Operation, OperationMeta, PageStyle, Paginated,
+    ParamError, ParamLocation, ParamMeta, ParamType, PathPart, Risk,
 };
 pub use paginate::{JsonPageStream, PageStream, MAX_PAGE_SIZE};
 pub use raw::{DecodeError, RawJson};

@@ -60,6 +60,26 @@ pub fn read_file(path: &PathBuf, what: &str) -> Result<String, Fail> {
         .map_err(|e| Fail::usage(format!("{what} {}: {e}", path.display())))
 }
 
+/// Calls an operation by name with JSON parameters; the reply as JSON.
+async fn call_json(
+    client: &yida_api::Client,
+    action: &str,
+    version: &str,
+    input: Value,
+) -> Result<Option<Value>, Fail> {
+    let meta = yida_api::operation(action, version)
+        .ok_or_else(|| Fail::usage(format!("{action}@{version} is not in this build")))?;
+    match client.call(meta, input).await? {
+        None => Ok(None),
+        Some(raw) => serde_json::from_str(raw.get()).map(Some).map_err(|e| {
+            Fail(
+                crate::fail::DECODE,
+                format!("error: {action}@{version}: the reply is not JSON: {e}"),
+            )
+        }),
+    }
+}
+
 /// The live form's components, with aliases where the app has them.
 pub async fn live_definitions(form_uuid: &str) -> Result<Vec<ComponentDef>, Fail> {
     if !form_uuid.starts_with("FORM-") {
@@ -68,25 +88,25 @@ pub async fn live_definitions(form_uuid: &str) -> Result<Vec<ComponentDef>, Fail
         )));
     }
     let client = crate::config::client()?;
-    let reply = client
-        .call_dynamic(
-            "GetFormComponentDefinitionList",
-            "1.0",
-            json!({ "formUuid": form_uuid }),
-        )
-        .await?
-        .unwrap_or(Value::Null);
+    let reply = call_json(
+        &client,
+        "GetFormComponentDefinitionList",
+        "1.0",
+        json!({ "formUuid": form_uuid }),
+    )
+    .await?
+    .unwrap_or(Value::Null);
     let mut defs = formgen::parse_definitions(&reply)
         .map_err(|e| Fail::usage(format!("GetFormComponentDefinitionList reply: {e}")))?;
     // Aliases are optional: an app without them (or a server without the operation) keeps
     // the labels.
-    match client
-        .call_dynamic(
-            "GetFormComponentAliasList",
-            "2.0",
-            json!({ "formUuid": form_uuid }),
-        )
-        .await
+    match call_json(
+        &client,
+        "GetFormComponentAliasList",
+        "2.0",
+        json!({ "formUuid": form_uuid }),
+    )
+    .await
     {
         Ok(Some(v)) => {
             let aliases: BTreeMap<String, String> = v
@@ -109,10 +129,9 @@ pub async fn live_definitions(form_uuid: &str) -> Result<Vec<ComponentDef>, Fail
             }
         }
         Ok(None) => {}
-        Err(e) => crate::out::note(&format!(
+        Err(Fail(_, msg)) => crate::out::note(&format!(
             "note: no component aliases ({}); names come from the labels",
-            crate::fail::describe(&e)
-                .lines()
+            msg.lines()
                 .next()
                 .unwrap_or("")
                 .trim_start_matches("error: ")
