@@ -77,6 +77,7 @@
 //! - `docs/guides/isv-app.md`: ISV app end to end (suite_ticket intake, tokens per company)
 //! - `docs/guides/export-import.md`: exporting and importing a form at the quota
 //! - `docs/guides/testing.md`: testing your own code against the emulator
+//! - `docs/guides/typed-forms.md`: typed records of a form (`yida codegen form`, `#[derive(YidaForm)]`)
 //! - `docs/guides/dingtalk-changes.md`: when DingTalk changes (drift, spec, gen)
 #![cfg_attr(feature = "all-areas", doc = include_str!(concat!(env!("OUT_DIR"), "/index.md")))]
 #![warn(missing_docs)]

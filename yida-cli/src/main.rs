@@ -11,16 +11,20 @@
 //! yida export <formUuid> [--concurrency N]
 //! yida import <formUuid> [FILE|-] [--concurrency N] [--chunk-size N] [--checkpoint FILE [--resume]]
 //! yida emulator [--listen ADDR] [--seed FILE] [--data PATH]
+//! yida codegen form <formUuid> [--out FILE] [--names FILE] [--struct NAME]
+//! yida forms check <generated.rs | definitions.json> <formUuid>
 //! ```
 //! Configuration comes from flags, the environment and profiles (see `yida --help`).
 
 mod call;
+mod codegen_form;
 mod completions;
 mod config;
 mod emulator;
 mod events;
 mod export;
 mod fail;
+mod forms_check;
 mod import;
 mod input;
 mod ops;
@@ -101,6 +105,10 @@ enum Command {
     /// `yida completions`).
     #[command(name = "__complete", hide = true)]
     Complete(completions::CompleteArgs),
+    /// Generate Rust code: `yida codegen form <formUuid>` writes a form's typed record.
+    Codegen(codegen_form::CodegenArgs),
+    /// Form tools: `yida forms check <generated.rs|definitions.json> <formUuid>` names drift.
+    Forms(forms_check::FormsArgs),
 }
 
 async fn run(command: Command) -> Result<(), Fail> {
@@ -116,6 +124,8 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Import(args) => import::run(args).await,
         Command::Events(args) => events::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,
+        Command::Codegen(args) => codegen_form::run(args).await,
+        Command::Forms(args) => forms_check::run(args).await,
     }
 }
 
