@@ -51,7 +51,7 @@ mod quota;
 mod tickets;
 mod tokens;
 
-pub use quota::{RedisRateLimiter, LATE};
+pub use quota::{RedisRateLimiter, LATE, REPLICA_WINDOW};
 pub use tickets::RedisTicketStore;
 pub use tokens::RedisTokenStore;
 
