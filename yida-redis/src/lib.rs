@@ -178,6 +178,7 @@ impl RedisBuilder {
                 down: AtomicBool::new(false),
                 last_warned: Mutex::new(None),
                 suppressed: AtomicU64::new(0),
+                transitions: tokio::sync::watch::Sender::new(0),
             }),
         })
     }
@@ -201,6 +202,9 @@ struct Inner {
     down: AtomicBool,
     last_warned: Mutex<Option<Instant>>,
     suppressed: AtomicU64,
+    /// Counts the times Redis went down or answered again (stores that keep something locally
+    /// watch it, to offer it again when sharing resumes).
+    transitions: tokio::sync::watch::Sender<u64>,
 }
 
 #[derive(Default)]
@@ -325,6 +329,7 @@ impl Redis {
             Ok(Ok(v)) => {
                 if self.inner.down.swap(false, Ordering::Relaxed) {
                     tracing::info!(target: "yida_redis", url = %self.inner.url, "Redis reachable again; sharing resumes");
+                    self.inner.transitions.send_modify(|n| *n += 1);
                 }
                 Some(v)
             }
@@ -353,7 +358,9 @@ impl Redis {
             let later = Instant::now() + self.inner.retry_after;
             state.not_before = Some(state.not_before.map_or(later, |t| t.max(later)));
         }
-        self.inner.down.store(true, Ordering::Relaxed);
+        if !self.inner.down.swap(true, Ordering::Relaxed) {
+            self.inner.transitions.send_modify(|n| *n += 1);
+        }
         let now = Instant::now();
         let due = {
             let mut last = self

@@ -3,7 +3,8 @@
 use crate::Redis;
 use redis::Script;
 use std::fmt;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use yida_auth::{Secret, StoreFuture, SuiteTicket, SuiteTicketStore};
 
@@ -31,11 +32,14 @@ type Ticket = (Secret, SystemTime);
 /// ignored; the comparison runs in a Lua script, so two replicas offering at once cannot both
 /// win.
 ///
-/// Key: `<prefix>suite-ticket:<suiteKey>`, holding `<push time in ms>\n<ticket>` (no expiry:
-/// DingTalk's next push replaces it). Each replica also keeps the newest ticket it has seen,
-/// used while Redis is unreachable; when this replica next reads Redis and finds an older
-/// ticket or none (Redis restarted empty, or the push came during the outage), it writes its
-/// own back. Neither method fails: Redis errors mean local behaviour.
+/// Key: `<prefix>suite-ticket:<suiteKey>`, holding `<push time in ms>\n<ticket>`. Each replica
+/// also keeps the newest ticket it has seen, used while Redis is unreachable, and offers it
+/// to Redis again when Redis answers after a failure and every
+/// [`resync_every`](Self::resync_every) (default 10 s; every
+/// [`retry_after`](crate::RedisBuilder::retry_after) while Redis is down): a ticket pushed to
+/// one replica during an outage, or held by it when Redis restarts empty, is not lost to an
+/// older one another replica writes back first (newest push wins). Neither method fails:
+/// Redis errors mean local behaviour.
 ///
 /// `Debug` shows no ticket.
 #[derive(Clone)]
@@ -43,6 +47,9 @@ pub struct RedisTicketStore {
     redis: Redis,
     key: String,
     local: Arc<Mutex<Option<Ticket>>>,
+    resync: Duration,
+    /// Set once the task offering the local ticket again has been started.
+    watching: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for RedisTicketStore {
@@ -50,6 +57,7 @@ impl fmt::Debug for RedisTicketStore {
         f.debug_struct("RedisTicketStore")
             .field("redis", &self.redis)
             .field("key", &self.key)
+            .field("resync", &self.resync)
             .finish_non_exhaustive()
     }
 }
@@ -58,6 +66,24 @@ fn millis(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// Offers `t` to Redis (newest push wins); `None` when Redis did not answer.
+async fn offer_redis(redis: &Redis, key: &str, t: &Ticket) -> Option<bool> {
+    let key = key.to_string();
+    let at = millis(t.1).to_string();
+    let value = t.0.expose().to_string();
+    redis
+        .run("offer suite ticket", |mut c| async move {
+            OFFER
+                .key(key)
+                .arg(at)
+                .arg(value)
+                .invoke_async::<i64>(&mut c)
+                .await
+        })
+        .await
+        .map(|n| n == 1)
 }
 
 fn decode(v: &str) -> Option<Ticket> {
@@ -72,7 +98,18 @@ impl RedisTicketStore {
             key: redis.key("suite-ticket", suite_key),
             redis,
             local: Arc::default(),
+            resync: Duration::from_secs(10),
+            watching: Arc::default(),
         }
+    }
+
+    /// How often this replica offers its newest ticket to Redis again while Redis answers
+    /// (default 10 s, at least 100 ms); it also does at once when Redis answers again after a
+    /// failure. One Lua script per interval; a ticket that is not newer than Redis's changes
+    /// nothing.
+    pub fn resync_every(mut self, d: Duration) -> Self {
+        self.resync = d.max(Duration::from_millis(100));
+        self
     }
 
     /// Keeps the local copy if `t` is newer; returns whether it was kept.
@@ -92,20 +129,46 @@ impl RedisTicketStore {
     }
 
     async fn offer_redis(&self, t: &Ticket) -> Option<bool> {
-        let key = self.key.clone();
-        let at = millis(t.1).to_string();
-        let value = t.0.expose().to_string();
-        self.redis
-            .run("offer suite ticket", |mut c| async move {
-                OFFER
-                    .key(key)
-                    .arg(at)
-                    .arg(value)
-                    .invoke_async::<i64>(&mut c)
-                    .await
-            })
-            .await
-            .map(|n| n == 1)
+        offer_redis(&self.redis, &self.key, t).await
+    }
+
+    /// Starts (once, when a runtime is at hand) the task that offers this replica's ticket
+    /// again when Redis answers after a failure and every `resync` interval. It ends when the
+    /// last clone of this store is dropped.
+    fn watch(&self) {
+        if self.watching.load(Ordering::Relaxed) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.watching.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let local: Weak<Mutex<Option<Ticket>>> = Arc::downgrade(&self.local);
+        let (redis, key, resync) = (self.redis.clone(), self.key.clone(), self.resync);
+        let mut transitions = redis.inner.transitions.subscribe();
+        runtime.spawn(async move {
+            loop {
+                let pause = if redis.is_down() {
+                    redis.inner.retry_after.max(Duration::from_millis(10))
+                } else {
+                    resync
+                };
+                tokio::select! {
+                    _ = transitions.changed() => {}
+                    _ = tokio::time::sleep(pause) => {}
+                }
+                let Some(local) = local.upgrade() else {
+                    return;
+                };
+                let ticket = local.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                drop(local);
+                if let Some(t) = ticket {
+                    offer_redis(&redis, &key, &t).await;
+                }
+            }
+        });
     }
 
     /// Stores a ticket DingTalk pushed at `pushed_at`; see [`SuiteTicketStore::offer`].
@@ -113,6 +176,7 @@ impl RedisTicketStore {
         if t.0.is_blank() {
             return false;
         }
+        self.watch();
         let kept_here = self.keep_local(&t);
         match self.offer_redis(&t).await {
             Some(kept) => kept,
@@ -123,6 +187,7 @@ impl RedisTicketStore {
     /// The newest ticket: Redis's, or this replica's own if newer (it is then written back to
     /// Redis) or if Redis is unreachable.
     async fn latest_ticket(&self) -> Option<Ticket> {
+        self.watch();
         let key = self.key.clone();
         let stored: Option<Option<String>> = self
             .redis

@@ -301,3 +301,81 @@ async fn a_redis_outage_costs_no_failed_call() {
     assert_eq!(refused, 0, "no call was throttled");
     assert!(max <= QUOTA, "{max} calls within one second");
 }
+
+/// The raw value of a Redis key.
+async fn raw_get(url: &str, key: &str) -> Option<String> {
+    let client = redis::Client::open(url).ok()?;
+    let mut c = client.get_multiplexed_async_connection().await.ok()?;
+    redis::cmd("GET").arg(key).query_async(&mut c).await.ok()?
+}
+
+/// Item 19. Replica X gets ticket B pushed during an outage; Redis comes back empty and
+/// replica Y, which only knows the older A, writes A back first; X's calls take their corp
+/// token from the shared cache, so X never reads the ticket. B must still reach Redis: every
+/// replica offers its newest ticket when sharing resumes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_ticket_survives_redis_restarting_empty() {
+    use yida_auth::{SuiteTicket, SuiteTicketStore};
+    if !have_redis() {
+        return;
+    }
+    let mut redis_server = RedisServer::start();
+    let url = redis_server.url();
+    let key = "hardening:suite-ticket:suite-1";
+    let at = |s| std::time::UNIX_EPOCH + Duration::from_secs(s);
+    let x = redis(&url).ticket_store("suite-1");
+    let y = redis(&url).ticket_store("suite-1");
+    assert!(x
+        .offer(SuiteTicket::new("ticket-A", at(1_000)))
+        .await
+        .unwrap());
+    assert_eq!(
+        y.latest().await.unwrap().unwrap().value().expose(),
+        "ticket-A"
+    );
+    redis_server.kill();
+    // DingTalk pushes B to X during the outage: X keeps it.
+    assert!(x
+        .offer(SuiteTicket::new("ticket-B", at(2_000)))
+        .await
+        .unwrap());
+    redis_server.restart();
+    let restarted = Instant::now();
+    // Y reads first: Redis is empty, Y writes its A back (bounded: Y reconnects after its
+    // retry_after).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while raw_get(&url, key).await.is_none() {
+        assert!(Instant::now() < deadline, "Y never wrote its ticket back");
+        let _ = y.latest().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // X does nothing with tickets; within a bounded time Redis holds B.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let stored = raw_get(&url, key).await.unwrap_or_default();
+        if stored.ends_with("\nticket-B") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after 5 s Redis still holds the older ticket (ends with {:?})",
+            stored.rsplit('\n').next()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!(
+        "figure: Redis restarted empty holds the newer ticket {:?} after it came back",
+        restarted.elapsed()
+    );
+    // Y reads B (once its own connection is back: until then it answers its local copy).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let t = y.latest().await.unwrap().unwrap();
+        if t.value().expose() == "ticket-B" {
+            assert_eq!(t.pushed_at(), at(2_000));
+            break;
+        }
+        assert!(Instant::now() < deadline, "Y never read the newer ticket");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
