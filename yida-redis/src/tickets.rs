@@ -8,8 +8,8 @@ use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use yida_auth::{Secret, StoreFuture, SuiteTicket, SuiteTicketStore};
 
-/// Stores `ARGV[1]\nARGV[2]` (push time in ms, ticket) in KEYS[1] unless the stored ticket
-/// was pushed later. Returns 1 when stored.
+/// Stores `ARGV[1]\nARGV[2]` (push time in ms, ticket) in KEYS[1], expiring in `ARGV[3]` ms,
+/// unless the stored ticket was pushed later. Returns 1 when stored.
 static OFFER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"local v = redis.call('GET', KEYS[1])
@@ -18,7 +18,7 @@ static OFFER: LazyLock<Script> = LazyLock::new(|| {
             local t = i and tonumber(string.sub(v, 1, i - 1))
             if t and t > tonumber(ARGV[1]) then return 0 end
           end
-          redis.call('SET', KEYS[1], ARGV[1] .. '\n' .. ARGV[2])
+          redis.call('SET', KEYS[1], ARGV[1] .. '\n' .. ARGV[2], 'PX', ARGV[3])
           return 1",
     )
 });
@@ -32,7 +32,10 @@ type Ticket = (Secret, SystemTime);
 /// ignored; the comparison runs in a Lua script, so two replicas offering at once cannot both
 /// win.
 ///
-/// Key: `<prefix>suite-ticket:<suiteKey>`, holding `<push time in ms>\n<ticket>`. Each replica
+/// Key: `<prefix>suite-ticket:<suiteKey>`, holding `<push time in ms>\n<ticket>` (the ticket
+/// sealed when the handle has an [`encryption_key`](crate::RedisBuilder::encryption_key), in
+/// clear otherwise), expiring [`ttl`](Self::ttl) after the push (default 12 hours: DingTalk
+/// pushes a new ticket about every 5 hours, so a live app always has one). Each replica
 /// also keeps the newest ticket it has seen, used while Redis is unreachable, and offers it
 /// to Redis again when Redis answers after a failure and every
 /// [`resync_every`](Self::resync_every) (default 10 s; every
@@ -48,6 +51,7 @@ pub struct RedisTicketStore {
     key: String,
     local: Arc<Mutex<Option<Ticket>>>,
     resync: Duration,
+    ttl: Duration,
     /// Set once the task offering the local ticket again has been started.
     watching: Arc<AtomicBool>,
 }
@@ -68,17 +72,27 @@ fn millis(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-/// Offers `t` to Redis (newest push wins); `None` when Redis did not answer.
-async fn offer_redis(redis: &Redis, key: &str, t: &Ticket) -> Option<bool> {
+/// How long after its push a ticket stays in Redis by default: 12 hours.
+pub const DEFAULT_TICKET_TTL: Duration = Duration::from_secs(12 * 3600);
+
+/// Offers `t` to Redis (newest push wins), to expire `ttl` after its push; `None` when Redis
+/// did not answer, `Some(false)` when it was not stored (older, or already expired).
+async fn offer_redis(redis: &Redis, key: &str, ttl: Duration, t: &Ticket) -> Option<bool> {
+    let expires = millis(t.1).saturating_add(ttl.as_millis() as u64);
+    let px = expires.saturating_sub(millis(SystemTime::now()));
+    if px == 0 {
+        return Some(false);
+    }
+    let value = redis.seal(key, t.0.expose())?;
     let key = key.to_string();
     let at = millis(t.1).to_string();
-    let value = t.0.expose().to_string();
     redis
         .run("offer suite ticket", |mut c| async move {
             OFFER
                 .key(key)
                 .arg(at)
                 .arg(value)
+                .arg(px)
                 .invoke_async::<i64>(&mut c)
                 .await
         })
@@ -86,10 +100,11 @@ async fn offer_redis(redis: &Redis, key: &str, t: &Ticket) -> Option<bool> {
         .map(|n| n == 1)
 }
 
-fn decode(v: &str) -> Option<Ticket> {
+/// Splits a stored value into the push time and the stored (maybe sealed) ticket.
+fn decode(v: &str) -> Option<(SystemTime, &str)> {
     let (at, ticket) = v.split_once('\n')?;
     let at = at.parse::<u64>().ok()?;
-    (!ticket.is_empty()).then(|| (Secret::new(ticket), UNIX_EPOCH + Duration::from_millis(at)))
+    (!ticket.is_empty()).then(|| (UNIX_EPOCH + Duration::from_millis(at), ticket))
 }
 
 impl RedisTicketStore {
@@ -99,8 +114,17 @@ impl RedisTicketStore {
             redis,
             local: Arc::default(),
             resync: Duration::from_secs(10),
+            ttl: DEFAULT_TICKET_TTL,
             watching: Arc::default(),
         }
+    }
+
+    /// How long after its push a ticket stays in Redis (default 12 hours; at least 1 s). A
+    /// ticket pushed longer ago than that is not written to Redis (this replica still uses
+    /// it while it has nothing newer).
+    pub fn ttl(mut self, d: Duration) -> Self {
+        self.ttl = d.max(Duration::from_secs(1));
+        self
     }
 
     /// How often this replica offers its newest ticket to Redis again while Redis answers
@@ -129,7 +153,7 @@ impl RedisTicketStore {
     }
 
     async fn offer_redis(&self, t: &Ticket) -> Option<bool> {
-        offer_redis(&self.redis, &self.key, t).await
+        offer_redis(&self.redis, &self.key, self.ttl, t).await
     }
 
     /// Starts (once, when a runtime is at hand) the task that offers this replica's ticket
@@ -146,7 +170,8 @@ impl RedisTicketStore {
             return;
         }
         let local: Weak<Mutex<Option<Ticket>>> = Arc::downgrade(&self.local);
-        let (redis, key, resync) = (self.redis.clone(), self.key.clone(), self.resync);
+        let (redis, key, resync, ttl) =
+            (self.redis.clone(), self.key.clone(), self.resync, self.ttl);
         let mut transitions = redis.inner.transitions.subscribe();
         runtime.spawn(async move {
             loop {
@@ -165,7 +190,7 @@ impl RedisTicketStore {
                 let ticket = local.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 drop(local);
                 if let Some(t) = ticket {
-                    offer_redis(&redis, &key, &t).await;
+                    offer_redis(&redis, &key, ttl, &t).await;
                 }
             }
         });
@@ -198,7 +223,10 @@ impl RedisTicketStore {
         let Some(stored) = stored else {
             return self.local();
         };
-        let shared = stored.as_deref().and_then(decode);
+        let shared = stored.as_deref().and_then(decode).and_then(|(at, sealed)| {
+            let ticket = self.redis.open(&self.key, sealed)?;
+            (!ticket.is_empty()).then(|| (Secret::new(ticket), at))
+        });
         if let Some(t) = &shared {
             self.keep_local(t);
         }
@@ -242,8 +270,8 @@ mod tests {
 
     #[test]
     fn decodes_stored_values() {
-        let (t, at) = decode("1500\nabc").unwrap();
-        assert_eq!(t.expose(), "abc");
+        let (at, t) = decode("1500\nabc").unwrap();
+        assert_eq!(t, "abc");
         assert_eq!(at, UNIX_EPOCH + Duration::from_millis(1500));
         assert!(decode("1500\n").is_none());
         assert!(decode("x\nabc").is_none());

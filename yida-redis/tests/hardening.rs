@@ -322,7 +322,16 @@ async fn a_newer_ticket_survives_redis_restarting_empty() {
     let mut redis_server = RedisServer::start();
     let url = redis_server.url();
     let key = "hardening:suite-ticket:suite-1";
-    let at = |s| std::time::UNIX_EPOCH + Duration::from_secs(s);
+    // Whole seconds, as stored (milliseconds).
+    let base = std::time::UNIX_EPOCH
+        + Duration::from_secs(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+                - 3600,
+        );
+    let at = move |s| base + Duration::from_secs(s);
     let x = redis(&url).ticket_store("suite-1");
     let y = redis(&url).ticket_store("suite-1");
     assert!(x
@@ -378,4 +387,152 @@ async fn a_newer_ticket_survives_redis_restarting_empty() {
         assert!(Instant::now() < deadline, "Y never read the newer ticket");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Every string value under the prefix: key → value.
+async fn dump(url: &str) -> Vec<(String, String)> {
+    let client = redis::Client::open(url).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("hardening:*")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for k in keys {
+        let kind: String = redis::cmd("TYPE")
+            .arg(&k)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        if kind == "string" {
+            let v: String = redis::cmd("GET").arg(&k).query_async(&mut c).await.unwrap();
+            out.push((k, v));
+        }
+    }
+    out
+}
+
+async fn pttl(url: &str, key: &str) -> i64 {
+    let client = redis::Client::open(url).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("PTTL")
+        .arg(key)
+        .query_async(&mut c)
+        .await
+        .unwrap()
+}
+
+/// Item 20. With an encryption key, no token or ticket is readable in Redis, replicas with the
+/// key share them as before, a replica with another key (or none) treats them as missing; the
+/// ticket key expires 12 hours after the push. Without a key (the control), both are there in
+/// clear, as the docs now say.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_encryption_key_nothing_readable_is_in_redis() {
+    use yida_auth::{SuiteTicket, SuiteTicketStore, TokenProvider};
+    if !have_redis() {
+        return;
+    }
+    let redis_server = RedisServer::start();
+    let url = redis_server.url();
+    let server = dingtalk(Duration::ZERO, 7200).await;
+    let key = [0x5au8; 32];
+    let sealed = |k: &[u8]| {
+        Redis::builder(&url)
+            .prefix("hardening:")
+            .encryption_key(k)
+            .build()
+            .unwrap()
+    };
+    let app = |handle: &Redis| {
+        InternalApp::new("dingkey", "app-secret-value")
+            .unwrap()
+            .endpoint(server.url())
+            .cache(TokenCache::new().with_shared(handle.token_store()))
+    };
+    let pushed = std::time::SystemTime::now() - Duration::from_secs(3600);
+    // Control: no key.
+    let clear = redis(&url);
+    assert_eq!(
+        app(&clear).token().await.unwrap().secret().expose(),
+        "tok-1"
+    );
+    clear
+        .ticket_store("suite-clear")
+        .offer(SuiteTicket::new("ticket-in-clear", pushed))
+        .await
+        .unwrap();
+    let values = dump(&url).await;
+    let readable = values
+        .iter()
+        .filter(|(_, v)| v.contains("tok-1") || v.contains("ticket-in-clear"))
+        .count();
+    println!("figure: without a key, {readable} values hold a token or ticket in clear");
+    assert_eq!(readable, 2);
+    let ttl = pttl(&url, "hardening:suite-ticket:suite-clear").await;
+    assert!((39_000_000..=39_600_000).contains(&ttl), "{ttl}");
+
+    // With a key: two replicas share one token and one ticket, and nothing is readable.
+    let (a, b) = (sealed(&key), sealed(&key));
+    assert!(a.is_encrypted());
+    let _ = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+        .send_packed_command(&redis::cmd("FLUSHALL"))
+        .await
+        .unwrap();
+    assert_eq!(app(&a).token().await.unwrap().secret().expose(), "tok-2");
+    assert_eq!(app(&b).token().await.unwrap().secret().expose(), "tok-2");
+    assert_eq!(
+        token_requests(&server),
+        2,
+        "the second replica read the sealed token"
+    );
+    assert!(a
+        .ticket_store("suite-1")
+        .offer(SuiteTicket::new("ticket-secret-1", pushed))
+        .await
+        .unwrap());
+    let t = b.ticket_store("suite-1").latest().await.unwrap().unwrap();
+    assert_eq!(t.value().expose(), "ticket-secret-1");
+    let values = dump(&url).await;
+    assert!(values.len() >= 2, "{values:?}");
+    for (k, v) in &values {
+        for secret in ["tok-2", "ticket-secret-1", "app-secret-value"] {
+            assert!(!v.contains(secret), "{secret} readable under {k}: {v}");
+        }
+        if k.contains(":token:") || k.contains(":suite-ticket:") {
+            assert!(v.contains("\nenc1:"), "{k} is not sealed: {v}");
+        }
+    }
+    println!(
+        "figure: with a key, 0 of {} values hold a token or ticket in clear",
+        values.len()
+    );
+    // Another key, or none: the sealed values count as missing (own fetch, no ticket).
+    let other = sealed(&[0x11u8; 32]);
+    assert_eq!(
+        app(&other).token().await.unwrap().secret().expose(),
+        "tok-3"
+    );
+    assert!(redis(&url)
+        .ticket_store("suite-1")
+        .latest()
+        .await
+        .unwrap()
+        .is_none());
+    // A key of the wrong length is refused, naming the setting; Debug shows no key.
+    let e = Redis::builder(&url)
+        .encryption_key([1u8; 16])
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().starts_with("encryption_key:"), "{e}");
+    let text = format!(
+        "{:?} {:?}",
+        Redis::builder(&url).encryption_key(key),
+        a.ticket_store("suite-1")
+    );
+    assert!(!text.contains("90, 90"), "{text}");
 }
