@@ -36,8 +36,8 @@ pub struct EmulatorArgs {
     /// Fraction of calls (0 to 1) answered HTTP 500, before anything is applied.
     #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
     pub error_rate: f64,
-    /// Access-token lifetime in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 7200, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Access-token lifetime in seconds (1 to 2592000, 30 days).
+    #[arg(long, value_name = "SECS", default_value_t = 7200, value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
     pub token_lifetime: u64,
 }
 

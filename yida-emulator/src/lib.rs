@@ -61,6 +61,8 @@ use std::time::Duration;
 pub const DEFAULT_QPS: u32 = 20;
 /// DingTalk's access-token lifetime (`expireIn`).
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(7200);
+/// The longest access-token lifetime the emulator accepts (30 days, as `yida-auth` caps `expireIn`).
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 86_400);
 
 /// Faults the emulator injects on demand.
 #[derive(Debug, Clone)]
@@ -154,7 +156,7 @@ impl Options {
         self.faults.error_rate = rate;
         self
     }
-    /// Sets the access-token lifetime.
+    /// Sets the access-token lifetime (1 s to [`MAX_TOKEN_LIFETIME`]; checked at start).
     pub fn token_lifetime(mut self, d: Duration) -> Self {
         self.token_lifetime = d;
         self
@@ -213,6 +215,14 @@ impl Emulator {
     /// Starts an emulator with these options.
     pub async fn start_with(opts: Options) -> Result<Emulator, Error> {
         opts.seed.check()?;
+        if opts.token_lifetime < Duration::from_secs(1) || opts.token_lifetime > MAX_TOKEN_LIFETIME
+        {
+            return Err(Error::Invalid(format!(
+                "token_lifetime: must be between 1 s and {} s (30 days), got {} s",
+                MAX_TOKEN_LIFETIME.as_secs(),
+                opts.token_lifetime.as_secs()
+            )));
+        }
         let listener = tokio::net::TcpListener::bind(opts.listen)
             .await
             .map_err(|source| Error::Bind {

@@ -57,7 +57,14 @@ impl Hub {
     pub fn new_ticket(&self, client_id: &str) -> String {
         let mut g = self.lock();
         g.seq += 1;
-        let ticket = format!("emu-ticket-{:x}-{}", now_ms(), g.seq);
+        // 128 bits from the system's random source: a ticket opens a connection that receives
+        // the app's events, so it must not be guessable from the clock and a counter.
+        let mut bytes = [0u8; 16];
+        if getrandom::fill(&mut bytes).is_err() {
+            // No random source: a ticket nobody can use (the connection is refused).
+            return String::new();
+        }
+        let ticket: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         g.tickets.insert(ticket.clone(), client_id.to_string());
         ticket
     }
