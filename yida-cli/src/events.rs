@@ -96,7 +96,10 @@ async fn http(listen: SocketAddr, max_age: u64) -> Result<(), Fail> {
     )
     .map_err(Fail::usage)?
     .max_age((max_age > 0).then(|| Duration::from_secs(max_age)));
-    let endpoint = HttpEndpoint::new(crypto);
+    let mut endpoint = HttpEndpoint::new(crypto);
+    if let Some(store) = crate::ticket_store::open()? {
+        endpoint = endpoint.suite_tickets(store);
+    }
     let app = Router::new().fallback(push).with_state(endpoint);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -138,11 +141,13 @@ async fn push(State(endpoint): State<HttpEndpoint>, req: Request) -> Response {
 }
 
 async fn stream(topic: String) -> Result<(), Fail> {
-    let client = StreamClient::builder(need("YIDA_APP_KEY")?, need("YIDA_APP_SECRET")?)
+    let mut builder = StreamClient::builder(need("YIDA_APP_KEY")?, need("YIDA_APP_SECRET")?)
         .endpoint(crate::config::endpoint()?)
-        .subscribe("EVENT", topic)
-        .build()
-        .map_err(Fail::usage)?;
+        .subscribe("EVENT", topic);
+    if let Some(store) = crate::ticket_store::open()? {
+        builder = builder.suite_tickets(store);
+    }
+    let client = builder.build().map_err(Fail::usage)?;
     let handle = client.start(|event: Event| async move {
         if print(&event) {
             AckStatus::Success

@@ -21,6 +21,7 @@ mod fail;
 mod import;
 mod ops;
 mod out;
+mod ticket_store;
 mod token;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -34,6 +35,7 @@ ENVIRONMENT:
   YIDA_ACCESS_TOKEN    a token to use as is (overrides the credentials below)
   YIDA_APP_KEY, YIDA_APP_SECRET                       internal app
   YIDA_SUITE_KEY, YIDA_SUITE_SECRET, YIDA_SUITE_TICKET, YIDA_AUTH_CORP_ID   third-party app
+  YIDA_TICKET_STORE    where pushed suite tickets are kept and read (as --ticket-store)
   YIDA_APP_TYPE, YIDA_SYSTEM_TOKEN, YIDA_USER_ID, YIDA_LANGUAGE  filled into every call
   YIDA_TIMEOUT         seconds per attempt (default 30)
   RUST_LOG             log filter for stderr (e.g. yida_api=debug); overrides -v";
@@ -51,6 +53,12 @@ struct Cli {
     /// Log to stderr: -v calls, attempts and retries; -vv everything (secrets never logged).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Suite-ticket store (third-party apps): `file:PATH` or `redis://…` (Redis needs
+    /// YIDA_SUITE_KEY). `yida events` keeps pushed tickets there; `call`, `token`, `export`,
+    /// `import` read the newest from there instead of YIDA_SUITE_TICKET. Default:
+    /// YIDA_TICKET_STORE.
+    #[arg(long, global = true, value_name = "STORE")]
+    ticket_store: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -165,6 +173,7 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose);
+    ticket_store::configure(cli.ticket_store);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -2,7 +2,7 @@
 //! the suite-ticket store of `yida events` and `yida call`, test pushes.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Runs `yida` with `args` and only `env` (plus PATH); kills it after `limit`. Returns exit
 /// code (`None`: killed), stdout, stderr.
@@ -76,5 +76,211 @@ fn emulator_reset_refuses_a_foreign_file() {
     );
     assert!(stderr.contains("not an emulator database"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+const CALLBACK_TOKEN: &str = "cb-token-123456";
+const AES_KEY: &str = "4g5j64qlyl3zvetqxz5jiocdr586fn2zvjpa8zls3ij";
+const SUITE_KEY: &str = "suitekey1";
+
+/// A running `yida events http` (killed on drop) and the address it listens on.
+struct Receiver {
+    child: std::process::Child,
+    addr: String,
+    stdout: std::sync::mpsc::Receiver<String>,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `yida events http` with `extra` arguments; waits (bounded) for its address.
+fn receiver(extra: &[&str]) -> Receiver {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_yida"))
+        .args(["events", "http", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .env_clear()
+        .env("YIDA_CALLBACK_TOKEN", CALLBACK_TOKEN)
+        .env("YIDA_CALLBACK_AES_KEY", AES_KEY)
+        .env("YIDA_CALLBACK_KEY", SUITE_KEY)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run yida events http");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(addr) = line.strip_prefix("listening on ") {
+                let _ = tx.send(addr.to_string());
+            }
+        }
+    });
+    let stdout = child.stdout.take().unwrap();
+    let (out_tx, out_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = out_tx.send(line);
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("yida events http did not start");
+    Receiver {
+        child,
+        addr,
+        stdout: out_rx,
+    }
+}
+
+/// One push as DingTalk sends it: `{"encrypt"}` body, signature, timestamp and nonce in the
+/// query. Returns the HTTP status.
+fn push(addr: &str, message: &serde_json::Value) -> u16 {
+    let crypto = yida_events::CallbackCrypto::new(CALLBACK_TOKEN, AES_KEY, SUITE_KEY).unwrap();
+    let encrypt = crypto.encrypt(message.to_string().as_bytes()).unwrap();
+    let timestamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        .to_string();
+    let nonce = "nonce123";
+    let signature = crypto.signature(&timestamp, nonce, &encrypt);
+    let url = format!(
+        "http://{addr}/callback?msg_signature={signature}&timestamp={timestamp}&nonce={nonce}"
+    );
+    let body = serde_json::json!({ "encrypt": encrypt }).to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body)
+            .timeout(Duration::from_secs(20))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    })
+}
+
+/// Item 21. A suite ticket pushed (encrypted and signed, as DingTalk does) to `yida events
+/// http --ticket-store file:…` is used by the next `yida call` to fetch the company's token:
+/// the token endpoint receives that ticket. Before, nothing in the CLI could use a pushed
+/// ticket (`yida call` needed YIDA_SUITE_TICKET).
+#[test]
+fn a_pushed_ticket_is_used_by_the_next_call() {
+    let dir = std::env::temp_dir().join(format!("yida-cli-isv-push-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = format!("file:{}", dir.join("ticket").display());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(yida_e2e::MockServer::start(|r, _| {
+        if r.path == "/v1.0/oauth2/corpAccessToken" {
+            return yida_e2e::Reply::json(
+                serde_json::json!({"accessToken": "corp-token-acme", "expireIn": 7200}),
+            );
+        }
+        yida_e2e::Reply::json(serde_json::json!({"formInstId": "FINST-1"}))
+    }));
+
+    let recv = receiver(&["--ticket-store", &store]);
+    let pushed_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let status = push(
+        &recv.addr,
+        &serde_json::json!({
+            "EventType": "suite_ticket",
+            "SuiteKey": SUITE_KEY,
+            "SuiteTicket": "pushed-ticket-7f3a",
+            "TimeStamp": pushed_at.to_string(),
+        }),
+    );
+    assert_eq!(status, 200);
+    let line = recv
+        .stdout
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the event is printed");
+    assert!(line.contains("suite_ticket"), "{line}");
+    assert!(
+        !line.contains("pushed-ticket-7f3a"),
+        "ticket printed: {line}"
+    );
+    drop(recv);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("ticket"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+
+    let url = server.url();
+    let env = [
+        ("YIDA_ENDPOINT", url.as_str()),
+        ("YIDA_SUITE_KEY", SUITE_KEY),
+        ("YIDA_SUITE_SECRET", "suite-secret-value"),
+        ("YIDA_AUTH_CORP_ID", "ding-corp-acme"),
+        ("YIDA_TICKET_STORE", store.as_str()),
+        ("YIDA_APP_TYPE", "APP_ACME"),
+        ("YIDA_SYSTEM_TOKEN", "sys-acme"),
+        ("YIDA_USER_ID", "user-1"),
+    ];
+    let (code, stdout, stderr) = yida_bounded(
+        &["call", "GetFormDataByID", "--input", r#"{"id":"FINST-1"}"#],
+        &env,
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(0), "stdout {stdout} stderr {stderr}");
+    assert!(stdout.contains("FINST-1"), "{stdout}");
+    let requests = server.requests();
+    let fetch = requests
+        .iter()
+        .find(|r| r.path == "/v1.0/oauth2/corpAccessToken")
+        .expect("a corp token was fetched");
+    let body = fetch.json();
+    assert_eq!(body["suiteTicket"], "pushed-ticket-7f3a");
+    assert_eq!(body["authCorpId"], "ding-corp-acme");
+    assert_eq!(body["suiteKey"], SUITE_KEY);
+    let call = requests.last().unwrap();
+    assert_eq!(
+        call.header("x-acs-dingtalk-access-token"),
+        Some("corp-token-acme")
+    );
+    // The same with the flag, and `yida token`; both ticket sources at once are refused.
+    let (code, stdout, _) = yida_bounded(
+        &["token", "--ticket-store", &store],
+        &env[..4],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(stdout.trim(), "corp-token-acme");
+    let mut both = env.to_vec();
+    both.push(("YIDA_SUITE_TICKET", "from-env"));
+    let (code, _, stderr) = yida_bounded(&["token"], &both, Duration::from_secs(30));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("not both"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
