@@ -44,6 +44,8 @@ enum Mode {
         #[arg(long, default_value = "*")]
         topic: String,
     },
+    /// Send one test push to a callback URL, encrypted and signed as DingTalk does.
+    Push(crate::events_push::PushArgs),
 }
 
 /// Runs the chosen mode until Ctrl-C / SIGTERM.
@@ -51,6 +53,7 @@ pub async fn run(args: EventsArgs) -> Result<(), Fail> {
     match args.mode {
         Mode::Http { listen, max_age } => http(listen, max_age).await,
         Mode::Stream { topic } => stream(topic).await,
+        Mode::Push(args) => crate::events_push::run(args).await,
     }
 }
 

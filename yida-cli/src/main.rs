@@ -16,6 +16,7 @@ mod completions;
 mod config;
 mod emulator;
 mod events;
+mod events_push;
 mod export;
 mod fail;
 mod import;

@@ -284,3 +284,238 @@ fn a_pushed_ticket_is_used_by_the_next_call() {
     assert!(stderr.contains("not both"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The next stdout line of `recv` whose event type is `ty` (bounded).
+fn next_event(recv: &Receiver, ty: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = recv
+            .stdout
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no {ty} event within 20 s"));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if v["type"] == ty {
+            return v;
+        }
+    }
+}
+
+/// Item 22. The emulator plays DingTalk for an ISV over HTTP push: a suite ticket at start and
+/// on the interval, tmp_auth_code and org_suite_auth when a company authorizes, approval
+/// events, all encrypted and signed (received by a real `yida events http`, which checks
+/// that). The pushed ticket, stored by the receiver, is the one the emulator then accepts for
+/// the newly authorized company's token; `yida events push` sends one signed test push.
+#[test]
+fn the_emulator_pushes_isv_events_as_dingtalk_does() {
+    let dir = std::env::temp_dir().join(format!("yida-cli-isv-emu-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ticket_file = dir.join("ticket");
+    let store = format!("file:{}", ticket_file.display());
+    // The demo seed's suite is `suite-emulator`: the receiver decrypts for it.
+    const SUITE: &str = "suite-emulator";
+    let recv = {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_yida"))
+            .args([
+                "events",
+                "http",
+                "--listen",
+                "127.0.0.1:0",
+                "--ticket-store",
+                &store,
+            ])
+            .env_clear()
+            .env("YIDA_CALLBACK_TOKEN", CALLBACK_TOKEN)
+            .env("YIDA_CALLBACK_AES_KEY", AES_KEY)
+            .env("YIDA_CALLBACK_KEY", SUITE)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(addr.to_string());
+                }
+            }
+        });
+        let stdout = child.stdout.take().unwrap();
+        let (out_tx, out_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = out_tx.send(line);
+            }
+        });
+        let addr = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+        Receiver {
+            child,
+            addr,
+            stdout: out_rx,
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let callback = yida_emulator::Callback {
+        url: format!("http://{}/dingtalk/callback", recv.addr),
+        token: CALLBACK_TOKEN.into(),
+        aes_key: AES_KEY.into(),
+        ticket_interval: Duration::from_millis(700),
+    };
+    let emu = rt
+        .block_on(yida_emulator::Emulator::start_with(
+            yida_emulator::Options::default().callback(callback),
+        ))
+        .unwrap();
+    // A ticket at start, and another after the interval.
+    let first = next_event(&recv, "suite_ticket");
+    let second = next_event(&recv, "suite_ticket");
+    assert_eq!(first["data"]["SuiteKey"], SUITE, "{first}");
+    let line = format!("{first}{second}");
+    assert!(
+        !line.contains(&emu.seed().suites[0].suite_ticket),
+        "ticket printed"
+    );
+    // A company authorizes the suite (the admin endpoint).
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{}/_emulator/authorize", emu.endpoint()))
+            .body(r#"{"corpId":"ding-new-corp"}"#)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert_eq!(status, 200);
+    let code = next_event(&recv, "tmp_auth_code");
+    assert_eq!(code["corpId"], "ding-new-corp");
+    let auth = next_event(&recv, "org_suite_auth");
+    assert_eq!(auth["corpId"], "ding-new-corp");
+    // An approval event.
+    rt.block_on(async {
+        let c = yida_api::Client::builder()
+            .endpoint(emu.endpoint())
+            .internal_app(emu.app_key(), emu.app_secret())
+            .unwrap()
+            .context(emu.app_context())
+            .build()
+            .unwrap();
+        c.call_dynamic(
+            "StartInstance",
+            "2.0",
+            serde_json::json!({"formUuid": "FORM-DEMO", "processCode": "TPROC--DEMO",
+                               "formDataJson": "{\"textField_title\":\"trip\"}"}),
+        )
+        .await
+        .unwrap();
+    });
+    let approval = next_event(&recv, "bpms_instance_change");
+    assert!(
+        approval["data"]["processInstanceId"].is_string(),
+        "{approval}"
+    );
+
+    // The newly authorized company's token, with the ticket the receiver stored: the
+    // emulator accepts only the ticket it pushed last.
+    let url = emu.endpoint();
+    let env = [
+        ("YIDA_ENDPOINT", url.as_str()),
+        ("YIDA_SUITE_KEY", SUITE),
+        ("YIDA_SUITE_SECRET", "emulator-suite-secret"),
+        ("YIDA_AUTH_CORP_ID", "ding-new-corp"),
+        ("YIDA_TICKET_STORE", store.as_str()),
+    ];
+    let mut ok = false;
+    for _ in 0..3 {
+        // A push may land between reading the store and the token request: retry.
+        let (code, stdout, stderr) = yida_bounded(&["token"], &env, Duration::from_secs(30));
+        if code == Some(0) && stdout.trim().starts_with("emu") {
+            ok = true;
+            break;
+        }
+        eprintln!("token attempt: {code:?} {stderr}");
+    }
+    assert!(ok, "a corp token with the pushed ticket");
+
+    // `yida events push`: one signed test push, acknowledged.
+    let push_env = [
+        ("YIDA_CALLBACK_TOKEN", CALLBACK_TOKEN),
+        ("YIDA_CALLBACK_AES_KEY", AES_KEY),
+        ("YIDA_CALLBACK_KEY", SUITE),
+    ];
+    let to = format!("http://{}/", recv.addr);
+    let (code, _, stderr) = yida_bounded(
+        &[
+            "events",
+            "push",
+            "--to",
+            &to,
+            "--type",
+            "suite_ticket",
+            "--ticket",
+            "hand-pushed-1",
+        ],
+        &push_env,
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("acknowledged"), "{stderr}");
+    assert!(!stderr.contains("hand-pushed-1"), "{stderr}");
+    let _ = next_event(&recv, "suite_ticket");
+    drop(emu);
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&ticket_file).unwrap()).unwrap();
+    assert_eq!(stored["ticket"], "hand-pushed-1");
+    // Signed with another token: refused, and `yida events push` says so (exit 1).
+    let (code, _, stderr) = yida_bounded(
+        &["events", "push", "--to", &to, "--type", "check_url"],
+        &[
+            ("YIDA_CALLBACK_TOKEN", "wrong-token"),
+            ("YIDA_CALLBACK_AES_KEY", AES_KEY),
+            ("YIDA_CALLBACK_KEY", SUITE),
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("not acknowledged"), "{stderr}");
+    drop(recv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `yida emulator --callback` prints what the receiver needs.
+#[test]
+fn emulator_callback_prints_the_receiver_settings() {
+    let (_, stdout, stderr) = yida_bounded(
+        &[
+            "emulator",
+            "--callback",
+            "http://127.0.0.1:9/cb",
+            "--ticket-interval",
+            "3600",
+        ],
+        &[],
+        Duration::from_secs(3),
+    );
+    for name in [
+        "YIDA_CALLBACK_TOKEN=",
+        "YIDA_CALLBACK_AES_KEY=",
+        "YIDA_CALLBACK_KEY=suite-emulator",
+        "YIDA_SUITE_KEY=suite-emulator",
+    ] {
+        assert!(stdout.contains(name), "{name} missing: {stdout} {stderr}");
+    }
+}

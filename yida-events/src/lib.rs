@@ -45,6 +45,7 @@
 mod crypto;
 mod event;
 mod http;
+mod push;
 mod stream;
 mod tickets;
 
@@ -57,6 +58,7 @@ pub use event::{
     SuiteLifecycle, SuiteTicketEvent, TaskChange, TmpAuthCode,
 };
 pub use http::{Accepted, HttpEndpoint, HttpResponse};
+pub use push::{push, seal_push, PushError, PushOutcome, SealedPush};
 pub use stream::{
     AckMode, AckStatus, EventHandler, HandlerFuture, StreamClient, StreamClientBuilder,
     StreamError, StreamHandle, DEFAULT_STREAM_ENDPOINT, MAX_FRAME_BYTES,
