@@ -414,9 +414,9 @@ fn the_emulator_pushes_isv_events_as_dingtalk_does() {
             .context(emu.app_context())
             .build()
             .unwrap();
-        c.call_dynamic(
-            "StartInstance",
-            "2.0",
+        let op = yida_api::operation("StartInstance", "2.0").expect("processes area");
+        c.call(
+            op,
             serde_json::json!({"formUuid": "FORM-DEMO", "processCode": "TPROC--DEMO",
                                "formDataJson": "{\"textField_title\":\"trip\"}"}),
         )

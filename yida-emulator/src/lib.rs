@@ -46,7 +46,6 @@ mod ops;
 mod search;
 pub mod seed;
 mod server;
-pub mod spec;
 pub mod store;
 mod stream;
 

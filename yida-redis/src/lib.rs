@@ -54,11 +54,13 @@
 #![warn(missing_docs)]
 
 mod quota;
+mod replay;
 mod seal;
 mod tickets;
 mod tokens;
 
 pub use quota::{RedisRateLimiter, LATE, REPLICA_WINDOW};
+pub use replay::RedisReplayStore;
 pub use tickets::{RedisTicketStore, DEFAULT_TICKET_TTL};
 pub use tokens::RedisTokenStore;
 

@@ -2,38 +2,17 @@
 //! clients (each its own Redis connection, token cache and HTTP client) against a REAL
 //! `redis-server` and a local DingTalk stand-in that records every request.
 
-mod support;
-
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::RedisServer;
 use yida_api::{AppContext, Client, GetFormDataByIdRequest, RetryConfig};
 use yida_auth::{CacheConfig, InternalApp, MemoryTokenStore, SystemClock, TokenCache};
-use yida_e2e::{MockServer, Recorded, Reply};
+use yida_e2e::{MockServer, Recorded, RedisServer, Reply};
 use yida_redis::{Redis, RedisRateLimiter};
 
 const TOKEN_PATH: &str = "/v1.0/oauth2/accessToken";
 const QUOTA: usize = 20;
-
-/// `false` (after one `skipped:` line) when redis-server is missing and CI is not set.
-fn have_redis() -> bool {
-    let found = std::process::Command::new("redis-server")
-        .arg("--version")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "redis-server not found (CI is set: .ci/run installs it)"
-        );
-        println!("skipped: redis-server not found — apt-get install redis-server");
-    }
-    found
-}
 
 /// Tests that measure rates take this, so that they do not run at once.
 static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -173,11 +152,10 @@ async fn hammer(clients: &[Client], tasks_each: usize, total: usize) -> usize {
 /// one second in the check); a call takes its slot when it is about to leave.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn token_refresh_does_not_bunch_calls_over_the_shared_quota() {
-    if !have_redis() {
-        return;
-    }
     let _heavy = HEAVY.lock().await;
-    let redis_server = RedisServer::start();
+    let Some(redis_server) = RedisServer::start() else {
+        return;
+    };
     let server = dingtalk(Duration::from_millis(500), 2).await;
     let replicas: Vec<Client> = (0..4)
         .map(|_| {
@@ -259,11 +237,10 @@ async fn token_refresh_does_not_bunch_calls_over_a_local_limiter() {
 /// fallback now starts from the shared rate divided by the replicas last seen.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_redis_outage_costs_no_failed_call() {
-    if !have_redis() {
-        return;
-    }
     let _heavy = HEAVY.lock().await;
-    let mut redis_server = RedisServer::start();
+    let Some(mut redis_server) = RedisServer::start() else {
+        return;
+    };
     let server = dingtalk(Duration::ZERO, 7200).await;
     let handles: Vec<Redis> = (0..4).map(|_| redis(&redis_server.url())).collect();
     let replicas: Vec<Client> = handles
@@ -316,10 +293,9 @@ async fn raw_get(url: &str, key: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newer_ticket_survives_redis_restarting_empty() {
     use yida_auth::{SuiteTicket, SuiteTicketStore};
-    if !have_redis() {
+    let Some(mut redis_server) = RedisServer::start() else {
         return;
-    }
-    let mut redis_server = RedisServer::start();
+    };
     let url = redis_server.url();
     let key = "hardening:suite-ticket:suite-1";
     // Whole seconds, as stored (milliseconds).
@@ -430,10 +406,9 @@ async fn pttl(url: &str, key: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_an_encryption_key_nothing_readable_is_in_redis() {
     use yida_auth::{SuiteTicket, SuiteTicketStore, TokenProvider};
-    if !have_redis() {
+    let Some(redis_server) = RedisServer::start() else {
         return;
-    }
-    let redis_server = RedisServer::start();
+    };
     let url = redis_server.url();
     let server = dingtalk(Duration::ZERO, 7200).await;
     let key = [0x5au8; 32];
