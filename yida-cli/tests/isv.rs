@@ -164,6 +164,7 @@ fn push(addr: &str, message: &serde_json::Value) -> u16 {
         .enable_all()
         .build()
         .unwrap();
+    yida_auth::ensure_tls_provider();
     rt.block_on(async {
         reqwest::Client::new()
             .post(url)
@@ -390,6 +391,7 @@ fn the_emulator_pushes_isv_events_as_dingtalk_does() {
         "ticket printed"
     );
     // A company authorizes the suite (the admin endpoint).
+    yida_auth::ensure_tls_provider();
     let status = rt.block_on(async {
         reqwest::Client::new()
             .post(format!("{}/_emulator/authorize", emu.endpoint()))

@@ -57,7 +57,19 @@ impl Callback {
     /// [`Emulator::env`]: crate::Emulator::env
     pub fn new(url: impl Into<String>) -> Result<Callback, Error> {
         use base64::Engine as _;
-        let key = base64::engine::general_purpose::STANDARD_NO_PAD.encode(random(32)?);
+        // An EncodingAESKey is 43 characters from a-z, A-Z, 0-9: the base64 of 32 random
+        // bytes, drawn again while it holds `+` or `/` (about 1 in 4 draws has neither).
+        let mut key = String::new();
+        for _ in 0..512 {
+            let k = base64::engine::general_purpose::STANDARD_NO_PAD.encode(random(32)?);
+            if k.chars().all(|c| c.is_ascii_alphanumeric()) {
+                key = k;
+                break;
+            }
+        }
+        if key.is_empty() {
+            return Err(Error::Invalid("callback: could not draw an AES key".into()));
+        }
         Ok(Callback {
             url: url.into(),
             token: hex(&random(16)?),
@@ -111,6 +123,7 @@ pub(crate) fn start(
         suite_key.as_str(),
     )
     .map_err(|e| Error::Invalid(format!("callback: {e}")))?;
+    yida_auth::ensure_tls_provider();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(5))

@@ -59,6 +59,7 @@ fn signed(ts: u64, nonce: &str) -> String {
 }
 
 async fn push(url: &str, path: &str) -> u16 {
+    yida_auth::ensure_tls_provider();
     reqwest::Client::new()
         .post(format!("{url}{path}"))
         .body(serde_json::json!({ "encrypt": BPMS }).to_string())
