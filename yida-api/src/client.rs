@@ -693,11 +693,14 @@ impl Client {
         loop {
             attempt += 1;
             outcome.attempts = attempt;
-            if let (Some(l), Some(k)) = (limiter, &key) {
-                l.acquire(k).await;
-            }
             let result = match self.token().await {
                 Ok(token) => {
+                    // The slot is taken with the token in hand, when the call is about to
+                    // leave: a slot taken before a token fetch would be spent while waiting,
+                    // and every waiter would then leave at once when the token came.
+                    if let (Some(l), Some(k)) = (limiter, &key) {
+                        l.acquire(k).await;
+                    }
                     let r = self.attempt(p, &token).await;
                     outcome.note(&r);
                     r.map_err(|e| (e, Some(token)))

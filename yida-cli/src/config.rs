@@ -64,9 +64,19 @@ pub fn token_provider() -> Result<Box<dyn TokenProvider>, Fail> {
     .iter()
     .any(|n| env(n).is_some())
     {
-        let tickets = MemoryTicketStore::new();
         let (key, secret) = (need("YIDA_SUITE_KEY")?, need("YIDA_SUITE_SECRET")?);
-        tickets.set(need("YIDA_SUITE_TICKET")?);
+        let tickets: std::sync::Arc<dyn yida_auth::SuiteTicketStore> =
+            match (crate::ticket_store::open()?, env("YIDA_SUITE_TICKET")) {
+                (Some(_), Some(_)) => return Err(Fail::usage(
+                    "set either YIDA_SUITE_TICKET or --ticket-store (YIDA_TICKET_STORE), not both",
+                )),
+                (Some(store), None) => store,
+                (None, _) => {
+                    let tickets = MemoryTicketStore::new();
+                    tickets.set(need("YIDA_SUITE_TICKET")?);
+                    std::sync::Arc::new(tickets)
+                }
+            };
         let corp = need("YIDA_AUTH_CORP_ID")?;
         let isv = ThirdPartyApp::new(key, secret, tickets)
             .map_err(auth)?
@@ -75,7 +85,8 @@ pub fn token_provider() -> Result<Box<dyn TokenProvider>, Fail> {
     }
     Err(Fail::usage(
         "no credentials: set YIDA_ACCESS_TOKEN, or YIDA_APP_KEY and YIDA_APP_SECRET, or \
-         YIDA_SUITE_KEY, YIDA_SUITE_SECRET, YIDA_SUITE_TICKET and YIDA_AUTH_CORP_ID",
+         YIDA_SUITE_KEY, YIDA_SUITE_SECRET, YIDA_AUTH_CORP_ID and YIDA_SUITE_TICKET (or \
+         --ticket-store)",
     ))
 }
 

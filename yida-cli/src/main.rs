@@ -22,6 +22,7 @@ mod completions;
 mod config;
 mod emulator;
 mod events;
+mod events_push;
 mod export;
 mod fail;
 mod forms_check;
@@ -32,6 +33,7 @@ mod out;
 mod output;
 mod profile;
 mod schema;
+mod ticket_store;
 mod token;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -45,6 +47,7 @@ ENVIRONMENT:
   YIDA_ACCESS_TOKEN    a token to use as is (overrides the credentials below)
   YIDA_APP_KEY, YIDA_APP_SECRET                       internal app
   YIDA_SUITE_KEY, YIDA_SUITE_SECRET, YIDA_SUITE_TICKET, YIDA_AUTH_CORP_ID   third-party app
+  YIDA_TICKET_STORE    where pushed suite tickets are kept and read (as --ticket-store)
   YIDA_APP_TYPE, YIDA_SYSTEM_TOKEN, YIDA_USER_ID, YIDA_LANGUAGE  filled into every call
   YIDA_TIMEOUT         seconds per attempt (default 30)
   YIDA_PROFILE, YIDA_CONFIG   the profile and config file (`yida config --help`); a flag
@@ -66,6 +69,12 @@ struct Cli {
     verbose: u8,
     #[command(flatten)]
     globals: profile::ProfileArgs,
+    /// Suite-ticket store (third-party apps): `file:PATH` or `redis://…` (Redis needs
+    /// YIDA_SUITE_KEY). `yida events` keeps pushed tickets there; `call`, `token`, `export`,
+    /// `import` read the newest from there instead of YIDA_SUITE_TICKET. Default:
+    /// YIDA_TICKET_STORE.
+    #[arg(long, global = true, value_name = "STORE")]
+    ticket_store: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -198,6 +207,7 @@ fn main() -> ExitCode {
     };
     init_logging(cli.verbose);
     profile::init(cli.globals);
+    ticket_store::configure(cli.ticket_store);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -38,6 +38,7 @@ pub async fn raw(
     body: Option<Value>,
     token: Option<&str>,
 ) -> (u16, Value) {
+    yida_auth::ensure_tls_provider();
     let http = reqwest::Client::new();
     let mut req = http.request(
         reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
