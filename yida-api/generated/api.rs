@@ -28127,7 +28127,7 @@ pub mod tasks {
     /// DingTalk's page: [查询流程运行任务（VPC）](https://open.dingtalk.com/document/development/query-process-running-tasks-vpc).
     /// Permission: `Yida.Task.Read`.
     ///
-    /// Note: The page and the SDK mark every parameter optional.
+    /// Note: The page and the SDK mark every parameter optional; `processInstanceId` is required here (see its note).
     #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetRunningTasksRequest {
@@ -28137,8 +28137,8 @@ pub mod tasks {
         env: Option<crate::Env>,
         #[serde(rename = "language", default, skip_serializing)]
         language: Option<crate::Language>,
-        #[serde(rename = "processInstanceId", default, skip_serializing)]
-        process_instance_id: Option<String>,
+        #[serde(rename = "processInstanceId", skip_serializing)]
+        process_instance_id: String,
         #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<crate::__private::SecretText>,
         #[serde(rename = "userId", default, skip_serializing)]
@@ -28146,13 +28146,14 @@ pub mod tasks {
     }
     impl GetRunningTasksRequest {
         /// Starts a request with its required parameters.
+        /// - `process_instance_id`: The process instance's id.
         #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new() -> Self {
+        pub fn new(process_instance_id: impl Into<String>) -> Self {
             Self {
                 app_type: None,
                 env: None,
                 language: None,
-                process_instance_id: None,
+                process_instance_id: process_instance_id.into(),
                 system_token: None,
                 user_id: None,
             }
@@ -28172,14 +28173,6 @@ pub mod tasks {
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
         pub fn language(mut self, language: crate::Language) -> Self {
             self.language = Some(language);
-            self
-        }
-        /// `processInstanceId` (query): The process instance's id.
-        pub fn process_instance_id(
-            mut self,
-            process_instance_id: impl Into<String>,
-        ) -> Self {
-            self.process_instance_id = Some(process_instance_id.into());
             self
         }
         /// `systemToken` (query): The Yida app's secret key, from the app's settings.
@@ -28228,7 +28221,12 @@ pub mod tasks {
                     CONTEXT,
                     "Reply language: `zh_CN` (default) or `en_US`.",
                 ),
-                query("processInstanceId", "string", 0, "The process instance's id."),
+                query(
+                    "processInstanceId",
+                    "string",
+                    REQUIRED,
+                    "The process instance's id.",
+                ),
                 query(
                     "systemToken",
                     "string",
