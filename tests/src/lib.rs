@@ -579,3 +579,21 @@ impl std::io::Write for LogCapture {
         Ok(())
     }
 }
+
+/// The descriptor of `action`@`version` (every area is compiled into the tests).
+pub fn op(action: &str, version: &str) -> &'static yida_api::OperationMeta {
+    yida_api::operation(action, version)
+        .unwrap_or_else(|| panic!("no operation {action}@{version} in the spec"))
+}
+
+/// A dynamic call ([`yida_api::Client::call`]) by action and version, the reply's text parsed
+/// as JSON for comparison (`None`: the operation's reply has no body).
+pub async fn call(
+    client: &yida_api::Client,
+    action: &str,
+    version: &str,
+    input: serde_json::Value,
+) -> Result<Option<serde_json::Value>, yida_api::Error> {
+    let reply = client.call(op(action, version), input).await?;
+    Ok(reply.map(|raw| serde_json::from_str(raw.get()).expect("the reply text is JSON")))
+}
