@@ -80,6 +80,15 @@ impl ApiError {
     pub fn is_permission_denied(&self) -> bool {
         self.code().ends_with("AccessTokenPermissionDenied")
     }
+
+    /// What the call names does not exist: a code of Yida's `dataNotExist.` family
+    /// (`dataNotExist.form.notExists`, `dataNotExist.form.instanceNotExist`,
+    /// `dataNotExist.process.instanceNotExist`, `dataNotExist.app.appNotExist`, …; HTTP 400) or
+    /// an HTTP 404 with DingTalk's error JSON.
+    pub fn is_not_found(&self) -> bool {
+        self.code().starts_with("dataNotExist.")
+            || (self.status == 404 && self.code.is_some() && self.body_excerpt.is_none())
+    }
 }
 
 impl fmt::Display for ApiError {
