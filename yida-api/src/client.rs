@@ -72,6 +72,10 @@ pub(crate) struct Inner {
     pub(crate) quota_app: Arc<str>,
     body_limit: usize,
     token_defaults: yida_auth::ClientDefaults,
+    /// The call ledger and the organisation this client's calls count for.
+    ledger: Option<(crate::ledger::Ledger, Arc<str>)>,
+    /// Token fetches not yet written to the ledger.
+    token_fetches: Arc<crate::ledger::TokenFetches>,
 }
 
 impl fmt::Debug for Client {
@@ -105,6 +109,7 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     internal: Option<yida_auth::InternalApp>,
     body_limit: usize,
+    ledger: Option<(crate::ledger::Ledger, String)>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -134,6 +139,7 @@ impl Default for ClientBuilder {
             http: None,
             internal: None,
             body_limit: DEFAULT_BODY_LIMIT,
+            ledger: None,
         }
     }
 }
@@ -267,6 +273,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Count every request and token fetch of this client in `ledger`, for organisation `org`
+    /// (its corp id, or any name its apps share), and apply `org`'s budget before each request
+    /// (see [`crate::ledger`]).
+    pub fn ledger(mut self, ledger: crate::ledger::Ledger, org: impl Into<String>) -> Self {
+        self.ledger = Some((ledger, org.into()));
+        self
+    }
+
     /// Use this HTTP client (its redirect policy should be `none`). With only the `tls-ring`
     /// feature, call [`yida_auth::ensure_tls_provider`] before building it.
     pub fn http_client(mut self, c: reqwest::Client) -> Self {
@@ -307,13 +321,22 @@ impl ClientBuilder {
                     .map_err(|e| Error::Config(format!("HTTP client: {e}")))?
             }
         };
-        let token_defaults =
+        let token_fetches = Arc::new(crate::ledger::TokenFetches::default());
+        let mut token_defaults =
             yida_auth::ClientDefaults::new(endpoint.clone()).timeout(self.attempt_timeout);
+        if self.ledger.is_some() {
+            let seen = token_fetches.clone();
+            token_defaults = token_defaults.on_fetch(move || {
+                seen.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            });
+        }
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 body_limit: self.body_limit,
                 token_defaults,
+                ledger: self.ledger.map(|(l, org)| (l, org.into())),
+                token_fetches,
                 endpoint,
                 tokens,
                 attempt_timeout: self.attempt_timeout,
@@ -603,11 +626,18 @@ impl Client {
             }
             let result = match self.token().await {
                 Ok(token) => {
+                    let entry = self.ledger_before(p).await?;
                     let r = self.attempt(p, &token).await;
+                    if let Some((ledger, entry)) = entry {
+                        ledger.after_send(&entry, &r.as_ref().map(|_| ())).await;
+                    }
                     outcome.note(&r);
                     r.map_err(|e| (e, Some(token)))
                 }
-                Err(e) => Err((e, None)),
+                Err(e) => {
+                    self.ledger_tokens_only().await;
+                    Err((e, None))
+                }
             };
             if let (Some(l), Some(k)) = (limiter, &key) {
                 match &result {
@@ -649,6 +679,39 @@ impl Client {
                     tokio::time::sleep(pause).await;
                 }
             }
+        }
+    }
+
+    /// Counts the request about to leave in the ledger (with the token fetches before it);
+    /// `Err` when the organisation's budget refuses it: nothing is sent.
+    async fn ledger_before(
+        &self,
+        p: &Prepared,
+    ) -> Result<Option<(&crate::ledger::Ledger, crate::ledger::Entry)>, Error> {
+        let Some((ledger, org)) = &self.inner.ledger else {
+            return Ok(None);
+        };
+        let entry = crate::ledger::Entry {
+            org: org.to_string(),
+            app: self.inner.quota_app.to_string(),
+            operation: p.meta.id(),
+        };
+        ledger
+            .before_send(org, &entry, self.inner.token_fetches.take())
+            .await?;
+        Ok(Some((ledger, entry)))
+    }
+
+    /// Writes the token fetches of a failed token request to the ledger.
+    async fn ledger_tokens_only(&self) {
+        let Some((ledger, org)) = &self.inner.ledger else {
+            return;
+        };
+        let n = self.inner.token_fetches.take();
+        if n > 0 {
+            ledger
+                .count_token_fetches(org, &self.inner.quota_app, n)
+                .await;
         }
     }
 

@@ -90,6 +90,7 @@ mod error;
 pub mod form_values;
 mod guard;
 mod json_text;
+pub mod ledger;
 #[doc(hidden)]
 pub mod lenient;
 pub mod limiter;
@@ -113,7 +114,7 @@ pub use meta::{
     HttpMethod, Operation, OperationMeta, PageStyle, Paginated, ParamError, ParamLocation,
     ParamMeta,
 };
-pub use paginate::{JsonPageStream, PageStream, MAX_PAGE_SIZE};
+pub use paginate::{JsonPageStream, PageStream, DEFAULT_MAX_PAGES, MAX_PAGE_SIZE};
 pub use raw::{DecodeError, RawJson};
 pub use retry::RetryConfig;
 pub use yida_auth;

@@ -30,6 +30,10 @@ pub struct CallArgs {
     /// under the quota; keep 1 when records change during the walk).
     #[arg(long, default_value_t = 1, requires = "all", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    /// With --all: fetch at most N pages; past it the walk stops with an error [default: 1000,
+    /// and a walk whose totalCount needs more stops after its first page].
+    #[arg(long, value_name = "N", requires = "all", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pages: Option<u64>,
     /// Print help; with an action, that operation's parameters.
     #[arg(short, long)]
     pub help: bool,
@@ -304,7 +308,14 @@ pub async fn run(args: CallArgs) -> Result<(), Fail> {
     check_input(meta, &input)?;
     let client = crate::config::client()?;
     if args.all {
-        return call_all(&client, meta, input, usize::from(args.concurrency)).await;
+        return call_all(
+            &client,
+            meta,
+            input,
+            usize::from(args.concurrency),
+            args.max_pages,
+        )
+        .await;
     }
     let reply = client
         .call_dynamic_text(meta.action, meta.version, input)
@@ -338,6 +349,7 @@ async fn call_all(
     meta: &OperationMeta,
     input: serde_json::Value,
     concurrency: usize,
+    max_pages: Option<u64>,
 ) -> Result<(), Fail> {
     if meta.pagination.is_none() {
         return Err(Fail::usage(format!(
@@ -348,6 +360,9 @@ async fn call_all(
     let mut pages = client
         .paginate_json(meta.action, meta.version, input)?
         .concurrency(concurrency);
+    if let Some(n) = max_pages {
+        pages = pages.max_pages(n);
+    }
     let progress = Progress::new();
     let result = async {
         while let Some(items) = pages.next_items().await {

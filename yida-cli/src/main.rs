@@ -19,6 +19,7 @@ mod events;
 mod export;
 mod fail;
 mod import;
+mod import_input;
 mod ops;
 mod out;
 mod token;
