@@ -545,6 +545,12 @@ impl Client {
     /// Runs the attempts of one call under the overall timeout. Not generic, so it is compiled
     /// once for all operations.
     async fn execute(&self, prepared: Prepared) -> Result<Reply, Error> {
+        // A dry run (`plan_dynamic`) keeps the request and stops here: nothing leaves.
+        if crate::dry_run::capture(prepared.meta, &prepared.url, prepared.body.as_deref()) {
+            return Err(Error::DryRun {
+                operation: prepared.meta.id(),
+            });
+        }
         let started = Instant::now();
         let span = tracing::info_span!(
             "yida.call",
@@ -624,18 +630,27 @@ impl Client {
             if let (Some(l), Some(k)) = (limiter, &key) {
                 l.acquire(k).await;
             }
+            // The ledger counts the request (or its budget refuses it) before anything leaves,
+            // the token request included.
+            let entry = self.ledger_before(p).await?;
             let result = match self.token().await {
                 Ok(token) => {
-                    let entry = self.ledger_before(p).await?;
                     let r = self.attempt(p, &token).await;
-                    if let Some((ledger, entry)) = entry {
-                        ledger.after_send(&entry, &r.as_ref().map(|_| ())).await;
+                    if let Some((ledger, entry)) = &entry {
+                        let fetched = self.inner.token_fetches.take();
+                        ledger
+                            .after_send(entry, &r.as_ref().map(|_| ()), fetched)
+                            .await;
                     }
                     outcome.note(&r);
                     r.map_err(|e| (e, Some(token)))
                 }
                 Err(e) => {
-                    self.ledger_tokens_only().await;
+                    if let Some((ledger, entry)) = &entry {
+                        // The request never left: take it back.
+                        let fetched = self.inner.token_fetches.take();
+                        ledger.after_send(entry, &Err(&e), fetched).await;
+                    }
                     Err((e, None))
                 }
             };
@@ -700,19 +715,6 @@ impl Client {
             .before_send(org, &entry, self.inner.token_fetches.take())
             .await?;
         Ok(Some((ledger, entry)))
-    }
-
-    /// Writes the token fetches of a failed token request to the ledger.
-    async fn ledger_tokens_only(&self) {
-        let Some((ledger, org)) = &self.inner.ledger else {
-            return;
-        };
-        let n = self.inner.token_fetches.take();
-        if n > 0 {
-            ledger
-                .count_token_fetches(org, &self.inner.quota_app, n)
-                .await;
-        }
     }
 
     async fn attempt(&self, p: &Prepared, token: &AccessToken) -> Result<Reply, Error> {

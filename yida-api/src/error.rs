@@ -267,6 +267,13 @@ pub enum Error {
         /// The budget's limit.
         limit: u64,
     },
+    /// A dry run ([`Client::plan_dynamic`](crate::Client::plan_dynamic)) stopped the call
+    /// before anything was sent.
+    #[error("{operation}: dry run: not sent")]
+    DryRun {
+        /// `Action@version`.
+        operation: String,
+    },
     /// The call ledger could not be read or written while a refusing budget needed it; the
     /// call was not sent.
     #[error("{operation}: not sent: {message}")]

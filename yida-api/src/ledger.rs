@@ -616,35 +616,26 @@ impl Ledger {
         Ok(())
     }
 
-    /// Counts token fetches alone (their call failed before a request left).
-    pub(crate) async fn count_token_fetches(&self, org: &str, app: &str, n: u64) {
-        let entry = Entry {
-            org: org.to_string(),
-            app: app.to_string(),
-            operation: "token".into(),
-        };
-        let delta = Delta {
-            token_fetches: n,
+    /// After a request (or its token request) ended: take back a request that never left (no
+    /// token, or no connection), note a quota refusal, and count the token fetches made for it.
+    pub(crate) async fn after_send(
+        &self,
+        entry: &Entry,
+        result: &Result<(), &crate::Error>,
+        token_fetches: u64,
+    ) {
+        let mut delta = Delta {
+            token_fetches,
             ..Delta::default()
         };
-        if let Err(e) = self.store.add(Month::now(), &entry, delta, None).await {
-            tracing::warn!(error = %e, "the call ledger could not be updated");
+        match result {
+            Err(crate::Error::Connect { .. } | crate::Error::Auth(_)) => delta.calls = -1,
+            Err(crate::Error::Api(api)) if api.is_quota_exhausted() => delta.limit_replies = 1,
+            _ => {}
         }
-    }
-
-    /// After a request: take back one that never left, note a quota refusal.
-    pub(crate) async fn after_send(&self, entry: &Entry, result: &Result<(), &crate::Error>) {
-        let delta = match result {
-            Err(crate::Error::Connect { .. }) => Delta {
-                calls: -1,
-                ..Delta::default()
-            },
-            Err(crate::Error::Api(api)) if api.is_quota_exhausted() => Delta {
-                limit_replies: 1,
-                ..Delta::default()
-            },
-            _ => return,
-        };
+        if delta == Delta::default() {
+            return;
+        }
         if let Err(e) = self.store.add(Month::now(), entry, delta, None).await {
             tracing::warn!(error = %e, "the call ledger could not be updated");
         }

@@ -86,6 +86,7 @@ pub mod bulk;
 mod client;
 mod context;
 mod drive;
+pub mod dry_run;
 mod error;
 pub mod form_values;
 mod guard;

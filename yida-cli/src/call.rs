@@ -34,6 +34,14 @@ pub struct CallArgs {
     /// and a walk whose totalCount needs more stops after its first page].
     #[arg(long, value_name = "N", requires = "all", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_pages: Option<u64>,
+    /// Print the request it would send (secrets redacted), the validation result and the
+    /// calls the job would use; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run --all: spend one real call (page 1) to learn totalCount, so the number of
+    /// calls is known.
+    #[arg(long, requires = "dry_run")]
+    pub probe: bool,
     /// Print help; with an action, that operation's parameters.
     #[arg(short, long)]
     pub help: bool,
@@ -307,6 +315,10 @@ pub async fn run(args: CallArgs) -> Result<(), Fail> {
     let input = read_input(args.input.as_deref())?;
     check_input(meta, &input)?;
     let client = crate::config::client()?;
+    if args.dry_run {
+        return crate::dry_run::call(&client, meta, input, args.all, args.probe, args.max_pages)
+            .await;
+    }
     if args.all {
         return call_all(
             &client,

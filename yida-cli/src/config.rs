@@ -96,6 +96,9 @@ pub fn client() -> Result<Client, Fail> {
         .endpoint(endpoint()?)
         .token_provider(BoxedProvider(token_provider()?))
         .context(ctx);
+    if let Some((ledger, org)) = crate::quota::ledger()? {
+        b = b.ledger(ledger, org);
+    }
     if let Some(t) = env("YIDA_TIMEOUT") {
         let secs: f64 = t
             .trim()

@@ -25,12 +25,23 @@ pub struct ExportArgs {
     /// [default: 1000, and an export needing more stops after its first page].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_pages: Option<u64>,
+    /// Print the first request (secrets redacted) and the calls the export would use; send
+    /// nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: spend one real call (page 1) to learn totalCount, so the number of calls
+    /// is known.
+    #[arg(long, requires = "dry_run")]
+    pub probe: bool,
 }
 
 /// Runs `yida export`: SearchFormDatas 2.0 page by page (`--concurrency` pages at once once
 /// `totalCount` is known, paced under the quota), one record per line.
 pub async fn run(args: ExportArgs) -> Result<(), Fail> {
     let client = client()?;
+    if args.dry_run {
+        return crate::dry_run::export(&client, &args.form_uuid, args.probe, args.max_pages).await;
+    }
     let mut records = client
         .paginate_json(
             "SearchFormDatas",

@@ -39,6 +39,10 @@ pub struct ImportArgs {
     /// default: enough to isolate one bad record).
     #[arg(long, value_name = "N")]
     pub isolate_calls: Option<u64>,
+    /// Read and check the input and print the batch requests it would send (secrets
+    /// redacted) and their number; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Runs `yida import`: BatchSaveFormData in chunks under the quota; prints one NDJSON line per
@@ -46,6 +50,16 @@ pub struct ImportArgs {
 /// "maybeApplied":…,"record":…}`); exits 1 when any record failed.
 pub async fn run(args: ImportArgs) -> Result<(), Fail> {
     let client = client()?;
+    if args.dry_run {
+        return crate::dry_run::import(
+            &client,
+            &args.form_uuid,
+            args.file.as_deref(),
+            usize::from(args.chunk_size),
+            args.max_line_bytes,
+        )
+        .await;
+    }
     let mut reader = crate::import_input::open(args.file.as_deref())?;
     let max_line = args.max_line_bytes;
     let stdout = std::io::stdout();

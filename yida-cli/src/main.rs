@@ -14,6 +14,7 @@
 mod call;
 mod completions;
 mod config;
+mod dry_run;
 mod emulator;
 mod events;
 mod export;
@@ -22,6 +23,7 @@ mod import;
 mod import_input;
 mod ops;
 mod out;
+mod quota;
 mod token;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -37,6 +39,10 @@ ENVIRONMENT:
   YIDA_SUITE_KEY, YIDA_SUITE_SECRET, YIDA_SUITE_TICKET, YIDA_AUTH_CORP_ID   third-party app
   YIDA_APP_TYPE, YIDA_SYSTEM_TOKEN, YIDA_USER_ID, YIDA_LANGUAGE  filled into every call
   YIDA_TIMEOUT         seconds per attempt (default 30)
+  YIDA_LEDGER          folder of the call ledger (default ~/.local/share/yida/ledger), or off
+  YIDA_CORP_ID         the organisation calls are counted for (default: the corp or app key)
+  YIDA_CALL_BUDGET     monthly call budget: calls past it are refused, nothing sent
+  YIDA_CALL_BUDGET_WARN  warn from this many calls (default 80 % of the budget)
   RUST_LOG             log filter for stderr (e.g. yida_api=debug); overrides -v";
 
 /// yida: call the Yida (DingTalk low-code) server API
@@ -83,6 +89,8 @@ enum Command {
     Events(events::EventsArgs),
     /// Run a local Yida (emulator) and print the variables that point this CLI at it.
     Emulator(emulator::EmulatorArgs),
+    /// This month's calls from the call ledger, and what is left of the budget.
+    Quota(quota::QuotaArgs),
 }
 
 async fn run(command: Command) -> Result<(), Fail> {
@@ -95,6 +103,7 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Import(args) => import::run(args).await,
         Command::Events(args) => events::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,
+        Command::Quota(args) => quota::run(args).await,
     }
 }
 
