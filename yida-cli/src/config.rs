@@ -72,6 +72,13 @@ impl TokenProvider for BoxedProvider {
     fn token(&self) -> yida_auth::TokenFuture<'_> {
         self.0.token()
     }
+    fn token_with<'a>(
+        &'a self,
+        defaults: &'a yida_auth::ClientDefaults,
+    ) -> yida_auth::TokenFuture<'a> {
+        // The client's defaults carry the ledger's count of token fetches.
+        self.0.token_with(defaults)
+    }
     fn invalidate(&self, t: &yida_auth::AccessToken) -> bool {
         self.0.invalidate(t)
     }
