@@ -312,7 +312,8 @@ impl<T: Send + 'static> Walk<T> {
             // Every list operation documents `totalCount`; a full page without it gives no
             // bound, so the walk ends here rather than ask for pages without end.
             let reason = format!(
-                "page {} is full but its reply has no totalCount, which this operation documents;                  stopped rather than ask for pages without end",
+                "page {} is full but its reply has no totalCount, which this operation documents; \
+                 stopped rather than ask for pages without end",
                 page.number
             );
             let e = self.incomplete(reason);
@@ -325,7 +326,8 @@ impl<T: Send + 'static> Walk<T> {
                 .unwrap_or(0);
             if needed > self.max_pages {
                 let reason = format!(
-                    "totalCount {} needs {needed} pages, more than the default cap of {} pages;                      raise it (--max-pages {needed} / max_pages({needed})) to fetch them all",
+                    "totalCount {} needs {needed} pages, more than the default cap of {} pages; \
+                     raise it (--max-pages {needed} / max_pages({needed})) to fetch them all",
                     self.latest_total.unwrap_or(0),
                     self.max_pages
                 );
