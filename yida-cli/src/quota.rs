@@ -152,10 +152,16 @@ pub async fn run(args: QuotaArgs) -> Result<(), Fail> {
         None => Month::now(),
     };
     let Some(c) = config()? else {
-        return Err(Fail::usage(
-            "no call ledger: YIDA_LEDGER is off, or there is no home folder (set YIDA_LEDGER \
-             to a folder)",
-        ));
+        crate::out::note(
+            "note: no call ledger (YIDA_LEDGER is off, or there is no home folder to keep it \
+             in): nothing is counted",
+        );
+        let text = if args.json {
+            format!("{}\n", serde_json::json!({"month": month.to_string(), "ledger": null, "orgs": []}))
+        } else {
+            format!("month {month} (China time, UTC+8); no call ledger\n")
+        };
+        return crate::out::stdout(&text);
     };
     let ledger = FileLedger::new(&c.dir);
     let usage = Ledger::new(ledger)
