@@ -704,3 +704,67 @@ async fn isolation_never_resends_an_uncertain_part_and_stops_on_a_call_level_ref
     );
     assert!(out.iter().all(|o| !o.is_written()));
 }
+
+/// A resumed run trusts what isolation recorded: written records are reported from the
+/// checkpoint, parts whose fate was unknown are not sent again, nothing of the chunk is resent.
+#[tokio::test]
+async fn a_resumed_run_never_resends_what_isolation_left_uncertain() {
+    let dir = std::env::temp_dir().join(format!("yida-bulk-iso-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cp = dir.join("iso.checkpoint");
+    let _ = std::fs::remove_file(&cp);
+    let server = MockServer::start(|r, _| {
+        let list = r.json()["formDataJsonList"].as_array().unwrap().clone();
+        let has = |n: i64| {
+            list.iter()
+                .any(|t| t.as_str().unwrap() == format!(r#"{{"n":{n}}}"#))
+        };
+        if has(0) {
+            return Reply::error(400, "invalidParameter.field", "bad", "R2");
+        }
+        if has(2) {
+            return Reply::error(500, "innerError", "oops", "R5");
+        }
+        Reply::json(json!({"result": saved_ids(r, 0)}))
+    })
+    .await;
+    let c = builder(&server).build().unwrap();
+    let (out, summary) = save_all(&c, 4, |b| b.chunk_size(4).checkpoint(&cp)).await;
+    let summary = summary.unwrap();
+    // [0..4) refused → [0,1] refused, [2,3] 5xx (unknown) → [0] refused, [1] written.
+    assert_eq!(summary.calls, 5);
+    assert!(out[1].is_written());
+    assert!(matches!(
+        &out[2],
+        Outcome::Failed {
+            maybe_applied: true,
+            ..
+        }
+    ));
+    let sent = server.count();
+    let (out2, s2) = save_all(&c, 4, |b| b.chunk_size(4).checkpoint(&cp).resume(true)).await;
+    let s2 = s2.unwrap();
+    assert_eq!(server.count(), sent, "nothing of the chunk was sent again");
+    assert_eq!((s2.written, s2.resumed, s2.calls), (1, 1, 0));
+    assert!(
+        matches!(&out2[1], Outcome::Written { resumed: true, instance_id, .. } if instance_id == "FINST-1")
+    );
+    for i in [2, 3] {
+        assert!(matches!(
+            &out2[i],
+            Outcome::Failed {
+                maybe_applied: true,
+                error: RecordError::NotResent { .. },
+                ..
+            }
+        ));
+    }
+    assert!(matches!(
+        &out2[0],
+        Outcome::Failed {
+            maybe_applied: false,
+            ..
+        }
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}

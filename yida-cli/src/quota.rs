@@ -157,7 +157,10 @@ pub async fn run(args: QuotaArgs) -> Result<(), Fail> {
              in): nothing is counted",
         );
         let text = if args.json {
-            format!("{}\n", serde_json::json!({"month": month.to_string(), "ledger": null, "orgs": []}))
+            format!(
+                "{}\n",
+                serde_json::json!({"month": month.to_string(), "ledger": null, "orgs": []})
+            )
         } else {
             format!("month {month} (China time, UTC+8); no call ledger\n")
         };
