@@ -9,11 +9,15 @@ use yida_api::bulk::Outcome;
 /// Records from NDJSON (one JSON object of field values per line) into a form through
 /// BatchSaveFormData, in chunks, paced under the quota.
 ///
-/// Prints one NDJSON outcome per input line: `{"line":N,"ok":true,"instanceId":…}` or
-/// `{"line":N,"ok":false,"error":…,"maybeApplied":…,"record":…}`; exits 1 when any record
-/// failed. A chunk is never sent twice after a reply that may mean it was applied
-/// (`"maybeApplied":true`: check the form). With `--checkpoint FILE`, `--resume` continues an
-/// interrupted import with the same input without writing a record twice.
+/// Prints one NDJSON outcome per input line (blank lines excepted):
+/// `{"line":N,"ok":true,"instanceId":…}` or `{"line":N,"ok":false,"error":…,"maybeApplied":…,
+/// "record":…}`; lines that are not records (too long, not UTF-8, not a JSON object) get
+/// `"ok":false` and are not sent. Exits 1 when any record failed. The input is a regular file
+/// or standard input. A chunk refused for one record's content is split until each bad record
+/// stands alone, so the others are written and each refused line carries its own error. A
+/// chunk is never sent twice after a reply that may mean it was applied (`"maybeApplied":true`:
+/// check the form). With `--checkpoint FILE`, `--resume` continues an interrupted import with
+/// the same input without writing a record twice.
 #[derive(clap::Args, Debug)]
 pub struct ImportArgs {
     /// The form (`FORM-…`).
