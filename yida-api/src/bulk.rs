@@ -50,7 +50,7 @@
 
 use crate::{
     BatchRemovalByFormInstanceIdListRequest, BatchSaveFormDataRequest,
-    BatchUpdateFormDataByInstanceMapRequest, Client, Error, JsonText,
+    BatchUpdateFormDataByInstanceMapRequest, Client, Error, JsonText, OpId,
 };
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use md5::{Digest, Md5};
@@ -79,8 +79,8 @@ pub enum RecordError {
     /// The call succeeded but its reply does not list this record as written.
     #[error("{operation}: the reply does not list this record as written")]
     NotInReply {
-        /// `Action@version`.
-        operation: String,
+        /// The batch operation.
+        operation: crate::OpId,
     },
     /// The batch call of a group of records failed and the call budget for isolating the bad
     /// records ran out before this group was split further.
@@ -95,8 +95,8 @@ pub enum RecordError {
     /// that may mean it was applied): it was not sent again.
     #[error("{operation}: an earlier run sent this record's chunk and its fate is unknown; not sent again (check the form)")]
     NotResent {
-        /// `Action@version`.
-        operation: String,
+        /// The batch operation.
+        operation: crate::OpId,
     },
 }
 
@@ -236,9 +236,9 @@ impl fmt::Debug for Checkpoint {
     }
 }
 
-fn cp_error(operation: &str, path: &Path, what: impl fmt::Display) -> Error {
+fn cp_error(operation: OpId, path: &Path, what: impl fmt::Display) -> Error {
     Error::InvalidInput {
-        operation: operation.to_string(),
+        operation,
         message: format!("checkpoint {}: {what}", path.display()),
     }
 }
@@ -247,7 +247,7 @@ impl Checkpoint {
     fn open(
         path: &Path,
         resume: bool,
-        operation: &str,
+        operation: OpId,
         form: &str,
         chunk_size: usize,
     ) -> Result<Self, Error> {
@@ -276,7 +276,7 @@ impl Checkpoint {
                 };
                 if !header_seen {
                     header_seen = true;
-                    if l.operation.as_deref() != Some(operation)
+                    if l.operation.as_deref() != Some(operation.to_string().as_str())
                         || l.form.as_deref() != Some(form)
                         || l.chunk_size != Some(chunk_size)
                     {
@@ -323,7 +323,7 @@ impl Checkpoint {
             cp.append(
                 operation,
                 &Line {
-                    operation: Some(operation.into()),
+                    operation: Some(operation.to_string()),
                     form: Some(form.into()),
                     chunk_size: Some(chunk_size),
                     chunk: None,
@@ -337,7 +337,7 @@ impl Checkpoint {
         Ok(cp)
     }
 
-    fn append(&mut self, operation: &str, line: &Line) -> Result<(), Error> {
+    fn append(&mut self, operation: OpId, line: &Line) -> Result<(), Error> {
         let mut text =
             serde_json::to_string(line).map_err(|e| cp_error(operation, &self.path, e))?;
         text.push('\n');
@@ -351,7 +351,7 @@ impl Checkpoint {
 
     fn mark(
         &mut self,
-        operation: &str,
+        operation: OpId,
         chunk: u64,
         digest: &str,
         mark: &Mark,
@@ -516,7 +516,7 @@ impl Bulk {
                     // Cannot tell which records the ids belong to.
                     // The call was applied; which record got which id is unknown.
                     return Err(Error::Decode {
-                        operation: "BatchSaveFormData@1.0".into(),
+                        operation: OpId::BatchSaveFormData,
                         status: 200,
                         request_id: None,
                         source: <serde_json::Error as serde::de::Error>::custom(format!(
@@ -528,7 +528,7 @@ impl Bulk {
                 Ok(ids.into_iter().map(Some).collect())
             })
         };
-        self.run("BatchSaveFormData@1.0", records, send, on_outcome)
+        self.run(OpId::BatchSaveFormData, records, send, on_outcome)
             .await
     }
 
@@ -570,7 +570,7 @@ impl Bulk {
             })
         };
         self.run(
-            "BatchUpdateFormDataByInstanceMap@1.0",
+            OpId::BatchUpdateFormDataByInstanceMap,
             records,
             send,
             on_outcome,
@@ -607,7 +607,7 @@ impl Bulk {
             })
         };
         self.run(
-            "BatchRemovalByFormInstanceIdList@1.0",
+            OpId::BatchRemovalByFormInstanceIdList,
             instance_ids,
             send,
             on_outcome,
@@ -618,7 +618,7 @@ impl Bulk {
     /// The engine: chunks, checkpoint, bounded concurrency, one outcome per record.
     async fn run<T, I, S, F>(
         &self,
-        operation: &str,
+        operation: OpId,
         records: I,
         send: S,
         mut on_outcome: F,
@@ -639,7 +639,7 @@ impl Bulk {
             )?),
             None if self.resume => {
                 return Err(Error::InvalidInput {
-                    operation: operation.into(),
+                    operation,
                     message: "resume needs a checkpoint file".into(),
                 })
             }
@@ -715,9 +715,7 @@ impl Bulk {
                                             Outcome::Failed {
                                                 index,
                                                 record,
-                                                error: RecordError::NotInReply {
-                                                    operation: operation.into(),
-                                                },
+                                                error: RecordError::NotInReply { operation },
                                                 maybe_applied: false,
                                             },
                                             &mut summary,
@@ -732,9 +730,7 @@ impl Bulk {
                                         Outcome::Failed {
                                             index: first + i as u64,
                                             record,
-                                            error: RecordError::NotResent {
-                                                operation: operation.into(),
-                                            },
+                                            error: RecordError::NotResent { operation },
                                             maybe_applied: true,
                                         },
                                         &mut summary,
@@ -749,8 +745,7 @@ impl Bulk {
                 }
                 // The call runs as a task: it leaves when the limiter says, even while this
                 // loop hands out the outcomes of another chunk.
-                let fut =
-                    crate::drive::Driven::new(operation.to_string(), send(&self.client, &chunk));
+                let fut = crate::drive::Driven::new(operation, send(&self.client, &chunk));
                 summary.calls += 1;
                 in_flight.push(async move { (number, first, sum, chunk, fut.await) });
             }
@@ -783,9 +778,7 @@ impl Bulk {
                                 Outcome::Failed {
                                     index,
                                     record,
-                                    error: RecordError::NotInReply {
-                                        operation: operation.into(),
-                                    },
+                                    error: RecordError::NotInReply { operation },
                                     maybe_applied: false,
                                 },
                                 &mut summary,
@@ -799,7 +792,7 @@ impl Bulk {
                         && refused_for_content(&e)
                         && self.isolation_budget() >= 2 =>
                 {
-                    let (found, calls) = self.isolate(&send, &chunk, e).await;
+                    let (found, calls) = self.isolate(operation, &send, &chunk, e).await;
                     summary.calls += calls;
                     summary.isolation_calls += calls;
                     let written = found
@@ -809,7 +802,7 @@ impl Bulk {
                     if written == 0 && found.iter().all(|f| matches!(f, Found::Failed(..))) {
                         // Every record failed on its own: the error is about the call.
                         tracing::warn!(
-                            operation,
+                            operation = %operation,
                             "every record of a refused chunk failed alone; not isolating the records of later chunks"
                         );
                         isolating = false;
@@ -890,7 +883,13 @@ impl Bulk {
     /// Splits a chunk refused for its content, level by level, until each refused record
     /// stands alone or the budget is spent. Parts that fail otherwise are never sent again.
     /// Returns what was found per record and the calls sent.
-    async fn isolate<T, S>(&self, send: &S, chunk: &[T], error: Error) -> (Vec<Found>, u64)
+    async fn isolate<T, S>(
+        &self,
+        op: OpId,
+        send: &S,
+        chunk: &[T],
+        error: Error,
+    ) -> (Vec<Found>, u64)
     where
         T: Send + 'static,
         S: Fn(&Client, &[T]) -> ChunkFuture,
@@ -912,9 +911,8 @@ impl Bulk {
             }
             budget -= 2;
             let mid = lo + (hi - lo) / 2;
-            let op = String::from("isolate");
             let (a, b) = futures_util::future::join(
-                crate::drive::Driven::new(op.clone(), send(&self.client, &chunk[lo..mid])),
+                crate::drive::Driven::new(op, send(&self.client, &chunk[lo..mid])),
                 crate::drive::Driven::new(op, send(&self.client, &chunk[mid..hi])),
             )
             .await;

@@ -60,7 +60,7 @@ pub(crate) fn capture(meta: &'static OperationMeta, url: &str, body: Option<&[u8
                 v
             });
             *slot.borrow_mut() = Some(PlannedRequest {
-                operation: meta.id(),
+                operation: meta.id.to_string(),
                 method: meta.method.as_str(),
                 url,
                 body,
@@ -70,16 +70,16 @@ pub(crate) fn capture(meta: &'static OperationMeta, url: &str, body: Option<&[u8
 }
 
 impl Client {
-    /// The request [`call_dynamic`](Client::call_dynamic) would send for these parameters,
-    /// after every check it makes (unknown or missing parameters, types, path values) — but
-    /// nothing is sent, no token is fetched and the ledger counts nothing. Secrets are
-    /// redacted in the plan.
+    /// The request [`call`](Client::call) would send for these parameters, after every check
+    /// it makes (unknown or missing parameters, types, path values), but nothing is sent, no
+    /// token is fetched and the ledger counts nothing. Secrets are redacted in the plan.
     ///
     /// ```
     /// # async fn run() -> Result<(), yida_api::Error> {
     /// let client = yida_api::Client::builder().access_token("t").build()?;
+    /// let meta = yida_api::operation("GetFormDataByID", "1.0").unwrap();
     /// let plan = client
-    ///     .plan_dynamic("GetFormDataByID", "1.0", serde_json::json!({
+    ///     .plan(meta, serde_json::json!({
     ///         "id": "FINST-1", "appType": "APP_1", "systemToken": "s", "userId": "u"
     ///     }))
     ///     .await?;
@@ -87,22 +87,21 @@ impl Client {
     /// assert!(plan.url.contains("systemToken=***"));
     /// # Ok(()) }
     /// ```
-    pub async fn plan_dynamic(
+    pub async fn plan(
         &self,
-        action: &str,
-        version: &str,
+        meta: &'static OperationMeta,
         input: serde_json::Value,
     ) -> Result<PlannedRequest, Error> {
         DRY_RUN
             .scope(std::cell::RefCell::new(None), async {
-                match self.call_dynamic(action, version, input).await {
+                match self.call(meta, input).await {
                     Err(Error::DryRun { .. }) | Ok(_) => {}
                     Err(e) => return Err(e),
                 }
                 DRY_RUN
                     .with(|slot| slot.borrow_mut().take())
                     .ok_or_else(|| Error::InvalidInput {
-                        operation: format!("{action}@{version}"),
+                        operation: meta.id,
                         message: "the dry run captured no request".into(),
                     })
             })

@@ -546,6 +546,7 @@ impl Ledger {
     /// budget; a store failure without one only logs.
     pub(crate) async fn before_send(
         &self,
+        op: crate::OpId,
         org: &str,
         entry: &Entry,
         token_fetches: u64,
@@ -569,7 +570,7 @@ impl Ledger {
                     let _ = self.store.add(month, entry, only_tokens, None).await;
                 }
                 return Err(crate::Error::BudgetExhausted {
-                    operation: entry.operation.clone(),
+                    operation: op,
                     org: org.to_string(),
                     month: month.to_string(),
                     used,
@@ -578,7 +579,7 @@ impl Ledger {
             }
             Err(e) if limit.is_some() => {
                 return Err(crate::Error::Ledger {
-                    operation: entry.operation.clone(),
+                    operation: op,
                     message: e.to_string(),
                 })
             }

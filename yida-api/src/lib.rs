@@ -89,7 +89,6 @@ mod drive;
 pub mod dry_run;
 mod error;
 pub mod form_values;
-mod guard;
 mod json_text;
 pub mod ledger;
 #[doc(hidden)]
@@ -112,8 +111,8 @@ pub use error::{ApiError, Error};
 pub use json_text::JsonText;
 pub use limiter::{AdaptiveRateLimiter, FixedRateLimiter, QuotaKey, RateLimiter};
 pub use meta::{
-    HttpMethod, Operation, OperationMeta, PageStyle, Paginated, ParamError, ParamLocation,
-    ParamMeta,
+    operation, FieldMeta, HttpMethod, ModelMeta, Operation, OperationMeta, PageStyle, Paginated,
+    ParamError, ParamLocation, ParamMeta, ParamType, PathPart,
 };
 pub use paginate::{JsonPageStream, PageStream, DEFAULT_MAX_PAGES, MAX_PAGE_SIZE};
 pub use raw::{DecodeError, RawJson};

@@ -65,7 +65,7 @@ fn pages_for(total: i64, page_size: i64, max_pages: Option<u64>) -> (u64, bool) 
 /// `yida call … --dry-run [--all [--probe]]`.
 pub async fn call(
     client: &Client,
-    meta: &OperationMeta,
+    meta: &'static OperationMeta,
     input: Value,
     all: bool,
     probe: bool,
@@ -75,29 +75,23 @@ pub async fn call(
         if probe {
             return Err(Fail::usage("--probe applies to --all (a walk of pages)"));
         }
-        let plan = client
-            .plan_dynamic(meta.action, meta.version, input)
-            .await
-            .map_err(refused)?;
+        let plan = client.plan(meta, input).await.map_err(refused)?;
         return finish(json!({"requests": [plan_json(&plan)], "validation": "ok", "calls": 1}))
             .await;
     }
-    let page_key = match meta.pagination {
-        Some(yida_api::PageStyle::PageNumber) => "pageNumber",
-        Some(yida_api::PageStyle::CurrentPage) => "currentPage",
-        None => {
-            return Err(Fail::usage(format!(
-                "{} is not a paginated operation; --all does not apply",
-                meta.id()
-            )))
-        }
+    let Some(style) = meta.pagination else {
+        return Err(Fail::usage(format!(
+            "{} is not a paginated operation; --all does not apply",
+            meta.id
+        )));
     };
+    let page_key = style.page_param();
     walk(client, meta, input, page_key, probe, max_pages).await
 }
 
 async fn walk(
     client: &Client,
-    meta: &OperationMeta,
+    meta: &'static OperationMeta,
     input: Value,
     page_key: &str,
     probe: bool,
@@ -112,10 +106,7 @@ async fn walk(
         .min(MAX_PAGE_SIZE);
     first[page_key] = 1.into();
     first["pageSize"] = size.into();
-    let plan = client
-        .plan_dynamic(meta.action, meta.version, first.clone())
-        .await
-        .map_err(refused)?;
+    let plan = client.plan(meta, first.clone()).await.map_err(refused)?;
     let mut doc = json!({"requests": [plan_json(&plan)], "validation": "ok"});
     if !probe {
         doc["calls"] = Value::Null;
@@ -127,10 +118,10 @@ async fn walk(
         .into();
         return finish(doc).await;
     }
-    let reply = client
-        .call_dynamic(meta.action, meta.version, first)
-        .await?
-        .unwrap_or_default();
+    let reply: Value = match client.call(meta, first).await? {
+        Some(raw) => serde_json::from_str(raw.get()).unwrap_or_default(),
+        None => Value::Null,
+    };
     let Some(total) = reply.get("totalCount").and_then(Value::as_i64) else {
         doc["calls"] = Value::Null;
         doc["probe"] = json!({"calls": 1, "totalCount": null});
@@ -158,9 +149,7 @@ pub async fn export(
     probe: bool,
     max_pages: Option<u64>,
 ) -> Result<(), Fail> {
-    let meta = yida_api::operations()
-        .into_iter()
-        .find(|o| o.action == "SearchFormDatas" && o.version == "2.0")
+    let meta = yida_api::operation("SearchFormDatas", "2.0")
         .ok_or_else(|| Fail::usage("SearchFormDatas@2.0 is not in this build"))?;
     walk(
         client,
@@ -212,13 +201,12 @@ pub async fn import(
                 .push(json!({"line": number, "error": "not a JSON object of field values"})),
         }
     }
+    let meta = yida_api::operation("BatchSaveFormData", "1.0")
+        .ok_or_else(|| Fail::usage("BatchSaveFormData@1.0 is not in this build"))?;
     let mut requests = Vec::new();
     for chunk in records.chunks(chunk_size.max(1)) {
         let input = json!({"formUuid": form_uuid, "formDataJsonList": chunk});
-        let plan = client
-            .plan_dynamic("BatchSaveFormData", "1.0", input)
-            .await
-            .map_err(refused)?;
+        let plan = client.plan(meta, input).await.map_err(refused)?;
         requests.push(plan_json(&plan));
     }
     let calls = requests.len();

@@ -45,7 +45,6 @@ mod ops;
 mod search;
 pub mod seed;
 mod server;
-pub mod spec;
 pub mod store;
 mod stream;
 

@@ -3,10 +3,10 @@
 use crate::search::{self, gmt, parse_day, Filter};
 use crate::seed::{Form, Process, Seed};
 use crate::server::{now_ms, ApiErr, Caller, Shared};
-use crate::spec::Op;
 use crate::store::{Instance, LogEntry, OpRecord, Record, State, Task};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
+use yida_api::OperationMeta as Op;
 
 /// Operations with state behind them, `(action, version)`.
 pub const EMULATED: &[(&str, &str)] = &[

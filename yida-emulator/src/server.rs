@@ -1,7 +1,6 @@
 //! HTTP front: tokens, authentication, faults, quota, validation from the spec, dispatch.
 
 use crate::seed::Seed;
-use crate::spec::{self, Loc, Method, Op};
 use crate::store::{Disk, State};
 use crate::{Error, Faults, Options};
 use axum::body::Bytes;
@@ -16,6 +15,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use yida_api::{HttpMethod as Method, OperationMeta as Op, ParamLocation as Loc};
 
 /// A DingTalk-shaped error reply.
 #[derive(Debug)]
@@ -60,7 +60,7 @@ struct Tokens {
 /// App key, action, version.
 type QuotaKey = (String, &'static str, &'static str);
 /// Path parameters by name.
-type PathParams = Vec<(&'static str, String)>;
+type PathParams = Vec<(&'static yida_api::ParamMeta, String)>;
 
 /// Everything the handlers share.
 pub struct Shared {
@@ -449,21 +449,17 @@ async fn ws_connect(
 
 /// Finds the operation for a method and path.
 fn find_op(method: Method, path: &str) -> Result<(&'static Op, PathParams), ApiErr> {
-    let mut path_matched = false;
-    for op in spec::ops() {
-        if let Some(params) = spec::match_path(op.path, path) {
-            if op.method == method {
-                return Ok((op, params));
-            }
-            path_matched = true;
-        }
-    }
-    let _ = path_matched;
-    Err(ApiErr::new(
-        404,
-        "InvalidAction.NotFound",
-        "Specified api is not found, please check your url and method.",
-    ))
+    yida_api::operations()
+        .into_iter()
+        .filter(|op| op.method == method)
+        .find_map(|op| op.match_path(path).map(|params| (op, params)))
+        .ok_or_else(|| {
+            ApiErr::new(
+                404,
+                "InvalidAction.NotFound",
+                "Specified api is not found, please check your url and method.",
+            )
+        })
 }
 
 /// Collects and checks every parameter against the spec.
@@ -474,9 +470,13 @@ fn validate(
     body: &Bytes,
 ) -> Result<Map<String, Value>, ApiErr> {
     let mut out = Map::new();
-    let declared = |name: &str, loc: Loc| op.params.iter().find(|p| p.name == name && p.loc == loc);
-    for (name, value) in path_params {
-        out.insert(name.to_string(), Value::String(value));
+    let declared = |name: &str, loc: Loc| {
+        op.params
+            .iter()
+            .find(|p| p.name == name && p.location == loc)
+    };
+    for (p, value) in path_params {
+        out.insert(p.name.to_string(), Value::String(value));
     }
     if let Some(q) = query {
         for (k, v) in form_urlencoded(q) {
@@ -489,13 +489,13 @@ fn validate(
                     ),
                 )
             })?;
-            let value = spec::from_query(p.ty, &v).map_err(|problem| {
+            let value = p.ty.parse_text(&v).map_err(|problem| {
                 ApiErr::bad("invalidParameter", format!("parameter {k} {problem}"))
             })?;
             out.insert(k, value);
         }
     }
-    let has_body_params = op.params.iter().any(|p| p.loc == Loc::Body);
+    let has_body_params = op.params.iter().any(|p| p.location == Loc::Body);
     if has_body_params {
         for (k, v) in json_body(body)? {
             let p = declared(&k, Loc::Body).ok_or_else(|| {
@@ -510,7 +510,7 @@ fn validate(
             if v.is_null() {
                 continue;
             }
-            if let Some(problem) = spec::type_problem(p.ty, &v) {
+            if let Some(problem) = p.ty.wire_problem(&v) {
                 return Err(ApiErr::bad(
                     "invalidParameter",
                     format!("parameter {k} {problem}"),
@@ -519,7 +519,7 @@ fn validate(
             out.insert(k, v);
         }
     }
-    for p in &op.params {
+    for p in op.params {
         let missing = match out.get(p.name) {
             None => true,
             Some(Value::String(s)) => s.is_empty(),
@@ -572,7 +572,7 @@ async fn handle(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Option<Value>, ApiErr> {
-    let m = Method::from_http(method).ok_or_else(|| {
+    let m = Method::from_wire(method.as_str()).ok_or_else(|| {
         ApiErr::new(
             404,
             "InvalidAction.NotFound",

@@ -52,11 +52,13 @@
 
 mod ledger;
 mod quota;
+mod replay;
 mod tickets;
 mod tokens;
 
 pub use ledger::RedisLedger;
 pub use quota::{RedisRateLimiter, LATE};
+pub use replay::RedisReplayStore;
 pub use tickets::RedisTicketStore;
 pub use tokens::RedisTokenStore;
 

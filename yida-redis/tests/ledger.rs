@@ -1,29 +1,15 @@
 //! The call ledger in Redis (issue 22 item 1): four replicas, each with its own connection and
-//! client, share one count and one budget through a REAL `redis-server`.
-
-mod support;
+//! client, share one count and one budget through a REAL `redis-server` (skipped without
+//! one, unless `CI` is set: `yida_e2e::programs`).
 
 use serde_json::json;
 use std::sync::Arc;
-use support::RedisServer;
 use yida_api::ledger::{CallBudget, Ledger, LedgerStore, Month};
 use yida_api::{AppContext, Client, Error, GetFormDataByIdRequest};
-use yida_e2e::{MockServer, Reply};
+use yida_e2e::{MockServer, RedisServer, Reply};
 use yida_redis::{Redis, RedisLedger};
 
 const TOKEN_PATH: &str = "/v1.0/oauth2/accessToken";
-
-fn redis_missing() -> bool {
-    let found = std::process::Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_ok();
-    if !found && std::env::var_os("CI").is_none() {
-        println!("skipped: redis-server not found — apt-get install redis-server");
-        return true;
-    }
-    false
-}
 
 fn replica(server: &MockServer, url: &str, budget: Option<u64>) -> (Client, Arc<RedisLedger>) {
     // A generous time limit: 500 calls start at once on a shared 2-core machine.
@@ -65,14 +51,13 @@ async fn server() -> MockServer {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn four_replicas_count_in_one_redis_ledger_and_share_one_budget() {
-    if redis_missing() {
-        return;
-    }
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
         .with_max_level(tracing::Level::WARN)
         .try_init();
-    let redis = RedisServer::start();
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
     let server = server().await;
     let replicas: Vec<_> = (0..4)
         .map(|_| replica(&server, &redis.url(), None))
