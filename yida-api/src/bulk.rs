@@ -692,9 +692,7 @@ impl Bulk {
                                             Outcome::Failed {
                                                 index,
                                                 record,
-                                                error: RecordError::NotResent {
-                                                    operation: operation.into(),
-                                                },
+                                                error: RecordError::NotResent { operation },
                                                 maybe_applied: true,
                                             },
                                             &mut summary,
@@ -835,9 +833,7 @@ impl Bulk {
                             Found::NotInReply => Outcome::Failed {
                                 index,
                                 record,
-                                error: RecordError::NotInReply {
-                                    operation: operation.into(),
-                                },
+                                error: RecordError::NotInReply { operation },
                                 maybe_applied: false,
                             },
                             Found::Failed(error, maybe_applied) => Outcome::Failed {
