@@ -88,11 +88,13 @@ mod client;
 pub mod components;
 mod context;
 mod drive;
+pub mod dry_run;
 mod error;
 pub mod form_values;
 #[cfg(feature = "formgen")]
 pub mod formgen;
 mod json_text;
+pub mod ledger;
 #[doc(hidden)]
 pub mod lenient;
 pub mod limiter;
@@ -118,7 +120,7 @@ pub use meta::{
     operation, FieldMeta, HttpMethod, ModelMeta, Operation, OperationMeta, PageStyle, Paginated,
     ParamError, ParamLocation, ParamMeta, ParamType, PathPart, Risk,
 };
-pub use paginate::{JsonPageStream, PageStream, MAX_PAGE_SIZE};
+pub use paginate::{JsonPageStream, PageStream, DEFAULT_MAX_PAGES, MAX_PAGE_SIZE};
 pub use raw::{DecodeError, RawJson};
 pub use retry::RetryConfig;
 pub use yida_auth;

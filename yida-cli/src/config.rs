@@ -97,6 +97,13 @@ impl TokenProvider for BoxedProvider {
     fn token(&self) -> yida_auth::TokenFuture<'_> {
         self.0.token()
     }
+    fn token_with<'a>(
+        &'a self,
+        defaults: &'a yida_auth::ClientDefaults,
+    ) -> yida_auth::TokenFuture<'a> {
+        // The client's defaults carry the ledger's count of token fetches.
+        self.0.token_with(defaults)
+    }
     fn invalidate(&self, t: &yida_auth::AccessToken) -> bool {
         self.0.invalidate(t)
     }
@@ -122,6 +129,9 @@ pub fn client() -> Result<Client, Fail> {
         .endpoint(endpoint()?)
         .token_provider(BoxedProvider(token_provider()?))
         .context(ctx);
+    if let Some((ledger, org)) = crate::quota::ledger()? {
+        b = b.ledger(ledger, org);
+    }
     if let Some(t) = env("YIDA_TIMEOUT") {
         let secs: f64 = t
             .trim()

@@ -20,6 +20,7 @@ mod call;
 mod codegen_form;
 mod completions;
 mod config;
+mod dry_run;
 mod emulator;
 mod events;
 mod events_push;
@@ -27,11 +28,13 @@ mod export;
 mod fail;
 mod forms_check;
 mod import;
+mod import_input;
 mod input;
 mod ops;
 mod out;
 mod output;
 mod profile;
+mod quota;
 mod schema;
 mod ticket_store;
 mod token;
@@ -52,6 +55,10 @@ ENVIRONMENT:
   YIDA_TIMEOUT         seconds per attempt (default 30)
   YIDA_PROFILE, YIDA_CONFIG   the profile and config file (`yida config --help`); a flag
                        beats its variable, which beats the profile
+  YIDA_LEDGER          folder of the call ledger (default ~/.local/share/yida/ledger), or off
+  YIDA_CORP_ID         the organisation calls are counted for (default: the corp or app key)
+  YIDA_CALL_BUDGET     monthly call budget: calls past it are refused, nothing sent
+  YIDA_CALL_BUDGET_WARN  warn from this many calls (default 80 % of the budget)
   RUST_LOG             log filter for stderr (e.g. yida_api=debug); overrides -v";
 
 /// yida: call the Yida (DingTalk low-code) server API
@@ -118,6 +125,8 @@ enum Command {
     Codegen(codegen_form::CodegenArgs),
     /// Form tools: `yida forms check <generated.rs|definitions.json> <formUuid>` names drift.
     Forms(forms_check::FormsArgs),
+    /// This month's calls from the call ledger, and what is left of the budget.
+    Quota(quota::QuotaArgs),
 }
 
 async fn run(command: Command) -> Result<(), Fail> {
@@ -135,6 +144,7 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Emulator(args) => emulator::run(args).await,
         Command::Codegen(args) => codegen_form::run(args).await,
         Command::Forms(args) => forms_check::run(args).await,
+        Command::Quota(args) => quota::run(args).await,
     }
 }
 

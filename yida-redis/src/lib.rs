@@ -10,6 +10,9 @@
 //! - [`RedisTicketStore`]: a [`yida_auth::SuiteTicketStore`] for the suite ticket of a
 //!   third-party app, pushed to whichever replica DingTalk reached, read by all; a ticket
 //!   pushed earlier never replaces a newer one.
+//! - [`RedisLedger`]: a [`yida_api::ledger::LedgerStore`] counting the calls of every
+//!   replica per organisation, app, operation and month, a budget's check-and-count in one
+//!   Lua script (the replicas together never pass a limit).
 //! - [`RedisRateLimiter`]: a [`yida_api::limiter::RateLimiter`] keeping one timeline of call
 //!   slots per app and API in Redis (GCRA in one Lua script, on Redis's clock), so the
 //!   replicas together stay under DingTalk's quota.
@@ -53,12 +56,14 @@
 //! runs in CI against the emulator and a local `redis-server`.
 #![warn(missing_docs)]
 
+mod ledger;
 mod quota;
 mod replay;
 mod seal;
 mod tickets;
 mod tokens;
 
+pub use ledger::RedisLedger;
 pub use quota::{RedisRateLimiter, LATE, REPLICA_WINDOW};
 pub use replay::RedisReplayStore;
 pub use tickets::{RedisTicketStore, DEFAULT_TICKET_TTL};
