@@ -74,14 +74,14 @@ struct Cli {
     /// Log to stderr: -v calls, attempts and retries; -vv everything (secrets never logged).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
-    #[command(flatten)]
-    globals: profile::ProfileArgs,
     /// Suite-ticket store (third-party apps): `file:PATH` or `redis://…` (Redis needs
     /// YIDA_SUITE_KEY). `yida events` keeps pushed tickets there; `call`, `token`, `export`,
     /// `import` read the newest from there instead of YIDA_SUITE_TICKET. Default:
     /// YIDA_TICKET_STORE.
     #[arg(long, global = true, value_name = "STORE")]
     ticket_store: Option<String>,
+    #[command(flatten)]
+    globals: profile::ProfileArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -216,8 +216,8 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose);
-    profile::init(cli.globals);
     ticket_store::configure(cli.ticket_store);
+    profile::init(cli.globals);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
