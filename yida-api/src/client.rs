@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 use yida_auth::{AccessToken, StaticToken, TokenProvider};
 
-/// DingTalk's API endpoint.
-pub const DEFAULT_ENDPOINT: &str = "https://api.dingtalk.com";
+/// DingTalk's API endpoint (the one definition is `yida_auth::DEFAULT_ENDPOINT`: API calls and
+/// token fetches share it).
+pub const DEFAULT_ENDPOINT: &str = yida_auth::DEFAULT_ENDPOINT;
 
 /// Default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -692,11 +693,14 @@ impl Client {
         loop {
             attempt += 1;
             outcome.attempts = attempt;
-            if let (Some(l), Some(k)) = (limiter, &key) {
-                l.acquire(k).await;
-            }
             let result = match self.token().await {
                 Ok(token) => {
+                    // The slot is taken with the token in hand, when the call is about to
+                    // leave: a slot taken before a token fetch would be spent while waiting,
+                    // and every waiter would then leave at once when the token came.
+                    if let (Some(l), Some(k)) = (limiter, &key) {
+                        l.acquire(k).await;
+                    }
                     let r = self.attempt(p, &token).await;
                     outcome.note(&r);
                     r.map_err(|e| (e, Some(token)))
@@ -729,7 +733,7 @@ impl Client {
                     }
                 }
             }
-            match retry.verdict(&err, p.meta.read_only, attempt, started.elapsed()) {
+            match retry.verdict(&err, p.meta.read_only(), attempt, started.elapsed()) {
                 Verdict::GiveUp => return Err(err),
                 Verdict::RetryAfter(pause) => {
                     tracing::debug!(

@@ -77,6 +77,7 @@
 //! - `docs/guides/isv-app.md`: ISV app end to end (suite_ticket intake, tokens per company)
 //! - `docs/guides/export-import.md`: exporting and importing a form at the quota
 //! - `docs/guides/testing.md`: testing your own code against the emulator
+//! - `docs/guides/typed-forms.md`: typed records of a form (`yida codegen form`, `#[derive(YidaForm)]`)
 //! - `docs/guides/dingtalk-changes.md`: when DingTalk changes (drift, spec, gen)
 #![cfg_attr(feature = "all-areas", doc = include_str!(concat!(env!("OUT_DIR"), "/index.md")))]
 #![warn(missing_docs)]
@@ -84,10 +85,13 @@
 #[cfg(feature = "batch")]
 pub mod bulk;
 mod client;
+pub mod components;
 mod context;
 mod drive;
 mod error;
 pub mod form_values;
+#[cfg(feature = "formgen")]
+pub mod formgen;
 mod json_text;
 #[doc(hidden)]
 pub mod lenient;
@@ -96,6 +100,8 @@ mod meta;
 mod paginate;
 mod raw;
 mod retry;
+pub mod typed;
+mod values;
 
 #[doc(hidden)]
 pub mod __private;
@@ -110,14 +116,16 @@ pub use json_text::JsonText;
 pub use limiter::{AdaptiveRateLimiter, FixedRateLimiter, QuotaKey, RateLimiter};
 pub use meta::{
     operation, FieldMeta, HttpMethod, ModelMeta, Operation, OperationMeta, PageStyle, Paginated,
-    ParamError, ParamLocation, ParamMeta, ParamType, PathPart,
+    ParamError, ParamLocation, ParamMeta, ParamType, PathPart, Risk,
 };
 pub use paginate::{JsonPageStream, PageStream, MAX_PAGE_SIZE};
 pub use raw::{DecodeError, RawJson};
 pub use retry::RetryConfig;
 pub use yida_auth;
+/// `#[derive(YidaForm)]`: typed records of a form (see [`typed`]).
+#[cfg(feature = "derive")]
+pub use yida_derive::YidaForm;
 
-#[allow(missing_docs, clippy::all)]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }

@@ -36,9 +36,24 @@ pub struct EmulatorArgs {
     /// Fraction of calls (0 to 1) answered HTTP 500, before anything is applied.
     #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
     pub error_rate: f64,
-    /// Access-token lifetime in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 7200, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Access-token lifetime in seconds (1 to 2592000, 30 days).
+    #[arg(long, value_name = "SECS", default_value_t = 7200, value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
     pub token_lifetime: u64,
+    /// Play DingTalk for third-party apps: push a suite ticket to this HTTP callback at start
+    /// and every --ticket-interval, tmp_auth_code and org_suite_auth when a company authorizes
+    /// (POST /_emulator/authorize {"corpId":…}), and approval events; encrypted and signed as
+    /// DingTalk does. Prints YIDA_CALLBACK_TOKEN, _AES_KEY and _KEY for `yida events http`.
+    #[arg(long, value_name = "URL")]
+    pub callback: Option<String>,
+    /// Seconds between suite-ticket pushes (DingTalk: about 5 hours).
+    #[arg(long, value_name = "SECS", default_value_t = 18_000, requires = "callback", value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    pub ticket_interval: u64,
+    /// The callback token (default: a random one, printed).
+    #[arg(long, value_name = "TOKEN", requires = "callback")]
+    pub callback_token: Option<String>,
+    /// The callback's 43-character EncodingAESKey (default: a random one, printed).
+    #[arg(long, value_name = "KEY", requires = "callback")]
+    pub callback_aes_key: Option<String>,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -82,6 +97,18 @@ pub async fn run(args: EmulatorArgs) -> Result<(), Fail> {
         .reset(args.reset);
     if let Some(d) = &args.data {
         opts = opts.data(d);
+    }
+    if let Some(url) = &args.callback {
+        let mut cb = yida_emulator::Callback::new(url.clone())
+            .map_err(|e| Fail(FAILED, format!("error: {e}")))?
+            .ticket_interval(Duration::from_secs(args.ticket_interval));
+        if let Some(t) = &args.callback_token {
+            cb.token = t.clone();
+        }
+        if let Some(k) = &args.callback_aes_key {
+            cb.aes_key = k.clone();
+        }
+        opts = opts.callback(cb);
     }
     let emu = Emulator::start_with(opts)
         .await

@@ -1,26 +1,39 @@
 //! `yida`: call any Yida operation from a terminal.
 //!
 //! ```text
-//! yida call <Action> [--api-version 1.0|2.0] [--input <JSON | @file | ->] [--all] [--help]
+//! yida call <Action> [NAME=VALUE…] [--api-version 1.0|2.0] [--input <JSON | @file | ->] [--all]
+//!           [-o json|ndjson|yaml|table] [--columns A,B] [--jq EXPR] [--help]
 //! yida ops [FILTER] [--json]
+//! yida schema <Action> [--json]
 //! yida token
+//! yida config list|show|set KEY VALUE      (global: --profile NAME, --config PATH, --endpoint URL)
 //! yida completions <SHELL>
 //! yida export <formUuid> [--concurrency N]
 //! yida import <formUuid> [FILE|-] [--concurrency N] [--chunk-size N] [--checkpoint FILE [--resume]]
 //! yida emulator [--listen ADDR] [--seed FILE] [--data PATH]
+//! yida codegen form <formUuid> [--out FILE] [--names FILE] [--struct NAME]
+//! yida forms check <generated.rs | definitions.json> <formUuid>
 //! ```
-//! Configuration comes from the environment (see `yida --help`).
+//! Configuration comes from flags, the environment and profiles (see `yida --help`).
 
 mod call;
+mod codegen_form;
 mod completions;
 mod config;
 mod emulator;
 mod events;
+mod events_push;
 mod export;
 mod fail;
+mod forms_check;
 mod import;
+mod input;
 mod ops;
 mod out;
+mod output;
+mod profile;
+mod schema;
+mod ticket_store;
 mod token;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -34,8 +47,11 @@ ENVIRONMENT:
   YIDA_ACCESS_TOKEN    a token to use as is (overrides the credentials below)
   YIDA_APP_KEY, YIDA_APP_SECRET                       internal app
   YIDA_SUITE_KEY, YIDA_SUITE_SECRET, YIDA_SUITE_TICKET, YIDA_AUTH_CORP_ID   third-party app
+  YIDA_TICKET_STORE    where pushed suite tickets are kept and read (as --ticket-store)
   YIDA_APP_TYPE, YIDA_SYSTEM_TOKEN, YIDA_USER_ID, YIDA_LANGUAGE  filled into every call
   YIDA_TIMEOUT         seconds per attempt (default 30)
+  YIDA_PROFILE, YIDA_CONFIG   the profile and config file (`yida config --help`); a flag
+                       beats its variable, which beats the profile
   RUST_LOG             log filter for stderr (e.g. yida_api=debug); overrides -v";
 
 /// yida: call the Yida (DingTalk low-code) server API
@@ -51,6 +67,14 @@ struct Cli {
     /// Log to stderr: -v calls, attempts and retries; -vv everything (secrets never logged).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    #[command(flatten)]
+    globals: profile::ProfileArgs,
+    /// Suite-ticket store (third-party apps): `file:PATH` or `redis://…` (Redis needs
+    /// YIDA_SUITE_KEY). `yida events` keeps pushed tickets there; `call`, `token`, `export`,
+    /// `import` read the newest from there instead of YIDA_SUITE_TICKET. Default:
+    /// YIDA_TICKET_STORE.
+    #[arg(long, global = true, value_name = "STORE")]
+    ticket_store: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -70,8 +94,12 @@ enum Command {
     Call(call::CallArgs),
     /// List the operations, all or those matching a filter.
     Ops(ops::OpsArgs),
+    /// Print an operation's request and reply schema (`--json`: JSON Schemas).
+    Schema(schema::SchemaArgs),
     /// Print a fresh access token (a credential: keep it out of logs).
     Token(token::TokenArgs),
+    /// Show and change profiles (config file with endpoint, credentials, app context).
+    Config(profile::ConfigArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
     /// Export every record of a form as NDJSON (pages in parallel, paced under the quota).
@@ -82,6 +110,14 @@ enum Command {
     Events(events::EventsArgs),
     /// Run a local Yida (emulator) and print the variables that point this CLI at it.
     Emulator(emulator::EmulatorArgs),
+    /// Completion candidates for the words of a command line (called by the scripts of
+    /// `yida completions`).
+    #[command(name = "__complete", hide = true)]
+    Complete(completions::CompleteArgs),
+    /// Generate Rust code: `yida codegen form <formUuid>` writes a form's typed record.
+    Codegen(codegen_form::CodegenArgs),
+    /// Form tools: `yida forms check <generated.rs|definitions.json> <formUuid>` names drift.
+    Forms(forms_check::FormsArgs),
 }
 
 async fn run(command: Command) -> Result<(), Fail> {
@@ -89,11 +125,16 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Call(args) => call::run(args).await,
         Command::Ops(args) => ops::run(args).await,
         Command::Token(args) => token::run(args).await,
+        Command::Config(args) => profile::run(args).await,
+        Command::Schema(args) => schema::run(args).await,
+        Command::Complete(args) => completions::complete(args).await,
         Command::Completions(args) => completions::run(args).await,
         Command::Export(args) => export::run(args).await,
         Command::Import(args) => import::run(args).await,
         Command::Events(args) => events::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,
+        Command::Codegen(args) => codegen_form::run(args).await,
+        Command::Forms(args) => forms_check::run(args).await,
     }
 }
 
@@ -165,6 +206,8 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose);
+    profile::init(cli.globals);
+    ticket_store::configure(cli.ticket_store);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

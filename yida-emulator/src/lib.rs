@@ -41,6 +41,7 @@
 //! - `docs/guides/approval-events.md`: reacting to approval events
 #![warn(missing_docs)]
 
+mod isv;
 mod ops;
 mod search;
 pub mod seed;
@@ -48,6 +49,7 @@ mod server;
 pub mod store;
 mod stream;
 
+pub use isv::{Callback, DEFAULT_TICKET_INTERVAL};
 pub use seed::Seed;
 pub use store::{Instance, LogEntry, OpRecord, Record, Task};
 
@@ -60,6 +62,8 @@ use std::time::Duration;
 pub const DEFAULT_QPS: u32 = 20;
 /// DingTalk's access-token lifetime (`expireIn`).
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(7200);
+/// The longest access-token lifetime the emulator accepts (30 days, as `yida-auth` caps `expireIn`).
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 86_400);
 
 /// Faults the emulator injects on demand.
 #[derive(Debug, Clone)]
@@ -101,6 +105,9 @@ pub struct Options {
     pub token_lifetime: Duration,
     /// How long a pushed Stream event waits for its ACK before it is sent again.
     pub redeliver_after: Duration,
+    /// Push ISV events (suite tickets, authorizations, approval events) to this HTTP
+    /// callback, as DingTalk does (default: none).
+    pub callback: Option<Callback>,
 }
 
 impl Default for Options {
@@ -113,6 +120,7 @@ impl Default for Options {
             faults: Faults::default(),
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
             redeliver_after: Duration::from_secs(5),
+            callback: None,
         }
     }
 }
@@ -153,9 +161,14 @@ impl Options {
         self.faults.error_rate = rate;
         self
     }
-    /// Sets the access-token lifetime.
+    /// Sets the access-token lifetime (1 s to [`MAX_TOKEN_LIFETIME`]; checked at start).
     pub fn token_lifetime(mut self, d: Duration) -> Self {
         self.token_lifetime = d;
+        self
+    }
+    /// Pushes ISV events to this callback (see [`Callback`]).
+    pub fn callback(mut self, cb: Callback) -> Self {
+        self.callback = Some(cb);
         self
     }
     /// Sets how long an unacknowledged Stream event waits before redelivery.
@@ -193,6 +206,9 @@ pub struct Emulator {
     shared: Arc<server::Shared>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// The callback pusher (`--callback`).
+    isv: Option<tokio::task::JoinHandle<()>>,
+    callback: Option<Callback>,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -212,6 +228,14 @@ impl Emulator {
     /// Starts an emulator with these options.
     pub async fn start_with(opts: Options) -> Result<Emulator, Error> {
         opts.seed.check()?;
+        if opts.token_lifetime < Duration::from_secs(1) || opts.token_lifetime > MAX_TOKEN_LIFETIME
+        {
+            return Err(Error::Invalid(format!(
+                "token_lifetime: must be between 1 s and {} s (30 days), got {} s",
+                MAX_TOKEN_LIFETIME.as_secs(),
+                opts.token_lifetime.as_secs()
+            )));
+        }
         let listener = tokio::net::TcpListener::bind(opts.listen)
             .await
             .map_err(|source| Error::Bind {
@@ -222,7 +246,12 @@ impl Emulator {
             addr: opts.listen,
             source,
         })?;
+        let callback = opts.callback.clone();
         let shared = Arc::new(server::Shared::new(opts, addr)?);
+        let isv = match &callback {
+            Some(cb) => Some(isv::start(shared.clone(), cb)?),
+            None => None,
+        };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app = server::router(shared.clone());
         let task = tokio::spawn(async move {
@@ -238,11 +267,16 @@ impl Emulator {
             shared,
             stop: Some(stop),
             task: Some(task),
+            isv,
+            callback,
         })
     }
 
     /// Stops the server and waits for it (open connections are closed).
     pub async fn shutdown(mut self) {
+        if let Some(t) = self.isv.take() {
+            t.abort();
+        }
         self.shared.closing();
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
@@ -319,7 +353,26 @@ impl Emulator {
         if let Some(p) = seed.processes.first() {
             out.push(("YIDA_DEMO_PROCESS_CODE".into(), p.process_code.clone()));
         }
+        if let (Some(cb), Some(suite)) = (&self.callback, seed.suites.first()) {
+            // What `yida events http` needs to receive the pushes, and the suite's
+            // credentials for `yida call --ticket-store …`.
+            out.push(("YIDA_CALLBACK_TOKEN".into(), cb.token.clone()));
+            out.push(("YIDA_CALLBACK_AES_KEY".into(), cb.aes_key.clone()));
+            out.push(("YIDA_CALLBACK_KEY".into(), suite.suite_key.clone()));
+            out.push(("YIDA_SUITE_KEY".into(), suite.suite_key.clone()));
+            out.push(("YIDA_SUITE_SECRET".into(), suite.suite_secret.clone()));
+            if let Some(corp) = suite.auth_corp_ids.first() {
+                out.push(("YIDA_AUTH_CORP_ID".into(), corp.clone()));
+            }
+        }
         out
+    }
+
+    /// A company authorizes the first suite: it may get corp tokens from now on, and with a
+    /// callback the emulator pushes `tmp_auth_code` and `org_suite_auth` (also
+    /// `POST /_emulator/authorize` with `{"corpId":"…"}`).
+    pub fn authorize(&self, corp_id: &str) -> Result<(), Error> {
+        isv::authorize(&self.shared, corp_id)
     }
 
     /// A copy of the current seed.
@@ -374,6 +427,9 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
+        if let Some(t) = self.isv.take() {
+            t.abort();
+        }
         self.shared.closing();
         if let Some(s) = self.stop.take() {
             let _ = s.send(());

@@ -267,6 +267,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1.0/oauth2/corpAccessToken", post(corp_access_token))
         .route("/v1.0/gateway/connections/open", post(open_connection))
         .route("/gateway/connect", get(ws_connect))
+        .route("/_emulator/authorize", post(crate::isv::authorize_route))
         .fallback(any(operation))
         .with_state(shared)
 }

@@ -38,10 +38,8 @@ pub async fn raw(
     body: Option<Value>,
     token: Option<&str>,
 ) -> (u16, Value) {
-    let http = {
-        yida_auth::ensure_tls_provider();
-        reqwest::Client::new()
-    };
+    yida_auth::ensure_tls_provider();
+    let http = reqwest::Client::new();
     let mut req = http.request(
         reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
         format!("{}{}", emu.endpoint(), path),

@@ -111,16 +111,14 @@ impl CallbackServer {
     }
 
     pub async fn push(&self, path_and_query: &str, body: impl Into<String>) -> (u16, String) {
-        let r = {
-            yida_auth::ensure_tls_provider();
-            reqwest::Client::new()
-        }
-        .post(format!("{}{path_and_query}", self.url))
-        .header("content-type", "application/json")
-        .body(body.into())
-        .send()
-        .await
-        .unwrap();
+        yida_auth::ensure_tls_provider();
+        let r = reqwest::Client::new()
+            .post(format!("{}{path_and_query}", self.url))
+            .header("content-type", "application/json")
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.text().await.unwrap())
     }
