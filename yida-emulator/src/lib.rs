@@ -41,10 +41,11 @@
 //! - `docs/guides/approval-events.md`: reacting to approval events
 #![warn(missing_docs)]
 
+mod filters;
 mod ops;
-mod search;
 pub mod seed;
 mod server;
+mod shared;
 pub mod spec;
 pub mod store;
 mod stream;
@@ -191,7 +192,8 @@ pub enum Error {
 /// A running emulator. Dropping it stops the server.
 pub struct Emulator {
     addr: SocketAddr,
-    shared: Arc<server::Shared>,
+    shared: Arc<shared::Shared>,
+    hub: Arc<stream::Hub>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -223,9 +225,13 @@ impl Emulator {
             addr: opts.listen,
             source,
         })?;
-        let shared = Arc::new(server::Shared::new(opts, addr)?);
+        let hub = Arc::new(stream::Hub::new(opts.redeliver_after));
+        let shared = Arc::new(shared::Shared::new(opts, addr)?);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let app = server::router(shared.clone());
+        let app = server::router(server::Front {
+            shared: shared.clone(),
+            hub: hub.clone(),
+        });
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
@@ -233,10 +239,11 @@ impl Emulator {
                 })
                 .await;
         });
-        stream::spawn_redelivery(shared.clone());
+        stream::spawn_redelivery(hub.clone());
         Ok(Emulator {
             addr,
             shared,
+            hub,
             stop: Some(stop),
             task: Some(task),
         })
@@ -244,7 +251,7 @@ impl Emulator {
 
     /// Stops the server and waits for it (open connections are closed).
     pub async fn shutdown(mut self) {
-        self.shared.closing();
+        self.hub.close_all();
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -341,7 +348,23 @@ impl Emulator {
 
     /// Stores a form instance directly (as `userId` of the first user); returns its id.
     pub fn insert_record(&self, form_uuid: &str, data: serde_json::Value) -> Result<String, Error> {
-        self.shared.insert_record(form_uuid, data)
+        let (app, user) = self.shared.with_seed(|s| {
+            (
+                s.form(form_uuid).map(|f| f.app_type.clone()),
+                s.users
+                    .first()
+                    .map(|u| u.user_id.clone())
+                    .unwrap_or_default(),
+            )
+        });
+        let app = app.ok_or_else(|| Error::Invalid(format!("unknown form {form_uuid}")))?;
+        let data = match data {
+            serde_json::Value::Object(m) => m,
+            _ => return Err(Error::Invalid("record data must be a JSON object".into())),
+        };
+        self.shared
+            .mutate(|st| Ok(ops::new_record(st, form_uuid, &app, &user, data)))
+            .map_err(|e| Error::Invalid(e.message))
     }
 
     /// Every stored instance of a form, oldest first.
@@ -363,7 +386,7 @@ impl Emulator {
 
     /// Stream events pushed but not acknowledged yet.
     pub fn pending_events(&self) -> usize {
-        self.shared.hub.pending()
+        self.hub.pending()
     }
 
     /// Every approval task.
@@ -373,9 +396,15 @@ impl Emulator {
     }
 }
 
+/// The operations the emulator keeps state for, as `(action, version)`; every other
+/// operation of the spec answers HTTP 501 `notEmulated` after its parameters were validated.
+pub fn emulated_operations() -> Vec<(&'static str, &'static str)> {
+    ops::emulated().collect()
+}
+
 impl Drop for Emulator {
     fn drop(&mut self) {
-        self.shared.closing();
+        self.hub.close_all();
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }

@@ -1,7 +1,7 @@
 //! Filters of `searchFieldJson` / `searchCondition`, dates, ordering.
 
 use crate::seed::Form;
-use crate::server::ApiErr;
+use crate::shared::ApiErr;
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
 
