@@ -84,6 +84,7 @@
 #[cfg(feature = "batch")]
 pub mod bulk;
 mod client;
+pub mod components;
 mod context;
 mod drive;
 mod error;
