@@ -49,6 +49,7 @@ mod shared;
 pub mod spec;
 pub mod store;
 mod stream;
+mod values;
 
 pub use seed::Seed;
 pub use store::{Instance, LogEntry, OpRecord, Record, Task};
@@ -346,24 +347,27 @@ impl Emulator {
         self.shared.set_faults(faults);
     }
 
-    /// Stores a form instance directly (as `userId` of the first user); returns its id.
+    /// Stores a form instance directly (as `userId` of the first user), checked per component
+    /// kind as SaveFormData checks it; returns its id.
     pub fn insert_record(&self, form_uuid: &str, data: serde_json::Value) -> Result<String, Error> {
-        let (app, user) = self.shared.with_seed(|s| {
-            (
-                s.form(form_uuid).map(|f| f.app_type.clone()),
-                s.users
-                    .first()
-                    .map(|u| u.user_id.clone())
-                    .unwrap_or_default(),
-            )
-        });
-        let app = app.ok_or_else(|| Error::Invalid(format!("unknown form {form_uuid}")))?;
+        let seed = self.shared.seed();
+        let form = seed
+            .form(form_uuid)
+            .ok_or_else(|| Error::Invalid(format!("unknown form {form_uuid}")))?;
+        let user = seed
+            .users
+            .first()
+            .map(|u| u.user_id.clone())
+            .unwrap_or_default();
         let data = match data {
             serde_json::Value::Object(m) => m,
             _ => return Err(Error::Invalid("record data must be a JSON object".into())),
         };
         self.shared
-            .mutate(|st| Ok(ops::new_record(st, form_uuid, &app, &user, data)))
+            .mutate(|st| {
+                let data = values::prepare(form, data, st)?;
+                Ok(ops::new_record(st, form, &user, data))
+            })
             .map_err(|e| Error::Invalid(e.message))
     }
 

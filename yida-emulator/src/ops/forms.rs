@@ -6,17 +6,20 @@ use crate::filters::{self, gmt};
 use crate::seed::Form;
 use crate::shared::{now_ms, ApiErr};
 use crate::store::{LogEntry, Record, State};
+use crate::values;
 use serde_json::{json, Map, Value};
 
-/// Creates a record (ids are `FINST-` plus a counter).
+/// Creates a record from prepared values ([`values::prepare`]; ids are `FINST-` plus a
+/// counter); serial number components get the record's number.
 pub(crate) fn new_record(
     st: &mut State,
-    form_uuid: &str,
-    app: &str,
+    form: &Form,
     user: &str,
-    data: Map<String, Value>,
+    mut data: Map<String, Value>,
 ) -> String {
     let n = st.next_id();
+    values::stamp_serials(form, &mut data, n);
+    let (form_uuid, app) = (&form.form_uuid, &form.app_type);
     let id = format!("FINST-EMU{n:010}");
     let now = now_ms();
     let entry = LogEntry {
@@ -72,43 +75,18 @@ fn update_record(
     st.touch_record(id);
     Ok(())
 }
-/// Values must fit their components: numbers are numbers, dates epoch ms, multi-values lists.
-pub(super) fn check_values(f: &Form, data: &Map<String, Value>) -> Result<(), ApiErr> {
-    for (k, v) in data {
-        let kind = match filters::kind_of(f, k) {
-            Some(k) => k,
-            None => continue,
-        };
-        let ok = match kind {
-            filters::Kind::Number => {
-                v.is_number()
-                    || v.is_null()
-                    || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok())
-            }
-            filters::Kind::Date => v.is_i64() || v.is_null(),
-            filters::Kind::AnyOf => v.is_array() || v.is_string() || v.is_null(),
-            filters::Kind::Exact => true,
-        };
-        if !ok {
-            return Err(ApiErr::bad(
-                "invalidParameter",
-                format!("form value {k} does not fit its component ({kind:?} expected)"),
-            ));
-        }
-    }
-    Ok(())
-}
 /// SaveFormData (both versions).
 pub(super) fn save(c: &Call) -> Result<Option<Value>, ApiErr> {
     let p = &c.p;
     let seed = &c.seed;
     let user = c.user.clone();
-    let app = c.app.clone();
     let shared = c.shared;
     let f = form(seed, p, p.req("formUuid")?)?;
     let data = p.object("formDataJson")?;
-    check_values(f, &data)?;
-    let id = shared.mutate(|st| Ok(new_record(st, &f.form_uuid, &app, &user, data)))?;
+    let id = shared.mutate(|st| {
+        let data = values::prepare(f, data, st)?;
+        Ok(new_record(st, f, &user, data))
+    })?;
     Ok(Some(json!({ "result": id })))
 }
 
@@ -117,7 +95,6 @@ pub(super) fn batch_save(c: &Call) -> Result<Option<Value>, ApiErr> {
     let p = &c.p;
     let seed = &c.seed;
     let user = c.user.clone();
-    let app = c.app.clone();
     let shared = c.shared;
     let f = form(seed, p, p.req("formUuid")?)?;
     let list = match p.0.get("formDataJsonList") {
@@ -136,10 +113,7 @@ pub(super) fn batch_save(c: &Call) -> Result<Option<Value>, ApiErr> {
             .as_str()
             .and_then(|s| serde_json::from_str::<Value>(s).ok())
         {
-            Some(Value::Object(m)) => {
-                check_values(f, &m)?;
-                datas.push(m)
-            }
+            Some(Value::Object(m)) => datas.push(m),
             _ => {
                 return Err(ApiErr::bad(
                     "invalidParameter",
@@ -149,9 +123,20 @@ pub(super) fn batch_save(c: &Call) -> Result<Option<Value>, ApiErr> {
         }
     }
     let ids = shared.mutate(|st| {
+        // All or nothing: every item is checked before the first is stored.
+        let datas = datas
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| {
+                values::prepare(f, d, st).map_err(|mut e| {
+                    e.message = format!("formDataJsonList item {i}: {}", e.message);
+                    e
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(datas
             .into_iter()
-            .map(|d| new_record(st, &f.form_uuid, &app, &user, d))
+            .map(|d| new_record(st, f, &user, d))
             .collect::<Vec<_>>())
     })?;
     Ok(Some(json!({ "result": ids })))
@@ -162,13 +147,12 @@ pub(super) fn create_or_update(c: &Call) -> Result<Option<Value>, ApiErr> {
     let p = &c.p;
     let seed = &c.seed;
     let user = c.user.clone();
-    let app = c.app.clone();
     let shared = c.shared;
     let f = form(seed, p, p.req("formUuid")?)?;
     let data = p.object("formDataJson")?;
-    check_values(f, &data)?;
     let cond = filters::parse_conditions(f, &p.json("searchCondition").unwrap_or(Value::Null))?;
     let ids = shared.mutate(|st| {
+        let data = values::prepare(f, data, st)?;
         let hits: Vec<String> = st
             .records
             .values()
@@ -180,7 +164,7 @@ pub(super) fn create_or_update(c: &Call) -> Result<Option<Value>, ApiErr> {
             .map(|r| r.form_instance_id.clone())
             .collect();
         if hits.is_empty() {
-            return Ok(vec![new_record(st, &f.form_uuid, &app, &user, data)]);
+            return Ok(vec![new_record(st, f, &user, data)]);
         }
         for id in &hits {
             update_record(st, id, &user, data.clone(), false)?;
@@ -204,9 +188,10 @@ pub(super) fn update(c: &Call) -> Result<Option<Value>, ApiErr> {
         if r.app_type != app || p.s("formUuid").is_some_and(|u| u != r.form_uuid) {
             return Err(not_found_record(&id));
         }
-        if let Some(f) = seed.form(&r.form_uuid) {
-            check_values(f, &changes)?;
-        }
+        let changes = match seed.form(&r.form_uuid) {
+            Some(f) => values::prepare(f, changes, st)?,
+            None => changes,
+        };
         update_record(st, &id, &user, changes, false)
     })?;
     Ok(None)
@@ -278,7 +263,7 @@ pub(super) fn get_by_id(c: &Call) -> Result<Option<Value>, ApiErr> {
         Ok(Some(json!({
             "formInstId": r.form_instance_id,
             "formUuid": r.form_uuid,
-            "formData": out_data(seed, &r.data),
+            "formData": out_data(seed, st, &r.form_uuid, &r.data),
             "modifiedTimeGMT": gmt(r.modified_ms),
             "originator": person(seed, &r.creator, "departmentName", "name"),
         })))
@@ -310,7 +295,7 @@ pub(super) fn batch_get(c: &Call) -> Result<Option<Value>, ApiErr> {
                     "formInstanceId": r.form_instance_id,
                     "formUuid": r.form_uuid,
                     "id": r.data_id,
-                    "formData": out_data(seed, &r.data),
+                    "formData": out_data(seed, st, &r.form_uuid, &r.data),
                     "createTimeGMT": gmt(r.created_ms),
                     "modifiedTimeGMT": gmt(r.modified_ms),
                     "creatorUserId": r.creator,
@@ -429,9 +414,6 @@ fn batch_update(c: &Call, by_map: bool) -> Result<Option<Value>, ApiErr> {
             "at most 100 form instances per call",
         ));
     }
-    for (_, c) in &plan {
-        check_values(f, c)?;
-    }
     let ids = shared.mutate(|st| {
         for (id, _) in &plan {
             match st.records.get(id) {
@@ -439,6 +421,10 @@ fn batch_update(c: &Call, by_map: bool) -> Result<Option<Value>, ApiErr> {
                 _ => return Err(not_found_record(id)),
             }
         }
+        let plan = plan
+            .into_iter()
+            .map(|(id, c)| Ok((id, values::prepare(f, c, st)?)))
+            .collect::<Result<Vec<_>, ApiErr>>()?;
         let mut ids = vec![];
         for (id, c) in plan {
             update_record(st, &id, &user, c, ignore_empty)?;

@@ -1,7 +1,6 @@
 //! Process instances: start, read, list, terminate, delete, approval history; the step
 //! machine approval tasks advance.
 
-use super::forms::check_values;
 use super::render::{out_data, person, title_of};
 use super::search::record_filters;
 use super::{form, not_found_instance, page, Call, Event};
@@ -9,6 +8,7 @@ use crate::filters::{self, gmt};
 use crate::seed::{Process, Seed};
 use crate::shared::{now_ms, ApiErr};
 use crate::store::{Instance, OpRecord, State, Task};
+use crate::values;
 use serde_json::{json, Map, Value};
 
 fn instance_json(seed: &Seed, st: &State, i: &Instance, dept_key: &str) -> Value {
@@ -29,7 +29,7 @@ fn instance_json(seed: &Seed, st: &State, i: &Instance, dept_key: &str) -> Value
         "modifiedTimeGMT": gmt(i.modified_ms),
         "originator": person(seed, &i.originator, dept_key, "name"),
         "actionExecutor": executors,
-        "data": out_data(seed, &i.data),
+        "data": out_data(seed, st, &i.form_uuid, &i.data),
         "version": i.version,
     })
 }
@@ -223,9 +223,12 @@ pub(super) fn start(c: &Call) -> Result<Option<Value>, ApiErr> {
     })?
     .clone();
     let data = p.object("formDataJson")?;
-    check_values(f, &data)?;
-    let (id, events) =
-        shared.mutate(|st| Ok(start_instance(st, seed, &process, &app, &user, data)))?;
+    let (id, events) = shared.mutate(|st| {
+        let mut data = values::prepare(f, data, st)?;
+        let n = st.next_id();
+        values::stamp_serials(f, &mut data, n);
+        Ok(start_instance(st, seed, &process, &app, &user, data))
+    })?;
     c.publish(events);
     Ok(Some(json!({ "result": id })))
 }

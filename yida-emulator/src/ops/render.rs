@@ -2,7 +2,8 @@
 
 use crate::filters::gmt;
 use crate::seed::Seed;
-use crate::store::Record;
+use crate::store::{Record, State};
+use crate::values;
 use serde_json::{json, Map, Value};
 
 pub(super) fn person(seed: &Seed, id: &str, dept_key: &str, name_key: &str) -> Value {
@@ -29,40 +30,22 @@ pub(super) fn person(seed: &Seed, id: &str, dept_key: &str, name_key: &str) -> V
     }
     Value::Object(m)
 }
-/// Values as replies show them: companion keys for numbers and members.
-pub(super) fn out_data(seed: &Seed, data: &Map<String, Value>) -> Value {
-    let mut m = data.clone();
-    for (k, v) in data {
-        if k.starts_with("numberField_") {
-            if let Some(n) = v.as_f64() {
-                m.insert(format!("{k}_value"), json!(n.to_string()));
-            }
-        }
-        if k.starts_with("employeeField_") {
-            if let Value::Array(ids) = v {
-                let names: Vec<Value> = ids
-                    .iter()
-                    .map(|i| {
-                        let id = i.as_str().unwrap_or_default();
-                        json!(seed
-                            .user(id)
-                            .map(|u| u.name.clone())
-                            .unwrap_or_else(|| id.to_string()))
-                    })
-                    .collect();
-                m.insert(format!("{k}_id"), v.clone());
-                m.insert(k.clone(), Value::Array(names));
-            }
-        }
-    }
-    Value::Object(m)
+/// Values as replies show them, per component kind of the record's form.
+pub(super) fn out_data(
+    seed: &Seed,
+    st: &State,
+    form_uuid: &str,
+    data: &Map<String, Value>,
+) -> Value {
+    values::shown(seed, st, seed.form(form_uuid), data)
 }
-pub(super) fn record_json(seed: &Seed, r: &Record) -> Value {
+
+pub(super) fn record_json(seed: &Seed, st: &State, r: &Record) -> Value {
     json!({
         "formInstanceId": r.form_instance_id,
         "formUuid": r.form_uuid,
         "dataId": r.data_id,
-        "formData": out_data(seed, &r.data),
+        "formData": out_data(seed, st, &r.form_uuid, &r.data),
         "createdTimeGMT": gmt(r.created_ms),
         "modifiedTimeGMT": gmt(r.modified_ms),
         "creatorUserId": r.creator,
@@ -71,7 +54,7 @@ pub(super) fn record_json(seed: &Seed, r: &Record) -> Value {
         "modifyUser": person(seed, &r.modifier, "", "userName"),
         "version": r.version,
         "title": title_of(seed, &r.creator, &r.form_uuid),
-        "serialNo": format!("SERIAL{:06}", r.data_id),
+        "serialNo": values::serial_no(r.data_id),
         "instanceValue": "[]",
     })
 }

@@ -137,7 +137,7 @@ fn search(c: &Call, ids_only: bool) -> Result<Option<Value>, ApiErr> {
         let total = hits.len();
         let page = hits.into_iter().skip(start).take(size);
         if !ids_only {
-            let data: Vec<Value> = page.map(|r| record_json(seed, r)).collect();
+            let data: Vec<Value> = page.map(|r| record_json(seed, st, r)).collect();
             Ok(Some(
                 json!({ "currentPage": number, "totalCount": total, "data": data }),
             ))

@@ -6,6 +6,7 @@ use crate::filters::gmt;
 use crate::seed::Seed;
 use crate::shared::{now_ms, ApiErr};
 use crate::store::{OpRecord, State, Task};
+use crate::values;
 use serde_json::{json, Map, Value};
 
 pub(super) fn task_json(t: &Task) -> Value {
@@ -209,6 +210,14 @@ pub(super) fn execute(c: &Call) -> Result<Option<Value>, ApiErr> {
         _ => Map::new(),
     };
     let events = shared.mutate(|st| {
+        let changes = match st
+            .instances
+            .get(&inst)
+            .and_then(|i| seed.form(&i.form_uuid))
+        {
+            Some(f) => values::prepare(f, changes, st)?,
+            None => changes,
+        };
         execute_task(
             st, seed, &app, &inst, task_id, &user, &out, &remark, changes,
         )
