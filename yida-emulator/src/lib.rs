@@ -393,6 +393,19 @@ impl Emulator {
         self.hub.pending()
     }
 
+    /// Adds (or replaces) a file of the tenant; returns the URL an attachment value stores
+    /// for it (`/ossFileHandle?fileName=…`), which GetOpenUrl exchanges for a temporary
+    /// download URL. Files live in memory only (not in the `--data` file).
+    pub fn add_file(&self, name: &str, content: impl AsRef<[u8]>) -> String {
+        self.shared.add_file(name, content.as_ref())
+    }
+
+    /// Makes the next `n` temporary URLs GetOpenUrl hands out expired already, so a client's
+    /// "ask again when the link expired" path can be tested.
+    pub fn expire_next_open_urls(&self, n: u32) {
+        self.shared.expire_next_urls(n);
+    }
+
     /// Every approval task.
     pub fn tasks(&self) -> Vec<Task> {
         self.shared

@@ -33,6 +33,7 @@ pub fn router(front: Front) -> Router {
         .route("/v1.0/oauth2/corpAccessToken", post(corp_access_token))
         .route("/v1.0/gateway/connections/open", post(open_connection))
         .route("/gateway/connect", get(ws_connect))
+        .route("/emu-oss/{name}", get(download))
         .fallback(any(operation))
         .with_state(front)
 }
@@ -205,6 +206,66 @@ async fn ws_connect(
         None => error_reply(
             &shared,
             ApiErr::bad("invalidTicket", "unknown or used ticket"),
+        ),
+    }
+}
+
+/// Serves a temporary download URL from GetOpenUrl, in the object store's manner: 403
+/// `AccessDenied` "Request has expired." after its time, 403 `SignatureDoesNotMatch` when
+/// altered, 404 `NoSuchKey` for a file that is gone.
+async fn download(
+    AxState(Front { shared, .. }): St,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    delay(&shared).await;
+    let oss_error = |status: StatusCode, code: &str, message: &str| {
+        (
+            status,
+            [("content-type", "application/xml")],
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{}</RequestId></Error>",
+                shared.request_id()
+            ),
+        )
+            .into_response()
+    };
+    let expires = q.get("Expires").and_then(|e| e.parse::<i64>().ok());
+    let signature = q
+        .get("Signature")
+        .and_then(|s| u64::from_str_radix(s, 16).ok());
+    let (Some(expires), Some(signature)) = (expires, signature) else {
+        return oss_error(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "Missing Expires or Signature.",
+        );
+    };
+    if shared.url_signature(&name, expires) != signature {
+        return oss_error(
+            StatusCode::FORBIDDEN,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+        );
+    }
+    if expires <= crate::shared::now_ms() {
+        return oss_error(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "Request has expired.",
+        );
+    }
+    match shared.file(&name) {
+        Some(bytes) => (
+            StatusCode::OK,
+            [("content-type", "application/octet-stream")],
+            Bytes::from_owner(bytes),
+        )
+            .into_response(),
+        None => oss_error(
+            StatusCode::NOT_FOUND,
+            "NoSuchKey",
+            "The specified key does not exist.",
         ),
     }
 }

@@ -9,8 +9,8 @@ use crate::store::{Disk, State};
 use crate::{Error, Faults, Options};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A DingTalk-shaped error reply (`{code, message, requestid}` with this HTTP status).
@@ -66,6 +66,11 @@ pub struct Shared {
     quota: Mutex<HashMap<QuotaKey, (u64, u32)>>,
     rng: Mutex<u64>,
     seq: AtomicU64,
+    files: RwLock<HashMap<String, Arc<[u8]>>>,
+    /// Temporary download URLs handed out from now on that are already expired (a test knob).
+    expire_next_urls: AtomicU32,
+    /// Signs temporary download URLs.
+    url_key: u64,
     /// The address the server listens on (for URLs it hands out).
     pub addr: SocketAddr,
 }
@@ -89,6 +94,13 @@ impl Shared {
             None => (None, State::default()),
         };
         let seed_rng = now_ms() as u64 ^ 0x9E37_79B9_7F4A_7C15;
+        let files = opts
+            .seed
+            .files
+            .iter()
+            .map(|f| (f.name.clone(), Arc::from(f.content.as_bytes())))
+            .collect();
+        let url_key = seed_rng.rotate_left(17) ^ (std::process::id() as u64) << 32;
         Ok(Shared {
             seed: RwLock::new(opts.seed),
             state: Mutex::new(state),
@@ -99,6 +111,9 @@ impl Shared {
             quota: Mutex::new(HashMap::new()),
             rng: Mutex::new(seed_rng | 1),
             seq: AtomicU64::new(1),
+            files: RwLock::new(files),
+            expire_next_urls: AtomicU32::new(0),
+            url_key,
             addr,
         })
     }
@@ -242,4 +257,78 @@ impl Shared {
         e.1 += 1;
         e.1 > qps
     }
+
+    /// Adds (or replaces) a file; returns the URL form values store for it.
+    pub fn add_file(&self, name: &str, content: &[u8]) -> String {
+        self.files
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), Arc::from(content));
+        stored_file_url(name)
+    }
+
+    /// A file's content.
+    pub fn file(&self, name: &str) -> Option<Arc<[u8]>> {
+        self.files
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Makes the next `n` temporary download URLs expired when handed out.
+    pub fn expire_next_urls(&self, n: u32) {
+        self.expire_next_urls.store(n, Ordering::Relaxed);
+    }
+
+    /// A temporary download URL for a file, valid until `expires_ms` (or already expired when
+    /// the test knob says so).
+    pub fn temporary_url(&self, name: &str, lifetime_ms: i64) -> String {
+        let expired = self
+            .expire_next_urls
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok();
+        let expires = if expired {
+            now_ms() - 1
+        } else {
+            now_ms().saturating_add(lifetime_ms)
+        };
+        let enc = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+        format!(
+            "http://{}/emu-oss/{enc}?Expires={expires}&Signature={:016x}",
+            self.addr,
+            self.url_signature(name, expires)
+        )
+    }
+
+    /// The signature of a temporary URL.
+    pub fn url_signature(&self, name: &str, expires: i64) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (self.url_key, name, expires).hash(&mut h);
+        h.finish()
+    }
+}
+
+/// The URL form values store for a file of the emulated tenant (Yida stores attachment URLs
+/// as paths of its own host, to be exchanged through GetOpenUrl).
+pub fn stored_file_url(name: &str) -> String {
+    let enc = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+    format!("/ossFileHandle?fileName={enc}&type=download")
+}
+
+/// The file name in a stored URL (relative or absolute, with `fileName=` in its query).
+pub fn file_name_of(url: &str) -> Option<String> {
+    let (path, query) = url.split_once('?')?;
+    if !path.ends_with("/ossFileHandle") {
+        return None;
+    }
+    query.split('&').find_map(|pair| {
+        let v = pair.strip_prefix("fileName=")?;
+        percent_encoding::percent_decode_str(v)
+            .decode_utf8()
+            .ok()
+            .map(|s| s.into_owned())
+            .filter(|s| !s.is_empty())
+    })
 }

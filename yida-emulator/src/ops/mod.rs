@@ -4,10 +4,12 @@
 //! [`TABLE`]; validation of its parameters already comes from the spec, and every operation
 //! missing from the table answers HTTP 501 `notEmulated` after validation.
 
+mod attachments;
 mod forms;
 mod processes;
 mod render;
 mod search;
+mod tables;
 mod tasks;
 
 use crate::seed::{Form, Seed};
@@ -58,6 +60,13 @@ const TABLE: &[(&str, &str, Handler)] = &[
         "1.0",
         forms::component_definitions,
     ),
+    (
+        "ListTableDataByFormInstanceIdTableId",
+        "1.0",
+        tables::list_rows,
+    ),
+    // attachments
+    ("GetOpenUrl", "1.0", attachments::open_url),
     // search
     ("SearchFormDatas", "1.0", search::search_records),
     ("SearchFormDatas", "2.0", search::search_records),
