@@ -86,6 +86,8 @@ pub mod bulk;
 mod client;
 pub mod components;
 mod context;
+#[cfg(feature = "attachments")]
+pub mod download;
 mod drive;
 mod error;
 pub mod form_values;
@@ -107,6 +109,8 @@ pub use client::{
     DEFAULT_ENDPOINT, DEFAULT_TOTAL_TIMEOUT,
 };
 pub use context::AppContext;
+#[cfg(feature = "attachments")]
+pub use download::{Download, DownloadError};
 pub use error::{ApiError, Error};
 pub use json_text::JsonText;
 pub use limiter::{AdaptiveRateLimiter, FixedRateLimiter, QuotaKey, RateLimiter};

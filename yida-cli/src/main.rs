@@ -11,6 +11,7 @@
 //! ```
 //! Configuration comes from the environment (see `yida --help`).
 
+mod attachment;
 mod call;
 mod completions;
 mod config;
@@ -82,6 +83,8 @@ enum Command {
     Events(events::EventsArgs),
     /// Run a local Yida (emulator) and print the variables that point this CLI at it.
     Emulator(emulator::EmulatorArgs),
+    /// Download attachments (`yida attachment get <url> -o FILE`).
+    Attachment(attachment::AttachmentArgs),
 }
 
 async fn run(command: Command) -> Result<(), Fail> {
@@ -94,6 +97,7 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Import(args) => import::run(args).await,
         Command::Events(args) => events::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,
+        Command::Attachment(args) => attachment::run(args).await,
     }
 }
 
