@@ -45,32 +45,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .build()?;
 
-    // Events raised before the connection is open are not kept: start warm-up instances
-    // until the first event shows the client is connected, then let their events pass.
-    let start = |title: &'static str| {
-        client.send(
-            StartInstanceV2Request::new(&form, json!({ "textField_title": title }))
-                .process_code(&process),
-        )
-    };
-    let mut connected = false;
-    for _ in 0..100 {
-        start("warm-up").await?;
-        if let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(100), events.recv()).await {
-            connected = true;
-            break;
-        }
-    }
-    if !connected {
+    // Events raised before the connection is open are not kept: wait until it is (the
+    // handle's readiness signal; `handle.stats()` has counters to export).
+    let ready = tokio::time::timeout(Duration::from_secs(20), handle.ready()).await;
+    if ready != Ok(true) {
         return Err("the Stream client did not connect".into());
     }
-    while tokio::time::timeout(Duration::from_millis(300), events.recv())
-        .await
-        .is_ok()
-    {}
     println!("connected");
 
-    let instance = start("Trip").await?.result.ok_or("no instance id")?;
+    let instance = client
+        .send(
+            StartInstanceV2Request::new(&form, json!({ "textField_title": "Trip" }))
+                .process_code(&process),
+        )
+        .await?
+        .result
+        .ok_or("no instance id")?;
 
     // React: approve the task when it is created, report the instance when it finishes.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);

@@ -43,7 +43,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         crypto.signature(&timestamp, nonce, &encrypt)
     );
     let body = serde_json::json!({ "encrypt": encrypt }).to_string();
-    let (response, event) = receiver.respond(&query, body.as_bytes()).await;
+    // The handler runs after the ticket was stored; `success` is answered only if it
+    // returns Ok (an Err answers 500 and DingTalk sends the push again).
+    let (response, event) = receiver
+        .respond(&query, body.as_bytes(), |_event| async {
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .await;
     println!("callback answered HTTP {}", response.status);
     if let Some(EventKind::SuiteTicket(t)) = event.as_ref().map(|e| &e.kind) {
         println!(

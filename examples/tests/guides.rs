@@ -189,61 +189,17 @@ async fn testing_against_the_emulator() {
     );
 }
 
-/// A `redis-server` on a free loopback port, killed on drop (`.ci/run` installs it).
-struct RedisServer {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (.ci/run installs it)");
-        let until = std::time::Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < until,
-                "redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        RedisServer { child, port }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas() {
-    let redis = RedisServer::start();
+    let Some(redis) = yida_e2e::RedisServer::start() else {
+        return;
+    };
     // The emulator holds DingTalk's quota: 20 calls/s per app and API.
     let emu = Emulator::start().await.unwrap();
     let mut env = emu.env();
     env.push((
         "REDIS_URL".into(),
-        format!("redis://127.0.0.1:{}/0", redis.port),
+        format!("redis://127.0.0.1:{}/0", redis.port()),
     ));
     let out = run("replicas", &env, &[]).await;
     assert_eq!(lines(&out), vec!["30 calls answered, 0 throttled"], "{out}");

@@ -1,5 +1,13 @@
 //! Test support: a real HTTP/1.1 server on loopback that records every request and answers
-//! from a script. Tests assert what went over the wire and what came back.
+//! from a script. Tests assert what went over the wire and what came back. Also the one rule
+//! for tests that start an outside program (`programs`: skip with one line, or fail under `CI`)
+//! and a real `redis-server` ([`RedisServer`]).
+
+pub mod programs;
+pub mod redis_server;
+
+pub use programs::{require_program, require_programs};
+pub use redis_server::RedisServer;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -570,4 +578,22 @@ impl std::io::Write for LogCapture {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// The descriptor of `action`@`version` (every area is compiled into the tests).
+pub fn op(action: &str, version: &str) -> &'static yida_api::OperationMeta {
+    yida_api::operation(action, version)
+        .unwrap_or_else(|| panic!("no operation {action}@{version} in the spec"))
+}
+
+/// A dynamic call ([`yida_api::Client::call`]) by action and version, the reply's text parsed
+/// as JSON for comparison (`None`: the operation's reply has no body).
+pub async fn call(
+    client: &yida_api::Client,
+    action: &str,
+    version: &str,
+    input: serde_json::Value,
+) -> Result<Option<serde_json::Value>, yida_api::Error> {
+    let reply = client.call(op(action, version), input).await?;
+    Ok(reply.map(|raw| serde_json::from_str(raw.get()).expect("the reply text is JSON")))
 }

@@ -83,7 +83,7 @@ async fn legacy_get_form_data_by_id_encodes_the_path_and_decodes_the_reply() {
     let req = GetFormDataByIdRequest::new("FINST/1?x#y").language(yida_api::Language::EnUs);
     assert_eq!(
         GetFormDataByIdRequest::META.legacy,
-        Some(("GetFormDataByID", "2.0"))
+        Some(yida_api::OpId::GetFormDataByIdV2)
     );
     let reply = client(&server)
         .forms()
@@ -180,7 +180,8 @@ async fn missing_required_context_is_refused_before_sending() {
             name, operation, ..
         } => {
             assert_eq!(*name, "appType");
-            assert_eq!(operation, "SaveFormData@1.0");
+            assert_eq!(*operation, yida_api::OpId::SaveFormData);
+            assert_eq!(operation.to_string(), "SaveFormData@1.0");
         }
         other => panic!("{other:?}"),
     }
@@ -198,8 +199,7 @@ async fn missing_required_context_is_refused_before_sending() {
         .unwrap_err();
     assert!(err.to_string().contains("`id`"), "{err}");
     // JSON text given as text must be JSON.
-    let err = bare
-        .call_dynamic(
+    let err = yida_e2e::call(&bare,
             "UpdateFormData",
             "2.0",
             json!({"formInstanceId": "FINST-1", "updateFormDataJson": "{not json", "appType": "A", "systemToken": "s", "userId": "u"}),

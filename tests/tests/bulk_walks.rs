@@ -112,7 +112,10 @@ async fn json_pages_are_a_stream_of_items() {
     let server = MockServer::start(pages(230, 100, None)).await;
     let c = builder(&server).build().unwrap();
     let items: Vec<serde_json::Value> = c
-        .paginate_json("SearchFormDatas", "2.0", json!({"formUuid": "FORM-1"}))
+        .paginate_json(
+            yida_e2e::op("SearchFormDatas", "2.0"),
+            json!({"formUuid": "FORM-1"}),
+        )
         .unwrap()
         .concurrency(2)
         .try_collect()

@@ -133,8 +133,7 @@ async fn every_operation_goes_over_the_wire_and_decodes_a_full_reply() {
             wire.insert(p.name.clone(), w);
         }
         let id = format!("{}@{}", op.action, op.version);
-        let got = client
-            .call_dynamic(&op.action, &op.version, Value::Object(input))
+        let got = yida_e2e::call(&client, &op.action, &op.version, Value::Object(input))
             .await
             .unwrap_or_else(|e| panic!("{id}: {e}"));
         let reqs = server.requests();
@@ -210,8 +209,7 @@ async fn every_operation_refuses_unknown_and_missing_parameters_before_sending()
         // An unknown parameter is named.
         let mut bad = input.clone();
         bad.insert("noSuchParam".into(), json!(1));
-        let err = client
-            .call_dynamic(&op.action, &op.version, Value::Object(bad))
+        let err = yida_e2e::call(&client, &op.action, &op.version, Value::Object(bad))
             .await
             .unwrap_err();
         assert!(err.to_string().contains("noSuchParam"), "{id}: {err}");
@@ -219,8 +217,7 @@ async fn every_operation_refuses_unknown_and_missing_parameters_before_sending()
         for p in op.params.iter().filter(|p| p.required) {
             let mut missing = input.clone();
             missing.remove(&p.name);
-            let err = client
-                .call_dynamic(&op.action, &op.version, Value::Object(missing))
+            let err = yida_e2e::call(&client, &op.action, &op.version, Value::Object(missing))
                 .await
                 .unwrap_err();
             assert!(
@@ -291,9 +288,13 @@ async fn no_reply_makes_any_operation_panic() {
             input.insert(p.name.clone(), sample(&p.name, &p.ty).0);
         }
         for _ in 0..bodies.len() {
-            let r = client
-                .call_dynamic(&op.action, &op.version, Value::Object(input.clone()))
-                .await;
+            let r = yida_e2e::call(
+                &client,
+                &op.action,
+                &op.version,
+                Value::Object(input.clone()),
+            )
+            .await;
             outcomes[r.is_ok() as usize] += 1;
         }
     }

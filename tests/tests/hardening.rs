@@ -393,8 +393,7 @@ async fn dot_segments_and_empty_path_values_are_refused_before_sending() {
     let server = MockServer::always(Reply::json(json!({"result": true}))).await;
     let c = client(&server);
     for v in ["..", ".", ""] {
-        let err = c
-            .call_dynamic("RemoveTenantResource", "1.0", json!({"callerUid": v}))
+        let err = yida_e2e::call(&c, "RemoveTenantResource", "1.0", json!({"callerUid": v}))
             .await
             .unwrap_err();
         assert!(
@@ -415,14 +414,14 @@ async fn dot_segments_and_empty_path_values_are_refused_before_sending() {
         .context(ctx().app_type(".."))
         .build()
         .unwrap();
-    let err = c
-        .call_dynamic(
-            "GetFormComponentDefinitionList",
-            "1.0",
-            json!({"formUuid": "F"}),
-        )
-        .await
-        .unwrap_err();
+    let err = yida_e2e::call(
+        &c,
+        "GetFormComponentDefinitionList",
+        "1.0",
+        json!({"formUuid": "F"}),
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(
             &err,
@@ -435,9 +434,14 @@ async fn dot_segments_and_empty_path_values_are_refused_before_sending() {
     );
     assert_eq!(server.count(), 0, "nothing was sent");
     // Values that merely contain dots are fine.
-    c.call_dynamic("RemoveTenantResource", "1.0", json!({"callerUid": "a..b"}))
-        .await
-        .unwrap();
+    yida_e2e::call(
+        &c,
+        "RemoveTenantResource",
+        "1.0",
+        json!({"callerUid": "a..b"}),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         server.requests()[0].path,
         "/v1.0/yida/applications/tenantRelatedResources/a..b"
@@ -593,10 +597,14 @@ async fn undecodable_free_json_is_an_error_not_null() {
             body: body.into_bytes(),
         })
         .await;
-        let err = client(&server)
-            .call_dynamic("SearchFormDatas", "2.0", json!({"formUuid": "F"}))
-            .await
-            .unwrap_err();
+        let err = yida_e2e::call(
+            &client(&server),
+            "SearchFormDatas",
+            "2.0",
+            json!({"formUuid": "F"}),
+        )
+        .await
+        .unwrap_err();
         assert!(
             matches!(&err, Error::Decode { status: 200, request_id: Some(r), .. } if r == "REQ-D"),
             "{err:?}"

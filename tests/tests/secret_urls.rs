@@ -5,19 +5,18 @@
 
 use serde_json::{json, Map, Value};
 use std::time::Duration;
-use yida_api::{Client, Error, ParamLocation, RetryConfig};
+use yida_api::{Client, Error, ParamLocation, ParamType, RetryConfig};
 use yida_e2e::{LogCapture, MockServer, Reply};
 
-fn sample(ty: &str) -> Value {
+fn sample(ty: ParamType) -> Value {
     match ty {
-        "string" => json!("v1"),
-        "i64" => json!(7),
-        "f64" => json!(1.5),
-        "bool" => json!(true),
-        "json" | "json_text" => json!({"k": 1}),
-        t if t.starts_with("list<") => json!([sample(&t[5..t.len() - 1])]),
-        t if t.starts_with("map<") => json!({}),
-        _ => json!({}),
+        ParamType::String => json!("v1"),
+        ParamType::I64 => json!(7),
+        ParamType::F64 => json!(1.5),
+        ParamType::Bool => json!(true),
+        ParamType::Json | ParamType::JsonText => json!({"k": 1}),
+        ParamType::List(t) => json!([sample(*t)]),
+        ParamType::Map(_) | ParamType::Model(_) => json!({}),
     }
 }
 
@@ -127,8 +126,7 @@ async fn no_error_or_log_shows_a_url_query() {
             .iter()
             .enumerate()
         {
-            let err = client(endpoint)
-                .call_dynamic(op.action, op.version, input.clone())
+            let err = yida_e2e::call(&client(endpoint), op.action, op.version, input.clone())
                 .await
                 .expect_err("the call fails");
             let kind_ok = match i {

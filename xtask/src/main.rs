@@ -4,6 +4,7 @@
 //! official SDK and DingTalk's pages (see the `xtask` library).
 
 mod bench;
+mod bench_build;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -106,6 +107,15 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("drift") => return xtask::drift::run(&args[1..]),
         Some("import") => return xtask::import::run(&args[1..]),
+        Some("bench-build") => {
+            return match bench_build::run(&args[1..]) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         _ => {}
     }
     let result = match args
@@ -119,6 +129,7 @@ fn main() -> ExitCode {
         ["bench-peers"] => bench::peers(),
         _ => Err(
             "usage: cargo xtask gen [--check] | cargo xtask bench-peers | \
+                  cargo xtask bench-build [--skip-cli] [--only app,doc,cli] | \
                   cargo xtask drift (--sdk <dir> | --docs <dir>) [--json] | \
                   cargo xtask import <Action> [--version V] --sdk <dir>"
                 .into(),

@@ -373,15 +373,20 @@ pub mod agents {
     impl crate::Operation for CancelAgentTaskV2Request {
         type Response = crate::agents::CancelAgentTaskV2Response;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::CancelAgentTaskV2,
             action: "CancelAgentTask",
             version: "2.0",
             method: crate::HttpMethod::Post,
             path: "/v2.0/yida/forms/resources/agents/cancel",
+            path_parts: &[
+                crate::PathPart::Literal("/v2.0/yida/forms/resources/agents/cancel"),
+            ],
             area: "agents",
             doc: "Revoke a delegation by its id.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-cancelagenttask",
             ),
+            doc_title: Some("撤销代理关系"),
             permission: Some("Yida.PlatformResource.Write"),
             read_only: false,
             seed: false,
@@ -392,30 +397,36 @@ pub mod agents {
             params: &[
                 query(
                     "agentType",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Delegation type: `NORMAL`, or `DEPARTURE` for a user who left.",
                 ),
                 query(
                     "agentUuid",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Id of the delegation to revoke, from GetAgentTasks or CreateAgentTask.",
                 ),
-                query("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
+                query(
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
+                ),
                 query(
                     "token",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET,
                     "Task-list token: uppercase hex of md5(corpId + userId + code).",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/agents/cancel");
@@ -563,15 +574,20 @@ pub mod agents {
     impl crate::Operation for CreateAgentTaskV2Request {
         type Response = crate::agents::CreateAgentTaskV2Response;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::CreateAgentTaskV2,
             action: "CreateAgentTask",
             version: "2.0",
             method: crate::HttpMethod::Post,
             path: "/v2.0/yida/forms/resources/agents/insert",
+            path_parts: &[
+                crate::PathPart::Literal("/v2.0/yida/forms/resources/agents/insert"),
+            ],
             area: "agents",
             doc: "Create a delegation so that one user handles another user's workflow approvals for a period.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-createagenttask",
             ),
+            doc_title: Some("创建代理关系"),
             permission: Some("Yida.PlatformResource.Write"),
             read_only: false,
             seed: false,
@@ -582,72 +598,78 @@ pub mod agents {
             params: &[
                 query(
                     "agentCategory",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "What is delegated: `STAR` (processes to submit) or `EXECUTE` (processes to handle).",
                 ),
                 query(
                     "agentRangeType",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Scope: `ALL` (every workflow) or `PART` (only those in agentRangeValue).",
                 ),
                 query(
                     "agentRangeValue",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "For `PART`: JSON list of `{appType, formUuid}` objects naming the delegated forms.",
                 ),
                 query(
                     "agentType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Delegation type: `NORMAL`, or `DEPARTURE` for a user who left.",
                 ),
                 query(
                     "agentUserId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "User id of the delegate, who takes over the approvals.",
                 ),
-                query("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
+                query(
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
+                ),
                 query(
                     "endTimestamp",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "When the delegation ends, epoch milliseconds as a string.",
                 ),
                 query(
                     "needNoticePrincipal",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "`y` to keep notifying the original approver as well, `n` to notify only the delegate.",
                 ),
                 query(
                     "principalUserId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "User id of the person whose approvals are delegated.",
                 ),
                 query(
                     "startTimestamp",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "When the delegation starts, epoch milliseconds as a string.",
                 ),
                 query(
                     "token",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET,
                     "Task-list token: uppercase hex of md5(corpId + userId + code).",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/agents/insert");
@@ -769,15 +791,18 @@ pub mod agents {
     impl crate::Operation for GetAgentTasksV2Request {
         type Response = crate::agents::GetAgentTasksV2Response;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetAgentTasksV2,
             action: "GetAgentTasks",
             version: "2.0",
             method: crate::HttpMethod::Get,
             path: "/v2.0/yida/forms/resources/agents",
+            path_parts: &[crate::PathPart::Literal("/v2.0/yida/forms/resources/agents")],
             area: "agents",
             doc: "List delegations, optionally filtered by a user on either side, by status or by id.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-getagenttasks",
             ),
+            doc_title: Some("获取代理列表"),
             permission: Some("Yida.PlatformResource.Read"),
             read_only: true,
             seed: false,
@@ -788,38 +813,49 @@ pub mod agents {
             params: &[
                 query(
                     "agentUuid",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Return only the delegation with this id.",
                 ),
-                query("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
+                query(
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
+                ),
                 query(
                     "keywords",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "A user id to match against the delegate or the delegator.",
                 ),
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                query("pageSize", "i64", 0, "Items per page (default 10, at most 100)."),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page (default 10, at most 100).",
+                ),
                 query(
                     "status",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Status filter: `ALL`, `DIS` (not yet active), `EFF` (active), `OUT` (expired) or `CANCEL` (revoked).",
                 ),
                 query(
                     "token",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET,
                     "Task-list token: uppercase hex of md5(corpId + userId + code).",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/agents");
@@ -956,15 +992,20 @@ pub mod agents {
     impl crate::Operation for UpdateAgentTaskV2Request {
         type Response = crate::agents::UpdateAgentTaskV2Response;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::UpdateAgentTaskV2,
             action: "UpdateAgentTask",
             version: "2.0",
             method: crate::HttpMethod::Post,
             path: "/v2.0/yida/forms/resources/agents/update",
+            path_parts: &[
+                crate::PathPart::Literal("/v2.0/yida/forms/resources/agents/update"),
+            ],
             area: "agents",
             doc: "Change the delegate, period, scope or notification setting of an existing delegation.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-updateagenttask",
             ),
+            doc_title: Some("修改代理信息"),
             permission: Some("Yida.PlatformResource.Write"),
             read_only: false,
             seed: false,
@@ -975,60 +1016,66 @@ pub mod agents {
             params: &[
                 query(
                     "agentRangeType",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Scope: `ALL` (every workflow) or `PART` (only those in agentRangeValue).",
                 ),
                 query(
                     "agentRangeValue",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "For `PART`: JSON list of `{appType, formUuid}` objects naming the delegated forms.",
                 ),
                 query(
                     "agentUserId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "User id of the delegate, who takes over the approvals.",
                 ),
                 query(
                     "agentUuid",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Id of the delegation to change, from GetAgentTasks or CreateAgentTask.",
                 ),
-                query("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
+                query(
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
+                ),
                 query(
                     "endTimestamp",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "When the delegation ends, epoch milliseconds as a string.",
                 ),
                 query(
                     "needNoticePrincipal",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "`y` to keep notifying the original approver as well, `n` to notify only the delegate.",
                 ),
                 query(
                     "startTimestamp",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "When the delegation starts, epoch milliseconds as a string.",
                 ),
                 query(
                     "token",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET,
                     "Task-list token: uppercase hex of md5(corpId + userId + code).",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/agents/update");
@@ -1056,13 +1103,6 @@ pub mod agents {
             Ok(())
         }
     }
-    /// Descriptors of this area's operations.
-    pub(crate) static OPERATIONS: &[&crate::OperationMeta] = &[
-        &<CancelAgentTaskV2Request as crate::Operation>::META,
-        &<CreateAgentTaskV2Request as crate::Operation>::META,
-        &<GetAgentTasksV2Request as crate::Operation>::META,
-        &<UpdateAgentTaskV2Request as crate::Operation>::META,
-    ];
     /// The `agents` operations, from [`Client::agents`](crate::Client::agents).
     #[derive(Clone, Copy)]
     pub struct AgentsOps<'a> {
@@ -1408,13 +1448,20 @@ pub mod apps {
     impl crate::Operation for DeployFunctionCallbackRequest {
         type Response = crate::apps::DeployFunctionCallbackResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::DeployFunctionCallback,
             action: "DeployFunctionCallback",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/functionComputeConnectors/completeDeployments/notify",
+            path_parts: &[
+                crate::PathPart::Literal(
+                    "/v1.0/yida/functionComputeConnectors/completeDeployments/notify",
+                ),
+            ],
             area: "apps",
             doc: "Tell Yida that a Function Compute deployment of a cloud app has finished.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: false,
             seed: false,
@@ -1423,28 +1470,39 @@ pub mod apps {
             has_body: true,
             has_reply: true,
             params: &[
-                body("appId", "string", 0, "Id of the cloud app."),
-                body("customDomain", "string", 0, "Custom domain of the deployment."),
-                body("deployStage", "string", 0, "Deployment stage, e.g. `RELEASE`."),
+                body("appId", crate::ParamType::String, 0, "Id of the cloud app."),
+                body(
+                    "customDomain",
+                    crate::ParamType::String,
+                    0,
+                    "Custom domain of the deployment.",
+                ),
+                body(
+                    "deployStage",
+                    crate::ParamType::String,
+                    0,
+                    "Deployment stage, e.g. `RELEASE`.",
+                ),
                 body(
                     "gateWayAppKey",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "App key of the API gateway instance.",
                 ),
                 body(
                     "gateWayAppSecret",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "App secret of the API gateway instance.",
                 ),
                 body(
                     "gateWayDomain",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Second-level domain of the API gateway.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str(
@@ -1532,15 +1590,18 @@ pub mod apps {
     impl crate::Operation for ExecuteCustomApiRequest {
         type Response = crate::apps::ExecuteCustomApiResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ExecuteCustomApi,
             action: "ExecuteCustomApi",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/apps/customApi/execute",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/apps/customApi/execute")],
             area: "apps",
             doc: "Run a custom API (service) defined in a Yida app.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/run-custom-api",
             ),
+            doc_title: Some("执行自定义API"),
             permission: None,
             read_only: false,
             seed: false,
@@ -1551,41 +1612,45 @@ pub mod apps {
             params: &[
                 query(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 query(
                     "data",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     REQUIRED,
                     "Arguments for the API as a JSON object, e.g. `{\"arg0\": \"123\"}`.",
                 ),
-                query(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 query(
                     "serviceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Id of the custom API service (`svc-...`).",
                 ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/customApi/execute");
@@ -1709,15 +1774,20 @@ pub mod apps {
     impl crate::Operation for ListApplicationRequest {
         type Response = crate::apps::ListApplicationResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ListApplication,
             action: "ListApplication",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/organizations/applications",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/organizations/applications"),
+            ],
             area: "apps",
             doc: "List the company's Yida apps, with their status, icon and app code.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-the-application-list",
             ),
+            doc_title: Some("查询宜搭应用列表"),
             permission: Some("Yida.App.Read"),
             read_only: true,
             seed: false,
@@ -1728,38 +1798,52 @@ pub mod apps {
             params: &[
                 query(
                     "appFilter",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Which apps: omit for those published to the app center, or `createdByMe` / `managedByMe`.",
                 ),
                 query(
                     "appNameSearchKeyword",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Keyword to search app names for.",
                 ),
-                query("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
                 query(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
                 ),
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                query("pageSize", "i64", 0, "Items per page, at most 100."),
+                values(
+                    query(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
+                ),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
                 query(
                     "token",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET,
                     "md5 of corpId + userId + the company's corp token.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; also part of the token.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/organizations/applications");
@@ -1962,15 +2046,20 @@ pub mod apps {
     impl crate::Operation for QueryServiceRecordRequest {
         type Response = crate::apps::QueryServiceRecordResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::QueryServiceRecord,
             action: "QueryServiceRecord",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/services/invocationRecords",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/services/invocationRecords"),
+            ],
             area: "apps",
             doc: "List the service (HTTP hook) calls made for a form instance, with their status and results.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/the-query-should-be-based-on-the-execution-records-of",
             ),
+            doc_title: Some("查询宜搭表单服务调用执行记录"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -1981,65 +2070,91 @@ pub mod apps {
             params: &[
                 query(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                query("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
-                query("hookType", "string", 0, "Service type; only `HTTP` exists."),
-                query("hookUuid", "string", 0, "Id of one service call."),
-                query("instanceId", "string", REQUIRED, "The form instance's id."),
+                query(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
+                query(
+                    "hookType",
+                    crate::ParamType::String,
+                    0,
+                    "Service type; only `HTTP` exists.",
+                ),
+                query(
+                    "hookUuid",
+                    crate::ParamType::String,
+                    0,
+                    "Id of one service call.",
+                ),
+                query(
+                    "instanceId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form instance's id.",
+                ),
                 query(
                     "invokeAfterDateGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only calls made after this time.",
                 ),
                 query(
                     "invokeBeforeDateGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only calls made before this time.",
                 ),
                 query(
                     "invokeStatus",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only calls in this state: `SUCCESS`, `FAIL`, `FINAL_SUCCESS` (succeeded on retry) or `ERROR`.",
                 ),
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                query("pageSize", "i64", 0, "Items per page, at most 100."),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
                 query(
                     "requestUrl",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Part of the called URL, matched fuzzily.",
                 ),
                 query(
                     "sourceUuid",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Id of a failed call; finds the retries of that call.",
                 ),
                 query(
                     "success",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "`true` for successful calls only, `false` for failed ones; omit for all.",
                 ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/services/invocationRecords");
@@ -2075,13 +2190,6 @@ pub mod apps {
             Ok(())
         }
     }
-    /// Descriptors of this area's operations.
-    pub(crate) static OPERATIONS: &[&crate::OperationMeta] = &[
-        &<DeployFunctionCallbackRequest as crate::Operation>::META,
-        &<ExecuteCustomApiRequest as crate::Operation>::META,
-        &<ListApplicationRequest as crate::Operation>::META,
-        &<QueryServiceRecordRequest as crate::Operation>::META,
-    ];
     /// The `apps` operations, from [`Client::apps`](crate::Client::apps).
     #[derive(Clone, Copy)]
     pub struct AppsOps<'a> {
@@ -2230,15 +2338,21 @@ pub mod attachments {
     impl crate::Operation for GetOpenUrlRequest {
         type Response = crate::attachments::GetOpenUrlResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetOpenUrl,
             action: "GetOpenUrl",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/apps/temporaryUrls/{appType}",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/apps/temporaryUrls/"),
+                crate::PathPart::Param(0),
+            ],
             area: "attachments",
             doc: "Turn a Yida attachment URL into a short-lived link that opens without a DingTalk login.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-the-temporary-free-access-address-of-yixian-accessories",
             ),
+            doc_title: Some("获取宜搭附件临时免登地址"),
             permission: Some("Yida.Attachment.Read"),
             read_only: true,
             seed: true,
@@ -2249,41 +2363,45 @@ pub mod attachments {
             params: &[
                 path(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 query(
                     "fileUrl",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The attachment URL as stored in the form data.",
                 ),
-                query(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "timeout",
-                    "i64",
+                    crate::ParamType::I64,
                     0,
                     "Link lifetime in ms: default 60000 (1 minute), at most 86400000 (24 hours); must be positive.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/temporaryUrls/");
@@ -2306,15 +2424,12 @@ pub mod attachments {
         }
         fn check(&self) -> Result<(), crate::ParamError> {
             required(&self.app_type, "appType")?;
+            segment(&self.app_type, "appType")?;
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
         }
     }
-    /// Descriptors of this area's operations.
-    pub(crate) static OPERATIONS: &[&crate::OperationMeta] = &[
-        &<GetOpenUrlRequest as crate::Operation>::META,
-    ];
     /// The `attachments` operations, from [`Client::attachments`](crate::Client::attachments).
     #[derive(Clone, Copy)]
     pub struct AttachmentsOps<'a> {
@@ -2575,15 +2690,18 @@ pub mod automation {
     impl crate::Operation for GetAutoFlowLogDetailRequest {
         type Response = crate::automation::GetAutoFlowLogDetailResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetAutoFlowLogDetail,
             action: "GetAutoFlowLogDetail",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/logs/automations",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/logs/automations")],
             area: "automation",
             doc: "Fetch the step-by-step log of one integration-automation run.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-getautoflowlogdetail",
             ),
+            doc_title: Some("获取集成自动化日志详情"),
             permission: Some("Yida.App.Read"),
             read_only: true,
             seed: false,
@@ -2592,34 +2710,53 @@ pub mod automation {
             has_body: false,
             has_reply: true,
             params: &[
-                query("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
                 query(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
                 ),
-                query("pageNumber", "i64", REQUIRED, "Page to fetch, from 1."),
-                query("pageSize", "i64", REQUIRED, "Items per page, at most 100."),
+                values(
+                    query(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
+                ),
+                query(
+                    "pageNumber",
+                    crate::ParamType::I64,
+                    REQUIRED,
+                    "Page to fetch, from 1.",
+                ),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    REQUIRED,
+                    "Items per page, at most 100.",
+                ),
                 query(
                     "procInstanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Id of the automation run, from PageAutoFlowLog.",
                 ),
                 query(
                     "token",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET,
                     "md5 of corpId + userId + the company's corp token (shown in the platform settings).",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; also part of the token.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/logs/automations");
@@ -2801,15 +2938,20 @@ pub mod automation {
     impl crate::Operation for PageAutoFlowLogRequest {
         type Response = crate::automation::PageAutoFlowLogResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::PageAutoFlowLog,
             action: "PageAutoFlowLog",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/logs/automations/paginationQuery",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/logs/automations/paginationQuery"),
+            ],
             area: "automation",
             doc: "List integration-automation runs, filtered by app, form, automation, status or time.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-pageautoflowlog",
             ),
+            doc_title: Some("分页获取集成自动化日志列表"),
             permission: Some("Yida.App.Read"),
             read_only: true,
             seed: false,
@@ -2818,44 +2960,83 @@ pub mod automation {
             has_body: true,
             has_reply: true,
             params: &[
-                body("appType", "string", CONTEXT, "The Yida app's code (`APP_...`)."),
-                body("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
-                body("endTimeGMT", "i64", 0, "Only runs up to this time, epoch ms."),
                 body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    "appType",
+                    crate::ParamType::String,
+                    CONTEXT,
+                    "The Yida app's code (`APP_...`).",
                 ),
-                body("formUuid", "string", 0, "The form's code (`FORM-...`)."),
-                body("pageNumber", "i64", REQUIRED, "Page to fetch, from 1."),
-                body("pageSize", "i64", REQUIRED, "Items per page, at most 100."),
+                body(
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
+                ),
+                body(
+                    "endTimeGMT",
+                    crate::ParamType::I64,
+                    0,
+                    "Only runs up to this time, epoch ms.",
+                ),
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
+                ),
+                body(
+                    "formUuid",
+                    crate::ParamType::String,
+                    0,
+                    "The form's code (`FORM-...`).",
+                ),
+                body(
+                    "pageNumber",
+                    crate::ParamType::I64,
+                    REQUIRED,
+                    "Page to fetch, from 1.",
+                ),
+                body(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    REQUIRED,
+                    "Items per page, at most 100.",
+                ),
                 body(
                     "processCode",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Code of the automation flow (seen in its detail page's URL).",
                 ),
-                body("startTimeGMT", "i64", 0, "Only runs from this time on, epoch ms."),
+                body(
+                    "startTimeGMT",
+                    crate::ParamType::I64,
+                    0,
+                    "Only runs from this time on, epoch ms.",
+                ),
                 body(
                     "status",
-                    "i64",
+                    crate::ParamType::I64,
                     0,
                     "Only runs in this state: 0 running, 2 failed, 3 finished.",
                 ),
                 body(
                     "token",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET,
                     "md5 of corpId + userId + the company's corp token (shown in the platform settings).",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; also part of the token.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/logs/automations/paginationQuery");
@@ -2892,11 +3073,6 @@ pub mod automation {
             (reply.data.unwrap_or_default(), reply.total_count)
         }
     }
-    /// Descriptors of this area's operations.
-    pub(crate) static OPERATIONS: &[&crate::OperationMeta] = &[
-        &<GetAutoFlowLogDetailRequest as crate::Operation>::META,
-        &<PageAutoFlowLogRequest as crate::Operation>::META,
-    ];
     /// The `automation` operations, from [`Client::automation`](crate::Client::automation).
     #[derive(Clone, Copy)]
     pub struct AutomationOps<'a> {
@@ -3178,15 +3354,20 @@ pub mod batch {
     impl crate::Operation for BatchGetFormDataByIdListRequest {
         type Response = crate::batch::BatchGetFormDataByIdListResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::BatchGetFormDataByIdList,
             action: "BatchGetFormDataByIdList",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/forms/instances/ids/query",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/forms/instances/ids/query"),
+            ],
             area: "batch",
             doc: "Fetch the data of several instances of one form by their ids.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-multiple-form-instance-data",
             ),
+            doc_title: Some("批量获取表单实例数据"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -3197,36 +3378,42 @@ pub mod batch {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "formInstanceIdList",
-                    "list<string>",
+                    crate::ParamType::List(&crate::ParamType::String),
                     REQUIRED,
                     "Ids of the form instances to fetch.",
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
+                body(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
                 body(
                     "needFormInstanceValue",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Also return `instanceValue`, the values in Yida's raw component format.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/ids/query");
@@ -3339,15 +3526,20 @@ pub mod batch {
     impl crate::Operation for BatchRemovalByFormInstanceIdListRequest {
         type Response = ();
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::BatchRemovalByFormInstanceIdList,
             action: "BatchRemovalByFormInstanceIdList",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/forms/instances/batchRemove",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/forms/instances/batchRemove"),
+            ],
             area: "batch",
             doc: "Delete several instances of one form by their ids.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/delete-multiple-form-instances",
             ),
+            doc_title: Some("批量删除表单实例"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: false,
@@ -3358,42 +3550,48 @@ pub mod batch {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "asynchronousExecution",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Let Yida run the job asynchronously on the server.",
                 ),
                 body(
                     "executeExpression",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Run the form's validation rules, linked business rules and third-party callbacks; off is faster and allows bigger batches.",
                 ),
                 body(
                     "formInstanceIdList",
-                    "list<string>",
+                    crate::ParamType::List(&crate::ParamType::String),
                     REQUIRED,
                     "Ids of the form instances to delete.",
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
+                body(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/batchRemove");
@@ -3525,15 +3723,20 @@ pub mod batch {
     impl crate::Operation for BatchSaveFormDataRequest {
         type Response = crate::batch::BatchSaveFormDataResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::BatchSaveFormData,
             action: "BatchSaveFormData",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/forms/instances/batchSave",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/forms/instances/batchSave"),
+            ],
             area: "batch",
             doc: "Create several instances of one form in a single call.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/create-multiple-form-instances",
             ),
+            doc_title: Some("批量创建表单实例"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: false,
@@ -3544,54 +3747,63 @@ pub mod batch {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "asynchronousExecution",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Let Yida run the job asynchronously on the server.",
                 ),
-                body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 body(
                     "formDataJsonList",
-                    "list<json_text>",
+                    crate::ParamType::List(&crate::ParamType::JsonText),
                     REQUIRED,
                     "One JSON text of field values (field id to value) per instance to create.",
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
+                body(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
                 body(
                     "keepRunningAfterException",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Skip a record that fails and go on with the rest; only applies when `noExecuteExpression` is false.",
                 ),
                 body(
                     "noExecuteExpression",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Skip the form's validation rules, linked business rules and third-party callbacks; faster and allows bigger batches.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/batchSave");
@@ -3740,15 +3952,20 @@ pub mod batch {
     impl crate::Operation for BatchUpdateFormDataByInstanceIdRequest {
         type Response = crate::batch::BatchUpdateFormDataByInstanceIdResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::BatchUpdateFormDataByInstanceId,
             action: "BatchUpdateFormDataByInstanceId",
             version: "1.0",
             method: crate::HttpMethod::Put,
             path: "/v1.0/yida/forms/instances/components",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/forms/instances/components"),
+            ],
             area: "batch",
             doc: "Write the same field values into several instances of one form.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/batch-update-of-component-values-in-form-instances",
             ),
+            doc_title: Some("批量更新表单实例内的组件值"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: false,
@@ -3759,66 +3976,75 @@ pub mod batch {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "asynchronousExecution",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Let Yida run the job asynchronously on the server.",
                 ),
-                body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 body(
                     "formInstanceIdList",
-                    "list<string>",
+                    crate::ParamType::List(&crate::ParamType::String),
                     REQUIRED,
                     "Ids of the form instances to update.",
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
+                body(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
                 body(
                     "ignoreEmpty",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Leave a field alone when its new value is empty instead of clearing it.",
                 ),
                 body(
                     "noExecuteExpression",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Skip the form's validation rules, linked business rules and third-party callbacks; faster and allows bigger batches.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "updateFormDataJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     REQUIRED,
                     "Values to write into every listed instance as JSON: field id to new value.",
                 ),
                 body(
                     "useLatestFormSchemaVersion",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Use the form's latest schema version (default: no).",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/components");
@@ -3962,15 +4188,18 @@ pub mod batch {
     impl crate::Operation for BatchUpdateFormDataByInstanceMapRequest {
         type Response = crate::batch::BatchUpdateFormDataByInstanceMapResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::BatchUpdateFormDataByInstanceMap,
             action: "BatchUpdateFormDataByInstanceMap",
             version: "1.0",
             method: crate::HttpMethod::Put,
             path: "/v1.0/yida/forms/instances/datas",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/forms/instances/datas")],
             area: "batch",
             doc: "Update several instances of one form, each with its own field values.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/update-multiple-form-instances-with-the-form-instance-data",
             ),
+            doc_title: Some("通过表单实例数据批量更新表单实例"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: false,
@@ -3981,60 +4210,69 @@ pub mod batch {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "asynchronousExecution",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Let Yida run the job asynchronously on the server.",
                 ),
-                body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
+                body(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
                 body(
                     "ignoreEmpty",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Leave a field alone when its new value is empty instead of clearing it.",
                 ),
                 body(
                     "noExecuteExpression",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Skip the form's validation rules, linked business rules and third-party callbacks; faster and allows bigger batches.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "updateFormDataJsonMap",
-                    "map<json_text>",
+                    crate::ParamType::Map(&crate::ParamType::JsonText),
                     REQUIRED,
                     "Form instance id to that instance's new values, each as JSON text (field id to new value).",
                 ),
                 body(
                     "useLatestFormSchemaVersion",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Use the form's latest schema version (default: no).",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/datas");
@@ -4055,14 +4293,6 @@ pub mod batch {
             Ok(())
         }
     }
-    /// Descriptors of this area's operations.
-    pub(crate) static OPERATIONS: &[&crate::OperationMeta] = &[
-        &<BatchGetFormDataByIdListRequest as crate::Operation>::META,
-        &<BatchRemovalByFormInstanceIdListRequest as crate::Operation>::META,
-        &<BatchSaveFormDataRequest as crate::Operation>::META,
-        &<BatchUpdateFormDataByInstanceIdRequest as crate::Operation>::META,
-        &<BatchUpdateFormDataByInstanceMapRequest as crate::Operation>::META,
-    ];
     /// The `batch` operations, from [`Client::batch`](crate::Client::batch).
     #[derive(Clone, Copy)]
     pub struct BatchOps<'a> {
@@ -4264,15 +4494,18 @@ pub mod comments {
     impl crate::Operation for ListFormRemarksRequest {
         type Response = crate::comments::ListFormRemarksResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ListFormRemarks,
             action: "ListFormRemarks",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/forms/remarks/query",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/forms/remarks/query")],
             area: "comments",
             doc: "Fetch the comments on instances of one form.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/batch-query-of-comments-appropriate-for-form-instances",
             ),
+            doc_title: Some("批量查询宜搭表单实例的评论"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -4283,36 +4516,45 @@ pub mod comments {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 body(
                     "formInstanceIdList",
-                    "list<string>",
+                    crate::ParamType::List(&crate::ParamType::String),
                     0,
                     "Form instances whose comments to fetch.",
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
+                body(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/remarks/query");
@@ -4411,15 +4653,20 @@ pub mod comments {
     impl crate::Operation for ListOperationLogsRequest {
         type Response = crate::comments::ListOperationLogsResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ListOperationLogs,
             action: "ListOperationLogs",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/forms/operationsLogs/query",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/forms/operationsLogs/query"),
+            ],
             area: "comments",
             doc: "Fetch the change history of instances of one form (plain or process form).",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/change-records-of-query-forms",
             ),
+            doc_title: Some("查询表单的变更记录"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -4430,30 +4677,36 @@ pub mod comments {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "formInstanceIdList",
-                    "list<string>",
+                    crate::ParamType::List(&crate::ParamType::String),
                     0,
                     "Form instances whose history to fetch.",
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
+                body(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/operationsLogs/query");
@@ -4593,15 +4846,18 @@ pub mod comments {
     impl crate::Operation for SaveFormRemarkRequest {
         type Response = crate::comments::SaveFormRemarkResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::SaveFormRemark,
             action: "SaveFormRemark",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/forms/remarks",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/forms/remarks")],
             area: "comments",
             doc: "Post a comment on a form or process instance, optionally as a reply.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/submit-comment",
             ),
+            doc_title: Some("提交评论"),
             permission: Some("Yida.Comment.Write"),
             read_only: false,
             seed: true,
@@ -4612,55 +4868,67 @@ pub mod comments {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "atUserId",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "User to mention; DingTalk sends them the comment.",
                 ),
-                body("content", "string", REQUIRED, "Comment text."),
-                body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                body("content", crate::ParamType::String, REQUIRED, "Comment text."),
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 body(
                     "formInstanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The form instance's id (`FINST-...`).",
                 ),
                 body(
                     "formUuid",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "The form's code (`FORM-...`); needed when field aliases are used.",
                 ),
-                body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
-                body("replyId", "i64", 0, "Id of the comment this one answers."),
+                body(
+                    "replyId",
+                    crate::ParamType::I64,
+                    0,
+                    "Id of the comment this one answers.",
+                ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; the comment is posted as this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/remarks");
@@ -4681,12 +4949,6 @@ pub mod comments {
             Ok(())
         }
     }
-    /// Descriptors of this area's operations.
-    pub(crate) static OPERATIONS: &[&crate::OperationMeta] = &[
-        &<ListFormRemarksRequest as crate::Operation>::META,
-        &<ListOperationLogsRequest as crate::Operation>::META,
-        &<SaveFormRemarkRequest as crate::Operation>::META,
-    ];
     /// The `comments` operations, from [`Client::comments`](crate::Client::comments).
     #[derive(Clone, Copy)]
     pub struct CommentsOps<'a> {
@@ -5728,15 +5990,20 @@ pub mod commerce {
     impl crate::Operation for BuyAuthorizationOrderRequest {
         type Response = crate::commerce::BuyAuthorizationOrderResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::BuyAuthorizationOrder,
             action: "BuyAuthorizationOrder",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/appAuthorizations/order",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/appAuthorizations/order"),
+            ],
             area: "commerce",
             doc: "Place a new-purchase order for Yida through the app authorization service (multi-channel).",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/new-order-authorization",
             ),
+            doc_title: Some("新购授权订单"),
             permission: None,
             read_only: false,
             seed: false,
@@ -5747,31 +6014,75 @@ pub mod commerce {
             params: &[
                 body(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
                 body(
                     "accountNumber",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Number of user accounts in the order, as a numeric string.",
                 ),
-                body("beginTimeGMT", "i64", 0, "Service start time, epoch ms."),
-                body("callerUnionId", "string", 0, "The caller's DingTalk unionId."),
-                body("chargeType", "string", 0, "Billing mode; `PREPAY` (prepaid)."),
-                body("commerceType", "string", 0, "Commerce type, e.g. `subscribe`."),
                 body(
-                    "commodityType",
-                    "string",
+                    "beginTimeGMT",
+                    crate::ParamType::I64,
                     0,
-                    "Yida edition: `free`, `standard`, `enterprise` or `vip`.",
+                    "Service start time, epoch ms.",
                 ),
-                body("endTimeGMT", "i64", 0, "Service end time, epoch ms."),
-                body("instanceId", "string", 0, "Id of the purchased Yida instance."),
-                body("instanceName", "string", 0, "Display name of the instance."),
-                body("produceCode", "string", 0, "Alibaba Cloud product code."),
+                body(
+                    "callerUnionId",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
+                body(
+                    "chargeType",
+                    crate::ParamType::String,
+                    0,
+                    "Billing mode; `PREPAY` (prepaid).",
+                ),
+                body(
+                    "commerceType",
+                    crate::ParamType::String,
+                    0,
+                    "Commerce type, e.g. `subscribe`.",
+                ),
+                values(
+                    body(
+                        "commodityType",
+                        crate::ParamType::String,
+                        0,
+                        "Yida edition: `free`, `standard`, `enterprise` or `vip`.",
+                    ),
+                    &["free", "standard", "enterprise", "vip"],
+                ),
+                body(
+                    "endTimeGMT",
+                    crate::ParamType::I64,
+                    0,
+                    "Service end time, epoch ms.",
+                ),
+                body(
+                    "instanceId",
+                    crate::ParamType::String,
+                    0,
+                    "Id of the purchased Yida instance.",
+                ),
+                body(
+                    "instanceName",
+                    crate::ParamType::String,
+                    0,
+                    "Display name of the instance.",
+                ),
+                body(
+                    "produceCode",
+                    crate::ParamType::String,
+                    0,
+                    "Alibaba Cloud product code.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuthorizations/order");
@@ -5908,15 +6219,18 @@ pub mod commerce {
     impl crate::Operation for BuyFreshOrderRequest {
         type Response = crate::commerce::BuyFreshOrderResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::BuyFreshOrder,
             action: "BuyFreshOrder",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/apps/freshOrders",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/apps/freshOrders")],
             area: "commerce",
             doc: "Record a new purchase of a Yida edition for an instance.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/suitable-for-new-purchase",
             ),
+            doc_title: Some("新购宜搭产品"),
             permission: None,
             read_only: false,
             seed: false,
@@ -5927,36 +6241,75 @@ pub mod commerce {
             params: &[
                 body(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
                 body(
                     "accountNumber",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Number of user accounts in the order, as a numeric string.",
                 ),
-                body("beginTimeGMT", "i64", 0, "Service start time, epoch ms."),
-                body("callerUnionId", "string", 0, "The caller's DingTalk unionId."),
+                body(
+                    "beginTimeGMT",
+                    crate::ParamType::I64,
+                    0,
+                    "Service start time, epoch ms.",
+                ),
+                body(
+                    "callerUnionId",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
                 body(
                     "chargeType",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Billing mode, e.g. `PREPAY` (prepaid).",
                 ),
-                body("commerceType", "string", 0, "Commerce type, e.g. `subscribe`."),
                 body(
-                    "commodityType",
-                    "string",
+                    "commerceType",
+                    crate::ParamType::String,
                     0,
-                    "Yida edition: `free`, `standard`, `enterprise` or `vip`.",
+                    "Commerce type, e.g. `subscribe`.",
                 ),
-                body("endTimeGMT", "i64", 0, "Service end time, epoch ms."),
-                body("instanceId", "string", 0, "Id of the purchased Yida instance."),
-                body("instanceName", "string", 0, "Display name of the instance."),
-                body("produceCode", "string", 0, "Alibaba Cloud product code."),
+                values(
+                    body(
+                        "commodityType",
+                        crate::ParamType::String,
+                        0,
+                        "Yida edition: `free`, `standard`, `enterprise` or `vip`.",
+                    ),
+                    &["free", "standard", "enterprise", "vip"],
+                ),
+                body(
+                    "endTimeGMT",
+                    crate::ParamType::I64,
+                    0,
+                    "Service end time, epoch ms.",
+                ),
+                body(
+                    "instanceId",
+                    crate::ParamType::String,
+                    0,
+                    "Id of the purchased Yida instance.",
+                ),
+                body(
+                    "instanceName",
+                    crate::ParamType::String,
+                    0,
+                    "Display name of the instance.",
+                ),
+                body(
+                    "produceCode",
+                    crate::ParamType::String,
+                    0,
+                    "Alibaba Cloud product code.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/freshOrders");
@@ -6006,15 +6359,21 @@ pub mod commerce {
     impl crate::Operation for CheckCloudAccountStatusRequest {
         type Response = crate::commerce::CheckCloudAccountStatusResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::CheckCloudAccountStatus,
             action: "CheckCloudAccountStatus",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/apps/cloudAccountStatus/{callerUid}",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/apps/cloudAccountStatus/"),
+                crate::PathPart::Param(0),
+            ],
             area: "commerce",
             doc: "Check whether the Yida tenant of an Alibaba Cloud account has been activated.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/verify-activation-results",
             ),
+            doc_title: Some("验证激活结果"),
             permission: None,
             read_only: true,
             seed: false,
@@ -6023,14 +6382,20 @@ pub mod commerce {
             has_body: false,
             has_reply: true,
             params: &[
-                path("callerUid", "string", REQUIRED, "The caller's DingTalk unionId."),
+                path(
+                    "callerUid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The caller's DingTalk unionId.",
+                ),
                 query(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/cloudAccountStatus/");
@@ -6043,7 +6408,7 @@ pub mod commerce {
         #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
-            non_empty(&self.caller_uid, "callerUid")?;
+            segment(&self.caller_uid, "callerUid")?;
             Ok(())
         }
     }
@@ -6096,15 +6461,20 @@ pub mod commerce {
     impl crate::Operation for ExpireCommodityRequest {
         type Response = crate::commerce::ExpireCommodityResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ExpireCommodity,
             action: "ExpireCommodity",
             version: "1.0",
             method: crate::HttpMethod::Put,
             path: "/v1.0/yida/appAuth/commodities/expire",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/appAuth/commodities/expire"),
+            ],
             area: "commerce",
             doc: "Mark a purchased commodity instance as expired.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/make-goods-expire",
             ),
+            doc_title: Some("使商品过期"),
             permission: None,
             read_only: false,
             seed: false,
@@ -6115,13 +6485,24 @@ pub mod commerce {
             params: &[
                 query(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
-                query("callerUid", "string", 0, "The caller's DingTalk unionId."),
-                query("instanceId", "string", 0, "Id of the purchased Yida instance."),
+                query(
+                    "callerUid",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
+                query(
+                    "instanceId",
+                    crate::ParamType::String,
+                    0,
+                    "Id of the purchased Yida instance.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuth/commodities/expire");
@@ -6175,15 +6556,21 @@ pub mod commerce {
     impl crate::Operation for GetActivationCodeByCallerUnionIdRequest {
         type Response = crate::commerce::GetActivationCodeByCallerUnionIdResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetActivationCodeByCallerUnionId,
             action: "GetActivationCodeByCallerUnionId",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/applications/activationCodes/{callerUid}",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/applications/activationCodes/"),
+                crate::PathPart::Param(0),
+            ],
             area: "commerce",
             doc: "Get the activation code issued to a caller, looked up by their unionId.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-the-activation-code-by-calling-the-union-id-of",
             ),
+            doc_title: Some("通过调用者unionId获取激活码"),
             permission: None,
             read_only: true,
             seed: false,
@@ -6192,14 +6579,20 @@ pub mod commerce {
             has_body: false,
             has_reply: true,
             params: &[
-                path("callerUid", "string", REQUIRED, "The caller's DingTalk unionId."),
+                path(
+                    "callerUid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The caller's DingTalk unionId.",
+                ),
                 query(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applications/activationCodes/");
@@ -6212,7 +6605,7 @@ pub mod commerce {
         #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
-            non_empty(&self.caller_uid, "callerUid")?;
+            segment(&self.caller_uid, "callerUid")?;
             Ok(())
         }
     }
@@ -6265,15 +6658,20 @@ pub mod commerce {
     impl crate::Operation for GetApplicationAuthorizationServicePlatformResourceRequest {
         type Response = crate::commerce::GetApplicationAuthorizationServicePlatformResourceResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetApplicationAuthorizationServicePlatformResource,
             action: "GetApplicationAuthorizationServicePlatformResource",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/authorization/platformResources",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/authorization/platformResources"),
+            ],
             area: "commerce",
             doc: "Get an instance's resource quotas and usage through the app authorization service.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-platform-service-resources",
             ),
+            doc_title: Some("获取平台服务资源"),
             permission: None,
             read_only: true,
             seed: false,
@@ -6284,13 +6682,24 @@ pub mod commerce {
             params: &[
                 query(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
-                query("callerUid", "string", 0, "The caller's DingTalk unionId."),
-                query("instanceId", "string", 0, "Id of the purchased Yida instance."),
+                query(
+                    "callerUid",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
+                query(
+                    "instanceId",
+                    crate::ParamType::String,
+                    0,
+                    "Id of the purchased Yida instance.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/authorization/platformResources");
@@ -6336,15 +6745,18 @@ pub mod commerce {
     impl crate::Operation for GetCorpLevelByAccountIdRequest {
         type Response = crate::commerce::GetCorpLevelByAccountIdResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetCorpLevelByAccountId,
             action: "GetCorpLevelByAccountId",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/apps/corpLevel",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/apps/corpLevel")],
             area: "commerce",
             doc: "Get the company level tied to a Yida account id.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-enterprise-level",
             ),
+            doc_title: Some("查询企业级别"),
             permission: None,
             read_only: true,
             seed: false,
@@ -6352,7 +6764,15 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
-            params: &[query("accountId", "string", 0, "Yida account id to look up.")],
+            params: &[
+                query(
+                    "accountId",
+                    crate::ParamType::String,
+                    0,
+                    "Yida account id to look up.",
+                ),
+            ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/corpLevel");
@@ -6416,15 +6836,18 @@ pub mod commerce {
     impl crate::Operation for GetPlatformResourceRequest {
         type Response = crate::commerce::GetPlatformResourceResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetPlatformResource,
             action: "GetPlatformResource",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/apps/platformResources",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/apps/platformResources")],
             area: "commerce",
             doc: "Get the resource quotas and usage (apps, accounts, records, attachments, plugins) of an instance.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-platform-resources",
             ),
+            doc_title: Some("获取平台资源"),
             permission: None,
             read_only: true,
             seed: false,
@@ -6435,13 +6858,24 @@ pub mod commerce {
             params: &[
                 query(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
-                query("callerUid", "string", 0, "The caller's DingTalk unionId."),
-                query("instanceId", "string", 0, "Id of the purchased Yida instance."),
+                query(
+                    "callerUid",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
+                query(
+                    "instanceId",
+                    crate::ParamType::String,
+                    0,
+                    "Id of the purchased Yida instance.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/platformResources");
@@ -6509,15 +6943,18 @@ pub mod commerce {
     impl crate::Operation for GetSaleUserInfoByUserIdRequest {
         type Response = crate::commerce::GetSaleUserInfoByUserIdResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetSaleUserInfoByUserId,
             action: "GetSaleUserInfoByUserId",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/apps/saleUserInfo",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/apps/saleUserInfo")],
             area: "commerce",
             doc: "Get a sales user's Yida account id and the companies linked to them.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-sales-user-information",
             ),
+            doc_title: Some("查询销售用户信息"),
             permission: None,
             read_only: true,
             seed: false,
@@ -6526,20 +6963,26 @@ pub mod commerce {
             has_body: false,
             has_reply: true,
             params: &[
-                query("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
+                query(
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
+                ),
                 query(
                     "namespace",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Namespace of the user, e.g. `dingtalk`.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id of the sales user to look up.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/saleUserInfo");
@@ -6621,15 +7064,21 @@ pub mod commerce {
     for ListApplicationAuthorizationServiceApplicationInformationRequest {
         type Response = crate::commerce::ListApplicationAuthorizationServiceApplicationInformationResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ListApplicationAuthorizationServiceApplicationInformation,
             action: "ListApplicationAuthorizationServiceApplicationInformation",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/authorizations/applicationInfos/{instanceId}",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/authorizations/applicationInfos/"),
+                crate::PathPart::Param(0),
+            ],
             area: "commerce",
             doc: "List the apps of an instance with their usage, through the app authorization service.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/queries-the-information-about-multiple-applications",
             ),
+            doc_title: Some("批量获取应用信息"),
             permission: None,
             read_only: true,
             seed: false,
@@ -6640,20 +7089,31 @@ pub mod commerce {
             params: &[
                 path(
                     "instanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Id of the purchased Yida instance.",
                 ),
                 query(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
-                query("callerUnionId", "string", 0, "The caller's DingTalk unionId."),
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                query("pageSize", "i64", 0, "Items per page, at most 100."),
+                query(
+                    "callerUnionId",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/authorizations/applicationInfos/");
@@ -6669,7 +7129,7 @@ pub mod commerce {
         #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
-            non_empty(&self.instance_id, "instanceId")?;
+            segment(&self.instance_id, "instanceId")?;
             Ok(())
         }
     }
@@ -6735,15 +7195,21 @@ pub mod commerce {
     for ListApplicationAuthorizationServiceConnectorInformationRequest {
         type Response = crate::commerce::ListApplicationAuthorizationServiceConnectorInformationResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ListApplicationAuthorizationServiceConnectorInformation,
             action: "ListApplicationAuthorizationServiceConnectorInformation",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/applicationAuthorizations/plugs/{instanceId}",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/applicationAuthorizations/plugs/"),
+                crate::PathPart::Param(0),
+            ],
             area: "commerce",
             doc: "List the plugins (connectors) of an instance with their quota and usage, through the app authorization service.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-plug-in-information",
             ),
+            doc_title: Some("列出插件信息"),
             permission: None,
             read_only: true,
             seed: false,
@@ -6754,20 +7220,31 @@ pub mod commerce {
             params: &[
                 path(
                     "instanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Id of the purchased Yida instance.",
                 ),
                 query(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
-                query("callerUid", "string", 0, "The caller's DingTalk unionId."),
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                query("pageSize", "i64", 0, "Items per page, at most 100."),
+                query(
+                    "callerUid",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applicationAuthorizations/plugs/");
@@ -6783,7 +7260,7 @@ pub mod commerce {
         #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
-            non_empty(&self.instance_id, "instanceId")?;
+            segment(&self.instance_id, "instanceId")?;
             Ok(())
         }
     }
@@ -6848,15 +7325,21 @@ pub mod commerce {
     impl crate::Operation for ListApplicationInformationRequest {
         type Response = crate::commerce::ListApplicationInformationResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ListApplicationInformation,
             action: "ListApplicationInformation",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/apps/infos/{instanceId}",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/apps/infos/"),
+                crate::PathPart::Param(0),
+            ],
             area: "commerce",
             doc: "List the apps of an instance, with their record, attachment and plugin usage.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/queries-application-information",
             ),
+            doc_title: Some("查询应用信息列表"),
             permission: None,
             read_only: true,
             seed: false,
@@ -6867,20 +7350,31 @@ pub mod commerce {
             params: &[
                 path(
                     "instanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Id of the purchased Yida instance.",
                 ),
                 query(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
-                query("callerUid", "string", 0, "The caller's DingTalk unionId."),
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                query("pageSize", "i64", 0, "Items per page, at most 100."),
+                query(
+                    "callerUid",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/infos/");
@@ -6896,7 +7390,7 @@ pub mod commerce {
         #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
-            non_empty(&self.instance_id, "instanceId")?;
+            segment(&self.instance_id, "instanceId")?;
             Ok(())
         }
     }
@@ -6959,15 +7453,18 @@ pub mod commerce {
     impl crate::Operation for ListCommodityRequest {
         type Response = crate::commerce::ListCommodityResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ListCommodity,
             action: "ListCommodity",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/appAuth/commodities",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/appAuth/commodities")],
             area: "commerce",
             doc: "List the Yida commodities (purchased plans) of a caller, with their dates, codes and account counts.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-product-lists",
             ),
+            doc_title: Some("查询商品列表"),
             permission: None,
             read_only: true,
             seed: false,
@@ -6978,14 +7475,25 @@ pub mod commerce {
             params: &[
                 query(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
-                query("callerUid", "string", 0, "The caller's DingTalk unionId."),
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                query("pageSize", "i64", 0, "Items per page, at most 100."),
+                query(
+                    "callerUid",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuth/commodities");
@@ -7064,15 +7572,21 @@ pub mod commerce {
     impl crate::Operation for ListConnectorInformationRequest {
         type Response = crate::commerce::ListConnectorInformationResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ListConnectorInformation,
             action: "ListConnectorInformation",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/plugins/infos/{instanceId}",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/plugins/infos/"),
+                crate::PathPart::Param(0),
+            ],
             area: "commerce",
             doc: "List the plugins (connectors) of an instance with their quota and usage.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-plug-ins",
             ),
+            doc_title: Some("查询插件信息列表"),
             permission: None,
             read_only: true,
             seed: false,
@@ -7083,20 +7597,31 @@ pub mod commerce {
             params: &[
                 path(
                     "instanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Id of the purchased Yida instance.",
                 ),
                 query(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
-                query("callerUid", "string", 0, "The caller's DingTalk unionId."),
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                query("pageSize", "i64", 0, "Items per page, at most 100."),
+                query(
+                    "callerUid",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/plugins/infos/");
@@ -7112,7 +7637,7 @@ pub mod commerce {
         #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
-            non_empty(&self.instance_id, "instanceId")?;
+            segment(&self.instance_id, "instanceId")?;
             Ok(())
         }
     }
@@ -7240,15 +7765,20 @@ pub mod commerce {
     impl crate::Operation for NotifyAuthorizationResultRequest {
         type Response = crate::commerce::NotifyAuthorizationResultResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::NotifyAuthorizationResult,
             action: "NotifyAuthorizationResult",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/apps/authorizationResults/notify",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/apps/authorizationResults/notify"),
+            ],
             area: "commerce",
             doc: "Tell Yida the outcome of an authorization (purchase) for an instance.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/notify-the-authorization-result",
             ),
+            doc_title: Some("通知授权结果"),
             permission: None,
             read_only: false,
             seed: false,
@@ -7259,31 +7789,75 @@ pub mod commerce {
             params: &[
                 body(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
                 body(
                     "accountNumber",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Number of user accounts in the order, as a numeric string.",
                 ),
-                body("beginTimeGMT", "i64", 0, "Service start time, epoch ms."),
-                body("callerUid", "string", 0, "The caller's DingTalk unionId."),
-                body("chargeType", "string", 0, "Billing mode; `PREPAY` (prepaid)."),
-                body("commerceType", "string", 0, "Commerce type, e.g. `subscribe`."),
                 body(
-                    "commodityType",
-                    "string",
+                    "beginTimeGMT",
+                    crate::ParamType::I64,
                     0,
-                    "Yida edition: `free`, `standard`, `enterprise` or `vip`.",
+                    "Service start time, epoch ms.",
                 ),
-                body("endTimeGMT", "i64", 0, "Service end time, epoch ms."),
-                body("instanceId", "string", 0, "Id of the purchased Yida instance."),
-                body("instanceName", "string", 0, "Display name of the instance."),
-                body("produceCode", "string", 0, "Alibaba Cloud product code."),
+                body(
+                    "callerUid",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
+                body(
+                    "chargeType",
+                    crate::ParamType::String,
+                    0,
+                    "Billing mode; `PREPAY` (prepaid).",
+                ),
+                body(
+                    "commerceType",
+                    crate::ParamType::String,
+                    0,
+                    "Commerce type, e.g. `subscribe`.",
+                ),
+                values(
+                    body(
+                        "commodityType",
+                        crate::ParamType::String,
+                        0,
+                        "Yida edition: `free`, `standard`, `enterprise` or `vip`.",
+                    ),
+                    &["free", "standard", "enterprise", "vip"],
+                ),
+                body(
+                    "endTimeGMT",
+                    crate::ParamType::I64,
+                    0,
+                    "Service end time, epoch ms.",
+                ),
+                body(
+                    "instanceId",
+                    crate::ParamType::String,
+                    0,
+                    "Id of the purchased Yida instance.",
+                ),
+                body(
+                    "instanceName",
+                    crate::ParamType::String,
+                    0,
+                    "Display name of the instance.",
+                ),
+                body(
+                    "produceCode",
+                    crate::ParamType::String,
+                    0,
+                    "Alibaba Cloud product code.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/authorizationResults/notify");
@@ -7345,15 +7919,20 @@ pub mod commerce {
     impl crate::Operation for RefundCommodityRequest {
         type Response = crate::commerce::RefundCommodityResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::RefundCommodity,
             action: "RefundCommodity",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/appAuth/commodities/refund",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/appAuth/commodities/refund"),
+            ],
             area: "commerce",
             doc: "Refund a purchased commodity instance.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/refund-of-goods",
             ),
+            doc_title: Some("退还商品"),
             permission: None,
             read_only: false,
             seed: false,
@@ -7364,13 +7943,24 @@ pub mod commerce {
             params: &[
                 query(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
-                query("callerUid", "string", 0, "The caller's DingTalk unionId."),
-                query("instanceId", "string", 0, "Id of the purchased Yida instance."),
+                query(
+                    "callerUid",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
+                query(
+                    "instanceId",
+                    crate::ParamType::String,
+                    0,
+                    "Id of the purchased Yida instance.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuth/commodities/refund");
@@ -7439,15 +8029,22 @@ pub mod commerce {
     impl crate::Operation for RegisterAccountsRequest {
         type Response = crate::commerce::RegisterAccountsResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::RegisterAccounts,
             action: "RegisterAccounts",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/applicationAuthorizations/accounts/register",
+            path_parts: &[
+                crate::PathPart::Literal(
+                    "/v1.0/yida/applicationAuthorizations/accounts/register",
+                ),
+            ],
             area: "commerce",
             doc: "Register a company for Yida with an activation code; replies with the new instance's id.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/register-an-account",
             ),
+            doc_title: Some("注册账号"),
             permission: None,
             read_only: false,
             seed: false,
@@ -7458,13 +8055,24 @@ pub mod commerce {
             params: &[
                 body(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
-                body("activeCode", "string", 0, "Activation code to register with."),
-                body("corpId", "string", 0, "The company's DingTalk corp id."),
+                body(
+                    "activeCode",
+                    crate::ParamType::String,
+                    0,
+                    "Activation code to register with.",
+                ),
+                body(
+                    "corpId",
+                    crate::ParamType::String,
+                    0,
+                    "The company's DingTalk corp id.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applicationAuthorizations/accounts/register");
@@ -7526,15 +8134,20 @@ pub mod commerce {
     impl crate::Operation for ReleaseCommodityRequest {
         type Response = crate::commerce::ReleaseCommodityResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ReleaseCommodity,
             action: "ReleaseCommodity",
             version: "1.0",
             method: crate::HttpMethod::Delete,
             path: "/v1.0/yida/appAuth/commodities/release",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/appAuth/commodities/release"),
+            ],
             area: "commerce",
             doc: "Release a purchased commodity instance.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/release-products",
             ),
+            doc_title: Some("发布商品"),
             permission: None,
             read_only: false,
             seed: false,
@@ -7545,13 +8158,24 @@ pub mod commerce {
             params: &[
                 query(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
-                query("callerUid", "string", 0, "The caller's DingTalk unionId."),
-                query("instanceId", "string", 0, "Id of the purchased Yida instance."),
+                query(
+                    "callerUid",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
+                query(
+                    "instanceId",
+                    crate::ParamType::String,
+                    0,
+                    "Id of the purchased Yida instance.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuth/commodities/release");
@@ -7605,15 +8229,23 @@ pub mod commerce {
     impl crate::Operation for RemoveTenantResourceRequest {
         type Response = crate::commerce::RemoveTenantResourceResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::RemoveTenantResource,
             action: "RemoveTenantResource",
             version: "1.0",
             method: crate::HttpMethod::Delete,
             path: "/v1.0/yida/applications/tenantRelatedResources/{callerUid}",
+            path_parts: &[
+                crate::PathPart::Literal(
+                    "/v1.0/yida/applications/tenantRelatedResources/",
+                ),
+                crate::PathPart::Param(0),
+            ],
             area: "commerce",
             doc: "Remove the resources held by a caller's Yida tenant.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/remove-tenant-resources",
             ),
+            doc_title: Some("移除租户资源"),
             permission: None,
             read_only: false,
             seed: false,
@@ -7622,14 +8254,20 @@ pub mod commerce {
             has_body: false,
             has_reply: true,
             params: &[
-                path("callerUid", "string", REQUIRED, "The caller's DingTalk unionId."),
+                path(
+                    "callerUid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The caller's DingTalk unionId.",
+                ),
                 query(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applications/tenantRelatedResources/");
@@ -7642,7 +8280,7 @@ pub mod commerce {
         #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
-            non_empty(&self.caller_uid, "callerUid")?;
+            segment(&self.caller_uid, "callerUid")?;
             Ok(())
         }
     }
@@ -7707,15 +8345,22 @@ pub mod commerce {
     impl crate::Operation for RenewApplicationAuthorizationServiceOrderRequest {
         type Response = crate::commerce::RenewApplicationAuthorizationServiceOrderResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::RenewApplicationAuthorizationServiceOrder,
             action: "RenewApplicationAuthorizationServiceOrder",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/applicationAuthorizations/orders/renew",
+            path_parts: &[
+                crate::PathPart::Literal(
+                    "/v1.0/yida/applicationAuthorizations/orders/renew",
+                ),
+            ],
             area: "commerce",
             doc: "Renew an instance's order through the app authorization service, up to a new end time.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/renewal-service-order",
             ),
+            doc_title: Some("续费服务订单"),
             permission: None,
             read_only: false,
             seed: false,
@@ -7726,14 +8371,30 @@ pub mod commerce {
             params: &[
                 body(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
-                body("callerUnionId", "string", 0, "The caller's DingTalk unionId."),
-                body("endTimeGMT", "i64", 0, "New service end time, epoch ms."),
-                body("instanceId", "string", 0, "Id of the purchased Yida instance."),
+                body(
+                    "callerUnionId",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
+                body(
+                    "endTimeGMT",
+                    crate::ParamType::I64,
+                    0,
+                    "New service end time, epoch ms.",
+                ),
+                body(
+                    "instanceId",
+                    crate::ParamType::String,
+                    0,
+                    "Id of the purchased Yida instance.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applicationAuthorizations/orders/renew");
@@ -7798,15 +8459,18 @@ pub mod commerce {
     impl crate::Operation for RenewTenantOrderRequest {
         type Response = crate::commerce::RenewTenantOrderResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::RenewTenantOrder,
             action: "RenewTenantOrder",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/apps/tenants/reorder",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/apps/tenants/reorder")],
             area: "commerce",
             doc: "Renew a caller's Yida tenant up to a new end time.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/renewal-tenant",
             ),
+            doc_title: Some("续费租户"),
             permission: None,
             read_only: false,
             seed: false,
@@ -7817,13 +8481,24 @@ pub mod commerce {
             params: &[
                 body(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
-                body("callerUnionId", "string", 0, "The caller's DingTalk unionId."),
-                body("endTimeGMT", "i64", 0, "New service end time, epoch ms."),
+                body(
+                    "callerUnionId",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
+                body(
+                    "endTimeGMT",
+                    crate::ParamType::I64,
+                    0,
+                    "New service end time, epoch ms.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/tenants/reorder");
@@ -7873,15 +8548,20 @@ pub mod commerce {
     impl crate::Operation for SearchActivationCodeRequest {
         type Response = crate::commerce::SearchActivationCodeResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::SearchActivationCode,
             action: "SearchActivationCode",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/apps/activationCode/information",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/apps/activationCode/information"),
+            ],
             area: "commerce",
             doc: "Look up a caller's activation code with its instance, authorization type, expiry and status.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-activation-code",
             ),
+            doc_title: Some("查询激活码"),
             permission: None,
             read_only: true,
             seed: false,
@@ -7892,12 +8572,18 @@ pub mod commerce {
             params: &[
                 query(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
-                query("callerUid", "string", REQUIRED, "The caller's DingTalk unionId."),
+                query(
+                    "callerUid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The caller's DingTalk unionId.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/activationCode/information");
@@ -7965,15 +8651,20 @@ pub mod commerce {
     impl crate::Operation for TerminateCloudAuthorizationRequest {
         type Response = crate::commerce::TerminateCloudAuthorizationResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::TerminateCloudAuthorization,
             action: "TerminateCloudAuthorization",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/apps/cloudAuthorizations/terminate",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/apps/cloudAuthorizations/terminate"),
+            ],
             area: "commerce",
             doc: "End the Alibaba Cloud contract authorization of an instance.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/terminate-authorization-for-alibaba-cloud-services",
             ),
+            doc_title: Some("终止阿里云授权"),
             permission: None,
             read_only: false,
             seed: false,
@@ -7984,13 +8675,24 @@ pub mod commerce {
             params: &[
                 body(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
-                body("callerUnionId", "string", 0, "The caller's DingTalk unionId."),
-                body("instanceId", "string", 0, "Id of the purchased Yida instance."),
+                body(
+                    "callerUnionId",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
+                body(
+                    "instanceId",
+                    crate::ParamType::String,
+                    0,
+                    "Id of the purchased Yida instance.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/cloudAuthorizations/terminate");
@@ -8063,13 +8765,16 @@ pub mod commerce {
     impl crate::Operation for UpdateCloudAccountInformationRequest {
         type Response = crate::commerce::UpdateCloudAccountInformationResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::UpdateCloudAccountInformation,
             action: "UpdateCloudAccountInformation",
             version: "1.0",
             method: crate::HttpMethod::Put,
             path: "/v1.0/yida/apps/cloudAccountInfos",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/apps/cloudAccountInfos")],
             area: "commerce",
             doc: "Update the Yida plan details (edition, account count) recorded for an Alibaba Cloud account.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: false,
             seed: false,
@@ -8080,24 +8785,30 @@ pub mod commerce {
             params: &[
                 body(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
                 body(
                     "accountNumber",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Number of user accounts, as a numeric string.",
                 ),
-                body("callerUnionId", "string", 0, "The caller's DingTalk unionId."),
+                body(
+                    "callerUnionId",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
                 body(
                     "commodityType",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Yida edition, e.g. `standard` or `enterprise`.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/cloudAccountInfos");
@@ -8171,15 +8882,18 @@ pub mod commerce {
     impl crate::Operation for UpgradeTenantInformationRequest {
         type Response = crate::commerce::UpgradeTenantInformationResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::UpgradeTenantInformation,
             action: "UpgradeTenantInformation",
             version: "1.0",
             method: crate::HttpMethod::Put,
             path: "/v1.0/yida/apps/tenantInfos",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/apps/tenantInfos")],
             area: "commerce",
             doc: "Change the edition or account count of the Yida tenant tied to an Alibaba Cloud account.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/change-tenant-information-1",
             ),
+            doc_title: Some("变配租户信息"),
             permission: None,
             read_only: false,
             seed: false,
@@ -8190,24 +8904,33 @@ pub mod commerce {
             params: &[
                 body(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
                 body(
                     "accountNumber",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Number of user accounts after the change, as a numeric string.",
                 ),
-                body("callerUnionId", "string", 0, "The caller's DingTalk unionId."),
                 body(
-                    "commodityType",
-                    "string",
+                    "callerUnionId",
+                    crate::ParamType::String,
                     0,
-                    "Yida edition: `free`, `standard`, `enterprise` or `vip`.",
+                    "The caller's DingTalk unionId.",
+                ),
+                values(
+                    body(
+                        "commodityType",
+                        crate::ParamType::String,
+                        0,
+                        "Yida edition: `free`, `standard`, `enterprise` or `vip`.",
+                    ),
+                    &["free", "standard", "enterprise", "vip"],
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/tenantInfos");
@@ -8265,15 +8988,23 @@ pub mod commerce {
     impl crate::Operation for ValidateApplicationAuthorizationOrderRequest {
         type Response = crate::commerce::ValidateApplicationAuthorizationOrderResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ValidateApplicationAuthorizationOrder,
             action: "ValidateApplicationAuthorizationOrder",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/applicationOrderUpdateAuthorizations/{instanceId}",
+            path_parts: &[
+                crate::PathPart::Literal(
+                    "/v1.0/yida/applicationOrderUpdateAuthorizations/",
+                ),
+                crate::PathPart::Param(0),
+            ],
             area: "commerce",
             doc: "Check a multi-channel order for an instance before it is placed.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/verification-order",
             ),
+            doc_title: Some("校验订单"),
             permission: None,
             read_only: true,
             seed: false,
@@ -8284,18 +9015,24 @@ pub mod commerce {
             params: &[
                 path(
                     "instanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Id of the purchased Yida instance.",
                 ),
                 query(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
-                query("callerUnionId", "string", 0, "The caller's DingTalk unionId."),
+                query(
+                    "callerUnionId",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applicationOrderUpdateAuthorizations/");
@@ -8309,7 +9046,7 @@ pub mod commerce {
         #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
-            non_empty(&self.instance_id, "instanceId")?;
+            segment(&self.instance_id, "instanceId")?;
             Ok(())
         }
     }
@@ -8350,15 +9087,23 @@ pub mod commerce {
     impl crate::Operation for ValidateApplicationAuthorizationServiceOrderRequest {
         type Response = crate::commerce::ValidateApplicationAuthorizationServiceOrderResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ValidateApplicationAuthorizationServiceOrder,
             action: "ValidateApplicationAuthorizationServiceOrder",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/appsAuthorizations/freshOrderInfoReviews/{callerUid}",
+            path_parts: &[
+                crate::PathPart::Literal(
+                    "/v1.0/yida/appsAuthorizations/freshOrderInfoReviews/",
+                ),
+                crate::PathPart::Param(0),
+            ],
             area: "commerce",
             doc: "Check whether a caller may place a new purchase through the app authorization service.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/application-authorization-verification",
             ),
+            doc_title: Some("应用授权校验"),
             permission: None,
             read_only: true,
             seed: false,
@@ -8367,14 +9112,20 @@ pub mod commerce {
             has_body: false,
             has_reply: true,
             params: &[
-                path("callerUid", "string", REQUIRED, "The caller's DingTalk unionId."),
+                path(
+                    "callerUid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The caller's DingTalk unionId.",
+                ),
                 query(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appsAuthorizations/freshOrderInfoReviews/");
@@ -8387,7 +9138,7 @@ pub mod commerce {
         #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
-            non_empty(&self.caller_uid, "callerUid")?;
+            segment(&self.caller_uid, "callerUid")?;
             Ok(())
         }
     }
@@ -8428,15 +9179,21 @@ pub mod commerce {
     impl crate::Operation for ValidateApplicationServiceOrderUpgradeRequest {
         type Response = crate::commerce::ValidateApplicationServiceOrderUpgradeResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ValidateApplicationServiceOrderUpgrade,
             action: "ValidateApplicationServiceOrderUpgrade",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/applications/orderValidations/{callerUnionid}",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/applications/orderValidations/"),
+                crate::PathPart::Param(0),
+            ],
             area: "commerce",
             doc: "Check whether a caller may change (upgrade) their plan through the app authorization service.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/verify-configuration",
             ),
+            doc_title: Some("校验变配"),
             permission: None,
             read_only: true,
             seed: false,
@@ -8447,17 +9204,18 @@ pub mod commerce {
             params: &[
                 path(
                     "callerUnionid",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The caller's DingTalk unionId (note the lowercase `id` in the name).",
                 ),
                 query(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applications/orderValidations/");
@@ -8470,7 +9228,7 @@ pub mod commerce {
         #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
-            non_empty(&self.caller_unionid, "callerUnionid")?;
+            segment(&self.caller_unionid, "callerUnionid")?;
             Ok(())
         }
     }
@@ -8515,15 +9273,18 @@ pub mod commerce {
     impl crate::Operation for ValidateOrderBuyRequest {
         type Response = crate::commerce::ValidateOrderBuyResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ValidateOrderBuy,
             action: "ValidateOrderBuy",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/apps/orderBuy/validate",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/apps/orderBuy/validate")],
             area: "commerce",
             doc: "Check whether a caller may place a new multi-channel purchase.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/multi-channel-new-purchase-verification",
             ),
+            doc_title: Some("多渠道新购校验"),
             permission: None,
             read_only: true,
             seed: false,
@@ -8534,12 +9295,18 @@ pub mod commerce {
             params: &[
                 query(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
-                query("callerUid", "string", 0, "The caller's DingTalk unionId."),
+                query(
+                    "callerUid",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/orderBuy/validate");
@@ -8600,15 +9367,21 @@ pub mod commerce {
     impl crate::Operation for ValidateOrderUpdateRequest {
         type Response = crate::commerce::ValidateOrderUpdateResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ValidateOrderUpdate,
             action: "ValidateOrderUpdate",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/orders/renewalReviews/{instanceId}",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/orders/renewalReviews/"),
+                crate::PathPart::Param(0),
+            ],
             area: "commerce",
             doc: "Check whether an instance's order can be upgraded or renewed.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/upgrade-status-of-the-verification-order",
             ),
+            doc_title: Some("校验订单的升级状态"),
             permission: None,
             read_only: true,
             seed: false,
@@ -8619,18 +9392,24 @@ pub mod commerce {
             params: &[
                 path(
                     "instanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Id of the purchased Yida instance.",
                 ),
                 query(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
-                query("callerUid", "string", 0, "The caller's DingTalk unionId."),
+                query(
+                    "callerUid",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/orders/renewalReviews/");
@@ -8644,7 +9423,7 @@ pub mod commerce {
         #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
-            non_empty(&self.instance_id, "instanceId")?;
+            segment(&self.instance_id, "instanceId")?;
             Ok(())
         }
     }
@@ -8697,15 +9476,20 @@ pub mod commerce {
     impl crate::Operation for ValidateOrderUpgradeRequest {
         type Response = crate::commerce::ValidateOrderUpgradeResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ValidateOrderUpgrade,
             action: "ValidateOrderUpgrade",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/apps/orderUpgrade/validate",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/apps/orderUpgrade/validate"),
+            ],
             area: "commerce",
             doc: "Check whether an instance's order may be upgraded.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/upgrade-the-verification-order",
             ),
+            doc_title: Some("校验订单的升级"),
             permission: None,
             read_only: true,
             seed: false,
@@ -8716,13 +9500,24 @@ pub mod commerce {
             params: &[
                 query(
                     "accessKey",
-                    "string",
+                    crate::ParamType::String,
                     SECRET,
                     "Access key issued to the ISV for these commerce calls.",
                 ),
-                query("callerUid", "string", 0, "The caller's DingTalk unionId."),
-                query("instanceId", "string", 0, "Id of the purchased Yida instance."),
+                query(
+                    "callerUid",
+                    crate::ParamType::String,
+                    0,
+                    "The caller's DingTalk unionId.",
+                ),
+                query(
+                    "instanceId",
+                    crate::ParamType::String,
+                    0,
+                    "Id of the purchased Yida instance.",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/orderUpgrade/validate");
@@ -8739,40 +9534,6 @@ pub mod commerce {
             Ok(())
         }
     }
-    /// Descriptors of this area's operations.
-    pub(crate) static OPERATIONS: &[&crate::OperationMeta] = &[
-        &<BuyAuthorizationOrderRequest as crate::Operation>::META,
-        &<BuyFreshOrderRequest as crate::Operation>::META,
-        &<CheckCloudAccountStatusRequest as crate::Operation>::META,
-        &<ExpireCommodityRequest as crate::Operation>::META,
-        &<GetActivationCodeByCallerUnionIdRequest as crate::Operation>::META,
-        &<GetApplicationAuthorizationServicePlatformResourceRequest as crate::Operation>::META,
-        &<GetCorpLevelByAccountIdRequest as crate::Operation>::META,
-        &<GetPlatformResourceRequest as crate::Operation>::META,
-        &<GetSaleUserInfoByUserIdRequest as crate::Operation>::META,
-        &<ListApplicationAuthorizationServiceApplicationInformationRequest as crate::Operation>::META,
-        &<ListApplicationAuthorizationServiceConnectorInformationRequest as crate::Operation>::META,
-        &<ListApplicationInformationRequest as crate::Operation>::META,
-        &<ListCommodityRequest as crate::Operation>::META,
-        &<ListConnectorInformationRequest as crate::Operation>::META,
-        &<NotifyAuthorizationResultRequest as crate::Operation>::META,
-        &<RefundCommodityRequest as crate::Operation>::META,
-        &<RegisterAccountsRequest as crate::Operation>::META,
-        &<ReleaseCommodityRequest as crate::Operation>::META,
-        &<RemoveTenantResourceRequest as crate::Operation>::META,
-        &<RenewApplicationAuthorizationServiceOrderRequest as crate::Operation>::META,
-        &<RenewTenantOrderRequest as crate::Operation>::META,
-        &<SearchActivationCodeRequest as crate::Operation>::META,
-        &<TerminateCloudAuthorizationRequest as crate::Operation>::META,
-        &<UpdateCloudAccountInformationRequest as crate::Operation>::META,
-        &<UpgradeTenantInformationRequest as crate::Operation>::META,
-        &<ValidateApplicationAuthorizationOrderRequest as crate::Operation>::META,
-        &<ValidateApplicationAuthorizationServiceOrderRequest as crate::Operation>::META,
-        &<ValidateApplicationServiceOrderUpgradeRequest as crate::Operation>::META,
-        &<ValidateOrderBuyRequest as crate::Operation>::META,
-        &<ValidateOrderUpdateRequest as crate::Operation>::META,
-        &<ValidateOrderUpgradeRequest as crate::Operation>::META,
-    ];
     /// The `commerce` operations, from [`Client::commerce`](crate::Client::commerce).
     #[derive(Clone, Copy)]
     pub struct CommerceOps<'a> {
@@ -10130,15 +10891,25 @@ pub mod design {
     impl crate::Operation for GetActivityButtonListRequest {
         type Response = crate::design::GetActivityButtonListResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetActivityButtonList,
             action: "GetActivityButtonList",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/processDefinitions/buttons/{appType}/{processCode}/{activityId}",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/processDefinitions/buttons/"),
+                crate::PathPart::Param(0),
+                crate::PathPart::Literal("/"),
+                crate::PathPart::Param(1),
+                crate::PathPart::Literal("/"),
+                crate::PathPart::Param(2),
+            ],
             area: "design",
             doc: "List the action buttons configured on one node of a process.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-a-list-of-process-node-buttons",
             ),
+            doc_title: Some("获取流程节点按钮列表"),
             permission: None,
             read_only: true,
             seed: false,
@@ -10149,36 +10920,45 @@ pub mod design {
             params: &[
                 path(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 path(
                     "processCode",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The process's code (`TPROC--...`).",
                 ),
-                path("activityId", "string", REQUIRED, "Id of the process node."),
-                query(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                path(
+                    "activityId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "Id of the process node.",
+                ),
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processDefinitions/buttons/");
@@ -10203,8 +10983,9 @@ pub mod design {
         }
         fn check(&self) -> Result<(), crate::ParamError> {
             required(&self.app_type, "appType")?;
-            non_empty(&self.process_code, "processCode")?;
-            non_empty(&self.activity_id, "activityId")?;
+            segment(&self.app_type, "appType")?;
+            segment(&self.process_code, "processCode")?;
+            segment(&self.activity_id, "activityId")?;
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
@@ -10275,15 +11056,18 @@ pub mod design {
     impl crate::Operation for GetActivityListRequest {
         type Response = crate::design::GetActivityListResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetActivityList,
             action: "GetActivityList",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/processes/activities",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/processes/activities")],
             area: "design",
             doc: "List the nodes (id and name) of a process design.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-the-information-about-the-nodes-in-process-design",
             ),
+            doc_title: Some("获取流程设计的节点信息"),
             permission: None,
             read_only: true,
             seed: false,
@@ -10292,27 +11076,41 @@ pub mod design {
             has_body: false,
             has_reply: true,
             params: &[
-                query("appType", "string", CONTEXT, "The Yida app's code (`APP_...`)."),
                 query(
-                    "language",
-                    "string",
+                    "appType",
+                    crate::ParamType::String,
                     CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                    "The Yida app's code (`APP_...`).",
                 ),
-                query("processCode", "string", 0, "The process's code (`TPROC--...`)."),
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
+                ),
+                query(
+                    "processCode",
+                    crate::ParamType::String,
+                    0,
+                    "The process's code (`TPROC--...`).",
+                ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/activities");
@@ -10442,54 +11240,79 @@ pub mod design {
     impl crate::Operation for GetProcessDefinitionRequest {
         type Response = crate::design::GetProcessDefinitionResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetProcessDefinition,
             action: "GetProcessDefinition",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/processes/definitions/{processInstanceId}",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/processes/definitions/"),
+                crate::PathPart::Param(0),
+            ],
             area: "design",
             doc: "Fetch the runtime state of a process instance: outcome, owners, originator, variables and tasks with their nodes.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-process-definition",
             ),
+            doc_title: Some("获取流程定义"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: true,
-            legacy: Some(("GetProcessDesignByCode", "1.0")),
+            legacy: Some(crate::OpId::GetProcessDesignByCode),
             pagination: None,
             has_body: false,
             has_reply: true,
             params: &[
                 path(
                     "processInstanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The process instance's id.",
                 ),
-                query("appType", "string", CONTEXT, "The Yida app's code (`APP_...`)."),
-                query("corpId", "string", 0, "The company's DingTalk corp id."),
-                query("groupId", "string", 0, "Group id."),
                 query(
-                    "language",
-                    "string",
+                    "appType",
+                    crate::ParamType::String,
                     CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                    "The Yida app's code (`APP_...`).",
                 ),
-                query("nameSpace", "string", 0, "Namespace of the call."),
-                query("orderNumber", "string", 0, "Order number."),
+                query(
+                    "corpId",
+                    crate::ParamType::String,
+                    0,
+                    "The company's DingTalk corp id.",
+                ),
+                query("groupId", crate::ParamType::String, 0, "Group id."),
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
+                ),
+                query(
+                    "nameSpace",
+                    crate::ParamType::String,
+                    0,
+                    "Namespace of the call.",
+                ),
+                query("orderNumber", crate::ParamType::String, 0, "Order number."),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
-                query("systemType", "string", 0, "System type."),
+                query("systemType", crate::ParamType::String, 0, "System type."),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/definitions/");
@@ -10515,7 +11338,7 @@ pub mod design {
             fill(&mut self.user_id, ctx.value("userId"));
         }
         fn check(&self) -> Result<(), crate::ParamError> {
-            non_empty(&self.process_instance_id, "processInstanceId")?;
+            segment(&self.process_instance_id, "processInstanceId")?;
             Ok(())
         }
     }
@@ -10581,15 +11404,22 @@ pub mod design {
     impl crate::Operation for GetProcessDesignRequest {
         type Response = crate::design::GetProcessDesignResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetProcessDesign,
             action: "GetProcessDesign",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/processes/{processId}definitions/designs",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/processes/"),
+                crate::PathPart::Param(0),
+                crate::PathPart::Literal("definitions/designs"),
+            ],
             area: "design",
             doc: "Fetch the design of one process version (nodes, links, submit rules, field permissions and settings) by its id.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-getprocessdesign",
             ),
+            doc_title: Some("获取流程设计结构"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -10600,29 +11430,30 @@ pub mod design {
             params: &[
                 path(
                     "processId",
-                    "i64",
+                    crate::ParamType::I64,
                     REQUIRED,
                     "Id of the process version, as shown in the process designer's URL.",
                 ),
                 query(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/");
@@ -10642,6 +11473,7 @@ pub mod design {
             fill(&mut self.user_id, ctx.value("userId"));
         }
         fn check(&self) -> Result<(), crate::ParamError> {
+            segment(&self.process_id, "processId")?;
             required(&self.app_type, "appType")?;
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
@@ -10726,15 +11558,20 @@ pub mod design {
     impl crate::Operation for GetProcessDesignByCodeRequest {
         type Response = crate::design::GetProcessDesignByCodeResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetProcessDesignByCode,
             action: "GetProcessDesignByCode",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/processes/designStructures",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/processes/designStructures"),
+            ],
             area: "design",
             doc: "Fetch a process design (nodes, links, submit rules, field permissions and settings) by its process code.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-definition-through-process-code",
             ),
+            doc_title: Some("通过流程code获取流程定义"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -10745,36 +11582,45 @@ pub mod design {
             params: &[
                 query(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                query(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    query(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 query(
                     "processCode",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The process's code (`TPROC--...`).",
                 ),
-                query("processId", "i64", 0, "Id of the process version to read."),
+                query(
+                    "processId",
+                    crate::ParamType::I64,
+                    0,
+                    "Id of the process version to read.",
+                ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/designStructures");
@@ -10909,15 +11755,18 @@ pub mod design {
     impl crate::Operation for PreviewPublishedProcessRequest {
         type Response = crate::design::PreviewPublishedProcessResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::PreviewPublishedProcess,
             action: "PreviewPublishedProcess",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/processes/preview",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/processes/preview")],
             area: "design",
             doc: "Preview the approval route (nodes and approvers) a process would take for given form values, without starting it.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-previewpublishedprocess",
             ),
+            doc_title: Some("预览审批流程"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: false,
@@ -10928,49 +11777,66 @@ pub mod design {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "departmentId",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Id of the department the originator would start the process for.",
                 ),
-                body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 body(
                     "formDataJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     REQUIRED,
                     "Form values as JSON: field id to value.",
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
                 body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
                 ),
-                body("processCode", "string", 0, "The process's code (`TPROC--...`)."),
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
+                ),
+                body(
+                    "processCode",
+                    crate::ParamType::String,
+                    0,
+                    "The process's code (`TPROC--...`).",
+                ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/preview");
@@ -10992,15 +11858,6 @@ pub mod design {
             Ok(())
         }
     }
-    /// Descriptors of this area's operations.
-    pub(crate) static OPERATIONS: &[&crate::OperationMeta] = &[
-        &<GetActivityButtonListRequest as crate::Operation>::META,
-        &<GetActivityListRequest as crate::Operation>::META,
-        &<GetProcessDefinitionRequest as crate::Operation>::META,
-        &<GetProcessDesignRequest as crate::Operation>::META,
-        &<GetProcessDesignByCodeRequest as crate::Operation>::META,
-        &<PreviewPublishedProcessRequest as crate::Operation>::META,
-    ];
     /// The `design` operations, from [`Client::design`](crate::Client::design).
     #[derive(Clone, Copy)]
     pub struct DesignOps<'a> {
@@ -11439,61 +12296,72 @@ pub mod forms {
     impl crate::Operation for CreateOrUpdateFormDataRequest {
         type Response = crate::forms::CreateOrUpdateFormDataResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::CreateOrUpdateFormData,
             action: "CreateOrUpdateFormData",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/forms/instances/insertOrUpdate",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/forms/instances/insertOrUpdate"),
+            ],
             area: "forms",
             doc: "Upsert: update the form instances that match a filter, or create one instance when none matches.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/add-or-update-form-instances",
             ),
+            doc_title: Some("新增或更新表单实例"),
             permission: None,
             read_only: false,
             seed: false,
-            legacy: Some(("CreateOrUpdateFormData", "2.0")),
+            legacy: Some(crate::OpId::CreateOrUpdateFormDataV2),
             pagination: None,
             has_body: true,
             has_reply: true,
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "formDataJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     REQUIRED,
                     "Values to write as JSON: field id to value.",
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
+                body(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
                 body(
                     "noExecuteExpression",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Skip the form's validation rules, linked business rules and third-party callbacks (faster).",
                 ),
                 body(
                     "searchCondition",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     REQUIRED,
                     "Filter as JSON: a list of conditions (`key`, `value`, `type`, `operator`, `componentName`) picking the instances to update.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; it needs full data-management rights on the form.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/insertOrUpdate");
@@ -11617,15 +12485,20 @@ pub mod forms {
     impl crate::Operation for CreateOrUpdateFormDataV2Request {
         type Response = crate::forms::CreateOrUpdateFormDataResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::CreateOrUpdateFormDataV2,
             action: "CreateOrUpdateFormData",
             version: "2.0",
             method: crate::HttpMethod::Post,
             path: "/v2.0/yida/forms/instances/insertOrUpdate",
+            path_parts: &[
+                crate::PathPart::Literal("/v2.0/yida/forms/instances/insertOrUpdate"),
+            ],
             area: "forms",
             doc: "Upsert: update the form instances that match a filter, or create one instance when none matches (preferred version).",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-createorupdateformdata-v2",
             ),
+            doc_title: Some("新增或更新表单实例"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: false,
@@ -11636,54 +12509,63 @@ pub mod forms {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 body(
                     "formDataJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     REQUIRED,
                     "Values to write as JSON: field id to value.",
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
+                body(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
                 body(
                     "noExecuteExpression",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Skip the form's validation rules, linked business rules and third-party callbacks (faster).",
                 ),
                 body(
                     "searchCondition",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     REQUIRED,
                     "Filter as JSON: a list of conditions (`key`, `value`, `type`, `operator`, `componentName`) picking the instances to update.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "useAlias",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Accept component aliases instead of field ids in `searchCondition` and `formDataJson`.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/insertOrUpdate");
@@ -11783,15 +12665,18 @@ pub mod forms {
     impl crate::Operation for DeleteFormDataRequest {
         type Response = ();
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::DeleteFormData,
             action: "DeleteFormData",
             version: "1.0",
             method: crate::HttpMethod::Delete,
             path: "/v1.0/yida/forms/instances",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/forms/instances")],
             area: "forms",
             doc: "Delete one form instance by its id.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/delete-form-data",
             ),
+            doc_title: Some("删除表单数据"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: true,
@@ -11802,41 +12687,48 @@ pub mod forms {
             params: &[
                 query(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                query(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    query(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 query(
                     "formInstanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The form instance's id (`FINST-...`).",
                 ),
-                query(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances");
@@ -11928,44 +12820,64 @@ pub mod forms {
     impl crate::Operation for GetFormDataByIdRequest {
         type Response = crate::forms::GetFormDataByIDResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetFormDataById,
             action: "GetFormDataByID",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/forms/instances/{id}",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/forms/instances/"),
+                crate::PathPart::Param(0),
+            ],
             area: "forms",
             doc: "Fetch one form instance's values, submitter and last change time by its id.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-form-data",
             ),
+            doc_title: Some("查询表单数据"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: true,
-            legacy: Some(("GetFormDataByID", "2.0")),
+            legacy: Some(crate::OpId::GetFormDataByIdV2),
             pagination: None,
             has_body: false,
             has_reply: true,
             params: &[
-                path("id", "string", REQUIRED, "The form instance's id (`FINST-...`)."),
-                query("appType", "string", CONTEXT, "The Yida app's code (`APP_...`)."),
+                path(
+                    "id",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form instance's id (`FINST-...`).",
+                ),
                 query(
-                    "language",
-                    "string",
+                    "appType",
+                    crate::ParamType::String,
                     CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                    "The Yida app's code (`APP_...`).",
+                ),
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/");
@@ -11986,7 +12898,7 @@ pub mod forms {
             fill(&mut self.user_id, ctx.value("userId"));
         }
         fn check(&self) -> Result<(), crate::ParamError> {
-            non_empty(&self.id, "id")?;
+            segment(&self.id, "id")?;
             Ok(())
         }
     }
@@ -12082,15 +12994,21 @@ pub mod forms {
     impl crate::Operation for GetFormDataByIdV2Request {
         type Response = crate::forms::GetFormDataByIDResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetFormDataByIdV2,
             action: "GetFormDataByID",
             version: "2.0",
             method: crate::HttpMethod::Get,
             path: "/v2.0/yida/forms/instances/{id}",
+            path_parts: &[
+                crate::PathPart::Literal("/v2.0/yida/forms/instances/"),
+                crate::PathPart::Param(0),
+            ],
             area: "forms",
             doc: "Fetch one form instance's values, submitter and last change time by its id (preferred version).",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-getformdatabyid-v2",
             ),
+            doc_title: Some("查询表单数据"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -12099,45 +13017,62 @@ pub mod forms {
             has_body: false,
             has_reply: true,
             params: &[
-                path("id", "string", REQUIRED, "The form instance's id (`FINST-...`)."),
-                query("appType", "string", CONTEXT, "The Yida app's code (`APP_...`)."),
+                path(
+                    "id",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form instance's id (`FINST-...`).",
+                ),
                 query(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    "appType",
+                    crate::ParamType::String,
+                    CONTEXT,
+                    "The Yida app's code (`APP_...`).",
+                ),
+                values(
+                    query(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 query(
                     "formUuid",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "The form's code (`FORM-...`); required when `useAlias` is on.",
                 ),
-                query(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "useAlias",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Key the returned `formData` by component alias instead of field id.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/");
@@ -12161,7 +13096,7 @@ pub mod forms {
             fill(&mut self.user_id, ctx.value("userId"));
         }
         fn check(&self) -> Result<(), crate::ParamError> {
-            non_empty(&self.id, "id")?;
+            segment(&self.id, "id")?;
             Ok(())
         }
     }
@@ -12269,15 +13204,21 @@ pub mod forms {
     impl crate::Operation for ListTableDataByFormInstanceIdTableIdRequest {
         type Response = crate::forms::ListTableDataByFormInstanceIdTableIdResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ListTableDataByFormInstanceIdTableId,
             action: "ListTableDataByFormInstanceIdTableId",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/forms/innerTables/{formInstanceId}",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/forms/innerTables/"),
+                crate::PathPart::Param(0),
+            ],
             area: "forms",
             doc: "List the rows of one sub-form (table component) of a form instance, page by page.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-child-table-component-data",
             ),
+            doc_title: Some("获取子表组件数据"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: true,
@@ -12288,44 +13229,55 @@ pub mod forms {
             params: &[
                 path(
                     "formInstanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The form instance's id (`FINST-...`).",
                 ),
                 query(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                query("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
+                query(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
                 query(
                     "needRowId",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Include each row's `rowId` in the reply.",
                 ),
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                query("pageSize", "i64", 0, "Items per page, at most 100."),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "tableFieldId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Field id of the sub-form component (`tableField_...`).",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/innerTables/");
@@ -12349,7 +13301,7 @@ pub mod forms {
             fill(&mut self.user_id, ctx.value("userId"));
         }
         fn check(&self) -> Result<(), crate::ParamError> {
-            non_empty(&self.form_instance_id, "formInstanceId")?;
+            segment(&self.form_instance_id, "formInstanceId")?;
             required(&self.app_type, "appType")?;
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
@@ -12457,55 +13409,67 @@ pub mod forms {
     impl crate::Operation for SaveFormDataRequest {
         type Response = crate::forms::SaveFormDataResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::SaveFormData,
             action: "SaveFormData",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/forms/instances",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/forms/instances")],
             area: "forms",
             doc: "Create one instance of a form that has no approval process.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/save-form-data",
             ),
+            doc_title: Some("保存表单数据"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: true,
-            legacy: Some(("SaveFormData", "2.0")),
+            legacy: Some(crate::OpId::SaveFormDataV2),
             pagination: None,
             has_body: true,
             has_reply: true,
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "formDataJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     REQUIRED,
                     "Form values as JSON: field id to value.",
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
                 body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances");
@@ -12626,15 +13590,18 @@ pub mod forms {
     impl crate::Operation for SaveFormDataV2Request {
         type Response = crate::forms::SaveFormDataResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::SaveFormDataV2,
             action: "SaveFormData",
             version: "2.0",
             method: crate::HttpMethod::Post,
             path: "/v2.0/yida/forms/instances",
+            path_parts: &[crate::PathPart::Literal("/v2.0/yida/forms/instances")],
             area: "forms",
             doc: "Create one instance of a form that has no approval process (preferred version).",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-saveformdata-v2",
             ),
+            doc_title: Some("保存表单数据"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: false,
@@ -12645,48 +13612,60 @@ pub mod forms {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 body(
                     "formDataJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     REQUIRED,
                     "Form values as JSON: field id to value.",
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
                 body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "useAlias",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Accept component aliases instead of field ids in `formDataJson`.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances");
@@ -12864,15 +13843,18 @@ pub mod forms {
     impl crate::Operation for SearchEmployeeFieldValuesRequest {
         type Response = crate::forms::SearchEmployeeFieldValuesResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::SearchEmployeeFieldValues,
             action: "SearchEmployeeFieldValues",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/forms/employeeFields",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/forms/employeeFields")],
             area: "forms",
             doc: "Read the values of member (employee) fields across a form's instances that match the filters.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/gets-the-value-of-the-employee-component",
             ),
+            doc_title: Some("获取员工组件的值"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: true,
@@ -12881,69 +13863,83 @@ pub mod forms {
             has_body: true,
             has_reply: true,
             params: &[
-                body("appType", "string", CONTEXT, "The Yida app's code (`APP_...`)."),
+                body(
+                    "appType",
+                    crate::ParamType::String,
+                    CONTEXT,
+                    "The Yida app's code (`APP_...`).",
+                ),
                 body(
                     "createFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or after this time.",
                 ),
                 body(
                     "createToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or before this time.",
                 ),
-                body("formUuid", "string", 0, "The form's code (`FORM-...`)."),
                 body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                    "formUuid",
+                    crate::ParamType::String,
+                    0,
+                    "The form's code (`FORM-...`).",
+                ),
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 body(
                     "modifiedFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or after this time.",
                 ),
                 body(
                     "modifiedToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or before this time.",
                 ),
                 body(
                     "originatorId",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records submitted by this user id.",
                 ),
                 body(
                     "searchFieldJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Field filters as JSON: field id to the value or range to match.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "targetFieldJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Member field ids to read, as a JSON list of strings (`employeeField_...`).",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/employeeFields");
@@ -13125,87 +14121,109 @@ pub mod forms {
     impl crate::Operation for SearchFormDataIdListRequest {
         type Response = crate::forms::SearchFormDataIdListResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::SearchFormDataIdList,
             action: "SearchFormDataIdList",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/forms/instances/ids/{appType}/{formUuid}",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/forms/instances/ids/"),
+                crate::PathPart::Param(0),
+                crate::PathPart::Literal("/"),
+                crate::PathPart::Param(1),
+            ],
             area: "forms",
             doc: "List the ids of a form's instances that match the filters, page by page.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-the-ids-of-multiple-form-instances",
             ),
+            doc_title: Some("获取多个表单实例ID"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: true,
-            legacy: Some(("SearchFormDataIdList", "2.0")),
+            legacy: Some(crate::OpId::SearchFormDataIdListV2),
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
             params: &[
                 path(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                path("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                query("pageSize", "i64", 0, "Items per page, at most 100."),
+                path(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
                 body(
                     "createFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or after this time.",
                 ),
                 body(
                     "createToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or before this time.",
                 ),
-                body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 body(
                     "modifiedFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or after this time.",
                 ),
                 body(
                     "modifiedToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or before this time.",
                 ),
                 body(
                     "originatorId",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records submitted by this user id.",
                 ),
                 body(
                     "searchFieldJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Field filters as JSON: field id to the value or range to match.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/ids/");
@@ -13227,7 +14245,8 @@ pub mod forms {
         }
         fn check(&self) -> Result<(), crate::ParamError> {
             required(&self.app_type, "appType")?;
-            non_empty(&self.form_uuid, "formUuid")?;
+            segment(&self.app_type, "appType")?;
+            segment(&self.form_uuid, "formUuid")?;
             json(&self.search_field_json, "searchFieldJson")?;
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
@@ -13421,15 +14440,23 @@ pub mod forms {
     impl crate::Operation for SearchFormDataIdListV2Request {
         type Response = crate::forms::SearchFormDataIdListResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::SearchFormDataIdListV2,
             action: "SearchFormDataIdList",
             version: "2.0",
             method: crate::HttpMethod::Post,
             path: "/v2.0/yida/forms/instances/ids/{appType}/{formUuid}",
+            path_parts: &[
+                crate::PathPart::Literal("/v2.0/yida/forms/instances/ids/"),
+                crate::PathPart::Param(0),
+                crate::PathPart::Literal("/"),
+                crate::PathPart::Param(1),
+            ],
             area: "forms",
             doc: "List the ids of a form's instances that match the filters, page by page (preferred version).",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-searchformdataidlist-v2",
             ),
+            doc_title: Some("获取多个表单实例ID"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -13440,74 +14467,88 @@ pub mod forms {
             params: &[
                 path(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                path("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                query("pageSize", "i64", 0, "Items per page, at most 100."),
+                path(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
                 body(
                     "createFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or after this time.",
                 ),
                 body(
                     "createToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or before this time.",
                 ),
-                body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 body(
                     "modifiedFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or after this time.",
                 ),
                 body(
                     "modifiedToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or before this time.",
                 ),
                 body(
                     "originatorId",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records submitted by this user id.",
                 ),
                 body(
                     "searchFieldJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Field filters as JSON: field id to the value or range to match.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "useAlias",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Accept component aliases instead of field ids in `searchFieldJson`.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/ids/");
@@ -13529,7 +14570,8 @@ pub mod forms {
         }
         fn check(&self) -> Result<(), crate::ParamError> {
             required(&self.app_type, "appType")?;
-            non_empty(&self.form_uuid, "formUuid")?;
+            segment(&self.app_type, "appType")?;
+            segment(&self.form_uuid, "formUuid")?;
             json(&self.search_field_json, "searchFieldJson")?;
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
@@ -13748,105 +14790,125 @@ pub mod forms {
     impl crate::Operation for SearchFormDatasRequest {
         type Response = crate::forms::SearchFormDatasResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::SearchFormDatas,
             action: "SearchFormDatas",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/forms/instances/search",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/forms/instances/search")],
             area: "forms",
             doc: "Search a form's instances by field values, submitter and dates, page by page.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/querying-form-instance-data",
             ),
+            doc_title: Some("查询表单实例数据"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: true,
-            legacy: Some(("SearchFormDatas", "2.0")),
+            legacy: Some(crate::OpId::SearchFormDatasV2),
             pagination: Some(crate::PageStyle::CurrentPage),
             has_body: true,
             has_reply: true,
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "createFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created on or after this date (`yyyy-MM-dd`).",
                 ),
                 body(
                     "createToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created on or before this date (`yyyy-MM-dd`).",
                 ),
-                body("currentPage", "i64", 0, "Page to fetch, from 1."),
+                body("currentPage", crate::ParamType::I64, 0, "Page to fetch, from 1."),
                 body(
                     "dynamicOrder",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Sort order as JSON: field id to `+` (ascending) or `-` (descending).",
                 ),
-                body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
                 body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 body(
                     "logicOperator",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Set to `or` to match records meeting any field filter instead of all of them.",
                 ),
                 body(
                     "modifiedFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified on or after this date (`yyyy-MM-dd`).",
                 ),
                 body(
                     "modifiedToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified on or before this date (`yyyy-MM-dd`).",
                 ),
                 body(
                     "originatorId",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records submitted by this user id.",
                 ),
-                body("pageSize", "i64", 0, "Items per page, at most 100."),
+                body(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
                 body(
                     "searchFieldJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Field filters as JSON: field id to the value or range to match.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/search");
@@ -14068,15 +15130,18 @@ pub mod forms {
     impl crate::Operation for SearchFormDatasV2Request {
         type Response = crate::forms::SearchFormDatasResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::SearchFormDatasV2,
             action: "SearchFormDatas",
             version: "2.0",
             method: crate::HttpMethod::Post,
             path: "/v2.0/yida/forms/instances/search",
+            path_parts: &[crate::PathPart::Literal("/v2.0/yida/forms/instances/search")],
             area: "forms",
             doc: "Search a form's instances by field values, submitter and dates, page by page (preferred version).",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-searchformdatas-v2",
             ),
+            doc_title: Some("查询表单实例数据"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -14087,80 +15152,94 @@ pub mod forms {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "createFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created on or after this date (`yyyy-MM-dd`).",
                 ),
                 body(
                     "createToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created on or before this date (`yyyy-MM-dd`).",
                 ),
-                body("currentPage", "i64", 0, "Page to fetch, from 1."),
+                body("currentPage", crate::ParamType::I64, 0, "Page to fetch, from 1."),
                 body(
                     "dynamicOrder",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Sort order as JSON: field id to `+` (ascending) or `-` (descending).",
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
                 body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 body(
                     "modifiedFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified on or after this date (`yyyy-MM-dd`).",
                 ),
                 body(
                     "modifiedToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified on or before this date (`yyyy-MM-dd`).",
                 ),
                 body(
                     "originatorId",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records submitted by this user id.",
                 ),
-                body("pageSize", "i64", 0, "Items per page, at most 100."),
+                body(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
                 body(
                     "searchFieldJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Field filters as JSON: field id to the value or range to match.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "useAlias",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Use component aliases instead of field ids in `searchFieldJson`, `dynamicOrder` and the returned `formData`.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/search");
@@ -14304,67 +15383,82 @@ pub mod forms {
     impl crate::Operation for UpdateFormDataRequest {
         type Response = ();
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::UpdateFormData,
             action: "UpdateFormData",
             version: "1.0",
             method: crate::HttpMethod::Put,
             path: "/v1.0/yida/forms/instances",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/forms/instances")],
             area: "forms",
             doc: "Change field values of one form instance.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/update-form-data",
             ),
+            doc_title: Some("更新表单数据"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: true,
-            legacy: Some(("UpdateFormData", "2.0")),
+            legacy: Some(crate::OpId::UpdateFormDataV2),
             pagination: None,
             has_body: true,
             has_reply: false,
             params: &[
-                body("appType", "string", CONTEXT, "The Yida app's code (`APP_...`)."),
                 body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    "appType",
+                    crate::ParamType::String,
+                    CONTEXT,
+                    "The Yida app's code (`APP_...`).",
+                ),
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 body(
                     "formInstanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The form instance's id (`FINST-...`).",
                 ),
-                body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "updateFormDataJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     REQUIRED,
                     "Values to change as JSON: field id to new value.",
                 ),
                 body(
                     "useLatestVersion",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Apply the update against the form's latest schema version.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances");
@@ -14493,15 +15587,18 @@ pub mod forms {
     impl crate::Operation for UpdateFormDataV2Request {
         type Response = ();
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::UpdateFormDataV2,
             action: "UpdateFormData",
             version: "2.0",
             method: crate::HttpMethod::Put,
             path: "/v2.0/yida/forms/instances",
+            path_parts: &[crate::PathPart::Literal("/v2.0/yida/forms/instances")],
             area: "forms",
             doc: "Change field values of one form instance (preferred version).",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-updateformdata-v2",
             ),
+            doc_title: Some("更新表单数据"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: false,
@@ -14510,56 +15607,65 @@ pub mod forms {
             has_body: true,
             has_reply: false,
             params: &[
-                body("appType", "string", CONTEXT, "The Yida app's code (`APP_...`)."),
+                body(
+                    "appType",
+                    crate::ParamType::String,
+                    CONTEXT,
+                    "The Yida app's code (`APP_...`).",
+                ),
                 body(
                     "formInstanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The form instance's id (`FINST-...`).",
                 ),
                 body(
                     "formUuid",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "The form's code (`FORM-...`); required when `useAlias` is on.",
                 ),
-                body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "updateFormDataJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     REQUIRED,
                     "Values to change as JSON: field id to new value.",
                 ),
                 body(
                     "useAlias",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Accept component aliases instead of field ids in `updateFormDataJson`.",
                 ),
                 body(
                     "useLatestVersion",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Apply the update against the form's latest schema version.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances");
@@ -14700,15 +15806,18 @@ pub mod forms {
     impl crate::Operation for UpdateSubTableV2Request {
         type Response = crate::forms::UpdateSubTableV2Response;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::UpdateSubTableV2,
             action: "UpdateSubTable",
             version: "2.0",
             method: crate::HttpMethod::Post,
             path: "/v2.0/yida/forms/updateSubTable",
+            path_parts: &[crate::PathPart::Literal("/v2.0/yida/forms/updateSubTable")],
             area: "forms",
             doc: "Write the rows of one or more sub-forms (table components) of a form instance.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-updatesubtable",
             ),
+            doc_title: Some("更新宜搭子表单数据"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: false,
@@ -14719,65 +15828,69 @@ pub mod forms {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "formInstanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The form instance's id (`FINST-...`).",
                 ),
-                body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 body(
                     "noExecuteExpression",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Skip the form's validation rules, linked business rules and third-party callbacks.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "tableFieldIds",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Field ids of the sub-forms to update, comma-separated (`tableField_a,tableField_b`).",
                 ),
                 body(
                     "updateFormDataJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     REQUIRED,
                     "New sub-form data as JSON: sub-form field id to its list of rows.",
                 ),
                 body(
                     "useAlias",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Accept component aliases instead of field ids in `updateFormDataJson`.",
                 ),
                 body(
                     "useLatestFormSchemaVersion",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Use the form's latest schema version (default: no).",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/updateSubTable");
@@ -14912,15 +16025,20 @@ pub mod forms {
     impl crate::Operation for UpdateSubTableByRowIdV2Request {
         type Response = crate::forms::UpdateSubTableByRowIdV2Response;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::UpdateSubTableByRowIdV2,
             action: "UpdateSubTableByRowId",
             version: "2.0",
             method: crate::HttpMethod::Post,
             path: "/v2.0/yida/forms/updateSubTableByRowId",
+            path_parts: &[
+                crate::PathPart::Literal("/v2.0/yida/forms/updateSubTableByRowId"),
+            ],
             area: "forms",
             doc: "Update single rows of a sub-form (table component) of a form instance, picked by row id.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/update-the-subform-data-via-rowid",
             ),
+            doc_title: Some("通过RowId更新子表单数据"),
             permission: Some("Yida.Form.Write"),
             read_only: false,
             seed: false,
@@ -14931,54 +16049,60 @@ pub mod forms {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "formInstanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The form instance's id (`FINST-...`).",
                 ),
-                body("formUuid", "string", 0, "The form's code (`FORM-...`)."),
+                body(
+                    "formUuid",
+                    crate::ParamType::String,
+                    0,
+                    "The form's code (`FORM-...`).",
+                ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "tableFieldId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Field id of the sub-form component (`tableField_...`).",
                 ),
                 body(
                     "updateSubTableDataJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     REQUIRED,
                     "Rows to change as a JSON list; each object holds the row's `rowId` and its new field values.",
                 ),
                 body(
                     "useAlias",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Accept component aliases instead of field ids in `updateSubTableDataJson`.",
                 ),
                 body(
                     "useLatestFormSchemaVersion",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Use the form's latest schema version (default: no).",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/updateSubTableByRowId");
@@ -14999,26 +16123,6 @@ pub mod forms {
             Ok(())
         }
     }
-    /// Descriptors of this area's operations.
-    pub(crate) static OPERATIONS: &[&crate::OperationMeta] = &[
-        &<CreateOrUpdateFormDataRequest as crate::Operation>::META,
-        &<CreateOrUpdateFormDataV2Request as crate::Operation>::META,
-        &<DeleteFormDataRequest as crate::Operation>::META,
-        &<GetFormDataByIdRequest as crate::Operation>::META,
-        &<GetFormDataByIdV2Request as crate::Operation>::META,
-        &<ListTableDataByFormInstanceIdTableIdRequest as crate::Operation>::META,
-        &<SaveFormDataRequest as crate::Operation>::META,
-        &<SaveFormDataV2Request as crate::Operation>::META,
-        &<SearchEmployeeFieldValuesRequest as crate::Operation>::META,
-        &<SearchFormDataIdListRequest as crate::Operation>::META,
-        &<SearchFormDataIdListV2Request as crate::Operation>::META,
-        &<SearchFormDatasRequest as crate::Operation>::META,
-        &<SearchFormDatasV2Request as crate::Operation>::META,
-        &<UpdateFormDataRequest as crate::Operation>::META,
-        &<UpdateFormDataV2Request as crate::Operation>::META,
-        &<UpdateSubTableV2Request as crate::Operation>::META,
-        &<UpdateSubTableByRowIdV2Request as crate::Operation>::META,
-    ];
     /// The `forms` operations, from [`Client::forms`](crate::Client::forms).
     #[derive(Clone, Copy)]
     pub struct FormsOps<'a> {
@@ -15284,13 +16388,18 @@ pub mod login {
     impl crate::Operation for AppLoginCodeGenRequest {
         type Response = crate::login::AppLoginCodeGenResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::AppLoginCodeGen,
             action: "AppLoginCodeGen",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/authorizations/appLoginCodes",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/authorizations/appLoginCodes"),
+            ],
             area: "login",
             doc: "Create a one-time code that carries a user's login into a Yida page, signed with a DingTalk app's key.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: false,
             seed: false,
@@ -15301,35 +16410,36 @@ pub mod login {
             params: &[
                 query(
                     "fullUrl",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Yida page the code opens, e.g. `https://www.aliwork.com/APP_xx/workbench`.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user to log in with the code.",
                 ),
                 body(
                     "appKey",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Key of the DingTalk app that signs the request.",
                 ),
                 body(
                     "signTimestampStr",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Timestamp used in the signature, as a string.",
                 ),
                 body(
                     "signature",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET,
                     "Request signature; the scheme is not documented.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/authorizations/appLoginCodes");
@@ -15380,13 +16490,18 @@ pub mod login {
     impl crate::Operation for LoginCodeGenRequest {
         type Response = crate::login::LoginCodeGenResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::LoginCodeGen,
             action: "LoginCodeGen",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/authorizations/loginCodes",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/authorizations/loginCodes"),
+            ],
             area: "login",
             doc: "Create a one-time code that carries a user's Yida login into a Yida page.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: false,
             seed: false,
@@ -15397,11 +16512,12 @@ pub mod login {
             params: &[
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user to log in with the code.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/authorizations/loginCodes");
@@ -15419,11 +16535,6 @@ pub mod login {
             Ok(())
         }
     }
-    /// Descriptors of this area's operations.
-    pub(crate) static OPERATIONS: &[&crate::OperationMeta] = &[
-        &<AppLoginCodeGenRequest as crate::Operation>::META,
-        &<LoginCodeGenRequest as crate::Operation>::META,
-    ];
     /// The `login` operations, from [`Client::login`](crate::Client::login).
     #[derive(Clone, Copy)]
     pub struct LoginOps<'a> {
@@ -15695,15 +16806,20 @@ pub mod matrices {
     impl crate::Operation for DeleteMatrixDataByRowIdsV2Request {
         type Response = crate::matrices::DeleteMatrixDataByRowIdsV2Response;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::DeleteMatrixDataByRowIdsV2,
             action: "DeleteMatrixDataByRowIds",
             version: "2.0",
             method: crate::HttpMethod::Post,
             path: "/v2.0/yida/forms/resources/matrices/remove",
+            path_parts: &[
+                crate::PathPart::Literal("/v2.0/yida/forms/resources/matrices/remove"),
+            ],
             area: "matrices",
             doc: "Delete rows of a permission matrix by their row ids.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-deletematrixdatabyrowids",
             ),
+            doc_title: Some("批量删除指定矩阵的明细数据"),
             permission: Some("Yida.PlatformResource.Write"),
             read_only: false,
             seed: false,
@@ -15712,38 +16828,47 @@ pub mod matrices {
             has_body: true,
             has_reply: true,
             params: &[
-                body("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
                 body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
+                ),
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 body(
                     "matrixId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The matrix's id, shown in the platform's permission-matrix management.",
                 ),
                 body(
                     "rowIds",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Comma-separated ids of the rows to delete (e.g. `row_123,row_456`).",
                 ),
                 body(
                     "token",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET,
                     "Task-list token: uppercase hex of md5(corpId + userId + code).",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/matrices/remove");
@@ -15843,15 +16968,20 @@ pub mod matrices {
     impl crate::Operation for GetMatrixDetailByIdV2Request {
         type Response = crate::matrices::GetMatrixDetailByIdV2Response;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetMatrixDetailByIdV2,
             action: "GetMatrixDetailById",
             version: "2.0",
             method: crate::HttpMethod::Get,
             path: "/v2.0/yida/forms/resources/matrices",
+            path_parts: &[
+                crate::PathPart::Literal("/v2.0/yida/forms/resources/matrices"),
+            ],
             area: "matrices",
             doc: "Get a permission matrix's column definitions and a page of its rows.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-getmatrixdetailbyid",
             ),
+            doc_title: Some("获取指定权限矩阵的明细数据"),
             permission: Some("Yida.PlatformResource.Read"),
             read_only: true,
             seed: false,
@@ -15860,34 +16990,53 @@ pub mod matrices {
             has_body: false,
             has_reply: true,
             params: &[
-                query("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
                 query(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
+                ),
+                values(
+                    query(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 query(
                     "matrixId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The matrix's id, shown in the platform's permission-matrix management.",
                 ),
-                query("pageNumber", "i64", 0, "Page of rows to fetch, from 1."),
-                query("pageSize", "i64", 0, "Rows per page, at most 100."),
+                query(
+                    "pageNumber",
+                    crate::ParamType::I64,
+                    0,
+                    "Page of rows to fetch, from 1.",
+                ),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Rows per page, at most 100.",
+                ),
                 query(
                     "token",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET,
                     "Task-list token: uppercase hex of md5(corpId + userId + code).",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/matrices");
@@ -15985,15 +17134,20 @@ pub mod matrices {
     impl crate::Operation for SaveAndUpdateMatrixDataV2Request {
         type Response = crate::matrices::SaveAndUpdateMatrixDataV2Response;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::SaveAndUpdateMatrixDataV2,
             action: "SaveAndUpdateMatrixData",
             version: "2.0",
             method: crate::HttpMethod::Post,
             path: "/v2.0/yida/forms/resources/matrices/upsert",
+            path_parts: &[
+                crate::PathPart::Literal("/v2.0/yida/forms/resources/matrices/upsert"),
+            ],
             area: "matrices",
             doc: "Add rows to a permission matrix or update existing rows.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-saveandupdatematrixdata",
             ),
+            doc_title: Some("更新指定矩阵的明细数据"),
             permission: Some("Yida.PlatformResource.Write"),
             read_only: false,
             seed: false,
@@ -16002,38 +17156,47 @@ pub mod matrices {
             has_body: true,
             has_reply: true,
             params: &[
-                body("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
+                body(
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
+                ),
                 body(
                     "dataJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     REQUIRED,
                     "JSON list of rows keyed by column id (`column_xx`); a row with `rowId` updates that row (added if unknown), one with `\"isNew\": 1` and no rowId is added.",
                 ),
-                body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 body(
                     "matrixId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The matrix's id, shown in the platform's permission-matrix management.",
                 ),
                 body(
                     "token",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET,
                     "Task-list token: uppercase hex of md5(corpId + userId + code).",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/matrices/upsert");
@@ -16050,12 +17213,6 @@ pub mod matrices {
             Ok(())
         }
     }
-    /// Descriptors of this area's operations.
-    pub(crate) static OPERATIONS: &[&crate::OperationMeta] = &[
-        &<DeleteMatrixDataByRowIdsV2Request as crate::Operation>::META,
-        &<GetMatrixDetailByIdV2Request as crate::Operation>::META,
-        &<SaveAndUpdateMatrixDataV2Request as crate::Operation>::META,
-    ];
     /// The `matrices` operations, from [`Client::matrices`](crate::Client::matrices).
     #[derive(Clone, Copy)]
     pub struct MatricesOps<'a> {
@@ -16887,15 +18044,18 @@ pub mod metadata {
     impl crate::Operation for DeleteSequenceRequest {
         type Response = ();
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::DeleteSequence,
             action: "DeleteSequence",
             version: "1.0",
             method: crate::HttpMethod::Delete,
             path: "/v1.0/yida/forms/deleteSequence",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/forms/deleteSequence")],
             area: "metadata",
             doc: "Delete a form-data import batch (an import sequence) of a Yida app.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/delete-sequence",
             ),
+            doc_title: Some("删除序列"),
             permission: None,
             read_only: false,
             seed: false,
@@ -16904,27 +18064,41 @@ pub mod metadata {
             has_body: false,
             has_reply: false,
             params: &[
-                query("appType", "string", CONTEXT, "The Yida app's code (`APP_...`)."),
                 query(
-                    "language",
-                    "string",
+                    "appType",
+                    crate::ParamType::String,
                     CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                    "The Yida app's code (`APP_...`).",
                 ),
-                query("sequence", "string", 0, "Id of the import batch to delete."),
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
+                ),
+                query(
+                    "sequence",
+                    crate::ParamType::String,
+                    0,
+                    "Id of the import batch to delete.",
+                ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/deleteSequence");
@@ -17032,13 +18206,18 @@ pub mod metadata {
     impl crate::Operation for GetAllAuthCubesRequest {
         type Response = crate::metadata::GetAllAuthCubesResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetAllAuthCubes,
             action: "GetAllAuthCubes",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/metadata/allAuthCubes/query",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/metadata/allAuthCubes/query"),
+            ],
             area: "metadata",
             doc: "List the data sets (cubes) the user is allowed to use, a page at a time, optionally filtered by name.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: true,
             seed: false,
@@ -17049,27 +18228,48 @@ pub mod metadata {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                body("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
-                body("keywords", "string", 0, "Text to match against data set names."),
-                body("pageNumber", "i64", REQUIRED, "Page to fetch, from 1."),
-                body("pageSize", "i64", REQUIRED, "Items per page, at most 100."),
+                body(
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
+                ),
+                body(
+                    "keywords",
+                    crate::ParamType::String,
+                    0,
+                    "Text to match against data set names.",
+                ),
+                body(
+                    "pageNumber",
+                    crate::ParamType::I64,
+                    REQUIRED,
+                    "Page to fetch, from 1.",
+                ),
+                body(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    REQUIRED,
+                    "Items per page, at most 100.",
+                ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/metadata/allAuthCubes/query");
@@ -17149,13 +18349,16 @@ pub mod metadata {
     impl crate::Operation for GetDbConfigRequest {
         type Response = crate::metadata::GetDbConfigResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetDbConfig,
             action: "GetDbConfig",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/metadata/dbConfigs",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/metadata/dbConfigs")],
             area: "metadata",
             doc: "Get the database connection settings configured for a Yida app.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: true,
             seed: false,
@@ -17166,24 +18369,30 @@ pub mod metadata {
             params: &[
                 query(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                query("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
+                query(
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
+                ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/metadata/dbConfigs");
@@ -17270,15 +18479,18 @@ pub mod metadata {
     impl crate::Operation for GetFieldDefByUuidRequest {
         type Response = crate::metadata::GetFieldDefByUuidResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetFieldDefByUuid,
             action: "GetFieldDefByUuid",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/forms/formFields",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/forms/formFields")],
             area: "metadata",
             doc: "Get the components (fields) of a form with their type, state, label and properties.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/get-form-field-information-based-on-form-uuid",
             ),
+            doc_title: Some("获取表单内的组件信息"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -17289,24 +18501,30 @@ pub mod metadata {
             params: &[
                 query(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                query("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
+                query(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/formFields");
@@ -17407,15 +18625,23 @@ pub mod metadata {
     impl crate::Operation for GetFormComponentAliasListV2Request {
         type Response = crate::metadata::GetFormComponentAliasListV2Response;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetFormComponentAliasListV2,
             action: "GetFormComponentAliasList",
             version: "2.0",
             method: crate::HttpMethod::Get,
             path: "/v2.0/yida/forms/component/alias/{appType}/{formUuid}",
+            path_parts: &[
+                crate::PathPart::Literal("/v2.0/yida/forms/component/alias/"),
+                crate::PathPart::Param(0),
+                crate::PathPart::Literal("/"),
+                crate::PathPart::Param(1),
+            ],
             area: "metadata",
             doc: "List the aliases given to a form's components, for calls that use `useAlias`.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-getformcomponentaliaslist",
             ),
+            doc_title: Some("获取组件别名列表"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -17426,31 +18652,40 @@ pub mod metadata {
             params: &[
                 path(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                path("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
-                query(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                path(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
-                query("version", "i64", 0, "Form version to read."),
+                query("version", crate::ParamType::I64, 0, "Form version to read."),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/component/alias/");
@@ -17474,7 +18709,8 @@ pub mod metadata {
         }
         fn check(&self) -> Result<(), crate::ParamError> {
             required(&self.app_type, "appType")?;
-            non_empty(&self.form_uuid, "formUuid")?;
+            segment(&self.app_type, "appType")?;
+            segment(&self.form_uuid, "formUuid")?;
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
@@ -17556,15 +18792,23 @@ pub mod metadata {
     impl crate::Operation for GetFormComponentDefinitionListRequest {
         type Response = crate::metadata::GetFormComponentDefinitionListResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetFormComponentDefinitionList,
             action: "GetFormComponentDefinitionList",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/forms/definitions/{appType}/{formUuid}",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/forms/definitions/"),
+                crate::PathPart::Param(0),
+                crate::PathPart::Literal("/"),
+                crate::PathPart::Param(1),
+            ],
             area: "metadata",
             doc: "List the component definitions (field id, type, label, parent) of a form.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/get-a-list-of-form-component-definitions",
             ),
+            doc_title: Some("获取表单组件定义列表"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: true,
@@ -17575,31 +18819,40 @@ pub mod metadata {
             params: &[
                 path(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                path("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
-                query(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                path(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
-                query("version", "i64", 0, "Form version to read."),
+                query("version", crate::ParamType::I64, 0, "Form version to read."),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/definitions/");
@@ -17623,7 +18876,8 @@ pub mod metadata {
         }
         fn check(&self) -> Result<(), crate::ParamError> {
             required(&self.app_type, "appType")?;
-            non_empty(&self.form_uuid, "formUuid")?;
+            segment(&self.app_type, "appType")?;
+            segment(&self.form_uuid, "formUuid")?;
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
@@ -17711,15 +18965,18 @@ pub mod metadata {
     impl crate::Operation for GetFormListInAppRequest {
         type Response = crate::metadata::GetFormListInAppResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetFormListInApp,
             action: "GetFormListInApp",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/forms",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/forms")],
             area: "metadata",
             doc: "List the forms of a Yida app, a page at a time, optionally only plain or workflow forms.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/depending-on-the-application-id-to-get-the-form-list",
             ),
+            doc_title: Some("获取指定应用下的表单列表"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
@@ -17730,36 +18987,37 @@ pub mod metadata {
             params: &[
                 query(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 query(
                     "formTypes",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Comma-separated form types to include: `receipt` (plain form), `process` (workflow form); both when left out.",
                 ),
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
                 query(
                     "pageSize",
-                    "i64",
+                    crate::ParamType::I64,
                     0,
                     "Items per page, at most 100 (the default).",
                 ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms");
@@ -17864,13 +19122,18 @@ pub mod metadata {
     impl crate::Operation for GetSimpleCubeModelListRequest {
         type Response = crate::metadata::GetSimpleCubeModelListResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetSimpleCubeModelList,
             action: "GetSimpleCubeModelList",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/metadata/simpleCubeModelLists",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/metadata/simpleCubeModelLists"),
+            ],
             area: "metadata",
             doc: "List the fields (dimensions and measures) of a data set (cube).",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: true,
             seed: false,
@@ -17881,36 +19144,42 @@ pub mod metadata {
             params: &[
                 query(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                query("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
+                query(
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
+                ),
                 query(
                     "cubeCode",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The data set's code, as GetAllAuthCubes returns it.",
                 ),
                 query(
                     "cubeTenantId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Tenant that owns the data set.",
                 ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/metadata/simpleCubeModelLists");
@@ -18006,15 +19275,18 @@ pub mod metadata {
     impl crate::Operation for ListNavigationByFormTypeRequest {
         type Response = crate::metadata::ListNavigationByFormTypeResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ListNavigationByFormType,
             action: "ListNavigationByFormType",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/apps/navigations",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/apps/navigations")],
             area: "metadata",
             doc: "List the pages of a Yida app that are of one type (plain form, workflow or report).",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtains-the-page-list-under-an-application",
             ),
+            doc_title: Some("获取应用下的页面列表"),
             permission: None,
             read_only: true,
             seed: false,
@@ -18025,35 +19297,39 @@ pub mod metadata {
             params: &[
                 query(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 query(
                     "formType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Page type: `receipt` (plain form), `process` (workflow) or `report`.",
                 ),
-                query(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/navigations");
@@ -18163,13 +19439,16 @@ pub mod metadata {
     impl crate::Operation for PageFormBaseInfosRequest {
         type Response = crate::metadata::PageFormBaseInfosResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::PageFormBaseInfos,
             action: "PageFormBaseInfos",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/apps/forms/query",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/apps/forms/query")],
             area: "metadata",
             doc: "List the forms of a Yida app with their basic details, a page at a time.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: true,
             seed: false,
@@ -18178,34 +19457,53 @@ pub mod metadata {
             has_body: true,
             has_reply: true,
             params: &[
-                body("appKey", "string", REQUIRED, "The Yida app's code (`APP_...`)."),
+                body(
+                    "appKey",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The Yida app's code (`APP_...`).",
+                ),
                 body(
                     "formTypeList",
-                    "list<string>",
+                    crate::ParamType::List(&crate::ParamType::String),
                     0,
                     "Form types to include: `receipt` (plain form) and/or `process` (workflow form).",
                 ),
-                body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
-                body("pageIndex", "i64", REQUIRED, "Page to fetch, from 1."),
-                body("pageSize", "i64", REQUIRED, "Items per page, at most 100."),
+                body(
+                    "pageIndex",
+                    crate::ParamType::I64,
+                    REQUIRED,
+                    "Page to fetch, from 1.",
+                ),
+                body(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    REQUIRED,
+                    "Items per page, at most 100.",
+                ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/forms/query");
@@ -18312,15 +19610,18 @@ pub mod metadata {
     impl crate::Operation for UpdateStatusRequest {
         type Response = ();
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::UpdateStatus,
             action: "UpdateStatus",
             version: "1.0",
             method: crate::HttpMethod::Put,
             path: "/v1.0/yida/forms/status",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/forms/status")],
             area: "metadata",
             doc: "Set the status of a form-data import batch and report which of its rows failed.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/update-status",
             ),
+            doc_title: Some("更新状态"),
             permission: None,
             read_only: false,
             seed: false,
@@ -18329,39 +19630,53 @@ pub mod metadata {
             has_body: true,
             has_reply: false,
             params: &[
-                body("appType", "string", CONTEXT, "The Yida app's code (`APP_...`)."),
+                body(
+                    "appType",
+                    crate::ParamType::String,
+                    CONTEXT,
+                    "The Yida app's code (`APP_...`).",
+                ),
                 body(
                     "errorLines",
-                    "list<i64>",
+                    crate::ParamType::List(&crate::ParamType::I64),
                     0,
                     "Numbers of the rows that failed to import.",
                 ),
-                body("importSequence", "string", 0, "Id of the import batch to update."),
                 body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                    "importSequence",
+                    crate::ParamType::String,
+                    0,
+                    "Id of the import batch to update.",
+                ),
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 body(
                     "status",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "New status of the batch (values undocumented).",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/status");
@@ -18379,20 +19694,6 @@ pub mod metadata {
             Ok(())
         }
     }
-    /// Descriptors of this area's operations.
-    pub(crate) static OPERATIONS: &[&crate::OperationMeta] = &[
-        &<DeleteSequenceRequest as crate::Operation>::META,
-        &<GetAllAuthCubesRequest as crate::Operation>::META,
-        &<GetDbConfigRequest as crate::Operation>::META,
-        &<GetFieldDefByUuidRequest as crate::Operation>::META,
-        &<GetFormComponentAliasListV2Request as crate::Operation>::META,
-        &<GetFormComponentDefinitionListRequest as crate::Operation>::META,
-        &<GetFormListInAppRequest as crate::Operation>::META,
-        &<GetSimpleCubeModelListRequest as crate::Operation>::META,
-        &<ListNavigationByFormTypeRequest as crate::Operation>::META,
-        &<PageFormBaseInfosRequest as crate::Operation>::META,
-        &<UpdateStatusRequest as crate::Operation>::META,
-    ];
     /// The `metadata` operations, from [`Client::metadata`](crate::Client::metadata).
     #[derive(Clone, Copy)]
     pub struct MetadataOps<'a> {
@@ -18639,13 +19940,18 @@ pub mod printing {
     impl crate::Operation for GetPrintAppInfoRequest {
         type Response = crate::printing::GetPrintAppInfoResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetPrintAppInfo,
             action: "GetPrintAppInfo",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/printTemplates/printAppInfos",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/printTemplates/printAppInfos"),
+            ],
             area: "printing",
             doc: "List the apps, and their forms, in which a user has print templates enabled.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: true,
             seed: false,
@@ -18656,17 +19962,18 @@ pub mod printing {
             params: &[
                 query(
                     "nameLike",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Search keyword to narrow the list by name.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/printTemplates/printAppInfos");
@@ -18741,13 +20048,18 @@ pub mod printing {
     impl crate::Operation for GetPrintDictionaryRequest {
         type Response = crate::printing::GetPrintDictionaryResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetPrintDictionary,
             action: "GetPrintDictionary",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/printTemplates/printDictionaries",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/printTemplates/printDictionaries"),
+            ],
             area: "printing",
             doc: "Fetch the form fields and process nodes a print template of a form can use.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: true,
             seed: false,
@@ -18758,19 +20070,25 @@ pub mod printing {
             params: &[
                 query(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                query("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
+                query(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
-                query("version", "i64", 0, "Form version to describe."),
+                query("version", crate::ParamType::I64, 0, "Form version to describe."),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/printTemplates/printDictionaries");
@@ -18926,15 +20244,20 @@ pub mod printing {
     impl crate::Operation for RenderBatchCallbackRequest {
         type Response = ();
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::RenderBatchCallback,
             action: "RenderBatchCallback",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/printings/callbacks/batch",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/printings/callbacks/batch"),
+            ],
             area: "printing",
             doc: "Report the outcome of a batch print job back to Yida (VPC deployments).",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/initiate-multiple-callbacks",
             ),
+            doc_title: Some("批量发起回调"),
             permission: None,
             read_only: false,
             seed: false,
@@ -18943,34 +20266,58 @@ pub mod printing {
             has_body: true,
             has_reply: false,
             params: &[
-                body("appType", "string", CONTEXT, "The Yida app's code (`APP_...`)."),
-                body("corpId", "string", 0, "The company's DingTalk corp id."),
-                body("fileSize", "i64", 0, "Size of the produced file."),
                 body(
-                    "language",
-                    "string",
+                    "appType",
+                    crate::ParamType::String,
                     CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                    "The Yida app's code (`APP_...`).",
                 ),
-                body("namespace", "string", 0, "Namespace of the job."),
-                body("ossUrl", "string", 0, "OSS link to the produced file."),
-                body("sequenceId", "string", 0, "Serial number of the job."),
-                body("source", "string", 0, "Source of the job."),
-                body("status", "string", 0, "Status of the job."),
+                body(
+                    "corpId",
+                    crate::ParamType::String,
+                    0,
+                    "The company's DingTalk corp id.",
+                ),
+                body("fileSize", crate::ParamType::I64, 0, "Size of the produced file."),
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
+                ),
+                body("namespace", crate::ParamType::String, 0, "Namespace of the job."),
+                body(
+                    "ossUrl",
+                    crate::ParamType::String,
+                    0,
+                    "OSS link to the produced file.",
+                ),
+                body(
+                    "sequenceId",
+                    crate::ParamType::String,
+                    0,
+                    "Serial number of the job.",
+                ),
+                body("source", crate::ParamType::String, 0, "Source of the job."),
+                body("status", crate::ParamType::String, 0, "Status of the job."),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
-                body("timeZone", "string", 0, "Time zone to use."),
+                body("timeZone", crate::ParamType::String, 0, "Time zone to use."),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/printings/callbacks/batch");
@@ -19101,13 +20448,18 @@ pub mod printing {
     impl crate::Operation for SavePrintTplDetailInfoRequest {
         type Response = crate::printing::SavePrintTplDetailInfoResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::SavePrintTplDetailInfo,
             action: "SavePrintTplDetailInfo",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/printTemplates/printTplDetailInfos",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/printTemplates/printTplDetailInfos"),
+            ],
             area: "printing",
             doc: "Save the design of a form's print template.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: false,
             seed: false,
@@ -19118,25 +20470,61 @@ pub mod printing {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                body("description", "string", 0, "Description of the template."),
-                body("fileNameConfig", "string", 0, "How printed files are named."),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
-                body("formVersion", "i64", 0, "Form version the template is for."),
-                body("setting", "string", 0, "Other settings of the template."),
-                body("templateId", "i64", 0, "Id of the print template."),
-                body("title", "string", 0, "Title of the template."),
+                body(
+                    "description",
+                    crate::ParamType::String,
+                    0,
+                    "Description of the template.",
+                ),
+                body(
+                    "fileNameConfig",
+                    crate::ParamType::String,
+                    0,
+                    "How printed files are named.",
+                ),
+                body(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
+                body(
+                    "formVersion",
+                    crate::ParamType::I64,
+                    0,
+                    "Form version the template is for.",
+                ),
+                body(
+                    "setting",
+                    crate::ParamType::String,
+                    0,
+                    "Other settings of the template.",
+                ),
+                body(
+                    "templateId",
+                    crate::ParamType::I64,
+                    0,
+                    "Id of the print template.",
+                ),
+                body("title", crate::ParamType::String, 0, "Title of the template."),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
-                body("vm", "string", 0, "The template's VM markup (its layout)."),
+                body(
+                    "vm",
+                    crate::ParamType::String,
+                    0,
+                    "The template's VM markup (its layout).",
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/printTemplates/printTplDetailInfos");
@@ -19154,13 +20542,6 @@ pub mod printing {
             Ok(())
         }
     }
-    /// Descriptors of this area's operations.
-    pub(crate) static OPERATIONS: &[&crate::OperationMeta] = &[
-        &<GetPrintAppInfoRequest as crate::Operation>::META,
-        &<GetPrintDictionaryRequest as crate::Operation>::META,
-        &<RenderBatchCallbackRequest as crate::Operation>::META,
-        &<SavePrintTplDetailInfoRequest as crate::Operation>::META,
-    ];
     /// The `printing` operations, from [`Client::printing`](crate::Client::printing).
     #[derive(Clone, Copy)]
     pub struct PrintingOps<'a> {
@@ -19870,15 +21251,18 @@ pub mod processes {
     impl crate::Operation for DeleteInstanceRequest {
         type Response = ();
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::DeleteInstance,
             action: "DeleteInstance",
             version: "1.0",
             method: crate::HttpMethod::Delete,
             path: "/v1.0/yida/processes/instances",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/processes/instances")],
             area: "processes",
             doc: "Delete a process instance.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/delete-the-process-instance",
             ),
+            doc_title: Some("删除流程实例"),
             permission: Some("Yida.Process.Write"),
             read_only: false,
             seed: true,
@@ -19889,41 +21273,48 @@ pub mod processes {
             params: &[
                 query(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                query(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    query(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
-                query(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 query(
                     "processInstanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The process instance's id.",
                 ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances");
@@ -20023,49 +21414,64 @@ pub mod processes {
     impl crate::Operation for GetInstanceByIdRequest {
         type Response = crate::processes::GetInstanceByIdResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetInstanceById,
             action: "GetInstanceById",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/processes/instancesInfos/{id}",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/processes/instancesInfos/"),
+                crate::PathPart::Param(0),
+            ],
             area: "processes",
             doc: "Fetch one process instance (status, originator, current approvers and form data) by its id.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/queries-a-process-instance-based-on-its-id",
             ),
+            doc_title: Some("根据流程实例ID获取流程实例"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: true,
-            legacy: Some(("GetInstanceById", "2.0")),
+            legacy: Some(crate::OpId::GetInstanceByIdV2),
             pagination: None,
             has_body: false,
             has_reply: true,
             params: &[
-                path("id", "string", REQUIRED, "The process instance's id."),
+                path(
+                    "id",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The process instance's id.",
+                ),
                 query(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                query(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instancesInfos/");
@@ -20086,7 +21492,7 @@ pub mod processes {
             fill(&mut self.user_id, ctx.value("userId"));
         }
         fn check(&self) -> Result<(), crate::ParamError> {
-            non_empty(&self.id, "id")?;
+            segment(&self.id, "id")?;
             required(&self.app_type, "appType")?;
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
@@ -20187,15 +21593,21 @@ pub mod processes {
     impl crate::Operation for GetInstanceByIdV2Request {
         type Response = crate::processes::GetInstanceByIdResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetInstanceByIdV2,
             action: "GetInstanceById",
             version: "2.0",
             method: crate::HttpMethod::Get,
             path: "/v2.0/yida/processes/instancesInfos/{id}",
+            path_parts: &[
+                crate::PathPart::Literal("/v2.0/yida/processes/instancesInfos/"),
+                crate::PathPart::Param(0),
+            ],
             area: "processes",
             doc: "Fetch one process instance (status, originator, current approvers and form data) by its id, optionally keyed by field aliases.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-getinstancebyid-v2",
             ),
+            doc_title: Some("根据流程实例ID获取流程实例"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: false,
@@ -20204,50 +21616,62 @@ pub mod processes {
             has_body: false,
             has_reply: true,
             params: &[
-                path("id", "string", REQUIRED, "The process instance's id."),
+                path(
+                    "id",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The process instance's id.",
+                ),
                 query(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                query(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    query(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 query(
                     "formUuid",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "The form's code (`FORM-...`); required when `useAlias` is true.",
                 ),
-                query(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "useAlias",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Use component aliases instead of field ids in inputs and outputs.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instancesInfos/");
@@ -20271,7 +21695,7 @@ pub mod processes {
             fill(&mut self.user_id, ctx.value("userId"));
         }
         fn check(&self) -> Result<(), crate::ParamError> {
-            non_empty(&self.id, "id")?;
+            segment(&self.id, "id")?;
             required(&self.app_type, "appType")?;
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
@@ -20474,100 +21898,128 @@ pub mod processes {
     impl crate::Operation for GetInstanceIdListRequest {
         type Response = crate::processes::GetInstanceIdListResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetInstanceIdList,
             action: "GetInstanceIdList",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/processes/instanceIds",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/processes/instanceIds")],
             area: "processes",
             doc: "List the ids of the process instances of a form that match the filters, one page at a time.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtains-a-list-of-instance-ids",
             ),
+            doc_title: Some("获取实例ID列表"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: true,
-            legacy: Some(("GetInstanceIdList", "2.0")),
+            legacy: Some(crate::OpId::GetInstanceIdListV2),
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
             params: &[
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                query("pageSize", "i64", 0, "Items per page, at most 100."),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                body(
-                    "approvedResult",
-                    "string",
-                    0,
-                    "Only instances with this outcome: `agree` or `disagree`.",
+                values(
+                    body(
+                        "approvedResult",
+                        crate::ParamType::String,
+                        0,
+                        "Only instances with this outcome: `agree` or `disagree`.",
+                    ),
+                    &["agree", "disagree"],
                 ),
                 body(
                     "createFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or after this date (`yyyy-MM-dd`).",
                 ),
                 body(
                     "createToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or before this date (`yyyy-MM-dd`).",
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
                 body(
-                    "instanceStatus",
-                    "string",
-                    0,
-                    "Only instances in this state: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.",
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
                 ),
-                body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    body(
+                        "instanceStatus",
+                        crate::ParamType::String,
+                        0,
+                        "Only instances in this state: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.",
+                    ),
+                    &["RUNNING", "TERMINATED", "COMPLETED", "ERROR"],
+                ),
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 body(
                     "modifiedFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or after this date (`yyyy-MM-dd`).",
                 ),
                 body(
                     "modifiedToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or before this date (`yyyy-MM-dd`).",
                 ),
                 body(
                     "originatorId",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records submitted by this user id.",
                 ),
                 body(
                     "searchFieldJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Field filters as JSON: field id to the value or range to match.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
-                body("taskId", "string", 0, "Only instances holding this task id."),
+                body(
+                    "taskId",
+                    crate::ParamType::String,
+                    0,
+                    "Only instances holding this task id.",
+                ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instanceIds");
@@ -20822,15 +22274,18 @@ pub mod processes {
     impl crate::Operation for GetInstanceIdListV2Request {
         type Response = crate::processes::GetInstanceIdListResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetInstanceIdListV2,
             action: "GetInstanceIdList",
             version: "2.0",
             method: crate::HttpMethod::Post,
             path: "/v2.0/yida/processes/instanceIds",
+            path_parts: &[crate::PathPart::Literal("/v2.0/yida/processes/instanceIds")],
             area: "processes",
             doc: "List the ids of the process instances of a form that match the filters, one page at a time (field aliases allowed).",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-getinstanceidlist-v2",
             ),
+            doc_title: Some("获取实例ID列表"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: false,
@@ -20839,95 +22294,123 @@ pub mod processes {
             has_body: true,
             has_reply: true,
             params: &[
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                query("pageSize", "i64", 0, "Items per page, at most 100."),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                body(
-                    "approvedResult",
-                    "string",
-                    0,
-                    "Only instances with this outcome: `agree` or `disagree`.",
+                values(
+                    body(
+                        "approvedResult",
+                        crate::ParamType::String,
+                        0,
+                        "Only instances with this outcome: `agree` or `disagree`.",
+                    ),
+                    &["agree", "disagree"],
                 ),
                 body(
                     "createFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or after this date (`yyyy-MM-dd`).",
                 ),
                 body(
                     "createToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or before this date (`yyyy-MM-dd`).",
                 ),
-                body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
-                ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
-                body(
-                    "instanceStatus",
-                    "string",
-                    0,
-                    "Only instances in this state: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.",
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
+                values(
+                    body(
+                        "instanceStatus",
+                        crate::ParamType::String,
+                        0,
+                        "Only instances in this state: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.",
+                    ),
+                    &["RUNNING", "TERMINATED", "COMPLETED", "ERROR"],
+                ),
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 body(
                     "modifiedFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or after this date (`yyyy-MM-dd`).",
                 ),
                 body(
                     "modifiedToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or before this date (`yyyy-MM-dd`).",
                 ),
                 body(
                     "originatorId",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records submitted by this user id.",
                 ),
                 body(
                     "searchFieldJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Field filters as JSON: field id to the value or range to match.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
-                body("taskId", "string", 0, "Only instances holding this task id."),
+                body(
+                    "taskId",
+                    crate::ParamType::String,
+                    0,
+                    "Only instances holding this task id.",
+                ),
                 body(
                     "useAlias",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Use component aliases instead of field ids in inputs and outputs.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instanceIds");
@@ -21191,112 +22674,143 @@ pub mod processes {
     impl crate::Operation for GetInstancesRequest {
         type Response = crate::processes::GetInstancesResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetInstances,
             action: "GetInstances",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/processes/instances",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/processes/instances")],
             area: "processes",
             doc: "Search the process instances of a form and return one page of them with their details.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-process-instance",
             ),
+            doc_title: Some("获取流程实例"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: true,
-            legacy: Some(("GetInstances", "2.0")),
+            legacy: Some(crate::OpId::GetInstancesV2),
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
             params: &[
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                query("pageSize", "i64", 0, "Items per page, at most 100."),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                body(
-                    "approvedResult",
-                    "string",
-                    0,
-                    "Only instances with this outcome: `agree` or `disagree`.",
+                values(
+                    body(
+                        "approvedResult",
+                        crate::ParamType::String,
+                        0,
+                        "Only instances with this outcome: `agree` or `disagree`.",
+                    ),
+                    &["agree", "disagree"],
                 ),
                 body(
                     "createFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or after this time.",
                 ),
                 body(
                     "createToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or before this time.",
                 ),
-                body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
-                ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
-                body(
-                    "instanceStatus",
-                    "string",
-                    0,
-                    "Only instances in this state: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.",
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
+                values(
+                    body(
+                        "instanceStatus",
+                        crate::ParamType::String,
+                        0,
+                        "Only instances in this state: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.",
+                    ),
+                    &["RUNNING", "TERMINATED", "COMPLETED", "ERROR"],
+                ),
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 body(
                     "modifiedFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or after this time.",
                 ),
                 body(
                     "modifiedToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or before this time.",
                 ),
                 body(
                     "orderConfigJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Sort order as JSON: field id to `+` (ascending) or `-` (descending).",
                 ),
                 body(
                     "originatorId",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records submitted by this user id.",
                 ),
                 body(
                     "searchFieldJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Filters as JSON: either field id to value (fuzzy match) or a list of condition objects (`key`, `value`, `type`, `operator`, `componentName`).",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
-                body("taskId", "string", 0, "Only instances holding this task id."),
+                body(
+                    "taskId",
+                    crate::ParamType::String,
+                    0,
+                    "Only instances holding this task id.",
+                ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances");
@@ -21555,15 +23069,18 @@ pub mod processes {
     impl crate::Operation for GetInstancesV2Request {
         type Response = crate::processes::GetInstancesResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetInstancesV2,
             action: "GetInstances",
             version: "2.0",
             method: crate::HttpMethod::Post,
             path: "/v2.0/yida/processes/instances",
+            path_parts: &[crate::PathPart::Literal("/v2.0/yida/processes/instances")],
             area: "processes",
             doc: "Search the process instances of a form and return one page of them with their details (field aliases allowed).",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-getinstances-v2",
             ),
+            doc_title: Some("获取流程实例"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: false,
@@ -21572,95 +23089,120 @@ pub mod processes {
             has_body: true,
             has_reply: true,
             params: &[
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                query("pageSize", "i64", 0, "Items per page, at most 100."),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                body(
-                    "approvedResult",
-                    "string",
-                    0,
-                    "Only instances with this outcome: `agree` or `disagree`.",
+                values(
+                    body(
+                        "approvedResult",
+                        crate::ParamType::String,
+                        0,
+                        "Only instances with this outcome: `agree` or `disagree`.",
+                    ),
+                    &["agree", "disagree"],
                 ),
                 body(
                     "createFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or after this time.",
                 ),
                 body(
                     "createToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or before this time.",
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
                 body(
-                    "instanceStatus",
-                    "string",
-                    0,
-                    "Only instances in this state: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.",
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
                 ),
-                body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    body(
+                        "instanceStatus",
+                        crate::ParamType::String,
+                        0,
+                        "Only instances in this state: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.",
+                    ),
+                    &["RUNNING", "TERMINATED", "COMPLETED", "ERROR"],
+                ),
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 body(
                     "modifiedFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or after this time.",
                 ),
                 body(
                     "modifiedToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or before this time.",
                 ),
                 body(
                     "orderConfigJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Sort order as JSON: field id to `+` (ascending) or `-` (descending).",
                 ),
                 body(
                     "originatorId",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records submitted by this user id.",
                 ),
                 body(
                     "searchFieldJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Filters as JSON: either field id to value (fuzzy match) or a list of condition objects (`key`, `value`, `type`, `operator`, `componentName`).",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
-                body("taskId", "string", 0, "Only instances holding this task id."),
+                body(
+                    "taskId",
+                    crate::ParamType::String,
+                    0,
+                    "Only instances holding this task id.",
+                ),
                 body(
                     "useAlias",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Use component aliases instead of field ids in inputs and outputs.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instances");
@@ -21792,15 +23334,20 @@ pub mod processes {
     impl crate::Operation for GetInstancesByIdListRequest {
         type Response = crate::processes::GetInstancesByIdListResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetInstancesByIdList,
             action: "GetInstancesByIdList",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/processes/instances/searchWithIds",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/processes/instances/searchWithIds"),
+            ],
             area: "processes",
             doc: "Fetch the details of several process instances at once, given their ids.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/queries-multiple-process-instances",
             ),
+            doc_title: Some("批量获取流程实例列表"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: true,
@@ -21811,42 +23358,54 @@ pub mod processes {
             params: &[
                 query(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                query(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    query(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
-                query("formUuid", "string", 0, "The form's code (`FORM-...`)."),
                 query(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                    "formUuid",
+                    crate::ParamType::String,
+                    0,
+                    "The form's code (`FORM-...`).",
+                ),
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 query(
                     "processInstanceIds",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Process instance ids to fetch, separated by commas.",
                 ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances/searchWithIds");
@@ -21951,15 +23510,20 @@ pub mod processes {
     impl crate::Operation for GetOperationRecordsRequest {
         type Response = crate::processes::GetOperationRecordsResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetOperationRecords,
             action: "GetOperationRecords",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/processes/operationRecords",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/processes/operationRecords"),
+            ],
             area: "processes",
             doc: "List the approval history (who did what, when, with which comment) of a process instance.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/queries-an-approval-record",
             ),
+            doc_title: Some("获取审批记录"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: true,
@@ -21970,41 +23534,48 @@ pub mod processes {
             params: &[
                 query(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                query(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    query(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
-                query(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 query(
                     "processInstanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The process instance's id.",
                 ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/operationRecords");
@@ -22143,15 +23714,22 @@ pub mod processes {
     impl crate::Operation for RestartInstanceV2Request {
         type Response = ();
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::RestartInstanceV2,
             action: "RestartInstance",
             version: "2.0",
             method: crate::HttpMethod::Post,
             path: "/v2.0/yida/processes/instances/restartInstance",
+            path_parts: &[
+                crate::PathPart::Literal(
+                    "/v2.0/yida/processes/instances/restartInstance",
+                ),
+            ],
             area: "processes",
             doc: "Send a running approval process back from its current node to an earlier node.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-restartinstance",
             ),
+            doc_title: Some("退回宜搭审批流程"),
             permission: Some("Yida.Process.Write"),
             read_only: false,
             seed: false,
@@ -22162,55 +23740,66 @@ pub mod processes {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "currentActivityId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Id of the node the instance is at now (see GetOperationRecords).",
                 ),
                 body(
                     "envProfile",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Deployment: `vpc` (default) or `sgp_vpc` (international).",
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
-                body("procInstanceId", "string", REQUIRED, "The process instance's id."),
+                body(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
+                body(
+                    "procInstanceId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The process instance's id.",
+                ),
                 body(
                     "remark",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Approval comment to record with the return.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "targetActivityId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Id of the node to send the instance back to (see GetOperationRecords).",
                 ),
                 body(
                     "taskId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Id of the current task (see GetOperationRecords).",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instances/restartInstance");
@@ -22340,68 +23929,87 @@ pub mod processes {
     impl crate::Operation for StartInstanceRequest {
         type Response = crate::processes::StartInstanceResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::StartInstance,
             action: "StartInstance",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/processes/instances/start",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/processes/instances/start"),
+            ],
             area: "processes",
             doc: "Start a new approval process instance on a process form.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/initiate-the-approval-process",
             ),
+            doc_title: Some("发起宜搭审批流程"),
             permission: Some("Yida.Process.Write"),
             read_only: false,
             seed: true,
-            legacy: Some(("StartInstance", "2.0")),
+            legacy: Some(crate::OpId::StartInstanceV2),
             pagination: None,
             has_body: true,
             has_reply: true,
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "departmentId",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Id of the department the originator starts the process for.",
                 ),
                 body(
                     "formDataJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     REQUIRED,
                     "Form values as JSON: field id to value.",
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
                 body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
                 ),
-                body("processCode", "string", 0, "The process's code (`TPROC--...`)."),
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
+                ),
+                body(
+                    "processCode",
+                    crate::ParamType::String,
+                    0,
+                    "The process's code (`TPROC--...`).",
+                ),
                 body(
                     "processData",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Approvers for originator-chosen nodes as JSON: a list of objects mapping a node key (`__optionalApproval_...`, see PreviewPublishedProcess) to a list of user ids.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances/start");
@@ -22550,15 +24158,20 @@ pub mod processes {
     impl crate::Operation for StartInstanceV2Request {
         type Response = crate::processes::StartInstanceResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::StartInstanceV2,
             action: "StartInstance",
             version: "2.0",
             method: crate::HttpMethod::Post,
             path: "/v2.0/yida/processes/instances/start",
+            path_parts: &[
+                crate::PathPart::Literal("/v2.0/yida/processes/instances/start"),
+            ],
             area: "processes",
             doc: "Start a new approval process instance on a process form (field aliases allowed).",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-startinstance-v2",
             ),
+            doc_title: Some("发起宜搭审批流程"),
             permission: Some("Yida.Process.Write"),
             read_only: false,
             seed: false,
@@ -22569,61 +24182,78 @@ pub mod processes {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "departmentId",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Id of the department the originator starts the process for.",
                 ),
-                body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 body(
                     "formDataJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     REQUIRED,
                     "Form values as JSON: field id to value.",
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
                 body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
                 ),
-                body("processCode", "string", 0, "The process's code (`TPROC--...`)."),
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
+                ),
+                body(
+                    "processCode",
+                    crate::ParamType::String,
+                    0,
+                    "The process's code (`TPROC--...`).",
+                ),
                 body(
                     "processData",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Approvers for originator-chosen nodes as JSON: a list of objects mapping a node key (`__optionalApproval_...`, see PreviewPublishedProcess) to a list of user ids.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "useAlias",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Use component aliases instead of field ids in inputs and outputs.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instances/start");
@@ -22726,15 +24356,20 @@ pub mod processes {
     impl crate::Operation for TerminateInstanceRequest {
         type Response = ();
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::TerminateInstance,
             action: "TerminateInstance",
             version: "1.0",
             method: crate::HttpMethod::Put,
             path: "/v1.0/yida/processes/instances/terminate",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/processes/instances/terminate"),
+            ],
             area: "processes",
             doc: "Stop a running process instance before it completes.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/terminate-a-process-instance",
             ),
+            doc_title: Some("终止流程实例"),
             permission: Some("Yida.Process.Write"),
             read_only: false,
             seed: true,
@@ -22745,41 +24380,48 @@ pub mod processes {
             params: &[
                 query(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                query(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    query(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
-                query(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 query(
                     "processInstanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The process instance's id.",
                 ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances/terminate");
@@ -22889,15 +24531,18 @@ pub mod processes {
     impl crate::Operation for UpdateInstanceRequest {
         type Response = ();
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::UpdateInstance,
             action: "UpdateInstance",
             version: "1.0",
             method: crate::HttpMethod::Put,
             path: "/v1.0/yida/processes/instances",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/processes/instances")],
             area: "processes",
             doc: "Change form values of an existing process instance.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/update-process-instance-yida",
             ),
+            doc_title: Some("更新流程实例"),
             permission: None,
             read_only: false,
             seed: false,
@@ -22908,41 +24553,45 @@ pub mod processes {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
-                body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 body(
                     "processInstanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The process instance's id.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "updateFormDataJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     REQUIRED,
                     "Values to change as JSON: field id to new value.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances");
@@ -22964,23 +24613,6 @@ pub mod processes {
             Ok(())
         }
     }
-    /// Descriptors of this area's operations.
-    pub(crate) static OPERATIONS: &[&crate::OperationMeta] = &[
-        &<DeleteInstanceRequest as crate::Operation>::META,
-        &<GetInstanceByIdRequest as crate::Operation>::META,
-        &<GetInstanceByIdV2Request as crate::Operation>::META,
-        &<GetInstanceIdListRequest as crate::Operation>::META,
-        &<GetInstanceIdListV2Request as crate::Operation>::META,
-        &<GetInstancesRequest as crate::Operation>::META,
-        &<GetInstancesV2Request as crate::Operation>::META,
-        &<GetInstancesByIdListRequest as crate::Operation>::META,
-        &<GetOperationRecordsRequest as crate::Operation>::META,
-        &<RestartInstanceV2Request as crate::Operation>::META,
-        &<StartInstanceRequest as crate::Operation>::META,
-        &<StartInstanceV2Request as crate::Operation>::META,
-        &<TerminateInstanceRequest as crate::Operation>::META,
-        &<UpdateInstanceRequest as crate::Operation>::META,
-    ];
     /// The `processes` operations, from [`Client::processes`](crate::Client::processes).
     #[derive(Clone, Copy)]
     pub struct ProcessesOps<'a> {
@@ -23323,15 +24955,20 @@ pub mod roles {
     impl crate::Operation for BatchAddOrUpdateRoleMembersV2Request {
         type Response = crate::roles::BatchAddOrUpdateRoleMembersV2Response;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::BatchAddOrUpdateRoleMembersV2,
             action: "BatchAddOrUpdateRoleMembers",
             version: "2.0",
             method: crate::HttpMethod::Post,
             path: "/v2.0/yida/forms/resources/roles/upsert",
+            path_parts: &[
+                crate::PathPart::Literal("/v2.0/yida/forms/resources/roles/upsert"),
+            ],
             area: "roles",
             doc: "Add members to a Yida role, or update them, each with the scope of people they manage.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/batch-rolemembers",
             ),
+            doc_title: Some("批量更新宜搭角色成员"),
             permission: Some("Yida.PlatformResource.Write"),
             read_only: false,
             seed: false,
@@ -23340,50 +24977,59 @@ pub mod roles {
             has_body: true,
             has_reply: true,
             params: &[
-                body("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
                 body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
+                ),
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 body(
                     "membersInfo",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     REQUIRED,
                     "JSON list of `{memberId, manageScopes}`: the member's user id and the comma-separated ids they manage, or `all`.",
                 ),
                 body(
                     "pageNumber",
-                    "i64",
+                    crate::ParamType::I64,
                     0,
                     "Page number; the page does not say what it pages here.",
                 ),
                 body(
                     "pageSize",
-                    "i64",
+                    crate::ParamType::I64,
                     0,
                     "Page size; the page does not say what it pages here.",
                 ),
                 body(
                     "roleUuid",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The role's id (`ROLE-...`), shown in the platform's role management.",
                 ),
                 body(
                     "token",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET,
                     "Task-list token: uppercase hex of md5(corpId + userId + code).",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/roles/upsert");
@@ -23494,15 +25140,20 @@ pub mod roles {
     impl crate::Operation for BatchDeleteRoleMembersV2Request {
         type Response = crate::roles::BatchDeleteRoleMembersV2Response;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::BatchDeleteRoleMembersV2,
             action: "BatchDeleteRoleMembers",
             version: "2.0",
             method: crate::HttpMethod::Post,
             path: "/v2.0/yida/forms/resources/roles/remove",
+            path_parts: &[
+                crate::PathPart::Literal("/v2.0/yida/forms/resources/roles/remove"),
+            ],
             area: "roles",
             doc: "Remove members from a Yida role.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/batch-deleterolemembers",
             ),
+            doc_title: Some("批量删除宜搭角色成员"),
             permission: Some("Yida.PlatformResource.Write"),
             read_only: false,
             seed: false,
@@ -23511,50 +25162,59 @@ pub mod roles {
             has_body: true,
             has_reply: true,
             params: &[
-                body("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
                 body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
+                ),
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 body(
                     "memberIds",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Comma-separated user ids of the members to remove.",
                 ),
                 body(
                     "pageNumber",
-                    "i64",
+                    crate::ParamType::I64,
                     0,
                     "Page number; the page does not say what it pages here.",
                 ),
                 body(
                     "pageSize",
-                    "i64",
+                    crate::ParamType::I64,
                     0,
                     "Page size; the page does not say what it pages here.",
                 ),
                 body(
                     "roleUuid",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The role's id (`ROLE-...`), shown in the platform's role management.",
                 ),
                 body(
                     "token",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET,
                     "Task-list token: uppercase hex of md5(corpId + userId + code).",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/roles/remove");
@@ -23654,15 +25314,18 @@ pub mod roles {
     impl crate::Operation for GetRoleDetailByIdV2Request {
         type Response = crate::roles::GetRoleDetailByIdV2Response;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetRoleDetailByIdV2,
             action: "GetRoleDetailById",
             version: "2.0",
             method: crate::HttpMethod::Get,
             path: "/v2.0/yida/forms/resources/roles",
+            path_parts: &[crate::PathPart::Literal("/v2.0/yida/forms/resources/roles")],
             area: "roles",
             doc: "Get a Yida role's details and a page of its members.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/get-roledetailbyid",
             ),
+            doc_title: Some("获取指定宜搭角色的角色详情"),
             permission: Some("Yida.PlatformResource.Read"),
             read_only: true,
             seed: false,
@@ -23671,34 +25334,53 @@ pub mod roles {
             has_body: false,
             has_reply: true,
             params: &[
-                query("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
                 query(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
                 ),
-                query("pageNumber", "i64", 0, "Page of members to fetch, from 1."),
-                query("pageSize", "i64", 0, "Members per page, at most 100."),
+                values(
+                    query(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
+                ),
+                query(
+                    "pageNumber",
+                    crate::ParamType::I64,
+                    0,
+                    "Page of members to fetch, from 1.",
+                ),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Members per page, at most 100.",
+                ),
                 query(
                     "roleUuid",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The role's id (`ROLE-...`), shown in the platform's role management.",
                 ),
                 query(
                     "token",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET,
                     "Task-list token: uppercase hex of md5(corpId + userId + code).",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/roles");
@@ -23722,12 +25404,6 @@ pub mod roles {
             Ok(())
         }
     }
-    /// Descriptors of this area's operations.
-    pub(crate) static OPERATIONS: &[&crate::OperationMeta] = &[
-        &<BatchAddOrUpdateRoleMembersV2Request as crate::Operation>::META,
-        &<BatchDeleteRoleMembersV2Request as crate::Operation>::META,
-        &<GetRoleDetailByIdV2Request as crate::Operation>::META,
-    ];
     /// The `roles` operations, from [`Client::roles`](crate::Client::roles).
     #[derive(Clone, Copy)]
     pub struct RolesOps<'a> {
@@ -24352,13 +26028,16 @@ pub mod search {
     impl crate::Operation for SearchFormDataRemovalTableDataRequest {
         type Response = crate::search::SearchFormDataRemovalTableDataResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::SearchFormDataRemovalTableData,
             action: "SearchFormDataRemovalTableData",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/forms/instances/query",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/forms/instances/query")],
             area: "search",
             doc: "Search a form's instances by field values, submitter and dates, page by page; replies leave out sub-form data.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: true,
             seed: false,
@@ -24369,68 +26048,79 @@ pub mod search {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "createFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or after this time.",
                 ),
                 body(
                     "createToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or before this time.",
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
+                body(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
                 body(
                     "modifiedFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or after this time.",
                 ),
                 body(
                     "modifiedToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or before this time.",
                 ),
                 body(
                     "orderConfigJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Sort order as JSON: field id (or a built-in field such as `gmt_create`) to `+` (ascending) or `-` (descending).",
                 ),
                 body(
                     "originatorId",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records submitted by this user id.",
                 ),
-                body("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                body("pageSize", "i64", 0, "Items per page, at most 100."),
+                body("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                body(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
                 body(
                     "searchFieldJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Field filters as JSON: field id to the value or range to match.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/query");
@@ -24637,87 +26327,105 @@ pub mod search {
     impl crate::Operation for SearchFormDataSecondGenerationRequest {
         type Response = crate::search::SearchFormDataSecondGenerationResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::SearchFormDataSecondGeneration,
             action: "SearchFormDataSecondGeneration",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/forms/instances/advances/queryAll",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/forms/instances/advances/queryAll"),
+            ],
             area: "search",
             doc: "Search a form's instances with advanced filter conditions, page by page; replies include sub-form data.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-form-instances-using-advanced-search-conditions",
             ),
+            doc_title: Some(
+                "通过高级查询条件获取表单实例数据（包括子表单组件数据）",
+            ),
             permission: None,
             read_only: true,
             seed: false,
-            legacy: Some(("SearchFormDataSecondGeneration", "2.0")),
+            legacy: Some(crate::OpId::SearchFormDataSecondGenerationV2),
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "createFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or after this time (`yyyy-MM-dd HH:mm:ss`).",
                 ),
                 body(
                     "createToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or before this time (`yyyy-MM-dd HH:mm:ss`).",
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
+                body(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
                 body(
                     "modifiedFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or after this time (`yyyy-MM-dd HH:mm:ss`).",
                 ),
                 body(
                     "modifiedToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or before this time (`yyyy-MM-dd HH:mm:ss`).",
                 ),
                 body(
                     "orderConfigJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Sort order as JSON: field id (or a built-in field such as `gmt_create`) to `+` (ascending) or `-` (descending).",
                 ),
                 body(
                     "originatorId",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records submitted by this user id.",
                 ),
-                body("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                body("pageSize", "i64", 0, "Items per page, at most 100."),
+                body("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                body(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
                 body(
                     "searchCondition",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Advanced filter as JSON: a list of conditions (`key`, `value`, `type`, `operator`, `componentName`).",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/advances/queryAll");
@@ -24941,14 +26649,21 @@ pub mod search {
     impl crate::Operation for SearchFormDataSecondGenerationV2Request {
         type Response = crate::search::SearchFormDataSecondGenerationResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::SearchFormDataSecondGenerationV2,
             action: "SearchFormDataSecondGeneration",
             version: "2.0",
             method: crate::HttpMethod::Post,
             path: "/v2.0/yida/forms/instances/advances/queryAll",
+            path_parts: &[
+                crate::PathPart::Literal("/v2.0/yida/forms/instances/advances/queryAll"),
+            ],
             area: "search",
             doc: "Search a form's instances with advanced filter conditions, page by page; replies include sub-form data (preferred version).",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/api-searchformdatasecondgeneration-v2",
+            ),
+            doc_title: Some(
+                "通过高级查询条件获取表单实例数据（包括子表单组件数据）",
             ),
             permission: Some("Yida.Form.Read"),
             read_only: true,
@@ -24960,80 +26675,94 @@ pub mod search {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "createFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or after this time (`yyyy-MM-dd HH:mm:ss`).",
                 ),
                 body(
                     "createToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or before this time (`yyyy-MM-dd HH:mm:ss`).",
                 ),
-                body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
+                body(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
                 body(
                     "modifiedFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or after this time (`yyyy-MM-dd HH:mm:ss`).",
                 ),
                 body(
                     "modifiedToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or before this time (`yyyy-MM-dd HH:mm:ss`).",
                 ),
                 body(
                     "orderConfigJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Sort order as JSON: field id (or a built-in field such as `gmt_create`) to `+` (ascending) or `-` (descending).",
                 ),
                 body(
                     "originatorId",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records submitted by this user id.",
                 ),
-                body("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                body("pageSize", "i64", 0, "Items per page, at most 100."),
+                body("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                body(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
                 body(
                     "searchCondition",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Advanced filter as JSON: a list of conditions (`key`, `value`, `type`, `operator`, `componentName`).",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "useAlias",
-                    "bool",
+                    crate::ParamType::Bool,
                     0,
                     "Use component aliases instead of field ids in `searchCondition`, `orderConfigJson` and the returned `formData`.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/advances/queryAll");
@@ -25237,14 +26966,21 @@ pub mod search {
     impl crate::Operation for SearchFormDataSecondGenerationNoTableFieldRequest {
         type Response = crate::search::SearchFormDataSecondGenerationNoTableFieldResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::SearchFormDataSecondGenerationNoTableField,
             action: "SearchFormDataSecondGenerationNoTableField",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/forms/instances/advances/query",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/forms/instances/advances/query"),
+            ],
             area: "search",
             doc: "Search a form's instances with advanced filter conditions, page by page; replies leave out sub-form data.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtain-form-instance-data-using-advanced-query-conditions-excluding-subform",
+            ),
+            doc_title: Some(
+                "通过高级查询条件获取表单实例数据（不包括子表单组件数据）",
             ),
             permission: Some("Yida.Form.Read"),
             read_only: true,
@@ -25256,68 +26992,79 @@ pub mod search {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "createFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or after this time.",
                 ),
                 body(
                     "createToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records created at or before this time.",
                 ),
-                body("formUuid", "string", REQUIRED, "The form's code (`FORM-...`)."),
+                body(
+                    "formUuid",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The form's code (`FORM-...`).",
+                ),
                 body(
                     "modifiedFromTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or after this time.",
                 ),
                 body(
                     "modifiedToTimeGMT",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records modified at or before this time.",
                 ),
                 body(
                     "orderConfigJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Sort order as JSON: field id (or a built-in field such as `gmt_create`) to `+` (ascending) or `-` (descending).",
                 ),
                 body(
                     "originatorId",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only records submitted by this user id.",
                 ),
-                body("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                body("pageSize", "i64", 0, "Items per page, at most 100."),
+                body("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                body(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
                 body(
                     "searchCondition",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Advanced filter as JSON: a list of conditions (`key`, `value`, `type`, `operator`, `componentName`).",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/advances/query");
@@ -25357,13 +27104,6 @@ pub mod search {
             (reply.data.unwrap_or_default(), reply.total_count)
         }
     }
-    /// Descriptors of this area's operations.
-    pub(crate) static OPERATIONS: &[&crate::OperationMeta] = &[
-        &<SearchFormDataRemovalTableDataRequest as crate::Operation>::META,
-        &<SearchFormDataSecondGenerationRequest as crate::Operation>::META,
-        &<SearchFormDataSecondGenerationV2Request as crate::Operation>::META,
-        &<SearchFormDataSecondGenerationNoTableFieldRequest as crate::Operation>::META,
-    ];
     /// The `search` operations, from [`Client::search`](crate::Client::search).
     #[derive(Clone, Copy)]
     pub struct SearchOps<'a> {
@@ -26441,15 +28181,18 @@ pub mod tasks {
     impl crate::Operation for ExecuteBatchTaskRequest {
         type Response = crate::tasks::ExecuteBatchTaskResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ExecuteBatchTask,
             action: "ExecuteBatchTask",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/tasks/batches/execute",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/tasks/batches/execute")],
             area: "tasks",
             doc: "Approve or reject many approval tasks in one call.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/batch-execution-should-take-the-lead-of-approval-tasks",
             ),
+            doc_title: Some("批量执行宜搭审批任务"),
             permission: Some("Yida.Task.Write"),
             read_only: false,
             seed: false,
@@ -26460,42 +28203,54 @@ pub mod tasks {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
+                ),
+                values(
+                    body(
+                        "outResult",
+                        crate::ParamType::String,
+                        REQUIRED,
+                        "Action for every task: `agree` or `disagree`.",
+                    ),
+                    &["agree", "disagree"],
+                ),
                 body(
-                    "env",
-                    "string",
+                    "remark",
+                    crate::ParamType::String,
                     0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    "Approval comment recorded on each task.",
                 ),
-                body(
-                    "outResult",
-                    "string",
-                    REQUIRED,
-                    "Action for every task: `agree` or `disagree`.",
-                ),
-                body("remark", "string", 0, "Approval comment recorded on each task."),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "taskInformationList",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     REQUIRED,
                     "Tasks to act on: a JSON array of `{taskId, formInstId}` objects (ids as strings).",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/batches/execute");
@@ -26628,15 +28383,20 @@ pub mod tasks {
     impl crate::Operation for ExecutePlatformTaskRequest {
         type Response = ();
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ExecutePlatformTask,
             action: "ExecutePlatformTask",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/tasks/platformTasks/execute",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/tasks/platformTasks/execute"),
+            ],
             area: "tasks",
             doc: "Approve or reject the current approval task of a process instance, without naming the task.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/execute-appropriate-approval-tasks",
             ),
+            doc_title: Some("执行宜搭的审批任务"),
             permission: None,
             read_only: false,
             seed: false,
@@ -26647,54 +28407,64 @@ pub mod tasks {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "formDataJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Form values to update while approving, as JSON: field id to value.",
                 ),
-                body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
-                body(
-                    "noExecuteExpressions",
-                    "string",
-                    0,
-                    "`y` skips validation rules and linked actions; `n` (default) runs them.",
+                values(
+                    body(
+                        "noExecuteExpressions",
+                        crate::ParamType::String,
+                        0,
+                        "`y` skips validation rules and linked actions; `n` (default) runs them.",
+                    ),
+                    &["y", "n"],
                 ),
-                body(
-                    "outResult",
-                    "string",
-                    REQUIRED,
-                    "Decision: `agree` or `disagree`.",
+                values(
+                    body(
+                        "outResult",
+                        crate::ParamType::String,
+                        REQUIRED,
+                        "Decision: `agree` or `disagree`.",
+                    ),
+                    &["agree", "disagree"],
                 ),
                 body(
                     "processInstanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The process instance's id.",
                 ),
-                body("remark", "string", REQUIRED, "Approval comment."),
+                body("remark", crate::ParamType::String, REQUIRED, "Approval comment."),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/platformTasks/execute");
@@ -26855,15 +28625,18 @@ pub mod tasks {
     impl crate::Operation for ExecuteTaskRequest {
         type Response = ();
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::ExecuteTask,
             action: "ExecuteTask",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/tasks/execute",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/tasks/execute")],
             area: "tasks",
             doc: "Approve or reject one approval task of a process instance.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/execute-approval-tasks",
             ),
+            doc_title: Some("同意或拒绝宜搭审批任务"),
             permission: Some("Yida.Process.Write"),
             read_only: false,
             seed: true,
@@ -26874,72 +28647,85 @@ pub mod tasks {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "digitalSignUrl",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "URL of the approver's electronic signature image.",
                 ),
-                body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 body(
                     "formDataJson",
-                    "json_text",
+                    crate::ParamType::JsonText,
                     0,
                     "Form values to update while approving, as JSON: field id to value.",
                 ),
-                body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
-                body(
-                    "noExecuteExpressions",
-                    "string",
-                    0,
-                    "`y` skips validation rules and linked actions; `n` (default) runs them.",
+                values(
+                    body(
+                        "noExecuteExpressions",
+                        crate::ParamType::String,
+                        0,
+                        "`y` skips validation rules and linked actions; `n` (default) runs them.",
+                    ),
+                    &["y", "n"],
                 ),
-                body(
-                    "outResult",
-                    "string",
-                    REQUIRED,
-                    "Decision: `AGREE` or `DISAGREE`.",
+                values(
+                    body(
+                        "outResult",
+                        crate::ParamType::String,
+                        REQUIRED,
+                        "Decision: `AGREE` or `DISAGREE`.",
+                    ),
+                    &["AGREE", "DISAGREE"],
                 ),
                 body(
                     "processInstanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The process instance's id.",
                 ),
-                body("remark", "string", REQUIRED, "Approval comment."),
+                body("remark", crate::ParamType::String, REQUIRED, "Approval comment."),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "taskId",
-                    "i64",
+                    crate::ParamType::I64,
                     REQUIRED,
                     "The approval task to act on, e.g. from GetRunningTasks.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/execute");
@@ -27083,15 +28869,23 @@ pub mod tasks {
     impl crate::Operation for GetCorpAccomplishmentTasksRequest {
         type Response = crate::tasks::GetCorpAccomplishmentTasksResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetCorpAccomplishmentTasks,
             action: "GetCorpAccomplishmentTasks",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/tasks/completedTasks/{corpId}/{userId}",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/tasks/completedTasks/"),
+                crate::PathPart::Param(0),
+                crate::PathPart::Literal("/"),
+                crate::PathPart::Param(1),
+            ],
             area: "tasks",
             doc: "List the approval tasks a user has completed, across the company's Yida apps.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtains-the-completed-approval-tasks-in-an-organization",
             ),
+            doc_title: Some("获取组织内已完成的审批任务"),
             permission: Some("Yida.Task.Read"),
             read_only: true,
             seed: true,
@@ -27100,64 +28894,81 @@ pub mod tasks {
             has_body: false,
             has_reply: true,
             params: &[
-                path("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
+                path(
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
+                ),
                 path(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user whose completed tasks are listed; also part of the token.",
                 ),
                 query(
                     "appTypes",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only tasks of this app code; the page allows a single one.",
                 ),
                 query(
                     "createFromTimeGMT",
-                    "i64",
+                    crate::ParamType::I64,
                     0,
                     "Only tasks created at or after this time, epoch ms.",
                 ),
                 query(
                     "createToTimeGMT",
-                    "i64",
+                    crate::ParamType::I64,
                     0,
                     "Only tasks created at or before this time, epoch ms.",
                 ),
-                query(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    query(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 query(
                     "keyword",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Fuzzy match against the form's field values.",
                 ),
-                query(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                query("pageSize", "i64", 0, "Items per page, at most 100."),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
                 query(
                     "processCodes",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only tasks of this process code; the page allows a single one.",
                 ),
                 query(
                     "token",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET,
                     "Task-list token: uppercase hex of md5(corpId + userId + code).",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/completedTasks/");
@@ -27184,8 +28995,9 @@ pub mod tasks {
             fill(&mut self.language, ctx.value("language"));
         }
         fn check(&self) -> Result<(), crate::ParamError> {
-            non_empty(&self.corp_id, "corpId")?;
+            segment(&self.corp_id, "corpId")?;
             required(&self.user_id, "userId")?;
+            segment(&self.user_id, "userId")?;
             Ok(())
         }
     }
@@ -27331,15 +29143,18 @@ pub mod tasks {
     impl crate::Operation for GetCorpTasksRequest {
         type Response = crate::tasks::GetCorpTasksResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetCorpTasks,
             action: "GetCorpTasks",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/corpTasks",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/corpTasks")],
             area: "tasks",
             doc: "List a user's pending approval tasks across the company's Yida apps.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-tasks-from-the-organization-dimension",
             ),
+            doc_title: Some("获取任务列表（组织维度）"),
             permission: Some("Yida.Task.Read"),
             read_only: true,
             seed: true,
@@ -27350,62 +29165,79 @@ pub mod tasks {
             params: &[
                 query(
                     "appTypes",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only tasks of these app codes (the page's example sends a JSON array).",
                 ),
-                query("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
+                query(
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
+                ),
                 query(
                     "createFromTimeGMT",
-                    "i64",
+                    crate::ParamType::I64,
                     0,
                     "Only tasks created at or after this time, epoch ms.",
                 ),
                 query(
                     "createToTimeGMT",
-                    "i64",
+                    crate::ParamType::I64,
                     0,
                     "Only tasks created at or before this time, epoch ms.",
                 ),
-                query(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    query(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 query(
                     "keyword",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Fuzzy match against the form's field values.",
                 ),
-                query(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                query("pageSize", "i64", 0, "Items per page, at most 100."),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
                 query(
                     "processCodes",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only tasks of these process codes (the page's example sends a JSON array).",
                 ),
                 query(
                     "token",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET,
                     "Task-list token: uppercase hex of md5(corpId + userId + code).",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user whose tasks are listed; also part of the token.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/corpTasks");
@@ -27575,15 +29407,21 @@ pub mod tasks {
     impl crate::Operation for GetMeCorpSubmissionRequest {
         type Response = crate::tasks::GetMeCorpSubmissionResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetMeCorpSubmission,
             action: "GetMeCorpSubmission",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/tasks/myCorpSubmission/{userId}",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/tasks/myCorpSubmission/"),
+                crate::PathPart::Param(0),
+            ],
             area: "tasks",
             doc: "List the process instances a user has submitted, across the company's Yida apps.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/obtains-the-tasks-submitted-by-someone-in-an-organization",
             ),
+            doc_title: Some("获取组织内某人提交的任务"),
             permission: Some("Yida.Process.Read"),
             read_only: true,
             seed: true,
@@ -27594,62 +29432,79 @@ pub mod tasks {
             params: &[
                 path(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user whose submissions are listed; also part of the token.",
                 ),
                 query(
                     "appTypes",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only instances of this app code; the page allows a single one.",
                 ),
-                query("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
+                query(
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
+                ),
                 query(
                     "createFromTimeGMT",
-                    "i64",
+                    crate::ParamType::I64,
                     0,
                     "Only instances created at or after this time, epoch ms.",
                 ),
                 query(
                     "createToTimeGMT",
-                    "i64",
+                    crate::ParamType::I64,
                     0,
                     "Only instances created at or before this time, epoch ms.",
                 ),
-                query(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    query(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 query(
                     "keyword",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Fuzzy match against the form's field values.",
                 ),
-                query(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                query("pageSize", "i64", 0, "Items per page, at most 100."),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
                 query(
                     "processCodes",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only instances of this process code; the page allows a single one.",
                 ),
                 query(
                     "token",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET,
                     "Task-list token: uppercase hex of md5(corpId + userId + code).",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/myCorpSubmission/");
@@ -27676,6 +29531,7 @@ pub mod tasks {
         }
         fn check(&self) -> Result<(), crate::ParamError> {
             required(&self.user_id, "userId")?;
+            segment(&self.user_id, "userId")?;
             Ok(())
         }
     }
@@ -27843,15 +29699,21 @@ pub mod tasks {
     impl crate::Operation for GetNotifyMeRequest {
         type Response = crate::tasks::GetNotifyMeResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetNotifyMe,
             action: "GetNotifyMe",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/corpNotifications/{userId}",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/corpNotifications/"),
+                crate::PathPart::Param(0),
+            ],
             area: "tasks",
             doc: "List the notifications (process items copied to them) a user received, across the company's Yida apps.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/get-notifications-sent-to-users",
             ),
+            doc_title: Some("获取发送给用户的通知"),
             permission: Some("Yida.Task.Read"),
             read_only: true,
             seed: true,
@@ -27862,74 +29724,91 @@ pub mod tasks {
             params: &[
                 path(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user whose notifications are listed; also part of the token.",
                 ),
                 query(
                     "appTypes",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only items of these app codes (the page's example sends a JSON array).",
                 ),
-                query("corpId", "string", REQUIRED, "The company's DingTalk corp id."),
+                query(
+                    "corpId",
+                    crate::ParamType::String,
+                    REQUIRED,
+                    "The company's DingTalk corp id.",
+                ),
                 query(
                     "createFromTimeGMT",
-                    "i64",
+                    crate::ParamType::I64,
                     0,
                     "Only notifications created at or after this time, epoch ms.",
                 ),
                 query(
                     "createToTimeGMT",
-                    "i64",
+                    crate::ParamType::I64,
                     0,
                     "Only notifications created at or before this time, epoch ms.",
                 ),
-                query(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    query(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 query(
                     "instanceCreateFromTimeGMT",
-                    "i64",
+                    crate::ParamType::I64,
                     0,
                     "Only items whose process instance was created at or after this time, epoch ms.",
                 ),
                 query(
                     "instanceCreateToTimeGMT",
-                    "i64",
+                    crate::ParamType::I64,
                     0,
                     "Only items whose process instance was created at or before this time, epoch ms.",
                 ),
                 query(
                     "keyword",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Fuzzy match against the form's field values.",
                 ),
-                query(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                query("pageSize", "i64", 0, "Items per page, at most 100."),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
                 query(
                     "processCodes",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only items of these process codes (the page's example sends a JSON array).",
                 ),
                 query(
                     "token",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET,
                     "Task-list token: uppercase hex of md5(corpId + userId + code).",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/corpNotifications/");
@@ -27958,6 +29837,7 @@ pub mod tasks {
         }
         fn check(&self) -> Result<(), crate::ParamError> {
             required(&self.user_id, "userId")?;
+            segment(&self.user_id, "userId")?;
             Ok(())
         }
     }
@@ -28054,13 +29934,18 @@ pub mod tasks {
     impl crate::Operation for GetRunningTaskListRequest {
         type Response = crate::tasks::GetRunningTaskListResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetRunningTaskList,
             action: "GetRunningTaskList",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/tasks/runningTasks/query",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/tasks/runningTasks/query"),
+            ],
             area: "tasks",
             doc: "List the pending tasks of several process instances in one call.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: true,
             seed: false,
@@ -28071,35 +29956,36 @@ pub mod tasks {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "processInstanceIdList",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Process instance ids, comma-separated.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "userCorpId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Corp id of the company the user belongs to.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/runningTasks/query");
@@ -28198,15 +30084,20 @@ pub mod tasks {
     impl crate::Operation for GetRunningTasksRequest {
         type Response = crate::tasks::GetRunningTasksResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetRunningTasks,
             action: "GetRunningTasks",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/processes/tasks/getRunningTasks",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/processes/tasks/getRunningTasks"),
+            ],
             area: "tasks",
             doc: "List the running (pending) tasks of one process instance.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-process-running-tasks-vpc",
             ),
+            doc_title: Some("查询流程运行任务（VPC）"),
             permission: Some("Yida.Task.Read"),
             read_only: true,
             seed: true,
@@ -28215,33 +30106,50 @@ pub mod tasks {
             has_body: false,
             has_reply: true,
             params: &[
-                query("appType", "string", CONTEXT, "The Yida app's code (`APP_...`)."),
                 query(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
-                ),
-                query(
-                    "language",
-                    "string",
+                    "appType",
+                    crate::ParamType::String,
                     CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                    "The Yida app's code (`APP_...`).",
                 ),
-                query("processInstanceId", "string", 0, "The process instance's id."),
+                values(
+                    query(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
+                ),
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
+                ),
+                query(
+                    "processInstanceId",
+                    crate::ParamType::String,
+                    0,
+                    "The process instance's id.",
+                ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/tasks/getRunningTasks");
@@ -28388,15 +30296,18 @@ pub mod tasks {
     impl crate::Operation for GetTaskCopiesRequest {
         type Response = crate::tasks::GetTaskCopiesResponse;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetTaskCopies,
             action: "GetTaskCopies",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/tasks/taskCopies",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/tasks/taskCopies")],
             area: "tasks",
             doc: "List the process instances copied (CC'd) to a user within one Yida app.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/query-copied-my-task-list-application-dimension",
             ),
+            doc_title: Some("查询抄送我的任务列表（应用维度）"),
             permission: Some("Yida.Task.Read"),
             read_only: true,
             seed: true,
@@ -28407,61 +30318,73 @@ pub mod tasks {
             params: &[
                 query(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 query(
                     "createFromTimeGMT",
-                    "i64",
+                    crate::ParamType::I64,
                     0,
                     "Only instances created at or after this time, epoch ms.",
                 ),
                 query(
                     "createToTimeGMT",
-                    "i64",
+                    crate::ParamType::I64,
                     0,
                     "Only instances created at or before this time, epoch ms.",
                 ),
-                query(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    query(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
                 query(
                     "keyword",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Fuzzy match against the form's field values.",
                 ),
-                query(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    query(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
-                query("pageNumber", "i64", 0, "Page to fetch, from 1."),
-                query("pageSize", "i64", 0, "Items per page, at most 100."),
+                query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
+                query(
+                    "pageSize",
+                    crate::ParamType::I64,
+                    0,
+                    "Items per page, at most 100.",
+                ),
                 query(
                     "processCodes",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "Only instances of these process codes (the page's example sends a JSON array).",
                 ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 query(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; the copies sent to this user are listed.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/taskCopies");
@@ -28628,15 +30551,18 @@ pub mod tasks {
     impl crate::Operation for RedirectTaskRequest {
         type Response = ();
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::RedirectTask,
             action: "RedirectTask",
             version: "1.0",
             method: crate::HttpMethod::Post,
             path: "/v1.0/yida/tasks/redirect",
+            path_parts: &[crate::PathPart::Literal("/v1.0/yida/tasks/redirect")],
             area: "tasks",
             doc: "Hand an approval task over to another user.",
             doc_url: Some(
                 "https://open.dingtalk.com/document/development/transfer-tasks",
             ),
+            doc_title: Some("转交任务"),
             permission: Some("Yida.Task.Write"),
             read_only: false,
             seed: true,
@@ -28647,65 +30573,72 @@ pub mod tasks {
             params: &[
                 body(
                     "appType",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "The Yida app's code (`APP_...`).",
                 ),
                 body(
                     "byManager",
-                    "string",
+                    crate::ParamType::String,
                     0,
                     "`y`: userId is an app admin (or `yida_pub_account`); `n`: userId is the task's current handler.",
                 ),
-                body(
-                    "env",
-                    "string",
-                    0,
-                    "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                values(
+                    body(
+                        "env",
+                        crate::ParamType::String,
+                        0,
+                        "Deployment: `vpc` (default) or `sgp_vpc` (international).",
+                    ),
+                    &["vpc", "sgp_vpc"],
                 ),
-                body(
-                    "language",
-                    "string",
-                    CONTEXT,
-                    "Reply language: `zh_CN` (default) or `en_US`.",
+                values(
+                    body(
+                        "language",
+                        crate::ParamType::String,
+                        CONTEXT,
+                        "Reply language: `zh_CN` (default) or `en_US`.",
+                    ),
+                    &["zh_CN", "en_US"],
                 ),
                 body(
                     "nowActionExecutorId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "User id of the new handler.",
                 ),
                 body(
                     "processInstanceId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "The process instance's id.",
                 ),
                 body(
                     "remark",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED,
                     "Comment recorded with the transfer.",
                 ),
                 body(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "The Yida app's secret key, from the app's settings.",
                 ),
                 body(
                     "taskId",
-                    "i64",
+                    crate::ParamType::I64,
                     REQUIRED,
                     "The task to transfer, e.g. from GetRunningTasks.",
                 ),
                 body(
                     "userId",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | CONTEXT,
                     "DingTalk user id the call acts as; permissions are checked against this user.",
                 ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/redirect");
@@ -28726,20 +30659,6 @@ pub mod tasks {
             Ok(())
         }
     }
-    /// Descriptors of this area's operations.
-    pub(crate) static OPERATIONS: &[&crate::OperationMeta] = &[
-        &<ExecuteBatchTaskRequest as crate::Operation>::META,
-        &<ExecutePlatformTaskRequest as crate::Operation>::META,
-        &<ExecuteTaskRequest as crate::Operation>::META,
-        &<GetCorpAccomplishmentTasksRequest as crate::Operation>::META,
-        &<GetCorpTasksRequest as crate::Operation>::META,
-        &<GetMeCorpSubmissionRequest as crate::Operation>::META,
-        &<GetNotifyMeRequest as crate::Operation>::META,
-        &<GetRunningTaskListRequest as crate::Operation>::META,
-        &<GetRunningTasksRequest as crate::Operation>::META,
-        &<GetTaskCopiesRequest as crate::Operation>::META,
-        &<RedirectTaskRequest as crate::Operation>::META,
-    ];
     /// The `tasks` operations, from [`Client::tasks`](crate::Client::tasks).
     #[derive(Clone, Copy)]
     pub struct TasksOps<'a> {
@@ -28855,662 +30774,1070 @@ pub mod tasks {
 }
 #[cfg(feature = "tasks")]
 pub use tasks::*;
+/// The id of an operation of the spec (`Copy`; `Display` is `Action@version`). Every
+/// operation has one, whether its area is compiled in or not ([`OpId::meta`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+#[repr(u16)]
+pub enum OpId {
+    /// `CancelAgentTask@2.0`: Revoke a delegation by its id.
+    CancelAgentTaskV2,
+    /// `CreateAgentTask@2.0`: Create a delegation so that one user handles another user's workflow approvals for a period.
+    CreateAgentTaskV2,
+    /// `GetAgentTasks@2.0`: List delegations, optionally filtered by a user on either side, by status or by id.
+    GetAgentTasksV2,
+    /// `UpdateAgentTask@2.0`: Change the delegate, period, scope or notification setting of an existing delegation.
+    UpdateAgentTaskV2,
+    /// `DeployFunctionCallback@1.0`: Tell Yida that a Function Compute deployment of a cloud app has finished.
+    DeployFunctionCallback,
+    /// `ExecuteCustomApi@1.0`: Run a custom API (service) defined in a Yida app.
+    ExecuteCustomApi,
+    /// `ListApplication@1.0`: List the company's Yida apps, with their status, icon and app code.
+    ListApplication,
+    /// `QueryServiceRecord@1.0`: List the service (HTTP hook) calls made for a form instance, with their status and results.
+    QueryServiceRecord,
+    /// `GetOpenUrl@1.0`: Turn a Yida attachment URL into a short-lived link that opens without a DingTalk login.
+    GetOpenUrl,
+    /// `GetAutoFlowLogDetail@1.0`: Fetch the step-by-step log of one integration-automation run.
+    GetAutoFlowLogDetail,
+    /// `PageAutoFlowLog@1.0`: List integration-automation runs, filtered by app, form, automation, status or time.
+    PageAutoFlowLog,
+    /// `BatchGetFormDataByIdList@1.0`: Fetch the data of several instances of one form by their ids.
+    BatchGetFormDataByIdList,
+    /// `BatchRemovalByFormInstanceIdList@1.0`: Delete several instances of one form by their ids.
+    BatchRemovalByFormInstanceIdList,
+    /// `BatchSaveFormData@1.0`: Create several instances of one form in a single call.
+    BatchSaveFormData,
+    /// `BatchUpdateFormDataByInstanceId@1.0`: Write the same field values into several instances of one form.
+    BatchUpdateFormDataByInstanceId,
+    /// `BatchUpdateFormDataByInstanceMap@1.0`: Update several instances of one form, each with its own field values.
+    BatchUpdateFormDataByInstanceMap,
+    /// `ListFormRemarks@1.0`: Fetch the comments on instances of one form.
+    ListFormRemarks,
+    /// `ListOperationLogs@1.0`: Fetch the change history of instances of one form (plain or process form).
+    ListOperationLogs,
+    /// `SaveFormRemark@1.0`: Post a comment on a form or process instance, optionally as a reply.
+    SaveFormRemark,
+    /// `BuyAuthorizationOrder@1.0`: Place a new-purchase order for Yida through the app authorization service (multi-channel).
+    BuyAuthorizationOrder,
+    /// `BuyFreshOrder@1.0`: Record a new purchase of a Yida edition for an instance.
+    BuyFreshOrder,
+    /// `CheckCloudAccountStatus@1.0`: Check whether the Yida tenant of an Alibaba Cloud account has been activated.
+    CheckCloudAccountStatus,
+    /// `ExpireCommodity@1.0`: Mark a purchased commodity instance as expired.
+    ExpireCommodity,
+    /// `GetActivationCodeByCallerUnionId@1.0`: Get the activation code issued to a caller, looked up by their unionId.
+    GetActivationCodeByCallerUnionId,
+    /// `GetApplicationAuthorizationServicePlatformResource@1.0`: Get an instance's resource quotas and usage through the app authorization service.
+    GetApplicationAuthorizationServicePlatformResource,
+    /// `GetCorpLevelByAccountId@1.0`: Get the company level tied to a Yida account id.
+    GetCorpLevelByAccountId,
+    /// `GetPlatformResource@1.0`: Get the resource quotas and usage (apps, accounts, records, attachments, plugins) of an instance.
+    GetPlatformResource,
+    /// `GetSaleUserInfoByUserId@1.0`: Get a sales user's Yida account id and the companies linked to them.
+    GetSaleUserInfoByUserId,
+    /// `ListApplicationAuthorizationServiceApplicationInformation@1.0`: List the apps of an instance with their usage, through the app authorization service.
+    ListApplicationAuthorizationServiceApplicationInformation,
+    /// `ListApplicationAuthorizationServiceConnectorInformation@1.0`: List the plugins (connectors) of an instance with their quota and usage, through the app authorization service.
+    ListApplicationAuthorizationServiceConnectorInformation,
+    /// `ListApplicationInformation@1.0`: List the apps of an instance, with their record, attachment and plugin usage.
+    ListApplicationInformation,
+    /// `ListCommodity@1.0`: List the Yida commodities (purchased plans) of a caller, with their dates, codes and account counts.
+    ListCommodity,
+    /// `ListConnectorInformation@1.0`: List the plugins (connectors) of an instance with their quota and usage.
+    ListConnectorInformation,
+    /// `NotifyAuthorizationResult@1.0`: Tell Yida the outcome of an authorization (purchase) for an instance.
+    NotifyAuthorizationResult,
+    /// `RefundCommodity@1.0`: Refund a purchased commodity instance.
+    RefundCommodity,
+    /// `RegisterAccounts@1.0`: Register a company for Yida with an activation code; replies with the new instance's id.
+    RegisterAccounts,
+    /// `ReleaseCommodity@1.0`: Release a purchased commodity instance.
+    ReleaseCommodity,
+    /// `RemoveTenantResource@1.0`: Remove the resources held by a caller's Yida tenant.
+    RemoveTenantResource,
+    /// `RenewApplicationAuthorizationServiceOrder@1.0`: Renew an instance's order through the app authorization service, up to a new end time.
+    RenewApplicationAuthorizationServiceOrder,
+    /// `RenewTenantOrder@1.0`: Renew a caller's Yida tenant up to a new end time.
+    RenewTenantOrder,
+    /// `SearchActivationCode@1.0`: Look up a caller's activation code with its instance, authorization type, expiry and status.
+    SearchActivationCode,
+    /// `TerminateCloudAuthorization@1.0`: End the Alibaba Cloud contract authorization of an instance.
+    TerminateCloudAuthorization,
+    /// `UpdateCloudAccountInformation@1.0`: Update the Yida plan details (edition, account count) recorded for an Alibaba Cloud account.
+    UpdateCloudAccountInformation,
+    /// `UpgradeTenantInformation@1.0`: Change the edition or account count of the Yida tenant tied to an Alibaba Cloud account.
+    UpgradeTenantInformation,
+    /// `ValidateApplicationAuthorizationOrder@1.0`: Check a multi-channel order for an instance before it is placed.
+    ValidateApplicationAuthorizationOrder,
+    /// `ValidateApplicationAuthorizationServiceOrder@1.0`: Check whether a caller may place a new purchase through the app authorization service.
+    ValidateApplicationAuthorizationServiceOrder,
+    /// `ValidateApplicationServiceOrderUpgrade@1.0`: Check whether a caller may change (upgrade) their plan through the app authorization service.
+    ValidateApplicationServiceOrderUpgrade,
+    /// `ValidateOrderBuy@1.0`: Check whether a caller may place a new multi-channel purchase.
+    ValidateOrderBuy,
+    /// `ValidateOrderUpdate@1.0`: Check whether an instance's order can be upgraded or renewed.
+    ValidateOrderUpdate,
+    /// `ValidateOrderUpgrade@1.0`: Check whether an instance's order may be upgraded.
+    ValidateOrderUpgrade,
+    /// `GetActivityButtonList@1.0`: List the action buttons configured on one node of a process.
+    GetActivityButtonList,
+    /// `GetActivityList@1.0`: List the nodes (id and name) of a process design.
+    GetActivityList,
+    /// `GetProcessDefinition@1.0`: Fetch the runtime state of a process instance: outcome, owners, originator, variables and tasks with their nodes.
+    GetProcessDefinition,
+    /// `GetProcessDesign@1.0`: Fetch the design of one process version (nodes, links, submit rules, field permissions and settings) by its id.
+    GetProcessDesign,
+    /// `GetProcessDesignByCode@1.0`: Fetch a process design (nodes, links, submit rules, field permissions and settings) by its process code.
+    GetProcessDesignByCode,
+    /// `PreviewPublishedProcess@1.0`: Preview the approval route (nodes and approvers) a process would take for given form values, without starting it.
+    PreviewPublishedProcess,
+    /// `CreateOrUpdateFormData@1.0`: Upsert: update the form instances that match a filter, or create one instance when none matches.
+    CreateOrUpdateFormData,
+    /// `CreateOrUpdateFormData@2.0`: Upsert: update the form instances that match a filter, or create one instance when none matches (preferred version).
+    CreateOrUpdateFormDataV2,
+    /// `DeleteFormData@1.0`: Delete one form instance by its id.
+    DeleteFormData,
+    /// `GetFormDataByID@1.0`: Fetch one form instance's values, submitter and last change time by its id.
+    GetFormDataById,
+    /// `GetFormDataByID@2.0`: Fetch one form instance's values, submitter and last change time by its id (preferred version).
+    GetFormDataByIdV2,
+    /// `ListTableDataByFormInstanceIdTableId@1.0`: List the rows of one sub-form (table component) of a form instance, page by page.
+    ListTableDataByFormInstanceIdTableId,
+    /// `SaveFormData@1.0`: Create one instance of a form that has no approval process.
+    SaveFormData,
+    /// `SaveFormData@2.0`: Create one instance of a form that has no approval process (preferred version).
+    SaveFormDataV2,
+    /// `SearchEmployeeFieldValues@1.0`: Read the values of member (employee) fields across a form's instances that match the filters.
+    SearchEmployeeFieldValues,
+    /// `SearchFormDataIdList@1.0`: List the ids of a form's instances that match the filters, page by page.
+    SearchFormDataIdList,
+    /// `SearchFormDataIdList@2.0`: List the ids of a form's instances that match the filters, page by page (preferred version).
+    SearchFormDataIdListV2,
+    /// `SearchFormDatas@1.0`: Search a form's instances by field values, submitter and dates, page by page.
+    SearchFormDatas,
+    /// `SearchFormDatas@2.0`: Search a form's instances by field values, submitter and dates, page by page (preferred version).
+    SearchFormDatasV2,
+    /// `UpdateFormData@1.0`: Change field values of one form instance.
+    UpdateFormData,
+    /// `UpdateFormData@2.0`: Change field values of one form instance (preferred version).
+    UpdateFormDataV2,
+    /// `UpdateSubTable@2.0`: Write the rows of one or more sub-forms (table components) of a form instance.
+    UpdateSubTableV2,
+    /// `UpdateSubTableByRowId@2.0`: Update single rows of a sub-form (table component) of a form instance, picked by row id.
+    UpdateSubTableByRowIdV2,
+    /// `AppLoginCodeGen@1.0`: Create a one-time code that carries a user's login into a Yida page, signed with a DingTalk app's key.
+    AppLoginCodeGen,
+    /// `LoginCodeGen@1.0`: Create a one-time code that carries a user's Yida login into a Yida page.
+    LoginCodeGen,
+    /// `DeleteMatrixDataByRowIds@2.0`: Delete rows of a permission matrix by their row ids.
+    DeleteMatrixDataByRowIdsV2,
+    /// `GetMatrixDetailById@2.0`: Get a permission matrix's column definitions and a page of its rows.
+    GetMatrixDetailByIdV2,
+    /// `SaveAndUpdateMatrixData@2.0`: Add rows to a permission matrix or update existing rows.
+    SaveAndUpdateMatrixDataV2,
+    /// `DeleteSequence@1.0`: Delete a form-data import batch (an import sequence) of a Yida app.
+    DeleteSequence,
+    /// `GetAllAuthCubes@1.0`: List the data sets (cubes) the user is allowed to use, a page at a time, optionally filtered by name.
+    GetAllAuthCubes,
+    /// `GetDbConfig@1.0`: Get the database connection settings configured for a Yida app.
+    GetDbConfig,
+    /// `GetFieldDefByUuid@1.0`: Get the components (fields) of a form with their type, state, label and properties.
+    GetFieldDefByUuid,
+    /// `GetFormComponentAliasList@2.0`: List the aliases given to a form's components, for calls that use `useAlias`.
+    GetFormComponentAliasListV2,
+    /// `GetFormComponentDefinitionList@1.0`: List the component definitions (field id, type, label, parent) of a form.
+    GetFormComponentDefinitionList,
+    /// `GetFormListInApp@1.0`: List the forms of a Yida app, a page at a time, optionally only plain or workflow forms.
+    GetFormListInApp,
+    /// `GetSimpleCubeModelList@1.0`: List the fields (dimensions and measures) of a data set (cube).
+    GetSimpleCubeModelList,
+    /// `ListNavigationByFormType@1.0`: List the pages of a Yida app that are of one type (plain form, workflow or report).
+    ListNavigationByFormType,
+    /// `PageFormBaseInfos@1.0`: List the forms of a Yida app with their basic details, a page at a time.
+    PageFormBaseInfos,
+    /// `UpdateStatus@1.0`: Set the status of a form-data import batch and report which of its rows failed.
+    UpdateStatus,
+    /// `GetPrintAppInfo@1.0`: List the apps, and their forms, in which a user has print templates enabled.
+    GetPrintAppInfo,
+    /// `GetPrintDictionary@1.0`: Fetch the form fields and process nodes a print template of a form can use.
+    GetPrintDictionary,
+    /// `RenderBatchCallback@1.0`: Report the outcome of a batch print job back to Yida (VPC deployments).
+    RenderBatchCallback,
+    /// `SavePrintTplDetailInfo@1.0`: Save the design of a form's print template.
+    SavePrintTplDetailInfo,
+    /// `DeleteInstance@1.0`: Delete a process instance.
+    DeleteInstance,
+    /// `GetInstanceById@1.0`: Fetch one process instance (status, originator, current approvers and form data) by its id.
+    GetInstanceById,
+    /// `GetInstanceById@2.0`: Fetch one process instance (status, originator, current approvers and form data) by its id, optionally keyed by field aliases.
+    GetInstanceByIdV2,
+    /// `GetInstanceIdList@1.0`: List the ids of the process instances of a form that match the filters, one page at a time.
+    GetInstanceIdList,
+    /// `GetInstanceIdList@2.0`: List the ids of the process instances of a form that match the filters, one page at a time (field aliases allowed).
+    GetInstanceIdListV2,
+    /// `GetInstances@1.0`: Search the process instances of a form and return one page of them with their details.
+    GetInstances,
+    /// `GetInstances@2.0`: Search the process instances of a form and return one page of them with their details (field aliases allowed).
+    GetInstancesV2,
+    /// `GetInstancesByIdList@1.0`: Fetch the details of several process instances at once, given their ids.
+    GetInstancesByIdList,
+    /// `GetOperationRecords@1.0`: List the approval history (who did what, when, with which comment) of a process instance.
+    GetOperationRecords,
+    /// `RestartInstance@2.0`: Send a running approval process back from its current node to an earlier node.
+    RestartInstanceV2,
+    /// `StartInstance@1.0`: Start a new approval process instance on a process form.
+    StartInstance,
+    /// `StartInstance@2.0`: Start a new approval process instance on a process form (field aliases allowed).
+    StartInstanceV2,
+    /// `TerminateInstance@1.0`: Stop a running process instance before it completes.
+    TerminateInstance,
+    /// `UpdateInstance@1.0`: Change form values of an existing process instance.
+    UpdateInstance,
+    /// `BatchAddOrUpdateRoleMembers@2.0`: Add members to a Yida role, or update them, each with the scope of people they manage.
+    BatchAddOrUpdateRoleMembersV2,
+    /// `BatchDeleteRoleMembers@2.0`: Remove members from a Yida role.
+    BatchDeleteRoleMembersV2,
+    /// `GetRoleDetailById@2.0`: Get a Yida role's details and a page of its members.
+    GetRoleDetailByIdV2,
+    /// `SearchFormDataRemovalTableData@1.0`: Search a form's instances by field values, submitter and dates, page by page; replies leave out sub-form data.
+    SearchFormDataRemovalTableData,
+    /// `SearchFormDataSecondGeneration@1.0`: Search a form's instances with advanced filter conditions, page by page; replies include sub-form data.
+    SearchFormDataSecondGeneration,
+    /// `SearchFormDataSecondGeneration@2.0`: Search a form's instances with advanced filter conditions, page by page; replies include sub-form data (preferred version).
+    SearchFormDataSecondGenerationV2,
+    /// `SearchFormDataSecondGenerationNoTableField@1.0`: Search a form's instances with advanced filter conditions, page by page; replies leave out sub-form data.
+    SearchFormDataSecondGenerationNoTableField,
+    /// `ExecuteBatchTask@1.0`: Approve or reject many approval tasks in one call.
+    ExecuteBatchTask,
+    /// `ExecutePlatformTask@1.0`: Approve or reject the current approval task of a process instance, without naming the task.
+    ExecutePlatformTask,
+    /// `ExecuteTask@1.0`: Approve or reject one approval task of a process instance.
+    ExecuteTask,
+    /// `GetCorpAccomplishmentTasks@1.0`: List the approval tasks a user has completed, across the company's Yida apps.
+    GetCorpAccomplishmentTasks,
+    /// `GetCorpTasks@1.0`: List a user's pending approval tasks across the company's Yida apps.
+    GetCorpTasks,
+    /// `GetMeCorpSubmission@1.0`: List the process instances a user has submitted, across the company's Yida apps.
+    GetMeCorpSubmission,
+    /// `GetNotifyMe@1.0`: List the notifications (process items copied to them) a user received, across the company's Yida apps.
+    GetNotifyMe,
+    /// `GetRunningTaskList@1.0`: List the pending tasks of several process instances in one call.
+    GetRunningTaskList,
+    /// `GetRunningTasks@1.0`: List the running (pending) tasks of one process instance.
+    GetRunningTasks,
+    /// `GetTaskCopies@1.0`: List the process instances copied (CC'd) to a user within one Yida app.
+    GetTaskCopies,
+    /// `RedirectTask@1.0`: Hand an approval task over to another user.
+    RedirectTask,
+}
+/// Every id, in catalogue order (area, action, version).
+pub(crate) static OP_IDS: &[OpId] = &[
+    OpId::CancelAgentTaskV2,
+    OpId::CreateAgentTaskV2,
+    OpId::GetAgentTasksV2,
+    OpId::UpdateAgentTaskV2,
+    OpId::DeployFunctionCallback,
+    OpId::ExecuteCustomApi,
+    OpId::ListApplication,
+    OpId::QueryServiceRecord,
+    OpId::GetOpenUrl,
+    OpId::GetAutoFlowLogDetail,
+    OpId::PageAutoFlowLog,
+    OpId::BatchGetFormDataByIdList,
+    OpId::BatchRemovalByFormInstanceIdList,
+    OpId::BatchSaveFormData,
+    OpId::BatchUpdateFormDataByInstanceId,
+    OpId::BatchUpdateFormDataByInstanceMap,
+    OpId::ListFormRemarks,
+    OpId::ListOperationLogs,
+    OpId::SaveFormRemark,
+    OpId::BuyAuthorizationOrder,
+    OpId::BuyFreshOrder,
+    OpId::CheckCloudAccountStatus,
+    OpId::ExpireCommodity,
+    OpId::GetActivationCodeByCallerUnionId,
+    OpId::GetApplicationAuthorizationServicePlatformResource,
+    OpId::GetCorpLevelByAccountId,
+    OpId::GetPlatformResource,
+    OpId::GetSaleUserInfoByUserId,
+    OpId::ListApplicationAuthorizationServiceApplicationInformation,
+    OpId::ListApplicationAuthorizationServiceConnectorInformation,
+    OpId::ListApplicationInformation,
+    OpId::ListCommodity,
+    OpId::ListConnectorInformation,
+    OpId::NotifyAuthorizationResult,
+    OpId::RefundCommodity,
+    OpId::RegisterAccounts,
+    OpId::ReleaseCommodity,
+    OpId::RemoveTenantResource,
+    OpId::RenewApplicationAuthorizationServiceOrder,
+    OpId::RenewTenantOrder,
+    OpId::SearchActivationCode,
+    OpId::TerminateCloudAuthorization,
+    OpId::UpdateCloudAccountInformation,
+    OpId::UpgradeTenantInformation,
+    OpId::ValidateApplicationAuthorizationOrder,
+    OpId::ValidateApplicationAuthorizationServiceOrder,
+    OpId::ValidateApplicationServiceOrderUpgrade,
+    OpId::ValidateOrderBuy,
+    OpId::ValidateOrderUpdate,
+    OpId::ValidateOrderUpgrade,
+    OpId::GetActivityButtonList,
+    OpId::GetActivityList,
+    OpId::GetProcessDefinition,
+    OpId::GetProcessDesign,
+    OpId::GetProcessDesignByCode,
+    OpId::PreviewPublishedProcess,
+    OpId::CreateOrUpdateFormData,
+    OpId::CreateOrUpdateFormDataV2,
+    OpId::DeleteFormData,
+    OpId::GetFormDataById,
+    OpId::GetFormDataByIdV2,
+    OpId::ListTableDataByFormInstanceIdTableId,
+    OpId::SaveFormData,
+    OpId::SaveFormDataV2,
+    OpId::SearchEmployeeFieldValues,
+    OpId::SearchFormDataIdList,
+    OpId::SearchFormDataIdListV2,
+    OpId::SearchFormDatas,
+    OpId::SearchFormDatasV2,
+    OpId::UpdateFormData,
+    OpId::UpdateFormDataV2,
+    OpId::UpdateSubTableV2,
+    OpId::UpdateSubTableByRowIdV2,
+    OpId::AppLoginCodeGen,
+    OpId::LoginCodeGen,
+    OpId::DeleteMatrixDataByRowIdsV2,
+    OpId::GetMatrixDetailByIdV2,
+    OpId::SaveAndUpdateMatrixDataV2,
+    OpId::DeleteSequence,
+    OpId::GetAllAuthCubes,
+    OpId::GetDbConfig,
+    OpId::GetFieldDefByUuid,
+    OpId::GetFormComponentAliasListV2,
+    OpId::GetFormComponentDefinitionList,
+    OpId::GetFormListInApp,
+    OpId::GetSimpleCubeModelList,
+    OpId::ListNavigationByFormType,
+    OpId::PageFormBaseInfos,
+    OpId::UpdateStatus,
+    OpId::GetPrintAppInfo,
+    OpId::GetPrintDictionary,
+    OpId::RenderBatchCallback,
+    OpId::SavePrintTplDetailInfo,
+    OpId::DeleteInstance,
+    OpId::GetInstanceById,
+    OpId::GetInstanceByIdV2,
+    OpId::GetInstanceIdList,
+    OpId::GetInstanceIdListV2,
+    OpId::GetInstances,
+    OpId::GetInstancesV2,
+    OpId::GetInstancesByIdList,
+    OpId::GetOperationRecords,
+    OpId::RestartInstanceV2,
+    OpId::StartInstance,
+    OpId::StartInstanceV2,
+    OpId::TerminateInstance,
+    OpId::UpdateInstance,
+    OpId::BatchAddOrUpdateRoleMembersV2,
+    OpId::BatchDeleteRoleMembersV2,
+    OpId::GetRoleDetailByIdV2,
+    OpId::SearchFormDataRemovalTableData,
+    OpId::SearchFormDataSecondGeneration,
+    OpId::SearchFormDataSecondGenerationV2,
+    OpId::SearchFormDataSecondGenerationNoTableField,
+    OpId::ExecuteBatchTask,
+    OpId::ExecutePlatformTask,
+    OpId::ExecuteTask,
+    OpId::GetCorpAccomplishmentTasks,
+    OpId::GetCorpTasks,
+    OpId::GetMeCorpSubmission,
+    OpId::GetNotifyMe,
+    OpId::GetRunningTaskList,
+    OpId::GetRunningTasks,
+    OpId::GetTaskCopies,
+    OpId::RedirectTask,
+];
+/// `(action, version)` by id.
+pub(crate) static OP_NAMES: [(&str, &str); 125] = [
+    ("CancelAgentTask", "2.0"),
+    ("CreateAgentTask", "2.0"),
+    ("GetAgentTasks", "2.0"),
+    ("UpdateAgentTask", "2.0"),
+    ("DeployFunctionCallback", "1.0"),
+    ("ExecuteCustomApi", "1.0"),
+    ("ListApplication", "1.0"),
+    ("QueryServiceRecord", "1.0"),
+    ("GetOpenUrl", "1.0"),
+    ("GetAutoFlowLogDetail", "1.0"),
+    ("PageAutoFlowLog", "1.0"),
+    ("BatchGetFormDataByIdList", "1.0"),
+    ("BatchRemovalByFormInstanceIdList", "1.0"),
+    ("BatchSaveFormData", "1.0"),
+    ("BatchUpdateFormDataByInstanceId", "1.0"),
+    ("BatchUpdateFormDataByInstanceMap", "1.0"),
+    ("ListFormRemarks", "1.0"),
+    ("ListOperationLogs", "1.0"),
+    ("SaveFormRemark", "1.0"),
+    ("BuyAuthorizationOrder", "1.0"),
+    ("BuyFreshOrder", "1.0"),
+    ("CheckCloudAccountStatus", "1.0"),
+    ("ExpireCommodity", "1.0"),
+    ("GetActivationCodeByCallerUnionId", "1.0"),
+    ("GetApplicationAuthorizationServicePlatformResource", "1.0"),
+    ("GetCorpLevelByAccountId", "1.0"),
+    ("GetPlatformResource", "1.0"),
+    ("GetSaleUserInfoByUserId", "1.0"),
+    ("ListApplicationAuthorizationServiceApplicationInformation", "1.0"),
+    ("ListApplicationAuthorizationServiceConnectorInformation", "1.0"),
+    ("ListApplicationInformation", "1.0"),
+    ("ListCommodity", "1.0"),
+    ("ListConnectorInformation", "1.0"),
+    ("NotifyAuthorizationResult", "1.0"),
+    ("RefundCommodity", "1.0"),
+    ("RegisterAccounts", "1.0"),
+    ("ReleaseCommodity", "1.0"),
+    ("RemoveTenantResource", "1.0"),
+    ("RenewApplicationAuthorizationServiceOrder", "1.0"),
+    ("RenewTenantOrder", "1.0"),
+    ("SearchActivationCode", "1.0"),
+    ("TerminateCloudAuthorization", "1.0"),
+    ("UpdateCloudAccountInformation", "1.0"),
+    ("UpgradeTenantInformation", "1.0"),
+    ("ValidateApplicationAuthorizationOrder", "1.0"),
+    ("ValidateApplicationAuthorizationServiceOrder", "1.0"),
+    ("ValidateApplicationServiceOrderUpgrade", "1.0"),
+    ("ValidateOrderBuy", "1.0"),
+    ("ValidateOrderUpdate", "1.0"),
+    ("ValidateOrderUpgrade", "1.0"),
+    ("GetActivityButtonList", "1.0"),
+    ("GetActivityList", "1.0"),
+    ("GetProcessDefinition", "1.0"),
+    ("GetProcessDesign", "1.0"),
+    ("GetProcessDesignByCode", "1.0"),
+    ("PreviewPublishedProcess", "1.0"),
+    ("CreateOrUpdateFormData", "1.0"),
+    ("CreateOrUpdateFormData", "2.0"),
+    ("DeleteFormData", "1.0"),
+    ("GetFormDataByID", "1.0"),
+    ("GetFormDataByID", "2.0"),
+    ("ListTableDataByFormInstanceIdTableId", "1.0"),
+    ("SaveFormData", "1.0"),
+    ("SaveFormData", "2.0"),
+    ("SearchEmployeeFieldValues", "1.0"),
+    ("SearchFormDataIdList", "1.0"),
+    ("SearchFormDataIdList", "2.0"),
+    ("SearchFormDatas", "1.0"),
+    ("SearchFormDatas", "2.0"),
+    ("UpdateFormData", "1.0"),
+    ("UpdateFormData", "2.0"),
+    ("UpdateSubTable", "2.0"),
+    ("UpdateSubTableByRowId", "2.0"),
+    ("AppLoginCodeGen", "1.0"),
+    ("LoginCodeGen", "1.0"),
+    ("DeleteMatrixDataByRowIds", "2.0"),
+    ("GetMatrixDetailById", "2.0"),
+    ("SaveAndUpdateMatrixData", "2.0"),
+    ("DeleteSequence", "1.0"),
+    ("GetAllAuthCubes", "1.0"),
+    ("GetDbConfig", "1.0"),
+    ("GetFieldDefByUuid", "1.0"),
+    ("GetFormComponentAliasList", "2.0"),
+    ("GetFormComponentDefinitionList", "1.0"),
+    ("GetFormListInApp", "1.0"),
+    ("GetSimpleCubeModelList", "1.0"),
+    ("ListNavigationByFormType", "1.0"),
+    ("PageFormBaseInfos", "1.0"),
+    ("UpdateStatus", "1.0"),
+    ("GetPrintAppInfo", "1.0"),
+    ("GetPrintDictionary", "1.0"),
+    ("RenderBatchCallback", "1.0"),
+    ("SavePrintTplDetailInfo", "1.0"),
+    ("DeleteInstance", "1.0"),
+    ("GetInstanceById", "1.0"),
+    ("GetInstanceById", "2.0"),
+    ("GetInstanceIdList", "1.0"),
+    ("GetInstanceIdList", "2.0"),
+    ("GetInstances", "1.0"),
+    ("GetInstances", "2.0"),
+    ("GetInstancesByIdList", "1.0"),
+    ("GetOperationRecords", "1.0"),
+    ("RestartInstance", "2.0"),
+    ("StartInstance", "1.0"),
+    ("StartInstance", "2.0"),
+    ("TerminateInstance", "1.0"),
+    ("UpdateInstance", "1.0"),
+    ("BatchAddOrUpdateRoleMembers", "2.0"),
+    ("BatchDeleteRoleMembers", "2.0"),
+    ("GetRoleDetailById", "2.0"),
+    ("SearchFormDataRemovalTableData", "1.0"),
+    ("SearchFormDataSecondGeneration", "1.0"),
+    ("SearchFormDataSecondGeneration", "2.0"),
+    ("SearchFormDataSecondGenerationNoTableField", "1.0"),
+    ("ExecuteBatchTask", "1.0"),
+    ("ExecutePlatformTask", "1.0"),
+    ("ExecuteTask", "1.0"),
+    ("GetCorpAccomplishmentTasks", "1.0"),
+    ("GetCorpTasks", "1.0"),
+    ("GetMeCorpSubmission", "1.0"),
+    ("GetNotifyMe", "1.0"),
+    ("GetRunningTaskList", "1.0"),
+    ("GetRunningTasks", "1.0"),
+    ("GetTaskCopies", "1.0"),
+    ("RedirectTask", "1.0"),
+];
+/// The descriptors compiled into this build, by id.
+pub(crate) static OP_METAS: [Option<&crate::OperationMeta>; 125] = [
+    #[cfg(feature = "agents")]
+    Some(&<crate::agents::CancelAgentTaskV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "agents"))]
+    None,
+    #[cfg(feature = "agents")]
+    Some(&<crate::agents::CreateAgentTaskV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "agents"))]
+    None,
+    #[cfg(feature = "agents")]
+    Some(&<crate::agents::GetAgentTasksV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "agents"))]
+    None,
+    #[cfg(feature = "agents")]
+    Some(&<crate::agents::UpdateAgentTaskV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "agents"))]
+    None,
+    #[cfg(feature = "apps")]
+    Some(&<crate::apps::DeployFunctionCallbackRequest as crate::Operation>::META),
+    #[cfg(not(feature = "apps"))]
+    None,
+    #[cfg(feature = "apps")]
+    Some(&<crate::apps::ExecuteCustomApiRequest as crate::Operation>::META),
+    #[cfg(not(feature = "apps"))]
+    None,
+    #[cfg(feature = "apps")]
+    Some(&<crate::apps::ListApplicationRequest as crate::Operation>::META),
+    #[cfg(not(feature = "apps"))]
+    None,
+    #[cfg(feature = "apps")]
+    Some(&<crate::apps::QueryServiceRecordRequest as crate::Operation>::META),
+    #[cfg(not(feature = "apps"))]
+    None,
+    #[cfg(feature = "attachments")]
+    Some(&<crate::attachments::GetOpenUrlRequest as crate::Operation>::META),
+    #[cfg(not(feature = "attachments"))]
+    None,
+    #[cfg(feature = "automation")]
+    Some(&<crate::automation::GetAutoFlowLogDetailRequest as crate::Operation>::META),
+    #[cfg(not(feature = "automation"))]
+    None,
+    #[cfg(feature = "automation")]
+    Some(&<crate::automation::PageAutoFlowLogRequest as crate::Operation>::META),
+    #[cfg(not(feature = "automation"))]
+    None,
+    #[cfg(feature = "batch")]
+    Some(&<crate::batch::BatchGetFormDataByIdListRequest as crate::Operation>::META),
+    #[cfg(not(feature = "batch"))]
+    None,
+    #[cfg(feature = "batch")]
+    Some(
+        &<crate::batch::BatchRemovalByFormInstanceIdListRequest as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "batch"))]
+    None,
+    #[cfg(feature = "batch")]
+    Some(&<crate::batch::BatchSaveFormDataRequest as crate::Operation>::META),
+    #[cfg(not(feature = "batch"))]
+    None,
+    #[cfg(feature = "batch")]
+    Some(
+        &<crate::batch::BatchUpdateFormDataByInstanceIdRequest as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "batch"))]
+    None,
+    #[cfg(feature = "batch")]
+    Some(
+        &<crate::batch::BatchUpdateFormDataByInstanceMapRequest as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "batch"))]
+    None,
+    #[cfg(feature = "comments")]
+    Some(&<crate::comments::ListFormRemarksRequest as crate::Operation>::META),
+    #[cfg(not(feature = "comments"))]
+    None,
+    #[cfg(feature = "comments")]
+    Some(&<crate::comments::ListOperationLogsRequest as crate::Operation>::META),
+    #[cfg(not(feature = "comments"))]
+    None,
+    #[cfg(feature = "comments")]
+    Some(&<crate::comments::SaveFormRemarkRequest as crate::Operation>::META),
+    #[cfg(not(feature = "comments"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(&<crate::commerce::BuyAuthorizationOrderRequest as crate::Operation>::META),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(&<crate::commerce::BuyFreshOrderRequest as crate::Operation>::META),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(&<crate::commerce::CheckCloudAccountStatusRequest as crate::Operation>::META),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(&<crate::commerce::ExpireCommodityRequest as crate::Operation>::META),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(
+        &<crate::commerce::GetActivationCodeByCallerUnionIdRequest as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(
+        &<crate::commerce::GetApplicationAuthorizationServicePlatformResourceRequest as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(&<crate::commerce::GetCorpLevelByAccountIdRequest as crate::Operation>::META),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(&<crate::commerce::GetPlatformResourceRequest as crate::Operation>::META),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(&<crate::commerce::GetSaleUserInfoByUserIdRequest as crate::Operation>::META),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(
+        &<crate::commerce::ListApplicationAuthorizationServiceApplicationInformationRequest as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(
+        &<crate::commerce::ListApplicationAuthorizationServiceConnectorInformationRequest as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(
+        &<crate::commerce::ListApplicationInformationRequest as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(&<crate::commerce::ListCommodityRequest as crate::Operation>::META),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(&<crate::commerce::ListConnectorInformationRequest as crate::Operation>::META),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(&<crate::commerce::NotifyAuthorizationResultRequest as crate::Operation>::META),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(&<crate::commerce::RefundCommodityRequest as crate::Operation>::META),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(&<crate::commerce::RegisterAccountsRequest as crate::Operation>::META),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(&<crate::commerce::ReleaseCommodityRequest as crate::Operation>::META),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(&<crate::commerce::RemoveTenantResourceRequest as crate::Operation>::META),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(
+        &<crate::commerce::RenewApplicationAuthorizationServiceOrderRequest as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(&<crate::commerce::RenewTenantOrderRequest as crate::Operation>::META),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(&<crate::commerce::SearchActivationCodeRequest as crate::Operation>::META),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(
+        &<crate::commerce::TerminateCloudAuthorizationRequest as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(
+        &<crate::commerce::UpdateCloudAccountInformationRequest as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(&<crate::commerce::UpgradeTenantInformationRequest as crate::Operation>::META),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(
+        &<crate::commerce::ValidateApplicationAuthorizationOrderRequest as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(
+        &<crate::commerce::ValidateApplicationAuthorizationServiceOrderRequest as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(
+        &<crate::commerce::ValidateApplicationServiceOrderUpgradeRequest as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(&<crate::commerce::ValidateOrderBuyRequest as crate::Operation>::META),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(&<crate::commerce::ValidateOrderUpdateRequest as crate::Operation>::META),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "commerce")]
+    Some(&<crate::commerce::ValidateOrderUpgradeRequest as crate::Operation>::META),
+    #[cfg(not(feature = "commerce"))]
+    None,
+    #[cfg(feature = "design")]
+    Some(&<crate::design::GetActivityButtonListRequest as crate::Operation>::META),
+    #[cfg(not(feature = "design"))]
+    None,
+    #[cfg(feature = "design")]
+    Some(&<crate::design::GetActivityListRequest as crate::Operation>::META),
+    #[cfg(not(feature = "design"))]
+    None,
+    #[cfg(feature = "design")]
+    Some(&<crate::design::GetProcessDefinitionRequest as crate::Operation>::META),
+    #[cfg(not(feature = "design"))]
+    None,
+    #[cfg(feature = "design")]
+    Some(&<crate::design::GetProcessDesignRequest as crate::Operation>::META),
+    #[cfg(not(feature = "design"))]
+    None,
+    #[cfg(feature = "design")]
+    Some(&<crate::design::GetProcessDesignByCodeRequest as crate::Operation>::META),
+    #[cfg(not(feature = "design"))]
+    None,
+    #[cfg(feature = "design")]
+    Some(&<crate::design::PreviewPublishedProcessRequest as crate::Operation>::META),
+    #[cfg(not(feature = "design"))]
+    None,
+    #[cfg(feature = "forms")]
+    Some(&<crate::forms::CreateOrUpdateFormDataRequest as crate::Operation>::META),
+    #[cfg(not(feature = "forms"))]
+    None,
+    #[cfg(feature = "forms")]
+    Some(&<crate::forms::CreateOrUpdateFormDataV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "forms"))]
+    None,
+    #[cfg(feature = "forms")]
+    Some(&<crate::forms::DeleteFormDataRequest as crate::Operation>::META),
+    #[cfg(not(feature = "forms"))]
+    None,
+    #[cfg(feature = "forms")]
+    Some(&<crate::forms::GetFormDataByIdRequest as crate::Operation>::META),
+    #[cfg(not(feature = "forms"))]
+    None,
+    #[cfg(feature = "forms")]
+    Some(&<crate::forms::GetFormDataByIdV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "forms"))]
+    None,
+    #[cfg(feature = "forms")]
+    Some(
+        &<crate::forms::ListTableDataByFormInstanceIdTableIdRequest as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "forms"))]
+    None,
+    #[cfg(feature = "forms")]
+    Some(&<crate::forms::SaveFormDataRequest as crate::Operation>::META),
+    #[cfg(not(feature = "forms"))]
+    None,
+    #[cfg(feature = "forms")]
+    Some(&<crate::forms::SaveFormDataV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "forms"))]
+    None,
+    #[cfg(feature = "forms")]
+    Some(&<crate::forms::SearchEmployeeFieldValuesRequest as crate::Operation>::META),
+    #[cfg(not(feature = "forms"))]
+    None,
+    #[cfg(feature = "forms")]
+    Some(&<crate::forms::SearchFormDataIdListRequest as crate::Operation>::META),
+    #[cfg(not(feature = "forms"))]
+    None,
+    #[cfg(feature = "forms")]
+    Some(&<crate::forms::SearchFormDataIdListV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "forms"))]
+    None,
+    #[cfg(feature = "forms")]
+    Some(&<crate::forms::SearchFormDatasRequest as crate::Operation>::META),
+    #[cfg(not(feature = "forms"))]
+    None,
+    #[cfg(feature = "forms")]
+    Some(&<crate::forms::SearchFormDatasV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "forms"))]
+    None,
+    #[cfg(feature = "forms")]
+    Some(&<crate::forms::UpdateFormDataRequest as crate::Operation>::META),
+    #[cfg(not(feature = "forms"))]
+    None,
+    #[cfg(feature = "forms")]
+    Some(&<crate::forms::UpdateFormDataV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "forms"))]
+    None,
+    #[cfg(feature = "forms")]
+    Some(&<crate::forms::UpdateSubTableV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "forms"))]
+    None,
+    #[cfg(feature = "forms")]
+    Some(&<crate::forms::UpdateSubTableByRowIdV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "forms"))]
+    None,
+    #[cfg(feature = "login")]
+    Some(&<crate::login::AppLoginCodeGenRequest as crate::Operation>::META),
+    #[cfg(not(feature = "login"))]
+    None,
+    #[cfg(feature = "login")]
+    Some(&<crate::login::LoginCodeGenRequest as crate::Operation>::META),
+    #[cfg(not(feature = "login"))]
+    None,
+    #[cfg(feature = "matrices")]
+    Some(
+        &<crate::matrices::DeleteMatrixDataByRowIdsV2Request as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "matrices"))]
+    None,
+    #[cfg(feature = "matrices")]
+    Some(&<crate::matrices::GetMatrixDetailByIdV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "matrices"))]
+    None,
+    #[cfg(feature = "matrices")]
+    Some(&<crate::matrices::SaveAndUpdateMatrixDataV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "matrices"))]
+    None,
+    #[cfg(feature = "metadata")]
+    Some(&<crate::metadata::DeleteSequenceRequest as crate::Operation>::META),
+    #[cfg(not(feature = "metadata"))]
+    None,
+    #[cfg(feature = "metadata")]
+    Some(&<crate::metadata::GetAllAuthCubesRequest as crate::Operation>::META),
+    #[cfg(not(feature = "metadata"))]
+    None,
+    #[cfg(feature = "metadata")]
+    Some(&<crate::metadata::GetDbConfigRequest as crate::Operation>::META),
+    #[cfg(not(feature = "metadata"))]
+    None,
+    #[cfg(feature = "metadata")]
+    Some(&<crate::metadata::GetFieldDefByUuidRequest as crate::Operation>::META),
+    #[cfg(not(feature = "metadata"))]
+    None,
+    #[cfg(feature = "metadata")]
+    Some(
+        &<crate::metadata::GetFormComponentAliasListV2Request as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "metadata"))]
+    None,
+    #[cfg(feature = "metadata")]
+    Some(
+        &<crate::metadata::GetFormComponentDefinitionListRequest as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "metadata"))]
+    None,
+    #[cfg(feature = "metadata")]
+    Some(&<crate::metadata::GetFormListInAppRequest as crate::Operation>::META),
+    #[cfg(not(feature = "metadata"))]
+    None,
+    #[cfg(feature = "metadata")]
+    Some(&<crate::metadata::GetSimpleCubeModelListRequest as crate::Operation>::META),
+    #[cfg(not(feature = "metadata"))]
+    None,
+    #[cfg(feature = "metadata")]
+    Some(&<crate::metadata::ListNavigationByFormTypeRequest as crate::Operation>::META),
+    #[cfg(not(feature = "metadata"))]
+    None,
+    #[cfg(feature = "metadata")]
+    Some(&<crate::metadata::PageFormBaseInfosRequest as crate::Operation>::META),
+    #[cfg(not(feature = "metadata"))]
+    None,
+    #[cfg(feature = "metadata")]
+    Some(&<crate::metadata::UpdateStatusRequest as crate::Operation>::META),
+    #[cfg(not(feature = "metadata"))]
+    None,
+    #[cfg(feature = "printing")]
+    Some(&<crate::printing::GetPrintAppInfoRequest as crate::Operation>::META),
+    #[cfg(not(feature = "printing"))]
+    None,
+    #[cfg(feature = "printing")]
+    Some(&<crate::printing::GetPrintDictionaryRequest as crate::Operation>::META),
+    #[cfg(not(feature = "printing"))]
+    None,
+    #[cfg(feature = "printing")]
+    Some(&<crate::printing::RenderBatchCallbackRequest as crate::Operation>::META),
+    #[cfg(not(feature = "printing"))]
+    None,
+    #[cfg(feature = "printing")]
+    Some(&<crate::printing::SavePrintTplDetailInfoRequest as crate::Operation>::META),
+    #[cfg(not(feature = "printing"))]
+    None,
+    #[cfg(feature = "processes")]
+    Some(&<crate::processes::DeleteInstanceRequest as crate::Operation>::META),
+    #[cfg(not(feature = "processes"))]
+    None,
+    #[cfg(feature = "processes")]
+    Some(&<crate::processes::GetInstanceByIdRequest as crate::Operation>::META),
+    #[cfg(not(feature = "processes"))]
+    None,
+    #[cfg(feature = "processes")]
+    Some(&<crate::processes::GetInstanceByIdV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "processes"))]
+    None,
+    #[cfg(feature = "processes")]
+    Some(&<crate::processes::GetInstanceIdListRequest as crate::Operation>::META),
+    #[cfg(not(feature = "processes"))]
+    None,
+    #[cfg(feature = "processes")]
+    Some(&<crate::processes::GetInstanceIdListV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "processes"))]
+    None,
+    #[cfg(feature = "processes")]
+    Some(&<crate::processes::GetInstancesRequest as crate::Operation>::META),
+    #[cfg(not(feature = "processes"))]
+    None,
+    #[cfg(feature = "processes")]
+    Some(&<crate::processes::GetInstancesV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "processes"))]
+    None,
+    #[cfg(feature = "processes")]
+    Some(&<crate::processes::GetInstancesByIdListRequest as crate::Operation>::META),
+    #[cfg(not(feature = "processes"))]
+    None,
+    #[cfg(feature = "processes")]
+    Some(&<crate::processes::GetOperationRecordsRequest as crate::Operation>::META),
+    #[cfg(not(feature = "processes"))]
+    None,
+    #[cfg(feature = "processes")]
+    Some(&<crate::processes::RestartInstanceV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "processes"))]
+    None,
+    #[cfg(feature = "processes")]
+    Some(&<crate::processes::StartInstanceRequest as crate::Operation>::META),
+    #[cfg(not(feature = "processes"))]
+    None,
+    #[cfg(feature = "processes")]
+    Some(&<crate::processes::StartInstanceV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "processes"))]
+    None,
+    #[cfg(feature = "processes")]
+    Some(&<crate::processes::TerminateInstanceRequest as crate::Operation>::META),
+    #[cfg(not(feature = "processes"))]
+    None,
+    #[cfg(feature = "processes")]
+    Some(&<crate::processes::UpdateInstanceRequest as crate::Operation>::META),
+    #[cfg(not(feature = "processes"))]
+    None,
+    #[cfg(feature = "roles")]
+    Some(
+        &<crate::roles::BatchAddOrUpdateRoleMembersV2Request as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "roles"))]
+    None,
+    #[cfg(feature = "roles")]
+    Some(&<crate::roles::BatchDeleteRoleMembersV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "roles"))]
+    None,
+    #[cfg(feature = "roles")]
+    Some(&<crate::roles::GetRoleDetailByIdV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "roles"))]
+    None,
+    #[cfg(feature = "search")]
+    Some(
+        &<crate::search::SearchFormDataRemovalTableDataRequest as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "search"))]
+    None,
+    #[cfg(feature = "search")]
+    Some(
+        &<crate::search::SearchFormDataSecondGenerationRequest as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "search"))]
+    None,
+    #[cfg(feature = "search")]
+    Some(
+        &<crate::search::SearchFormDataSecondGenerationV2Request as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "search"))]
+    None,
+    #[cfg(feature = "search")]
+    Some(
+        &<crate::search::SearchFormDataSecondGenerationNoTableFieldRequest as crate::Operation>::META,
+    ),
+    #[cfg(not(feature = "search"))]
+    None,
+    #[cfg(feature = "tasks")]
+    Some(&<crate::tasks::ExecuteBatchTaskRequest as crate::Operation>::META),
+    #[cfg(not(feature = "tasks"))]
+    None,
+    #[cfg(feature = "tasks")]
+    Some(&<crate::tasks::ExecutePlatformTaskRequest as crate::Operation>::META),
+    #[cfg(not(feature = "tasks"))]
+    None,
+    #[cfg(feature = "tasks")]
+    Some(&<crate::tasks::ExecuteTaskRequest as crate::Operation>::META),
+    #[cfg(not(feature = "tasks"))]
+    None,
+    #[cfg(feature = "tasks")]
+    Some(&<crate::tasks::GetCorpAccomplishmentTasksRequest as crate::Operation>::META),
+    #[cfg(not(feature = "tasks"))]
+    None,
+    #[cfg(feature = "tasks")]
+    Some(&<crate::tasks::GetCorpTasksRequest as crate::Operation>::META),
+    #[cfg(not(feature = "tasks"))]
+    None,
+    #[cfg(feature = "tasks")]
+    Some(&<crate::tasks::GetMeCorpSubmissionRequest as crate::Operation>::META),
+    #[cfg(not(feature = "tasks"))]
+    None,
+    #[cfg(feature = "tasks")]
+    Some(&<crate::tasks::GetNotifyMeRequest as crate::Operation>::META),
+    #[cfg(not(feature = "tasks"))]
+    None,
+    #[cfg(feature = "tasks")]
+    Some(&<crate::tasks::GetRunningTaskListRequest as crate::Operation>::META),
+    #[cfg(not(feature = "tasks"))]
+    None,
+    #[cfg(feature = "tasks")]
+    Some(&<crate::tasks::GetRunningTasksRequest as crate::Operation>::META),
+    #[cfg(not(feature = "tasks"))]
+    None,
+    #[cfg(feature = "tasks")]
+    Some(&<crate::tasks::GetTaskCopiesRequest as crate::Operation>::META),
+    #[cfg(not(feature = "tasks"))]
+    None,
+    #[cfg(feature = "tasks")]
+    Some(&<crate::tasks::RedirectTaskRequest as crate::Operation>::META),
+    #[cfg(not(feature = "tasks"))]
+    None,
+];
 /// Every operation compiled into this build (one entry per enabled area's operation),
 /// ordered by area, action and version.
 pub fn operations() -> Vec<&'static crate::OperationMeta> {
-    #[allow(unused_mut)]
-    let mut out: Vec<&'static crate::OperationMeta> = Vec::new();
-    #[cfg(feature = "agents")] out.extend_from_slice(crate::agents::OPERATIONS);
-    #[cfg(feature = "apps")] out.extend_from_slice(crate::apps::OPERATIONS);
-    #[cfg(feature = "attachments")]
-    out.extend_from_slice(crate::attachments::OPERATIONS);
-    #[cfg(feature = "automation")] out.extend_from_slice(crate::automation::OPERATIONS);
-    #[cfg(feature = "batch")] out.extend_from_slice(crate::batch::OPERATIONS);
-    #[cfg(feature = "comments")] out.extend_from_slice(crate::comments::OPERATIONS);
-    #[cfg(feature = "commerce")] out.extend_from_slice(crate::commerce::OPERATIONS);
-    #[cfg(feature = "design")] out.extend_from_slice(crate::design::OPERATIONS);
-    #[cfg(feature = "forms")] out.extend_from_slice(crate::forms::OPERATIONS);
-    #[cfg(feature = "login")] out.extend_from_slice(crate::login::OPERATIONS);
-    #[cfg(feature = "matrices")] out.extend_from_slice(crate::matrices::OPERATIONS);
-    #[cfg(feature = "metadata")] out.extend_from_slice(crate::metadata::OPERATIONS);
-    #[cfg(feature = "printing")] out.extend_from_slice(crate::printing::OPERATIONS);
-    #[cfg(feature = "processes")] out.extend_from_slice(crate::processes::OPERATIONS);
-    #[cfg(feature = "roles")] out.extend_from_slice(crate::roles::OPERATIONS);
-    #[cfg(feature = "search")] out.extend_from_slice(crate::search::OPERATIONS);
-    #[cfg(feature = "tasks")] out.extend_from_slice(crate::tasks::OPERATIONS);
-    out
-}
-/// Sends the operation `action`@`version` with parameters given as one JSON object by
-/// wire name, and returns the reply as JSON (`None` for an empty reply).
-pub(crate) async fn call_dynamic(
-    client: &crate::Client,
-    action: &str,
-    version: &str,
-    input: serde_json::Value,
-) -> Result<Option<serde_json::Value>, crate::Error> {
-    let _ = (&client, &input);
-    match (action, version) {
-        #[cfg(feature = "agents")]
-        ("CancelAgentTask", "2.0") => {
-            client.call_json::<crate::agents::CancelAgentTaskV2Request>(input).await
-        }
-        #[cfg(feature = "agents")]
-        ("CreateAgentTask", "2.0") => {
-            client.call_json::<crate::agents::CreateAgentTaskV2Request>(input).await
-        }
-        #[cfg(feature = "agents")]
-        ("GetAgentTasks", "2.0") => {
-            client.call_json::<crate::agents::GetAgentTasksV2Request>(input).await
-        }
-        #[cfg(feature = "agents")]
-        ("UpdateAgentTask", "2.0") => {
-            client.call_json::<crate::agents::UpdateAgentTaskV2Request>(input).await
-        }
-        #[cfg(feature = "apps")]
-        ("DeployFunctionCallback", "1.0") => {
-            client.call_json::<crate::apps::DeployFunctionCallbackRequest>(input).await
-        }
-        #[cfg(feature = "apps")]
-        ("ExecuteCustomApi", "1.0") => {
-            client.call_json::<crate::apps::ExecuteCustomApiRequest>(input).await
-        }
-        #[cfg(feature = "apps")]
-        ("ListApplication", "1.0") => {
-            client.call_json::<crate::apps::ListApplicationRequest>(input).await
-        }
-        #[cfg(feature = "apps")]
-        ("QueryServiceRecord", "1.0") => {
-            client.call_json::<crate::apps::QueryServiceRecordRequest>(input).await
-        }
-        #[cfg(feature = "attachments")]
-        ("GetOpenUrl", "1.0") => {
-            client.call_json::<crate::attachments::GetOpenUrlRequest>(input).await
-        }
-        #[cfg(feature = "automation")]
-        ("GetAutoFlowLogDetail", "1.0") => {
-            client
-                .call_json::<crate::automation::GetAutoFlowLogDetailRequest>(input)
-                .await
-        }
-        #[cfg(feature = "automation")]
-        ("PageAutoFlowLog", "1.0") => {
-            client.call_json::<crate::automation::PageAutoFlowLogRequest>(input).await
-        }
-        #[cfg(feature = "batch")]
-        ("BatchGetFormDataByIdList", "1.0") => {
-            client
-                .call_json::<crate::batch::BatchGetFormDataByIdListRequest>(input)
-                .await
-        }
-        #[cfg(feature = "batch")]
-        ("BatchRemovalByFormInstanceIdList", "1.0") => {
-            client
-                .call_json::<
-                    crate::batch::BatchRemovalByFormInstanceIdListRequest,
-                >(input)
-                .await
-        }
-        #[cfg(feature = "batch")]
-        ("BatchSaveFormData", "1.0") => {
-            client.call_json::<crate::batch::BatchSaveFormDataRequest>(input).await
-        }
-        #[cfg(feature = "batch")]
-        ("BatchUpdateFormDataByInstanceId", "1.0") => {
-            client
-                .call_json::<crate::batch::BatchUpdateFormDataByInstanceIdRequest>(input)
-                .await
-        }
-        #[cfg(feature = "batch")]
-        ("BatchUpdateFormDataByInstanceMap", "1.0") => {
-            client
-                .call_json::<
-                    crate::batch::BatchUpdateFormDataByInstanceMapRequest,
-                >(input)
-                .await
-        }
-        #[cfg(feature = "comments")]
-        ("ListFormRemarks", "1.0") => {
-            client.call_json::<crate::comments::ListFormRemarksRequest>(input).await
-        }
-        #[cfg(feature = "comments")]
-        ("ListOperationLogs", "1.0") => {
-            client.call_json::<crate::comments::ListOperationLogsRequest>(input).await
-        }
-        #[cfg(feature = "comments")]
-        ("SaveFormRemark", "1.0") => {
-            client.call_json::<crate::comments::SaveFormRemarkRequest>(input).await
-        }
-        #[cfg(feature = "commerce")]
-        ("BuyAuthorizationOrder", "1.0") => {
-            client
-                .call_json::<crate::commerce::BuyAuthorizationOrderRequest>(input)
-                .await
-        }
-        #[cfg(feature = "commerce")]
-        ("BuyFreshOrder", "1.0") => {
-            client.call_json::<crate::commerce::BuyFreshOrderRequest>(input).await
-        }
-        #[cfg(feature = "commerce")]
-        ("CheckCloudAccountStatus", "1.0") => {
-            client
-                .call_json::<crate::commerce::CheckCloudAccountStatusRequest>(input)
-                .await
-        }
-        #[cfg(feature = "commerce")]
-        ("ExpireCommodity", "1.0") => {
-            client.call_json::<crate::commerce::ExpireCommodityRequest>(input).await
-        }
-        #[cfg(feature = "commerce")]
-        ("GetActivationCodeByCallerUnionId", "1.0") => {
-            client
-                .call_json::<
-                    crate::commerce::GetActivationCodeByCallerUnionIdRequest,
-                >(input)
-                .await
-        }
-        #[cfg(feature = "commerce")]
-        ("GetApplicationAuthorizationServicePlatformResource", "1.0") => {
-            client
-                .call_json::<
-                    crate::commerce::GetApplicationAuthorizationServicePlatformResourceRequest,
-                >(input)
-                .await
-        }
-        #[cfg(feature = "commerce")]
-        ("GetCorpLevelByAccountId", "1.0") => {
-            client
-                .call_json::<crate::commerce::GetCorpLevelByAccountIdRequest>(input)
-                .await
-        }
-        #[cfg(feature = "commerce")]
-        ("GetPlatformResource", "1.0") => {
-            client.call_json::<crate::commerce::GetPlatformResourceRequest>(input).await
-        }
-        #[cfg(feature = "commerce")]
-        ("GetSaleUserInfoByUserId", "1.0") => {
-            client
-                .call_json::<crate::commerce::GetSaleUserInfoByUserIdRequest>(input)
-                .await
-        }
-        #[cfg(feature = "commerce")]
-        ("ListApplicationAuthorizationServiceApplicationInformation", "1.0") => {
-            client
-                .call_json::<
-                    crate::commerce::ListApplicationAuthorizationServiceApplicationInformationRequest,
-                >(input)
-                .await
-        }
-        #[cfg(feature = "commerce")]
-        ("ListApplicationAuthorizationServiceConnectorInformation", "1.0") => {
-            client
-                .call_json::<
-                    crate::commerce::ListApplicationAuthorizationServiceConnectorInformationRequest,
-                >(input)
-                .await
-        }
-        #[cfg(feature = "commerce")]
-        ("ListApplicationInformation", "1.0") => {
-            client
-                .call_json::<crate::commerce::ListApplicationInformationRequest>(input)
-                .await
-        }
-        #[cfg(feature = "commerce")]
-        ("ListCommodity", "1.0") => {
-            client.call_json::<crate::commerce::ListCommodityRequest>(input).await
-        }
-        #[cfg(feature = "commerce")]
-        ("ListConnectorInformation", "1.0") => {
-            client
-                .call_json::<crate::commerce::ListConnectorInformationRequest>(input)
-                .await
-        }
-        #[cfg(feature = "commerce")]
-        ("NotifyAuthorizationResult", "1.0") => {
-            client
-                .call_json::<crate::commerce::NotifyAuthorizationResultRequest>(input)
-                .await
-        }
-        #[cfg(feature = "commerce")]
-        ("RefundCommodity", "1.0") => {
-            client.call_json::<crate::commerce::RefundCommodityRequest>(input).await
-        }
-        #[cfg(feature = "commerce")]
-        ("RegisterAccounts", "1.0") => {
-            client.call_json::<crate::commerce::RegisterAccountsRequest>(input).await
-        }
-        #[cfg(feature = "commerce")]
-        ("ReleaseCommodity", "1.0") => {
-            client.call_json::<crate::commerce::ReleaseCommodityRequest>(input).await
-        }
-        #[cfg(feature = "commerce")]
-        ("RemoveTenantResource", "1.0") => {
-            client.call_json::<crate::commerce::RemoveTenantResourceRequest>(input).await
-        }
-        #[cfg(feature = "commerce")]
-        ("RenewApplicationAuthorizationServiceOrder", "1.0") => {
-            client
-                .call_json::<
-                    crate::commerce::RenewApplicationAuthorizationServiceOrderRequest,
-                >(input)
-                .await
-        }
-        #[cfg(feature = "commerce")]
-        ("RenewTenantOrder", "1.0") => {
-            client.call_json::<crate::commerce::RenewTenantOrderRequest>(input).await
-        }
-        #[cfg(feature = "commerce")]
-        ("SearchActivationCode", "1.0") => {
-            client.call_json::<crate::commerce::SearchActivationCodeRequest>(input).await
-        }
-        #[cfg(feature = "commerce")]
-        ("TerminateCloudAuthorization", "1.0") => {
-            client
-                .call_json::<crate::commerce::TerminateCloudAuthorizationRequest>(input)
-                .await
-        }
-        #[cfg(feature = "commerce")]
-        ("UpdateCloudAccountInformation", "1.0") => {
-            client
-                .call_json::<
-                    crate::commerce::UpdateCloudAccountInformationRequest,
-                >(input)
-                .await
-        }
-        #[cfg(feature = "commerce")]
-        ("UpgradeTenantInformation", "1.0") => {
-            client
-                .call_json::<crate::commerce::UpgradeTenantInformationRequest>(input)
-                .await
-        }
-        #[cfg(feature = "commerce")]
-        ("ValidateApplicationAuthorizationOrder", "1.0") => {
-            client
-                .call_json::<
-                    crate::commerce::ValidateApplicationAuthorizationOrderRequest,
-                >(input)
-                .await
-        }
-        #[cfg(feature = "commerce")]
-        ("ValidateApplicationAuthorizationServiceOrder", "1.0") => {
-            client
-                .call_json::<
-                    crate::commerce::ValidateApplicationAuthorizationServiceOrderRequest,
-                >(input)
-                .await
-        }
-        #[cfg(feature = "commerce")]
-        ("ValidateApplicationServiceOrderUpgrade", "1.0") => {
-            client
-                .call_json::<
-                    crate::commerce::ValidateApplicationServiceOrderUpgradeRequest,
-                >(input)
-                .await
-        }
-        #[cfg(feature = "commerce")]
-        ("ValidateOrderBuy", "1.0") => {
-            client.call_json::<crate::commerce::ValidateOrderBuyRequest>(input).await
-        }
-        #[cfg(feature = "commerce")]
-        ("ValidateOrderUpdate", "1.0") => {
-            client.call_json::<crate::commerce::ValidateOrderUpdateRequest>(input).await
-        }
-        #[cfg(feature = "commerce")]
-        ("ValidateOrderUpgrade", "1.0") => {
-            client.call_json::<crate::commerce::ValidateOrderUpgradeRequest>(input).await
-        }
-        #[cfg(feature = "design")]
-        ("GetActivityButtonList", "1.0") => {
-            client.call_json::<crate::design::GetActivityButtonListRequest>(input).await
-        }
-        #[cfg(feature = "design")]
-        ("GetActivityList", "1.0") => {
-            client.call_json::<crate::design::GetActivityListRequest>(input).await
-        }
-        #[cfg(feature = "design")]
-        ("GetProcessDefinition", "1.0") => {
-            client.call_json::<crate::design::GetProcessDefinitionRequest>(input).await
-        }
-        #[cfg(feature = "design")]
-        ("GetProcessDesign", "1.0") => {
-            client.call_json::<crate::design::GetProcessDesignRequest>(input).await
-        }
-        #[cfg(feature = "design")]
-        ("GetProcessDesignByCode", "1.0") => {
-            client.call_json::<crate::design::GetProcessDesignByCodeRequest>(input).await
-        }
-        #[cfg(feature = "design")]
-        ("PreviewPublishedProcess", "1.0") => {
-            client
-                .call_json::<crate::design::PreviewPublishedProcessRequest>(input)
-                .await
-        }
-        #[cfg(feature = "forms")]
-        ("CreateOrUpdateFormData", "1.0") => {
-            client.call_json::<crate::forms::CreateOrUpdateFormDataRequest>(input).await
-        }
-        #[cfg(feature = "forms")]
-        ("CreateOrUpdateFormData", "2.0") => {
-            client
-                .call_json::<crate::forms::CreateOrUpdateFormDataV2Request>(input)
-                .await
-        }
-        #[cfg(feature = "forms")]
-        ("DeleteFormData", "1.0") => {
-            client.call_json::<crate::forms::DeleteFormDataRequest>(input).await
-        }
-        #[cfg(feature = "forms")]
-        ("GetFormDataByID", "1.0") => {
-            client.call_json::<crate::forms::GetFormDataByIdRequest>(input).await
-        }
-        #[cfg(feature = "forms")]
-        ("GetFormDataByID", "2.0") => {
-            client.call_json::<crate::forms::GetFormDataByIdV2Request>(input).await
-        }
-        #[cfg(feature = "forms")]
-        ("ListTableDataByFormInstanceIdTableId", "1.0") => {
-            client
-                .call_json::<
-                    crate::forms::ListTableDataByFormInstanceIdTableIdRequest,
-                >(input)
-                .await
-        }
-        #[cfg(feature = "forms")]
-        ("SaveFormData", "1.0") => {
-            client.call_json::<crate::forms::SaveFormDataRequest>(input).await
-        }
-        #[cfg(feature = "forms")]
-        ("SaveFormData", "2.0") => {
-            client.call_json::<crate::forms::SaveFormDataV2Request>(input).await
-        }
-        #[cfg(feature = "forms")]
-        ("SearchEmployeeFieldValues", "1.0") => {
-            client
-                .call_json::<crate::forms::SearchEmployeeFieldValuesRequest>(input)
-                .await
-        }
-        #[cfg(feature = "forms")]
-        ("SearchFormDataIdList", "1.0") => {
-            client.call_json::<crate::forms::SearchFormDataIdListRequest>(input).await
-        }
-        #[cfg(feature = "forms")]
-        ("SearchFormDataIdList", "2.0") => {
-            client.call_json::<crate::forms::SearchFormDataIdListV2Request>(input).await
-        }
-        #[cfg(feature = "forms")]
-        ("SearchFormDatas", "1.0") => {
-            client.call_json::<crate::forms::SearchFormDatasRequest>(input).await
-        }
-        #[cfg(feature = "forms")]
-        ("SearchFormDatas", "2.0") => {
-            client.call_json::<crate::forms::SearchFormDatasV2Request>(input).await
-        }
-        #[cfg(feature = "forms")]
-        ("UpdateFormData", "1.0") => {
-            client.call_json::<crate::forms::UpdateFormDataRequest>(input).await
-        }
-        #[cfg(feature = "forms")]
-        ("UpdateFormData", "2.0") => {
-            client.call_json::<crate::forms::UpdateFormDataV2Request>(input).await
-        }
-        #[cfg(feature = "forms")]
-        ("UpdateSubTable", "2.0") => {
-            client.call_json::<crate::forms::UpdateSubTableV2Request>(input).await
-        }
-        #[cfg(feature = "forms")]
-        ("UpdateSubTableByRowId", "2.0") => {
-            client.call_json::<crate::forms::UpdateSubTableByRowIdV2Request>(input).await
-        }
-        #[cfg(feature = "login")]
-        ("AppLoginCodeGen", "1.0") => {
-            client.call_json::<crate::login::AppLoginCodeGenRequest>(input).await
-        }
-        #[cfg(feature = "login")]
-        ("LoginCodeGen", "1.0") => {
-            client.call_json::<crate::login::LoginCodeGenRequest>(input).await
-        }
-        #[cfg(feature = "matrices")]
-        ("DeleteMatrixDataByRowIds", "2.0") => {
-            client
-                .call_json::<crate::matrices::DeleteMatrixDataByRowIdsV2Request>(input)
-                .await
-        }
-        #[cfg(feature = "matrices")]
-        ("GetMatrixDetailById", "2.0") => {
-            client
-                .call_json::<crate::matrices::GetMatrixDetailByIdV2Request>(input)
-                .await
-        }
-        #[cfg(feature = "matrices")]
-        ("SaveAndUpdateMatrixData", "2.0") => {
-            client
-                .call_json::<crate::matrices::SaveAndUpdateMatrixDataV2Request>(input)
-                .await
-        }
-        #[cfg(feature = "metadata")]
-        ("DeleteSequence", "1.0") => {
-            client.call_json::<crate::metadata::DeleteSequenceRequest>(input).await
-        }
-        #[cfg(feature = "metadata")]
-        ("GetAllAuthCubes", "1.0") => {
-            client.call_json::<crate::metadata::GetAllAuthCubesRequest>(input).await
-        }
-        #[cfg(feature = "metadata")]
-        ("GetDbConfig", "1.0") => {
-            client.call_json::<crate::metadata::GetDbConfigRequest>(input).await
-        }
-        #[cfg(feature = "metadata")]
-        ("GetFieldDefByUuid", "1.0") => {
-            client.call_json::<crate::metadata::GetFieldDefByUuidRequest>(input).await
-        }
-        #[cfg(feature = "metadata")]
-        ("GetFormComponentAliasList", "2.0") => {
-            client
-                .call_json::<crate::metadata::GetFormComponentAliasListV2Request>(input)
-                .await
-        }
-        #[cfg(feature = "metadata")]
-        ("GetFormComponentDefinitionList", "1.0") => {
-            client
-                .call_json::<
-                    crate::metadata::GetFormComponentDefinitionListRequest,
-                >(input)
-                .await
-        }
-        #[cfg(feature = "metadata")]
-        ("GetFormListInApp", "1.0") => {
-            client.call_json::<crate::metadata::GetFormListInAppRequest>(input).await
-        }
-        #[cfg(feature = "metadata")]
-        ("GetSimpleCubeModelList", "1.0") => {
-            client
-                .call_json::<crate::metadata::GetSimpleCubeModelListRequest>(input)
-                .await
-        }
-        #[cfg(feature = "metadata")]
-        ("ListNavigationByFormType", "1.0") => {
-            client
-                .call_json::<crate::metadata::ListNavigationByFormTypeRequest>(input)
-                .await
-        }
-        #[cfg(feature = "metadata")]
-        ("PageFormBaseInfos", "1.0") => {
-            client.call_json::<crate::metadata::PageFormBaseInfosRequest>(input).await
-        }
-        #[cfg(feature = "metadata")]
-        ("UpdateStatus", "1.0") => {
-            client.call_json::<crate::metadata::UpdateStatusRequest>(input).await
-        }
-        #[cfg(feature = "printing")]
-        ("GetPrintAppInfo", "1.0") => {
-            client.call_json::<crate::printing::GetPrintAppInfoRequest>(input).await
-        }
-        #[cfg(feature = "printing")]
-        ("GetPrintDictionary", "1.0") => {
-            client.call_json::<crate::printing::GetPrintDictionaryRequest>(input).await
-        }
-        #[cfg(feature = "printing")]
-        ("RenderBatchCallback", "1.0") => {
-            client.call_json::<crate::printing::RenderBatchCallbackRequest>(input).await
-        }
-        #[cfg(feature = "printing")]
-        ("SavePrintTplDetailInfo", "1.0") => {
-            client
-                .call_json::<crate::printing::SavePrintTplDetailInfoRequest>(input)
-                .await
-        }
-        #[cfg(feature = "processes")]
-        ("DeleteInstance", "1.0") => {
-            client.call_json::<crate::processes::DeleteInstanceRequest>(input).await
-        }
-        #[cfg(feature = "processes")]
-        ("GetInstanceById", "1.0") => {
-            client.call_json::<crate::processes::GetInstanceByIdRequest>(input).await
-        }
-        #[cfg(feature = "processes")]
-        ("GetInstanceById", "2.0") => {
-            client.call_json::<crate::processes::GetInstanceByIdV2Request>(input).await
-        }
-        #[cfg(feature = "processes")]
-        ("GetInstanceIdList", "1.0") => {
-            client.call_json::<crate::processes::GetInstanceIdListRequest>(input).await
-        }
-        #[cfg(feature = "processes")]
-        ("GetInstanceIdList", "2.0") => {
-            client.call_json::<crate::processes::GetInstanceIdListV2Request>(input).await
-        }
-        #[cfg(feature = "processes")]
-        ("GetInstances", "1.0") => {
-            client.call_json::<crate::processes::GetInstancesRequest>(input).await
-        }
-        #[cfg(feature = "processes")]
-        ("GetInstances", "2.0") => {
-            client.call_json::<crate::processes::GetInstancesV2Request>(input).await
-        }
-        #[cfg(feature = "processes")]
-        ("GetInstancesByIdList", "1.0") => {
-            client
-                .call_json::<crate::processes::GetInstancesByIdListRequest>(input)
-                .await
-        }
-        #[cfg(feature = "processes")]
-        ("GetOperationRecords", "1.0") => {
-            client.call_json::<crate::processes::GetOperationRecordsRequest>(input).await
-        }
-        #[cfg(feature = "processes")]
-        ("RestartInstance", "2.0") => {
-            client.call_json::<crate::processes::RestartInstanceV2Request>(input).await
-        }
-        #[cfg(feature = "processes")]
-        ("StartInstance", "1.0") => {
-            client.call_json::<crate::processes::StartInstanceRequest>(input).await
-        }
-        #[cfg(feature = "processes")]
-        ("StartInstance", "2.0") => {
-            client.call_json::<crate::processes::StartInstanceV2Request>(input).await
-        }
-        #[cfg(feature = "processes")]
-        ("TerminateInstance", "1.0") => {
-            client.call_json::<crate::processes::TerminateInstanceRequest>(input).await
-        }
-        #[cfg(feature = "processes")]
-        ("UpdateInstance", "1.0") => {
-            client.call_json::<crate::processes::UpdateInstanceRequest>(input).await
-        }
-        #[cfg(feature = "roles")]
-        ("BatchAddOrUpdateRoleMembers", "2.0") => {
-            client
-                .call_json::<crate::roles::BatchAddOrUpdateRoleMembersV2Request>(input)
-                .await
-        }
-        #[cfg(feature = "roles")]
-        ("BatchDeleteRoleMembers", "2.0") => {
-            client
-                .call_json::<crate::roles::BatchDeleteRoleMembersV2Request>(input)
-                .await
-        }
-        #[cfg(feature = "roles")]
-        ("GetRoleDetailById", "2.0") => {
-            client.call_json::<crate::roles::GetRoleDetailByIdV2Request>(input).await
-        }
-        #[cfg(feature = "search")]
-        ("SearchFormDataRemovalTableData", "1.0") => {
-            client
-                .call_json::<crate::search::SearchFormDataRemovalTableDataRequest>(input)
-                .await
-        }
-        #[cfg(feature = "search")]
-        ("SearchFormDataSecondGeneration", "1.0") => {
-            client
-                .call_json::<crate::search::SearchFormDataSecondGenerationRequest>(input)
-                .await
-        }
-        #[cfg(feature = "search")]
-        ("SearchFormDataSecondGeneration", "2.0") => {
-            client
-                .call_json::<
-                    crate::search::SearchFormDataSecondGenerationV2Request,
-                >(input)
-                .await
-        }
-        #[cfg(feature = "search")]
-        ("SearchFormDataSecondGenerationNoTableField", "1.0") => {
-            client
-                .call_json::<
-                    crate::search::SearchFormDataSecondGenerationNoTableFieldRequest,
-                >(input)
-                .await
-        }
-        #[cfg(feature = "tasks")]
-        ("ExecuteBatchTask", "1.0") => {
-            client.call_json::<crate::tasks::ExecuteBatchTaskRequest>(input).await
-        }
-        #[cfg(feature = "tasks")]
-        ("ExecutePlatformTask", "1.0") => {
-            client.call_json::<crate::tasks::ExecutePlatformTaskRequest>(input).await
-        }
-        #[cfg(feature = "tasks")]
-        ("ExecuteTask", "1.0") => {
-            client.call_json::<crate::tasks::ExecuteTaskRequest>(input).await
-        }
-        #[cfg(feature = "tasks")]
-        ("GetCorpAccomplishmentTasks", "1.0") => {
-            client
-                .call_json::<crate::tasks::GetCorpAccomplishmentTasksRequest>(input)
-                .await
-        }
-        #[cfg(feature = "tasks")]
-        ("GetCorpTasks", "1.0") => {
-            client.call_json::<crate::tasks::GetCorpTasksRequest>(input).await
-        }
-        #[cfg(feature = "tasks")]
-        ("GetMeCorpSubmission", "1.0") => {
-            client.call_json::<crate::tasks::GetMeCorpSubmissionRequest>(input).await
-        }
-        #[cfg(feature = "tasks")]
-        ("GetNotifyMe", "1.0") => {
-            client.call_json::<crate::tasks::GetNotifyMeRequest>(input).await
-        }
-        #[cfg(feature = "tasks")]
-        ("GetRunningTaskList", "1.0") => {
-            client.call_json::<crate::tasks::GetRunningTaskListRequest>(input).await
-        }
-        #[cfg(feature = "tasks")]
-        ("GetRunningTasks", "1.0") => {
-            client.call_json::<crate::tasks::GetRunningTasksRequest>(input).await
-        }
-        #[cfg(feature = "tasks")]
-        ("GetTaskCopies", "1.0") => {
-            client.call_json::<crate::tasks::GetTaskCopiesRequest>(input).await
-        }
-        #[cfg(feature = "tasks")]
-        ("RedirectTask", "1.0") => {
-            client.call_json::<crate::tasks::RedirectTaskRequest>(input).await
-        }
-        _ => {
-            Err(crate::Error::UnknownOperation {
-                action: action.to_string(),
-                version: version.to_string(),
-            })
-        }
-    }
+    OP_METAS.iter().flatten().copied().collect()
 }

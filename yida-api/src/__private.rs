@@ -200,11 +200,12 @@ impl<T: HoldsJson> HoldsJson for std::collections::BTreeMap<String, T> {
 /// `Operation::{check, fill_context, write_path}`.
 pub mod meta {
     pub use super::push_segment;
+    use super::WireScalar;
     use super::{Blank, FromWire, HoldsJson};
     pub use crate::lenient::{
         bool as lenient_bool, f64 as lenient_f64, i64 as lenient_i64, string as lenient_str,
     };
-    use crate::{ParamError, ParamLocation, ParamMeta};
+    use crate::{ParamError, ParamLocation, ParamMeta, ParamType};
 
     /// `skip_serializing_if` of optional fields.
     pub fn is_none<T>(v: &Option<T>) -> bool {
@@ -221,7 +222,7 @@ pub mod meta {
     const fn param(
         name: &'static str,
         location: ParamLocation,
-        ty: &'static str,
+        ty: ParamType,
         flags: u8,
         doc: &'static str,
     ) -> ParamMeta {
@@ -232,14 +233,20 @@ pub mod meta {
             required: flags & REQUIRED != 0,
             secret: flags & SECRET != 0,
             context: flags & CONTEXT != 0,
+            values: &[],
             doc,
         }
+    }
+
+    /// A fixed-value parameter's descriptor: `p` with its documented values.
+    pub const fn values(p: ParamMeta, values: &'static [&'static str]) -> ParamMeta {
+        ParamMeta { values, ..p }
     }
 
     /// A path parameter's descriptor.
     pub const fn path(
         name: &'static str,
-        ty: &'static str,
+        ty: ParamType,
         flags: u8,
         doc: &'static str,
     ) -> ParamMeta {
@@ -248,7 +255,7 @@ pub mod meta {
     /// A query parameter's descriptor.
     pub const fn query(
         name: &'static str,
-        ty: &'static str,
+        ty: ParamType,
         flags: u8,
         doc: &'static str,
     ) -> ParamMeta {
@@ -257,7 +264,7 @@ pub mod meta {
     /// A body parameter's descriptor.
     pub const fn body(
         name: &'static str,
-        ty: &'static str,
+        ty: ParamType,
         flags: u8,
         doc: &'static str,
     ) -> ParamMeta {
@@ -281,13 +288,25 @@ pub mod meta {
         }
     }
 
-    /// A path value must not be empty.
-    pub fn non_empty<T: Blank>(v: &T, name: &'static str) -> Result<(), ParamError> {
-        if v.is_blank() {
-            Err(ParamError::empty(name))
-        } else {
-            Ok(())
+    /// A path value must be a segment that addresses what it says: not empty (which drops a
+    /// segment) and not `.` or `..` (which a server or proxy resolves as "this" and "parent"
+    /// segment). An unset value passes (`required` reports it).
+    pub fn segment<T: WireScalar>(v: &T, name: &'static str) -> Result<(), ParamError> {
+        let mut encoded = String::new();
+        if !v.write_encoded(&mut encoded) {
+            return Ok(());
         }
+        let problem = match encoded.as_str() {
+            "" => "must not be empty (it is a path segment)",
+            "." | ".." => {
+                "must not be `.` or `..` (it is a path segment; it would change the resource addressed)"
+            }
+            _ => return Ok(()),
+        };
+        Err(ParamError {
+            name,
+            problem: problem.into(),
+        })
     }
 
     /// Checks the JSON text a parameter holds.

@@ -42,7 +42,7 @@
 
 use crate::{
     BatchRemovalByFormInstanceIdListRequest, BatchSaveFormDataRequest,
-    BatchUpdateFormDataByInstanceMapRequest, Client, Error, JsonText,
+    BatchUpdateFormDataByInstanceMapRequest, Client, Error, JsonText, OpId,
 };
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use md5::{Digest, Md5};
@@ -71,15 +71,15 @@ pub enum RecordError {
     /// The call succeeded but its reply does not list this record as written.
     #[error("{operation}: the reply does not list this record as written")]
     NotInReply {
-        /// `Action@version`.
-        operation: String,
+        /// The batch operation.
+        operation: crate::OpId,
     },
     /// A resumed run found this record's chunk sent without a recorded reply (or with a reply
     /// that may mean it was applied): it was not sent again.
     #[error("{operation}: an earlier run sent this record's chunk and its fate is unknown; not sent again (check the form)")]
     NotResent {
-        /// `Action@version`.
-        operation: String,
+        /// The batch operation.
+        operation: crate::OpId,
     },
 }
 
@@ -211,9 +211,9 @@ impl fmt::Debug for Checkpoint {
     }
 }
 
-fn cp_error(operation: &str, path: &Path, what: impl fmt::Display) -> Error {
+fn cp_error(operation: OpId, path: &Path, what: impl fmt::Display) -> Error {
     Error::InvalidInput {
-        operation: operation.to_string(),
+        operation,
         message: format!("checkpoint {}: {what}", path.display()),
     }
 }
@@ -222,7 +222,7 @@ impl Checkpoint {
     fn open(
         path: &Path,
         resume: bool,
-        operation: &str,
+        operation: OpId,
         form: &str,
         chunk_size: usize,
     ) -> Result<Self, Error> {
@@ -251,7 +251,7 @@ impl Checkpoint {
                 };
                 if !header_seen {
                     header_seen = true;
-                    if l.operation.as_deref() != Some(operation)
+                    if l.operation.as_deref() != Some(operation.to_string().as_str())
                         || l.form.as_deref() != Some(form)
                         || l.chunk_size != Some(chunk_size)
                     {
@@ -298,7 +298,7 @@ impl Checkpoint {
             cp.append(
                 operation,
                 &Line {
-                    operation: Some(operation.into()),
+                    operation: Some(operation.to_string()),
                     form: Some(form.into()),
                     chunk_size: Some(chunk_size),
                     chunk: None,
@@ -311,7 +311,7 @@ impl Checkpoint {
         Ok(cp)
     }
 
-    fn append(&mut self, operation: &str, line: &Line) -> Result<(), Error> {
+    fn append(&mut self, operation: OpId, line: &Line) -> Result<(), Error> {
         let mut text =
             serde_json::to_string(line).map_err(|e| cp_error(operation, &self.path, e))?;
         text.push('\n');
@@ -325,7 +325,7 @@ impl Checkpoint {
 
     fn mark(
         &mut self,
-        operation: &str,
+        operation: OpId,
         chunk: u64,
         digest: &str,
         mark: &Mark,
@@ -440,7 +440,7 @@ impl Bulk {
                     // Cannot tell which records the ids belong to.
                     // The call was applied; which record got which id is unknown.
                     return Err(Error::Decode {
-                        operation: "BatchSaveFormData@1.0".into(),
+                        operation: OpId::BatchSaveFormData,
                         status: 200,
                         request_id: None,
                         source: <serde_json::Error as serde::de::Error>::custom(format!(
@@ -452,7 +452,7 @@ impl Bulk {
                 Ok(ids.into_iter().map(Some).collect())
             })
         };
-        self.run("BatchSaveFormData@1.0", records, send, on_outcome)
+        self.run(OpId::BatchSaveFormData, records, send, on_outcome)
             .await
     }
 
@@ -494,7 +494,7 @@ impl Bulk {
             })
         };
         self.run(
-            "BatchUpdateFormDataByInstanceMap@1.0",
+            OpId::BatchUpdateFormDataByInstanceMap,
             records,
             send,
             on_outcome,
@@ -531,7 +531,7 @@ impl Bulk {
             })
         };
         self.run(
-            "BatchRemovalByFormInstanceIdList@1.0",
+            OpId::BatchRemovalByFormInstanceIdList,
             instance_ids,
             send,
             on_outcome,
@@ -542,7 +542,7 @@ impl Bulk {
     /// The engine: chunks, checkpoint, bounded concurrency, one outcome per record.
     async fn run<T, I, S, F>(
         &self,
-        operation: &str,
+        operation: OpId,
         records: I,
         send: S,
         mut on_outcome: F,
@@ -563,7 +563,7 @@ impl Bulk {
             )?),
             None if self.resume => {
                 return Err(Error::InvalidInput {
-                    operation: operation.into(),
+                    operation,
                     message: "resume needs a checkpoint file".into(),
                 })
             }
@@ -624,9 +624,7 @@ impl Bulk {
                                             Outcome::Failed {
                                                 index,
                                                 record,
-                                                error: RecordError::NotInReply {
-                                                    operation: operation.into(),
-                                                },
+                                                error: RecordError::NotInReply { operation },
                                                 maybe_applied: false,
                                             },
                                             &mut summary,
@@ -641,9 +639,7 @@ impl Bulk {
                                         Outcome::Failed {
                                             index: first + i as u64,
                                             record,
-                                            error: RecordError::NotResent {
-                                                operation: operation.into(),
-                                            },
+                                            error: RecordError::NotResent { operation },
                                             maybe_applied: true,
                                         },
                                         &mut summary,
@@ -658,8 +654,7 @@ impl Bulk {
                 }
                 // The call runs as a task: it leaves when the limiter says, even while this
                 // loop hands out the outcomes of another chunk.
-                let fut =
-                    crate::drive::Driven::new(operation.to_string(), send(&self.client, &chunk));
+                let fut = crate::drive::Driven::new(operation, send(&self.client, &chunk));
                 summary.calls += 1;
                 in_flight.push(async move { (number, first, sum, chunk, fut.await) });
             }
@@ -687,9 +682,7 @@ impl Bulk {
                                 Outcome::Failed {
                                     index,
                                     record,
-                                    error: RecordError::NotInReply {
-                                        operation: operation.into(),
-                                    },
+                                    error: RecordError::NotInReply { operation },
                                     maybe_applied: false,
                                 },
                                 &mut summary,

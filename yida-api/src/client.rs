@@ -6,16 +6,12 @@ use crate::meta::{HttpMethod, Operation, OperationMeta};
 use crate::retry::{RetryConfig, Verdict};
 use crate::AppContext;
 use bytes::Bytes;
+use serde_json::value::RawValue;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 use yida_auth::{AccessToken, StaticToken, TokenProvider};
-
-tokio::task_local! {
-    /// Set by [`Client::call_dynamic_text`]: where `call_json` leaves the reply's exact text.
-    static RAW_REPLY: std::cell::RefCell<Option<String>>;
-}
 
 /// DingTalk's API endpoint.
 pub const DEFAULT_ENDPOINT: &str = "https://api.dingtalk.com";
@@ -333,6 +329,172 @@ impl ClientBuilder {
     }
 }
 
+/// A request's path, query and body, encoded and checked (nothing sent yet).
+pub(crate) struct Encoded {
+    /// Percent-encoded path and query string (`/v1.0/…?a=b`).
+    path_and_query: String,
+    body: Option<Bytes>,
+}
+
+impl Encoded {
+    /// Checks `request` (required parameters, path segments, JSON text) and encodes it.
+    fn of<O: Operation>(request: &O) -> Result<Encoded, Error> {
+        let meta: &'static OperationMeta = &O::META;
+        request.check().map_err(|e| Error::InvalidParameter {
+            operation: meta.id,
+            name: e.name,
+            problem: e.problem,
+        })?;
+        let mut path_and_query = String::with_capacity(meta.path.len() + 64);
+        request.write_path(&mut path_and_query);
+        let mut q = crate::__private::QueryWriter::default();
+        request.write_query(&mut q);
+        path_and_query.push_str(&q.finish());
+        let body = if meta.has_body {
+            let bytes = serde_json::to_vec(request).map_err(|e| Error::InvalidInput {
+                operation: meta.id,
+                message: format!("cannot encode the body: {e}"),
+            })?;
+            Some(Bytes::from(bytes))
+        } else {
+            None
+        };
+        Ok(Encoded {
+            path_and_query,
+            body,
+        })
+    }
+}
+
+/// The typed steps of a dynamic call ([`Client::call`]), instantiated per operation: the
+/// generated descriptor holds them as function pointers, so a call by descriptor reaches the
+/// operation's request and reply types without any dispatch on names.
+#[derive(Clone, Copy)]
+pub(crate) struct Dynamic {
+    /// Input (checked against the descriptor) → typed request → context → encoded request.
+    encode: fn(serde_json::Value, &AppContext) -> Result<Encoded, Error>,
+    /// Checks a 2xx reply against the reply type and hands out its exact text.
+    reply: fn(Reply) -> Result<Option<Box<RawValue>>, Error>,
+}
+
+impl fmt::Debug for Dynamic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Dynamic")
+    }
+}
+
+impl Dynamic {
+    /// The steps for operation `O` (called by the generated descriptors; unused in a build
+    /// without any area feature).
+    #[allow(dead_code)]
+    pub(crate) const fn of<O: Operation>() -> Dynamic {
+        Dynamic {
+            encode: dynamic_encode::<O>,
+            reply: dynamic_reply::<O>,
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn dynamic_encode<O: Operation>(
+    input: serde_json::Value,
+    ctx: &AppContext,
+) -> Result<Encoded, Error> {
+    let mut request: O = serde_json::from_value(input).map_err(|e| Error::InvalidInput {
+        operation: O::META.id,
+        message: e.to_string(),
+    })?;
+    request.fill_context(ctx);
+    Encoded::of(&request)
+}
+
+#[allow(dead_code)]
+fn dynamic_reply<O: Operation>(reply: Reply) -> Result<Option<Box<RawValue>>, Error> {
+    let meta: &'static OperationMeta = &O::META;
+    if !meta.has_reply {
+        return Ok(None);
+    }
+    let decode_error = |source| Error::Decode {
+        operation: meta.id,
+        status: reply.status,
+        request_id: reply.request_id.clone(),
+        source,
+    };
+    if reply.body.iter().all(u8::is_ascii_whitespace) {
+        // An empty reply reads as the reply type's default (as with `send`).
+        return serde_json::value::to_raw_value(&O::Response::default())
+            .map(Some)
+            .map_err(decode_error);
+    }
+    let text = match std::str::from_utf8(&reply.body) {
+        Ok(text) => text,
+        // Not UTF-8: the parser reports where.
+        Err(_) => {
+            return Err(decode_error(
+                serde_json::from_slice::<serde::de::IgnoredAny>(&reply.body)
+                    .err()
+                    .unwrap_or_else(|| serde::de::Error::custom("the reply is not UTF-8")),
+            ))
+        }
+    };
+    // Decoded once, into the reply type (a reply that does not fit is an error, as with
+    // `send`); free JSON inside it (`RawJson`) is held to what any JSON consumer can read
+    // (nesting up to 128 levels, numbers an f64 can hold) without building a tree; then the
+    // text itself is handed out, as received.
+    serde_json::from_str::<O::Response>(text).map_err(decode_error)?;
+    serde_json::from_str::<Representable>(text).map_err(decode_error)?;
+    serde_json::from_str::<Box<RawValue>>(text)
+        .map(Some)
+        .map_err(decode_error)
+}
+
+/// Reads any JSON value through `deserialize_any`, keeping nothing: the parser's nesting limit
+/// and number range apply (as for a `serde_json::Value`), no value is allocated.
+struct Representable;
+
+impl<'de> serde::Deserialize<'de> for Representable {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Representable)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Representable {
+    type Value = Representable;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<Representable>()?.is_some() {}
+        Ok(self)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, Representable>()?
+            .is_some()
+        {}
+        Ok(self)
+    }
+}
+
 /// A request ready to go: everything computed once, before the first attempt.
 struct Prepared {
     meta: &'static OperationMeta,
@@ -412,118 +574,50 @@ impl Client {
     pub async fn send<O: Operation>(&self, mut request: O) -> Result<O::Response, Error> {
         let meta: &'static OperationMeta = &O::META;
         request.fill_context(&self.inner.context);
-        let prepared = self.prepare(meta, &request)?;
+        let prepared = self.prepare(meta, Encoded::of(&request)?);
         let reply = self.execute(prepared).await?;
         decode::<O::Response>(meta, reply)
     }
 
-    fn prepare<O: Operation>(
+    fn prepare(&self, meta: &'static OperationMeta, encoded: Encoded) -> Prepared {
+        let endpoint = &self.inner.endpoint;
+        let mut url = String::with_capacity(endpoint.len() + encoded.path_and_query.len());
+        url.push_str(endpoint);
+        url.push_str(&encoded.path_and_query);
+        Prepared {
+            meta,
+            url,
+            body: encoded.body,
+        }
+    }
+
+    /// Sends any operation by its descriptor, with parameters given as one JSON object by
+    /// wire name (as `yida call` and the MCP server do), and returns the reply's text exactly
+    /// as received (key order, number spelling and unknown fields kept); `None` for an
+    /// operation whose reply has no body.
+    ///
+    /// Before anything is sent, the input is checked against the descriptor
+    /// ([`OperationMeta::check_input`]: unknown names, types, required parameters) and then
+    /// against the request type (context filled from the client, path segments, JSON text).
+    /// The reply is decoded once into the operation's reply type: one that does not fit is
+    /// an [`Error::Decode`] (the request was sent).
+    ///
+    /// ```no_run
+    /// # async fn run(client: yida_api::Client) -> Result<(), yida_api::Error> {
+    /// let op = yida_api::operation("GetFormDataByID", "1.0").expect("forms area compiled in");
+    /// let reply = client.call(op, serde_json::json!({ "id": "FINST-1" })).await?;
+    /// println!("{}", reply.map(|r| r.get().to_string()).unwrap_or_default());
+    /// # Ok(()) }
+    /// ```
+    pub async fn call(
         &self,
         meta: &'static OperationMeta,
-        request: &O,
-    ) -> Result<Prepared, Error> {
-        request.check().map_err(|e| Error::InvalidParameter {
-            operation: meta.id(),
-            name: e.name,
-            problem: e.problem,
-        })?;
-        let mut url = String::with_capacity(self.inner.endpoint.len() + meta.path.len() + 64);
-        url.push_str(&self.inner.endpoint);
-        request.write_path(&mut url);
-        crate::guard::check_path(meta, &url[self.inner.endpoint.len()..])?;
-        let mut q = crate::__private::QueryWriter::default();
-        request.write_query(&mut q);
-        url.push_str(&q.finish());
-        let body = if meta.has_body {
-            let bytes = serde_json::to_vec(request).map_err(|e| Error::InvalidInput {
-                operation: meta.id(),
-                message: format!("cannot encode the body: {e}"),
-            })?;
-            Some(Bytes::from(bytes))
-        } else {
-            None
-        };
-        Ok(Prepared { meta, url, body })
-    }
-
-    /// Sends a dynamic call: parameters as one JSON object by wire name, reply as JSON.
-    /// Unknown and missing parameters are refused before anything is sent.
-    ///
-    /// The reply is returned as received: every field is kept, including fields the spec does
-    /// not know yet. It is still checked against the operation's reply type, and a reply that
-    /// does not decode (or holds JSON a [`serde_json::Value`] cannot represent, such as `1e400`
-    /// or nesting deeper than 128 levels) is an [`Error::Decode`]: the request was sent.
-    pub async fn call_json<O: Operation>(
-        &self,
         input: serde_json::Value,
-    ) -> Result<Option<serde_json::Value>, Error> {
-        let mut request: O = serde_json::from_value(input).map_err(|e| Error::InvalidInput {
-            operation: O::META.id(),
-            message: e.to_string(),
-        })?;
-        let meta: &'static OperationMeta = &O::META;
-        request.fill_context(&self.inner.context);
-        let prepared = self.prepare(meta, &request)?;
-        let reply = self.execute(prepared).await?;
-        if !meta.has_reply {
-            return Ok(None);
-        }
-        if reply.body.iter().all(u8::is_ascii_whitespace) {
-            // An empty reply reads as the reply type's default (as with `send`); no text.
-            return serde_json::to_value(O::Response::default())
-                .map(Some)
-                .map_err(|e| Error::InvalidInput {
-                    operation: meta.id(),
-                    message: format!("cannot render the reply as JSON: {e}"),
-                });
-        }
-        let body = reply.body.clone();
-        let (status, request_id) = (reply.status, reply.request_id.clone());
-        decode::<O::Response>(meta, reply)?;
-        let decode_error = |source| Error::Decode {
-            operation: meta.id(),
-            status,
-            request_id: request_id.clone(),
-            source,
-        };
-        let value: serde_json::Value = serde_json::from_slice(&body).map_err(decode_error)?;
-        // `call_dynamic_text`: hand out the exact text too (it decoded above, so it is UTF-8).
-        let _ = RAW_REPLY.try_with(|slot| {
-            *slot.borrow_mut() = Some(String::from_utf8_lossy(&body).into_owned());
-        });
-        Ok(Some(value))
-    }
-
-    /// Sends `action`@`version` with parameters given as one JSON object by wire name (as
-    /// `yida call` does). Returns the reply as JSON, `None` for an empty reply.
-    ///
-    /// The reply keeps every field received (see [`Client::call_json`]).
-    pub async fn call_dynamic(
-        &self,
-        action: &str,
-        version: &str,
-        input: serde_json::Value,
-    ) -> Result<Option<serde_json::Value>, Error> {
-        crate::generated::call_dynamic(self, action, version, input).await
-    }
-
-    /// Like [`Client::call_dynamic`], but returns the reply's text exactly as received (key
-    /// order, number spelling and unknown fields kept), after the same checks: it decodes into
-    /// the operation's reply type and is valid JSON, else [`Error::Decode`].
-    pub async fn call_dynamic_text(
-        &self,
-        action: &str,
-        version: &str,
-        input: serde_json::Value,
-    ) -> Result<Option<String>, Error> {
-        // The generated dispatch returns a `Value`; the text is handed out beside it, scoped to
-        // this call (a task-local, so concurrent calls cannot mix their replies).
-        RAW_REPLY
-            .scope(std::cell::RefCell::new(None), async {
-                let reply = self.call_dynamic(action, version, input).await?;
-                Ok(reply.and_then(|_| RAW_REPLY.with(|slot| slot.borrow_mut().take())))
-            })
-            .await
+    ) -> Result<Option<Box<RawValue>>, Error> {
+        meta.check_input(&input)?;
+        let encoded = (meta.dynamic.encode)(input, &self.inner.context)?;
+        let reply = self.execute(self.prepare(meta, encoded)).await?;
+        (meta.dynamic.reply)(reply)
     }
 
     /// Runs the attempts of one call under the overall timeout. Not generic, so it is compiled
@@ -559,7 +653,7 @@ impl Client {
             Ok(Ok(reply)) => {
                 span.in_scope(|| {
                     tracing::debug!(
-                        operation = %prepared.meta.id(),
+                        operation = %prepared.meta.id,
                         status = reply.status,
                         request_id = reply.request_id.as_deref().unwrap_or(""),
                         attempts = outcome.attempts,
@@ -570,7 +664,7 @@ impl Client {
             }
             Ok(Err(e)) => Err(e),
             Err(_) => Err(Error::Timeout {
-                operation: prepared.meta.id(),
+                operation: prepared.meta.id,
                 elapsed: started.elapsed(),
                 source: None,
             }),
@@ -693,7 +787,7 @@ impl Client {
         let request_id = header("x-acs-request-id");
         if (300..400).contains(&status) {
             return Err(Error::Redirect {
-                operation: p.meta.id(),
+                operation: p.meta.id,
                 status,
                 location: header("location").map(|l| yida_auth::wire::redact_url(&l)),
             });
@@ -703,7 +797,7 @@ impl Client {
             Ok(b) => b,
             Err(yida_auth::wire::ReadError::TooLarge { limit }) => {
                 return Err(Error::BodyTooLarge {
-                    operation: p.meta.id(),
+                    operation: p.meta.id,
                     status,
                     request_id,
                     limit,
@@ -730,7 +824,7 @@ impl Client {
     fn transport_error(&self, p: &Prepared, e: reqwest::Error, started: Instant) -> Error {
         // reqwest's errors carry the URL, whose query may hold `systemToken`: drop it.
         let e = e.without_url();
-        let operation = p.meta.id();
+        let operation = p.meta.id;
         if e.is_timeout() {
             Error::Timeout {
                 operation,
@@ -754,7 +848,7 @@ impl Client {
 fn parse_error(p: &Prepared, status: u16, header_id: Option<String>, body: &[u8]) -> ApiError {
     use yida_auth::wire::{parse_error_body, ErrorReply};
     let mut err = ApiError {
-        operation: p.meta.id(),
+        operation: p.meta.id,
         status,
         code: None,
         message: None,
@@ -808,7 +902,7 @@ fn decode<T: serde::de::DeserializeOwned + Default>(
         Err(_) => serde_json::from_slice(&reply.body),
     };
     parsed.map_err(|source| Error::Decode {
-        operation: meta.id(),
+        operation: meta.id,
         status: reply.status,
         request_id: reply.request_id,
         source,

@@ -286,7 +286,9 @@ async fn read_capped(resp: &mut reqwest::Response, idle: Duration) -> String {
     let mut buf = Vec::new();
     while buf.len() < ERROR_BODY_LIMIT {
         match tokio::time::timeout(idle, resp.chunk()).await {
-            Ok(Ok(Some(c))) => buf.extend_from_slice(&c[..c.len().min(ERROR_BODY_LIMIT - buf.len())]),
+            Ok(Ok(Some(c))) => {
+                buf.extend_from_slice(&c[..c.len().min(ERROR_BODY_LIMIT - buf.len())])
+            }
             _ => break,
         }
     }
@@ -315,7 +317,11 @@ fn url_expired(url: &reqwest::Url) -> bool {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    let exp_ms = if exp < 100_000_000_000 { exp * 1000 } else { exp };
+    let exp_ms = if exp < 100_000_000_000 {
+        exp * 1000
+    } else {
+        exp
+    };
     exp_ms <= now
 }
 
@@ -333,6 +339,8 @@ mod tests {
         let future =
             reqwest::Url::parse("https://x.invalid/f?Expires=99999999999999&Signature=a").unwrap();
         assert!(!url_expired(&future));
-        assert!(!url_expired(&reqwest::Url::parse("https://x.invalid/f").unwrap()));
+        assert!(!url_expired(
+            &reqwest::Url::parse("https://x.invalid/f").unwrap()
+        ));
     }
 }

@@ -14,14 +14,14 @@ use crate::Error;
 pub(crate) enum Driven<T: Send + 'static> {
     Spawned {
         handle: tokio::task::JoinHandle<Result<T, Error>>,
-        operation: String,
+        operation: crate::OpId,
     },
     Inline(Pin<Box<dyn Future<Output = Result<T, Error>> + Send>>),
 }
 
 impl<T: Send + 'static> Driven<T> {
     pub(crate) fn new(
-        operation: String,
+        operation: crate::OpId,
         fut: Pin<Box<dyn Future<Output = Result<T, Error>> + Send>>,
     ) -> Self {
         match tokio::runtime::Handle::try_current() {
@@ -55,7 +55,7 @@ impl<T: Send + 'static> Future for Driven<T> {
                 // Cancelled by the runtime shutting down: the call may have gone out, so it is
                 // reported the way an interrupted call is (possibly applied).
                 Poll::Ready(Err(_)) => Poll::Ready(Err(Error::Timeout {
-                    operation: std::mem::take(operation),
+                    operation: *operation,
                     elapsed: Duration::ZERO,
                     source: None,
                 })),

@@ -15,8 +15,8 @@ const MAX_CODE_SHOWN: usize = 200;
 /// A DingTalk error reply (any non-2xx answer).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
-    /// `Action@version` of the call.
-    pub operation: String,
+    /// The operation called (`Display`: `Action@version`).
+    pub operation: crate::OpId,
     /// HTTP status.
     pub status: u16,
     /// DingTalk error code (`InvalidAuthentication`, `Forbidden.AccessDenied.QpsLimitForApi`, …),
@@ -117,8 +117,8 @@ pub enum Error {
     /// A parameter is missing or invalid; nothing was sent.
     #[error("{operation}: parameter `{name}` {problem}")]
     InvalidParameter {
-        /// `Action@version`.
-        operation: String,
+        /// The operation (`Display`: `Action@version`).
+        operation: crate::OpId,
         /// Wire name of the parameter.
         name: &'static str,
         /// What is wrong.
@@ -127,18 +127,10 @@ pub enum Error {
     /// The input of a dynamic call (`yida call`) does not fit the operation; nothing was sent.
     #[error("{operation}: {message}")]
     InvalidInput {
-        /// `Action@version`.
-        operation: String,
+        /// The operation (`Display`: `Action@version`).
+        operation: crate::OpId,
         /// What is wrong, naming the parameter.
         message: String,
-    },
-    /// No operation of that name and version exists in this build.
-    #[error("unknown operation {action}@{version} (see `yida ops`)")]
-    UnknownOperation {
-        /// Action asked for.
-        action: String,
-        /// Version asked for.
-        version: String,
     },
     /// No access token could be had; nothing was sent. (`Display` includes the cause, so the
     /// cause is not also returned as `source()`: printing the chain shows it once.)
@@ -151,8 +143,8 @@ pub enum Error {
     /// reach another host).
     #[error("{operation}: HTTP {status} redirect to {location:?} not followed")]
     Redirect {
-        /// `Action@version`.
-        operation: String,
+        /// The operation (`Display`: `Action@version`).
+        operation: crate::OpId,
         /// HTTP status.
         status: u16,
         /// The `Location` header.
@@ -161,8 +153,8 @@ pub enum Error {
     /// No connection could be made; the request was not sent.
     #[error("{operation}: could not connect")]
     Connect {
-        /// `Action@version`.
-        operation: String,
+        /// The operation (`Display`: `Action@version`).
+        operation: crate::OpId,
         /// The cause.
         #[source]
         source: reqwest::Error,
@@ -170,8 +162,8 @@ pub enum Error {
     /// The call took too long (per attempt or overall).
     #[error("{operation}: timed out after {elapsed:?}")]
     Timeout {
-        /// `Action@version`.
-        operation: String,
+        /// The operation (`Display`: `Action@version`).
+        operation: crate::OpId,
         /// How long it ran.
         elapsed: Duration,
         /// The cause, when the HTTP layer reported it.
@@ -181,8 +173,8 @@ pub enum Error {
     /// The connection broke after the request may have been sent.
     #[error("{operation}: transport error")]
     Transport {
-        /// `Action@version`.
-        operation: String,
+        /// The operation (`Display`: `Action@version`).
+        operation: crate::OpId,
         /// The cause.
         #[source]
         source: reqwest::Error,
@@ -191,8 +183,8 @@ pub enum Error {
     /// reading stopped at the limit. The request was sent.
     #[error("{operation}: the HTTP {status} reply exceeds the {limit}-byte body limit; reading stopped{}", request_id.as_ref().map(|r| format!(" (request id {})", printable(r, MAX_CODE_SHOWN))).unwrap_or_default())]
     BodyTooLarge {
-        /// `Action@version`.
-        operation: String,
+        /// The operation (`Display`: `Action@version`).
+        operation: crate::OpId,
         /// HTTP status.
         status: u16,
         /// Request id from the headers, if any.
@@ -208,8 +200,8 @@ pub enum Error {
     /// call, cannot be rendered as JSON). The request was sent.
     #[error("{operation}: cannot decode the HTTP {status} reply{}", request_id.as_ref().map(|r| format!(" (request id {})", printable(r, MAX_CODE_SHOWN))).unwrap_or_default())]
     Decode {
-        /// `Action@version`.
-        operation: String,
+        /// The operation (`Display`: `Action@version`).
+        operation: crate::OpId,
         /// HTTP status.
         status: u16,
         /// Request id from the headers, if any.
@@ -226,8 +218,8 @@ pub enum Error {
     /// again (no progress). The items received before were delivered.
     #[error("{operation}: page walk incomplete after {received} items{}: {reason}", expected.map(|e| format!(" of {e}")).unwrap_or_default())]
     IncompleteWalk {
-        /// `Action@version`.
-        operation: String,
+        /// The operation (`Display`: `Action@version`).
+        operation: crate::OpId,
         /// Items `totalCount` announced, when it did.
         expected: Option<i64>,
         /// Items delivered.

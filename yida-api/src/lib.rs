@@ -91,7 +91,6 @@ pub mod download;
 mod drive;
 mod error;
 pub mod form_values;
-mod guard;
 mod json_text;
 #[doc(hidden)]
 pub mod lenient;
@@ -115,8 +114,8 @@ pub use error::{ApiError, Error};
 pub use json_text::JsonText;
 pub use limiter::{AdaptiveRateLimiter, FixedRateLimiter, QuotaKey, RateLimiter};
 pub use meta::{
-    HttpMethod, Operation, OperationMeta, PageStyle, Paginated, ParamError, ParamLocation,
-    ParamMeta,
+    operation, FieldMeta, HttpMethod, ModelMeta, Operation, OperationMeta, PageStyle, Paginated,
+    ParamError, ParamLocation, ParamMeta, ParamType, PathPart,
 };
 pub use paginate::{JsonPageStream, PageStream, MAX_PAGE_SIZE};
 pub use raw::{DecodeError, RawJson};

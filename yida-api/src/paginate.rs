@@ -12,7 +12,7 @@
 //!   page size below the one requested), the last item is followed by
 //!   [`Error::IncompleteWalk`], never by a silent end.
 
-use crate::meta::{OperationMeta, PageStyle, Paginated};
+use crate::meta::{OperationMeta, Paginated};
 use crate::{Client, Error};
 use futures_core::Stream;
 use futures_util::stream::{FuturesOrdered, StreamExt};
@@ -57,7 +57,7 @@ fn fingerprint<T: serde::Serialize>(items: &[T]) -> u64 {
 
 /// The state of a walk: which pages are asked for, which are in flight, when it is over.
 struct Walk<T> {
-    operation: String,
+    operation: crate::OpId,
     client: Client,
     fetch: Fetch<T>,
     concurrency: usize,
@@ -93,7 +93,7 @@ impl<T> fmt::Debug for Walk<T> {
 
 impl<T: Send + 'static> Walk<T> {
     fn new(
-        operation: String,
+        operation: crate::OpId,
         client: Client,
         page: Option<i64>,
         page_size: Option<i64>,
@@ -140,7 +140,7 @@ impl<T: Send + 'static> Walk<T> {
         self.stop_issuing = true;
         self.in_flight = FuturesOrdered::new();
         Error::IncompleteWalk {
-            operation: self.operation.clone(),
+            operation: self.operation,
             expected: self.expected(),
             received: self.seen,
             reason,
@@ -164,7 +164,7 @@ impl<T: Send + 'static> Walk<T> {
             // Concurrent pages run as tasks: each leaves when the limiter says, even while the
             // caller is busy with the items of an earlier page.
             let fut: PageFuture<T> = if parallel {
-                Box::pin(crate::drive::Driven::new(self.operation.clone(), fut))
+                Box::pin(crate::drive::Driven::new(self.operation, fut))
             } else {
                 fut
             };
@@ -302,41 +302,30 @@ impl Client {
             })
         });
         PageStream {
-            walk: Walk::new(R::META.id(), self.clone(), page, size, fetch),
+            walk: Walk::new(R::META.id, self.clone(), page, size, fetch),
             buffer: VecDeque::new(),
         }
     }
 
-    /// Walks the pages of a paginated operation called dynamically (parameters as one JSON
-    /// object by wire name, as `yida call --all` does). As a [`Stream`] it yields the items of
-    /// every page as JSON, like [`PageStream`]; [`JsonPageStream::next_items`] hands out a page
-    /// at a time instead.
+    /// Walks the pages of a paginated operation called by its descriptor (parameters as one
+    /// JSON object by wire name, as `yida call --all` does; each page is a [`Client::call`]).
+    /// As a [`Stream`] it yields the items of every page as JSON, like [`PageStream`];
+    /// [`JsonPageStream::next_items`] hands out a page at a time instead.
     pub fn paginate_json(
         &self,
-        action: &str,
-        version: &str,
+        meta: &'static OperationMeta,
         input: serde_json::Value,
     ) -> Result<JsonPageStream, Error> {
-        let meta: &'static OperationMeta = crate::operations()
-            .into_iter()
-            .find(|o| o.action == action && o.version == version)
-            .ok_or_else(|| Error::UnknownOperation {
-                action: action.to_string(),
-                version: version.to_string(),
-            })?;
-        let page_key = match meta.pagination {
-            Some(PageStyle::PageNumber) => "pageNumber",
-            Some(PageStyle::CurrentPage) => "currentPage",
-            None => {
-                return Err(Error::InvalidInput {
-                    operation: meta.id(),
-                    message: "is not a paginated operation".into(),
-                })
-            }
+        let Some(style) = meta.pagination else {
+            return Err(Error::InvalidInput {
+                operation: meta.id,
+                message: "is not a paginated operation".into(),
+            });
         };
+        let page_key = style.page_param();
         let serde_json::Value::Object(input) = input else {
             return Err(Error::InvalidInput {
-                operation: meta.id(),
+                operation: meta.id,
                 message: "parameters must be one JSON object".into(),
             });
         };
@@ -348,10 +337,18 @@ impl Client {
             input.insert("pageSize".into(), page_size.into());
             let client = client.clone();
             Box::pin(async move {
-                let reply = client
-                    .call_dynamic(meta.action, meta.version, serde_json::Value::Object(input))
-                    .await?
-                    .unwrap_or_default();
+                let raw = client.call(meta, serde_json::Value::Object(input)).await?;
+                let reply: serde_json::Value = match raw {
+                    Some(raw) => {
+                        serde_json::from_str(raw.get()).map_err(|source| Error::Decode {
+                            operation: meta.id,
+                            status: 200,
+                            request_id: None,
+                            source,
+                        })?
+                    }
+                    None => serde_json::Value::Null,
+                };
                 let total = reply.get("totalCount").and_then(serde_json::Value::as_i64);
                 let items = match reply {
                     serde_json::Value::Object(mut m) => match m.remove("data") {
@@ -369,7 +366,7 @@ impl Client {
             })
         });
         Ok(JsonPageStream {
-            walk: Walk::new(meta.id(), self.clone(), page, size, fetch),
+            walk: Walk::new(meta.id, self.clone(), page, size, fetch),
             buffer: VecDeque::new(),
         })
     }

@@ -162,7 +162,7 @@ mod tests {
 
     fn api(status: u16, code: &str) -> Error {
         Error::Api(Box::new(ApiError {
-            operation: "X@1.0".into(),
+            operation: crate::OpId::all()[0],
             status,
             code: Some(code.into()),
             message: None,

@@ -1,4 +1,4 @@
-//! The rustls crypto provider behind HTTPS (features `tls-aws-lc`, the default, and `tls-ring`).
+//! The rustls crypto provider behind HTTPS (features `tls-ring`, the default, and `tls-aws-lc`).
 
 /// Makes sure reqwest finds a rustls crypto provider; the client constructors of `yida-auth` and
 /// `yida-api` call it before building their HTTP client.

@@ -4,7 +4,7 @@
 use crate::fail::{Fail, DECODE, OUTPUT};
 use crate::out;
 use std::io::{IsTerminal, Read};
-use yida_api::{Client, OperationMeta, ParamLocation};
+use yida_api::{Client, OperationMeta, ParamType};
 
 /// Send one operation and print the reply as received (JSON).
 ///
@@ -118,22 +118,14 @@ fn find_op(action: &str, version: Option<&str>) -> Result<&'static OperationMeta
             .find(|o| o.legacy.is_none())
             .unwrap_or(&same[same.len() - 1]),
     };
-    if let (Some(_), Some((a, v))) = (version, meta.legacy) {
+    if let (Some(_), Some(replacement)) = (version, meta.legacy) {
         out::note(&format!(
-            "note: {} is a legacy operation; {a}@{v} replaces it (the default without \
+            "note: {} is a legacy operation; {replacement} replaces it (the default without \
              --api-version)",
-            meta.id()
+            meta.id
         ));
     }
     Ok(meta)
-}
-
-fn location(l: ParamLocation) -> &'static str {
-    match l {
-        ParamLocation::Path => "path",
-        ParamLocation::Query => "query",
-        ParamLocation::Body => "body",
-    }
 }
 
 fn context_var(name: &str) -> Option<&'static str> {
@@ -148,7 +140,7 @@ fn context_var(name: &str) -> Option<&'static str> {
 
 /// `yida call <Action> --help`: the operation and its parameters, from the spec.
 fn op_help(meta: &OperationMeta) -> String {
-    let mut s = format!("{}: {}\n\n", meta.id(), meta.doc);
+    let mut s = format!("{}: {}\n\n", meta.id, meta.doc);
     s.push_str(&format!("  {} {}\n", meta.method, meta.path));
     s.push_str(&format!("  area: {}", meta.area));
     if let Some(p) = meta.permission {
@@ -159,8 +151,8 @@ fn op_help(meta: &OperationMeta) -> String {
     } else {
         "; changes data (never retried once it may have applied)\n"
     });
-    if let Some((a, v)) = meta.legacy {
-        s.push_str(&format!("  legacy: {a}@{v} replaces it\n"));
+    if let Some(replacement) = meta.legacy {
+        s.push_str(&format!("  legacy: {replacement} replaces it\n"));
     }
     if meta.pagination.is_some() {
         s.push_str("  paginated: --all walks every page\n");
@@ -188,7 +180,7 @@ fn op_help(meta: &OperationMeta) -> String {
     let ty_width = meta
         .params
         .iter()
-        .map(|p| p.ty.len())
+        .map(|p| p.ty.to_string().len())
         .max()
         .unwrap_or(4)
         .max(4);
@@ -203,87 +195,19 @@ fn op_help(meta: &OperationMeta) -> String {
                 doc.push_str(&format!(" [default: ${var}]"));
             }
         }
-        if p.ty == "json_text" {
+        if p.ty == ParamType::JsonText {
             doc.push_str(" [JSON text: give the text or the JSON value]");
         }
         s.push_str(&format!(
             "  {:<width$}  {:<ty_width$}  {:<8}  {:<5}  {}\n",
             p.name,
-            p.ty,
+            p.ty.to_string(),
             if p.required { "yes" } else { "no" },
-            location(p.location),
+            p.location.as_str(),
             doc.trim()
         ));
     }
     s
-}
-
-/// What JSON a spec type takes, where the CLI can tell; `None`: anything (the library checks).
-fn type_problem(ty: &str, v: &serde_json::Value) -> Option<String> {
-    use serde_json::Value;
-    if v.is_null() {
-        return None;
-    }
-    let want = |ok: bool, what: &str| (!ok).then(|| format!("must be {what}"));
-    let list = ty.strip_prefix("list<").and_then(|t| t.strip_suffix('>'));
-    let map = ty.strip_prefix("map<").and_then(|t| t.strip_suffix('>'));
-    let kind = match v {
-        Value::String(_) => "a string",
-        Value::Number(n) if n.is_i64() => "an integer",
-        Value::Number(n) if n.is_u64() => "an integer out of range",
-        Value::Number(_) => "a number",
-        Value::Bool(_) => "a boolean",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-        Value::Null => "null",
-    };
-    let problem = match (ty, list, map) {
-        ("string", ..) => want(v.is_string(), "a string"),
-        ("i64", ..) => want(v.is_i64(), "an integer"),
-        ("f64", ..) => want(v.is_number(), "a number"),
-        ("bool", ..) => want(v.is_boolean(), "a boolean (true or false)"),
-        (_, Some(inner), _) => match v.as_array() {
-            None => Some("must be a JSON array".into()),
-            Some(items) => items
-                .iter()
-                .enumerate()
-                .find_map(|(i, item)| type_problem(inner, item).map(|p| format!("[{i}] {p}"))),
-        },
-        (_, _, Some(_)) => want(v.is_object(), "a JSON object"),
-        _ => None,
-    };
-    problem.map(|p| format!("{p} ({ty}), not {kind}"))
-}
-
-/// Names and JSON types of the input against the spec, before anything is sent.
-fn check_input(meta: &OperationMeta, input: &serde_json::Value) -> Result<(), Fail> {
-    let Some(map) = input.as_object() else {
-        return Ok(());
-    };
-    for (name, value) in map {
-        let Some(p) = meta.params.iter().find(|p| p.name == name) else {
-            let names = did_you_mean(name, meta.params.iter().map(|p| p.name));
-            let hint = if names.is_empty() {
-                format!(
-                    "see `yida call {} --api-version {} --help`",
-                    meta.action, meta.version
-                )
-            } else {
-                format!("did you mean {}?", quoted(&names))
-            };
-            return Err(Fail::usage(format!(
-                "{}: unknown parameter `{name}`: {hint}",
-                meta.id()
-            )));
-        };
-        if let Some(problem) = type_problem(p.ty, value) {
-            return Err(Fail::usage(format!(
-                "{}: parameter `{name}` {problem}",
-                meta.id()
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// Sends the operation and prints the reply.
@@ -301,15 +225,13 @@ pub async fn run(args: CallArgs) -> Result<(), Fail> {
         return out::stdout(&op_help(meta));
     }
     let input = read_input(args.input.as_deref())?;
-    check_input(meta, &input)?;
     let client = crate::config::client()?;
     if args.all {
         return call_all(&client, meta, input, usize::from(args.concurrency)).await;
     }
-    let reply = client
-        .call_dynamic_text(meta.action, meta.version, input)
-        .await?;
-    if let Some(mut text) = reply {
+    if let Some(reply) = client.call(meta, input).await? {
+        let mut text = String::with_capacity(reply.get().len() + 1);
+        text.push_str(reply.get());
         if !text.ends_with('\n') {
             text.push('\n');
         }
@@ -325,7 +247,7 @@ fn sent_but_not_written(f: Fail, meta: &OperationMeta) -> Fail {
             OUTPUT,
             format!(
                 "{msg}\n  {} was sent and applied; its reply is lost",
-                meta.id()
+                meta.id
             ),
         ),
         f => f,
@@ -335,19 +257,17 @@ fn sent_but_not_written(f: Fail, meta: &OperationMeta) -> Fail {
 /// `--all`: every page, one JSON item per line, progress on stderr.
 async fn call_all(
     client: &Client,
-    meta: &OperationMeta,
+    meta: &'static OperationMeta,
     input: serde_json::Value,
     concurrency: usize,
 ) -> Result<(), Fail> {
     if meta.pagination.is_none() {
         return Err(Fail::usage(format!(
             "{} is not a paginated operation; --all does not apply",
-            meta.id()
+            meta.id
         )));
     }
-    let mut pages = client
-        .paginate_json(meta.action, meta.version, input)?
-        .concurrency(concurrency);
+    let mut pages = client.paginate_json(meta, input)?.concurrency(concurrency);
     let progress = Progress::new();
     let result = async {
         while let Some(items) = pages.next_items().await {

@@ -27,8 +27,9 @@ pub async fn run(args: ExportArgs) -> Result<(), Fail> {
     let client = client()?;
     let mut records = client
         .paginate_json(
-            "SearchFormDatas",
-            "2.0",
+            yida_api::OpId::SearchFormDatasV2
+                .meta()
+                .ok_or_else(|| Fail::usage("this build has no `search` area"))?,
             serde_json::json!({ "formUuid": args.form_uuid }),
         )?
         .concurrency(usize::from(args.concurrency));

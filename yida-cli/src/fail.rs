@@ -44,10 +44,7 @@ impl Fail {
 impl From<Error> for Fail {
     fn from(e: Error) -> Self {
         let code = match e {
-            Error::InvalidParameter { .. }
-            | Error::InvalidInput { .. }
-            | Error::UnknownOperation { .. }
-            | Error::Config(_) => USAGE,
+            Error::InvalidParameter { .. } | Error::InvalidInput { .. } | Error::Config(_) => USAGE,
             Error::Auth(yida_auth::AuthError::MissingCredential { .. }) => USAGE,
             ref e if e.is_decode() => DECODE,
             _ => FAILED,
@@ -88,11 +85,7 @@ pub fn clean_to(text: &str, max: usize) -> String {
 pub fn describe(e: &Error) -> String {
     if let Some(api) = e.api() {
         let field = |v: &Option<String>| v.as_deref().map(clean).unwrap_or_else(|| "-".into());
-        let mut out = format!(
-            "error: {} failed: HTTP {}",
-            clean(&api.operation),
-            api.status
-        );
+        let mut out = format!("error: {} failed: HTTP {}", api.operation, api.status);
         out.push_str(&format!("\n  code: {}", field(&api.code)));
         out.push_str(&format!("\n  message: {}", field(&api.message)));
         out.push_str(&format!("\n  request id: {}", field(&api.request_id)));

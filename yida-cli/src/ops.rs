@@ -41,12 +41,13 @@ pub async fn run(args: OpsArgs) -> Result<(), Fail> {
                     "permission": o.permission,
                     "readOnly": o.read_only,
                     "seed": o.seed,
-                    "legacy": o.legacy.map(|(a, v)| format!("{a}@{v}")),
+                    "docTitle": o.doc_title,
+                    "legacy": o.legacy.map(|l| l.to_string()),
                     "paginated": o.pagination.is_some(),
                     "params": o.params.iter().map(|p| serde_json::json!({
                         "name": p.name,
-                        "in": match p.location { yida_api::ParamLocation::Path => "path", yida_api::ParamLocation::Query => "query", yida_api::ParamLocation::Body => "body" },
-                        "type": p.ty,
+                        "in": p.location.as_str(),
+                        "type": p.ty.to_string(),
                         "required": p.required,
                         "doc": p.doc,
                     })).collect::<Vec<_>>(),
@@ -59,7 +60,7 @@ pub async fn run(args: OpsArgs) -> Result<(), Fail> {
         for o in &ops {
             let legacy = o
                 .legacy
-                .map(|(a, v)| format!("  [legacy → {a} {v}]"))
+                .map(|l| format!("  [legacy → {} {}]", l.action(), l.version()))
                 .unwrap_or_default();
             text.push_str(&format!(
                 "{:<12} {:<48} {:<4} {:<6} {}{}\n",

@@ -601,6 +601,9 @@ async fn every_operation_is_callable_through_yida_call() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn all_draws_a_progress_bar_when_stderr_is_a_terminal() {
+    if !yida_e2e::require_program("script", "bsdutils") {
+        return;
+    }
     let server = MockServer::start(|r, _| {
         let b = r.json();
         let page = b["currentPage"].as_i64().unwrap();

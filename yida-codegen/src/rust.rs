@@ -158,24 +158,8 @@ pub fn emit(api: &Api) -> TokenStream {
         .map(|m| emit_model(api, m));
     let enums = emit_enums(api);
     let area_mods = areas.iter().map(|(area, ops)| emit_area(area, ops, api));
-    let catalog_pushes = areas.keys().map(|a| {
-        let m = ident(a);
-        quote! {
-            #[cfg(feature = #a)]
-            out.extend_from_slice(crate::#m::OPERATIONS);
-        }
-    });
-    let dispatch_arms = api.operations.iter().map(|op| {
-        let area = ident(&op.area);
-        let req = ident(&op.rust.request);
-        let a = &op.action;
-        let v = &op.version;
-        let a_str = op.area.as_str();
-        quote! {
-            #[cfg(feature = #a_str)]
-            (#a, #v) => client.call_json::<crate::#area::#req>(input).await,
-        }
-    });
+    let catalog = emit_catalog(api);
+    let model_metas = emit_model_metas(api);
     quote! {
         /// Reply models shared by operations of several areas (a model used by one area lives
         /// in that area's module).
@@ -186,32 +170,152 @@ pub fn emit(api: &Api) -> TokenStream {
         }
         #(#enums)*
         #(#area_mods)*
+        #catalog
+        #model_metas
+    }
+}
+
+/// The operation ids (every operation of the spec, whatever the features), their names, and
+/// the descriptors compiled into this build, indexed by id.
+fn emit_catalog(api: &Api) -> TokenStream {
+    let n = proc_macro2::Literal::usize_unsuffixed(api.operations.len());
+    let variants = api.operations.iter().map(|op| {
+        let v = ident(op_id_name(op));
+        let d = format!(" `{}@{}`: {}", op.action, op.version, op.doc);
+        quote!(#[doc = #d] #v)
+    });
+    let ids = api.operations.iter().map(|op| {
+        let v = ident(op_id_name(op));
+        quote!(OpId::#v)
+    });
+    let names = api.operations.iter().map(|op| {
+        let (a, v) = (&op.action, &op.version);
+        quote!((#a, #v))
+    });
+    let metas = api.operations.iter().map(|op| {
+        let area = ident(&op.area);
+        let a = op.area.as_str();
+        let req = ident(&op.rust.request);
+        quote! {
+            #[cfg(feature = #a)]
+            Some(&<crate::#area::#req as crate::Operation>::META),
+            #[cfg(not(feature = #a))]
+            None,
+        }
+    });
+    quote! {
+        /// The id of an operation of the spec (`Copy`; `Display` is `Action@version`). Every
+        /// operation has one, whether its area is compiled in or not ([`OpId::meta`]).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        #[repr(u16)]
+        pub enum OpId {
+            #(#variants),*
+        }
+
+        /// Every id, in catalogue order (area, action, version).
+        pub(crate) static OP_IDS: &[OpId] = &[#(#ids),*];
+
+        /// `(action, version)` by id.
+        pub(crate) static OP_NAMES: [(&str, &str); #n] = [#(#names),*];
+
+        /// The descriptors compiled into this build, by id.
+        pub(crate) static OP_METAS: [Option<&crate::OperationMeta>; #n] = [#(#metas)*];
 
         /// Every operation compiled into this build (one entry per enabled area's operation),
         /// ordered by area, action and version.
         pub fn operations() -> Vec<&'static crate::OperationMeta> {
-            #[allow(unused_mut)]
-            let mut out: Vec<&'static crate::OperationMeta> = Vec::new();
-            #(#catalog_pushes)*
-            out
+            OP_METAS.iter().flatten().copied().collect()
         }
+    }
+}
 
-        /// Sends the operation `action`@`version` with parameters given as one JSON object by
-        /// wire name, and returns the reply as JSON (`None` for an empty reply).
-        pub(crate) async fn call_dynamic(
-            client: &crate::Client,
-            action: &str,
-            version: &str,
-            input: serde_json::Value,
-        ) -> Result<Option<serde_json::Value>, crate::Error> {
-            let _ = (&client, &input);
-            match (action, version) {
-                #(#dispatch_arms)*
-                _ => Err(crate::Error::UnknownOperation {
-                    action: action.to_string(),
-                    version: version.to_string(),
-                }),
+/// The name of an operation's [`OpId`] variant: its request type without `Request`.
+fn op_id_name(op: &Operation) -> &str {
+    id_name(&op.rust)
+}
+
+fn id_name(names: &OpNames) -> &str {
+    names
+        .request
+        .strip_suffix("Request")
+        .unwrap_or(&names.request)
+}
+
+/// The models a parameter's type reaches (through lists, maps and model fields).
+fn param_models(api: &Api) -> BTreeSet<&str> {
+    let mut out = BTreeSet::new();
+    let mut todo: Vec<&Type> = api
+        .operations
+        .iter()
+        .flat_map(|op| op.params.iter().map(|p| &p.ty))
+        .collect();
+    while let Some(ty) = todo.pop() {
+        if let Some(name) = ty.model() {
+            if let Some(m) = api.models.get(name) {
+                if out.insert(m.name.as_str()) {
+                    todo.extend(m.fields.iter().map(|f| &f.ty));
+                }
             }
+        }
+    }
+    out
+}
+
+/// A `ModelMeta` for each model a parameter's type reaches, in `crate::model_meta`.
+fn emit_model_metas(api: &Api) -> TokenStream {
+    let names = param_models(api);
+    if names.is_empty() {
+        return quote!();
+    }
+    let statics = names.iter().filter_map(|n| api.models.get(*n)).map(|m| {
+        let cfg = cfg_areas(m.areas.iter());
+        let name = ident(&m.name);
+        let name_str = &m.name;
+        let doc = &m.doc;
+        let fields = m.fields.iter().map(|f| {
+            let (fname, fdoc, secret) = (&f.name, &f.doc, f.secret);
+            let ty = param_type(&f.ty);
+            quote!(crate::FieldMeta { name: #fname, ty: #ty, doc: #fdoc, secret: #secret })
+        });
+        quote! {
+            #cfg
+            #[allow(non_upper_case_globals)]
+            pub(crate) static #name: crate::ModelMeta = crate::ModelMeta {
+                name: #name_str,
+                doc: #doc,
+                fields: &[#(#fields),*],
+            };
+        }
+    });
+    quote! {
+        /// Descriptors of the models parameters use.
+        pub(crate) mod model_meta {
+            #(#statics)*
+        }
+    }
+}
+
+/// A `ParamType` expression for a type.
+fn param_type(ty: &Type) -> TokenStream {
+    match ty {
+        Type::String => quote!(crate::ParamType::String),
+        Type::I64 => quote!(crate::ParamType::I64),
+        Type::F64 => quote!(crate::ParamType::F64),
+        Type::Bool => quote!(crate::ParamType::Bool),
+        Type::Json => quote!(crate::ParamType::Json),
+        Type::JsonText => quote!(crate::ParamType::JsonText),
+        Type::List(t) => {
+            let t = param_type(t);
+            quote!(crate::ParamType::List(&#t))
+        }
+        Type::Map(t) => {
+            let t = param_type(t);
+            quote!(crate::ParamType::Map(&#t))
+        }
+        Type::Model(m) => {
+            let m = ident(m);
+            quote!(crate::ParamType::Model(&crate::model_meta::#m))
         }
     }
 }
@@ -394,10 +498,6 @@ fn emit_area(area: &str, ops: &[&Operation], api: &Api) -> TokenStream {
         .filter(|md| md.home() == Some(area))
         .map(|md| emit_model(api, md));
     let items = ops.iter().map(|op| emit_request(op, api));
-    let metas = ops.iter().map(|op| {
-        let req = ident(&op.rust.request);
-        quote!(&<#req as crate::Operation>::META)
-    });
     let methods = ops.iter().map(|op| {
         let req = ident(&op.rust.request);
         let method = ident(&op.rust.method);
@@ -430,9 +530,6 @@ fn emit_area(area: &str, ops: &[&Operation], api: &Api) -> TokenStream {
 
             #(#models)*
             #(#items)*
-
-            /// Descriptors of this area's operations.
-            pub(crate) static OPERATIONS: &[&crate::OperationMeta] = &[#(#metas),*];
 
             #[doc = #handle_doc]
             #[derive(Clone, Copy)]
@@ -622,12 +719,11 @@ fn check_stmts(op: &Operation) -> Vec<TokenStream> {
     for p in &op.params {
         let f = ident(&p.rust);
         let wire = &p.name;
-        if p.in_constructor() {
-            if p.location == Location::Path && p.ty == Type::String {
-                out.push(quote!(non_empty(&self.#f, #wire)?;));
-            }
-        } else if p.required {
+        if !p.in_constructor() && p.required {
             out.push(quote!(required(&self.#f, #wire)?;));
+        }
+        if p.location == Location::Path {
+            out.push(quote!(segment(&self.#f, #wire)?;));
         }
         if holds_json_text(&p.ty) {
             out.push(quote!(json(&self.#f, #wire)?;));
@@ -737,10 +833,12 @@ fn emit_paginated(op: &Operation, style: Pagination, api: &Api) -> TokenStream {
     }
 }
 
-/// The descriptor: what the runtime and the CLI read, nothing more.
+/// The descriptor: the typed model of the operation that the runtime, the CLI, the emulator
+/// and the MCP server read.
 fn emit_meta(op: &Operation) -> TokenStream {
     let action = &op.action;
     let version = &op.version;
+    let id = ident(op_id_name(op));
     let method = format_ident!(
         "{}",
         match op.method {
@@ -751,18 +849,28 @@ fn emit_meta(op: &Operation) -> TokenStream {
         }
     );
     let path = &op.path;
+    let path_parts = op.path_parts.iter().map(|part| match part {
+        PathPart::Literal(l) => quote!(crate::PathPart::Literal(#l)),
+        PathPart::Param(i) => {
+            let i = proc_macro2::Literal::usize_unsuffixed(*i);
+            quote!(crate::PathPart::Param(#i))
+        }
+    });
     let area = &op.area;
     let doc = &op.doc;
-    let permission = match &op.permission {
+    let opt = |v: &Option<String>| match v {
         Some(s) => quote!(Some(#s)),
         None => quote!(None),
     };
+    let permission = opt(&op.permission);
+    let doc_url = opt(&op.doc_url);
+    let doc_title = opt(&op.doc_title);
     let read_only = op.read_only;
     let seed = op.seed;
     let legacy = match &op.legacy {
         Some(l) => {
-            let (a, v) = (&l.action, &l.version);
-            quote!(Some((#a, #v)))
+            let t = ident(id_name(&l.rust));
+            quote!(Some(crate::OpId::#t))
         }
         None => quote!(None),
     };
@@ -773,10 +881,6 @@ fn emit_meta(op: &Operation) -> TokenStream {
     };
     let has_body = op.has_body();
     let has_reply = op.response.is_some();
-    let doc_url = match &op.doc_url {
-        Some(s) => quote!(Some(#s)),
-        None => quote!(None),
-    };
     let params = op.params.iter().map(|p| {
         let name = &p.name;
         let loc = format_ident!(
@@ -787,7 +891,7 @@ fn emit_meta(op: &Operation) -> TokenStream {
                 Location::Body => "body",
             }
         );
-        let ty = p.ty.spec_name();
+        let ty = param_type(&p.ty);
         let mut flags = Vec::new();
         if p.required {
             flags.push(quote!(REQUIRED));
@@ -804,17 +908,26 @@ fn emit_meta(op: &Operation) -> TokenStream {
             quote!(#(#flags)|*)
         };
         let d = &p.doc;
-        quote!(#loc(#name, #ty, #flags, #d))
+        match &p.values {
+            Some(e) => {
+                let values = e.variants.iter().map(|(wire, _)| wire);
+                quote!(values(#loc(#name, #ty, #flags, #d), &[#(#values),*]))
+            }
+            None => quote!(#loc(#name, #ty, #flags, #d)),
+        }
     });
     quote! {
         crate::OperationMeta {
+            id: crate::OpId::#id,
             action: #action,
             version: #version,
             method: crate::HttpMethod::#method,
             path: #path,
+            path_parts: &[#(#path_parts),*],
             area: #area,
             doc: #doc,
             doc_url: #doc_url,
+            doc_title: #doc_title,
             permission: #permission,
             read_only: #read_only,
             seed: #seed,
@@ -823,6 +936,7 @@ fn emit_meta(op: &Operation) -> TokenStream {
             has_body: #has_body,
             has_reply: #has_reply,
             params: &[#(#params),*],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         }
     }
 }

@@ -46,7 +46,6 @@ mod ops;
 pub mod seed;
 mod server;
 mod shared;
-pub mod spec;
 pub mod store;
 mod stream;
 mod values;
@@ -413,9 +412,9 @@ impl Emulator {
     }
 }
 
-/// The operations the emulator keeps state for, as `(action, version)`; every other
-/// operation of the spec answers HTTP 501 `notEmulated` after its parameters were validated.
-pub fn emulated_operations() -> Vec<(&'static str, &'static str)> {
+/// The operations the emulator keeps state for; every other operation of the spec answers
+/// HTTP 501 `notEmulated` after its parameters were validated.
+pub fn emulated_operations() -> Vec<yida_api::OpId> {
     ops::emulated().collect()
 }
 

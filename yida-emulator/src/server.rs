@@ -3,7 +3,6 @@
 
 use crate::ops::{self, Call};
 use crate::shared::{ApiErr, Shared};
-use crate::spec::{self, Loc, Method, Op};
 use crate::stream::Hub;
 use axum::body::Bytes;
 use axum::extract::{Query, State as AxState, WebSocketUpgrade};
@@ -14,9 +13,10 @@ use axum::Router;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
+use yida_api::{HttpMethod as Method, OperationMeta as Op, ParamLocation as Loc};
 
 /// Path parameters by name.
-type PathParams = Vec<(&'static str, String)>;
+type PathParams = Vec<(&'static yida_api::ParamMeta, String)>;
 
 /// What the routes share: the state and the Stream hub events go to.
 #[derive(Clone)]
@@ -272,21 +272,17 @@ async fn download(
 
 /// Finds the operation for a method and path.
 fn find_op(method: Method, path: &str) -> Result<(&'static Op, PathParams), ApiErr> {
-    let mut path_matched = false;
-    for op in spec::ops() {
-        if let Some(params) = spec::match_path(op.path, path) {
-            if op.method == method {
-                return Ok((op, params));
-            }
-            path_matched = true;
-        }
-    }
-    let _ = path_matched;
-    Err(ApiErr::new(
-        404,
-        "InvalidAction.NotFound",
-        "Specified api is not found, please check your url and method.",
-    ))
+    yida_api::operations()
+        .into_iter()
+        .filter(|op| op.method == method)
+        .find_map(|op| op.match_path(path).map(|params| (op, params)))
+        .ok_or_else(|| {
+            ApiErr::new(
+                404,
+                "InvalidAction.NotFound",
+                "Specified api is not found, please check your url and method.",
+            )
+        })
 }
 
 /// Collects and checks every parameter against the spec.
@@ -297,9 +293,13 @@ fn validate(
     body: &Bytes,
 ) -> Result<Map<String, Value>, ApiErr> {
     let mut out = Map::new();
-    let declared = |name: &str, loc: Loc| op.params.iter().find(|p| p.name == name && p.loc == loc);
-    for (name, value) in path_params {
-        out.insert(name.to_string(), Value::String(value));
+    let declared = |name: &str, loc: Loc| {
+        op.params
+            .iter()
+            .find(|p| p.name == name && p.location == loc)
+    };
+    for (p, value) in path_params {
+        out.insert(p.name.to_string(), Value::String(value));
     }
     if let Some(q) = query {
         for (k, v) in form_urlencoded(q) {
@@ -312,13 +312,13 @@ fn validate(
                     ),
                 )
             })?;
-            let value = spec::from_query(p.ty, &v).map_err(|problem| {
+            let value = p.ty.parse_text(&v).map_err(|problem| {
                 ApiErr::bad("invalidParameter", format!("parameter {k} {problem}"))
             })?;
             out.insert(k, value);
         }
     }
-    let has_body_params = op.params.iter().any(|p| p.loc == Loc::Body);
+    let has_body_params = op.params.iter().any(|p| p.location == Loc::Body);
     if has_body_params {
         for (k, v) in json_body(body)? {
             let p = declared(&k, Loc::Body).ok_or_else(|| {
@@ -333,7 +333,7 @@ fn validate(
             if v.is_null() {
                 continue;
             }
-            if let Some(problem) = spec::type_problem(p.ty, &v) {
+            if let Some(problem) = p.ty.wire_problem(&v) {
                 return Err(ApiErr::bad(
                     "invalidParameter",
                     format!("parameter {k} {problem}"),
@@ -342,7 +342,7 @@ fn validate(
             out.insert(k, v);
         }
     }
-    for p in &op.params {
+    for p in op.params {
         let missing = match out.get(p.name) {
             None => true,
             Some(Value::String(s)) => s.is_empty(),
@@ -396,7 +396,7 @@ async fn handle(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Option<Value>, ApiErr> {
-    let m = Method::from_http(method).ok_or_else(|| {
+    let m = Method::from_wire(method.as_str()).ok_or_else(|| {
         ApiErr::new(
             404,
             "InvalidAction.NotFound",
@@ -435,7 +435,7 @@ async fn handle(
         ));
     }
     let params = validate(op, path_params, uri.query(), body)?;
-    let handler = ops::handler(op.action, op.version).ok_or_else(|| {
+    let handler = ops::handler(op.id).ok_or_else(|| {
         ApiErr::new(
             501,
             "notEmulated",

@@ -486,7 +486,7 @@ async fn attachments_through_expiring_temporary_urls() {
         .result
         .unwrap();
     assert!(url.starts_with(&emu.endpoint()), "{url}");
-    let http = reqwest::Client::new();
+    let http = http();
     let r = http.get(&url).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.unwrap().as_ref(), b"%PDF-1.4 emulated");

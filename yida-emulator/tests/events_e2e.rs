@@ -30,31 +30,15 @@ async fn stream_client_sees_the_approval_loop() {
             AckStatus::Success
         }
     });
-    // Wait until the client is connected: an event raised before the first connection is
-    // not kept (see the README), so start instances until the first one arrives.
-    let c = client(&emu);
-    let mut first = None;
-    for _ in 0..100 {
-        let id = c
-            .send(StartInstanceV2Request::new(
-                "FORM-DEMO",
-                json!({"textField_title": "warm-up"}),
-            ))
+    // Wait until the client is connected (an event raised before the first connection is
+    // not kept): the handle's readiness signal, no warm-up instances.
+    assert!(
+        tokio::time::timeout(Duration::from_secs(10), handle.ready())
             .await
-            .unwrap()
-            .result
-            .unwrap();
-        if let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(100), rx.recv()).await {
-            first = Some((id, e));
-            break;
-        }
-    }
-    first.expect("the Stream client connected");
-    while tokio::time::timeout(Duration::from_millis(300), rx.recv())
-        .await
-        .is_ok()
-    {}
-
+            .unwrap(),
+        "the Stream client did not connect"
+    );
+    let c = client(&emu);
     let id = c
         .send(
             StartInstanceV2Request::new("FORM-DEMO", json!({"textField_title": "trip"}))

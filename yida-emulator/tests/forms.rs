@@ -97,32 +97,32 @@ async fn save_get_update_search_v1() {
 async fn batch_operations_and_create_or_update() {
     let emu = Emulator::start().await.unwrap();
     let c = client(&emu);
-    let saved = c
-        .call_dynamic(
-            "BatchSaveFormData",
-            "1.0",
-            json!({"formUuid": FORM, "formDataJsonList": [
-                json!({"textField_title": "x1"}).to_string(),
-                json!({"textField_title": "x2"}).to_string(),
-                json!({"textField_title": "x3"}).to_string(),
-            ]}),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let saved = call(
+        &c,
+        "BatchSaveFormData",
+        "1.0",
+        json!({"formUuid": FORM, "formDataJsonList": [
+            json!({"textField_title": "x1"}).to_string(),
+            json!({"textField_title": "x2"}).to_string(),
+            json!({"textField_title": "x3"}).to_string(),
+        ]}),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let ids: Vec<String> = serde_json::from_value(saved["result"].clone()).unwrap();
     assert_eq!(ids.len(), 3);
     assert_eq!(emu.records(FORM).len(), 3);
 
-    let got = c
-        .call_dynamic(
-            "BatchGetFormDataByIdList",
-            "1.0",
-            json!({"formUuid": FORM, "formInstanceIdList": [ids[0], ids[2]]}),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let got = call(
+        &c,
+        "BatchGetFormDataByIdList",
+        "1.0",
+        json!({"formUuid": FORM, "formInstanceIdList": [ids[0], ids[2]]}),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let titles: Vec<&str> = got["result"]
         .as_array()
         .unwrap()
@@ -131,14 +131,14 @@ async fn batch_operations_and_create_or_update() {
         .collect();
     assert_eq!(titles, ["x1", "x3"]);
 
-    c.call_dynamic(
+    call(&c,
         "BatchUpdateFormDataByInstanceId",
         "1.0",
         json!({"formUuid": FORM, "formInstanceIdList": [ids[0], ids[1]], "updateFormDataJson": {"numberField_amount": 5}, "useLatestFormSchemaVersion": true}),
     )
     .await
     .unwrap();
-    c.call_dynamic(
+    call(&c,
         "BatchUpdateFormDataByInstanceMap",
         "1.0",
         json!({"formUuid": FORM, "updateFormDataJsonMap": {ids[2].clone(): json!({"numberField_amount": 9}).to_string()}}),
@@ -154,8 +154,7 @@ async fn batch_operations_and_create_or_update() {
 
     // Create-or-update: a match updates it, no match creates.
     for version in ["1.0", "2.0"] {
-        let r = c
-            .call_dynamic(
+        let r = call(&c,
                 "CreateOrUpdateFormData",
                 version,
                 json!({"formUuid": FORM, "formDataJson": {"textField_title": "x2", "numberField_amount": 1},
@@ -166,8 +165,7 @@ async fn batch_operations_and_create_or_update() {
             .unwrap();
         assert_eq!(r["result"], json!([ids[1]]), "{version}");
     }
-    let r = c
-        .call_dynamic(
+    let r = call(&c,
             "CreateOrUpdateFormData",
             "2.0",
             json!({"formUuid": FORM, "formDataJson": {"textField_title": "new"},
@@ -180,15 +178,15 @@ async fn batch_operations_and_create_or_update() {
     assert!(!ids.contains(&created));
     assert_eq!(emu.records(FORM).len(), 4);
 
-    let logs = c
-        .call_dynamic(
-            "ListOperationLogs",
-            "1.0",
-            json!({"formUuid": FORM, "formInstanceIdList": [ids[1]]}),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let logs = call(
+        &c,
+        "ListOperationLogs",
+        "1.0",
+        json!({"formUuid": FORM, "formInstanceIdList": [ids[1]]}),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let entries = logs["operationLogMap"][&ids[1]].as_array().unwrap();
     assert!(entries
         .iter()
@@ -197,7 +195,8 @@ async fn batch_operations_and_create_or_update() {
         && e["componentName"] == "numberField_amount"
         && e["currentText"] == "1"));
 
-    c.call_dynamic(
+    call(
+        &c,
         "BatchRemovalByFormInstanceIdList",
         "1.0",
         json!({"formUuid": FORM, "formInstanceIdList": [ids[0], ids[2]]}),
@@ -497,4 +496,17 @@ async fn component_definitions_and_values_checked() {
     );
     assert!(e.message.unwrap().contains("dateField_due"));
     assert!(emu.records(FORM).is_empty());
+}
+
+/// A dynamic call by action and version; the reply as JSON.
+async fn call(
+    c: &Client,
+    action: &str,
+    version: &str,
+    input: Value,
+) -> Result<Option<Value>, yida_api::Error> {
+    let op = yida_api::operation(action, version).expect("operation compiled in");
+    Ok(c.call(op, input)
+        .await?
+        .map(|raw| serde_json::from_str(raw.get()).expect("a reply is JSON")))
 }

@@ -305,9 +305,7 @@ async fn operations_not_emulated_answer_501_after_validation() {
     .await;
     assert_error(s, &b, 400, "invalidParameter");
     // Every spec operation is routed: none answers 404 when called with its own method.
-    let ops = yida_emulator::spec::ops();
-    assert_eq!(ops.len(), yida_api::operations().len());
-    for op in ops {
+    for op in yida_api::operations() {
         let path = op.path.replace(['{', '}'], "");
         let method = format!("{:?}", op.method).to_uppercase();
         let (s, b) = raw(&emu, &method, &path, Some(json!({})), Some(&t)).await;
@@ -540,7 +538,7 @@ forms:
     drop(emu);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let r = reqwest::Client::new()
+        let r = http()
             .post(format!("{endpoint}/v1.0/oauth2/accessToken"))
             .body("{}")
             .send()

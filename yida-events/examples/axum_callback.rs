@@ -19,12 +19,16 @@ async fn callback(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> impl IntoResponse {
-    let (resp, event) = endpoint
-        .respond(query.as_deref().unwrap_or(""), &body)
+    // `success` is answered only once the handler returned Ok: an event that could not be
+    // written is answered 500, and DingTalk sends it again.
+    let (resp, _event) = endpoint
+        .respond(query.as_deref().unwrap_or(""), &body, |event| async move {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", event.to_json_line())?;
+            out.flush()
+        })
         .await;
-    if let Some(event) = event {
-        println!("{}", event.to_json_line());
-    }
     (
         StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         [(header::CONTENT_TYPE, resp.content_type)],

@@ -1,4 +1,4 @@
-//! HTTP push crypto: signature, AES-256-CBC with 32-byte PKCS#7 blocks, owner key, reply.
+//! HTTP push crypto: signature, AES-256-CBC (PKCS#7 padding of 1–32 bytes), owner key, reply.
 
 use aes::cipher::{block_padding::NoPadding, BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
@@ -6,9 +6,7 @@ use base64::engine::DecodePaddingMode;
 use base64::{alphabet, Engine};
 use serde::Serialize;
 use sha1::{Digest, Sha1};
-use std::collections::{HashSet, VecDeque};
 use std::fmt;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use subtle::ConstantTimeEq;
 use yida_auth::Secret;
@@ -27,11 +25,14 @@ pub const MAX_ENCRYPT_CHARS: usize = 128 * 1024;
 /// Default window a push's `timestamp` must fall in, either side of now (10 minutes).
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(600);
 
-/// Default number of recent signatures remembered to refuse replays.
-pub const DEFAULT_REPLAY_CAPACITY: usize = 4096;
-
-/// AES block padding of DingTalk's scheme: PKCS#7 to 32-byte blocks (not AES's 16).
+/// AES block padding of DingTalk's scheme: PKCS#7 to 32-byte blocks (not AES's 16) when
+/// encrypting; when decrypting, any padding of 1 to 32 bytes over whole AES blocks is
+/// accepted, as DingTalk's own decryptors do (AES/CBC/NoPadding, then
+/// `PKCS7Padding.removePaddingBytes`).
 const PAD_BLOCK: usize = 32;
+
+/// AES block size: a ciphertext is a whole number of these.
+const AES_BLOCK: usize = 16;
 
 /// `EncodingAESKey` decoding: the 43 characters plus `=` are base64 whose last symbol may
 /// carry non-zero spare bits (DingTalk's own example key does).
@@ -91,16 +92,27 @@ pub enum CallbackError {
         /// The window, in seconds.
         window_secs: u64,
     },
-    /// The same signed push was already accepted within the window.
+    /// The same signed push was already handled within the window.
     #[error("replayed push (same signature seen before)")]
     Replayed,
-    /// `encrypt` is not base64, or not a whole number of AES blocks.
+    /// The replay store could not say whether the push is a replay (full, or a shared store
+    /// down): the push is not handled, and answered 503 so DingTalk sends it again.
+    #[error("{0}")]
+    ReplayUnavailable(#[from] crate::replay::ReplayError),
+    /// The handler given to [`HttpEndpoint`](crate::HttpEndpoint) failed (the event could
+    /// not be printed, stored or processed): no `success`, so DingTalk sends it again.
+    #[error("event not handled: {message}")]
+    NotHandled {
+        /// What went wrong (shortened and made printable).
+        message: String,
+    },
+    /// `encrypt` is not base64, or not a whole number of 16-byte AES blocks.
     #[error("ciphertext malformed: {reason}")]
     BadCiphertext {
         /// What is wrong.
         reason: &'static str,
     },
-    /// The decrypted padding is not PKCS#7 over 32-byte blocks.
+    /// The decrypted padding is not PKCS#7 of 1 to 32 bytes.
     #[error("bad padding")]
     BadPadding,
     /// The 4-byte length field does not fit the decrypted data.
@@ -134,16 +146,19 @@ pub enum CallbackError {
 
 impl CallbackError {
     /// The HTTP status to answer with: 403 for a push that fails authentication (signature,
-    /// owner key, stale or replayed), 500 when the ticket store failed, 400 otherwise.
+    /// owner key, stale or replayed), 503 when the replay store cannot answer, 500 when the
+    /// ticket store or the handler failed, 400 otherwise. Every 5xx makes DingTalk resend.
     pub fn http_status(&self) -> u16 {
         match self {
             CallbackError::BadSignature
             | CallbackError::WrongOwner
             | CallbackError::Stale { .. }
             | CallbackError::Replayed => 403,
-            CallbackError::Store { .. } | CallbackError::Random | CallbackError::Config { .. } => {
-                500
-            }
+            CallbackError::ReplayUnavailable(_) => 503,
+            CallbackError::Store { .. }
+            | CallbackError::NotHandled { .. }
+            | CallbackError::Random
+            | CallbackError::Config { .. } => 500,
             _ => 400,
         }
     }
@@ -222,6 +237,15 @@ impl CallbackReply {
     }
 }
 
+/// A push that passed every check of [`CallbackCrypto::open`].
+pub(crate) struct Opened {
+    pub(crate) message: serde_json::Value,
+    /// The signature (lowercase hex): what a replay repeats.
+    pub(crate) replay_key: String,
+    /// How long the push stays inside the window (`None`: no window).
+    pub(crate) expires_in: Option<Duration>,
+}
+
 /// Signs, verifies, encrypts and decrypts HTTP pushes for one app.
 ///
 /// `Debug` shows neither the token nor the AES key.
@@ -242,7 +266,6 @@ pub struct CallbackCrypto {
     key: [u8; 32],
     owner_key: String,
     max_age: Option<Duration>,
-    replay: Mutex<ReplayCache>,
 }
 
 impl fmt::Debug for CallbackCrypto {
@@ -305,23 +328,20 @@ impl CallbackCrypto {
             key,
             owner_key,
             max_age: Some(DEFAULT_MAX_AGE),
-            replay: Mutex::new(ReplayCache::new(DEFAULT_REPLAY_CAPACITY)),
         })
     }
 
     /// How far a push's `timestamp` may be from now (default [`DEFAULT_MAX_AGE`]); `None`
-    /// accepts any time (and turns replay detection off, which needs a window).
+    /// accepts any time (and turns replay detection off in
+    /// [`HttpEndpoint`](crate::HttpEndpoint), which needs a window).
     pub fn max_age(mut self, window: Option<Duration>) -> Self {
         self.max_age = window;
         self
     }
 
-    /// How many recent signatures to remember to refuse replays (default
-    /// [`DEFAULT_REPLAY_CAPACITY`]; 0 turns replay detection off). Memory is bounded by this
-    /// number; under a flood of valid pushes the oldest are forgotten first.
-    pub fn replay_capacity(self, capacity: usize) -> Self {
-        *self.replay.lock().unwrap_or_else(|e| e.into_inner()) = ReplayCache::new(capacity);
-        self
+    /// The timestamp window (see [`max_age`](Self::max_age)).
+    pub fn window(&self) -> Option<Duration> {
+        self.max_age
     }
 
     /// The owner key messages must carry.
@@ -341,7 +361,9 @@ impl CallbackCrypto {
     }
 
     /// Checks a push and returns its decrypted JSON message: size limits, the signature
-    /// (constant-time), the timestamp window, replays, then decryption and the owner key.
+    /// (constant-time), the timestamp window, then decryption and the owner key. Replays are
+    /// refused by [`HttpEndpoint`](crate::HttpEndpoint), which marks a push only once it was
+    /// handled.
     pub fn open(
         &self,
         params: &CallbackParams,
@@ -357,6 +379,16 @@ impl CallbackCrypto {
         body: &[u8],
         now: SystemTime,
     ) -> Result<serde_json::Value, CallbackError> {
+        self.open_checked(params, body, now).map(|o| o.message)
+    }
+
+    /// [`open_at`](Self::open_at), also returning the replay key and when it expires.
+    pub(crate) fn open_checked(
+        &self,
+        params: &CallbackParams,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Opened, CallbackError> {
         if body.len() > MAX_BODY_BYTES {
             return Err(CallbackError::TooLarge {
                 what: "body",
@@ -378,9 +410,16 @@ impl CallbackCrypto {
             #[serde(borrow)]
             encrypt: std::borrow::Cow<'a, str>,
         }
+        // The reason is one of a few fixed texts: a serde message may quote the input, and
+        // refusals must not copy a body into replies or logs.
         let parsed: Body<'_> =
             serde_json::from_slice(body).map_err(|e| CallbackError::BadBody {
-                reason: e.to_string(),
+                reason: match e.classify() {
+                    serde_json::error::Category::Data => "no `encrypt` text field",
+                    serde_json::error::Category::Eof => "truncated JSON",
+                    _ => "not JSON",
+                }
+                .into(),
             })?;
         let encrypt = parsed.encrypt.as_ref();
         let expected = self.signature(&params.timestamp, &params.nonce, encrypt);
@@ -401,25 +440,26 @@ impl CallbackCrypto {
         }
         let msg = self.decrypt(encrypt)?;
         let value: serde_json::Value =
-            serde_json::from_slice(&msg).map_err(|e| CallbackError::BadMessage {
-                reason: e.to_string(),
+            serde_json::from_slice(&msg).map_err(|_| CallbackError::BadMessage {
+                reason: "not JSON".into(),
             })?;
         if !value.is_object() {
             return Err(CallbackError::BadMessage {
                 reason: "not an object".into(),
             });
         }
-        if let Some(window) = self.max_age {
-            let fresh = self
-                .replay
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(&expected, ts_ms, millis(now), window);
-            if !fresh {
-                return Err(CallbackError::Replayed);
-            }
-        }
-        Ok(value)
+        // Remembered until the timestamp leaves the window (after that the window check
+        // refuses the push anyway).
+        let expires_in = self.max_age.map(|w| {
+            let end = u128::from(ts_ms) + w.as_millis();
+            let left = end.saturating_sub(u128::from(millis(now)));
+            Duration::from_millis(u64::try_from(left).unwrap_or(u64::MAX).max(1))
+        });
+        Ok(Opened {
+            message: value,
+            replay_key: expected,
+            expires_in,
+        })
     }
 
     /// Decrypts an `encrypt` value and checks its owner key; returns the message bytes.
@@ -438,9 +478,9 @@ impl CallbackCrypto {
                 .map_err(|_| CallbackError::BadCiphertext {
                     reason: "not base64",
                 })?;
-        if buf.is_empty() || buf.len() % PAD_BLOCK != 0 {
+        if buf.is_empty() || buf.len() % AES_BLOCK != 0 {
             return Err(CallbackError::BadCiphertext {
-                reason: "length is not a multiple of 32 bytes",
+                reason: "length is not a multiple of 16 bytes",
             });
         }
         let iv: [u8; 16] = self.key[..16].try_into().unwrap_or([0; 16]);
@@ -523,7 +563,7 @@ impl CallbackCrypto {
     }
 }
 
-/// Strips PKCS#7 padding over 32-byte blocks.
+/// Strips PKCS#7 padding of 1 to 32 bytes (what DingTalk's decryptors accept).
 fn unpad(plain: &[u8]) -> Result<&[u8], CallbackError> {
     let pad = usize::from(*plain.last().ok_or(CallbackError::BadPadding)?);
     if pad == 0 || pad > PAD_BLOCK || pad > plain.len() {
@@ -563,45 +603,6 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Signatures seen recently, bounded in count; entries leave when older than the window.
-struct ReplayCache {
-    capacity: usize,
-    order: VecDeque<(u64, String)>,
-    seen: HashSet<String>,
-}
-
-impl ReplayCache {
-    fn new(capacity: usize) -> Self {
-        ReplayCache {
-            capacity,
-            order: VecDeque::new(),
-            seen: HashSet::new(),
-        }
-    }
-
-    /// False when `sig` was seen; otherwise remembers it.
-    fn insert(&mut self, sig: &str, ts_ms: u64, now_ms: u64, window: Duration) -> bool {
-        if self.capacity == 0 {
-            return true;
-        }
-        let horizon = now_ms.saturating_sub(window.as_millis() as u64);
-        while let Some((ts, s)) = self.order.front() {
-            if *ts < horizon || self.order.len() >= self.capacity {
-                self.seen.remove(s);
-                self.order.pop_front();
-            } else {
-                break;
-            }
-        }
-        if self.seen.contains(sig) {
-            return false;
-        }
-        self.seen.insert(sig.to_string());
-        self.order.push_back((ts_ms.max(now_ms), sig.to_string()));
-        true
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -630,19 +631,6 @@ mod tests {
             1_445_827_045_067
         );
         assert_eq!(parse_timestamp_ms("x"), Err(CallbackError::BadTimestamp));
-    }
-
-    #[test]
-    fn replay_cache_stays_bounded() {
-        let mut c = ReplayCache::new(3);
-        let w = Duration::from_secs(60);
-        for i in 0..10 {
-            assert!(c.insert(&i.to_string(), 1000, 1000, w));
-            assert!(c.order.len() <= 3 && c.seen.len() <= 3);
-        }
-        assert!(!c.insert("9", 1000, 1000, w));
-        // Outside the window, entries leave.
-        assert!(c.insert("9", 1000, 1000 + 61_000 + 1000, w));
     }
 
     #[test]

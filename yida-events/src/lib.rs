@@ -45,20 +45,26 @@
 mod crypto;
 mod event;
 mod http;
+mod replay;
 mod stream;
 mod tickets;
 
 pub use crypto::{
-    CallbackCrypto, CallbackError, CallbackParams, CallbackReply, DEFAULT_MAX_AGE,
-    DEFAULT_REPLAY_CAPACITY, MAX_BODY_BYTES, MAX_ENCRYPT_CHARS,
+    CallbackCrypto, CallbackError, CallbackParams, CallbackReply, DEFAULT_MAX_AGE, MAX_BODY_BYTES,
+    MAX_ENCRYPT_CHARS,
 };
 pub use event::{
     ApprovalResult, BpmsInstanceChange, BpmsTaskChange, CheckUrl, Event, EventKind, InstanceChange,
     SuiteLifecycle, SuiteTicketEvent, TaskChange, TmpAuthCode,
 };
 pub use http::{Accepted, HttpEndpoint, HttpResponse};
+pub use replay::{
+    MemoryReplayStore, ReplayError, ReplayFuture, ReplayStore, DEFAULT_REPLAY_RATE,
+    MAX_REPLAY_ENTRIES,
+};
 pub use stream::{
     AckMode, AckStatus, EventHandler, HandlerFuture, StreamClient, StreamClientBuilder,
-    StreamError, StreamHandle, DEFAULT_STREAM_ENDPOINT, MAX_FRAME_BYTES,
+    StreamError, StreamHandle, StreamStats, DEFAULT_STREAM_ENDPOINT, MAX_FRAME_BYTES,
+    MAX_OPEN_REPLY_BYTES,
 };
 pub use tickets::intake;

@@ -9,12 +9,14 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
+use yida_auth::wire::{printable, read_body, ReadError};
 use yida_auth::{Secret, SuiteTicketStore};
 
 /// DingTalk's API endpoint, where connections are opened.
@@ -22,6 +24,16 @@ pub const DEFAULT_STREAM_ENDPOINT: &str = "https://api.dingtalk.com";
 
 /// Largest frame accepted from the gateway (1 MiB).
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
+
+/// Largest open-connection reply read (64 KiB; a real one is a few hundred bytes).
+pub const MAX_OPEN_REPLY_BYTES: usize = 64 * 1024;
+
+/// Most bytes waiting to be written to the gateway; beyond that the connection is taken for
+/// dead (a peer that does not read) and replaced.
+const MAX_WRITE_BUFFER: usize = 1 << 20;
+
+/// Longest gateway text (code, message, request id) shown in an error, in characters.
+const MAX_SHOWN: usize = 200;
 
 /// How the client acknowledges an EVENT frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -86,13 +98,15 @@ pub enum StreamError {
         reason: String,
     },
     /// The gateway refused to open a connection (first attempt: the credentials are wrong).
-    #[error("opening a Stream connection failed: HTTP {status}{}{}", code.as_ref().map(|c| format!(", code {c}")).unwrap_or_default(), message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
+    /// Shown with the gateway's text made printable and capped (control characters and
+    /// escape sequences dropped), like API errors.
+    #[error("opening a Stream connection failed: HTTP {status}{}{}{}", code.as_ref().map(|c| format!(", code {}", printable(c, MAX_SHOWN))).unwrap_or_default(), message.as_ref().map(|m| format!(": {}", printable(m, MAX_SHOWN))).unwrap_or_default(), request_id.as_ref().map(|r| format!(" (request id {})", printable(r, MAX_SHOWN))).unwrap_or_default())]
     Open {
         /// HTTP status.
         status: u16,
-        /// DingTalk error code.
+        /// DingTalk error code (raw: shown through [`yida_auth::wire::printable`]).
         code: Option<String>,
-        /// DingTalk error message.
+        /// DingTalk error message (raw).
         message: Option<String>,
         /// Request id.
         request_id: Option<String>,
@@ -112,6 +126,7 @@ pub struct StreamClientBuilder {
     max_concurrency: usize,
     max_pending: usize,
     idle_timeout: Duration,
+    write_timeout: Duration,
     backoff: (Duration, Duration),
     dedupe_capacity: usize,
     shutdown_grace: Duration,
@@ -175,6 +190,7 @@ impl StreamClient {
             max_concurrency: 16,
             max_pending: 256,
             idle_timeout: Duration::from_secs(120),
+            write_timeout: Duration::from_secs(10),
             backoff: (Duration::from_secs(1), Duration::from_secs(60)),
             dedupe_capacity: 10_000,
             shutdown_grace: Duration::from_secs(5),
@@ -230,6 +246,14 @@ impl StreamClientBuilder {
     /// sent after a quarter of it, so a healthy gateway always has something to answer.
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
         self.idle_timeout = idle;
+        self
+    }
+
+    /// Longest wait for a frame (ACK, pong) to be written to the gateway (default 10 s): a
+    /// gateway that stops reading is taken for dead and the client reconnects. What waits
+    /// to be written is bounded too (1 MiB).
+    pub fn write_timeout(mut self, t: Duration) -> Self {
+        self.write_timeout = t;
         self
     }
 
@@ -290,6 +314,9 @@ impl StreamClientBuilder {
         if self.idle_timeout < Duration::from_millis(10) {
             return Err(cfg("idleTimeout", "must be at least 10 ms"));
         }
+        if self.write_timeout < Duration::from_millis(10) {
+            return Err(cfg("writeTimeout", "must be at least 10 ms"));
+        }
         for (k, t) in &self.subscriptions {
             if k.is_empty() || t.is_empty() {
                 return Err(cfg("subscriptions", "type and topic must not be empty"));
@@ -305,14 +332,88 @@ impl StreamClientBuilder {
 }
 
 /// A running Stream client. [`shutdown`](StreamHandle::shutdown) stops it; dropping the
-/// handle stops it too (without waiting).
+/// handle stops it too (without waiting). [`ready`](StreamHandle::ready) waits until it is
+/// connected, and [`stats`](StreamHandle::stats) gives counters a service can export.
 #[derive(Debug)]
 pub struct StreamHandle {
     stop: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<Result<(), StreamError>>>,
+    connected: watch::Receiver<bool>,
+    stats: Arc<Counters>,
+}
+
+/// Counters of a running [`StreamClient`], from [`StreamHandle::stats`]. Each only grows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct StreamStats {
+    /// Whether a connection is open now.
+    pub connected: bool,
+    /// Connections opened (the first one included).
+    pub connections: u64,
+    /// Times the client reconnected after a connection ended (`connections - 1` at most).
+    pub reconnects: u64,
+    /// EVENT and CALLBACK frames received (redeliveries included).
+    pub events: u64,
+    /// ACKs sent with `SUCCESS`.
+    pub acks_success: u64,
+    /// ACKs sent with `LATER`.
+    pub acks_later: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    connections: AtomicU64,
+    reconnects: AtomicU64,
+    events: AtomicU64,
+    acks_success: AtomicU64,
+    acks_later: AtomicU64,
+}
+
+impl Counters {
+    fn ack(&self, status: AckStatus) {
+        match status {
+            AckStatus::Success => &self.acks_success,
+            AckStatus::Later => &self.acks_later,
+        }
+        .fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl StreamHandle {
+    /// Waits until a connection is open (at once if one is). Returns `false` if the client
+    /// stopped first (refused credentials, shutdown). Use it instead of a warm-up sleep:
+    ///
+    /// ```no_run
+    /// # async fn run(handle: yida_events::StreamHandle) {
+    /// if !handle.ready().await {
+    ///     eprintln!("stream client stopped before connecting");
+    /// }
+    /// # }
+    /// ```
+    pub async fn ready(&self) -> bool {
+        let mut rx = self.connected.clone();
+        let ok = rx.wait_for(|c| *c).await.is_ok();
+        ok
+    }
+
+    /// Whether a connection is open now.
+    pub fn is_connected(&self) -> bool {
+        *self.connected.borrow()
+    }
+
+    /// The counters (connections, reconnects, events, ACKs by status).
+    pub fn stats(&self) -> StreamStats {
+        let c = &self.stats;
+        StreamStats {
+            connected: self.is_connected(),
+            connections: c.connections.load(Ordering::Relaxed),
+            reconnects: c.reconnects.load(Ordering::Relaxed),
+            events: c.events.load(Ordering::Relaxed),
+            acks_success: c.acks_success.load(Ordering::Relaxed),
+            acks_later: c.acks_later.load(Ordering::Relaxed),
+        }
+    }
+
     /// Stops reading, lets running handlers finish and be ACKed (up to the grace period),
     /// closes the socket and waits until every task has ended.
     pub async fn shutdown(mut self) -> Result<(), StreamError> {
@@ -350,7 +451,11 @@ impl StreamClient {
     /// Starts connecting and delivering events to `handler` (on the current Tokio runtime).
     pub fn start(&self, handler: impl EventHandler) -> StreamHandle {
         let (stop, stop_rx) = watch::channel(false);
+        let (connected_tx, connected) = watch::channel(false);
+        let stats = Arc::new(Counters::default());
         let runner = Runner {
+            connected: connected_tx,
+            stats: stats.clone(),
             cfg: self.cfg.clone(),
             http: self.cfg.http.clone().unwrap_or_else(|| {
                 yida_auth::ensure_tls_provider();
@@ -370,6 +475,8 @@ impl StreamClient {
         StreamHandle {
             stop,
             task: Some(tokio::spawn(runner.run())),
+            connected,
+            stats,
         }
     }
 }
@@ -378,6 +485,8 @@ impl StreamClient {
 type Done = (String, String, AckStatus);
 
 struct Runner {
+    connected: watch::Sender<bool>,
+    stats: Arc<Counters>,
     cfg: Arc<StreamClientBuilder>,
     http: reqwest::Client,
     handler: Arc<dyn EventHandler>,
@@ -445,8 +554,14 @@ impl Runner {
                     continue;
                 }
             };
+            if ever_connected {
+                self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+            }
             ever_connected = true;
+            self.stats.connections.fetch_add(1, Ordering::Relaxed);
+            self.connected.send_replace(true);
             let (end, got_frames) = self.serve(ws).await;
+            self.connected.send_replace(false);
             if got_frames {
                 delay = min;
             }
@@ -506,10 +621,21 @@ impl Runner {
             .await
             .map_err(|e| transport(format!("unreachable: {}", e.without_url())))?;
         let status = resp.status().as_u16();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| transport(format!("reading reply: {}", e.without_url())))?;
+        let bytes = tokio::time::timeout(
+            Duration::from_secs(15),
+            read_body(resp, MAX_OPEN_REPLY_BYTES),
+        )
+        .await
+        .map_err(|_| transport("reading reply: timed out".into()))?
+        .map_err(|e| match e {
+            ReadError::TooLarge { limit } => StreamError::Open {
+                status,
+                code: None,
+                message: Some(format!("reply longer than {limit} bytes; reading stopped")),
+                request_id: None,
+            },
+            ReadError::Transport(e) => transport(format!("reading reply: {e}")),
+        })?;
         if !(200..300).contains(&status) {
             let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
             let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
@@ -520,10 +646,10 @@ impl Runner {
                 request_id: s("requestid").or_else(|| s("requestId")),
             });
         }
-        let open: OpenReply = serde_json::from_slice(&bytes).map_err(|e| StreamError::Open {
+        let open: OpenReply = serde_json::from_slice(&bytes).map_err(|_| StreamError::Open {
             status,
             code: None,
-            message: Some(format!("reply is not {{endpoint, ticket}}: {e}")),
+            message: Some("reply is not {endpoint, ticket}".into()),
             request_id: None,
         })?;
         if open.endpoint.is_empty() || open.ticket.is_empty() {
@@ -533,12 +659,18 @@ impl Runner {
         let mut ws_cfg = WebSocketConfig::default();
         ws_cfg.max_message_size = Some(MAX_FRAME_BYTES);
         ws_cfg.max_frame_size = Some(MAX_FRAME_BYTES);
+        ws_cfg.max_write_buffer_size = MAX_WRITE_BUFFER;
         let connect =
             tokio_tungstenite::connect_async_with_config(ws_url.as_str(), Some(ws_cfg), false);
         let (ws, _) = tokio::time::timeout(Duration::from_secs(15), connect)
             .await
             .map_err(|_| transport("WebSocket handshake timed out".into()))?
-            .map_err(|e| transport(format!("WebSocket: {e}")))?;
+            .map_err(|e| {
+                transport(format!(
+                    "WebSocket: {}",
+                    printable(&e.to_string(), MAX_SHOWN)
+                ))
+            })?;
         tracing::info!("stream: connected");
         Ok(ws)
     }
@@ -563,8 +695,11 @@ impl Runner {
                 }
                 _ = tokio::time::sleep_until(ping_at), if !pinged => {
                     pinged = true;
-                    if let Err(e) = ws.send(Message::Ping(Vec::new().into())).await {
-                        break End::Lost(e.to_string());
+                    let ping = ws.send(Message::Ping(Vec::new().into()));
+                    match tokio::time::timeout(self.cfg.write_timeout, ping).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => break End::Lost(e.to_string()),
+                        Err(_) => break End::Lost("the gateway is not reading".into()),
                     }
                 }
                 _ = tokio::time::sleep_until(dead_at) => break End::Idle,
@@ -644,7 +779,8 @@ impl Runner {
             return Ok(());
         }
         for mid in std::iter::once(message_id).chain(waiting) {
-            send(ws, ack(&mid, status.data())).await?;
+            send(ws, self.cfg.write_timeout, ack(&mid, status.data())).await?;
+            self.stats.ack(status);
         }
         Ok(())
     }
@@ -674,7 +810,7 @@ impl Runner {
                 };
                 // Every SYSTEM frame is acknowledged with its own data (ping: the echo).
                 if !message_id.is_empty() {
-                    send(ws, ack(&message_id, data)).await?;
+                    send(ws, self.cfg.write_timeout, ack(&message_id, data)).await?;
                 }
                 match topic.as_str() {
                     "disconnect" => return Ok(true),
@@ -684,6 +820,7 @@ impl Runner {
                 Ok(false)
             }
             "EVENT" | "CALLBACK" => {
+                self.stats.events.fetch_add(1, Ordering::Relaxed);
                 let data = match &frame.data {
                     Value::String(s) => {
                         serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.clone()))
@@ -717,17 +854,30 @@ impl Runner {
             Seen::Waiting => return Ok(()),
             Seen::Done(status) => {
                 tracing::debug!("stream: redelivery of a handled event; ACK again");
-                return send(ws, ack(&message_id, status.data())).await;
+                self.stats.ack(status);
+                return send(ws, self.cfg.write_timeout, ack(&message_id, status.data())).await;
             }
         }
         let capacity = self.cfg.max_concurrency + self.cfg.max_pending;
         if self.tasks.len() >= capacity {
             tracing::warn!("stream: too many events waiting for a handler; ACK LATER");
             self.dedupe.forget(&key);
-            return send(ws, ack(&message_id, AckStatus::Later.data())).await;
+            self.stats.ack(AckStatus::Later);
+            return send(
+                ws,
+                self.cfg.write_timeout,
+                ack(&message_id, AckStatus::Later.data()),
+            )
+            .await;
         }
         if self.cfg.ack_mode == AckMode::Immediately {
-            send(ws, ack(&message_id, AckStatus::Success.data())).await?;
+            send(
+                ws,
+                self.cfg.write_timeout,
+                ack(&message_id, AckStatus::Success.data()),
+            )
+            .await?;
+            self.stats.ack(AckStatus::Success);
         }
         let handler = self.handler.clone();
         let permits = self.permits.clone();
@@ -763,13 +913,20 @@ fn ack(message_id: &str, data: String) -> String {
     .to_string()
 }
 
-async fn send(ws: &mut Ws, text: String) -> Result<(), String> {
-    ws.send(Message::Text(text.into()))
-        .await
-        .map_err(|e| e.to_string())
+/// Sends one frame, waiting at most `timeout`: a gateway that stops reading is dead.
+async fn send(ws: &mut Ws, timeout: Duration, text: String) -> Result<(), String> {
+    match tokio::time::timeout(timeout, ws.send(Message::Text(text.into()))).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!(
+            "the gateway did not take a frame within {} ms (not reading)",
+            timeout.as_millis()
+        )),
+    }
 }
 
-/// `endpoint?ticket=<url-encoded ticket>`; plain `ws://` only to a loopback host.
+/// `endpoint?ticket=<url-encoded ticket>`, built with a URL parser (a `#fragment` is dropped,
+/// never swallowing the ticket). Plain `ws://` only to a loopback host, judged on the host
+/// that will actually be dialled; user info (`ws://a@b/`) is refused.
 fn ws_url(endpoint: &str, ticket: &str) -> Result<String, StreamError> {
     let bad = |reason: &str| StreamError::Open {
         status: 200,
@@ -777,22 +934,36 @@ fn ws_url(endpoint: &str, ticket: &str) -> Result<String, StreamError> {
         message: Some(format!("gateway endpoint {reason}")),
         request_id: None,
     };
-    let rest = if let Some(r) = endpoint.strip_prefix("wss://") {
-        r
-    } else if let Some(r) = endpoint.strip_prefix("ws://") {
-        let host = r.split(['/', '?']).next().unwrap_or("");
-        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-        if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
-            return Err(bad("uses unencrypted ws:// to a non-loopback host"));
+    let mut url = reqwest::Url::parse(endpoint.trim()).map_err(|_| bad("is not a URL"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("carries user info (user@host), refused"));
+    }
+    match url.scheme() {
+        "wss" => {}
+        "ws" => {
+            let loopback = match url.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                None => false,
+            };
+            if !loopback {
+                return Err(bad("uses unencrypted ws:// to a non-loopback host"));
+            }
         }
-        r
-    } else {
-        return Err(bad("is not a ws:// or wss:// URL"));
-    };
-    let _ = rest;
+        _ => return Err(bad("is not a ws:// or wss:// URL")),
+    }
+    if url.host().is_none() {
+        return Err(bad("has no host"));
+    }
+    url.set_fragment(None);
     let enc = percent_encoding::utf8_percent_encode(ticket, percent_encoding::NON_ALPHANUMERIC);
-    let sep = if endpoint.contains('?') { '&' } else { '?' };
-    Ok(format!("{endpoint}{sep}ticket={enc}"))
+    let query = match url.query() {
+        Some(q) if !q.is_empty() => format!("{q}&ticket={enc}"),
+        _ => format!("ticket={enc}"),
+    };
+    url.set_query(Some(&query));
+    Ok(url.to_string())
 }
 
 enum Seen {
@@ -884,6 +1055,30 @@ mod tests {
         );
         assert!(ws_url("ws://gw.example/connect", "t").is_err());
         assert!(ws_url("http://127.0.0.1/", "t").is_err());
+    }
+
+    #[test]
+    fn user_info_cannot_smuggle_a_remote_host_past_the_loopback_rule() {
+        // Dialled host: 127.0.0.2 (port 80), not 127.0.0.1: refused for its user info.
+        for ep in [
+            "ws://127.0.0.1:1@127.0.0.2/gw",
+            "ws://127.0.0.1@gw.example/gw",
+            "wss://user:pw@gw.example/gw",
+        ] {
+            let e = ws_url(ep, "t").unwrap_err().to_string();
+            assert!(e.contains("user info"), "{ep}: {e}");
+        }
+        assert!(ws_url("ws://127.0.0.2.example/gw", "t").is_err());
+        assert!(ws_url("ws://[::1]:9/gw", "t").is_ok());
+        assert!(ws_url("ws://localhost:9/gw", "t").is_ok());
+    }
+
+    #[test]
+    fn a_fragment_does_not_swallow_the_ticket() {
+        assert_eq!(
+            ws_url("wss://gw.example/connect?a=1#frag", "t k").unwrap(),
+            "wss://gw.example/connect?a=1&ticket=t%20k"
+        );
     }
 
     #[test]

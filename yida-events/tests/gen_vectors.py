@@ -35,3 +35,21 @@ cases = {
 for name,(msg,owner,kw) in cases.items():
     e = enc(K, msg, owner, **kw)
     print(f'{name}: encrypt="{e}" sig="{sig(TOKEN, TS, NONCE, e)}"')
+# Issue 19 item 15: DingTalk's own decryptors (AES/CBC/NoPadding, then PKCS#7 of 1-32 bytes)
+# accept any multiple of 16 bytes; these vectors are 16 mod 32 long.
+def enc_pad(encoding, msg, owner, pad, random=b"0123456789abcdef"):
+    k = key(encoding)
+    buf = random + struct.pack(">I", len(msg)) + msg + owner
+    buf += bytes([pad]) * pad
+    assert len(buf) % 16 == 0 and len(buf) % 32 == 16, len(buf)
+    c = Cipher(algorithms.AES(k), modes.CBC(k[:16])).encryptor()
+    return base64.b64encode(c.update(buf) + c.finalize()).decode()
+def msg_for(pad):
+    # The shortest check_url message whose frame plus `pad` bytes is 16 mod 32 long.
+    for n in range(64):
+        m = b'{"EventType":"check_url","x":"' + b"a" * n + b'"}'
+        if (16 + 4 + len(m) + 11 + pad) % 32 == 16:
+            return m
+for name, pad in [("pad16_12", 12), ("pad16_17", 17), ("pad16_32", 32), ("pad16_33", 33)]:
+    e = enc_pad(K, msg_for(pad), b"suite-key-1", pad)
+    print(f'{name}: msg={msg_for(pad).decode()} encrypt="{e}" sig="{sig(TOKEN, TS, NONCE, e)}"')

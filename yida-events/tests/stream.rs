@@ -615,3 +615,113 @@ async fn a_suite_ticket_event_updates_the_store_newest_first() {
         .all(|e| !format!("{e:?}").contains("ST-")));
     handle.shutdown().await.unwrap();
 }
+
+// ---- Issue 19 (hardening round 3) ----
+
+#[tokio::test]
+async fn an_endless_open_connection_reply_is_cut_at_the_cap() {
+    let open = MockServer::always(Reply::endless(200)).await;
+    let handle = StreamClient::builder("app-key", "app-secret-value")
+        .endpoint(open.url())
+        .backoff(Duration::from_millis(200), Duration::from_millis(200))
+        .build()
+        .unwrap()
+        .start(|_e: Event| async { AckStatus::Success });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let sent = open.streamed_bytes();
+    handle.shutdown().await.unwrap();
+    // A few attempts, each cut at the cap (plus what the socket buffers held).
+    assert!(sent < 64 << 20, "{sent} bytes streamed into the client");
+}
+
+#[tokio::test]
+async fn the_gateways_error_text_is_sanitised_and_capped() {
+    let forged = format!("bad\u{1b}[31m\r\nFAKE: line{}", "x".repeat(50_000));
+    let open = MockServer::always(Reply::error(401, "Invalid\r\nAuth", &forged, "REQ\u{1b}")).await;
+    let mut handle = StreamClient::builder("app-key", "app-secret-value")
+        .endpoint(open.url())
+        .build()
+        .unwrap()
+        .start(|_e: Event| async { AckStatus::Success });
+    let err = tokio::time::timeout(WAIT, handle.join())
+        .await
+        .unwrap()
+        .unwrap_err();
+    let shown = err.to_string();
+    assert!(shown.len() < 600, "{} bytes", shown.len());
+    assert!(!shown.contains('\u{1b}') && !shown.contains('\r') && !shown.contains('\n'));
+    assert!(
+        shown.contains("badx") || shown.contains("bad[31mFAKE"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn a_gateway_that_floods_pings_and_stops_reading_is_dropped_and_reconnected() {
+    let mut gw = Gateway::start().await;
+    let probe = Probe::new();
+    let handle = probe.start(
+        gw.client()
+            .idle_timeout(Duration::from_secs(60))
+            .write_timeout(Duration::from_millis(500))
+            .build()
+            .unwrap(),
+    );
+    let c = gw.next_conn().await;
+    // Flood SYSTEM pings (each needs an ACK) without ever reading the ACKs.
+    let (mut sink, _stream) = c.ws.split();
+    let flood = tokio::spawn(async move {
+        let ping = system("p", "ping", r#"{"opaque":"x"}"#).to_string();
+        loop {
+            if sink.send(Message::Text(ping.clone().into())).await.is_err() {
+                break;
+            }
+        }
+    });
+    // The client gives up on the connection that does not read, and opens a new one.
+    let mut c2 = gw.next_conn().await;
+    flood.abort();
+    c2.send(event("m-1", "e-1", "x", json!({}))).await;
+    assert_eq!(status_of(&c2.recv().await, "m-1"), "SUCCESS");
+    tokio::time::timeout(WAIT, handle.shutdown())
+        .await
+        .expect("shutdown hung")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_handle_reports_readiness_and_counts_events_acks_and_reconnects() {
+    let mut gw = Gateway::start().await;
+    let probe = Probe::new();
+    let handle = probe.start(gw.client().build().unwrap());
+    assert!(!handle.is_connected());
+    let mut c = gw.next_conn().await;
+    // Readiness instead of a warm-up sleep.
+    assert!(tokio::time::timeout(WAIT, handle.ready()).await.unwrap());
+    c.send(event("m-1", "e-1", "x", json!({}))).await;
+    c.send(event("m-2", "e-2", "x", json!({"later": true})))
+        .await;
+    let mut acks: Vec<(String, String)> = Vec::new();
+    for _ in 0..2 {
+        let f = c.recv().await;
+        let mid = f["headers"]["messageId"].as_str().unwrap().to_string();
+        acks.push((mid.clone(), status_of(&f, &mid)));
+    }
+    acks.sort();
+    assert_eq!(
+        acks,
+        [
+            ("m-1".into(), "SUCCESS".into()),
+            ("m-2".into(), "LATER".into())
+        ]
+    );
+    // The gateway drops the socket: the client reconnects.
+    drop(c);
+    let _c2 = gw.next_conn().await;
+    assert!(tokio::time::timeout(WAIT, handle.ready()).await.unwrap());
+    let s = handle.stats();
+    assert!(s.connected);
+    assert_eq!((s.connections, s.reconnects), (2, 1));
+    assert_eq!((s.events, s.acks_success, s.acks_later), (2, 1, 1));
+    handle.shutdown().await.unwrap();
+}

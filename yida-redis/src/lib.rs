@@ -48,10 +48,12 @@
 #![warn(missing_docs)]
 
 mod quota;
+mod replay;
 mod tickets;
 mod tokens;
 
 pub use quota::{RedisRateLimiter, LATE};
+pub use replay::RedisReplayStore;
 pub use tickets::RedisTicketStore;
 pub use tokens::RedisTokenStore;
 

@@ -141,32 +141,47 @@ pub mod forms {
     impl crate::Operation for GetThingRequest {
         type Response = crate::forms::ThingReply;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetThing,
             action: "GetThing",
             version: "1.0",
             method: crate::HttpMethod::Get,
             path: "/v1.0/yida/things/{id}",
+            path_parts: &[
+                crate::PathPart::Literal("/v1.0/yida/things/"),
+                crate::PathPart::Param(0),
+            ],
             area: "forms",
             doc: "Read one thing.",
             doc_url: Some("https://open.dingtalk.com/document/development/get-thing"),
+            doc_title: Some("获取东西"),
             permission: Some("Yida.Form.Read"),
             read_only: true,
             seed: false,
-            legacy: Some(("GetThing", "2.0")),
+            legacy: Some(crate::OpId::GetThingV2),
             pagination: None,
             has_body: false,
             has_reply: true,
             params: &[
-                path("id", "string", REQUIRED, "The thing's id."),
-                query("appType", "string", REQUIRED | CONTEXT, "App code."),
+                path("id", crate::ParamType::String, REQUIRED, "The thing's id."),
+                query(
+                    "appType",
+                    crate::ParamType::String,
+                    REQUIRED | CONTEXT,
+                    "App code.",
+                ),
                 query(
                     "systemToken",
-                    "string",
+                    crate::ParamType::String,
                     REQUIRED | SECRET | CONTEXT,
                     "App secret.",
                 ),
-                query("verbose", "bool", 0, "Say more."),
-                query("mode", "string", 0, "Mode."),
+                query("verbose", crate::ParamType::Bool, 0, "Say more."),
+                values(
+                    query("mode", crate::ParamType::String, 0, "Mode."),
+                    &["FAST", "slow_mode"],
+                ),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/things/");
@@ -185,7 +200,7 @@ pub mod forms {
             fill(&mut self.system_token, ctx.value("systemToken"));
         }
         fn check(&self) -> Result<(), crate::ParamError> {
-            non_empty(&self.id, "id")?;
+            segment(&self.id, "id")?;
             required(&self.app_type, "appType")?;
             required(&self.system_token, "systemToken")?;
             Ok(())
@@ -204,6 +219,9 @@ pub mod forms {
         #[serde(rename = "type")]
         #[serde(default, skip_serializing_if = "is_none")]
         r#type: Option<String>,
+        #[serde(rename = "like")]
+        #[serde(default, skip_serializing_if = "is_none")]
+        like: Option<crate::forms::ThingReply>,
         #[serde(rename = "pageNumber", default, skip_serializing)]
         page_number: Option<i64>,
         #[serde(rename = "pageSize", default, skip_serializing)]
@@ -217,6 +235,7 @@ pub mod forms {
             Self {
                 filter_json: crate::JsonText::from_value(&filter_json),
                 r#type: None,
+                like: None,
                 page_number: None,
                 page_size: None,
             }
@@ -224,6 +243,11 @@ pub mod forms {
         /// `type` (body): A keyword-named field.
         pub fn r#type(mut self, r#type: impl Into<String>) -> Self {
             self.r#type = Some(r#type.into());
+            self
+        }
+        /// `like` (body): A thing like this one (a model-typed parameter).
+        pub fn like(mut self, like: crate::forms::ThingReply) -> Self {
+            self.like = Some(like);
             self
         }
         /// `pageNumber` (query): Page.
@@ -240,13 +264,16 @@ pub mod forms {
     impl crate::Operation for GetThingV2Request {
         type Response = crate::forms::ThingPage;
         const META: crate::OperationMeta = crate::OperationMeta {
+            id: crate::OpId::GetThingV2,
             action: "GetThing",
             version: "2.0",
             method: crate::HttpMethod::Post,
             path: "/v2.0/yida/things/search",
+            path_parts: &[crate::PathPart::Literal("/v2.0/yida/things/search")],
             area: "forms",
             doc: "Search things.",
             doc_url: None,
+            doc_title: None,
             permission: None,
             read_only: true,
             seed: false,
@@ -255,11 +282,18 @@ pub mod forms {
             has_body: true,
             has_reply: true,
             params: &[
-                body("filterJson", "json_text", REQUIRED, "Filters."),
-                body("type", "string", 0, "A keyword-named field."),
-                query("pageNumber", "i64", 0, "Page."),
-                query("pageSize", "i64", 0, "Size."),
+                body("filterJson", crate::ParamType::JsonText, REQUIRED, "Filters."),
+                body("type", crate::ParamType::String, 0, "A keyword-named field."),
+                body(
+                    "like",
+                    crate::ParamType::Model(&crate::model_meta::ThingReply),
+                    0,
+                    "A thing like this one (a model-typed parameter).",
+                ),
+                query("pageNumber", crate::ParamType::I64, 0, "Page."),
+                query("pageSize", crate::ParamType::I64, 0, "Size."),
             ],
+            dynamic: crate::client::Dynamic::of::<Self>(),
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/things/search");
@@ -294,11 +328,6 @@ pub mod forms {
             (reply.data.unwrap_or_default(), reply.total_count)
         }
     }
-    /// Descriptors of this area's operations.
-    pub(crate) static OPERATIONS: &[&crate::OperationMeta] = &[
-        &<GetThingRequest as crate::Operation>::META,
-        &<GetThingV2Request as crate::Operation>::META,
-    ];
     /// The `forms` operations, from [`Client::forms`](crate::Client::forms).
     #[derive(Clone, Copy)]
     pub struct FormsOps<'a> {
@@ -333,37 +362,72 @@ pub mod forms {
 }
 #[cfg(feature = "forms")]
 pub use forms::*;
+/// The id of an operation of the spec (`Copy`; `Display` is `Action@version`). Every
+/// operation has one, whether its area is compiled in or not ([`OpId::meta`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+#[repr(u16)]
+pub enum OpId {
+    /// `GetThing@1.0`: Read one thing.
+    GetThing,
+    /// `GetThing@2.0`: Search things.
+    GetThingV2,
+}
+/// Every id, in catalogue order (area, action, version).
+pub(crate) static OP_IDS: &[OpId] = &[OpId::GetThing, OpId::GetThingV2];
+/// `(action, version)` by id.
+pub(crate) static OP_NAMES: [(&str, &str); 2] = [
+    ("GetThing", "1.0"),
+    ("GetThing", "2.0"),
+];
+/// The descriptors compiled into this build, by id.
+pub(crate) static OP_METAS: [Option<&crate::OperationMeta>; 2] = [
+    #[cfg(feature = "forms")]
+    Some(&<crate::forms::GetThingRequest as crate::Operation>::META),
+    #[cfg(not(feature = "forms"))]
+    None,
+    #[cfg(feature = "forms")]
+    Some(&<crate::forms::GetThingV2Request as crate::Operation>::META),
+    #[cfg(not(feature = "forms"))]
+    None,
+];
 /// Every operation compiled into this build (one entry per enabled area's operation),
 /// ordered by area, action and version.
 pub fn operations() -> Vec<&'static crate::OperationMeta> {
-    #[allow(unused_mut)]
-    let mut out: Vec<&'static crate::OperationMeta> = Vec::new();
-    #[cfg(feature = "forms")] out.extend_from_slice(crate::forms::OPERATIONS);
-    out
+    OP_METAS.iter().flatten().copied().collect()
 }
-/// Sends the operation `action`@`version` with parameters given as one JSON object by
-/// wire name, and returns the reply as JSON (`None` for an empty reply).
-pub(crate) async fn call_dynamic(
-    client: &crate::Client,
-    action: &str,
-    version: &str,
-    input: serde_json::Value,
-) -> Result<Option<serde_json::Value>, crate::Error> {
-    let _ = (&client, &input);
-    match (action, version) {
-        #[cfg(feature = "forms")]
-        ("GetThing", "1.0") => {
-            client.call_json::<crate::forms::GetThingRequest>(input).await
-        }
-        #[cfg(feature = "forms")]
-        ("GetThing", "2.0") => {
-            client.call_json::<crate::forms::GetThingV2Request>(input).await
-        }
-        _ => {
-            Err(crate::Error::UnknownOperation {
-                action: action.to_string(),
-                version: version.to_string(),
-            })
-        }
-    }
+/// Descriptors of the models parameters use.
+pub(crate) mod model_meta {
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ThingReply: crate::ModelMeta = crate::ModelMeta {
+        name: "ThingReply",
+        doc: "One thing.",
+        fields: &[
+            crate::FieldMeta {
+                name: "thingId",
+                ty: crate::ParamType::String,
+                doc: "Id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "tags",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Tags.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "detail",
+                ty: crate::ParamType::Json,
+                doc: "Free map.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appSecret",
+                ty: crate::ParamType::String,
+                doc: "A secret in a reply.",
+                secret: true,
+            },
+        ],
+    };
 }

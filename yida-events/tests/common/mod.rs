@@ -79,11 +79,15 @@ async fn callback(
 ) -> impl IntoResponse {
     let (resp, event) = st
         .endpoint
-        .respond(query.as_deref().unwrap_or(""), &body)
+        .respond(query.as_deref().unwrap_or(""), &body, |e| async move {
+            if e.data["fail"] == true {
+                return Err("handler refused the event");
+            }
+            st.events.lock().unwrap().push(e);
+            Ok(())
+        })
         .await;
-    if let Some(e) = event {
-        st.events.lock().unwrap().push(e);
-    }
+    let _ = event;
     (
         StatusCode::from_u16(resp.status).unwrap(),
         [(header::CONTENT_TYPE, resp.content_type)],
