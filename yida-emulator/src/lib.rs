@@ -6,8 +6,12 @@
 //! parameter, or a value of the wrong type, gets DingTalk's `{code, message, requestid}` 400
 //! naming the parameter. Form data, process instances, approval tasks and operation records
 //! are stateful; every other operation of the spec answers HTTP 501 `notEmulated` after its
-//! parameters were validated. The "Emulator" section of the repository README lists what
-//! is emulated and where the emulator knowingly differs from the real service.
+//! parameters were validated ([`emulated_operations`] lists the others). Form values are
+//! checked, stored, shown and searched per component kind, after `yida_api::components`
+//! (members as names with an `_id` twin, attachments as JSON text, sub-forms cut at 50 rows,
+//! serial numbers generated, …); [`Seed::add_form_definitions`] loads a real form's component
+//! definitions. The "Emulator" section of the repository README lists what is emulated and
+//! where the emulator knowingly differs from the real service.
 //!
 //! ```
 //! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
