@@ -585,6 +585,13 @@ impl Client {
         &self.inner.endpoint
     }
 
+    /// The HTTP client (redirects not followed), for exchanges outside the API such as
+    /// attachment downloads.
+    #[cfg_attr(not(feature = "attachments"), allow(dead_code))]
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
     /// Sends any operation's request and decodes its reply.
     ///
     /// Required parameters are checked (the app context counts) before anything is sent.

@@ -87,6 +87,8 @@ pub mod bulk;
 mod client;
 pub mod components;
 mod context;
+#[cfg(feature = "attachments")]
+pub mod download;
 mod drive;
 pub mod dry_run;
 mod error;
@@ -113,6 +115,8 @@ pub use client::{
     DEFAULT_ENDPOINT, DEFAULT_TOTAL_TIMEOUT,
 };
 pub use context::AppContext;
+#[cfg(feature = "attachments")]
+pub use download::{Download, DownloadError};
 pub use error::{ApiError, Error};
 pub use json_text::JsonText;
 pub use limiter::{AdaptiveRateLimiter, FixedRateLimiter, QuotaKey, RateLimiter};

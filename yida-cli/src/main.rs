@@ -16,6 +16,7 @@
 //! ```
 //! Configuration comes from flags, the environment and profiles (see `yida --help`).
 
+mod attachment;
 mod call;
 mod codegen_form;
 mod completions;
@@ -127,6 +128,8 @@ enum Command {
     Forms(forms_check::FormsArgs),
     /// This month's calls from the call ledger, and what is left of the budget.
     Quota(quota::QuotaArgs),
+    /// Download attachments (`yida attachment get <url> -o FILE`).
+    Attachment(attachment::AttachmentArgs),
 }
 
 async fn run(command: Command) -> Result<(), Fail> {
@@ -145,6 +148,7 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Codegen(args) => codegen_form::run(args).await,
         Command::Forms(args) => forms_check::run(args).await,
         Command::Quota(args) => quota::run(args).await,
+        Command::Attachment(args) => attachment::run(args).await,
     }
 }
 

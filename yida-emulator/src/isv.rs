@@ -5,7 +5,9 @@
 //!
 //! [`Emulator::authorize`]: crate::Emulator::authorize
 
-use crate::server::{now_ms, Shared};
+use crate::server::Front;
+use crate::shared::{now_ms, Shared};
+use crate::stream::Hub;
 use crate::Error;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -94,6 +96,8 @@ pub struct Pushed {
 
 struct Pusher {
     shared: Arc<Shared>,
+    #[allow(dead_code)]
+    hub: Arc<Hub>,
     http: reqwest::Client,
     crypto: yida_events::CallbackCrypto,
     url: String,
@@ -103,6 +107,7 @@ struct Pusher {
 /// Checks the callback, and starts the task that pushes (ended by aborting its handle).
 pub(crate) fn start(
     shared: Arc<Shared>,
+    hub: Arc<Hub>,
     cb: &Callback,
 ) -> Result<tokio::task::JoinHandle<()>, Error> {
     let url = reqwest::Url::parse(&cb.url)
@@ -130,9 +135,10 @@ pub(crate) fn start(
         .build()
         .map_err(|e| Error::Invalid(format!("callback: HTTP client: {e}")))?;
     let (tx, rx) = mpsc::unbounded_channel();
-    shared.hub.set_tap(tx);
+    hub.set_tap(tx);
     let pusher = Arc::new(Pusher {
         shared,
+        hub,
         http,
         crypto,
         url: cb.url.clone(),
@@ -227,7 +233,7 @@ impl Pusher {
 }
 
 /// Authorizes `corp_id` for the first suite and pushes `tmp_auth_code` and `org_suite_auth`.
-pub(crate) fn authorize(shared: &Shared, corp_id: &str) -> Result<(), Error> {
+pub(crate) fn authorize(shared: &Shared, hub: &Hub, corp_id: &str) -> Result<(), Error> {
     if corp_id.trim().is_empty() || corp_id.len() > 128 {
         return Err(Error::Invalid("corpId: must be 1 to 128 characters".into()));
     }
@@ -247,17 +253,13 @@ pub(crate) fn authorize(shared: &Shared, corp_id: &str) -> Result<(), Error> {
         ));
     }
     let code = hex(&random(16)?);
-    shared
-        .hub
-        .to_callback("tmp_auth_code", corp_id, &json!({ "AuthCode": code }));
-    shared
-        .hub
-        .to_callback("org_suite_auth", corp_id, &json!({}));
+    hub.to_callback("tmp_auth_code", corp_id, &json!({ "AuthCode": code }));
+    hub.to_callback("org_suite_auth", corp_id, &json!({}));
     Ok(())
 }
 
 /// `POST /_emulator/authorize` with `{"corpId":"…"}`: a company authorizes the suite.
-pub(crate) async fn authorize_route(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+pub(crate) async fn authorize_route(State(front): State<Front>, body: Bytes) -> Response {
     let corp = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| v.get("corpId").and_then(Value::as_str).map(str::to_string));
@@ -268,7 +270,7 @@ pub(crate) async fn authorize_route(State(shared): State<Arc<Shared>>, body: Byt
         )
             .into_response();
     };
-    match authorize(&shared, &corp) {
+    match authorize(&front.shared, &front.hub, &corp) {
         Ok(()) => (StatusCode::OK, "{}").into_response(),
         Err(e) => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
     }

@@ -6,8 +6,12 @@
 //! parameter, or a value of the wrong type, gets DingTalk's `{code, message, requestid}` 400
 //! naming the parameter. Form data, process instances, approval tasks and operation records
 //! are stateful; every other operation of the spec answers HTTP 501 `notEmulated` after its
-//! parameters were validated. The "Emulator" section of the repository README lists what
-//! is emulated and where the emulator knowingly differs from the real service.
+//! parameters were validated ([`emulated_operations`] lists the others). Form values are
+//! checked, stored, shown and searched per component kind, after `yida_api::components`
+//! (members as names with an `_id` twin, attachments as JSON text, sub-forms cut at 50 rows,
+//! serial numbers generated, …); [`Seed::add_form_definitions`] loads a real form's component
+//! definitions. The "Emulator" section of the repository README lists what is emulated and
+//! where the emulator knowingly differs from the real service.
 //!
 //! ```
 //! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -41,13 +45,15 @@
 //! - `docs/guides/approval-events.md`: reacting to approval events
 #![warn(missing_docs)]
 
+mod filters;
 mod isv;
 mod ops;
-mod search;
 pub mod seed;
 mod server;
+mod shared;
 pub mod store;
 mod stream;
+mod values;
 
 pub use isv::{Callback, DEFAULT_TICKET_INTERVAL};
 pub use seed::Seed;
@@ -203,7 +209,8 @@ pub enum Error {
 /// A running emulator. Dropping it stops the server.
 pub struct Emulator {
     addr: SocketAddr,
-    shared: Arc<server::Shared>,
+    shared: Arc<shared::Shared>,
+    hub: Arc<stream::Hub>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     /// The callback pusher (`--callback`).
@@ -246,14 +253,18 @@ impl Emulator {
             addr: opts.listen,
             source,
         })?;
+        let hub = Arc::new(stream::Hub::new(opts.redeliver_after));
         let callback = opts.callback.clone();
-        let shared = Arc::new(server::Shared::new(opts, addr)?);
+        let shared = Arc::new(shared::Shared::new(opts, addr)?);
         let isv = match &callback {
-            Some(cb) => Some(isv::start(shared.clone(), cb)?),
+            Some(cb) => Some(isv::start(shared.clone(), hub.clone(), cb)?),
             None => None,
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let app = server::router(shared.clone());
+        let app = server::router(server::Front {
+            shared: shared.clone(),
+            hub: hub.clone(),
+        });
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
@@ -261,10 +272,11 @@ impl Emulator {
                 })
                 .await;
         });
-        stream::spawn_redelivery(shared.clone());
+        stream::spawn_redelivery(hub.clone());
         Ok(Emulator {
             addr,
             shared,
+            hub,
             stop: Some(stop),
             task: Some(task),
             isv,
@@ -277,7 +289,7 @@ impl Emulator {
         if let Some(t) = self.isv.take() {
             t.abort();
         }
-        self.shared.closing();
+        self.hub.close_all();
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -372,7 +384,7 @@ impl Emulator {
     /// callback the emulator pushes `tmp_auth_code` and `org_suite_auth` (also
     /// `POST /_emulator/authorize` with `{"corpId":"…"}`).
     pub fn authorize(&self, corp_id: &str) -> Result<(), Error> {
-        isv::authorize(&self.shared, corp_id)
+        isv::authorize(&self.shared, &self.hub, corp_id)
     }
 
     /// A copy of the current seed.
@@ -391,9 +403,28 @@ impl Emulator {
         self.shared.set_faults(faults);
     }
 
-    /// Stores a form instance directly (as `userId` of the first user); returns its id.
+    /// Stores a form instance directly (as `userId` of the first user), checked per component
+    /// kind as SaveFormData checks it; returns its id.
     pub fn insert_record(&self, form_uuid: &str, data: serde_json::Value) -> Result<String, Error> {
-        self.shared.insert_record(form_uuid, data)
+        let seed = self.shared.seed();
+        let form = seed
+            .form(form_uuid)
+            .ok_or_else(|| Error::Invalid(format!("unknown form {form_uuid}")))?;
+        let user = seed
+            .users
+            .first()
+            .map(|u| u.user_id.clone())
+            .unwrap_or_default();
+        let data = match data {
+            serde_json::Value::Object(m) => m,
+            _ => return Err(Error::Invalid("record data must be a JSON object".into())),
+        };
+        self.shared
+            .mutate(|st| {
+                let data = values::prepare(form, data, st)?;
+                Ok(ops::new_record(st, form, &user, data))
+            })
+            .map_err(|e| Error::Invalid(e.message))
     }
 
     /// Every stored instance of a form, oldest first.
@@ -415,7 +446,20 @@ impl Emulator {
 
     /// Stream events pushed but not acknowledged yet.
     pub fn pending_events(&self) -> usize {
-        self.shared.hub.pending()
+        self.hub.pending()
+    }
+
+    /// Adds (or replaces) a file of the tenant; returns the URL an attachment value stores
+    /// for it (`/ossFileHandle?fileName=…`), which GetOpenUrl exchanges for a temporary
+    /// download URL. Files live in memory only (not in the `--data` file).
+    pub fn add_file(&self, name: &str, content: impl AsRef<[u8]>) -> String {
+        self.shared.add_file(name, content.as_ref())
+    }
+
+    /// Makes the next `n` temporary URLs GetOpenUrl hands out expired already, so a client's
+    /// "ask again when the link expired" path can be tested.
+    pub fn expire_next_open_urls(&self, n: u32) {
+        self.shared.expire_next_urls(n);
     }
 
     /// Every approval task.
@@ -425,12 +469,18 @@ impl Emulator {
     }
 }
 
+/// The operations the emulator keeps state for; every other operation of the spec answers
+/// HTTP 501 `notEmulated` after its parameters were validated.
+pub fn emulated_operations() -> Vec<yida_api::OpId> {
+    ops::emulated().collect()
+}
+
 impl Drop for Emulator {
     fn drop(&mut self) {
         if let Some(t) = self.isv.take() {
             t.abort();
         }
-        self.shared.closing();
+        self.hub.close_all();
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }

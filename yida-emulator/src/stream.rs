@@ -4,7 +4,7 @@
 //! frames (no ACK, or `LATER`) are sent again after the redelivery interval, and to the next
 //! connection of the same client after a reconnect.
 
-use crate::server::{now_ms, Shared};
+use crate::shared::now_ms;
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -212,11 +212,11 @@ fn send_to(conns: &[Conn], client: &str, frame: &str) -> bool {
 }
 
 /// Serves one WebSocket connection until it closes.
-pub async fn serve(shared: Arc<Shared>, client_id: String, socket: WebSocket) {
+pub async fn serve(hub: Arc<Hub>, client_id: String, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
     let conn_id = {
-        let mut g = shared.hub.lock();
+        let mut g = hub.lock();
         if g.closed {
             return;
         }
@@ -266,28 +266,28 @@ pub async fn serve(shared: Arc<Shared>, client_id: String, socket: WebSocket) {
             .and_then(|d| d.get("status").and_then(Value::as_str).map(String::from));
         let ok = v.get("code").and_then(Value::as_i64) == Some(200);
         let later = !ok || status.as_deref() == Some("LATER");
-        shared.hub.ack(message_id, later);
+        hub.ack(message_id, later);
     }
     {
-        let mut g = shared.hub.lock();
+        let mut g = hub.lock();
         g.conns.retain(|c| c.id != conn_id);
     }
     writer.abort();
 }
 
 /// Resends unacknowledged events until the emulator goes away.
-pub fn spawn_redelivery(shared: Arc<Shared>) {
-    let period = (shared.hub.redeliver_after / 2).max(Duration::from_millis(20));
-    let weak: Weak<Shared> = Arc::downgrade(&shared);
-    drop(shared);
+pub fn spawn_redelivery(hub: Arc<Hub>) {
+    let period = (hub.redeliver_after / 2).max(Duration::from_millis(20));
+    let weak: Weak<Hub> = Arc::downgrade(&hub);
+    drop(hub);
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(period).await;
             let Some(s) = weak.upgrade() else { break };
-            if s.hub.lock().closed {
+            if s.lock().closed {
                 break;
             }
-            s.hub.redeliver();
+            s.redeliver();
         }
     });
 }

@@ -538,14 +538,11 @@ forms:
     drop(emu);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let r = {
-            yida_auth::ensure_tls_provider();
-            reqwest::Client::new()
-        }
-        .post(format!("{endpoint}/v1.0/oauth2/accessToken"))
-        .body("{}")
-        .send()
-        .await;
+        let r = http()
+            .post(format!("{endpoint}/v1.0/oauth2/accessToken"))
+            .body("{}")
+            .send()
+            .await;
         if r.is_err() {
             break;
         }
