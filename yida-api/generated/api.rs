@@ -2,7 +2,7 @@
 /// Reply models shared by operations of several areas (a model used by one area lives
 /// in that area's module).
 pub mod models {
-    #[allow(unused_imports)]
+    #[cfg(any(feature = "forms", feature = "metadata", feature = "processes"))]
     use crate::__private::meta::*;
     #[cfg(any(feature = "forms", feature = "metadata", feature = "processes"))]
     /// A person's name in Chinese and English, as Yida returns it.
@@ -122,7 +122,6 @@ crate::__private::wire_enum! {
 #[cfg(feature = "agents")]
 /// Requests of the `agents` area (cargo feature `agents`).
 pub mod agents {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "agents")]
     /// Reply of CancelAgentTask (v2.0).
@@ -347,7 +346,6 @@ pub mod agents {
         /// - `agent_uuid`: Id of the delegation to revoke, from GetAgentTasks or CreateAgentTask.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: CancelAgentTaskV2Args) -> Self {
             Self {
                 agent_type: None,
@@ -432,7 +430,6 @@ pub mod agents {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/agents/cancel");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("agentType", &self.agent_type);
             q.push("agentUuid", &self.agent_uuid);
@@ -440,7 +437,6 @@ pub mod agents {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -509,7 +505,6 @@ pub mod agents {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `principal_user_id`: User id of the person whose approvals are delegated.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: CreateAgentTaskV2Args) -> Self {
             Self {
                 agent_category: None,
@@ -676,7 +671,6 @@ pub mod agents {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/agents/insert");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("agentCategory", &self.agent_category);
             q.push("agentRangeType", &self.agent_range_type);
@@ -691,7 +685,6 @@ pub mod agents {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -744,7 +737,6 @@ pub mod agents {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetAgentTasksV2Args) -> Self {
             Self {
                 agent_uuid: None,
@@ -863,7 +855,6 @@ pub mod agents {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/agents");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("agentUuid", &self.agent_uuid);
             q.push("corpId", &self.corp_id);
@@ -874,7 +865,6 @@ pub mod agents {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -936,7 +926,6 @@ pub mod agents {
         /// - `agent_uuid`: Id of the delegation to change, from GetAgentTasks or CreateAgentTask.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: UpdateAgentTaskV2Args) -> Self {
             Self {
                 agent_range_type: None,
@@ -1084,7 +1073,6 @@ pub mod agents {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/agents/update");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("agentRangeType", &self.agent_range_type);
             q.push("agentRangeValue", &self.agent_range_value);
@@ -1097,7 +1085,6 @@ pub mod agents {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -1162,7 +1149,6 @@ pub use agents::*;
 #[cfg(feature = "apps")]
 /// Requests of the `apps` area (cargo feature `apps`).
 pub mod apps {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "apps")]
     /// Reply of DeployFunctionCallback.
@@ -1376,7 +1362,7 @@ pub mod apps {
     /// Sent by [`Client::apps`](crate::Client::apps)`().deploy_function_callback(…)` or [`Client::send`](crate::Client::send).
     ///
     /// Note: No DingTalk doc page; described only by the official SDK (its summary: the cloud development platform's deployment-complete callback to Yida). Every parameter is optional in the SDK.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct DeployFunctionCallbackRequest {
         #[serde(rename = "appId")]
@@ -1400,16 +1386,8 @@ pub mod apps {
     }
     impl DeployFunctionCallbackRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_id: None,
-                custom_domain: None,
-                deploy_stage: None,
-                gate_way_app_key: None,
-                gate_way_app_secret: None,
-                gate_way_domain: None,
-            }
+            Self::default()
         }
         /// `appId` (body): Id of the cloud app.
         pub fn app_id(mut self, app_id: impl Into<String>) -> Self {
@@ -1514,13 +1492,6 @@ pub mod apps {
                 "/v1.0/yida/functionComputeConnectors/completeDeployments/notify",
             );
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Run a custom API (service) defined in a Yida app.
     ///
@@ -1552,7 +1523,6 @@ pub mod apps {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `service_id`: Id of the custom API service (`svc-...`).
         /// - `data`: Arguments for the API as a JSON object, e.g. `{"arg0": "123"}`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(service_id: impl Into<String>, data: impl serde::Serialize) -> Self {
             Self {
                 app_type: None,
@@ -1661,7 +1631,6 @@ pub mod apps {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/customApi/execute");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("data", &self.data);
@@ -1670,7 +1639,6 @@ pub mod apps {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -1728,7 +1696,6 @@ pub mod apps {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: md5 of corpId + userId + the company's corp token.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: ListApplicationArgs) -> Self {
             Self {
                 app_filter: None,
@@ -1855,7 +1822,6 @@ pub mod apps {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/organizations/applications");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appFilter", &self.app_filter);
             q.push("appNameSearchKeyword", &self.app_name_search_keyword);
@@ -1866,7 +1832,6 @@ pub mod apps {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -1950,7 +1915,6 @@ pub mod apps {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `instance_id`: The form instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: QueryServiceRecordArgs) -> Self {
             Self {
                 app_type: None,
@@ -2167,7 +2131,6 @@ pub mod apps {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/services/invocationRecords");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("formUuid", &self.form_uuid);
@@ -2185,7 +2148,6 @@ pub mod apps {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -2253,7 +2215,6 @@ pub use apps::*;
 #[cfg(feature = "attachments")]
 /// Requests of the `attachments` area (cargo feature `attachments`).
 pub mod attachments {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "attachments")]
     /// Reply of GetOpenUrl.
@@ -2298,7 +2259,6 @@ pub mod attachments {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `file_url`: The attachment URL as stored in the form data.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(file_url: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -2416,7 +2376,6 @@ pub mod attachments {
             out.push_str("/v1.0/yida/apps/temporaryUrls/");
             push_segment(out, &self.app_type);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("fileUrl", &self.file_url);
             q.push("language", &self.language);
@@ -2424,7 +2383,6 @@ pub mod attachments {
             q.push("timeout", &self.timeout);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -2467,7 +2425,6 @@ pub use attachments::*;
 #[cfg(feature = "automation")]
 /// Requests of the `automation` area (cargo feature `automation`).
 pub mod automation {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "automation")]
     /// One step of an automation run, in a GetAutoFlowLogDetail reply.
@@ -2657,7 +2614,6 @@ pub mod automation {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `proc_instance_id`: Id of the automation run, from PageAutoFlowLog.
         /// - `token`: md5 of corpId + userId + the company's corp token (shown in the platform settings).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetAutoFlowLogDetailArgs) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -2771,7 +2727,6 @@ pub mod automation {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/logs/automations");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("corpId", &self.corp_id);
             q.push("env", &self.env);
@@ -2781,7 +2736,6 @@ pub mod automation {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -2871,7 +2825,6 @@ pub mod automation {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: md5 of corpId + userId + the company's corp token (shown in the platform settings).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: PageAutoFlowLogArgs) -> Self {
             Self {
                 app_type: None,
@@ -3052,9 +3005,6 @@ pub mod automation {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/logs/automations/paginationQuery");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.user_id, ctx.value("userId"));
@@ -3121,7 +3071,6 @@ pub use automation::*;
 #[cfg(feature = "batch")]
 /// Requests of the `batch` area (cargo feature `batch`).
 pub mod batch {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "batch")]
     /// Reply of BatchGetFormDataByIdList.
@@ -3313,7 +3262,6 @@ pub mod batch {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_instance_id_list`: Ids of the form instances to fetch.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new<T1: Into<String>>(
             form_uuid: impl Into<String>,
             form_instance_id_list: impl IntoIterator<Item = T1>,
@@ -3430,9 +3378,6 @@ pub mod batch {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/ids/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -3483,7 +3428,6 @@ pub mod batch {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_instance_id_list`: Ids of the form instances to delete.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new<T1: Into<String>>(
             form_uuid: impl Into<String>,
             form_instance_id_list: impl IntoIterator<Item = T1>,
@@ -3609,9 +3553,6 @@ pub mod batch {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/batchRemove");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -3666,7 +3607,6 @@ pub mod batch {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json_list`: One JSON text of field values (field id to value) per instance to create.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new<T1: serde::Serialize>(
             form_uuid: impl Into<String>,
             form_data_json_list: impl IntoIterator<Item = T1>,
@@ -3822,9 +3762,6 @@ pub mod batch {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/batchSave");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -3886,7 +3823,6 @@ pub mod batch {
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_instance_id_list`: Ids of the form instances to update.
         /// - `update_form_data_json`: Values to write into every listed instance as JSON: field id to new value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new<T1: Into<String>>(
             form_uuid: impl Into<String>,
             form_instance_id_list: impl IntoIterator<Item = T1>,
@@ -4064,9 +4000,6 @@ pub mod batch {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/components");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -4125,7 +4058,6 @@ pub mod batch {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `update_form_data_json_map`: Form instance id to that instance's new values, each as JSON text (field id to new value).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             update_form_data_json_map: std::collections::BTreeMap<
@@ -4141,7 +4073,7 @@ pub mod batch {
                 ignore_empty: None,
                 no_execute_expression: None,
                 system_token: None,
-                update_form_data_json_map: update_form_data_json_map,
+                update_form_data_json_map,
                 use_latest_form_schema_version: None,
                 user_id: None,
             }
@@ -4293,9 +4225,6 @@ pub mod batch {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/datas");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -4379,7 +4308,6 @@ pub use batch::*;
 #[cfg(feature = "comments")]
 /// Requests of the `comments` area (cargo feature `comments`).
 pub mod comments {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "comments")]
     /// Reply of ListFormRemarks.
@@ -4455,7 +4383,6 @@ pub mod comments {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -4576,9 +4503,6 @@ pub mod comments {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/remarks/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -4623,7 +4547,6 @@ pub mod comments {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -4729,9 +4652,6 @@ pub mod comments {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/operationsLogs/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -4797,7 +4717,6 @@ pub mod comments {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `content`: Comment text.
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: SaveFormRemarkArgs) -> Self {
             Self {
                 app_type: None,
@@ -4952,9 +4871,6 @@ pub mod comments {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/remarks");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -5014,7 +4930,6 @@ pub use comments::*;
 #[cfg(feature = "commerce")]
 /// Requests of the `commerce` area (cargo feature `commerce`).
 pub mod commerce {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "commerce")]
     /// Reply of BuyAuthorizationOrder.
@@ -5893,7 +5808,7 @@ pub mod commerce {
     /// DingTalk's page: [新购授权订单](https://open.dingtalk.com/document/development/new-order-authorization).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct BuyAuthorizationOrderRequest {
         #[serde(rename = "accessKey")]
@@ -5932,21 +5847,8 @@ pub mod commerce {
     }
     impl BuyAuthorizationOrderRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                account_number: None,
-                begin_time_gmt: None,
-                caller_union_id: None,
-                charge_type: None,
-                commerce_type: None,
-                commodity_type: None,
-                end_time_gmt: None,
-                instance_id: None,
-                instance_name: None,
-                produce_code: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -6107,13 +6009,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuthorizations/order");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Record a new purchase of a Yida edition for an instance.
     ///
@@ -6123,7 +6018,7 @@ pub mod commerce {
     /// DingTalk's page: [新购宜搭产品](https://open.dingtalk.com/document/development/suitable-for-new-purchase).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct BuyFreshOrderRequest {
         #[serde(rename = "accessKey")]
@@ -6162,21 +6057,8 @@ pub mod commerce {
     }
     impl BuyFreshOrderRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                account_number: None,
-                begin_time_gmt: None,
-                caller_union_id: None,
-                charge_type: None,
-                commerce_type: None,
-                commodity_type: None,
-                end_time_gmt: None,
-                instance_id: None,
-                instance_name: None,
-                produce_code: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -6335,13 +6217,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/freshOrders");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Check whether the Yida tenant of an Alibaba Cloud account has been activated.
     ///
@@ -6362,7 +6237,6 @@ pub mod commerce {
     impl CheckCloudAccountStatusRequest {
         /// Starts a request with its required parameters.
         /// - `caller_uid`: The caller's DingTalk unionId.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(caller_uid: impl Into<String>) -> Self {
             Self {
                 caller_uid: caller_uid.into(),
@@ -6423,12 +6297,9 @@ pub mod commerce {
             out.push_str("/v1.0/yida/apps/cloudAccountStatus/");
             push_segment(out, &self.caller_uid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.caller_uid, "callerUid")?;
             Ok(())
@@ -6442,7 +6313,7 @@ pub mod commerce {
     /// DingTalk's page: [使商品过期](https://open.dingtalk.com/document/development/make-goods-expire).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given. A PUT whose parameters all go in the query string; there is no body.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ExpireCommodityRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -6454,13 +6325,8 @@ pub mod commerce {
     }
     impl ExpireCommodityRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -6530,16 +6396,10 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuth/commodities/expire");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Get the activation code issued to a caller, looked up by their unionId.
@@ -6561,7 +6421,6 @@ pub mod commerce {
     impl GetActivationCodeByCallerUnionIdRequest {
         /// Starts a request with its required parameters.
         /// - `caller_uid`: The caller's DingTalk unionId.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(caller_uid: impl Into<String>) -> Self {
             Self {
                 caller_uid: caller_uid.into(),
@@ -6622,12 +6481,9 @@ pub mod commerce {
             out.push_str("/v1.0/yida/applications/activationCodes/");
             push_segment(out, &self.caller_uid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.caller_uid, "callerUid")?;
             Ok(())
@@ -6641,7 +6497,7 @@ pub mod commerce {
     /// DingTalk's page: [获取平台服务资源](https://open.dingtalk.com/document/development/obtain-platform-service-resources).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetApplicationAuthorizationServicePlatformResourceRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -6653,13 +6509,8 @@ pub mod commerce {
     }
     impl GetApplicationAuthorizationServicePlatformResourceRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -6731,16 +6582,10 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/authorization/platformResources");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Get the company level tied to a Yida account id.
@@ -6751,7 +6596,7 @@ pub mod commerce {
     /// DingTalk's page: [查询企业级别](https://open.dingtalk.com/document/development/query-enterprise-level).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetCorpLevelByAccountIdRequest {
         #[serde(rename = "accountId", default, skip_serializing)]
@@ -6759,9 +6604,8 @@ pub mod commerce {
     }
     impl GetCorpLevelByAccountIdRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self { account_id: None }
+            Self::default()
         }
         /// `accountId` (query): Yida account id to look up.
         pub fn account_id(mut self, account_id: impl Into<String>) -> Self {
@@ -6805,14 +6649,8 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/corpLevel");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accountId", &self.account_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Get the resource quotas and usage (apps, accounts, records, attachments, plugins) of an instance.
@@ -6823,7 +6661,7 @@ pub mod commerce {
     /// DingTalk's page: [获取平台资源](https://open.dingtalk.com/document/development/obtain-platform-resources).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetPlatformResourceRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -6835,13 +6673,8 @@ pub mod commerce {
     }
     impl GetPlatformResourceRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -6909,16 +6742,10 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/platformResources");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Get a sales user's Yida account id and the companies linked to them.
@@ -6953,7 +6780,6 @@ pub mod commerce {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `namespace`: Namespace of the user, e.g. `dingtalk`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetSaleUserInfoByUserIdArgs) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -7017,13 +6843,11 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/saleUserInfo");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("corpId", &self.corp_id);
             q.push("namespace", &self.namespace);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -7057,7 +6881,6 @@ pub mod commerce {
     impl ListApplicationAuthorizationServiceApplicationInformationRequest {
         /// Starts a request with its required parameters.
         /// - `instance_id`: Id of the purchased Yida instance.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(instance_id: impl Into<String>) -> Self {
             Self {
                 instance_id: instance_id.into(),
@@ -7152,15 +6975,12 @@ pub mod commerce {
             out.push_str("/v1.0/yida/authorizations/applicationInfos/");
             push_segment(out, &self.instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUnionId", &self.caller_union_id);
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
@@ -7191,7 +7011,6 @@ pub mod commerce {
     impl ListApplicationAuthorizationServiceConnectorInformationRequest {
         /// Starts a request with its required parameters.
         /// - `instance_id`: Id of the purchased Yida instance.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(instance_id: impl Into<String>) -> Self {
             Self {
                 instance_id: instance_id.into(),
@@ -7286,15 +7105,12 @@ pub mod commerce {
             out.push_str("/v1.0/yida/applicationAuthorizations/plugs/");
             push_segment(out, &self.instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
@@ -7325,7 +7141,6 @@ pub mod commerce {
     impl ListApplicationInformationRequest {
         /// Starts a request with its required parameters.
         /// - `instance_id`: Id of the purchased Yida instance.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(instance_id: impl Into<String>) -> Self {
             Self {
                 instance_id: instance_id.into(),
@@ -7417,15 +7232,12 @@ pub mod commerce {
             out.push_str("/v1.0/yida/apps/infos/");
             push_segment(out, &self.instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
@@ -7439,7 +7251,7 @@ pub mod commerce {
     /// DingTalk's page: [查询商品列表](https://open.dingtalk.com/document/development/query-product-lists).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given. Pages with pageNumber/pageSize, but the list comes back in `commodityVOList`, not `data`, so no `pagination` key.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ListCommodityRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -7453,14 +7265,8 @@ pub mod commerce {
     }
     impl ListCommodityRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                page_number: None,
-                page_size: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -7536,17 +7342,11 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuth/commodities");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// List the plugins (connectors) of an instance with their quota and usage.
@@ -7574,7 +7374,6 @@ pub mod commerce {
     impl ListConnectorInformationRequest {
         /// Starts a request with its required parameters.
         /// - `instance_id`: Id of the purchased Yida instance.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(instance_id: impl Into<String>) -> Self {
             Self {
                 instance_id: instance_id.into(),
@@ -7666,15 +7465,12 @@ pub mod commerce {
             out.push_str("/v1.0/yida/plugins/infos/");
             push_segment(out, &self.instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
@@ -7688,7 +7484,7 @@ pub mod commerce {
     /// DingTalk's page: [通知授权结果](https://open.dingtalk.com/document/development/notify-the-authorization-result).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct NotifyAuthorizationResultRequest {
         #[serde(rename = "accessKey")]
@@ -7727,21 +7523,8 @@ pub mod commerce {
     }
     impl NotifyAuthorizationResultRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                account_number: None,
-                begin_time_gmt: None,
-                caller_uid: None,
-                charge_type: None,
-                commerce_type: None,
-                commodity_type: None,
-                end_time_gmt: None,
-                instance_id: None,
-                instance_name: None,
-                produce_code: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -7902,13 +7685,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/authorizationResults/notify");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Refund a purchased commodity instance.
     ///
@@ -7918,7 +7694,7 @@ pub mod commerce {
     /// DingTalk's page: [退还商品](https://open.dingtalk.com/document/development/refund-of-goods).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given. A POST whose parameters all go in the query string; there is no body.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct RefundCommodityRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -7930,13 +7706,8 @@ pub mod commerce {
     }
     impl RefundCommodityRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8006,16 +7777,10 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuth/commodities/refund");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Register a company for Yida with an activation code; replies with the new instance's id.
@@ -8026,7 +7791,7 @@ pub mod commerce {
     /// DingTalk's page: [注册账号](https://open.dingtalk.com/document/development/register-an-account).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct RegisterAccountsRequest {
         #[serde(rename = "accessKey")]
@@ -8041,13 +7806,8 @@ pub mod commerce {
     }
     impl RegisterAccountsRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                active_code: None,
-                corp_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8119,13 +7879,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applicationAuthorizations/accounts/register");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Release a purchased commodity instance.
     ///
@@ -8135,7 +7888,7 @@ pub mod commerce {
     /// DingTalk's page: [发布商品](https://open.dingtalk.com/document/development/release-products).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given. The page's title says 'publish goods' (发布商品), but the action name and its DELETE on `.../commodities/release` say it releases the instance.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ReleaseCommodityRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -8147,13 +7900,8 @@ pub mod commerce {
     }
     impl ReleaseCommodityRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8223,16 +7971,10 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuth/commodities/release");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Remove the resources held by a caller's Yida tenant.
@@ -8254,7 +7996,6 @@ pub mod commerce {
     impl RemoveTenantResourceRequest {
         /// Starts a request with its required parameters.
         /// - `caller_uid`: The caller's DingTalk unionId.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(caller_uid: impl Into<String>) -> Self {
             Self {
                 caller_uid: caller_uid.into(),
@@ -8317,12 +8058,9 @@ pub mod commerce {
             out.push_str("/v1.0/yida/applications/tenantRelatedResources/");
             push_segment(out, &self.caller_uid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.caller_uid, "callerUid")?;
             Ok(())
@@ -8336,7 +8074,7 @@ pub mod commerce {
     /// DingTalk's page: [续费服务订单](https://open.dingtalk.com/document/development/renewal-service-order).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct RenewApplicationAuthorizationServiceOrderRequest {
         #[serde(rename = "accessKey")]
@@ -8354,14 +8092,8 @@ pub mod commerce {
     }
     impl RenewApplicationAuthorizationServiceOrderRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_union_id: None,
-                end_time_gmt: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8446,13 +8178,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applicationAuthorizations/orders/renew");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Renew a caller's Yida tenant up to a new end time.
     ///
@@ -8462,7 +8187,7 @@ pub mod commerce {
     /// DingTalk's page: [续费租户](https://open.dingtalk.com/document/development/renewal-tenant).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct RenewTenantOrderRequest {
         #[serde(rename = "accessKey")]
@@ -8477,13 +8202,8 @@ pub mod commerce {
     }
     impl RenewTenantOrderRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_union_id: None,
-                end_time_gmt: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8551,13 +8271,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/tenants/reorder");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Look up a caller's activation code with its instance, authorization type, expiry and status.
     ///
@@ -8578,7 +8291,6 @@ pub mod commerce {
     impl SearchActivationCodeRequest {
         /// Starts a request with its required parameters.
         /// - `caller_uid`: The caller's DingTalk unionId.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(caller_uid: impl Into<String>) -> Self {
             Self {
                 access_key: None,
@@ -8637,15 +8349,9 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/activationCode/information");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// End the Alibaba Cloud contract authorization of an instance.
@@ -8656,7 +8362,7 @@ pub mod commerce {
     /// DingTalk's page: [终止阿里云授权](https://open.dingtalk.com/document/development/terminate-authorization-for-alibaba-cloud-services).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct TerminateCloudAuthorizationRequest {
         #[serde(rename = "accessKey")]
@@ -8671,13 +8377,8 @@ pub mod commerce {
     }
     impl TerminateCloudAuthorizationRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_union_id: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8747,13 +8448,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/cloudAuthorizations/terminate");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Update the Yida plan details (edition, account count) recorded for an Alibaba Cloud account.
     ///
@@ -8762,7 +8456,7 @@ pub mod commerce {
     /// Sent by [`Client::commerce`](crate::Client::commerce)`().update_cloud_account_information(…)` or [`Client::send`](crate::Client::send).
     ///
     /// Note: No doc page for this action among the stored DingTalk docs: method, path, parameters and reply come from the official SDK only (same body as UpgradeTenantInformation). Kinds of app and permission are not documented; the commerce family's defaults are kept.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateCloudAccountInformationRequest {
         #[serde(rename = "accessKey")]
@@ -8780,14 +8474,8 @@ pub mod commerce {
     }
     impl UpdateCloudAccountInformationRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                account_number: None,
-                caller_union_id: None,
-                commodity_type: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8864,13 +8552,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/cloudAccountInfos");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Change the edition or account count of the Yida tenant tied to an Alibaba Cloud account.
     ///
@@ -8880,7 +8561,7 @@ pub mod commerce {
     /// DingTalk's page: [变配租户信息](https://open.dingtalk.com/document/development/change-tenant-information-1).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct UpgradeTenantInformationRequest {
         #[serde(rename = "accessKey")]
@@ -8898,14 +8579,8 @@ pub mod commerce {
     }
     impl UpgradeTenantInformationRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                account_number: None,
-                caller_union_id: None,
-                commodity_type: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8987,13 +8662,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/tenantInfos");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Check a multi-channel order for an instance before it is placed.
     ///
@@ -9016,7 +8684,6 @@ pub mod commerce {
     impl ValidateApplicationAuthorizationOrderRequest {
         /// Starts a request with its required parameters.
         /// - `instance_id`: Id of the purchased Yida instance.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(instance_id: impl Into<String>) -> Self {
             Self {
                 instance_id: instance_id.into(),
@@ -9093,13 +8760,10 @@ pub mod commerce {
             out.push_str("/v1.0/yida/applicationOrderUpdateAuthorizations/");
             push_segment(out, &self.instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUnionId", &self.caller_union_id);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
@@ -9124,7 +8788,6 @@ pub mod commerce {
     impl ValidateApplicationAuthorizationServiceOrderRequest {
         /// Starts a request with its required parameters.
         /// - `caller_uid`: The caller's DingTalk unionId.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(caller_uid: impl Into<String>) -> Self {
             Self {
                 caller_uid: caller_uid.into(),
@@ -9189,12 +8852,9 @@ pub mod commerce {
             out.push_str("/v1.0/yida/appsAuthorizations/freshOrderInfoReviews/");
             push_segment(out, &self.caller_uid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.caller_uid, "callerUid")?;
             Ok(())
@@ -9219,7 +8879,6 @@ pub mod commerce {
     impl ValidateApplicationServiceOrderUpgradeRequest {
         /// Starts a request with its required parameters.
         /// - `caller_unionid`: The caller's DingTalk unionId (note the lowercase `id` in the name).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(caller_unionid: impl Into<String>) -> Self {
             Self {
                 caller_unionid: caller_unionid.into(),
@@ -9282,12 +8941,9 @@ pub mod commerce {
             out.push_str("/v1.0/yida/applications/orderValidations/");
             push_segment(out, &self.caller_unionid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.caller_unionid, "callerUnionid")?;
             Ok(())
@@ -9301,7 +8957,7 @@ pub mod commerce {
     /// DingTalk's page: [多渠道新购校验](https://open.dingtalk.com/document/development/multi-channel-new-purchase-verification).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ValidateOrderBuyRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -9311,12 +8967,8 @@ pub mod commerce {
     }
     impl ValidateOrderBuyRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -9373,15 +9025,9 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/orderBuy/validate");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Check whether an instance's order can be upgraded or renewed.
@@ -9405,7 +9051,6 @@ pub mod commerce {
     impl ValidateOrderUpdateRequest {
         /// Starts a request with its required parameters.
         /// - `instance_id`: Id of the purchased Yida instance.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(instance_id: impl Into<String>) -> Self {
             Self {
                 instance_id: instance_id.into(),
@@ -9478,13 +9123,10 @@ pub mod commerce {
             out.push_str("/v1.0/yida/orders/renewalReviews/");
             push_segment(out, &self.instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
@@ -9498,7 +9140,7 @@ pub mod commerce {
     /// DingTalk's page: [校验订单的升级](https://open.dingtalk.com/document/development/upgrade-the-verification-order).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ValidateOrderUpgradeRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -9510,13 +9152,8 @@ pub mod commerce {
     }
     impl ValidateOrderUpgradeRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -9586,16 +9223,10 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/orderUpgrade/validate");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// The `commerce` operations, from [`Client::commerce`](crate::Client::commerce).
@@ -9923,7 +9554,6 @@ pub use commerce::*;
 #[cfg(feature = "design")]
 /// Requests of the `design` area (cargo feature `design`).
 pub mod design {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "design")]
     /// One button on a process node.
@@ -10912,7 +10542,6 @@ pub mod design {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_code`: The process's code (`TPROC--...`).
         /// - `activity_id`: Id of the process node.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetActivityButtonListArgs) -> Self {
             Self {
                 app_type: None,
@@ -11028,18 +10657,16 @@ pub mod design {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processDefinitions/buttons/");
             push_segment(out, &self.app_type);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.process_code);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.activity_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("language", &self.language);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -11064,7 +10691,7 @@ pub mod design {
     /// DingTalk's page: [获取流程设计的节点信息](https://open.dingtalk.com/document/development/obtain-the-information-about-the-nodes-in-process-design).
     ///
     /// Note: Historical since 2022-03-14 and closed to new apps; the page names neither a replacement nor a permission scope (new applications closed). The page (and the SDK) mark every parameter optional.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetActivityListRequest {
         #[serde(rename = "appType", default, skip_serializing)]
@@ -11080,15 +10707,8 @@ pub mod design {
     }
     impl GetActivityListRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                language: None,
-                process_code: None,
-                system_token: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (query): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
@@ -11181,7 +10801,6 @@ pub mod design {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/activities");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("language", &self.language);
@@ -11189,15 +10808,11 @@ pub mod design {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
             fill(&mut self.user_id, ctx.value("userId"));
-        }
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Fetch the runtime state of a process instance: outcome, owners, originator, variables and tasks with their nodes.
@@ -11238,7 +10853,6 @@ pub mod design {
     impl GetProcessDefinitionRequest {
         /// Starts a request with its required parameters.
         /// - `process_instance_id`: The process instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_instance_id: impl Into<String>) -> Self {
             Self {
                 process_instance_id: process_instance_id.into(),
@@ -11385,7 +10999,6 @@ pub mod design {
             out.push_str("/v1.0/yida/processes/definitions/");
             push_segment(out, &self.process_instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("corpId", &self.corp_id);
@@ -11397,7 +11010,6 @@ pub mod design {
             q.push("systemType", &self.system_type);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -11435,10 +11047,9 @@ pub mod design {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_id`: Id of the process version, as shown in the process designer's URL.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_id: i64) -> Self {
             Self {
-                process_id: process_id,
+                process_id,
                 app_type: None,
                 system_token: None,
                 user_id: None,
@@ -11528,13 +11139,11 @@ pub mod design {
             push_segment(out, &self.process_id);
             out.push_str("definitions/designs");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -11576,7 +11185,6 @@ pub mod design {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_code`: The process's code (`TPROC--...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_code: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -11694,7 +11302,6 @@ pub mod design {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/designStructures");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -11703,7 +11310,6 @@ pub mod design {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -11758,7 +11364,6 @@ pub mod design {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Form values as JSON: field id to value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -11911,9 +11516,6 @@ pub mod design {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/preview");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -12001,7 +11603,6 @@ pub use design::*;
 #[cfg(feature = "forms")]
 /// Requests of the `forms` area (cargo feature `forms`).
 pub mod forms {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "forms")]
     /// Reply of CreateOrUpdateFormData.
@@ -12318,7 +11919,6 @@ pub mod forms {
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Values to write as JSON: field id to value.
         /// - `search_condition`: Filter as JSON: a list of conditions (`key`, `value`, `type`, `operator`, `componentName`) picking the instances to update.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -12437,9 +12037,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/insertOrUpdate");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -12496,7 +12093,6 @@ pub mod forms {
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Values to write as JSON: field id to value.
         /// - `search_condition`: Filter as JSON: a list of conditions (`key`, `value`, `type`, `operator`, `componentName`) picking the instances to update.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -12642,9 +12238,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/insertOrUpdate");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -12687,7 +12280,6 @@ pub mod forms {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_instance_id: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -12806,7 +12398,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -12815,7 +12406,6 @@ pub mod forms {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -12857,7 +12447,6 @@ pub mod forms {
     impl GetFormDataByIdRequest {
         /// Starts a request with its required parameters.
         /// - `id`: The form instance's id (`FINST-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(id: impl Into<String>) -> Self {
             Self {
                 id: id.into(),
@@ -12957,14 +12546,12 @@ pub mod forms {
             out.push_str("/v1.0/yida/forms/instances/");
             push_segment(out, &self.id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("language", &self.language);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -13006,7 +12593,6 @@ pub mod forms {
     impl GetFormDataByIdV2Request {
         /// Starts a request with its required parameters.
         /// - `id`: The form instance's id (`FINST-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(id: impl Into<String>) -> Self {
             Self {
                 id: id.into(),
@@ -13153,7 +12739,6 @@ pub mod forms {
             out.push_str("/v2.0/yida/forms/instances/");
             push_segment(out, &self.id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -13163,7 +12748,6 @@ pub mod forms {
             q.push("useAlias", &self.use_alias);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -13223,7 +12807,6 @@ pub mod forms {
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `table_field_id`: Field id of the sub-form component (`tableField_...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: ListTableDataByFormInstanceIdTableIdArgs) -> Self {
             Self {
                 form_instance_id: args.form_instance_id,
@@ -13361,7 +12944,6 @@ pub mod forms {
             out.push_str("/v1.0/yida/forms/innerTables/");
             push_segment(out, &self.form_instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("formUuid", &self.form_uuid);
@@ -13372,7 +12954,6 @@ pub mod forms {
             q.push("tableFieldId", &self.table_field_id);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -13441,7 +13022,6 @@ pub mod forms {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Form values as JSON: field id to value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -13553,9 +13133,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -13609,7 +13186,6 @@ pub mod forms {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Form values as JSON: field id to value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -13750,9 +13326,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -13776,7 +13349,7 @@ pub mod forms {
     /// Permission: `Yida.Form.Read`.
     ///
     /// Note: The page and the official SDK mark every parameter optional, even the app code, secret key and user id that other form calls require.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct SearchEmployeeFieldValuesRequest {
         #[serde(rename = "appType")]
@@ -13818,22 +13391,8 @@ pub mod forms {
     }
     impl SearchEmployeeFieldValuesRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                create_from_time_gmt: None,
-                create_to_time_gmt: None,
-                form_uuid: None,
-                language: None,
-                modified_from_time_gmt: None,
-                modified_to_time_gmt: None,
-                originator_id: None,
-                search_field_json: None,
-                system_token: None,
-                target_field_json: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (body): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
@@ -14025,9 +13584,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/employeeFields");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -14095,7 +13651,6 @@ pub mod forms {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -14310,15 +13865,13 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/ids/");
             push_segment(out, &self.app_type);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.form_uuid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -14409,7 +13962,6 @@ pub mod forms {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -14636,15 +14188,13 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/ids/");
             push_segment(out, &self.app_type);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.form_uuid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -14746,7 +14296,6 @@ pub mod forms {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -14997,9 +14546,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/search");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -15095,7 +14641,6 @@ pub mod forms {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -15329,9 +14874,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/search");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -15408,7 +14950,6 @@ pub mod forms {
         /// Also required, but usually set once on the client's app context: `systemToken`, `userId`.
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
         /// - `update_form_data_json`: Values to change as JSON: field id to new value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_instance_id: impl Into<String>,
             update_form_data_json: impl serde::Serialize,
@@ -15549,9 +15090,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -15609,7 +15147,6 @@ pub mod forms {
         /// Also required, but usually set once on the client's app context: `systemToken`, `userId`.
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
         /// - `update_form_data_json`: Values to change as JSON: field id to new value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_instance_id: impl Into<String>,
             update_form_data_json: impl serde::Serialize,
@@ -15757,9 +15294,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -15828,7 +15362,6 @@ pub mod forms {
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
         /// - `table_field_ids`: Field ids of the sub-forms to update, comma-separated (`tableField_a,tableField_b`).
         /// - `update_form_data_json`: New sub-form data as JSON: sub-form field id to its list of rows.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: UpdateSubTableV2Args) -> Self {
             Self {
                 app_type: None,
@@ -15983,9 +15516,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/updateSubTable");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -16054,7 +15584,6 @@ pub mod forms {
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
         /// - `table_field_id`: Field id of the sub-form component (`tableField_...`).
         /// - `update_sub_table_data_json`: Rows to change as a JSON list; each object holds the row's `rowId` and its new field values.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: UpdateSubTableByRowIdV2Args) -> Self {
             Self {
                 app_type: None,
@@ -16196,9 +15725,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/updateSubTableByRowId");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -16387,7 +15913,6 @@ pub use forms::*;
 #[cfg(feature = "login")]
 /// Requests of the `login` area (cargo feature `login`).
 pub mod login {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "login")]
     /// Reply of AppLoginCodeGen.
@@ -16456,7 +15981,6 @@ pub mod login {
         /// - `app_key`: Key of the DingTalk app that signs the request.
         /// - `sign_timestamp_str`: Timestamp used in the signature, as a string.
         /// - `signature`: Request signature; the scheme is not documented.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: AppLoginCodeGenArgs) -> Self {
             Self {
                 full_url: args.full_url,
@@ -16534,12 +16058,10 @@ pub mod login {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/authorizations/appLoginCodes");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("fullUrl", &self.full_url);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -16555,7 +16077,7 @@ pub mod login {
     /// Sent by [`Client::login`](crate::Client::login)`().login_code_gen(…)` or [`Client::send`](crate::Client::send).
     ///
     /// Note: No DingTalk doc page; described only by the official SDK. A POST whose only parameter travels in the query string; it sends no body.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct LoginCodeGenRequest {
         #[serde(rename = "userId", default, skip_serializing)]
@@ -16565,9 +16087,8 @@ pub mod login {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `userId`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self { user_id: None }
+            Self::default()
         }
         /// `userId` (query): DingTalk user to log in with the code.
         ///
@@ -16613,11 +16134,9 @@ pub mod login {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/authorizations/loginCodes");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -16663,7 +16182,6 @@ pub use login::*;
 #[cfg(feature = "matrices")]
 /// Requests of the `matrices` area (cargo feature `matrices`).
 pub mod matrices {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "matrices")]
     /// Reply of DeleteMatrixDataByRowIds (v2.0).
@@ -16868,7 +16386,6 @@ pub mod matrices {
         /// - `matrix_id`: The matrix's id, shown in the platform's permission-matrix management.
         /// - `row_ids`: Comma-separated ids of the rows to delete (e.g. `row_123,row_456`).
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: DeleteMatrixDataByRowIdsV2Args) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -16965,9 +16482,6 @@ pub mod matrices {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/matrices/remove");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -17020,7 +16534,6 @@ pub mod matrices {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `matrix_id`: The matrix's id, shown in the platform's permission-matrix management.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetMatrixDetailByIdV2Args) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -17134,7 +16647,6 @@ pub mod matrices {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/matrices");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("corpId", &self.corp_id);
             q.push("env", &self.env);
@@ -17144,7 +16656,6 @@ pub mod matrices {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -17198,7 +16709,6 @@ pub mod matrices {
         /// - `matrix_id`: The matrix's id, shown in the platform's permission-matrix management.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
         /// - `data_json`: JSON list of rows keyed by column id (`column_xx`); a row with `rowId` updates that row (added if unknown), one with `"isNew": 1` and no rowId is added.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: SaveAndUpdateMatrixDataV2Args) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -17295,9 +16805,6 @@ pub mod matrices {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/matrices/upsert");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -17353,7 +16860,6 @@ pub use matrices::*;
 #[cfg(feature = "metadata")]
 /// Requests of the `metadata` area (cargo feature `metadata`).
 pub mod metadata {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "metadata")]
     /// One data set (cube) the user is allowed to use.
@@ -18081,7 +17587,7 @@ pub mod metadata {
     /// DingTalk's page: [删除序列](https://open.dingtalk.com/document/development/delete-sequence).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given. The page documents no reply body; every parameter is optional on the page and in the SDK.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct DeleteSequenceRequest {
         #[serde(rename = "appType", default, skip_serializing)]
@@ -18097,15 +17603,8 @@ pub mod metadata {
     }
     impl DeleteSequenceRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                language: None,
-                sequence: None,
-                system_token: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (query): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
@@ -18198,7 +17697,6 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/deleteSequence");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("language", &self.language);
@@ -18206,15 +17704,11 @@ pub mod metadata {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
             fill(&mut self.user_id, ctx.value("userId"));
-        }
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// List the data sets (cubes) the user is allowed to use, a page at a time, optionally filtered by name.
@@ -18253,7 +17747,6 @@ pub mod metadata {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `page_number`: Page to fetch, from 1.
         /// - `page_size`: Items per page, at most 100.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             corp_id: impl Into<String>,
             page_number: i64,
@@ -18263,8 +17756,8 @@ pub mod metadata {
                 app_type: None,
                 corp_id: corp_id.into(),
                 keywords: None,
-                page_number: page_number,
-                page_size: page_size,
+                page_number,
+                page_size,
                 system_token: None,
                 user_id: None,
             }
@@ -18370,9 +17863,6 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/metadata/allAuthCubes/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -18409,7 +17899,6 @@ pub mod metadata {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(corp_id: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -18494,14 +17983,12 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/metadata/dbConfigs");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("corpId", &self.corp_id);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -18540,7 +18027,6 @@ pub mod metadata {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -18627,14 +18113,12 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/formFields");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("formUuid", &self.form_uuid);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -18675,7 +18159,6 @@ pub mod metadata {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -18789,17 +18272,15 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/component/alias/");
             push_segment(out, &self.app_type);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.form_uuid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("language", &self.language);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
             q.push("version", &self.version);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -18843,7 +18324,6 @@ pub mod metadata {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -18957,17 +18437,15 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/definitions/");
             push_segment(out, &self.app_type);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.form_uuid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("language", &self.language);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
             q.push("version", &self.version);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -18992,7 +18470,7 @@ pub mod metadata {
     /// Permission: `Yida.Form.Read`.
     ///
     /// Note: The page of results (`totalCount`, `currentPage`, `data`) sits inside `result`, not at the top level of the reply.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetFormListInAppRequest {
         #[serde(rename = "appType", default, skip_serializing)]
@@ -19012,16 +18490,8 @@ pub mod metadata {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                form_types: None,
-                page_number: None,
-                page_size: None,
-                system_token: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (query): The Yida app's code (`APP_...`).
         ///
@@ -19123,7 +18593,6 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("formTypes", &self.form_types);
@@ -19132,7 +18601,6 @@ pub mod metadata {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -19185,7 +18653,6 @@ pub mod metadata {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `cube_code`: The data set's code, as GetAllAuthCubes returns it.
         /// - `cube_tenant_id`: Tenant that owns the data set.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetSimpleCubeModelListArgs) -> Self {
             Self {
                 app_type: None,
@@ -19286,7 +18753,6 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/metadata/simpleCubeModelLists");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("corpId", &self.corp_id);
@@ -19295,7 +18761,6 @@ pub mod metadata {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -19335,7 +18800,6 @@ pub mod metadata {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_type`: Page type: `receipt` (plain form), `process` (workflow) or `report`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_type: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -19437,7 +18901,6 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/navigations");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("formType", &self.form_type);
@@ -19445,7 +18908,6 @@ pub mod metadata {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -19495,14 +18957,13 @@ pub mod metadata {
         /// - `app_key`: The Yida app's code (`APP_...`).
         /// - `page_index`: Page to fetch, from 1.
         /// - `page_size`: Items per page, at most 100.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(app_key: impl Into<String>, page_index: i64, page_size: i64) -> Self {
             Self {
                 app_key: app_key.into(),
                 form_type_list: None,
                 language: None,
-                page_index: page_index,
-                page_size: page_size,
+                page_index,
+                page_size,
                 system_token: None,
                 user_id: None,
             }
@@ -19612,9 +19073,6 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/forms/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -19634,7 +19092,7 @@ pub mod metadata {
     /// DingTalk's page: [更新状态](https://open.dingtalk.com/document/development/update-status).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given. Neither the page nor the SDK says which status values exist; the SDK's own summary for it is 'unknown'. No reply body is documented.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateStatusRequest {
         #[serde(rename = "appType")]
@@ -19661,17 +19119,8 @@ pub mod metadata {
     }
     impl UpdateStatusRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                error_lines: None,
-                import_sequence: None,
-                language: None,
-                status: None,
-                system_token: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (body): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
@@ -19786,17 +19235,11 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/status");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
             fill(&mut self.user_id, ctx.value("userId"));
-        }
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// The `metadata` operations, from [`Client::metadata`](crate::Client::metadata).
@@ -19920,7 +19363,6 @@ pub use metadata::*;
 #[cfg(feature = "printing")]
 /// Requests of the `printing` area (cargo feature `printing`).
 pub mod printing {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "printing")]
     /// One app in a GetPrintAppInfo reply.
@@ -20010,7 +19452,7 @@ pub mod printing {
     /// Sent by [`Client::printing`](crate::Client::printing)`().get_print_app_info(…)` or [`Client::send`](crate::Client::send).
     ///
     /// Note: No DingTalk doc page; described only by the official SDK.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetPrintAppInfoRequest {
         #[serde(rename = "nameLike", default, skip_serializing)]
@@ -20022,12 +19464,8 @@ pub mod printing {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `userId`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                name_like: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `nameLike` (query): Search keyword to narrow the list by name.
         pub fn name_like(mut self, name_like: impl Into<String>) -> Self {
@@ -20084,12 +19522,10 @@ pub mod printing {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/printTemplates/printAppInfos");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("nameLike", &self.name_like);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -20122,7 +19558,6 @@ pub mod printing {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -20200,14 +19635,12 @@ pub mod printing {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/printTemplates/printDictionaries");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("formUuid", &self.form_uuid);
             q.push("userId", &self.user_id);
             q.push("version", &self.version);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.user_id, ctx.value("userId"));
@@ -20226,7 +19659,7 @@ pub mod printing {
     /// DingTalk's page: [批量发起回调](https://open.dingtalk.com/document/development/initiate-multiple-callbacks).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs since 2021-12-15: closed to new apps, no replacement named, and no permission scope given (new applications closed). Every parameter is optional on the page and in the SDK; no reply body is documented.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct RenderBatchCallbackRequest {
         #[serde(rename = "appType")]
@@ -20268,22 +19701,8 @@ pub mod printing {
     }
     impl RenderBatchCallbackRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                corp_id: None,
-                file_size: None,
-                language: None,
-                namespace: None,
-                oss_url: None,
-                sequence_id: None,
-                source: None,
-                status: None,
-                system_token: None,
-                time_zone: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (body): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
@@ -20430,17 +19849,11 @@ pub mod printing {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/printings/callbacks/batch");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
             fill(&mut self.user_id, ctx.value("userId"));
-        }
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Save the design of a form's print template.
@@ -20488,7 +19901,6 @@ pub mod printing {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -20638,9 +20050,6 @@ pub mod printing {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/printTemplates/printTplDetailInfos");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.user_id, ctx.value("userId"));
@@ -20706,7 +20115,6 @@ pub use printing::*;
 #[cfg(feature = "processes")]
 /// Requests of the `processes` area (cargo feature `processes`).
 pub mod processes {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "processes")]
     /// A person on a process instance (originator or current approver).
@@ -21310,7 +20718,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_instance_id`: The process instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_instance_id: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -21429,7 +20836,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -21438,7 +20844,6 @@ pub mod processes {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -21482,7 +20887,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `id`: The process instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(id: impl Into<String>) -> Self {
             Self {
                 id: id.into(),
@@ -21588,14 +20992,12 @@ pub mod processes {
             out.push_str("/v1.0/yida/processes/instancesInfos/");
             push_segment(out, &self.id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("language", &self.language);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -21642,7 +21044,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `id`: The process instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(id: impl Into<String>) -> Self {
             Self {
                 id: id.into(),
@@ -21789,7 +21190,6 @@ pub mod processes {
             out.push_str("/v2.0/yida/processes/instancesInfos/");
             push_segment(out, &self.id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -21799,7 +21199,6 @@ pub mod processes {
             q.push("useAlias", &self.use_alias);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -21879,7 +21278,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 page_number: None,
@@ -22137,12 +21535,10 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instanceIds");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -22242,7 +21638,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 page_number: None,
@@ -22529,12 +21924,10 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instanceIds");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -22638,7 +22031,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 page_number: None,
@@ -22930,12 +22322,10 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -23036,7 +22426,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 page_number: None,
@@ -23323,12 +22712,10 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instances");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -23392,7 +22779,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_instance_ids`: Process instance ids to fetch, separated by commas.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_instance_ids: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -23527,7 +22913,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances/searchWithIds");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -23537,7 +22922,6 @@ pub mod processes {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -23579,7 +22963,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_instance_id`: The process instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_instance_id: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -23698,7 +23081,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/operationRecords");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -23707,7 +23089,6 @@ pub mod processes {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -23780,7 +23161,6 @@ pub mod processes {
         /// - `proc_instance_id`: The process instance's id.
         /// - `target_activity_id`: Id of the node to send the instance back to (see GetOperationRecords).
         /// - `task_id`: Id of the current task (see GetOperationRecords).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: RestartInstanceV2Args) -> Self {
             Self {
                 app_type: None,
@@ -23923,9 +23303,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instances/restartInstance");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -23984,7 +23361,6 @@ pub mod processes {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Form values as JSON: field id to value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -24134,9 +23510,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances/start");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -24200,7 +23573,6 @@ pub mod processes {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Form values as JSON: field id to value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -24379,9 +23751,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instances/start");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -24427,7 +23796,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_instance_id`: The process instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_instance_id: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -24548,7 +23916,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances/terminate");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -24557,7 +23924,6 @@ pub mod processes {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -24605,7 +23971,6 @@ pub mod processes {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_instance_id`: The process instance's id.
         /// - `update_form_data_json`: Values to change as JSON: field id to new value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             process_instance_id: impl Into<String>,
             update_form_data_json: impl serde::Serialize,
@@ -24719,9 +24084,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -24881,7 +24243,6 @@ pub use processes::*;
 #[cfg(feature = "roles")]
 /// Requests of the `roles` area (cargo feature `roles`).
 pub mod roles {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "roles")]
     /// Reply of BatchAddOrUpdateRoleMembers (v2.0).
@@ -25037,7 +24398,6 @@ pub mod roles {
         /// - `role_uuid`: The role's id (`ROLE-...`), shown in the platform's role management.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
         /// - `members_info`: JSON list of `{memberId, manageScopes}`: the member's user id and the comma-separated ids they manage, or `all`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: BatchAddOrUpdateRoleMembersV2Args) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -25158,9 +24518,6 @@ pub mod roles {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/roles/upsert");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -25223,7 +24580,6 @@ pub mod roles {
         /// - `member_ids`: Comma-separated user ids of the members to remove.
         /// - `role_uuid`: The role's id (`ROLE-...`), shown in the platform's role management.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: BatchDeleteRoleMembersV2Args) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -25344,9 +24700,6 @@ pub mod roles {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/roles/remove");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -25399,7 +24752,6 @@ pub mod roles {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `role_uuid`: The role's id (`ROLE-...`), shown in the platform's role management.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetRoleDetailByIdV2Args) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -25511,7 +24863,6 @@ pub mod roles {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/roles");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("corpId", &self.corp_id);
             q.push("env", &self.env);
@@ -25521,7 +24872,6 @@ pub mod roles {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -25576,7 +24926,6 @@ pub use roles::*;
 #[cfg(feature = "search")]
 /// Requests of the `search` area (cargo feature `search`).
 pub mod search {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "search")]
     /// One form instance in a SearchFormDataRemovalTableData result.
@@ -26042,7 +25391,6 @@ pub mod search {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -26252,9 +25600,6 @@ pub mod search {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -26344,7 +25689,6 @@ pub mod search {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -26558,9 +25902,6 @@ pub mod search {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/advances/queryAll");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -26653,7 +25994,6 @@ pub mod search {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -26896,9 +26236,6 @@ pub mod search {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/advances/queryAll");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -26985,7 +26322,6 @@ pub mod search {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -27201,9 +26537,6 @@ pub mod search {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/advances/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -27303,7 +26636,6 @@ pub use search::*;
 #[cfg(feature = "tasks")]
 /// Requests of the `tasks` area (cargo feature `tasks`).
 pub mod tasks {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "tasks")]
     /// Reply of ExecuteBatchTask: how many tasks went through.
@@ -28257,7 +27589,6 @@ pub mod tasks {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `out_result`: Action for every task: `agree` or `disagree`.
         /// - `task_information_list`: Tasks to act on: a JSON array of `{taskId, formInstId}` objects (ids as strings).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             out_result: crate::ExecuteBatchTaskOutResult,
             task_information_list: impl serde::Serialize,
@@ -28265,7 +27596,7 @@ pub mod tasks {
             Self {
                 app_type: None,
                 env: None,
-                out_result: out_result,
+                out_result,
                 remark: None,
                 system_token: None,
                 task_information_list: crate::JsonText::from_value(
@@ -28388,9 +27719,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/batches/execute");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -28457,7 +27785,6 @@ pub mod tasks {
         /// - `out_result`: Decision: `agree` or `disagree`.
         /// - `process_instance_id`: The process instance's id.
         /// - `remark`: Approval comment.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: ExecutePlatformTaskArgs) -> Self {
             Self {
                 app_type: None,
@@ -28603,9 +27930,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/platformTasks/execute");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -28685,7 +28009,6 @@ pub mod tasks {
         /// - `process_instance_id`: The process instance's id.
         /// - `remark`: Approval comment.
         /// - `task_id`: The approval task to act on, e.g. from GetRunningTasks.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: ExecuteTaskArgs) -> Self {
             Self {
                 app_type: None,
@@ -28865,9 +28188,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/execute");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -28931,7 +28251,6 @@ pub mod tasks {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetCorpAccomplishmentTasksArgs) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -29109,10 +28428,9 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/completedTasks/");
             push_segment(out, &self.corp_id);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.user_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appTypes", &self.app_types);
             q.push("createFromTimeGMT", &self.create_from_time_gmt);
@@ -29125,7 +28443,6 @@ pub mod tasks {
             q.push("processCodes", &self.process_codes);
             q.push("token", &self.token);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
             fill(&mut self.language, ctx.value("language"));
@@ -29206,7 +28523,6 @@ pub mod tasks {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetCorpTasksArgs) -> Self {
             Self {
                 app_types: None,
@@ -29379,7 +28695,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/corpTasks");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appTypes", &self.app_types);
             q.push("corpId", &self.corp_id);
@@ -29394,7 +28709,6 @@ pub mod tasks {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.user_id, ctx.value("userId"));
@@ -29471,7 +28785,6 @@ pub mod tasks {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetMeCorpSubmissionArgs) -> Self {
             Self {
                 user_id: None,
@@ -29648,7 +28961,6 @@ pub mod tasks {
             out.push_str("/v1.0/yida/tasks/myCorpSubmission/");
             push_segment(out, &self.user_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appTypes", &self.app_types);
             q.push("corpId", &self.corp_id);
@@ -29662,7 +28974,6 @@ pub mod tasks {
             q.push("processCodes", &self.process_codes);
             q.push("token", &self.token);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
             fill(&mut self.language, ctx.value("language"));
@@ -29746,7 +29057,6 @@ pub mod tasks {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetNotifyMeArgs) -> Self {
             Self {
                 user_id: None,
@@ -29953,7 +29263,6 @@ pub mod tasks {
             out.push_str("/v1.0/yida/corpNotifications/");
             push_segment(out, &self.user_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appTypes", &self.app_types);
             q.push("corpId", &self.corp_id);
@@ -29969,7 +29278,6 @@ pub mod tasks {
             q.push("processCodes", &self.process_codes);
             q.push("token", &self.token);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
             fill(&mut self.language, ctx.value("language"));
@@ -30036,7 +29344,6 @@ pub mod tasks {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_instance_id_list`: Process instance ids, comma-separated.
         /// - `user_corp_id`: Corp id of the company the user belongs to.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetRunningTaskListArgs) -> Self {
             Self {
                 app_type: None,
@@ -30130,9 +29437,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/runningTasks/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -30153,7 +29457,7 @@ pub mod tasks {
     /// DingTalk's page: [查询流程运行任务（VPC）](https://open.dingtalk.com/document/development/query-process-running-tasks-vpc).
     /// Permission: `Yida.Task.Read`.
     ///
-    /// Note: The page and the SDK mark every parameter optional.
+    /// Note: The page and the SDK mark every parameter optional; `processInstanceId` is required here (see its note).
     #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetRunningTasksRequest {
@@ -30163,8 +29467,8 @@ pub mod tasks {
         env: Option<crate::Env>,
         #[serde(rename = "language", default, skip_serializing)]
         language: Option<crate::Language>,
-        #[serde(rename = "processInstanceId", default, skip_serializing)]
-        process_instance_id: Option<String>,
+        #[serde(rename = "processInstanceId", skip_serializing)]
+        process_instance_id: String,
         #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<crate::__private::SecretText>,
         #[serde(rename = "userId", default, skip_serializing)]
@@ -30172,13 +29476,13 @@ pub mod tasks {
     }
     impl GetRunningTasksRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-        pub fn new() -> Self {
+        /// - `process_instance_id`: The process instance's id.
+        pub fn new(process_instance_id: impl Into<String>) -> Self {
             Self {
                 app_type: None,
                 env: None,
                 language: None,
-                process_instance_id: None,
+                process_instance_id: process_instance_id.into(),
                 system_token: None,
                 user_id: None,
             }
@@ -30198,14 +29502,6 @@ pub mod tasks {
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
         pub fn language(mut self, language: crate::Language) -> Self {
             self.language = Some(language);
-            self
-        }
-        /// `processInstanceId` (query): The process instance's id.
-        pub fn process_instance_id(
-            mut self,
-            process_instance_id: impl Into<String>,
-        ) -> Self {
-            self.process_instance_id = Some(process_instance_id.into());
             self
         }
         /// `systemToken` (query): The Yida app's secret key, from the app's settings.
@@ -30274,7 +29570,7 @@ pub mod tasks {
                 query(
                     "processInstanceId",
                     crate::ParamType::String,
-                    0,
+                    REQUIRED,
                     "The process instance's id.",
                 ),
                 query(
@@ -30295,7 +29591,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/tasks/getRunningTasks");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -30304,15 +29599,11 @@ pub mod tasks {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
             fill(&mut self.user_id, ctx.value("userId"));
-        }
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// List the process instances copied (CC'd) to a user within one Yida app.
@@ -30322,7 +29613,7 @@ pub mod tasks {
     /// Sent by [`Client::tasks`](crate::Client::tasks)`().get_task_copies(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [查询抄送我的任务列表（应用维度）](https://open.dingtalk.com/document/development/query-copied-my-task-list-application-dimension).
     /// Permission: `Yida.Task.Read`.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetTaskCopiesRequest {
         #[serde(rename = "appType", default, skip_serializing)]
@@ -30352,21 +29643,8 @@ pub mod tasks {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                create_from_time_gmt: None,
-                create_to_time_gmt: None,
-                env: None,
-                keyword: None,
-                language: None,
-                page_number: None,
-                page_size: None,
-                process_codes: None,
-                system_token: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (query): The Yida app's code (`APP_...`).
         ///
@@ -30531,7 +29809,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/taskCopies");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("createFromTimeGMT", &self.create_from_time_gmt);
@@ -30545,7 +29822,6 @@ pub mod tasks {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -30634,7 +29910,6 @@ pub mod tasks {
         /// - `process_instance_id`: The process instance's id.
         /// - `remark`: Comment recorded with the transfer.
         /// - `task_id`: The task to transfer, e.g. from GetRunningTasks.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: RedirectTaskArgs) -> Self {
             Self {
                 app_type: None,
@@ -30786,9 +30061,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/redirect");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));

@@ -1,13 +1,18 @@
-//! Configuration from the environment: endpoint, credentials, app context, timeout.
+//! Configuration: endpoint, credentials, app context, timeout — each from a flag, the
+//! environment or the active profile (`profile.rs`), in that order.
 
 use crate::fail::Fail;
 use std::time::Duration;
 use yida_api::{AppContext, Client};
 use yida_auth::{InternalApp, MemoryTicketStore, StaticToken, ThirdPartyApp, TokenProvider};
 
-/// The value of an environment variable; blank counts as unset.
+/// The value of a setting by its environment variable: the flag, the variable or the active
+/// profile (see `profile::lookup`); blank counts as unset.
 pub fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    match crate::profile::lookup(name) {
+        Some((v, _)) => Some(v),
+        None => std::env::var(name).ok().filter(|v| !v.trim().is_empty()),
+    }
 }
 
 fn need(name: &'static str) -> Result<String, Fail> {
@@ -17,8 +22,16 @@ fn need(name: &'static str) -> Result<String, Fail> {
 /// `YIDA_ENDPOINT`, or the production endpoint when it is not set. A blank value is refused:
 /// it is a mistake (an empty variable in a script), not a request for production.
 pub fn endpoint() -> Result<String, Fail> {
+    crate::profile::load()?;
+    if let Some(url) = crate::profile::flag_endpoint() {
+        return match url.trim() {
+            "" => Err(Fail::usage("--endpoint is blank; give a URL")),
+            url => Ok(url.to_string()),
+        };
+    }
     match std::env::var_os("YIDA_ENDPOINT") {
-        None => Ok(yida_api::DEFAULT_ENDPOINT.to_string()),
+        // The profile's, or production.
+        None => Ok(env("YIDA_ENDPOINT").unwrap_or_else(|| yida_api::DEFAULT_ENDPOINT.to_string())),
         Some(v) => match v.to_str().map(str::trim) {
             Some("") => Err(Fail::usage(format!(
                 "YIDA_ENDPOINT is set but blank; unset it to use {}, or give a URL",
@@ -32,6 +45,7 @@ pub fn endpoint() -> Result<String, Fail> {
 
 /// The token source the environment describes.
 pub fn token_provider() -> Result<Box<dyn TokenProvider>, Fail> {
+    crate::profile::load()?;
     let auth = |e: yida_auth::AuthError| Fail::usage(e);
     if let Some(t) = env("YIDA_ACCESS_TOKEN") {
         return Ok(Box::new(StaticToken::new(t)));
@@ -50,9 +64,19 @@ pub fn token_provider() -> Result<Box<dyn TokenProvider>, Fail> {
     .iter()
     .any(|n| env(n).is_some())
     {
-        let tickets = MemoryTicketStore::new();
         let (key, secret) = (need("YIDA_SUITE_KEY")?, need("YIDA_SUITE_SECRET")?);
-        tickets.set(need("YIDA_SUITE_TICKET")?);
+        let tickets: std::sync::Arc<dyn yida_auth::SuiteTicketStore> =
+            match (crate::ticket_store::open()?, env("YIDA_SUITE_TICKET")) {
+                (Some(_), Some(_)) => return Err(Fail::usage(
+                    "set either YIDA_SUITE_TICKET or --ticket-store (YIDA_TICKET_STORE), not both",
+                )),
+                (Some(store), None) => store,
+                (None, _) => {
+                    let tickets = MemoryTicketStore::new();
+                    tickets.set(need("YIDA_SUITE_TICKET")?);
+                    std::sync::Arc::new(tickets)
+                }
+            };
         let corp = need("YIDA_AUTH_CORP_ID")?;
         let isv = ThirdPartyApp::new(key, secret, tickets)
             .map_err(auth)?
@@ -61,7 +85,8 @@ pub fn token_provider() -> Result<Box<dyn TokenProvider>, Fail> {
     }
     Err(Fail::usage(
         "no credentials: set YIDA_ACCESS_TOKEN, or YIDA_APP_KEY and YIDA_APP_SECRET, or \
-         YIDA_SUITE_KEY, YIDA_SUITE_SECRET, YIDA_SUITE_TICKET and YIDA_AUTH_CORP_ID",
+         YIDA_SUITE_KEY, YIDA_SUITE_SECRET, YIDA_AUTH_CORP_ID and YIDA_SUITE_TICKET (or \
+         --ticket-store)",
     ))
 }
 
@@ -72,6 +97,13 @@ impl TokenProvider for BoxedProvider {
     fn token(&self) -> yida_auth::TokenFuture<'_> {
         self.0.token()
     }
+    fn token_with<'a>(
+        &'a self,
+        defaults: &'a yida_auth::ClientDefaults,
+    ) -> yida_auth::TokenFuture<'a> {
+        // The client's defaults carry the ledger's count of token fetches.
+        self.0.token_with(defaults)
+    }
     fn invalidate(&self, t: &yida_auth::AccessToken) -> bool {
         self.0.invalidate(t)
     }
@@ -79,6 +111,7 @@ impl TokenProvider for BoxedProvider {
 
 /// A client configured from the environment.
 pub fn client() -> Result<Client, Fail> {
+    crate::profile::load()?;
     let mut ctx = AppContext::new();
     if let Some(v) = env("YIDA_APP_TYPE") {
         ctx = ctx.app_type(v);
@@ -96,6 +129,9 @@ pub fn client() -> Result<Client, Fail> {
         .endpoint(endpoint()?)
         .token_provider(BoxedProvider(token_provider()?))
         .context(ctx);
+    if let Some((ledger, org)) = crate::quota::ledger()? {
+        b = b.ledger(ledger, org);
+    }
     if let Some(t) = env("YIDA_TIMEOUT") {
         let secs: f64 = t
             .trim()
