@@ -365,6 +365,45 @@ pub(super) fn component_definitions(c: &Call) -> Result<Option<Value>, ApiErr> {
     Ok(Some(json!({ "result": list })))
 }
 
+/// GetFormListInApp: the app's forms, a page at a time (`formTypes`: `receipt` for plain
+/// forms, `process` for those a process uses; both when absent).
+pub(super) fn list_forms(c: &Call) -> Result<Option<Value>, ApiErr> {
+    let p = &c.p;
+    let (start, size, number) = super::page(p, "pageNumber")?;
+    let types: Vec<&str> = p
+        .s("formTypes")
+        .map(|t| t.split(',').map(str::trim).collect())
+        .unwrap_or_else(|| vec!["receipt", "process"]);
+    let forms: Vec<Value> = c
+        .seed
+        .forms
+        .iter()
+        .filter(|f| f.app_type == c.app)
+        .filter_map(|f| {
+            let kind = if c.seed.processes.iter().any(|pr| pr.form_uuid == f.form_uuid) {
+                "process"
+            } else {
+                "receipt"
+            };
+            types.contains(&kind).then(|| {
+                json!({
+                    "formUuid": f.form_uuid,
+                    "formType": kind,
+                    "title": { "zhCN": f.title, "enUS": f.title },
+                    "creator": c.seed.users.first().map(|u| u.user_id.clone()).unwrap_or_default(),
+                    "gmtCreate": "2024-01-01T00:00Z",
+                })
+            })
+        })
+        .collect();
+    let total = forms.len();
+    let data: Vec<Value> = forms.into_iter().skip(start).take(size).collect();
+    Ok(Some(json!({
+        "success": true,
+        "result": { "totalCount": total, "currentPage": number, "data": data },
+    })))
+}
+
 /// BatchUpdateFormDataByInstanceId: one change for many instances.
 pub(super) fn batch_update_by_id(c: &Call) -> Result<Option<Value>, ApiErr> {
     batch_update(c, false)

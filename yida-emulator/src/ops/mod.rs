@@ -53,6 +53,7 @@ const TABLE: &[(OpId, Handler)] = &[
         OpId::GetFormComponentDefinitionList,
         forms::component_definitions,
     ),
+    (OpId::GetFormListInApp, forms::list_forms),
     (
         OpId::ListTableDataByFormInstanceIdTableId,
         tables::list_rows,
