@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 use yida_api::{AppContext, Client};
 
 fn env(name: &str) -> Result<String, String> {
-    std::env::var(name).map_err(|_| format!("{name} is not set (run `yida emulator` and paste its export lines)"))
+    std::env::var(name)
+        .map_err(|_| format!("{name} is not set (run `yida emulator` and paste its export lines)"))
 }
 
 #[tokio::main]
@@ -52,7 +53,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let forms = call("list_forms", json!({})).await?;
     let forms = forms.structured_content.unwrap_or_default();
-    let form = forms["result"]["data"][0]["formUuid"].as_str().unwrap_or_default().to_string();
+    let form = forms["result"]["data"][0]["formUuid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     println!("first form: {form}");
 
     let described = call("describe_form", json!({ "formUuid": form })).await?;
@@ -62,8 +66,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(0);
     println!("components: {components}");
 
-    let found = call("search_records", json!({ "formUuid": form, "pageSize": 10 })).await?;
-    let total = found.structured_content.unwrap_or_default()["totalCount"].as_i64().unwrap_or(0);
+    let found = call(
+        "search_records",
+        json!({ "formUuid": form, "pageSize": 10 }),
+    )
+    .await?;
+    let total = found.structured_content.unwrap_or_default()["totalCount"]
+        .as_i64()
+        .unwrap_or(0);
     println!("records: {total}");
 
     let write = call(

@@ -260,7 +260,11 @@ async fn ai_agents() {
     assert_eq!(components, emu.seed().forms[0].components.len(), "{out}");
     assert_eq!(l[3], "records: 1", "{out}");
     assert_eq!(l[4], "write refused: true", "{out}");
-    assert_eq!(emu.records(&form).len(), 1, "the refused write sent nothing");
+    assert_eq!(
+        emu.records(&form).len(),
+        1,
+        "the refused write sent nothing"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

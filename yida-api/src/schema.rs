@@ -26,9 +26,13 @@ impl ParamType {
             ParamType::F64 => json!({"type": "number"}),
             ParamType::Bool => json!({"type": "boolean"}),
             ParamType::Json => json!({}),
-            ParamType::JsonText => json!({"type": "string", "contentMediaType": "application/json"}),
+            ParamType::JsonText => {
+                json!({"type": "string", "contentMediaType": "application/json"})
+            }
             ParamType::List(t) => json!({"type": "array", "items": t.schema_at(depth + 1)}),
-            ParamType::Map(t) => json!({"type": "object", "additionalProperties": t.schema_at(depth + 1)}),
+            ParamType::Map(t) => {
+                json!({"type": "object", "additionalProperties": t.schema_at(depth + 1)})
+            }
             ParamType::Model(m) if depth < MAX_DEPTH => m.schema_at(depth + 1),
             ParamType::Model(m) => json!({"type": "object", "description": m.doc}),
         }
@@ -77,8 +81,12 @@ fn redact_type(ty: &ParamType, v: &mut Value, depth: usize) {
     }
     match (ty, v) {
         (ParamType::Model(m), v) => m.redact(v, depth),
-        (ParamType::List(t), Value::Array(items)) => items.iter_mut().for_each(|i| redact_type(t, i, depth + 1)),
-        (ParamType::Map(t), Value::Object(m)) => m.values_mut().for_each(|i| redact_type(t, i, depth + 1)),
+        (ParamType::List(t), Value::Array(items)) => {
+            items.iter_mut().for_each(|i| redact_type(t, i, depth + 1))
+        }
+        (ParamType::Map(t), Value::Object(m)) => {
+            m.values_mut().for_each(|i| redact_type(t, i, depth + 1))
+        }
         _ => {}
     }
 }

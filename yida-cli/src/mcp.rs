@@ -46,7 +46,8 @@ pub async fn run(args: McpArgs) -> Result<(), Fail> {
         app_type: crate::config::env("YIDA_APP_TYPE"),
     };
     let client = crate::config::client()?;
-    let server = yida_mcp::YidaMcp::new(client, opts).map_err(|m| Fail(USAGE, format!("error: {m}")))?;
+    let server =
+        yida_mcp::YidaMcp::new(client, opts).map_err(|m| Fail(USAGE, format!("error: {m}")))?;
     match args.listen {
         None => yida_mcp::serve_stdio(server)
             .await

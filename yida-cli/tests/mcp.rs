@@ -24,15 +24,14 @@ fn env_of(emu: &Emulator) -> Vec<(String, String)> {
 async fn stdio(emu: &Emulator, args: &[&str]) -> Client {
     let env = env_of(emu);
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let transport = TokioChildProcess::new(Command::new(env!("CARGO_BIN_EXE_yida")).configure(
-        |cmd| {
+    let transport =
+        TokioChildProcess::new(Command::new(env!("CARGO_BIN_EXE_yida")).configure(|cmd| {
             cmd.arg("mcp").args(&args).env_clear();
             for (k, v) in &env {
                 cmd.env(k, v);
             }
-        },
-    ))
-    .expect("spawn yida mcp");
+        }))
+        .expect("spawn yida mcp");
     ().serve(transport).await.expect("MCP handshake")
 }
 
@@ -63,7 +62,10 @@ fn structured(r: &CallToolResult) -> Value {
 /// No secret of the emulator's app appears in anything the agent saw.
 fn assert_no_secrets(emu: &Emulator, seen: &str) {
     for secret in [emu.system_token(), emu.app_secret()] {
-        assert!(!seen.contains(&secret), "a secret reached the agent: {seen}");
+        assert!(
+            !seen.contains(&secret),
+            "a secret reached the agent: {seen}"
+        );
     }
 }
 
@@ -90,9 +92,15 @@ async fn stdio_lists_a_small_read_only_surface_with_schemas_and_annotations() {
         "describe_operation",
         "call_operation",
     ] {
-        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
     }
-    assert!(!names.contains(&"write_operation"), "writes are off by default: {names:?}");
+    assert!(
+        !names.contains(&"write_operation"),
+        "writes are off by default: {names:?}"
+    );
     assert!(tools.len() <= 10, "a small surface: {names:?}");
     for t in &tools {
         let a = t.annotations.as_ref().expect("annotations");
@@ -100,10 +108,14 @@ async fn stdio_lists_a_small_read_only_surface_with_schemas_and_annotations() {
     }
     // Input schemas come from the spec: wire names, no secrets, context parameters optional.
     let search = tool(&tools, "search_records");
-    let props = search.input_schema["properties"].as_object().expect("properties");
+    let props = search.input_schema["properties"]
+        .as_object()
+        .expect("properties");
     assert!(props.contains_key("formUuid") && props.contains_key("searchFieldJson"));
     assert!(!props.contains_key("systemToken"));
-    let required = search.input_schema["required"].as_array().expect("required");
+    let required = search.input_schema["required"]
+        .as_array()
+        .expect("required");
     assert!(required.contains(&json!("formUuid")) && !required.contains(&json!("appType")));
     client.cancel().await.ok();
     emu.shutdown().await;
@@ -114,7 +126,10 @@ async fn reads_find_forms_describe_them_and_return_records_as_structured_json() 
     let emu = emulator().await;
     let form = emu.seed().forms[0].form_uuid.clone();
     let id = emu
-        .insert_record(&form, json!({"textField_title": "Laptop", "numberField_amount": 1200}))
+        .insert_record(
+            &form,
+            json!({"textField_title": "Laptop", "numberField_amount": 1200}),
+        )
         .expect("record");
     let client = stdio(&emu, &[]).await;
     let mut seen = String::new();
@@ -149,8 +164,17 @@ async fn reads_find_forms_describe_them_and_return_records_as_structured_json() 
 
     let op = call(&client, "describe_operation", json!({"query": "审批"})).await;
     seen += &text(&op);
-    assert!(structured(&op)["count"].as_u64().unwrap_or(0) > 0, "{}", text(&op));
-    let op = call(&client, "describe_operation", json!({"action": "TerminateInstance"})).await;
+    assert!(
+        structured(&op)["count"].as_u64().unwrap_or(0) > 0,
+        "{}",
+        text(&op)
+    );
+    let op = call(
+        &client,
+        "describe_operation",
+        json!({"action": "TerminateInstance"}),
+    )
+    .await;
     assert_eq!(structured(&op)["risk"], "irreversible");
 
     assert_no_secrets(&emu, &seen);
@@ -173,12 +197,17 @@ async fn writes_are_refused_by_default_and_nothing_is_sent() {
     assert!(text(&r).contains("--allow-writes"), "{}", text(&r));
     // The write tool does not exist at all.
     let r = client
-        .call_tool(CallToolRequestParams::new("write_operation").with_arguments(args(json!({
-            "action": "SaveFormData", "input": {"formUuid": form}
-        }))))
+        .call_tool(
+            CallToolRequestParams::new("write_operation").with_arguments(args(json!({
+                "action": "SaveFormData", "input": {"formUuid": form}
+            }))),
+        )
         .await;
     assert!(r.is_err() || r.as_ref().is_ok_and(is_error), "{r:?}");
-    assert!(emu.records(&form).is_empty(), "nothing reached the emulator");
+    assert!(
+        emu.records(&form).is_empty(),
+        "nothing reached the emulator"
+    );
     client.cancel().await.ok();
     emu.shutdown().await;
 }
@@ -192,7 +221,10 @@ async fn a_scoped_write_lands_and_out_of_scope_or_irreversible_writes_are_refuse
     let tools = client.list_all_tools().await.expect("tools/list");
     let write = tool(&tools, "write_operation");
     let a = write.annotations.as_ref().expect("annotations");
-    assert_eq!((a.read_only_hint, a.destructive_hint), (Some(false), Some(false)));
+    assert_eq!(
+        (a.read_only_hint, a.destructive_hint),
+        (Some(false), Some(false))
+    );
 
     let r = call(
         &client,
@@ -220,7 +252,11 @@ async fn a_scoped_write_lands_and_out_of_scope_or_irreversible_writes_are_refuse
         json!({"action": "SaveFormData", "input": {"appType": "APP_OTHER", "formUuid": form, "formDataJson": {}}}),
     )
     .await;
-    assert!(is_error(&r) && text(&r).contains("APP_OTHER"), "{}", text(&r));
+    assert!(
+        is_error(&r) && text(&r).contains("APP_OTHER"),
+        "{}",
+        text(&r)
+    );
     // Irreversible without its flag.
     let r = call(
         &client,
@@ -228,7 +264,11 @@ async fn a_scoped_write_lands_and_out_of_scope_or_irreversible_writes_are_refuse
         json!({"action": "DeleteFormData", "input": {"formInstanceId": records[0].form_instance_id}}),
     )
     .await;
-    assert!(is_error(&r) && text(&r).contains("--allow-irreversible"), "{}", text(&r));
+    assert!(
+        is_error(&r) && text(&r).contains("--allow-irreversible"),
+        "{}",
+        text(&r)
+    );
     // A secret from the agent is refused.
     let r = call(
         &client,
@@ -236,8 +276,16 @@ async fn a_scoped_write_lands_and_out_of_scope_or_irreversible_writes_are_refuse
         json!({"action": "SaveFormData", "input": {"formUuid": form, "systemToken": "guess", "formDataJson": {}}}),
     )
     .await;
-    assert!(is_error(&r) && text(&r).contains("systemToken"), "{}", text(&r));
-    assert_eq!(emu.records(&form).len(), 1, "no refused write reached the emulator");
+    assert!(
+        is_error(&r) && text(&r).contains("systemToken"),
+        "{}",
+        text(&r)
+    );
+    assert_eq!(
+        emu.records(&form).len(),
+        1,
+        "no refused write reached the emulator"
+    );
     assert_no_secrets(&emu, &text(&r));
     client.cancel().await.ok();
     emu.shutdown().await;
@@ -253,7 +301,14 @@ async fn a_rehearsal_leaves_production_unchanged_until_applied() {
         .expect("record");
     let client = stdio(
         &emu,
-        &["--allow-writes", "--app", &app, "--form", &form, "--rehearse"],
+        &[
+            "--allow-writes",
+            "--app",
+            &app,
+            "--form",
+            &form,
+            "--rehearse",
+        ],
     )
     .await;
     // Read first (the rehearsal copies what the agent read).
@@ -268,10 +323,16 @@ async fn a_rehearsal_leaves_production_unchanged_until_applied() {
     .await;
     let out = structured(&r);
     assert_eq!(out["sentToDingTalk"], false);
-    assert_eq!(out["record"]["formData"]["textField_title"], "After", "{out}");
+    assert_eq!(
+        out["record"]["formData"]["textField_title"], "After",
+        "{out}"
+    );
     assert!(out["callsToApply"].as_u64().unwrap_or(0) >= 1);
     let stored = &emu.records(&form)[0];
-    assert_eq!(stored.data["textField_title"], "Before", "production unchanged");
+    assert_eq!(
+        stored.data["textField_title"], "Before",
+        "production unchanged"
+    );
 
     let applied = call(
         &client,
@@ -297,7 +358,10 @@ async fn a_rehearsal_leaves_production_unchanged_until_applied() {
 async fn http_server(emu: &Emulator, extra: &[&str]) -> (tokio::process::Child, String) {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_yida"));
-    cmd.arg("mcp").args(["--listen", "127.0.0.1:0"]).args(extra).env_clear();
+    cmd.arg("mcp")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(extra)
+        .env_clear();
     for (k, v) in env_of(emu) {
         cmd.env(k, v);
     }
@@ -334,14 +398,18 @@ async fn http_requires_the_bearer_token_when_one_is_set() {
         .expect("answered");
     assert_eq!(raw.status(), 401);
     let wrong = StreamableHttpClientTransport::from_config(
-        rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(url.clone())
-            .auth_header("wrong"),
+        rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+            url.clone(),
+        )
+        .auth_header("wrong"),
     );
     assert!(().serve(wrong).await.is_err(), "a wrong token is refused");
     // With it: a real client lists the tools and reads.
     let transport = StreamableHttpClientTransport::from_config(
-        rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(url.clone())
-            .auth_header(token),
+        rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+            url.clone(),
+        )
+        .auth_header(token),
     );
     let client = ().serve(transport).await.expect("handshake with the token");
     let tools = client.list_all_tools().await.expect("tools/list");

@@ -18,16 +18,26 @@ pub(crate) fn describe(reply: &Value) -> Vec<Value> {
 
 fn component(def: &Value) -> Value {
     let field_id = def.get("fieldId").and_then(Value::as_str).unwrap_or("");
-    let name = def.get("componentName").and_then(Value::as_str).unwrap_or("");
-    let kind = ComponentKind::from_component_name(name).or_else(|| ComponentKind::from_field_id(field_id));
+    let name = def
+        .get("componentName")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let kind =
+        ComponentKind::from_component_name(name).or_else(|| ComponentKind::from_field_id(field_id));
     let mut out = json!({
         "fieldId": field_id,
         "label": label(def.get("label")),
         "componentName": name,
     });
-    if let Some(parent) = def.get("parentId").and_then(Value::as_str).filter(|p| !p.is_empty()) {
+    if let Some(parent) = def
+        .get("parentId")
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty())
+    {
         out["parentId"] = Value::String(parent.into());
-        out["note"] = Value::String(format!("a column of the sub-form {parent}: written inside its rows"));
+        out["note"] = Value::String(format!(
+            "a column of the sub-form {parent}: written inside its rows"
+        ));
     }
     match kind {
         Some(kind) => {

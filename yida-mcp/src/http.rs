@@ -76,7 +76,8 @@ async fn bearer(State(token): State<Option<Arc<String>>>, req: Request, next: Ne
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
-        let ok: bool = given.len() == want.len() && bool::from(given.as_bytes().ct_eq(want.as_bytes()));
+        let ok: bool =
+            given.len() == want.len() && bool::from(given.as_bytes().ct_eq(want.as_bytes()));
         if !ok {
             return (
                 StatusCode::UNAUTHORIZED,

@@ -108,8 +108,12 @@ mod tests {
     fn newest_version_by_default_and_unknown_actions_named() {
         assert_eq!(find("SaveFormData", None).unwrap().version, "2.0");
         assert_eq!(find("SaveFormData", Some("1.0")).unwrap().version, "1.0");
-        assert!(find("SaveFormDat", None).unwrap_err().contains("SaveFormData"));
-        assert!(find("SaveFormData", Some("3.0")).unwrap_err().contains("3.0"));
+        assert!(find("SaveFormDat", None)
+            .unwrap_err()
+            .contains("SaveFormData"));
+        assert!(find("SaveFormData", Some("3.0"))
+            .unwrap_err()
+            .contains("3.0"));
     }
 
     #[test]
@@ -126,7 +130,10 @@ mod tests {
             .filter_map(Value::as_str)
             .collect();
         assert!(required.contains(&"formUuid"));
-        assert!(!required.contains(&"appType"), "context parameters are optional");
+        assert!(
+            !required.contains(&"appType"),
+            "context parameters are optional"
+        );
         // JSON text takes the JSON itself.
         assert!(props["searchFieldJson"].get("type").is_none());
     }

@@ -104,19 +104,31 @@ impl Rehearsal {
         let reply = match self.client.call(meta, rehearsal_input.clone()).await {
             Ok(Some(raw)) => serde_json::from_str(raw.get()).unwrap_or(Value::Null),
             Ok(None) => Value::Null,
-            Err(e) => return Err(format!("the rehearsal failed, so the real call would too (or differ): {e}")),
+            Err(e) => {
+                return Err(format!(
+                    "the rehearsal failed, so the real call would too (or differ): {e}"
+                ))
+            }
         };
         let record_id = rehearsal_input
             .get("formInstanceId")
             .and_then(Value::as_str)
             .map(str::to_string)
-            .or_else(|| reply.get("result").and_then(Value::as_str).map(str::to_string));
+            .or_else(|| {
+                reply
+                    .get("result")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            });
         let mut record = match record_id {
             Some(id) => self.read_back(&id).await,
             None => Value::Null,
         };
-        let back: HashMap<String, String> =
-            self.ids.iter().map(|(real, copy)| (copy.clone(), real.clone())).collect();
+        let back: HashMap<String, String> = self
+            .ids
+            .iter()
+            .map(|(real, copy)| (copy.clone(), real.clone()))
+            .collect();
         let mut reply = reply;
         replace_strings(&mut reply, &back);
         replace_strings(&mut record, &back);
@@ -124,7 +136,10 @@ impl Rehearsal {
         let id = format!("rh-{}", self.next);
         if let Ok(mut planned) = self.planned.lock() {
             if planned.len() >= PLANNED {
-                let oldest = planned.keys().min_by_key(|k| k[3..].parse::<u64>().unwrap_or(0)).cloned();
+                let oldest = planned
+                    .keys()
+                    .min_by_key(|k| k[3..].parse::<u64>().unwrap_or(0))
+                    .cloned();
                 if let Some(k) = oldest {
                     planned.remove(&k);
                 }
@@ -143,7 +158,10 @@ impl Rehearsal {
         if self.forms.contains(form) {
             return Ok(());
         }
-        let app = self.app_type.clone().unwrap_or_else(|| "APP_REHEARSAL".into());
+        let app = self
+            .app_type
+            .clone()
+            .unwrap_or_else(|| "APP_REHEARSAL".into());
         let meta = yida_api::operation("GetFormComponentDefinitionList", "1.0")
             .ok_or("GetFormComponentDefinitionList is not compiled in")?;
         let reply = real
@@ -159,11 +177,16 @@ impl Rehearsal {
                 list.iter()
                     .filter_map(|d| {
                         let field_id = d.get("fieldId")?.as_str()?;
-                        let mut c = json!({"fieldId": field_id, "label": label_text(d.get("label"))});
+                        let mut c =
+                            json!({"fieldId": field_id, "label": label_text(d.get("label"))});
                         if let Some(n) = d.get("componentName").and_then(Value::as_str) {
                             c["componentName"] = Value::String(n.into());
                         }
-                        if let Some(p) = d.get("parentId").and_then(Value::as_str).filter(|p| !p.is_empty()) {
+                        if let Some(p) = d
+                            .get("parentId")
+                            .and_then(Value::as_str)
+                            .filter(|p| !p.is_empty())
+                        {
                             c["parentId"] = Value::String(p.into());
                         }
                         Some(c)
@@ -252,7 +275,11 @@ fn label_text(v: Option<&Value>) -> String {
                 .to_string(),
             _ => s.clone(),
         },
-        Some(Value::Object(o)) => o.get("zh_CN").and_then(Value::as_str).unwrap_or("").to_string(),
+        Some(Value::Object(o)) => o
+            .get("zh_CN")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
         _ => String::new(),
     }
 }

@@ -121,11 +121,20 @@ mod tests {
     #[test]
     fn writes_need_an_app_and_irreversible_needs_writes() {
         assert!(Scope::read_only().validate().is_ok());
-        let no_app = Scope { allow_writes: true, ..Scope::default() };
+        let no_app = Scope {
+            allow_writes: true,
+            ..Scope::default()
+        };
         assert!(no_app.validate().unwrap_err().contains("--app"));
-        let irr = Scope { allow_irreversible: true, ..Scope::default() };
+        let irr = Scope {
+            allow_irreversible: true,
+            ..Scope::default()
+        };
         assert!(irr.validate().unwrap_err().contains("--allow-writes"));
-        let app_only = Scope { apps: vec!["APP_A".into()], ..Scope::default() };
+        let app_only = Scope {
+            apps: vec!["APP_A".into()],
+            ..Scope::default()
+        };
         assert!(app_only.validate().is_err());
     }
 
@@ -134,12 +143,30 @@ mod tests {
         let s = scoped();
         assert!(s.permits(Risk::Read).is_ok());
         assert!(s.permits(Risk::Write).is_ok());
-        assert!(s.permits(Risk::Irreversible).unwrap_err().contains("--allow-irreversible"));
-        assert!(Scope::read_only().permits(Risk::Write).unwrap_err().contains("--allow-writes"));
+        assert!(s
+            .permits(Risk::Irreversible)
+            .unwrap_err()
+            .contains("--allow-irreversible"));
+        assert!(Scope::read_only()
+            .permits(Risk::Write)
+            .unwrap_err()
+            .contains("--allow-writes"));
         assert!(s.check_target(Some("APP_A"), Some("FORM-1")).is_ok());
-        assert!(s.check_target(Some("APP_B"), Some("FORM-1")).unwrap_err().contains("APP_B"));
-        assert!(s.check_target(Some("APP_A"), Some("FORM-2")).unwrap_err().contains("FORM-2"));
-        assert!(s.check_target(Some("APP_A"), None).unwrap_err().contains("which form"));
-        assert!(s.check_target(None, Some("FORM-1")).unwrap_err().contains("which app"));
+        assert!(s
+            .check_target(Some("APP_B"), Some("FORM-1"))
+            .unwrap_err()
+            .contains("APP_B"));
+        assert!(s
+            .check_target(Some("APP_A"), Some("FORM-2"))
+            .unwrap_err()
+            .contains("FORM-2"));
+        assert!(s
+            .check_target(Some("APP_A"), None)
+            .unwrap_err()
+            .contains("which form"));
+        assert!(s
+            .check_target(None, Some("FORM-1"))
+            .unwrap_err()
+            .contains("which app"));
     }
 }

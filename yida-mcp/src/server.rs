@@ -75,7 +75,10 @@ impl YidaMcp {
         if let Some(c) = CURATED.iter().find(|c| c.name == name) {
             let meta = ops::find(c.action, Some(c.version)).map_err(ToolError::Input)?;
             let input = self.agent_input(meta, Value::Object(args))?;
-            let form = input.get("formUuid").and_then(Value::as_str).map(str::to_string);
+            let form = input
+                .get("formUuid")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             let reply = self.read(meta, input).await?;
             self.remember(form.as_deref(), &reply);
             return Ok(reply);
@@ -98,7 +101,10 @@ impl YidaMcp {
                         }
                     )));
                 }
-                let form = input.get("formUuid").and_then(Value::as_str).map(str::to_string);
+                let form = input
+                    .get("formUuid")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
                 let reply = self.read(meta, input).await?;
                 self.remember(form.as_deref(), &reply);
                 Ok(reply)
@@ -124,7 +130,11 @@ impl YidaMcp {
         let version = match args.get("version") {
             None | Some(Value::Null) => None,
             Some(Value::String(v)) => Some(v.as_str()),
-            Some(_) => return Err(ToolError::Input("`version` must be \"1.0\" or \"2.0\"".into())),
+            Some(_) => {
+                return Err(ToolError::Input(
+                    "`version` must be \"1.0\" or \"2.0\"".into(),
+                ))
+            }
         };
         let meta = ops::find(action, version).map_err(ToolError::Input)?;
         let input = args.get("input").cloned().unwrap_or(json!({}));
@@ -134,7 +144,9 @@ impl YidaMcp {
     /// The agent's input, checked: an object, no secret parameters (the server holds them).
     fn agent_input(&self, meta: &OperationMeta, input: Value) -> Result<Value, ToolError> {
         let Value::Object(map) = input else {
-            return Err(ToolError::Input("`input` must be a JSON object of parameters".into()));
+            return Err(ToolError::Input(
+                "`input` must be a JSON object of parameters".into(),
+            ));
         };
         if let Some(secret) = ops::secret_params(meta).find(|s| map.contains_key(*s)) {
             return Err(ToolError::Input(format!(
@@ -146,7 +158,9 @@ impl YidaMcp {
 
     async fn read(&self, meta: &'static OperationMeta, input: Value) -> Result<Value, ToolError> {
         debug_assert_eq!(ops::risk(meta), Risk::Read);
-        ops::call(&self.client, meta, input).await.map_err(ToolError::Api)
+        ops::call(&self.client, meta, input)
+            .await
+            .map_err(ToolError::Api)
     }
 
     /// Keeps the records a read returned (for rehearsals), bounded.
@@ -170,7 +184,8 @@ impl YidaMcp {
     }
 
     async fn describe_form(&self, args: Map<String, Value>) -> Result<Value, ToolError> {
-        let meta = ops::find("GetFormComponentDefinitionList", Some("1.0")).map_err(ToolError::Input)?;
+        let meta =
+            ops::find("GetFormComponentDefinitionList", Some("1.0")).map_err(ToolError::Input)?;
         let input = self.agent_input(meta, Value::Object(args.clone()))?;
         let reply = self.read(meta, input).await?;
         let form_uuid = args.get("formUuid").cloned().unwrap_or(Value::Null);
@@ -214,11 +229,18 @@ impl YidaMcp {
         if self.opts.rehearse {
             let mut slot = self.state.rehearsal.lock().await;
             if slot.is_none() {
-                *slot = Some(Rehearsal::start(self.opts.app_type.clone()).await.map_err(ToolError::Internal)?);
+                *slot = Some(
+                    Rehearsal::start(self.opts.app_type.clone())
+                        .await
+                        .map_err(ToolError::Internal)?,
+                );
             }
             let rehearsal = slot.as_mut().expect("started above");
             let known: Vec<(String, String, Value)> = match self.state.read.lock() {
-                Ok(read) => read.iter().map(|(id, (f, d))| (id.clone(), f.clone(), d.clone())).collect(),
+                Ok(read) => read
+                    .iter()
+                    .map(|(id, (f, d))| (id.clone(), f.clone(), d.clone()))
+                    .collect(),
                 Err(_) => Vec::new(),
             };
             let outcome = rehearsal
@@ -235,7 +257,9 @@ impl YidaMcp {
                 "next": "apply_rehearsal with this rehearsalId sends it for real (ask the person first)",
             }));
         }
-        let reply = ops::call(&self.client, meta, input).await.map_err(ToolError::Api)?;
+        let reply = ops::call(&self.client, meta, input)
+            .await
+            .map_err(ToolError::Api)?;
         Ok(json!({ "reply": reply, "calls": 1 + lookups }))
     }
 
@@ -248,12 +272,19 @@ impl YidaMcp {
             let slot = self.state.rehearsal.lock().await;
             slot.as_ref()
                 .and_then(|r| r.take_planned(id))
-                .ok_or_else(|| ToolError::Input(format!("no rehearsal {id} (or it was applied already)")))?
+                .ok_or_else(|| {
+                    ToolError::Input(format!("no rehearsal {id} (or it was applied already)"))
+                })?
         };
         // The scope is checked again: the records may have moved since the rehearsal.
-        self.opts.scope.permits(ops::risk(meta)).map_err(ToolError::Refused)?;
+        self.opts
+            .scope
+            .permits(ops::risk(meta))
+            .map_err(ToolError::Refused)?;
         let lookups = self.check_scope(&input).await?;
-        let reply = ops::call(&self.client, meta, input).await.map_err(ToolError::Api)?;
+        let reply = ops::call(&self.client, meta, input)
+            .await
+            .map_err(ToolError::Api)?;
         Ok(json!({ "applied": true, "reply": reply, "calls": 1 + lookups }))
     }
 
@@ -266,7 +297,10 @@ impl YidaMcp {
             .map(str::to_string)
             .or_else(|| self.opts.app_type.clone());
         let mut lookups = 0;
-        let mut form = input.get("formUuid").and_then(Value::as_str).map(str::to_string);
+        let mut form = input
+            .get("formUuid")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         if !self.opts.scope.forms.is_empty() {
             // A write that names a record: its form is the record's, whatever the input says.
             let by_record = if let Some(id) = first_str(input, &["formInstanceId", "formInstId"]) {
@@ -301,7 +335,11 @@ impl YidaMcp {
         Ok(lookups)
     }
 
-    async fn form_of_record(&self, id: &str, app: Option<&str>) -> Result<Option<String>, ToolError> {
+    async fn form_of_record(
+        &self,
+        id: &str,
+        app: Option<&str>,
+    ) -> Result<Option<String>, ToolError> {
         if let Ok(read) = self.state.read.lock() {
             if let Some((form, _)) = read.get(id) {
                 return Ok(Some(form.clone()));
@@ -313,17 +351,27 @@ impl YidaMcp {
             input["appType"] = Value::String(app.into());
         }
         let reply = self.read(meta, input).await?;
-        Ok(reply.get("formUuid").and_then(Value::as_str).map(str::to_string))
+        Ok(reply
+            .get("formUuid")
+            .and_then(Value::as_str)
+            .map(str::to_string))
     }
 
-    async fn form_of_instance(&self, id: &str, app: Option<&str>) -> Result<Option<String>, ToolError> {
+    async fn form_of_instance(
+        &self,
+        id: &str,
+        app: Option<&str>,
+    ) -> Result<Option<String>, ToolError> {
         let meta = ops::find("GetInstanceById", Some("2.0")).map_err(ToolError::Input)?;
         let mut input = json!({ "id": id });
         if let Some(app) = app {
             input["appType"] = Value::String(app.into());
         }
         let reply = self.read(meta, input).await?;
-        Ok(reply.get("formUuid").and_then(Value::as_str).map(str::to_string))
+        Ok(reply
+            .get("formUuid")
+            .and_then(Value::as_str)
+            .map(str::to_string))
     }
 }
 
@@ -343,7 +391,10 @@ fn collect_records(v: &Value, out: &mut Vec<(String, Option<String>, Value)>) {
                 .or_else(|| m.get("formInstId"))
                 .and_then(Value::as_str);
             if let (Some(id), Some(data)) = (id, m.get("formData")) {
-                let form = m.get("formUuid").and_then(Value::as_str).map(str::to_string);
+                let form = m
+                    .get("formUuid")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
                 out.push((id.to_string(), form, data.clone()));
                 return;
             }
@@ -385,7 +436,8 @@ fn describe_operation(args: Map<String, Value>) -> Result<Value, ToolError> {
             query.is_empty()
                 || m.action.to_lowercase().contains(&query)
                 || m.doc.to_lowercase().contains(&query)
-                || m.doc_title.is_some_and(|t| t.to_lowercase().contains(&query))
+                || m.doc_title
+                    .is_some_and(|t| t.to_lowercase().contains(&query))
                 || m.area.contains(&query)
         })
         .map(|m| {
@@ -419,9 +471,21 @@ impl ServerHandler for YidaMcp {
             format!(
                 "Writes allowed for {}{}{}{}.",
                 s.apps.join(", "),
-                if s.forms.is_empty() { String::new() } else { format!(" (forms {})", s.forms.join(", ")) },
-                if s.allow_irreversible { "; irreversible steps allowed" } else { "; irreversible steps refused" },
-                if self.opts.rehearse { "; writes are rehearsed first" } else { "" },
+                if s.forms.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (forms {})", s.forms.join(", "))
+                },
+                if s.allow_irreversible {
+                    "; irreversible steps allowed"
+                } else {
+                    "; irreversible steps refused"
+                },
+                if self.opts.rehearse {
+                    "; writes are rehearsed first"
+                } else {
+                    ""
+                },
             )
         };
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
@@ -452,7 +516,10 @@ impl ServerHandler for YidaMcp {
             }),
             Err(ToolError::Unknown) => {
                 return Err(McpError::invalid_params(
-                    format!("no tool `{}` on this server", crate::sanitize(&request.name)),
+                    format!(
+                        "no tool `{}` on this server",
+                        crate::sanitize(&request.name)
+                    ),
                     None,
                 ))
             }

@@ -380,7 +380,12 @@ pub(super) fn list_forms(c: &Call) -> Result<Option<Value>, ApiErr> {
         .iter()
         .filter(|f| f.app_type == c.app)
         .filter_map(|f| {
-            let kind = if c.seed.processes.iter().any(|pr| pr.form_uuid == f.form_uuid) {
+            let kind = if c
+                .seed
+                .processes
+                .iter()
+                .any(|pr| pr.form_uuid == f.form_uuid)
+            {
                 "process"
             } else {
                 "receipt"
