@@ -48,7 +48,8 @@ impl Scope {
                     .into(),
             );
         }
-        if !self.allow_writes && !(self.apps.is_empty() && self.forms.is_empty()) {
+        let scoped = !self.apps.is_empty() || !self.forms.is_empty();
+        if scoped && !self.allow_writes {
             return Err("--app and --form scope writes: they need --allow-writes".into());
         }
         Ok(())
