@@ -40,8 +40,31 @@ fn blocks<'a>(text: &'a str, lang: &str) -> Vec<&'a str> {
     out
 }
 
-/// Crate roots an example uses: `use x::…`, `x::y(…)` paths (`x` lower-case).
+/// Names a `use` line brings into scope as modules: `use a::b;` → `b`, `use a::{self, …}` → `a`'s
+/// last segment (so `b::f()` after `use a::b` is not a crate).
+fn imported_modules(code: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for line in code.lines() {
+        let line = line.trim_start_matches('#').trim();
+        let Some(path) = line.strip_prefix("use ") else {
+            continue;
+        };
+        let path = path.trim_end_matches(';');
+        if let Some((head, rest)) = path.split_once("::{") {
+            if rest.split(',').any(|p| p.trim() == "self") {
+                out.insert(head.rsplit("::").next().unwrap_or(head).to_string());
+            }
+        } else if let Some(last) = path.rsplit("::").next() {
+            out.insert(last.trim().to_string());
+        }
+    }
+    out
+}
+
+/// Crate roots an example uses: `use x::…`, `x::y(…)` paths (`x` lower-case), less the
+/// modules its own `use` lines bring into scope.
 fn roots(code: &str) -> BTreeSet<String> {
+    let local = imported_modules(code);
     let mut out = BTreeSet::new();
     for line in code.lines() {
         let line = line.trim_start_matches('#').trim();
@@ -65,6 +88,7 @@ fn roots(code: &str) -> BTreeSet<String> {
             i = at + 2;
         }
     }
+    out.retain(|r| !local.contains(r));
     out
 }
 
