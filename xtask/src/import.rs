@@ -332,15 +332,13 @@ pub fn build(
             );
         }
     }
-    let read_only = op.method == "GET";
-    y.push_str(&format!(
-        "    read_only: {read_only}{}\n",
-        if read_only {
-            ""
-        } else {
-            "  # TODO: true if this call only reads (then a failed call may be retried)"
-        }
-    ));
+    if op.method == "GET" {
+        y.push_str("    risk: read\n");
+    } else {
+        y.push_str(
+            "    risk: write  # TODO: read if this call only reads (then a failed call may be retried), irreversible if it cannot be undone\n",
+        );
+    }
     if let Some(p) = pagination(op, body) {
         y.push_str(&format!("    pagination: {p}\n"));
     }

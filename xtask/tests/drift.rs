@@ -445,7 +445,7 @@ fn import_brings_back_a_removed_operation_with_only_docs_to_write() {
         "path: /v1.0/yida/widgets/{widgetId}",
         "permission: Yida.Widget.Read",
         "app_kinds: [internal, third_party_enterprise]",
-        "read_only: true",
+        "risk: read",
         "doc_url: https://example.invalid/get-widget",
         "doc_title: \"Get a widget (fixture)\"",
         "{ name: widgetId, in: path, type: string, required: true,",
@@ -532,7 +532,7 @@ fn import_adds_a_version_to_the_actions_existing_file() {
         text.contains("version: \"2.0\"") && text.contains("path: /v2.0/yida/widgets"),
         "{text}"
     );
-    assert!(text.contains("read_only: false  # TODO"), "{text}");
+    assert!(text.contains("risk: write  # TODO"), "{text}");
     std::fs::write(
         spec.join("widgets/SaveWidget.yaml"),
         import::fill_markers(&text, "Written by a person."),

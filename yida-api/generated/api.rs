@@ -309,7 +309,7 @@ pub mod agents {
     }
     /// Revoke a delegation by its id.
     ///
-    /// `POST /v2.0/yida/forms/resources/agents/cancel` (action `CancelAgentTask`, API 2.0).
+    /// `POST /v2.0/yida/forms/resources/agents/cancel` (action `CancelAgentTask`, API 2.0, changes data).
     ///
     /// Sent by [`Client::agents`](crate::Client::agents)`().cancel_agent_task_v2(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [撤销代理关系](https://open.dingtalk.com/document/development/api-cancelagenttask).
@@ -388,7 +388,7 @@ pub mod agents {
             ),
             doc_title: Some("撤销代理关系"),
             permission: Some("Yida.PlatformResource.Write"),
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -450,7 +450,7 @@ pub mod agents {
     }
     /// Create a delegation so that one user handles another user's workflow approvals for a period.
     ///
-    /// `POST /v2.0/yida/forms/resources/agents/insert` (action `CreateAgentTask`, API 2.0).
+    /// `POST /v2.0/yida/forms/resources/agents/insert` (action `CreateAgentTask`, API 2.0, changes data).
     ///
     /// Sent by [`Client::agents`](crate::Client::agents)`().create_agent_task_v2(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [创建代理关系](https://open.dingtalk.com/document/development/api-createagenttask).
@@ -589,7 +589,7 @@ pub mod agents {
             ),
             doc_title: Some("创建代理关系"),
             permission: Some("Yida.PlatformResource.Write"),
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -804,7 +804,7 @@ pub mod agents {
             ),
             doc_title: Some("获取代理列表"),
             permission: Some("Yida.PlatformResource.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -882,7 +882,7 @@ pub mod agents {
     }
     /// Change the delegate, period, scope or notification setting of an existing delegation.
     ///
-    /// `POST /v2.0/yida/forms/resources/agents/update` (action `UpdateAgentTask`, API 2.0).
+    /// `POST /v2.0/yida/forms/resources/agents/update` (action `UpdateAgentTask`, API 2.0, changes data).
     ///
     /// Sent by [`Client::agents`](crate::Client::agents)`().update_agent_task_v2(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [修改代理信息](https://open.dingtalk.com/document/development/api-updateagenttask).
@@ -1007,7 +1007,7 @@ pub mod agents {
             ),
             doc_title: Some("修改代理信息"),
             permission: Some("Yida.PlatformResource.Write"),
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -1367,7 +1367,7 @@ pub mod apps {
     }
     /// Tell Yida that a Function Compute deployment of a cloud app has finished.
     ///
-    /// `POST /v1.0/yida/functionComputeConnectors/completeDeployments/notify` (action `DeployFunctionCallback`, API 1.0).
+    /// `POST /v1.0/yida/functionComputeConnectors/completeDeployments/notify` (action `DeployFunctionCallback`, API 1.0, changes data).
     ///
     /// Sent by [`Client::apps`](crate::Client::apps)`().deploy_function_callback(…)` or [`Client::send`](crate::Client::send).
     ///
@@ -1463,7 +1463,7 @@ pub mod apps {
             doc_url: None,
             doc_title: None,
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -1519,7 +1519,7 @@ pub mod apps {
     }
     /// Run a custom API (service) defined in a Yida app.
     ///
-    /// `POST /v1.0/yida/apps/customApi/execute` (action `ExecuteCustomApi`, API 1.0).
+    /// `POST /v1.0/yida/apps/customApi/execute` (action `ExecuteCustomApi`, API 1.0, **irreversible**).
     ///
     /// Sent by [`Client::apps`](crate::Client::apps)`().execute_custom_api(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [执行自定义API](https://open.dingtalk.com/document/development/run-custom-api).
@@ -1603,7 +1603,7 @@ pub mod apps {
             ),
             doc_title: Some("执行自定义API"),
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Irreversible,
             seed: false,
             legacy: None,
             pagination: None,
@@ -1789,7 +1789,7 @@ pub mod apps {
             ),
             doc_title: Some("查询宜搭应用列表"),
             permission: Some("Yida.App.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: Some(crate::PageStyle::PageNumber),
@@ -2061,7 +2061,7 @@ pub mod apps {
             ),
             doc_title: Some("查询宜搭表单服务调用执行记录"),
             permission: Some("Yida.Form.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -2354,7 +2354,7 @@ pub mod attachments {
             ),
             doc_title: Some("获取宜搭附件临时免登地址"),
             permission: Some("Yida.Attachment.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: true,
             legacy: None,
             pagination: None,
@@ -2703,7 +2703,7 @@ pub mod automation {
             ),
             doc_title: Some("获取集成自动化日志详情"),
             permission: Some("Yida.App.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: Some(crate::PageStyle::PageNumber),
@@ -2953,7 +2953,7 @@ pub mod automation {
             ),
             doc_title: Some("分页获取集成自动化日志列表"),
             permission: Some("Yida.App.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: Some(crate::PageStyle::PageNumber),
@@ -3369,7 +3369,7 @@ pub mod batch {
             ),
             doc_title: Some("批量获取表单实例数据"),
             permission: Some("Yida.Form.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -3435,7 +3435,7 @@ pub mod batch {
     }
     /// Delete several instances of one form by their ids.
     ///
-    /// `POST /v1.0/yida/forms/instances/batchRemove` (action `BatchRemovalByFormInstanceIdList`, API 1.0).
+    /// `POST /v1.0/yida/forms/instances/batchRemove` (action `BatchRemovalByFormInstanceIdList`, API 1.0, **irreversible**).
     ///
     /// Sent by [`Client::batch`](crate::Client::batch)`().batch_removal_by_form_instance_id_list(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [批量删除表单实例](https://open.dingtalk.com/document/development/delete-multiple-form-instances).
@@ -3541,7 +3541,7 @@ pub mod batch {
             ),
             doc_title: Some("批量删除表单实例"),
             permission: Some("Yida.Form.Write"),
-            read_only: false,
+            risk: crate::Risk::Irreversible,
             seed: false,
             legacy: None,
             pagination: None,
@@ -3613,7 +3613,7 @@ pub mod batch {
     }
     /// Create several instances of one form in a single call.
     ///
-    /// `POST /v1.0/yida/forms/instances/batchSave` (action `BatchSaveFormData`, API 1.0).
+    /// `POST /v1.0/yida/forms/instances/batchSave` (action `BatchSaveFormData`, API 1.0, changes data).
     ///
     /// Sent by [`Client::batch`](crate::Client::batch)`().batch_save_form_data(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [批量创建表单实例](https://open.dingtalk.com/document/development/create-multiple-form-instances).
@@ -3738,7 +3738,7 @@ pub mod batch {
             ),
             doc_title: Some("批量创建表单实例"),
             permission: Some("Yida.Form.Write"),
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -3826,7 +3826,7 @@ pub mod batch {
     }
     /// Write the same field values into several instances of one form.
     ///
-    /// `PUT /v1.0/yida/forms/instances/components` (action `BatchUpdateFormDataByInstanceId`, API 1.0).
+    /// `PUT /v1.0/yida/forms/instances/components` (action `BatchUpdateFormDataByInstanceId`, API 1.0, changes data).
     ///
     /// Sent by [`Client::batch`](crate::Client::batch)`().batch_update_form_data_by_instance_id(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [批量更新表单实例内的组件值](https://open.dingtalk.com/document/development/batch-update-of-component-values-in-form-instances).
@@ -3967,7 +3967,7 @@ pub mod batch {
             ),
             doc_title: Some("批量更新表单实例内的组件值"),
             permission: Some("Yida.Form.Write"),
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -4067,7 +4067,7 @@ pub mod batch {
     }
     /// Update several instances of one form, each with its own field values.
     ///
-    /// `PUT /v1.0/yida/forms/instances/datas` (action `BatchUpdateFormDataByInstanceMap`, API 1.0).
+    /// `PUT /v1.0/yida/forms/instances/datas` (action `BatchUpdateFormDataByInstanceMap`, API 1.0, changes data).
     ///
     /// Sent by [`Client::batch`](crate::Client::batch)`().batch_update_form_data_by_instance_map(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [通过表单实例数据批量更新表单实例](https://open.dingtalk.com/document/development/update-multiple-form-instances-with-the-form-instance-data).
@@ -4201,7 +4201,7 @@ pub mod batch {
             ),
             doc_title: Some("通过表单实例数据批量更新表单实例"),
             permission: Some("Yida.Form.Write"),
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -4507,7 +4507,7 @@ pub mod comments {
             ),
             doc_title: Some("批量查询宜搭表单实例的评论"),
             permission: Some("Yida.Form.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -4668,7 +4668,7 @@ pub mod comments {
             ),
             doc_title: Some("查询表单的变更记录"),
             permission: Some("Yida.Form.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -4728,7 +4728,7 @@ pub mod comments {
     }
     /// Post a comment on a form or process instance, optionally as a reply.
     ///
-    /// `POST /v1.0/yida/forms/remarks` (action `SaveFormRemark`, API 1.0).
+    /// `POST /v1.0/yida/forms/remarks` (action `SaveFormRemark`, API 1.0, changes data).
     ///
     /// Sent by [`Client::comments`](crate::Client::comments)`().save_form_remark(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [提交评论](https://open.dingtalk.com/document/development/submit-comment).
@@ -4859,7 +4859,7 @@ pub mod comments {
             ),
             doc_title: Some("提交评论"),
             permission: Some("Yida.Comment.Write"),
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: true,
             legacy: None,
             pagination: None,
@@ -5868,7 +5868,7 @@ pub mod commerce {
     }
     /// Place a new-purchase order for Yida through the app authorization service (multi-channel).
     ///
-    /// `POST /v1.0/yida/appAuthorizations/order` (action `BuyAuthorizationOrder`, API 1.0).
+    /// `POST /v1.0/yida/appAuthorizations/order` (action `BuyAuthorizationOrder`, API 1.0, changes data).
     ///
     /// Sent by [`Client::commerce`](crate::Client::commerce)`().buy_authorization_order(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [新购授权订单](https://open.dingtalk.com/document/development/new-order-authorization).
@@ -6005,7 +6005,7 @@ pub mod commerce {
             ),
             doc_title: Some("新购授权订单"),
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -6097,7 +6097,7 @@ pub mod commerce {
     }
     /// Record a new purchase of a Yida edition for an instance.
     ///
-    /// `POST /v1.0/yida/apps/freshOrders` (action `BuyFreshOrder`, API 1.0).
+    /// `POST /v1.0/yida/apps/freshOrders` (action `BuyFreshOrder`, API 1.0, changes data).
     ///
     /// Sent by [`Client::commerce`](crate::Client::commerce)`().buy_fresh_order(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [新购宜搭产品](https://open.dingtalk.com/document/development/suitable-for-new-purchase).
@@ -6232,7 +6232,7 @@ pub mod commerce {
             ),
             doc_title: Some("新购宜搭产品"),
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -6375,7 +6375,7 @@ pub mod commerce {
             ),
             doc_title: Some("验证激活结果"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -6414,7 +6414,7 @@ pub mod commerce {
     }
     /// Mark a purchased commodity instance as expired.
     ///
-    /// `PUT /v1.0/yida/appAuth/commodities/expire` (action `ExpireCommodity`, API 1.0).
+    /// `PUT /v1.0/yida/appAuth/commodities/expire` (action `ExpireCommodity`, API 1.0, **irreversible**).
     ///
     /// Sent by [`Client::commerce`](crate::Client::commerce)`().expire_commodity(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [使商品过期](https://open.dingtalk.com/document/development/make-goods-expire).
@@ -6476,7 +6476,7 @@ pub mod commerce {
             ),
             doc_title: Some("使商品过期"),
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Irreversible,
             seed: false,
             legacy: None,
             pagination: None,
@@ -6572,7 +6572,7 @@ pub mod commerce {
             ),
             doc_title: Some("通过调用者unionId获取激活码"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -6673,7 +6673,7 @@ pub mod commerce {
             ),
             doc_title: Some("获取平台服务资源"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -6758,7 +6758,7 @@ pub mod commerce {
             ),
             doc_title: Some("查询企业级别"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -6849,7 +6849,7 @@ pub mod commerce {
             ),
             doc_title: Some("获取平台资源"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -6956,7 +6956,7 @@ pub mod commerce {
             ),
             doc_title: Some("查询销售用户信息"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -7080,7 +7080,7 @@ pub mod commerce {
             ),
             doc_title: Some("批量获取应用信息"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -7211,7 +7211,7 @@ pub mod commerce {
             ),
             doc_title: Some("列出插件信息"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -7341,7 +7341,7 @@ pub mod commerce {
             ),
             doc_title: Some("查询应用信息列表"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -7466,7 +7466,7 @@ pub mod commerce {
             ),
             doc_title: Some("查询商品列表"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -7588,7 +7588,7 @@ pub mod commerce {
             ),
             doc_title: Some("查询插件信息列表"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -7643,7 +7643,7 @@ pub mod commerce {
     }
     /// Tell Yida the outcome of an authorization (purchase) for an instance.
     ///
-    /// `POST /v1.0/yida/apps/authorizationResults/notify` (action `NotifyAuthorizationResult`, API 1.0).
+    /// `POST /v1.0/yida/apps/authorizationResults/notify` (action `NotifyAuthorizationResult`, API 1.0, changes data).
     ///
     /// Sent by [`Client::commerce`](crate::Client::commerce)`().notify_authorization_result(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [通知授权结果](https://open.dingtalk.com/document/development/notify-the-authorization-result).
@@ -7780,7 +7780,7 @@ pub mod commerce {
             ),
             doc_title: Some("通知授权结果"),
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -7872,7 +7872,7 @@ pub mod commerce {
     }
     /// Refund a purchased commodity instance.
     ///
-    /// `POST /v1.0/yida/appAuth/commodities/refund` (action `RefundCommodity`, API 1.0).
+    /// `POST /v1.0/yida/appAuth/commodities/refund` (action `RefundCommodity`, API 1.0, **irreversible**).
     ///
     /// Sent by [`Client::commerce`](crate::Client::commerce)`().refund_commodity(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [退还商品](https://open.dingtalk.com/document/development/refund-of-goods).
@@ -7934,7 +7934,7 @@ pub mod commerce {
             ),
             doc_title: Some("退还商品"),
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Irreversible,
             seed: false,
             legacy: None,
             pagination: None,
@@ -7979,7 +7979,7 @@ pub mod commerce {
     }
     /// Register a company for Yida with an activation code; replies with the new instance's id.
     ///
-    /// `POST /v1.0/yida/applicationAuthorizations/accounts/register` (action `RegisterAccounts`, API 1.0).
+    /// `POST /v1.0/yida/applicationAuthorizations/accounts/register` (action `RegisterAccounts`, API 1.0, changes data).
     ///
     /// Sent by [`Client::commerce`](crate::Client::commerce)`().register_accounts(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [注册账号](https://open.dingtalk.com/document/development/register-an-account).
@@ -8046,7 +8046,7 @@ pub mod commerce {
             ),
             doc_title: Some("注册账号"),
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -8087,7 +8087,7 @@ pub mod commerce {
     }
     /// Release a purchased commodity instance.
     ///
-    /// `DELETE /v1.0/yida/appAuth/commodities/release` (action `ReleaseCommodity`, API 1.0).
+    /// `DELETE /v1.0/yida/appAuth/commodities/release` (action `ReleaseCommodity`, API 1.0, **irreversible**).
     ///
     /// Sent by [`Client::commerce`](crate::Client::commerce)`().release_commodity(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [发布商品](https://open.dingtalk.com/document/development/release-products).
@@ -8149,7 +8149,7 @@ pub mod commerce {
             ),
             doc_title: Some("发布商品"),
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Irreversible,
             seed: false,
             legacy: None,
             pagination: None,
@@ -8194,7 +8194,7 @@ pub mod commerce {
     }
     /// Remove the resources held by a caller's Yida tenant.
     ///
-    /// `DELETE /v1.0/yida/applications/tenantRelatedResources/{callerUid}` (action `RemoveTenantResource`, API 1.0).
+    /// `DELETE /v1.0/yida/applications/tenantRelatedResources/{callerUid}` (action `RemoveTenantResource`, API 1.0, **irreversible**).
     ///
     /// Sent by [`Client::commerce`](crate::Client::commerce)`().remove_tenant_resource(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [移除租户资源](https://open.dingtalk.com/document/development/remove-tenant-resources).
@@ -8247,7 +8247,7 @@ pub mod commerce {
             ),
             doc_title: Some("移除租户资源"),
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Irreversible,
             seed: false,
             legacy: None,
             pagination: None,
@@ -8286,7 +8286,7 @@ pub mod commerce {
     }
     /// Renew an instance's order through the app authorization service, up to a new end time.
     ///
-    /// `POST /v1.0/yida/applicationAuthorizations/orders/renew` (action `RenewApplicationAuthorizationServiceOrder`, API 1.0).
+    /// `POST /v1.0/yida/applicationAuthorizations/orders/renew` (action `RenewApplicationAuthorizationServiceOrder`, API 1.0, changes data).
     ///
     /// Sent by [`Client::commerce`](crate::Client::commerce)`().renew_application_authorization_service_order(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [续费服务订单](https://open.dingtalk.com/document/development/renewal-service-order).
@@ -8362,7 +8362,7 @@ pub mod commerce {
             ),
             doc_title: Some("续费服务订单"),
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -8409,7 +8409,7 @@ pub mod commerce {
     }
     /// Renew a caller's Yida tenant up to a new end time.
     ///
-    /// `POST /v1.0/yida/apps/tenants/reorder` (action `RenewTenantOrder`, API 1.0).
+    /// `POST /v1.0/yida/apps/tenants/reorder` (action `RenewTenantOrder`, API 1.0, changes data).
     ///
     /// Sent by [`Client::commerce`](crate::Client::commerce)`().renew_tenant_order(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [续费租户](https://open.dingtalk.com/document/development/renewal-tenant).
@@ -8472,7 +8472,7 @@ pub mod commerce {
             ),
             doc_title: Some("续费租户"),
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -8563,7 +8563,7 @@ pub mod commerce {
             ),
             doc_title: Some("查询激活码"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -8601,7 +8601,7 @@ pub mod commerce {
     }
     /// End the Alibaba Cloud contract authorization of an instance.
     ///
-    /// `POST /v1.0/yida/apps/cloudAuthorizations/terminate` (action `TerminateCloudAuthorization`, API 1.0).
+    /// `POST /v1.0/yida/apps/cloudAuthorizations/terminate` (action `TerminateCloudAuthorization`, API 1.0, **irreversible**).
     ///
     /// Sent by [`Client::commerce`](crate::Client::commerce)`().terminate_cloud_authorization(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [终止阿里云授权](https://open.dingtalk.com/document/development/terminate-authorization-for-alibaba-cloud-services).
@@ -8666,7 +8666,7 @@ pub mod commerce {
             ),
             doc_title: Some("终止阿里云授权"),
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Irreversible,
             seed: false,
             legacy: None,
             pagination: None,
@@ -8707,7 +8707,7 @@ pub mod commerce {
     }
     /// Update the Yida plan details (edition, account count) recorded for an Alibaba Cloud account.
     ///
-    /// `PUT /v1.0/yida/apps/cloudAccountInfos` (action `UpdateCloudAccountInformation`, API 1.0).
+    /// `PUT /v1.0/yida/apps/cloudAccountInfos` (action `UpdateCloudAccountInformation`, API 1.0, changes data).
     ///
     /// Sent by [`Client::commerce`](crate::Client::commerce)`().update_cloud_account_information(…)` or [`Client::send`](crate::Client::send).
     ///
@@ -8776,7 +8776,7 @@ pub mod commerce {
             doc_url: None,
             doc_title: None,
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -8823,7 +8823,7 @@ pub mod commerce {
     }
     /// Change the edition or account count of the Yida tenant tied to an Alibaba Cloud account.
     ///
-    /// `PUT /v1.0/yida/apps/tenantInfos` (action `UpgradeTenantInformation`, API 1.0).
+    /// `PUT /v1.0/yida/apps/tenantInfos` (action `UpgradeTenantInformation`, API 1.0, changes data).
     ///
     /// Sent by [`Client::commerce`](crate::Client::commerce)`().upgrade_tenant_information(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [变配租户信息](https://open.dingtalk.com/document/development/change-tenant-information-1).
@@ -8895,7 +8895,7 @@ pub mod commerce {
             ),
             doc_title: Some("变配租户信息"),
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -9006,7 +9006,7 @@ pub mod commerce {
             ),
             doc_title: Some("校验订单"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -9105,7 +9105,7 @@ pub mod commerce {
             ),
             doc_title: Some("应用授权校验"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -9195,7 +9195,7 @@ pub mod commerce {
             ),
             doc_title: Some("校验变配"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -9286,7 +9286,7 @@ pub mod commerce {
             ),
             doc_title: Some("多渠道新购校验"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -9383,7 +9383,7 @@ pub mod commerce {
             ),
             doc_title: Some("校验订单的升级状态"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -9491,7 +9491,7 @@ pub mod commerce {
             ),
             doc_title: Some("校验订单的升级"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -10911,7 +10911,7 @@ pub mod design {
             ),
             doc_title: Some("获取流程节点按钮列表"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -11069,7 +11069,7 @@ pub mod design {
             ),
             doc_title: Some("获取流程设计的节点信息"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -11256,7 +11256,7 @@ pub mod design {
             ),
             doc_title: Some("获取流程定义"),
             permission: Some("Yida.Process.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: true,
             legacy: Some(crate::OpId::GetProcessDesignByCode),
             pagination: None,
@@ -11421,7 +11421,7 @@ pub mod design {
             ),
             doc_title: Some("获取流程设计结构"),
             permission: Some("Yida.Form.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -11573,7 +11573,7 @@ pub mod design {
             ),
             doc_title: Some("通过流程code获取流程定义"),
             permission: Some("Yida.Form.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -11768,7 +11768,7 @@ pub mod design {
             ),
             doc_title: Some("预览审批流程"),
             permission: Some("Yida.Process.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -12211,7 +12211,7 @@ pub mod forms {
     }
     /// Upsert: update the form instances that match a filter, or create one instance when none matches.
     ///
-    /// `POST /v1.0/yida/forms/instances/insertOrUpdate` (action `CreateOrUpdateFormData`, API 1.0).
+    /// `POST /v1.0/yida/forms/instances/insertOrUpdate` (action `CreateOrUpdateFormData`, API 1.0, changes data).
     ///
     /// Sent by [`Client::forms`](crate::Client::forms)`().create_or_update_form_data(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [新增或更新表单实例](https://open.dingtalk.com/document/development/add-or-update-form-instances).
@@ -12311,7 +12311,7 @@ pub mod forms {
             ),
             doc_title: Some("新增或更新表单实例"),
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: Some(crate::OpId::CreateOrUpdateFormDataV2),
             pagination: None,
@@ -12385,7 +12385,7 @@ pub mod forms {
     }
     /// Upsert: update the form instances that match a filter, or create one instance when none matches (preferred version).
     ///
-    /// `POST /v2.0/yida/forms/instances/insertOrUpdate` (action `CreateOrUpdateFormData`, API 2.0).
+    /// `POST /v2.0/yida/forms/instances/insertOrUpdate` (action `CreateOrUpdateFormData`, API 2.0, changes data).
     ///
     /// Sent by [`Client::forms`](crate::Client::forms)`().create_or_update_form_data_v2(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [新增或更新表单实例](https://open.dingtalk.com/document/development/api-createorupdateformdata-v2).
@@ -12500,7 +12500,7 @@ pub mod forms {
             ),
             doc_title: Some("新增或更新表单实例"),
             permission: Some("Yida.Form.Write"),
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -12589,7 +12589,7 @@ pub mod forms {
     }
     /// Delete one form instance by its id.
     ///
-    /// `DELETE /v1.0/yida/forms/instances` (action `DeleteFormData`, API 1.0).
+    /// `DELETE /v1.0/yida/forms/instances` (action `DeleteFormData`, API 1.0, **irreversible**).
     ///
     /// Sent by [`Client::forms`](crate::Client::forms)`().delete_form_data(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [删除表单数据](https://open.dingtalk.com/document/development/delete-form-data).
@@ -12678,7 +12678,7 @@ pub mod forms {
             ),
             doc_title: Some("删除表单数据"),
             permission: Some("Yida.Form.Write"),
-            read_only: false,
+            risk: crate::Risk::Irreversible,
             seed: true,
             legacy: None,
             pagination: None,
@@ -12836,7 +12836,7 @@ pub mod forms {
             ),
             doc_title: Some("查询表单数据"),
             permission: Some("Yida.Form.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: true,
             legacy: Some(crate::OpId::GetFormDataByIdV2),
             pagination: None,
@@ -13010,7 +13010,7 @@ pub mod forms {
             ),
             doc_title: Some("查询表单数据"),
             permission: Some("Yida.Form.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -13220,7 +13220,7 @@ pub mod forms {
             ),
             doc_title: Some("获取子表组件数据"),
             permission: Some("Yida.Form.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: true,
             legacy: None,
             pagination: Some(crate::PageStyle::PageNumber),
@@ -13328,7 +13328,7 @@ pub mod forms {
     }
     /// Create one instance of a form that has no approval process.
     ///
-    /// `POST /v1.0/yida/forms/instances` (action `SaveFormData`, API 1.0).
+    /// `POST /v1.0/yida/forms/instances` (action `SaveFormData`, API 1.0, changes data).
     ///
     /// Sent by [`Client::forms`](crate::Client::forms)`().save_form_data(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [保存表单数据](https://open.dingtalk.com/document/development/save-form-data).
@@ -13422,7 +13422,7 @@ pub mod forms {
             ),
             doc_title: Some("保存表单数据"),
             permission: Some("Yida.Form.Write"),
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: true,
             legacy: Some(crate::OpId::SaveFormDataV2),
             pagination: None,
@@ -13493,7 +13493,7 @@ pub mod forms {
     }
     /// Create one instance of a form that has no approval process (preferred version).
     ///
-    /// `POST /v2.0/yida/forms/instances` (action `SaveFormData`, API 2.0).
+    /// `POST /v2.0/yida/forms/instances` (action `SaveFormData`, API 2.0, changes data).
     ///
     /// Sent by [`Client::forms`](crate::Client::forms)`().save_form_data_v2(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [保存表单数据](https://open.dingtalk.com/document/development/api-saveformdata-v2).
@@ -13603,7 +13603,7 @@ pub mod forms {
             ),
             doc_title: Some("保存表单数据"),
             permission: Some("Yida.Form.Write"),
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -13856,7 +13856,7 @@ pub mod forms {
             ),
             doc_title: Some("获取员工组件的值"),
             permission: Some("Yida.Form.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: true,
             legacy: None,
             pagination: None,
@@ -14139,7 +14139,7 @@ pub mod forms {
             ),
             doc_title: Some("获取多个表单实例ID"),
             permission: Some("Yida.Form.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: true,
             legacy: Some(crate::OpId::SearchFormDataIdListV2),
             pagination: Some(crate::PageStyle::PageNumber),
@@ -14458,7 +14458,7 @@ pub mod forms {
             ),
             doc_title: Some("获取多个表单实例ID"),
             permission: Some("Yida.Form.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: Some(crate::PageStyle::PageNumber),
@@ -14803,7 +14803,7 @@ pub mod forms {
             ),
             doc_title: Some("查询表单实例数据"),
             permission: Some("Yida.Form.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: true,
             legacy: Some(crate::OpId::SearchFormDatasV2),
             pagination: Some(crate::PageStyle::CurrentPage),
@@ -15143,7 +15143,7 @@ pub mod forms {
             ),
             doc_title: Some("查询表单实例数据"),
             permission: Some("Yida.Form.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: Some(crate::PageStyle::CurrentPage),
@@ -15282,7 +15282,7 @@ pub mod forms {
     }
     /// Change field values of one form instance.
     ///
-    /// `PUT /v1.0/yida/forms/instances` (action `UpdateFormData`, API 1.0).
+    /// `PUT /v1.0/yida/forms/instances` (action `UpdateFormData`, API 1.0, changes data).
     ///
     /// Sent by [`Client::forms`](crate::Client::forms)`().update_form_data(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [更新表单数据](https://open.dingtalk.com/document/development/update-form-data).
@@ -15396,7 +15396,7 @@ pub mod forms {
             ),
             doc_title: Some("更新表单数据"),
             permission: Some("Yida.Form.Write"),
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: true,
             legacy: Some(crate::OpId::UpdateFormDataV2),
             pagination: None,
@@ -15481,7 +15481,7 @@ pub mod forms {
     }
     /// Change field values of one form instance (preferred version).
     ///
-    /// `PUT /v2.0/yida/forms/instances` (action `UpdateFormData`, API 2.0).
+    /// `PUT /v2.0/yida/forms/instances` (action `UpdateFormData`, API 2.0, changes data).
     ///
     /// Sent by [`Client::forms`](crate::Client::forms)`().update_form_data_v2(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [更新表单数据](https://open.dingtalk.com/document/development/api-updateformdata-v2).
@@ -15600,7 +15600,7 @@ pub mod forms {
             ),
             doc_title: Some("更新表单数据"),
             permission: Some("Yida.Form.Write"),
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -15688,7 +15688,7 @@ pub mod forms {
     }
     /// Write the rows of one or more sub-forms (table components) of a form instance.
     ///
-    /// `POST /v2.0/yida/forms/updateSubTable` (action `UpdateSubTable`, API 2.0).
+    /// `POST /v2.0/yida/forms/updateSubTable` (action `UpdateSubTable`, API 2.0, changes data).
     ///
     /// Sent by [`Client::forms`](crate::Client::forms)`().update_sub_table_v2(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [更新宜搭子表单数据](https://open.dingtalk.com/document/development/api-updatesubtable).
@@ -15819,7 +15819,7 @@ pub mod forms {
             ),
             doc_title: Some("更新宜搭子表单数据"),
             permission: Some("Yida.Form.Write"),
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -15914,7 +15914,7 @@ pub mod forms {
     }
     /// Update single rows of a sub-form (table component) of a form instance, picked by row id.
     ///
-    /// `POST /v2.0/yida/forms/updateSubTableByRowId` (action `UpdateSubTableByRowId`, API 2.0).
+    /// `POST /v2.0/yida/forms/updateSubTableByRowId` (action `UpdateSubTableByRowId`, API 2.0, changes data).
     ///
     /// Sent by [`Client::forms`](crate::Client::forms)`().update_sub_table_by_row_id_v2(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [通过RowId更新子表单数据](https://open.dingtalk.com/document/development/update-the-subform-data-via-rowid).
@@ -16040,7 +16040,7 @@ pub mod forms {
             ),
             doc_title: Some("通过RowId更新子表单数据"),
             permission: Some("Yida.Form.Write"),
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -16328,7 +16328,7 @@ pub mod login {
     }
     /// Create a one-time code that carries a user's login into a Yida page, signed with a DingTalk app's key.
     ///
-    /// `POST /v1.0/yida/authorizations/appLoginCodes` (action `AppLoginCodeGen`, API 1.0).
+    /// `POST /v1.0/yida/authorizations/appLoginCodes` (action `AppLoginCodeGen`, API 1.0, changes data).
     ///
     /// Sent by [`Client::login`](crate::Client::login)`().app_login_code_gen(…)` or [`Client::send`](crate::Client::send).
     ///
@@ -16401,7 +16401,7 @@ pub mod login {
             doc_url: None,
             doc_title: None,
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -16460,7 +16460,7 @@ pub mod login {
     }
     /// Create a one-time code that carries a user's Yida login into a Yida page.
     ///
-    /// `POST /v1.0/yida/authorizations/loginCodes` (action `LoginCodeGen`, API 1.0).
+    /// `POST /v1.0/yida/authorizations/loginCodes` (action `LoginCodeGen`, API 1.0, changes data).
     ///
     /// Sent by [`Client::login`](crate::Client::login)`().login_code_gen(…)` or [`Client::send`](crate::Client::send).
     ///
@@ -16503,7 +16503,7 @@ pub mod login {
             doc_url: None,
             doc_title: None,
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -16732,7 +16732,7 @@ pub mod matrices {
     }
     /// Delete rows of a permission matrix by their row ids.
     ///
-    /// `POST /v2.0/yida/forms/resources/matrices/remove` (action `DeleteMatrixDataByRowIds`, API 2.0).
+    /// `POST /v2.0/yida/forms/resources/matrices/remove` (action `DeleteMatrixDataByRowIds`, API 2.0, **irreversible**).
     ///
     /// Sent by [`Client::matrices`](crate::Client::matrices)`().delete_matrix_data_by_row_ids_v2(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [批量删除指定矩阵的明细数据](https://open.dingtalk.com/document/development/api-deletematrixdatabyrowids).
@@ -16821,7 +16821,7 @@ pub mod matrices {
             ),
             doc_title: Some("批量删除指定矩阵的明细数据"),
             permission: Some("Yida.PlatformResource.Write"),
-            read_only: false,
+            risk: crate::Risk::Irreversible,
             seed: false,
             legacy: None,
             pagination: None,
@@ -16983,7 +16983,7 @@ pub mod matrices {
             ),
             doc_title: Some("获取指定权限矩阵的明细数据"),
             permission: Some("Yida.PlatformResource.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -17062,7 +17062,7 @@ pub mod matrices {
     }
     /// Add rows to a permission matrix or update existing rows.
     ///
-    /// `POST /v2.0/yida/forms/resources/matrices/upsert` (action `SaveAndUpdateMatrixData`, API 2.0).
+    /// `POST /v2.0/yida/forms/resources/matrices/upsert` (action `SaveAndUpdateMatrixData`, API 2.0, changes data).
     ///
     /// Sent by [`Client::matrices`](crate::Client::matrices)`().save_and_update_matrix_data_v2(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [更新指定矩阵的明细数据](https://open.dingtalk.com/document/development/api-saveandupdatematrixdata).
@@ -17149,7 +17149,7 @@ pub mod matrices {
             ),
             doc_title: Some("更新指定矩阵的明细数据"),
             permission: Some("Yida.PlatformResource.Write"),
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -17981,7 +17981,7 @@ pub mod metadata {
     }
     /// Delete a form-data import batch (an import sequence) of a Yida app.
     ///
-    /// `DELETE /v1.0/yida/forms/deleteSequence` (action `DeleteSequence`, API 1.0).
+    /// `DELETE /v1.0/yida/forms/deleteSequence` (action `DeleteSequence`, API 1.0, **irreversible**).
     ///
     /// Sent by [`Client::metadata`](crate::Client::metadata)`().delete_sequence(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [删除序列](https://open.dingtalk.com/document/development/delete-sequence).
@@ -18057,7 +18057,7 @@ pub mod metadata {
             ),
             doc_title: Some("删除序列"),
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Irreversible,
             seed: false,
             legacy: None,
             pagination: None,
@@ -18219,7 +18219,7 @@ pub mod metadata {
             doc_url: None,
             doc_title: None,
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -18360,7 +18360,7 @@ pub mod metadata {
             doc_url: None,
             doc_title: None,
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -18492,7 +18492,7 @@ pub mod metadata {
             ),
             doc_title: Some("获取表单内的组件信息"),
             permission: Some("Yida.Form.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -18643,7 +18643,7 @@ pub mod metadata {
             ),
             doc_title: Some("获取组件别名列表"),
             permission: Some("Yida.Form.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -18810,7 +18810,7 @@ pub mod metadata {
             ),
             doc_title: Some("获取表单组件定义列表"),
             permission: Some("Yida.Form.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: true,
             legacy: None,
             pagination: None,
@@ -18978,7 +18978,7 @@ pub mod metadata {
             ),
             doc_title: Some("获取指定应用下的表单列表"),
             permission: Some("Yida.Form.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -19135,7 +19135,7 @@ pub mod metadata {
             doc_url: None,
             doc_title: None,
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -19288,7 +19288,7 @@ pub mod metadata {
             ),
             doc_title: Some("获取应用下的页面列表"),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -19450,7 +19450,7 @@ pub mod metadata {
             doc_url: None,
             doc_title: None,
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -19524,7 +19524,7 @@ pub mod metadata {
     }
     /// Set the status of a form-data import batch and report which of its rows failed.
     ///
-    /// `PUT /v1.0/yida/forms/status` (action `UpdateStatus`, API 1.0).
+    /// `PUT /v1.0/yida/forms/status` (action `UpdateStatus`, API 1.0, changes data).
     ///
     /// Sent by [`Client::metadata`](crate::Client::metadata)`().update_status(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [更新状态](https://open.dingtalk.com/document/development/update-status).
@@ -19623,7 +19623,7 @@ pub mod metadata {
             ),
             doc_title: Some("更新状态"),
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -19953,7 +19953,7 @@ pub mod printing {
             doc_url: None,
             doc_title: None,
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -20061,7 +20061,7 @@ pub mod printing {
             doc_url: None,
             doc_title: None,
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -20113,7 +20113,7 @@ pub mod printing {
     }
     /// Report the outcome of a batch print job back to Yida (VPC deployments).
     ///
-    /// `POST /v1.0/yida/printings/callbacks/batch` (action `RenderBatchCallback`, API 1.0).
+    /// `POST /v1.0/yida/printings/callbacks/batch` (action `RenderBatchCallback`, API 1.0, changes data).
     ///
     /// Sent by [`Client::printing`](crate::Client::printing)`().render_batch_callback(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [批量发起回调](https://open.dingtalk.com/document/development/initiate-multiple-callbacks).
@@ -20259,7 +20259,7 @@ pub mod printing {
             ),
             doc_title: Some("批量发起回调"),
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -20337,7 +20337,7 @@ pub mod printing {
     }
     /// Save the design of a form's print template.
     ///
-    /// `POST /v1.0/yida/printTemplates/printTplDetailInfos` (action `SavePrintTplDetailInfo`, API 1.0).
+    /// `POST /v1.0/yida/printTemplates/printTplDetailInfos` (action `SavePrintTplDetailInfo`, API 1.0, changes data).
     ///
     /// Sent by [`Client::printing`](crate::Client::printing)`().save_print_tpl_detail_info(…)` or [`Client::send`](crate::Client::send).
     ///
@@ -20461,7 +20461,7 @@ pub mod printing {
             doc_url: None,
             doc_title: None,
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -21175,7 +21175,7 @@ pub mod processes {
     }
     /// Delete a process instance.
     ///
-    /// `DELETE /v1.0/yida/processes/instances` (action `DeleteInstance`, API 1.0).
+    /// `DELETE /v1.0/yida/processes/instances` (action `DeleteInstance`, API 1.0, **irreversible**).
     ///
     /// Sent by [`Client::processes`](crate::Client::processes)`().delete_instance(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [删除流程实例](https://open.dingtalk.com/document/development/delete-the-process-instance).
@@ -21264,7 +21264,7 @@ pub mod processes {
             ),
             doc_title: Some("删除流程实例"),
             permission: Some("Yida.Process.Write"),
-            read_only: false,
+            risk: crate::Risk::Irreversible,
             seed: true,
             legacy: None,
             pagination: None,
@@ -21430,7 +21430,7 @@ pub mod processes {
             ),
             doc_title: Some("根据流程实例ID获取流程实例"),
             permission: Some("Yida.Process.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: true,
             legacy: Some(crate::OpId::GetInstanceByIdV2),
             pagination: None,
@@ -21609,7 +21609,7 @@ pub mod processes {
             ),
             doc_title: Some("根据流程实例ID获取流程实例"),
             permission: Some("Yida.Process.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -21911,7 +21911,7 @@ pub mod processes {
             ),
             doc_title: Some("获取实例ID列表"),
             permission: Some("Yida.Process.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: true,
             legacy: Some(crate::OpId::GetInstanceIdListV2),
             pagination: Some(crate::PageStyle::PageNumber),
@@ -22287,7 +22287,7 @@ pub mod processes {
             ),
             doc_title: Some("获取实例ID列表"),
             permission: Some("Yida.Process.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: Some(crate::PageStyle::PageNumber),
@@ -22687,7 +22687,7 @@ pub mod processes {
             ),
             doc_title: Some("获取流程实例"),
             permission: Some("Yida.Process.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: true,
             legacy: Some(crate::OpId::GetInstancesV2),
             pagination: Some(crate::PageStyle::PageNumber),
@@ -23082,7 +23082,7 @@ pub mod processes {
             ),
             doc_title: Some("获取流程实例"),
             permission: Some("Yida.Process.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: Some(crate::PageStyle::PageNumber),
@@ -23349,7 +23349,7 @@ pub mod processes {
             ),
             doc_title: Some("批量获取流程实例列表"),
             permission: Some("Yida.Process.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: true,
             legacy: None,
             pagination: None,
@@ -23525,7 +23525,7 @@ pub mod processes {
             ),
             doc_title: Some("获取审批记录"),
             permission: Some("Yida.Process.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: true,
             legacy: None,
             pagination: None,
@@ -23605,7 +23605,7 @@ pub mod processes {
     }
     /// Send a running approval process back from its current node to an earlier node.
     ///
-    /// `POST /v2.0/yida/processes/instances/restartInstance` (action `RestartInstance`, API 2.0).
+    /// `POST /v2.0/yida/processes/instances/restartInstance` (action `RestartInstance`, API 2.0, **irreversible**).
     ///
     /// Sent by [`Client::processes`](crate::Client::processes)`().restart_instance_v2(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [退回宜搭审批流程](https://open.dingtalk.com/document/development/api-restartinstance).
@@ -23731,7 +23731,7 @@ pub mod processes {
             ),
             doc_title: Some("退回宜搭审批流程"),
             permission: Some("Yida.Process.Write"),
-            read_only: false,
+            risk: crate::Risk::Irreversible,
             seed: false,
             legacy: None,
             pagination: None,
@@ -23821,7 +23821,7 @@ pub mod processes {
     }
     /// Start a new approval process instance on a process form.
     ///
-    /// `POST /v1.0/yida/processes/instances/start` (action `StartInstance`, API 1.0).
+    /// `POST /v1.0/yida/processes/instances/start` (action `StartInstance`, API 1.0, **irreversible**).
     ///
     /// Sent by [`Client::processes`](crate::Client::processes)`().start_instance(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [发起宜搭审批流程](https://open.dingtalk.com/document/development/initiate-the-approval-process).
@@ -23944,7 +23944,7 @@ pub mod processes {
             ),
             doc_title: Some("发起宜搭审批流程"),
             permission: Some("Yida.Process.Write"),
-            read_only: false,
+            risk: crate::Risk::Irreversible,
             seed: true,
             legacy: Some(crate::OpId::StartInstanceV2),
             pagination: None,
@@ -24034,7 +24034,7 @@ pub mod processes {
     }
     /// Start a new approval process instance on a process form (field aliases allowed).
     ///
-    /// `POST /v2.0/yida/processes/instances/start` (action `StartInstance`, API 2.0).
+    /// `POST /v2.0/yida/processes/instances/start` (action `StartInstance`, API 2.0, **irreversible**).
     ///
     /// Sent by [`Client::processes`](crate::Client::processes)`().start_instance_v2(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [发起宜搭审批流程](https://open.dingtalk.com/document/development/api-startinstance-v2).
@@ -24173,7 +24173,7 @@ pub mod processes {
             ),
             doc_title: Some("发起宜搭审批流程"),
             permission: Some("Yida.Process.Write"),
-            read_only: false,
+            risk: crate::Risk::Irreversible,
             seed: false,
             legacy: None,
             pagination: None,
@@ -24278,7 +24278,7 @@ pub mod processes {
     }
     /// Stop a running process instance before it completes.
     ///
-    /// `PUT /v1.0/yida/processes/instances/terminate` (action `TerminateInstance`, API 1.0).
+    /// `PUT /v1.0/yida/processes/instances/terminate` (action `TerminateInstance`, API 1.0, **irreversible**).
     ///
     /// Sent by [`Client::processes`](crate::Client::processes)`().terminate_instance(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [终止流程实例](https://open.dingtalk.com/document/development/terminate-a-process-instance).
@@ -24371,7 +24371,7 @@ pub mod processes {
             ),
             doc_title: Some("终止流程实例"),
             permission: Some("Yida.Process.Write"),
-            read_only: false,
+            risk: crate::Risk::Irreversible,
             seed: true,
             legacy: None,
             pagination: None,
@@ -24451,7 +24451,7 @@ pub mod processes {
     }
     /// Change form values of an existing process instance.
     ///
-    /// `PUT /v1.0/yida/processes/instances` (action `UpdateInstance`, API 1.0).
+    /// `PUT /v1.0/yida/processes/instances` (action `UpdateInstance`, API 1.0, changes data).
     ///
     /// Sent by [`Client::processes`](crate::Client::processes)`().update_instance(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [更新流程实例](https://open.dingtalk.com/document/development/update-process-instance-yida).
@@ -24544,7 +24544,7 @@ pub mod processes {
             ),
             doc_title: Some("更新流程实例"),
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -24863,7 +24863,7 @@ pub mod roles {
     }
     /// Add members to a Yida role, or update them, each with the scope of people they manage.
     ///
-    /// `POST /v2.0/yida/forms/resources/roles/upsert` (action `BatchAddOrUpdateRoleMembers`, API 2.0).
+    /// `POST /v2.0/yida/forms/resources/roles/upsert` (action `BatchAddOrUpdateRoleMembers`, API 2.0, changes data).
     ///
     /// Sent by [`Client::roles`](crate::Client::roles)`().batch_add_or_update_role_members_v2(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [批量更新宜搭角色成员](https://open.dingtalk.com/document/development/batch-rolemembers).
@@ -24970,7 +24970,7 @@ pub mod roles {
             ),
             doc_title: Some("批量更新宜搭角色成员"),
             permission: Some("Yida.PlatformResource.Write"),
-            read_only: false,
+            risk: crate::Risk::Write,
             seed: false,
             legacy: None,
             pagination: None,
@@ -25048,7 +25048,7 @@ pub mod roles {
     }
     /// Remove members from a Yida role.
     ///
-    /// `POST /v2.0/yida/forms/resources/roles/remove` (action `BatchDeleteRoleMembers`, API 2.0).
+    /// `POST /v2.0/yida/forms/resources/roles/remove` (action `BatchDeleteRoleMembers`, API 2.0, **irreversible**).
     ///
     /// Sent by [`Client::roles`](crate::Client::roles)`().batch_delete_role_members_v2(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [批量删除宜搭角色成员](https://open.dingtalk.com/document/development/batch-deleterolemembers).
@@ -25155,7 +25155,7 @@ pub mod roles {
             ),
             doc_title: Some("批量删除宜搭角色成员"),
             permission: Some("Yida.PlatformResource.Write"),
-            read_only: false,
+            risk: crate::Risk::Irreversible,
             seed: false,
             legacy: None,
             pagination: None,
@@ -25327,7 +25327,7 @@ pub mod roles {
             ),
             doc_title: Some("获取指定宜搭角色的角色详情"),
             permission: Some("Yida.PlatformResource.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -26039,7 +26039,7 @@ pub mod search {
             doc_url: None,
             doc_title: None,
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: Some(crate::PageStyle::PageNumber),
@@ -26344,7 +26344,7 @@ pub mod search {
                 "通过高级查询条件获取表单实例数据（包括子表单组件数据）",
             ),
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: Some(crate::OpId::SearchFormDataSecondGenerationV2),
             pagination: Some(crate::PageStyle::PageNumber),
@@ -26666,7 +26666,7 @@ pub mod search {
                 "通过高级查询条件获取表单实例数据（包括子表单组件数据）",
             ),
             permission: Some("Yida.Form.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: Some(crate::PageStyle::PageNumber),
@@ -26983,7 +26983,7 @@ pub mod search {
                 "通过高级查询条件获取表单实例数据（不包括子表单组件数据）",
             ),
             permission: Some("Yida.Form.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: Some(crate::PageStyle::PageNumber),
@@ -28089,7 +28089,7 @@ pub mod tasks {
     }
     /// Approve or reject many approval tasks in one call.
     ///
-    /// `POST /v1.0/yida/tasks/batches/execute` (action `ExecuteBatchTask`, API 1.0).
+    /// `POST /v1.0/yida/tasks/batches/execute` (action `ExecuteBatchTask`, API 1.0, **irreversible**).
     ///
     /// Sent by [`Client::tasks`](crate::Client::tasks)`().execute_batch_task(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [批量执行宜搭审批任务](https://open.dingtalk.com/document/development/batch-execution-should-take-the-lead-of-approval-tasks).
@@ -28194,7 +28194,7 @@ pub mod tasks {
             ),
             doc_title: Some("批量执行宜搭审批任务"),
             permission: Some("Yida.Task.Write"),
-            read_only: false,
+            risk: crate::Risk::Irreversible,
             seed: false,
             legacy: None,
             pagination: None,
@@ -28273,7 +28273,7 @@ pub mod tasks {
     }
     /// Approve or reject the current approval task of a process instance, without naming the task.
     ///
-    /// `POST /v1.0/yida/tasks/platformTasks/execute` (action `ExecutePlatformTask`, API 1.0).
+    /// `POST /v1.0/yida/tasks/platformTasks/execute` (action `ExecutePlatformTask`, API 1.0, **irreversible**).
     ///
     /// Sent by [`Client::tasks`](crate::Client::tasks)`().execute_platform_task(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [执行宜搭的审批任务](https://open.dingtalk.com/document/development/execute-appropriate-approval-tasks).
@@ -28398,7 +28398,7 @@ pub mod tasks {
             ),
             doc_title: Some("执行宜搭的审批任务"),
             permission: None,
-            read_only: false,
+            risk: crate::Risk::Irreversible,
             seed: false,
             legacy: None,
             pagination: None,
@@ -28488,7 +28488,7 @@ pub mod tasks {
     }
     /// Approve or reject one approval task of a process instance.
     ///
-    /// `POST /v1.0/yida/tasks/execute` (action `ExecuteTask`, API 1.0).
+    /// `POST /v1.0/yida/tasks/execute` (action `ExecuteTask`, API 1.0, **irreversible**).
     ///
     /// Sent by [`Client::tasks`](crate::Client::tasks)`().execute_task(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [同意或拒绝宜搭审批任务](https://open.dingtalk.com/document/development/execute-approval-tasks).
@@ -28638,7 +28638,7 @@ pub mod tasks {
             ),
             doc_title: Some("同意或拒绝宜搭审批任务"),
             permission: Some("Yida.Process.Write"),
-            read_only: false,
+            risk: crate::Risk::Irreversible,
             seed: true,
             legacy: None,
             pagination: None,
@@ -28887,7 +28887,7 @@ pub mod tasks {
             ),
             doc_title: Some("获取组织内已完成的审批任务"),
             permission: Some("Yida.Task.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: true,
             legacy: None,
             pagination: Some(crate::PageStyle::PageNumber),
@@ -29156,7 +29156,7 @@ pub mod tasks {
             ),
             doc_title: Some("获取任务列表（组织维度）"),
             permission: Some("Yida.Task.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: true,
             legacy: None,
             pagination: Some(crate::PageStyle::PageNumber),
@@ -29423,7 +29423,7 @@ pub mod tasks {
             ),
             doc_title: Some("获取组织内某人提交的任务"),
             permission: Some("Yida.Process.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: true,
             legacy: None,
             pagination: Some(crate::PageStyle::PageNumber),
@@ -29715,7 +29715,7 @@ pub mod tasks {
             ),
             doc_title: Some("获取发送给用户的通知"),
             permission: Some("Yida.Task.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: true,
             legacy: None,
             pagination: Some(crate::PageStyle::PageNumber),
@@ -29947,7 +29947,7 @@ pub mod tasks {
             doc_url: None,
             doc_title: None,
             permission: None,
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: false,
             legacy: None,
             pagination: None,
@@ -30099,7 +30099,7 @@ pub mod tasks {
             ),
             doc_title: Some("查询流程运行任务（VPC）"),
             permission: Some("Yida.Task.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: true,
             legacy: None,
             pagination: None,
@@ -30309,7 +30309,7 @@ pub mod tasks {
             ),
             doc_title: Some("查询抄送我的任务列表（应用维度）"),
             permission: Some("Yida.Task.Read"),
-            read_only: true,
+            risk: crate::Risk::Read,
             seed: true,
             legacy: None,
             pagination: Some(crate::PageStyle::PageNumber),
@@ -30437,7 +30437,7 @@ pub mod tasks {
     }
     /// Hand an approval task over to another user.
     ///
-    /// `POST /v1.0/yida/tasks/redirect` (action `RedirectTask`, API 1.0).
+    /// `POST /v1.0/yida/tasks/redirect` (action `RedirectTask`, API 1.0, **irreversible**).
     ///
     /// Sent by [`Client::tasks`](crate::Client::tasks)`().redirect_task(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [转交任务](https://open.dingtalk.com/document/development/transfer-tasks).
@@ -30564,7 +30564,7 @@ pub mod tasks {
             ),
             doc_title: Some("转交任务"),
             permission: Some("Yida.Task.Write"),
-            read_only: false,
+            risk: crate::Risk::Irreversible,
             seed: true,
             legacy: None,
             pagination: None,

@@ -729,7 +729,7 @@ impl Client {
                     }
                 }
             }
-            match retry.verdict(&err, p.meta.read_only, attempt, started.elapsed()) {
+            match retry.verdict(&err, p.meta.read_only(), attempt, started.elapsed()) {
                 Verdict::GiveUp => return Err(err),
                 Verdict::RetryAfter(pause) => {
                     tracing::debug!(

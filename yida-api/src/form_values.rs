@@ -1,15 +1,21 @@
 //! Form values: writing and reading `formData`, component value helpers, time parsing, and the
 //! task-list token.
 //!
-//! Yida form values are keyed by component id (`textField_xxx`, …). Write them from any
-//! `Serialize` value (a struct with `#[serde(rename = "textField_xxx")]` fields, or a
-//! `serde_json::json!` map) into the `…Json` parameters; read a reply's `formData` (a
-//! [`RawJson`](crate::RawJson)) back into any `DeserializeOwned` type with
-//! [`RawJson::decode`](crate::RawJson::decode), or a `serde_json::Value` with [`decode`].
+//! Yida form values are keyed by component id (`textField_xxx`, …), and each component kind
+//! has its own format for writing, reading and searching ([`crate::components`] has the
+//! table). This module has a value type per kind: [`Members`], [`Departments`], [`DateMs`],
+//! [`DateRange`], [`City`], [`Address`], [`Attachments`], [`Images`], [`Links`],
+//! [`Countries`], [`AssociationRefs`], [`Location`], [`Table`]; each writes what Yida accepts
+//! and reads what Yida returns (JSON text included).
+//!
+//! For typed records keyed by your own field names, use `#[derive(YidaForm)]` (feature
+//! `derive`). With plain serde types, write them into the `…Json` parameters and read a
+//! reply's `formData` with [`decode_form`], which joins the companion keys replies carry
+//! (`employeeField_x` holds display names, `employeeField_x_id` the user ids):
 //!
 //! ```
 //! use serde::{Deserialize, Serialize};
-//! use yida_api::form_values::{self, DateMs, Members};
+//! use yida_api::form_values::{self, DateMs, Members, Table};
 //!
 //! #[derive(Serialize, Deserialize)]
 //! struct Leave {
@@ -20,7 +26,7 @@
 //!     #[serde(rename = "employeeField_approver")]
 //!     approver: Members,
 //!     #[serde(rename = "tableField_days", default)]
-//!     days: Vec<Day>,
+//!     days: Table<Day>,
 //! }
 //! #[derive(Serialize, Deserialize)]
 //! struct Day {
@@ -32,14 +38,21 @@
 //!     reason: "trip".into(),
 //!     start: DateMs(1_700_000_000_000),
 //!     approver: Members::from(["manager123"]),
-//!     days: vec![Day { hours: 8.0 }],
+//!     days: vec![Day { hours: 8.0 }].into(),
 //! };
-//! // A request takes `&value` for `formDataJson`; a reply's `formData` decodes back:
-//! let reply_form_data: yida_api::RawJson = serde_json::from_str(&serde_json::to_string(&value).unwrap()).unwrap();
-//! let back: Leave = reply_form_data.decode().unwrap();
-//! assert_eq!(back.start, DateMs(1_700_000_000_000));
-//! let same: Leave = form_values::decode(&reply_form_data.to_value().unwrap()).unwrap();
-//! assert_eq!(same.approver, Members::from(["manager123"]));
+//! // Written: `"employeeField_approver": ["manager123"]`. A reply shows names and ids apart:
+//! let reply: yida_api::RawJson = serde_json::from_str(r#"{
+//!     "textField_reason": "trip", "dateField_start": 1700000000000,
+//!     "employeeField_approver": ["经理"], "employeeField_approver_id": ["manager123"],
+//!     "tableField_days": [{"numberField_hours": 8, "numberField_hours_value": "8"}]
+//! }"#).unwrap();
+//! let back: Leave = form_values::decode_form(&reply).unwrap();
+//! assert_eq!(back.approver.ids().collect::<Vec<_>>(), ["manager123"]);
+//! assert_eq!(back.approver.names().collect::<Vec<_>>(), ["经理"]);
+//! assert_eq!(
+//!     serde_json::to_value(&back).unwrap(),
+//!     serde_json::to_value(&value).unwrap(),
+//! );
 //! ```
 
 use md5::{Digest, Md5};
@@ -48,10 +61,30 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use yida_auth::Secret;
 
-/// Decodes a form-data map held as a `serde_json::Value` into your own type (for a reply's
-/// [`RawJson`](crate::RawJson), [`RawJson::decode`](crate::RawJson::decode) skips the tree).
+pub use crate::values::{
+    fold_twins, Address, AssociationRef, AssociationRefs, Attachment, Attachments, City, Countries,
+    Country, DateRange, Department, Departments, FormValue, I18nText, Image, Images, Link, Links,
+    Location, Member, Members, Table,
+};
+
+/// Decodes a form-data map held as a `serde_json::Value` into your own type, as it is (no
+/// companion keys folded: see [`decode_form`] for replies).
 pub fn decode<T: DeserializeOwned>(form_data: &serde_json::Value) -> Result<T, serde_json::Error> {
     T::deserialize(form_data)
+}
+
+/// Decodes a reply's `formData` into your own serde type after folding the companion keys
+/// ([`fold_twins`]): a [`Members`] field then holds the user ids from `employeeField_x_id`
+/// and the names from `employeeField_x`, so writing the record back writes ids. (A
+/// `#[derive(YidaForm)]` record does this while decoding, without the intermediate tree.)
+pub fn decode_form<T: DeserializeOwned>(
+    form_data: &crate::RawJson,
+) -> Result<T, crate::raw::DecodeError> {
+    let mut v = form_data.to_value()?;
+    if let serde_json::Value::Object(m) = &mut v {
+        fold_twins(m);
+    }
+    T::deserialize(v).map_err(crate::raw::DecodeError::from_json)
 }
 
 /// A date component's value: milliseconds since the Unix epoch. Reads numbers and numeric
@@ -86,23 +119,6 @@ impl<'de> Deserialize<'de> for DateMs {
         crate::lenient::i64(d)?
             .map(DateMs)
             .ok_or_else(|| serde::de::Error::custom("a date needs epoch milliseconds, not null"))
-    }
-}
-
-/// A member (employee) component's value: DingTalk user ids.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Members(pub Vec<String>);
-
-impl<S: Into<String>, const N: usize> From<[S; N]> for Members {
-    fn from(ids: [S; N]) -> Self {
-        Members(ids.into_iter().map(Into::into).collect())
-    }
-}
-
-impl<S: Into<String>> FromIterator<S> for Members {
-    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
-        Members(iter.into_iter().map(Into::into).collect())
     }
 }
 

@@ -84,10 +84,13 @@
 #[cfg(feature = "batch")]
 pub mod bulk;
 mod client;
+pub mod components;
 mod context;
 mod drive;
 mod error;
 pub mod form_values;
+#[cfg(feature = "formgen")]
+pub mod formgen;
 mod json_text;
 #[doc(hidden)]
 pub mod lenient;
@@ -96,6 +99,8 @@ mod meta;
 mod paginate;
 mod raw;
 mod retry;
+pub mod typed;
+mod values;
 
 #[doc(hidden)]
 pub mod __private;
@@ -110,12 +115,15 @@ pub use json_text::JsonText;
 pub use limiter::{AdaptiveRateLimiter, FixedRateLimiter, QuotaKey, RateLimiter};
 pub use meta::{
     operation, FieldMeta, HttpMethod, ModelMeta, Operation, OperationMeta, PageStyle, Paginated,
-    ParamError, ParamLocation, ParamMeta, ParamType, PathPart,
+    ParamError, ParamLocation, ParamMeta, ParamType, PathPart, Risk,
 };
 pub use paginate::{JsonPageStream, PageStream, MAX_PAGE_SIZE};
 pub use raw::{DecodeError, RawJson};
 pub use retry::RetryConfig;
 pub use yida_auth;
+/// `#[derive(YidaForm)]`: typed records of a form (see [`typed`]).
+#[cfg(feature = "derive")]
+pub use yida_derive::YidaForm;
 
 #[allow(missing_docs, clippy::all)]
 mod generated {

@@ -89,6 +89,38 @@ impl ParamLocation {
     }
 }
 
+/// What a call can do to the data (the spec's `risk`, one per operation).
+///
+/// Decides retries (only [`Risk::Read`] operations are retried after a timeout or 5xx) and
+/// what an agent may call unasked (the MCP server's write and irreversible scopes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Risk {
+    /// Cannot change data.
+    Read,
+    /// Changes data in a way a later call can undo or correct (create, update, upsert).
+    Write,
+    /// Cannot be undone: deletes and batch removals, starting, terminating or deleting a
+    /// process instance, executing or redirecting an approval task, ending a purchase.
+    Irreversible,
+}
+
+impl Risk {
+    /// The spec's spelling: `read`, `write`, `irreversible`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Risk::Read => "read",
+            Risk::Write => "write",
+            Risk::Irreversible => "irreversible",
+        }
+    }
+}
+
+impl fmt::Display for Risk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How a list operation pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PageStyle {
@@ -413,8 +445,8 @@ pub struct OperationMeta {
     pub doc_title: Option<&'static str>,
     /// Permission scope needed, where documented.
     pub permission: Option<&'static str>,
-    /// The call cannot change data (so a 5xx or timeout may be retried).
-    pub read_only: bool,
+    /// What the call can do to the data (only reads are retried after a 5xx or timeout).
+    pub risk: Risk,
     /// One of the seed page's 28 operations.
     pub seed: bool,
     /// The replacement of a legacy operation.
@@ -432,6 +464,12 @@ pub struct OperationMeta {
 }
 
 impl OperationMeta {
+    /// The call cannot change data (`risk` is [`Risk::Read`]), so a 5xx or timeout may be
+    /// retried.
+    pub fn read_only(&self) -> bool {
+        self.risk == Risk::Read
+    }
+
     /// The parameter of this wire name.
     pub fn param(&self, name: &str) -> Option<&'static ParamMeta> {
         self.params.iter().find(|p| p.name == name)

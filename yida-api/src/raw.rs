@@ -57,6 +57,10 @@ impl RawJson {
 pub struct DecodeError(#[source] serde_json::Error);
 
 impl DecodeError {
+    pub(crate) fn from_json(e: serde_json::Error) -> Self {
+        DecodeError(e)
+    }
+
     /// The parser's error (line, column, category).
     pub fn json_error(&self) -> &serde_json::Error {
         &self.0

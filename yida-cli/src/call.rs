@@ -4,7 +4,7 @@
 use crate::fail::{Fail, DECODE, OUTPUT};
 use crate::out;
 use std::io::{IsTerminal, Read};
-use yida_api::{Client, OperationMeta, ParamType};
+use yida_api::{Client, OperationMeta, ParamType, Risk};
 
 /// Send one operation and print the reply as received (JSON).
 ///
@@ -146,10 +146,11 @@ fn op_help(meta: &OperationMeta) -> String {
     if let Some(p) = meta.permission {
         s.push_str(&format!("; permission: {p}"));
     }
-    s.push_str(if meta.read_only {
-        "; read-only (retried on transient failures)\n"
-    } else {
-        "; changes data (never retried once it may have applied)\n"
+    s.push_str(&format!("; risk: {}", meta.risk));
+    s.push_str(match meta.risk {
+        Risk::Read => " (read-only: retried on transient failures)\n",
+        Risk::Write => " (changes data; never retried once it may have applied)\n",
+        Risk::Irreversible => " (cannot be undone; never retried once it may have applied)\n",
     });
     if let Some(replacement) = meta.legacy {
         s.push_str(&format!("  legacy: {replacement} replaces it\n"));
@@ -243,7 +244,7 @@ pub async fn run(args: CallArgs) -> Result<(), Fail> {
 /// An output failure after a write was sent says so: the reply (e.g. a new record id) is lost.
 fn sent_but_not_written(f: Fail, meta: &OperationMeta) -> Fail {
     match f {
-        Fail(OUTPUT, msg) if !meta.read_only => Fail(
+        Fail(OUTPUT, msg) if !meta.read_only() => Fail(
             OUTPUT,
             format!(
                 "{msg}\n  {} was sent and applied; its reply is lost",

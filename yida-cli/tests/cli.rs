@@ -427,6 +427,20 @@ async fn ops_lists_every_operation() {
         .unwrap();
     assert_eq!(save["legacy"], "SaveFormData@2.0");
     assert_eq!(save["seed"], true);
+    // Every operation carries its risk class from the spec.
+    let risk = |action: &str, version: &str| {
+        list.iter()
+            .find(|o| o["action"] == action && o["version"] == version)
+            .map(|o| o["risk"].clone())
+            .unwrap()
+    };
+    assert_eq!(save["risk"], "write");
+    assert_eq!(risk("SearchFormDatas", "2.0"), "read");
+    assert_eq!(risk("DeleteFormData", "1.0"), "irreversible");
+    assert_eq!(risk("ExecuteTask", "1.0"), "irreversible");
+    assert!(list
+        .iter()
+        .all(|o| ["read", "write", "irreversible"].contains(&o["risk"].as_str().unwrap())));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -688,6 +702,13 @@ async fn call_action_help_lists_the_operations_parameters_from_the_spec() {
     assert!(row("appType").join(" ").contains("$YIDA_APP_TYPE"), "{out}");
     // The description comes from the spec.
     assert!(out.contains("The form's code"), "{out}");
+    assert!(out.contains("risk: write (changes data"), "{out}");
+    let run = yida(&["call", "TerminateInstance", "--help"], &[], None).await;
+    assert!(
+        run.stdout.contains("risk: irreversible (cannot be undone"),
+        "{}",
+        run.stdout
+    );
     // A legacy version, a GET with a path parameter, and `call --help` alone.
     let run = yida(
         &["call", "GetFormDataByID", "--api-version", "1.0", "--help"],

@@ -102,6 +102,30 @@ impl Type {
     }
 }
 
+/// What a call can do to the data: the one fact that decides retries (only reads are retried
+/// after a timeout or 5xx) and what an agent may call without asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Risk {
+    /// Cannot change data.
+    Read,
+    /// Changes data in a way a later call can undo or correct (create, update, upsert).
+    Write,
+    /// Cannot be undone: deletes and batch removals, starting, terminating or deleting a
+    /// process instance, executing or redirecting an approval task, ending a purchase.
+    Irreversible,
+}
+
+impl Risk {
+    /// Spec spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Risk::Read => "read",
+            Risk::Write => "write",
+            Risk::Irreversible => "irreversible",
+        }
+    }
+}
+
 /// Pagination style of a list operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pagination {
@@ -167,7 +191,7 @@ pub struct Operation {
     pub doc_title: Option<String>,
     pub permission: Option<String>,
     pub app_kinds: Vec<AppKind>,
-    pub read_only: bool,
+    pub risk: Risk,
     pub seed: bool,
     /// The replacement of a legacy operation.
     pub legacy: Option<OpRef>,
@@ -188,6 +212,11 @@ impl Operation {
     /// `Action@version`.
     pub fn id(&self) -> String {
         format!("{}@{}", self.action, self.version)
+    }
+
+    /// True when the call cannot change data (`risk: read`).
+    pub fn read_only(&self) -> bool {
+        self.risk == Risk::Read
     }
 
     /// True when a JSON body is sent.

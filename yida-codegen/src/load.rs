@@ -405,6 +405,7 @@ impl<'a> Lowering<'a> {
         let start = self.errors.len();
         self.check_identity(at, def);
         let method = self.method(at, &def.method);
+        let risk = self.risk(at, &def.risk, method);
         self.check_area(at, file, &def.area);
         self.check_texts(at, def);
         let app_kinds = self.app_kinds(at, &def.app_kinds);
@@ -447,7 +448,7 @@ impl<'a> Lowering<'a> {
             doc_title: def.doc_title.clone(),
             permission: def.permission.clone(),
             app_kinds,
-            read_only: def.read_only,
+            risk,
             seed: def.seed,
             legacy: None,
             pagination,
@@ -489,6 +490,33 @@ impl<'a> Lowering<'a> {
                 Method::Get
             }
         }
+    }
+
+    /// The risk class, consistent with the method: a GET only reads, a DELETE changes data.
+    fn risk(&mut self, at: At<'_>, risk: &str, method: Method) -> Risk {
+        let risk = match risk {
+            "read" => Risk::Read,
+            "write" => Risk::Write,
+            "irreversible" => Risk::Irreversible,
+            other => {
+                self.err(
+                    at,
+                    format!("unknown risk `{other}` (read, write or irreversible)"),
+                );
+                return Risk::Write;
+            }
+        };
+        match (method, risk) {
+            (Method::Get, Risk::Write | Risk::Irreversible) => self.err(
+                at,
+                format!("a GET operation has risk `read`, not `{}`", risk.as_str()),
+            ),
+            (Method::Delete, Risk::Read) => {
+                self.err(at, "a DELETE operation cannot have risk `read`".into())
+            }
+            _ => {}
+        }
+        risk
     }
 
     fn check_area(&mut self, at: At<'_>, file: &str, area: &str) {

@@ -30,7 +30,7 @@ pub fn render_operations_md(api: &Api) -> String {
         if op.area != area {
             area = &op.area;
             let _ = writeln!(out, "\n## {area}\n");
-            let _ = writeln!(out, "| action | 中文 (DingTalk page) | version | method | path | Rust call | permission | read-only | legacy | seed |");
+            let _ = writeln!(out, "| action | 中文 (DingTalk page) | version | method | path | Rust call | permission | risk | legacy | seed |");
             let _ = writeln!(
                 out,
                 "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
@@ -59,7 +59,7 @@ pub fn render_operations_md(api: &Api) -> String {
                 .as_deref()
                 .map(|p| format!("`{p}`"))
                 .unwrap_or_else(|| "–".into()),
-            if op.read_only { "yes" } else { "no" },
+            op.risk.as_str(),
             legacy,
             if op.seed { "★" } else { "" },
         );

@@ -459,7 +459,11 @@ fn op_doc_lines(op: &Operation) -> Vec<String> {
         op.path,
         op.action,
         op.version,
-        if op.read_only { ", read-only" } else { "" }
+        match op.risk {
+            Risk::Read => ", read-only",
+            Risk::Write => ", changes data",
+            Risk::Irreversible => ", **irreversible**",
+        }
     ));
     lines.push(String::new());
     lines.push(sent_by);
@@ -865,7 +869,14 @@ fn emit_meta(op: &Operation) -> TokenStream {
     let permission = opt(&op.permission);
     let doc_url = opt(&op.doc_url);
     let doc_title = opt(&op.doc_title);
-    let read_only = op.read_only;
+    let risk = format_ident!(
+        "{}",
+        match op.risk {
+            Risk::Read => "Read",
+            Risk::Write => "Write",
+            Risk::Irreversible => "Irreversible",
+        }
+    );
     let seed = op.seed;
     let legacy = match &op.legacy {
         Some(l) => {
@@ -929,7 +940,7 @@ fn emit_meta(op: &Operation) -> TokenStream {
             doc_url: #doc_url,
             doc_title: #doc_title,
             permission: #permission,
-            read_only: #read_only,
+            risk: crate::Risk::#risk,
             seed: #seed,
             legacy: #legacy,
             pagination: #pagination,

@@ -36,7 +36,8 @@ pub struct OperationDef {
     pub doc_title: Option<String>,
     pub permission: Option<String>,
     pub app_kinds: Vec<String>,
-    pub read_only: bool,
+    /// `read`, `write` or `irreversible`.
+    pub risk: String,
     #[serde(default)]
     pub seed: bool,
     pub legacy: Option<String>,

@@ -20,7 +20,7 @@ const OK_OP: &str = r#"operations:
     doc: Read a thing.
     permission: Yida.Form.Read
     app_kinds: [internal]
-    read_only: true
+    risk: read
     params:
       - { name: id, in: path, type: string, required: true, doc: "Id." }
     response: Thing
@@ -45,7 +45,7 @@ fn the_base_spec_is_valid() {
 #[test]
 fn each_mistake_gets_its_message() {
     let cases: Vec<(String, &str)> = vec![
-        (with("    read_only: true\n", "    read_only: true\n    colour: red\n"), "unknown field `colour`"),
+        (with("    risk: read\n", "    risk: read\n    colour: red\n"), "unknown field `colour`"),
         (with("type: string, required: true", "type: strin, required: true"), "unknown type `strin`"),
         (with("/v1.0/yida/things/{id}", "/v1.0/yida/things/{thingId}"), "path placeholder `{thingId}` has no path parameter"),
         (with("/v1.0/yida/things/{id}", "/v1.0/yida/things"), "path parameter `id` has no `{id}` in the path"),
@@ -54,9 +54,13 @@ fn each_mistake_gets_its_message() {
         (with("    doc: Read a thing.\n", "    doc: TODO\n"), "doc still says TODO"),
         (with("action: GetThing", "action: get-thing"), "action must be a PascalCase identifier"),
         (with("    response: Thing\n", "    response: Nothing\n"), "response model `Nothing` is not defined"),
-        (with("    read_only: true\n", "    read_only: true\n    legacy: GetThing@2.0\n"), "legacy replacement `GetThing@2.0` is not another operation"),
+        (with("    risk: read\n", "    risk: read\n    legacy: GetThing@2.0\n"), "legacy replacement `GetThing@2.0` is not another operation"),
         (with("app_kinds: [internal]", "app_kinds: [robots]"), "unknown app kind `robots`"),
         (with("method: GET", "method: PATCH"), "unknown method `PATCH`"),
+        (with("    risk: read\n", "    risk: readonly\n"), "unknown risk `readonly` (read, write or irreversible)"),
+        (with("    risk: read\n", "    risk: write\n"), "a GET operation has risk `read`, not `write`"),
+        (with("method: GET", "method: DELETE"), "a DELETE operation cannot have risk `read`"),
+        (with("    risk: read\n", "    read_only: true\n"), "unknown field `read_only`"),
         (with("permission: Yida.Form.Read", "permission: read-all"), "is not of the form Yida.Area.Read"),
         (
             with("      - { name: id, in: path, type: string, required: true, doc: \"Id.\" }\n",
@@ -137,7 +141,7 @@ const TWO_OPS: &str = r#"operations:
     doc: Read a thing.
     permission: null
     app_kinds: [internal]
-    read_only: true
+    risk: read
     params:
       - { name: id, in: path, type: string, required: true, doc: "Id." }
     response: Thing
@@ -149,7 +153,7 @@ const TWO_OPS: &str = r#"operations:
     doc: Write a thing.
     permission: null
     app_kinds: [internal]
-    read_only: false
+    risk: write
     params:
       - { name: id, in: body, type: string, required: true, doc: "Id." }
       - { name: data, in: body, type: strin, required: true, doc: "Data." }
@@ -246,7 +250,7 @@ fn recursive_models_are_refused() {
 fn texts_paths_and_placeholders_that_cannot_work_are_refused() {
     let cases: Vec<(String, &str)> = vec![
         (
-            with("    read_only: true\n", "    read_only: true\n    note: \"a\\rb\"\n"),
+            with("    risk: read\n", "    risk: read\n    note: \"a\\rb\"\n"),
             "spec/forms/a.yaml:2: GetThing@1.0: note holds the control character '\\r'",
         ),
         (

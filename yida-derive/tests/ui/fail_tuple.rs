@@ -1,0 +1,3 @@
+#[derive(yida_api::YidaForm)]
+struct Order(String);
+fn main() {}
