@@ -3,10 +3,12 @@
 //! for tests that start an outside program (`programs`: skip with one line, or fail under `CI`)
 //! and a real `redis-server` ([`RedisServer`]).
 
+pub mod postgres_server;
 pub mod programs;
 pub mod redis_server;
 
 pub use programs::{require_program, require_programs};
+pub use postgres_server::PostgresServer;
 pub use redis_server::RedisServer;
 
 use std::collections::VecDeque;

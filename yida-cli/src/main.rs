@@ -21,6 +21,8 @@ mod fail;
 mod import;
 mod ops;
 mod out;
+mod signal;
+mod sync;
 mod token;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -82,6 +84,8 @@ enum Command {
     Events(events::EventsArgs),
     /// Run a local Yida (emulator) and print the variables that point this CLI at it.
     Emulator(emulator::EmulatorArgs),
+    /// Keep a SQL copy of forms (SQLite or PostgreSQL): first everything, then what changed.
+    Sync(sync::SyncArgs),
 }
 
 async fn run(command: Command) -> Result<(), Fail> {
@@ -94,6 +98,7 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Import(args) => import::run(args).await,
         Command::Events(args) => events::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,
+        Command::Sync(args) => sync::run(args).await,
     }
 }
 
