@@ -155,7 +155,8 @@ fn form_data(n: usize) -> Value {
         let id = id.to_string();
         match *what {
             "text" => {
-                m.insert(id, json!(format!("record {n} text value for {id}")));
+                let v = json!(format!("record {n} text value for {id}"));
+                m.insert(id, v);
             }
             "multi" => {
                 m.insert(id, json!("line one\nline two\nline three"));

@@ -465,7 +465,7 @@ async fn an_interrupted_import_resumes_without_writing_twice() {
     // Without resume an existing checkpoint is refused before anything is sent.
     let before = server.count();
     let (_, refused) = save_all(&c, 350, |b| b.checkpoint(&cp)).await;
-    assert!(matches!(refused, Err(Error::InvalidInput { .. })));
+    assert!(matches!(refused, Err(Error::Checkpoint { .. })));
     assert_eq!(server.count(), before);
     // Run 2 resumes: only chunk 1 is sent again.
     run.store(2, Ordering::SeqCst);

@@ -2,7 +2,7 @@
 /// Reply models shared by operations of several areas (a model used by one area lives
 /// in that area's module).
 pub mod models {
-    #[allow(unused_imports)]
+    #[cfg(any(feature = "forms", feature = "metadata", feature = "processes"))]
     use crate::__private::meta::*;
     #[cfg(any(feature = "forms", feature = "metadata", feature = "processes"))]
     /// A person's name in Chinese and English, as Yida returns it.
@@ -122,7 +122,6 @@ crate::__private::wire_enum! {
 #[cfg(feature = "agents")]
 /// Requests of the `agents` area (cargo feature `agents`).
 pub mod agents {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "agents")]
     /// Reply of CancelAgentTask (v2.0).
@@ -347,7 +346,6 @@ pub mod agents {
         /// - `agent_uuid`: Id of the delegation to revoke, from GetAgentTasks or CreateAgentTask.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: CancelAgentTaskV2Args) -> Self {
             Self {
                 agent_type: None,
@@ -394,6 +392,7 @@ pub mod agents {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::CancelAgentTaskV2Response),
             params: &[
                 query(
                     "agentType",
@@ -431,7 +430,6 @@ pub mod agents {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/agents/cancel");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("agentType", &self.agent_type);
             q.push("agentUuid", &self.agent_uuid);
@@ -439,7 +437,6 @@ pub mod agents {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -508,7 +505,6 @@ pub mod agents {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `principal_user_id`: User id of the person whose approvals are delegated.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: CreateAgentTaskV2Args) -> Self {
             Self {
                 agent_category: None,
@@ -595,6 +591,7 @@ pub mod agents {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::CreateAgentTaskV2Response),
             params: &[
                 query(
                     "agentCategory",
@@ -674,7 +671,6 @@ pub mod agents {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/agents/insert");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("agentCategory", &self.agent_category);
             q.push("agentRangeType", &self.agent_range_type);
@@ -689,7 +685,6 @@ pub mod agents {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -742,7 +737,6 @@ pub mod agents {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetAgentTasksV2Args) -> Self {
             Self {
                 agent_uuid: None,
@@ -810,6 +804,7 @@ pub mod agents {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetAgentTasksV2Response),
             params: &[
                 query(
                     "agentUuid",
@@ -860,7 +855,6 @@ pub mod agents {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/agents");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("agentUuid", &self.agent_uuid);
             q.push("corpId", &self.corp_id);
@@ -871,7 +865,6 @@ pub mod agents {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -933,7 +926,6 @@ pub mod agents {
         /// - `agent_uuid`: Id of the delegation to change, from GetAgentTasks or CreateAgentTask.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: UpdateAgentTaskV2Args) -> Self {
             Self {
                 agent_range_type: None,
@@ -1013,6 +1005,7 @@ pub mod agents {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::UpdateAgentTaskV2Response),
             params: &[
                 query(
                     "agentRangeType",
@@ -1080,7 +1073,6 @@ pub mod agents {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/agents/update");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("agentRangeType", &self.agent_range_type);
             q.push("agentRangeValue", &self.agent_range_value);
@@ -1093,7 +1085,6 @@ pub mod agents {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -1158,7 +1149,6 @@ pub use agents::*;
 #[cfg(feature = "apps")]
 /// Requests of the `apps` area (cargo feature `apps`).
 pub mod apps {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "apps")]
     /// Reply of DeployFunctionCallback.
@@ -1372,7 +1362,7 @@ pub mod apps {
     /// Sent by [`Client::apps`](crate::Client::apps)`().deploy_function_callback(…)` or [`Client::send`](crate::Client::send).
     ///
     /// Note: No DingTalk doc page; described only by the official SDK (its summary: the cloud development platform's deployment-complete callback to Yida). Every parameter is optional in the SDK.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct DeployFunctionCallbackRequest {
         #[serde(rename = "appId")]
@@ -1396,16 +1386,8 @@ pub mod apps {
     }
     impl DeployFunctionCallbackRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_id: None,
-                custom_domain: None,
-                deploy_stage: None,
-                gate_way_app_key: None,
-                gate_way_app_secret: None,
-                gate_way_domain: None,
-            }
+            Self::default()
         }
         /// `appId` (body): Id of the cloud app.
         pub fn app_id(mut self, app_id: impl Into<String>) -> Self {
@@ -1469,6 +1451,7 @@ pub mod apps {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::DeployFunctionCallbackResponse),
             params: &[
                 body("appId", crate::ParamType::String, 0, "Id of the cloud app."),
                 body(
@@ -1509,13 +1492,6 @@ pub mod apps {
                 "/v1.0/yida/functionComputeConnectors/completeDeployments/notify",
             );
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Run a custom API (service) defined in a Yida app.
     ///
@@ -1547,7 +1523,6 @@ pub mod apps {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `service_id`: Id of the custom API service (`svc-...`).
         /// - `data`: Arguments for the API as a JSON object, e.g. `{"arg0": "123"}`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(service_id: impl Into<String>, data: impl serde::Serialize) -> Self {
             Self {
                 app_type: None,
@@ -1609,6 +1584,7 @@ pub mod apps {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ExecuteCustomApiResponse),
             params: &[
                 query(
                     "appType",
@@ -1655,7 +1631,6 @@ pub mod apps {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/customApi/execute");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("data", &self.data);
@@ -1664,7 +1639,6 @@ pub mod apps {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -1722,7 +1696,6 @@ pub mod apps {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: md5 of corpId + userId + the company's corp token.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: ListApplicationArgs) -> Self {
             Self {
                 app_filter: None,
@@ -1795,6 +1768,7 @@ pub mod apps {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ListApplicationResponse),
             params: &[
                 query(
                     "appFilter",
@@ -1848,7 +1822,6 @@ pub mod apps {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/organizations/applications");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appFilter", &self.app_filter);
             q.push("appNameSearchKeyword", &self.app_name_search_keyword);
@@ -1859,7 +1832,6 @@ pub mod apps {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -1943,7 +1915,6 @@ pub mod apps {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `instance_id`: The form instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: QueryServiceRecordArgs) -> Self {
             Self {
                 app_type: None,
@@ -2067,6 +2038,7 @@ pub mod apps {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::QueryServiceRecordResponse),
             params: &[
                 query(
                     "appType",
@@ -2159,7 +2131,6 @@ pub mod apps {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/services/invocationRecords");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("formUuid", &self.form_uuid);
@@ -2177,7 +2148,6 @@ pub mod apps {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -2245,7 +2215,6 @@ pub use apps::*;
 #[cfg(feature = "attachments")]
 /// Requests of the `attachments` area (cargo feature `attachments`).
 pub mod attachments {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "attachments")]
     /// Reply of GetOpenUrl.
@@ -2290,7 +2259,6 @@ pub mod attachments {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `file_url`: The attachment URL as stored in the form data.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(file_url: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -2360,6 +2328,7 @@ pub mod attachments {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetOpenUrlResponse),
             params: &[
                 path(
                     "appType",
@@ -2407,7 +2376,6 @@ pub mod attachments {
             out.push_str("/v1.0/yida/apps/temporaryUrls/");
             push_segment(out, &self.app_type);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("fileUrl", &self.file_url);
             q.push("language", &self.language);
@@ -2415,7 +2383,6 @@ pub mod attachments {
             q.push("timeout", &self.timeout);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -2458,7 +2425,6 @@ pub use attachments::*;
 #[cfg(feature = "automation")]
 /// Requests of the `automation` area (cargo feature `automation`).
 pub mod automation {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "automation")]
     /// One step of an automation run, in a GetAutoFlowLogDetail reply.
@@ -2648,7 +2614,6 @@ pub mod automation {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `proc_instance_id`: Id of the automation run, from PageAutoFlowLog.
         /// - `token`: md5 of corpId + userId + the company's corp token (shown in the platform settings).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetAutoFlowLogDetailArgs) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -2709,6 +2674,7 @@ pub mod automation {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetAutoFlowLogDetailResponse),
             params: &[
                 query(
                     "corpId",
@@ -2761,7 +2727,6 @@ pub mod automation {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/logs/automations");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("corpId", &self.corp_id);
             q.push("env", &self.env);
@@ -2771,7 +2736,6 @@ pub mod automation {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -2861,7 +2825,6 @@ pub mod automation {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: md5 of corpId + userId + the company's corp token (shown in the platform settings).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: PageAutoFlowLogArgs) -> Self {
             Self {
                 app_type: None,
@@ -2959,6 +2922,7 @@ pub mod automation {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::PageAutoFlowLogResponse),
             params: &[
                 body(
                     "appType",
@@ -3041,9 +3005,6 @@ pub mod automation {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/logs/automations/paginationQuery");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.user_id, ctx.value("userId"));
@@ -3110,7 +3071,6 @@ pub use automation::*;
 #[cfg(feature = "batch")]
 /// Requests of the `batch` area (cargo feature `batch`).
 pub mod batch {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "batch")]
     /// Reply of BatchGetFormDataByIdList.
@@ -3302,7 +3262,6 @@ pub mod batch {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_instance_id_list`: Ids of the form instances to fetch.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new<T1: Into<String>>(
             form_uuid: impl Into<String>,
             form_instance_id_list: impl IntoIterator<Item = T1>,
@@ -3375,6 +3334,7 @@ pub mod batch {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::BatchGetFormDataByIdListResponse),
             params: &[
                 body(
                     "appType",
@@ -3418,9 +3378,6 @@ pub mod batch {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/ids/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -3471,7 +3428,6 @@ pub mod batch {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_instance_id_list`: Ids of the form instances to delete.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new<T1: Into<String>>(
             form_uuid: impl Into<String>,
             form_instance_id_list: impl IntoIterator<Item = T1>,
@@ -3547,6 +3503,7 @@ pub mod batch {
             pagination: None,
             has_body: true,
             has_reply: false,
+            reply: None,
             params: &[
                 body(
                     "appType",
@@ -3596,9 +3553,6 @@ pub mod batch {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/batchRemove");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -3653,7 +3607,6 @@ pub mod batch {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json_list`: One JSON text of field values (field id to value) per instance to create.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new<T1: serde::Serialize>(
             form_uuid: impl Into<String>,
             form_data_json_list: impl IntoIterator<Item = T1>,
@@ -3744,6 +3697,7 @@ pub mod batch {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::BatchSaveFormDataResponse),
             params: &[
                 body(
                     "appType",
@@ -3808,9 +3762,6 @@ pub mod batch {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/batchSave");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -3872,7 +3823,6 @@ pub mod batch {
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_instance_id_list`: Ids of the form instances to update.
         /// - `update_form_data_json`: Values to write into every listed instance as JSON: field id to new value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new<T1: Into<String>>(
             form_uuid: impl Into<String>,
             form_instance_id_list: impl IntoIterator<Item = T1>,
@@ -3973,6 +3923,7 @@ pub mod batch {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::BatchUpdateFormDataByInstanceIdResponse),
             params: &[
                 body(
                     "appType",
@@ -4049,9 +4000,6 @@ pub mod batch {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/components");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -4110,7 +4058,6 @@ pub mod batch {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `update_form_data_json_map`: Form instance id to that instance's new values, each as JSON text (field id to new value).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             update_form_data_json_map: std::collections::BTreeMap<
@@ -4126,7 +4073,7 @@ pub mod batch {
                 ignore_empty: None,
                 no_execute_expression: None,
                 system_token: None,
-                update_form_data_json_map: update_form_data_json_map,
+                update_form_data_json_map,
                 use_latest_form_schema_version: None,
                 user_id: None,
             }
@@ -4207,6 +4154,7 @@ pub mod batch {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::BatchUpdateFormDataByInstanceMapResponse),
             params: &[
                 body(
                     "appType",
@@ -4277,9 +4225,6 @@ pub mod batch {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/datas");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -4363,7 +4308,6 @@ pub use batch::*;
 #[cfg(feature = "comments")]
 /// Requests of the `comments` area (cargo feature `comments`).
 pub mod comments {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "comments")]
     /// Reply of ListFormRemarks.
@@ -4439,7 +4383,6 @@ pub mod comments {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -4513,6 +4456,7 @@ pub mod comments {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::ListFormRemarksResponse),
             params: &[
                 body(
                     "appType",
@@ -4559,9 +4503,6 @@ pub mod comments {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/remarks/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -4606,7 +4547,6 @@ pub mod comments {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -4674,6 +4614,7 @@ pub mod comments {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::ListOperationLogsResponse),
             params: &[
                 body(
                     "appType",
@@ -4711,9 +4652,6 @@ pub mod comments {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/operationsLogs/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -4779,7 +4717,6 @@ pub mod comments {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `content`: Comment text.
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: SaveFormRemarkArgs) -> Self {
             Self {
                 app_type: None,
@@ -4865,6 +4802,7 @@ pub mod comments {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SaveFormRemarkResponse),
             params: &[
                 body(
                     "appType",
@@ -4933,9 +4871,6 @@ pub mod comments {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/remarks");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -4995,7 +4930,6 @@ pub use comments::*;
 #[cfg(feature = "commerce")]
 /// Requests of the `commerce` area (cargo feature `commerce`).
 pub mod commerce {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "commerce")]
     /// Reply of BuyAuthorizationOrder.
@@ -5874,7 +5808,7 @@ pub mod commerce {
     /// DingTalk's page: [新购授权订单](https://open.dingtalk.com/document/development/new-order-authorization).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct BuyAuthorizationOrderRequest {
         #[serde(rename = "accessKey")]
@@ -5913,21 +5847,8 @@ pub mod commerce {
     }
     impl BuyAuthorizationOrderRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                account_number: None,
-                begin_time_gmt: None,
-                caller_union_id: None,
-                charge_type: None,
-                commerce_type: None,
-                commodity_type: None,
-                end_time_gmt: None,
-                instance_id: None,
-                instance_name: None,
-                produce_code: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -6011,6 +5932,7 @@ pub mod commerce {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::BuyAuthorizationOrderResponse),
             params: &[
                 body(
                     "accessKey",
@@ -6087,13 +6009,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuthorizations/order");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Record a new purchase of a Yida edition for an instance.
     ///
@@ -6103,7 +6018,7 @@ pub mod commerce {
     /// DingTalk's page: [新购宜搭产品](https://open.dingtalk.com/document/development/suitable-for-new-purchase).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct BuyFreshOrderRequest {
         #[serde(rename = "accessKey")]
@@ -6142,21 +6057,8 @@ pub mod commerce {
     }
     impl BuyFreshOrderRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                account_number: None,
-                begin_time_gmt: None,
-                caller_union_id: None,
-                charge_type: None,
-                commerce_type: None,
-                commodity_type: None,
-                end_time_gmt: None,
-                instance_id: None,
-                instance_name: None,
-                produce_code: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -6238,6 +6140,7 @@ pub mod commerce {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::BuyFreshOrderResponse),
             params: &[
                 body(
                     "accessKey",
@@ -6314,13 +6217,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/freshOrders");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Check whether the Yida tenant of an Alibaba Cloud account has been activated.
     ///
@@ -6341,7 +6237,6 @@ pub mod commerce {
     impl CheckCloudAccountStatusRequest {
         /// Starts a request with its required parameters.
         /// - `caller_uid`: The caller's DingTalk unionId.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(caller_uid: impl Into<String>) -> Self {
             Self {
                 caller_uid: caller_uid.into(),
@@ -6381,6 +6276,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::CheckCloudAccountStatusResponse),
             params: &[
                 path(
                     "callerUid",
@@ -6401,12 +6297,9 @@ pub mod commerce {
             out.push_str("/v1.0/yida/apps/cloudAccountStatus/");
             push_segment(out, &self.caller_uid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.caller_uid, "callerUid")?;
             Ok(())
@@ -6420,7 +6313,7 @@ pub mod commerce {
     /// DingTalk's page: [使商品过期](https://open.dingtalk.com/document/development/make-goods-expire).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given. A PUT whose parameters all go in the query string; there is no body.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ExpireCommodityRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -6432,13 +6325,8 @@ pub mod commerce {
     }
     impl ExpireCommodityRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -6482,6 +6370,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ExpireCommodityResponse),
             params: &[
                 query(
                     "accessKey",
@@ -6507,16 +6396,10 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuth/commodities/expire");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Get the activation code issued to a caller, looked up by their unionId.
@@ -6538,7 +6421,6 @@ pub mod commerce {
     impl GetActivationCodeByCallerUnionIdRequest {
         /// Starts a request with its required parameters.
         /// - `caller_uid`: The caller's DingTalk unionId.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(caller_uid: impl Into<String>) -> Self {
             Self {
                 caller_uid: caller_uid.into(),
@@ -6578,6 +6460,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetActivationCodeByCallerUnionIdResponse),
             params: &[
                 path(
                     "callerUid",
@@ -6598,12 +6481,9 @@ pub mod commerce {
             out.push_str("/v1.0/yida/applications/activationCodes/");
             push_segment(out, &self.caller_uid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.caller_uid, "callerUid")?;
             Ok(())
@@ -6617,7 +6497,7 @@ pub mod commerce {
     /// DingTalk's page: [获取平台服务资源](https://open.dingtalk.com/document/development/obtain-platform-service-resources).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetApplicationAuthorizationServicePlatformResourceRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -6629,13 +6509,8 @@ pub mod commerce {
     }
     impl GetApplicationAuthorizationServicePlatformResourceRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -6679,6 +6554,9 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(
+                &crate::model_meta::GetApplicationAuthorizationServicePlatformResourceResponse,
+            ),
             params: &[
                 query(
                     "accessKey",
@@ -6704,16 +6582,10 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/authorization/platformResources");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Get the company level tied to a Yida account id.
@@ -6724,7 +6596,7 @@ pub mod commerce {
     /// DingTalk's page: [查询企业级别](https://open.dingtalk.com/document/development/query-enterprise-level).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetCorpLevelByAccountIdRequest {
         #[serde(rename = "accountId", default, skip_serializing)]
@@ -6732,9 +6604,8 @@ pub mod commerce {
     }
     impl GetCorpLevelByAccountIdRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self { account_id: None }
+            Self::default()
         }
         /// `accountId` (query): Yida account id to look up.
         pub fn account_id(mut self, account_id: impl Into<String>) -> Self {
@@ -6764,6 +6635,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetCorpLevelByAccountIdResponse),
             params: &[
                 query(
                     "accountId",
@@ -6777,14 +6649,8 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/corpLevel");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accountId", &self.account_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Get the resource quotas and usage (apps, accounts, records, attachments, plugins) of an instance.
@@ -6795,7 +6661,7 @@ pub mod commerce {
     /// DingTalk's page: [获取平台资源](https://open.dingtalk.com/document/development/obtain-platform-resources).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetPlatformResourceRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -6807,13 +6673,8 @@ pub mod commerce {
     }
     impl GetPlatformResourceRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -6855,6 +6716,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetPlatformResourceResponse),
             params: &[
                 query(
                     "accessKey",
@@ -6880,16 +6742,10 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/platformResources");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Get a sales user's Yida account id and the companies linked to them.
@@ -6924,7 +6780,6 @@ pub mod commerce {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `namespace`: Namespace of the user, e.g. `dingtalk`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetSaleUserInfoByUserIdArgs) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -6962,6 +6817,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetSaleUserInfoByUserIdResponse),
             params: &[
                 query(
                     "corpId",
@@ -6987,13 +6843,11 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/saleUserInfo");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("corpId", &self.corp_id);
             q.push("namespace", &self.namespace);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -7027,7 +6881,6 @@ pub mod commerce {
     impl ListApplicationAuthorizationServiceApplicationInformationRequest {
         /// Starts a request with its required parameters.
         /// - `instance_id`: Id of the purchased Yida instance.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(instance_id: impl Into<String>) -> Self {
             Self {
                 instance_id: instance_id.into(),
@@ -7086,6 +6939,9 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(
+                &crate::model_meta::ListApplicationAuthorizationServiceApplicationInformationResponse,
+            ),
             params: &[
                 path(
                     "instanceId",
@@ -7119,15 +6975,12 @@ pub mod commerce {
             out.push_str("/v1.0/yida/authorizations/applicationInfos/");
             push_segment(out, &self.instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUnionId", &self.caller_union_id);
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
@@ -7158,7 +7011,6 @@ pub mod commerce {
     impl ListApplicationAuthorizationServiceConnectorInformationRequest {
         /// Starts a request with its required parameters.
         /// - `instance_id`: Id of the purchased Yida instance.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(instance_id: impl Into<String>) -> Self {
             Self {
                 instance_id: instance_id.into(),
@@ -7217,6 +7069,9 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(
+                &crate::model_meta::ListApplicationAuthorizationServiceConnectorInformationResponse,
+            ),
             params: &[
                 path(
                     "instanceId",
@@ -7250,15 +7105,12 @@ pub mod commerce {
             out.push_str("/v1.0/yida/applicationAuthorizations/plugs/");
             push_segment(out, &self.instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
@@ -7289,7 +7141,6 @@ pub mod commerce {
     impl ListApplicationInformationRequest {
         /// Starts a request with its required parameters.
         /// - `instance_id`: Id of the purchased Yida instance.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(instance_id: impl Into<String>) -> Self {
             Self {
                 instance_id: instance_id.into(),
@@ -7347,6 +7198,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ListApplicationInformationResponse),
             params: &[
                 path(
                     "instanceId",
@@ -7380,15 +7232,12 @@ pub mod commerce {
             out.push_str("/v1.0/yida/apps/infos/");
             push_segment(out, &self.instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
@@ -7402,7 +7251,7 @@ pub mod commerce {
     /// DingTalk's page: [查询商品列表](https://open.dingtalk.com/document/development/query-product-lists).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given. Pages with pageNumber/pageSize, but the list comes back in `commodityVOList`, not `data`, so no `pagination` key.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ListCommodityRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -7416,14 +7265,8 @@ pub mod commerce {
     }
     impl ListCommodityRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                page_number: None,
-                page_size: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -7472,6 +7315,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ListCommodityResponse),
             params: &[
                 query(
                     "accessKey",
@@ -7498,17 +7342,11 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuth/commodities");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// List the plugins (connectors) of an instance with their quota and usage.
@@ -7536,7 +7374,6 @@ pub mod commerce {
     impl ListConnectorInformationRequest {
         /// Starts a request with its required parameters.
         /// - `instance_id`: Id of the purchased Yida instance.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(instance_id: impl Into<String>) -> Self {
             Self {
                 instance_id: instance_id.into(),
@@ -7594,6 +7431,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ListConnectorInformationResponse),
             params: &[
                 path(
                     "instanceId",
@@ -7627,15 +7465,12 @@ pub mod commerce {
             out.push_str("/v1.0/yida/plugins/infos/");
             push_segment(out, &self.instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
@@ -7649,7 +7484,7 @@ pub mod commerce {
     /// DingTalk's page: [通知授权结果](https://open.dingtalk.com/document/development/notify-the-authorization-result).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct NotifyAuthorizationResultRequest {
         #[serde(rename = "accessKey")]
@@ -7688,21 +7523,8 @@ pub mod commerce {
     }
     impl NotifyAuthorizationResultRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                account_number: None,
-                begin_time_gmt: None,
-                caller_uid: None,
-                charge_type: None,
-                commerce_type: None,
-                commodity_type: None,
-                end_time_gmt: None,
-                instance_id: None,
-                instance_name: None,
-                produce_code: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -7786,6 +7608,7 @@ pub mod commerce {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::NotifyAuthorizationResultResponse),
             params: &[
                 body(
                     "accessKey",
@@ -7862,13 +7685,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/authorizationResults/notify");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Refund a purchased commodity instance.
     ///
@@ -7878,7 +7694,7 @@ pub mod commerce {
     /// DingTalk's page: [退还商品](https://open.dingtalk.com/document/development/refund-of-goods).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given. A POST whose parameters all go in the query string; there is no body.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct RefundCommodityRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -7890,13 +7706,8 @@ pub mod commerce {
     }
     impl RefundCommodityRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -7940,6 +7751,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::RefundCommodityResponse),
             params: &[
                 query(
                     "accessKey",
@@ -7965,16 +7777,10 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuth/commodities/refund");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Register a company for Yida with an activation code; replies with the new instance's id.
@@ -7985,7 +7791,7 @@ pub mod commerce {
     /// DingTalk's page: [注册账号](https://open.dingtalk.com/document/development/register-an-account).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct RegisterAccountsRequest {
         #[serde(rename = "accessKey")]
@@ -8000,13 +7806,8 @@ pub mod commerce {
     }
     impl RegisterAccountsRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                active_code: None,
-                corp_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8052,6 +7853,7 @@ pub mod commerce {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::RegisterAccountsResponse),
             params: &[
                 body(
                     "accessKey",
@@ -8077,13 +7879,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applicationAuthorizations/accounts/register");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Release a purchased commodity instance.
     ///
@@ -8093,7 +7888,7 @@ pub mod commerce {
     /// DingTalk's page: [发布商品](https://open.dingtalk.com/document/development/release-products).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given. The page's title says 'publish goods' (发布商品), but the action name and its DELETE on `.../commodities/release` say it releases the instance.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ReleaseCommodityRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -8105,13 +7900,8 @@ pub mod commerce {
     }
     impl ReleaseCommodityRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8155,6 +7945,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ReleaseCommodityResponse),
             params: &[
                 query(
                     "accessKey",
@@ -8180,16 +7971,10 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuth/commodities/release");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Remove the resources held by a caller's Yida tenant.
@@ -8211,7 +7996,6 @@ pub mod commerce {
     impl RemoveTenantResourceRequest {
         /// Starts a request with its required parameters.
         /// - `caller_uid`: The caller's DingTalk unionId.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(caller_uid: impl Into<String>) -> Self {
             Self {
                 caller_uid: caller_uid.into(),
@@ -8253,6 +8037,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::RemoveTenantResourceResponse),
             params: &[
                 path(
                     "callerUid",
@@ -8273,12 +8058,9 @@ pub mod commerce {
             out.push_str("/v1.0/yida/applications/tenantRelatedResources/");
             push_segment(out, &self.caller_uid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.caller_uid, "callerUid")?;
             Ok(())
@@ -8292,7 +8074,7 @@ pub mod commerce {
     /// DingTalk's page: [续费服务订单](https://open.dingtalk.com/document/development/renewal-service-order).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct RenewApplicationAuthorizationServiceOrderRequest {
         #[serde(rename = "accessKey")]
@@ -8310,14 +8092,8 @@ pub mod commerce {
     }
     impl RenewApplicationAuthorizationServiceOrderRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_union_id: None,
-                end_time_gmt: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8368,6 +8144,9 @@ pub mod commerce {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(
+                &crate::model_meta::RenewApplicationAuthorizationServiceOrderResponse,
+            ),
             params: &[
                 body(
                     "accessKey",
@@ -8399,13 +8178,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applicationAuthorizations/orders/renew");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Renew a caller's Yida tenant up to a new end time.
     ///
@@ -8415,7 +8187,7 @@ pub mod commerce {
     /// DingTalk's page: [续费租户](https://open.dingtalk.com/document/development/renewal-tenant).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct RenewTenantOrderRequest {
         #[serde(rename = "accessKey")]
@@ -8430,13 +8202,8 @@ pub mod commerce {
     }
     impl RenewTenantOrderRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_union_id: None,
-                end_time_gmt: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8478,6 +8245,7 @@ pub mod commerce {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::RenewTenantOrderResponse),
             params: &[
                 body(
                     "accessKey",
@@ -8503,13 +8271,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/tenants/reorder");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Look up a caller's activation code with its instance, authorization type, expiry and status.
     ///
@@ -8530,7 +8291,6 @@ pub mod commerce {
     impl SearchActivationCodeRequest {
         /// Starts a request with its required parameters.
         /// - `caller_uid`: The caller's DingTalk unionId.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(caller_uid: impl Into<String>) -> Self {
             Self {
                 access_key: None,
@@ -8569,6 +8329,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::SearchActivationCodeResponse),
             params: &[
                 query(
                     "accessKey",
@@ -8588,15 +8349,9 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/activationCode/information");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// End the Alibaba Cloud contract authorization of an instance.
@@ -8607,7 +8362,7 @@ pub mod commerce {
     /// DingTalk's page: [终止阿里云授权](https://open.dingtalk.com/document/development/terminate-authorization-for-alibaba-cloud-services).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct TerminateCloudAuthorizationRequest {
         #[serde(rename = "accessKey")]
@@ -8622,13 +8377,8 @@ pub mod commerce {
     }
     impl TerminateCloudAuthorizationRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_union_id: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8672,6 +8422,7 @@ pub mod commerce {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::TerminateCloudAuthorizationResponse),
             params: &[
                 body(
                     "accessKey",
@@ -8697,13 +8448,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/cloudAuthorizations/terminate");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Update the Yida plan details (edition, account count) recorded for an Alibaba Cloud account.
     ///
@@ -8712,7 +8456,7 @@ pub mod commerce {
     /// Sent by [`Client::commerce`](crate::Client::commerce)`().update_cloud_account_information(…)` or [`Client::send`](crate::Client::send).
     ///
     /// Note: No doc page for this action among the stored DingTalk docs: method, path, parameters and reply come from the official SDK only (same body as UpgradeTenantInformation). Kinds of app and permission are not documented; the commerce family's defaults are kept.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateCloudAccountInformationRequest {
         #[serde(rename = "accessKey")]
@@ -8730,14 +8474,8 @@ pub mod commerce {
     }
     impl UpdateCloudAccountInformationRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                account_number: None,
-                caller_union_id: None,
-                commodity_type: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8782,6 +8520,7 @@ pub mod commerce {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::UpdateCloudAccountInformationResponse),
             params: &[
                 body(
                     "accessKey",
@@ -8813,13 +8552,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/cloudAccountInfos");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Change the edition or account count of the Yida tenant tied to an Alibaba Cloud account.
     ///
@@ -8829,7 +8561,7 @@ pub mod commerce {
     /// DingTalk's page: [变配租户信息](https://open.dingtalk.com/document/development/change-tenant-information-1).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct UpgradeTenantInformationRequest {
         #[serde(rename = "accessKey")]
@@ -8847,14 +8579,8 @@ pub mod commerce {
     }
     impl UpgradeTenantInformationRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                account_number: None,
-                caller_union_id: None,
-                commodity_type: None,
-            }
+            Self::default()
         }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -8901,6 +8627,7 @@ pub mod commerce {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::UpgradeTenantInformationResponse),
             params: &[
                 body(
                     "accessKey",
@@ -8935,13 +8662,6 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/tenantInfos");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
-        }
     }
     /// Check a multi-channel order for an instance before it is placed.
     ///
@@ -8964,7 +8684,6 @@ pub mod commerce {
     impl ValidateApplicationAuthorizationOrderRequest {
         /// Starts a request with its required parameters.
         /// - `instance_id`: Id of the purchased Yida instance.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(instance_id: impl Into<String>) -> Self {
             Self {
                 instance_id: instance_id.into(),
@@ -9012,6 +8731,9 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(
+                &crate::model_meta::ValidateApplicationAuthorizationOrderResponse,
+            ),
             params: &[
                 path(
                     "instanceId",
@@ -9038,13 +8760,10 @@ pub mod commerce {
             out.push_str("/v1.0/yida/applicationOrderUpdateAuthorizations/");
             push_segment(out, &self.instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUnionId", &self.caller_union_id);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
@@ -9069,7 +8788,6 @@ pub mod commerce {
     impl ValidateApplicationAuthorizationServiceOrderRequest {
         /// Starts a request with its required parameters.
         /// - `caller_uid`: The caller's DingTalk unionId.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(caller_uid: impl Into<String>) -> Self {
             Self {
                 caller_uid: caller_uid.into(),
@@ -9111,6 +8829,9 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(
+                &crate::model_meta::ValidateApplicationAuthorizationServiceOrderResponse,
+            ),
             params: &[
                 path(
                     "callerUid",
@@ -9131,12 +8852,9 @@ pub mod commerce {
             out.push_str("/v1.0/yida/appsAuthorizations/freshOrderInfoReviews/");
             push_segment(out, &self.caller_uid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.caller_uid, "callerUid")?;
             Ok(())
@@ -9161,7 +8879,6 @@ pub mod commerce {
     impl ValidateApplicationServiceOrderUpgradeRequest {
         /// Starts a request with its required parameters.
         /// - `caller_unionid`: The caller's DingTalk unionId (note the lowercase `id` in the name).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(caller_unionid: impl Into<String>) -> Self {
             Self {
                 caller_unionid: caller_unionid.into(),
@@ -9201,6 +8918,9 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(
+                &crate::model_meta::ValidateApplicationServiceOrderUpgradeResponse,
+            ),
             params: &[
                 path(
                     "callerUnionid",
@@ -9221,12 +8941,9 @@ pub mod commerce {
             out.push_str("/v1.0/yida/applications/orderValidations/");
             push_segment(out, &self.caller_unionid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.caller_unionid, "callerUnionid")?;
             Ok(())
@@ -9240,7 +8957,7 @@ pub mod commerce {
     /// DingTalk's page: [多渠道新购校验](https://open.dingtalk.com/document/development/multi-channel-new-purchase-verification).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ValidateOrderBuyRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -9250,12 +8967,8 @@ pub mod commerce {
     }
     impl ValidateOrderBuyRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -9292,6 +9005,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ValidateOrderBuyResponse),
             params: &[
                 query(
                     "accessKey",
@@ -9311,15 +9025,9 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/orderBuy/validate");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Check whether an instance's order can be upgraded or renewed.
@@ -9343,7 +9051,6 @@ pub mod commerce {
     impl ValidateOrderUpdateRequest {
         /// Starts a request with its required parameters.
         /// - `instance_id`: Id of the purchased Yida instance.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(instance_id: impl Into<String>) -> Self {
             Self {
                 instance_id: instance_id.into(),
@@ -9389,6 +9096,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ValidateOrderUpdateResponse),
             params: &[
                 path(
                     "instanceId",
@@ -9415,13 +9123,10 @@ pub mod commerce {
             out.push_str("/v1.0/yida/orders/renewalReviews/");
             push_segment(out, &self.instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
         }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
@@ -9435,7 +9140,7 @@ pub mod commerce {
     /// DingTalk's page: [校验订单的升级](https://open.dingtalk.com/document/development/upgrade-the-verification-order).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ValidateOrderUpgradeRequest {
         #[serde(rename = "accessKey", default, skip_serializing)]
@@ -9447,13 +9152,8 @@ pub mod commerce {
     }
     impl ValidateOrderUpgradeRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                access_key: None,
-                caller_uid: None,
-                instance_id: None,
-            }
+            Self::default()
         }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
@@ -9497,6 +9197,7 @@ pub mod commerce {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ValidateOrderUpgradeResponse),
             params: &[
                 query(
                     "accessKey",
@@ -9522,16 +9223,10 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/orderUpgrade/validate");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
-        }
-        #[allow(unused_variables)]
-        fn fill_context(&mut self, ctx: &crate::AppContext) {}
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// The `commerce` operations, from [`Client::commerce`](crate::Client::commerce).
@@ -9859,7 +9554,6 @@ pub use commerce::*;
 #[cfg(feature = "design")]
 /// Requests of the `design` area (cargo feature `design`).
 pub mod design {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "design")]
     /// One button on a process node.
@@ -10848,7 +10542,6 @@ pub mod design {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_code`: The process's code (`TPROC--...`).
         /// - `activity_id`: Id of the process node.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetActivityButtonListArgs) -> Self {
             Self {
                 app_type: None,
@@ -10917,6 +10610,7 @@ pub mod design {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetActivityButtonListResponse),
             params: &[
                 path(
                     "appType",
@@ -10963,18 +10657,16 @@ pub mod design {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processDefinitions/buttons/");
             push_segment(out, &self.app_type);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.process_code);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.activity_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("language", &self.language);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -10999,7 +10691,7 @@ pub mod design {
     /// DingTalk's page: [获取流程设计的节点信息](https://open.dingtalk.com/document/development/obtain-the-information-about-the-nodes-in-process-design).
     ///
     /// Note: Historical since 2022-03-14 and closed to new apps; the page names neither a replacement nor a permission scope (new applications closed). The page (and the SDK) mark every parameter optional.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetActivityListRequest {
         #[serde(rename = "appType", default, skip_serializing)]
@@ -11015,15 +10707,8 @@ pub mod design {
     }
     impl GetActivityListRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                language: None,
-                process_code: None,
-                system_token: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (query): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
@@ -11075,6 +10760,7 @@ pub mod design {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetActivityListResponse),
             params: &[
                 query(
                     "appType",
@@ -11115,7 +10801,6 @@ pub mod design {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/activities");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("language", &self.language);
@@ -11123,15 +10808,11 @@ pub mod design {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
             fill(&mut self.user_id, ctx.value("userId"));
-        }
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Fetch the runtime state of a process instance: outcome, owners, originator, variables and tasks with their nodes.
@@ -11172,7 +10853,6 @@ pub mod design {
     impl GetProcessDefinitionRequest {
         /// Starts a request with its required parameters.
         /// - `process_instance_id`: The process instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_instance_id: impl Into<String>) -> Self {
             Self {
                 process_instance_id: process_instance_id.into(),
@@ -11262,6 +10942,7 @@ pub mod design {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetProcessDefinitionResponse),
             params: &[
                 path(
                     "processInstanceId",
@@ -11318,7 +10999,6 @@ pub mod design {
             out.push_str("/v1.0/yida/processes/definitions/");
             push_segment(out, &self.process_instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("corpId", &self.corp_id);
@@ -11330,7 +11010,6 @@ pub mod design {
             q.push("systemType", &self.system_type);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -11368,10 +11047,9 @@ pub mod design {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_id`: Id of the process version, as shown in the process designer's URL.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_id: i64) -> Self {
             Self {
-                process_id: process_id,
+                process_id,
                 app_type: None,
                 system_token: None,
                 user_id: None,
@@ -11427,6 +11105,7 @@ pub mod design {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetProcessDesignResponse),
             params: &[
                 path(
                     "processId",
@@ -11460,13 +11139,11 @@ pub mod design {
             push_segment(out, &self.process_id);
             out.push_str("definitions/designs");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -11508,7 +11185,6 @@ pub mod design {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_code`: The process's code (`TPROC--...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_code: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -11579,6 +11255,7 @@ pub mod design {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetProcessDesignByCodeResponse),
             params: &[
                 query(
                     "appType",
@@ -11625,7 +11302,6 @@ pub mod design {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/designStructures");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -11634,7 +11310,6 @@ pub mod design {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -11689,7 +11364,6 @@ pub mod design {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Form values as JSON: field id to value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -11774,6 +11448,7 @@ pub mod design {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::PreviewPublishedProcessResponse),
             params: &[
                 body(
                     "appType",
@@ -11841,9 +11516,6 @@ pub mod design {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/preview");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -11931,7 +11603,6 @@ pub use design::*;
 #[cfg(feature = "forms")]
 /// Requests of the `forms` area (cargo feature `forms`).
 pub mod forms {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "forms")]
     /// Reply of CreateOrUpdateFormData.
@@ -12248,7 +11919,6 @@ pub mod forms {
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Values to write as JSON: field id to value.
         /// - `search_condition`: Filter as JSON: a list of conditions (`key`, `value`, `type`, `operator`, `componentName`) picking the instances to update.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -12317,6 +11987,7 @@ pub mod forms {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::CreateOrUpdateFormDataResponse),
             params: &[
                 body(
                     "appType",
@@ -12366,9 +12037,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/insertOrUpdate");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -12425,7 +12093,6 @@ pub mod forms {
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Values to write as JSON: field id to value.
         /// - `search_condition`: Filter as JSON: a list of conditions (`key`, `value`, `type`, `operator`, `componentName`) picking the instances to update.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -12506,6 +12173,7 @@ pub mod forms {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::CreateOrUpdateFormDataResponse),
             params: &[
                 body(
                     "appType",
@@ -12570,9 +12238,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/insertOrUpdate");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -12615,7 +12280,6 @@ pub mod forms {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_instance_id: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -12684,6 +12348,7 @@ pub mod forms {
             pagination: None,
             has_body: false,
             has_reply: false,
+            reply: None,
             params: &[
                 query(
                     "appType",
@@ -12733,7 +12398,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -12742,7 +12406,6 @@ pub mod forms {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -12784,7 +12447,6 @@ pub mod forms {
     impl GetFormDataByIdRequest {
         /// Starts a request with its required parameters.
         /// - `id`: The form instance's id (`FINST-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(id: impl Into<String>) -> Self {
             Self {
                 id: id.into(),
@@ -12842,6 +12504,7 @@ pub mod forms {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetFormDataByIDResponse),
             params: &[
                 path(
                     "id",
@@ -12883,14 +12546,12 @@ pub mod forms {
             out.push_str("/v1.0/yida/forms/instances/");
             push_segment(out, &self.id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("language", &self.language);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -12932,7 +12593,6 @@ pub mod forms {
     impl GetFormDataByIdV2Request {
         /// Starts a request with its required parameters.
         /// - `id`: The form instance's id (`FINST-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(id: impl Into<String>) -> Self {
             Self {
                 id: id.into(),
@@ -13016,6 +12676,7 @@ pub mod forms {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetFormDataByIDResponse),
             params: &[
                 path(
                     "id",
@@ -13078,7 +12739,6 @@ pub mod forms {
             out.push_str("/v2.0/yida/forms/instances/");
             push_segment(out, &self.id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -13088,7 +12748,6 @@ pub mod forms {
             q.push("useAlias", &self.use_alias);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -13148,7 +12807,6 @@ pub mod forms {
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `table_field_id`: Field id of the sub-form component (`tableField_...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: ListTableDataByFormInstanceIdTableIdArgs) -> Self {
             Self {
                 form_instance_id: args.form_instance_id,
@@ -13226,6 +12884,9 @@ pub mod forms {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: false,
             has_reply: true,
+            reply: Some(
+                &crate::model_meta::ListTableDataByFormInstanceIdTableIdResponse,
+            ),
             params: &[
                 path(
                     "formInstanceId",
@@ -13283,7 +12944,6 @@ pub mod forms {
             out.push_str("/v1.0/yida/forms/innerTables/");
             push_segment(out, &self.form_instance_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("formUuid", &self.form_uuid);
@@ -13294,7 +12954,6 @@ pub mod forms {
             q.push("tableFieldId", &self.table_field_id);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -13363,7 +13022,6 @@ pub mod forms {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Form values as JSON: field id to value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -13428,6 +13086,7 @@ pub mod forms {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SaveFormDataResponse),
             params: &[
                 body(
                     "appType",
@@ -13474,9 +13133,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -13530,7 +13186,6 @@ pub mod forms {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Form values as JSON: field id to value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -13609,6 +13264,7 @@ pub mod forms {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SaveFormDataResponse),
             params: &[
                 body(
                     "appType",
@@ -13670,9 +13326,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -13696,7 +13349,7 @@ pub mod forms {
     /// Permission: `Yida.Form.Read`.
     ///
     /// Note: The page and the official SDK mark every parameter optional, even the app code, secret key and user id that other form calls require.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct SearchEmployeeFieldValuesRequest {
         #[serde(rename = "appType")]
@@ -13738,22 +13391,8 @@ pub mod forms {
     }
     impl SearchEmployeeFieldValuesRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                create_from_time_gmt: None,
-                create_to_time_gmt: None,
-                form_uuid: None,
-                language: None,
-                modified_from_time_gmt: None,
-                modified_to_time_gmt: None,
-                originator_id: None,
-                search_field_json: None,
-                system_token: None,
-                target_field_json: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (body): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
@@ -13862,6 +13501,7 @@ pub mod forms {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SearchEmployeeFieldValuesResponse),
             params: &[
                 body(
                     "appType",
@@ -13944,9 +13584,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/employeeFields");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -14014,7 +13651,6 @@ pub mod forms {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -14145,6 +13781,7 @@ pub mod forms {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SearchFormDataIdListResponse),
             params: &[
                 path(
                     "appType",
@@ -14228,15 +13865,13 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/ids/");
             push_segment(out, &self.app_type);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.form_uuid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -14327,7 +13962,6 @@ pub mod forms {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -14464,6 +14098,7 @@ pub mod forms {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SearchFormDataIdListResponse),
             params: &[
                 path(
                     "appType",
@@ -14553,15 +14188,13 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/ids/");
             push_segment(out, &self.app_type);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.form_uuid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -14663,7 +14296,6 @@ pub mod forms {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -14809,6 +14441,7 @@ pub mod forms {
             pagination: Some(crate::PageStyle::CurrentPage),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SearchFormDatasResponse),
             params: &[
                 body(
                     "appType",
@@ -14913,9 +14546,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/search");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -15011,7 +14641,6 @@ pub mod forms {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -15149,6 +14778,7 @@ pub mod forms {
             pagination: Some(crate::PageStyle::CurrentPage),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SearchFormDatasResponse),
             params: &[
                 body(
                     "appType",
@@ -15244,9 +14874,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/search");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -15323,7 +14950,6 @@ pub mod forms {
         /// Also required, but usually set once on the client's app context: `systemToken`, `userId`.
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
         /// - `update_form_data_json`: Values to change as JSON: field id to new value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_instance_id: impl Into<String>,
             update_form_data_json: impl serde::Serialize,
@@ -15402,6 +15028,7 @@ pub mod forms {
             pagination: None,
             has_body: true,
             has_reply: false,
+            reply: None,
             params: &[
                 body(
                     "appType",
@@ -15463,9 +15090,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -15523,7 +15147,6 @@ pub mod forms {
         /// Also required, but usually set once on the client's app context: `systemToken`, `userId`.
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
         /// - `update_form_data_json`: Values to change as JSON: field id to new value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_instance_id: impl Into<String>,
             update_form_data_json: impl serde::Serialize,
@@ -15606,6 +15229,7 @@ pub mod forms {
             pagination: None,
             has_body: true,
             has_reply: false,
+            reply: None,
             params: &[
                 body(
                     "appType",
@@ -15670,9 +15294,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -15741,7 +15362,6 @@ pub mod forms {
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
         /// - `table_field_ids`: Field ids of the sub-forms to update, comma-separated (`tableField_a,tableField_b`).
         /// - `update_form_data_json`: New sub-form data as JSON: sub-form field id to its list of rows.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: UpdateSubTableV2Args) -> Self {
             Self {
                 app_type: None,
@@ -15825,6 +15445,7 @@ pub mod forms {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::UpdateSubTableV2Response),
             params: &[
                 body(
                     "appType",
@@ -15895,9 +15516,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/updateSubTable");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -15966,7 +15584,6 @@ pub mod forms {
         /// - `form_instance_id`: The form instance's id (`FINST-...`).
         /// - `table_field_id`: Field id of the sub-form component (`tableField_...`).
         /// - `update_sub_table_data_json`: Rows to change as a JSON list; each object holds the row's `rowId` and its new field values.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: UpdateSubTableByRowIdV2Args) -> Self {
             Self {
                 app_type: None,
@@ -16046,6 +15663,7 @@ pub mod forms {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::UpdateSubTableByRowIdV2Response),
             params: &[
                 body(
                     "appType",
@@ -16107,9 +15725,6 @@ pub mod forms {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/updateSubTableByRowId");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -16298,7 +15913,6 @@ pub use forms::*;
 #[cfg(feature = "login")]
 /// Requests of the `login` area (cargo feature `login`).
 pub mod login {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "login")]
     /// Reply of AppLoginCodeGen.
@@ -16367,7 +15981,6 @@ pub mod login {
         /// - `app_key`: Key of the DingTalk app that signs the request.
         /// - `sign_timestamp_str`: Timestamp used in the signature, as a string.
         /// - `signature`: Request signature; the scheme is not documented.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: AppLoginCodeGenArgs) -> Self {
             Self {
                 full_url: args.full_url,
@@ -16407,6 +16020,7 @@ pub mod login {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::AppLoginCodeGenResponse),
             params: &[
                 query(
                     "fullUrl",
@@ -16444,12 +16058,10 @@ pub mod login {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/authorizations/appLoginCodes");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("fullUrl", &self.full_url);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -16465,7 +16077,7 @@ pub mod login {
     /// Sent by [`Client::login`](crate::Client::login)`().login_code_gen(…)` or [`Client::send`](crate::Client::send).
     ///
     /// Note: No DingTalk doc page; described only by the official SDK. A POST whose only parameter travels in the query string; it sends no body.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct LoginCodeGenRequest {
         #[serde(rename = "userId", default, skip_serializing)]
@@ -16475,9 +16087,8 @@ pub mod login {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `userId`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self { user_id: None }
+            Self::default()
         }
         /// `userId` (query): DingTalk user to log in with the code.
         ///
@@ -16509,6 +16120,7 @@ pub mod login {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::LoginCodeGenResponse),
             params: &[
                 query(
                     "userId",
@@ -16522,11 +16134,9 @@ pub mod login {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/authorizations/loginCodes");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -16572,7 +16182,6 @@ pub use login::*;
 #[cfg(feature = "matrices")]
 /// Requests of the `matrices` area (cargo feature `matrices`).
 pub mod matrices {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "matrices")]
     /// Reply of DeleteMatrixDataByRowIds (v2.0).
@@ -16777,7 +16386,6 @@ pub mod matrices {
         /// - `matrix_id`: The matrix's id, shown in the platform's permission-matrix management.
         /// - `row_ids`: Comma-separated ids of the rows to delete (e.g. `row_123,row_456`).
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: DeleteMatrixDataByRowIdsV2Args) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -16827,6 +16435,7 @@ pub mod matrices {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::DeleteMatrixDataByRowIdsV2Response),
             params: &[
                 body(
                     "corpId",
@@ -16873,9 +16482,6 @@ pub mod matrices {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/matrices/remove");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -16928,7 +16534,6 @@ pub mod matrices {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `matrix_id`: The matrix's id, shown in the platform's permission-matrix management.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetMatrixDetailByIdV2Args) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -16989,6 +16594,7 @@ pub mod matrices {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetMatrixDetailByIdV2Response),
             params: &[
                 query(
                     "corpId",
@@ -17041,7 +16647,6 @@ pub mod matrices {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/matrices");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("corpId", &self.corp_id);
             q.push("env", &self.env);
@@ -17051,7 +16656,6 @@ pub mod matrices {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -17105,7 +16709,6 @@ pub mod matrices {
         /// - `matrix_id`: The matrix's id, shown in the platform's permission-matrix management.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
         /// - `data_json`: JSON list of rows keyed by column id (`column_xx`); a row with `rowId` updates that row (added if unknown), one with `"isNew": 1` and no rowId is added.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: SaveAndUpdateMatrixDataV2Args) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -17155,6 +16758,7 @@ pub mod matrices {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SaveAndUpdateMatrixDataV2Response),
             params: &[
                 body(
                     "corpId",
@@ -17201,9 +16805,6 @@ pub mod matrices {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/matrices/upsert");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -17259,7 +16860,6 @@ pub use matrices::*;
 #[cfg(feature = "metadata")]
 /// Requests of the `metadata` area (cargo feature `metadata`).
 pub mod metadata {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "metadata")]
     /// One data set (cube) the user is allowed to use.
@@ -17987,7 +17587,7 @@ pub mod metadata {
     /// DingTalk's page: [删除序列](https://open.dingtalk.com/document/development/delete-sequence).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given. The page documents no reply body; every parameter is optional on the page and in the SDK.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct DeleteSequenceRequest {
         #[serde(rename = "appType", default, skip_serializing)]
@@ -18003,15 +17603,8 @@ pub mod metadata {
     }
     impl DeleteSequenceRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                language: None,
-                sequence: None,
-                system_token: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (query): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
@@ -18063,6 +17656,7 @@ pub mod metadata {
             pagination: None,
             has_body: false,
             has_reply: false,
+            reply: None,
             params: &[
                 query(
                     "appType",
@@ -18103,7 +17697,6 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/deleteSequence");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("language", &self.language);
@@ -18111,15 +17704,11 @@ pub mod metadata {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
             fill(&mut self.user_id, ctx.value("userId"));
-        }
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// List the data sets (cubes) the user is allowed to use, a page at a time, optionally filtered by name.
@@ -18158,7 +17747,6 @@ pub mod metadata {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `page_number`: Page to fetch, from 1.
         /// - `page_size`: Items per page, at most 100.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             corp_id: impl Into<String>,
             page_number: i64,
@@ -18168,8 +17756,8 @@ pub mod metadata {
                 app_type: None,
                 corp_id: corp_id.into(),
                 keywords: None,
-                page_number: page_number,
-                page_size: page_size,
+                page_number,
+                page_size,
                 system_token: None,
                 user_id: None,
             }
@@ -18225,6 +17813,7 @@ pub mod metadata {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetAllAuthCubesResponse),
             params: &[
                 body(
                     "appType",
@@ -18274,9 +17863,6 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/metadata/allAuthCubes/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -18313,7 +17899,6 @@ pub mod metadata {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(corp_id: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -18366,6 +17951,7 @@ pub mod metadata {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetDbConfigResponse),
             params: &[
                 query(
                     "appType",
@@ -18397,14 +17983,12 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/metadata/dbConfigs");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("corpId", &self.corp_id);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -18443,7 +18027,6 @@ pub mod metadata {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -18498,6 +18081,7 @@ pub mod metadata {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetFieldDefByUuidResponse),
             params: &[
                 query(
                     "appType",
@@ -18529,14 +18113,12 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/formFields");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("formUuid", &self.form_uuid);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -18577,7 +18159,6 @@ pub mod metadata {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -18649,6 +18230,7 @@ pub mod metadata {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetFormComponentAliasListV2Response),
             params: &[
                 path(
                     "appType",
@@ -18690,17 +18272,15 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/component/alias/");
             push_segment(out, &self.app_type);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.form_uuid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("language", &self.language);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
             q.push("version", &self.version);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -18744,7 +18324,6 @@ pub mod metadata {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -18816,6 +18395,7 @@ pub mod metadata {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetFormComponentDefinitionListResponse),
             params: &[
                 path(
                     "appType",
@@ -18857,17 +18437,15 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/definitions/");
             push_segment(out, &self.app_type);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.form_uuid);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("language", &self.language);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
             q.push("version", &self.version);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -18892,7 +18470,7 @@ pub mod metadata {
     /// Permission: `Yida.Form.Read`.
     ///
     /// Note: The page of results (`totalCount`, `currentPage`, `data`) sits inside `result`, not at the top level of the reply.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetFormListInAppRequest {
         #[serde(rename = "appType", default, skip_serializing)]
@@ -18912,16 +18490,8 @@ pub mod metadata {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                form_types: None,
-                page_number: None,
-                page_size: None,
-                system_token: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (query): The Yida app's code (`APP_...`).
         ///
@@ -18984,6 +18554,7 @@ pub mod metadata {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetFormListInAppResponse),
             params: &[
                 query(
                     "appType",
@@ -19022,7 +18593,6 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("formTypes", &self.form_types);
@@ -19031,7 +18601,6 @@ pub mod metadata {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -19084,7 +18653,6 @@ pub mod metadata {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `cube_code`: The data set's code, as GetAllAuthCubes returns it.
         /// - `cube_tenant_id`: Tenant that owns the data set.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetSimpleCubeModelListArgs) -> Self {
             Self {
                 app_type: None,
@@ -19141,6 +18709,7 @@ pub mod metadata {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetSimpleCubeModelListResponse),
             params: &[
                 query(
                     "appType",
@@ -19184,7 +18753,6 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/metadata/simpleCubeModelLists");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("corpId", &self.corp_id);
@@ -19193,7 +18761,6 @@ pub mod metadata {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -19233,7 +18800,6 @@ pub mod metadata {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_type`: Page type: `receipt` (plain form), `process` (workflow) or `report`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_type: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -19294,6 +18860,7 @@ pub mod metadata {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::ListNavigationByFormTypeResponse),
             params: &[
                 query(
                     "appType",
@@ -19334,7 +18901,6 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/navigations");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("formType", &self.form_type);
@@ -19342,7 +18908,6 @@ pub mod metadata {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -19392,14 +18957,13 @@ pub mod metadata {
         /// - `app_key`: The Yida app's code (`APP_...`).
         /// - `page_index`: Page to fetch, from 1.
         /// - `page_size`: Items per page, at most 100.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(app_key: impl Into<String>, page_index: i64, page_size: i64) -> Self {
             Self {
                 app_key: app_key.into(),
                 form_type_list: None,
                 language: None,
-                page_index: page_index,
-                page_size: page_size,
+                page_index,
+                page_size,
                 system_token: None,
                 user_id: None,
             }
@@ -19456,6 +19020,7 @@ pub mod metadata {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::PageFormBaseInfosResponse),
             params: &[
                 body(
                     "appKey",
@@ -19508,9 +19073,6 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/forms/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -19530,7 +19092,7 @@ pub mod metadata {
     /// DingTalk's page: [更新状态](https://open.dingtalk.com/document/development/update-status).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs: closed to new apps, no replacement named, and no permission scope given. Neither the page nor the SDK says which status values exist; the SDK's own summary for it is 'unknown'. No reply body is documented.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateStatusRequest {
         #[serde(rename = "appType")]
@@ -19557,17 +19119,8 @@ pub mod metadata {
     }
     impl UpdateStatusRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                error_lines: None,
-                import_sequence: None,
-                language: None,
-                status: None,
-                system_token: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (body): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
@@ -19629,6 +19182,7 @@ pub mod metadata {
             pagination: None,
             has_body: true,
             has_reply: false,
+            reply: None,
             params: &[
                 body(
                     "appType",
@@ -19681,17 +19235,11 @@ pub mod metadata {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/status");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
             fill(&mut self.user_id, ctx.value("userId"));
-        }
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// The `metadata` operations, from [`Client::metadata`](crate::Client::metadata).
@@ -19815,7 +19363,6 @@ pub use metadata::*;
 #[cfg(feature = "printing")]
 /// Requests of the `printing` area (cargo feature `printing`).
 pub mod printing {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "printing")]
     /// One app in a GetPrintAppInfo reply.
@@ -19905,7 +19452,7 @@ pub mod printing {
     /// Sent by [`Client::printing`](crate::Client::printing)`().get_print_app_info(…)` or [`Client::send`](crate::Client::send).
     ///
     /// Note: No DingTalk doc page; described only by the official SDK.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetPrintAppInfoRequest {
         #[serde(rename = "nameLike", default, skip_serializing)]
@@ -19917,12 +19464,8 @@ pub mod printing {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `userId`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                name_like: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `nameLike` (query): Search keyword to narrow the list by name.
         pub fn name_like(mut self, name_like: impl Into<String>) -> Self {
@@ -19959,6 +19502,7 @@ pub mod printing {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetPrintAppInfoResponse),
             params: &[
                 query(
                     "nameLike",
@@ -19978,12 +19522,10 @@ pub mod printing {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/printTemplates/printAppInfos");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("nameLike", &self.name_like);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -20016,7 +19558,6 @@ pub mod printing {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -20067,6 +19608,7 @@ pub mod printing {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetPrintDictionaryResponse),
             params: &[
                 query(
                     "appType",
@@ -20093,14 +19635,12 @@ pub mod printing {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/printTemplates/printDictionaries");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("formUuid", &self.form_uuid);
             q.push("userId", &self.user_id);
             q.push("version", &self.version);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.user_id, ctx.value("userId"));
@@ -20119,7 +19659,7 @@ pub mod printing {
     /// DingTalk's page: [批量发起回调](https://open.dingtalk.com/document/development/initiate-multiple-callbacks).
     ///
     /// Note: Listed under DingTalk's historical (not recommended) docs since 2021-12-15: closed to new apps, no replacement named, and no permission scope given (new applications closed). Every parameter is optional on the page and in the SDK; no reply body is documented.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct RenderBatchCallbackRequest {
         #[serde(rename = "appType")]
@@ -20161,22 +19701,8 @@ pub mod printing {
     }
     impl RenderBatchCallbackRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                corp_id: None,
-                file_size: None,
-                language: None,
-                namespace: None,
-                oss_url: None,
-                sequence_id: None,
-                source: None,
-                status: None,
-                system_token: None,
-                time_zone: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (body): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
@@ -20265,6 +19791,7 @@ pub mod printing {
             pagination: None,
             has_body: true,
             has_reply: false,
+            reply: None,
             params: &[
                 body(
                     "appType",
@@ -20322,17 +19849,11 @@ pub mod printing {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/printings/callbacks/batch");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
             fill(&mut self.user_id, ctx.value("userId"));
-        }
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// Save the design of a form's print template.
@@ -20380,7 +19901,6 @@ pub mod printing {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -20467,6 +19987,7 @@ pub mod printing {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SavePrintTplDetailInfoResponse),
             params: &[
                 body(
                     "appType",
@@ -20529,9 +20050,6 @@ pub mod printing {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/printTemplates/printTplDetailInfos");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.user_id, ctx.value("userId"));
@@ -20597,7 +20115,6 @@ pub use printing::*;
 #[cfg(feature = "processes")]
 /// Requests of the `processes` area (cargo feature `processes`).
 pub mod processes {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "processes")]
     /// A person on a process instance (originator or current approver).
@@ -21201,7 +20718,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_instance_id`: The process instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_instance_id: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -21270,6 +20786,7 @@ pub mod processes {
             pagination: None,
             has_body: false,
             has_reply: false,
+            reply: None,
             params: &[
                 query(
                     "appType",
@@ -21319,7 +20836,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -21328,7 +20844,6 @@ pub mod processes {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -21372,7 +20887,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `id`: The process instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(id: impl Into<String>) -> Self {
             Self {
                 id: id.into(),
@@ -21436,6 +20950,7 @@ pub mod processes {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetInstanceByIdResponse),
             params: &[
                 path(
                     "id",
@@ -21477,14 +20992,12 @@ pub mod processes {
             out.push_str("/v1.0/yida/processes/instancesInfos/");
             push_segment(out, &self.id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("language", &self.language);
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -21531,7 +21044,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `id`: The process instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(id: impl Into<String>) -> Self {
             Self {
                 id: id.into(),
@@ -21615,6 +21127,7 @@ pub mod processes {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetInstanceByIdResponse),
             params: &[
                 path(
                     "id",
@@ -21677,7 +21190,6 @@ pub mod processes {
             out.push_str("/v2.0/yida/processes/instancesInfos/");
             push_segment(out, &self.id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -21687,7 +21199,6 @@ pub mod processes {
             q.push("useAlias", &self.use_alias);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -21767,7 +21278,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 page_number: None,
@@ -21917,6 +21427,7 @@ pub mod processes {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetInstanceIdListResponse),
             params: &[
                 query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
                 query(
@@ -22024,12 +21535,10 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instanceIds");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -22129,7 +21638,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 page_number: None,
@@ -22293,6 +21801,7 @@ pub mod processes {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetInstanceIdListResponse),
             params: &[
                 query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
                 query(
@@ -22415,12 +21924,10 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instanceIds");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -22524,7 +22031,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 page_number: None,
@@ -22693,6 +22199,7 @@ pub mod processes {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetInstancesResponse),
             params: &[
                 query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
                 query(
@@ -22815,12 +22322,10 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -22921,7 +22426,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 page_number: None,
@@ -23088,6 +22592,7 @@ pub mod processes {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetInstancesResponse),
             params: &[
                 query("pageNumber", crate::ParamType::I64, 0, "Page to fetch, from 1."),
                 query(
@@ -23207,12 +22712,10 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instances");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -23276,7 +22779,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_instance_ids`: Process instance ids to fetch, separated by commas.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_instance_ids: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -23355,6 +22857,7 @@ pub mod processes {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetInstancesByIdListResponse),
             params: &[
                 query(
                     "appType",
@@ -23410,7 +22913,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances/searchWithIds");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -23420,7 +22922,6 @@ pub mod processes {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -23462,7 +22963,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_instance_id`: The process instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_instance_id: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -23531,6 +23031,7 @@ pub mod processes {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetOperationRecordsResponse),
             params: &[
                 query(
                     "appType",
@@ -23580,7 +23081,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/operationRecords");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -23589,7 +23089,6 @@ pub mod processes {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -23662,7 +23161,6 @@ pub mod processes {
         /// - `proc_instance_id`: The process instance's id.
         /// - `target_activity_id`: Id of the node to send the instance back to (see GetOperationRecords).
         /// - `task_id`: Id of the current task (see GetOperationRecords).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: RestartInstanceV2Args) -> Self {
             Self {
                 app_type: None,
@@ -23737,6 +23235,7 @@ pub mod processes {
             pagination: None,
             has_body: true,
             has_reply: false,
+            reply: None,
             params: &[
                 body(
                     "appType",
@@ -23804,9 +23303,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instances/restartInstance");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -23865,7 +23361,6 @@ pub mod processes {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Form values as JSON: field id to value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -23950,6 +23445,7 @@ pub mod processes {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::StartInstanceResponse),
             params: &[
                 body(
                     "appType",
@@ -24014,9 +23510,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances/start");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -24080,7 +23573,6 @@ pub mod processes {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
         /// - `form_data_json`: Form values as JSON: field id to value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             form_uuid: impl Into<String>,
             form_data_json: impl serde::Serialize,
@@ -24179,6 +23671,7 @@ pub mod processes {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::StartInstanceResponse),
             params: &[
                 body(
                     "appType",
@@ -24258,9 +23751,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/processes/instances/start");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -24306,7 +23796,6 @@ pub mod processes {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_instance_id`: The process instance's id.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(process_instance_id: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -24377,6 +23866,7 @@ pub mod processes {
             pagination: None,
             has_body: false,
             has_reply: false,
+            reply: None,
             params: &[
                 query(
                     "appType",
@@ -24426,7 +23916,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances/terminate");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -24435,7 +23924,6 @@ pub mod processes {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -24483,7 +23971,6 @@ pub mod processes {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_instance_id`: The process instance's id.
         /// - `update_form_data_json`: Values to change as JSON: field id to new value.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             process_instance_id: impl Into<String>,
             update_form_data_json: impl serde::Serialize,
@@ -24550,6 +24037,7 @@ pub mod processes {
             pagination: None,
             has_body: true,
             has_reply: false,
+            reply: None,
             params: &[
                 body(
                     "appType",
@@ -24596,9 +24084,6 @@ pub mod processes {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/instances");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -24758,7 +24243,6 @@ pub use processes::*;
 #[cfg(feature = "roles")]
 /// Requests of the `roles` area (cargo feature `roles`).
 pub mod roles {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "roles")]
     /// Reply of BatchAddOrUpdateRoleMembers (v2.0).
@@ -24914,7 +24398,6 @@ pub mod roles {
         /// - `role_uuid`: The role's id (`ROLE-...`), shown in the platform's role management.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
         /// - `members_info`: JSON list of `{memberId, manageScopes}`: the member's user id and the comma-separated ids they manage, or `all`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: BatchAddOrUpdateRoleMembersV2Args) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -24976,6 +24459,7 @@ pub mod roles {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::BatchAddOrUpdateRoleMembersV2Response),
             params: &[
                 body(
                     "corpId",
@@ -25034,9 +24518,6 @@ pub mod roles {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/roles/upsert");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -25099,7 +24580,6 @@ pub mod roles {
         /// - `member_ids`: Comma-separated user ids of the members to remove.
         /// - `role_uuid`: The role's id (`ROLE-...`), shown in the platform's role management.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: BatchDeleteRoleMembersV2Args) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -25161,6 +24641,7 @@ pub mod roles {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::BatchDeleteRoleMembersV2Response),
             params: &[
                 body(
                     "corpId",
@@ -25219,9 +24700,6 @@ pub mod roles {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/roles/remove");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -25274,7 +24752,6 @@ pub mod roles {
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `role_uuid`: The role's id (`ROLE-...`), shown in the platform's role management.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetRoleDetailByIdV2Args) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -25333,6 +24810,7 @@ pub mod roles {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetRoleDetailByIdV2Response),
             params: &[
                 query(
                     "corpId",
@@ -25385,7 +24863,6 @@ pub mod roles {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/resources/roles");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("corpId", &self.corp_id);
             q.push("env", &self.env);
@@ -25395,7 +24872,6 @@ pub mod roles {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
         }
@@ -25450,7 +24926,6 @@ pub use roles::*;
 #[cfg(feature = "search")]
 /// Requests of the `search` area (cargo feature `search`).
 pub mod search {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "search")]
     /// One form instance in a SearchFormDataRemovalTableData result.
@@ -25916,7 +25391,6 @@ pub mod search {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -26045,6 +25519,7 @@ pub mod search {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SearchFormDataRemovalTableDataResponse),
             params: &[
                 body(
                     "appType",
@@ -26125,9 +25600,6 @@ pub mod search {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -26217,7 +25689,6 @@ pub mod search {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -26350,6 +25821,7 @@ pub mod search {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SearchFormDataSecondGenerationResponse),
             params: &[
                 body(
                     "appType",
@@ -26430,9 +25902,6 @@ pub mod search {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/advances/queryAll");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -26525,7 +25994,6 @@ pub mod search {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -26672,6 +26140,7 @@ pub mod search {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::SearchFormDataSecondGenerationResponse),
             params: &[
                 body(
                     "appType",
@@ -26767,9 +26236,6 @@ pub mod search {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v2.0/yida/forms/instances/advances/queryAll");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -26856,7 +26322,6 @@ pub mod search {
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `form_uuid`: The form's code (`FORM-...`).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(form_uuid: impl Into<String>) -> Self {
             Self {
                 app_type: None,
@@ -26989,6 +26454,9 @@ pub mod search {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: true,
             has_reply: true,
+            reply: Some(
+                &crate::model_meta::SearchFormDataSecondGenerationNoTableFieldResponse,
+            ),
             params: &[
                 body(
                     "appType",
@@ -27069,9 +26537,6 @@ pub mod search {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/forms/instances/advances/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -27171,7 +26636,6 @@ pub use search::*;
 #[cfg(feature = "tasks")]
 /// Requests of the `tasks` area (cargo feature `tasks`).
 pub mod tasks {
-    #[allow(unused_imports)]
     use crate::__private::meta::*;
     #[cfg(feature = "tasks")]
     /// Reply of ExecuteBatchTask: how many tasks went through.
@@ -28125,7 +27589,6 @@ pub mod tasks {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `out_result`: Action for every task: `agree` or `disagree`.
         /// - `task_information_list`: Tasks to act on: a JSON array of `{taskId, formInstId}` objects (ids as strings).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(
             out_result: crate::ExecuteBatchTaskOutResult,
             task_information_list: impl serde::Serialize,
@@ -28133,7 +27596,7 @@ pub mod tasks {
             Self {
                 app_type: None,
                 env: None,
-                out_result: out_result,
+                out_result,
                 remark: None,
                 system_token: None,
                 task_information_list: crate::JsonText::from_value(
@@ -28200,6 +27663,7 @@ pub mod tasks {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::ExecuteBatchTaskResponse),
             params: &[
                 body(
                     "appType",
@@ -28255,9 +27719,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/batches/execute");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -28324,7 +27785,6 @@ pub mod tasks {
         /// - `out_result`: Decision: `agree` or `disagree`.
         /// - `process_instance_id`: The process instance's id.
         /// - `remark`: Approval comment.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: ExecutePlatformTaskArgs) -> Self {
             Self {
                 app_type: None,
@@ -28404,6 +27864,7 @@ pub mod tasks {
             pagination: None,
             has_body: true,
             has_reply: false,
+            reply: None,
             params: &[
                 body(
                     "appType",
@@ -28469,9 +27930,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/platformTasks/execute");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -28551,7 +28009,6 @@ pub mod tasks {
         /// - `process_instance_id`: The process instance's id.
         /// - `remark`: Approval comment.
         /// - `task_id`: The approval task to act on, e.g. from GetRunningTasks.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: ExecuteTaskArgs) -> Self {
             Self {
                 app_type: None,
@@ -28644,6 +28101,7 @@ pub mod tasks {
             pagination: None,
             has_body: true,
             has_reply: false,
+            reply: None,
             params: &[
                 body(
                     "appType",
@@ -28730,9 +28188,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/execute");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -28796,7 +28251,6 @@ pub mod tasks {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetCorpAccomplishmentTasksArgs) -> Self {
             Self {
                 corp_id: args.corp_id,
@@ -28893,6 +28347,7 @@ pub mod tasks {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetCorpAccomplishmentTasksResponse),
             params: &[
                 path(
                     "corpId",
@@ -28973,10 +28428,9 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/completedTasks/");
             push_segment(out, &self.corp_id);
-            out.push_str("/");
+            out.push('/');
             push_segment(out, &self.user_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appTypes", &self.app_types);
             q.push("createFromTimeGMT", &self.create_from_time_gmt);
@@ -28989,7 +28443,6 @@ pub mod tasks {
             q.push("processCodes", &self.process_codes);
             q.push("token", &self.token);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
             fill(&mut self.language, ctx.value("language"));
@@ -29070,7 +28523,6 @@ pub mod tasks {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetCorpTasksArgs) -> Self {
             Self {
                 app_types: None,
@@ -29162,6 +28614,7 @@ pub mod tasks {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetCorpTasksResponse),
             params: &[
                 query(
                     "appTypes",
@@ -29242,7 +28695,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/corpTasks");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appTypes", &self.app_types);
             q.push("corpId", &self.corp_id);
@@ -29257,7 +28709,6 @@ pub mod tasks {
             q.push("token", &self.token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.user_id, ctx.value("userId"));
@@ -29334,7 +28785,6 @@ pub mod tasks {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetMeCorpSubmissionArgs) -> Self {
             Self {
                 user_id: None,
@@ -29429,6 +28879,7 @@ pub mod tasks {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetMeCorpSubmissionResponse),
             params: &[
                 path(
                     "userId",
@@ -29510,7 +28961,6 @@ pub mod tasks {
             out.push_str("/v1.0/yida/tasks/myCorpSubmission/");
             push_segment(out, &self.user_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appTypes", &self.app_types);
             q.push("corpId", &self.corp_id);
@@ -29524,7 +28974,6 @@ pub mod tasks {
             q.push("processCodes", &self.process_codes);
             q.push("token", &self.token);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
             fill(&mut self.language, ctx.value("language"));
@@ -29608,7 +29057,6 @@ pub mod tasks {
         /// Also required, but usually set once on the client's app context: `userId`.
         /// - `corp_id`: The company's DingTalk corp id.
         /// - `token`: Task-list token: uppercase hex of md5(corpId + userId + code).
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetNotifyMeArgs) -> Self {
             Self {
                 user_id: None,
@@ -29721,6 +29169,7 @@ pub mod tasks {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetNotifyMeResponse),
             params: &[
                 path(
                     "userId",
@@ -29814,7 +29263,6 @@ pub mod tasks {
             out.push_str("/v1.0/yida/corpNotifications/");
             push_segment(out, &self.user_id);
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appTypes", &self.app_types);
             q.push("corpId", &self.corp_id);
@@ -29830,7 +29278,6 @@ pub mod tasks {
             q.push("processCodes", &self.process_codes);
             q.push("token", &self.token);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.user_id, ctx.value("userId"));
             fill(&mut self.language, ctx.value("language"));
@@ -29897,7 +29344,6 @@ pub mod tasks {
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
         /// - `process_instance_id_list`: Process instance ids, comma-separated.
         /// - `user_corp_id`: Corp id of the company the user belongs to.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: GetRunningTaskListArgs) -> Self {
             Self {
                 app_type: None,
@@ -29953,6 +29399,7 @@ pub mod tasks {
             pagination: None,
             has_body: true,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetRunningTaskListResponse),
             params: &[
                 body(
                     "appType",
@@ -29990,9 +29437,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/runningTasks/query");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.system_token, ctx.value("systemToken"));
@@ -30014,7 +29458,7 @@ pub mod tasks {
     /// Permission: `Yida.Task.Read`.
     ///
     /// Note: The page and the SDK mark every parameter optional.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetRunningTasksRequest {
         #[serde(rename = "appType", default, skip_serializing)]
@@ -30032,16 +29476,8 @@ pub mod tasks {
     }
     impl GetRunningTasksRequest {
         /// Starts a request with its required parameters.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                env: None,
-                language: None,
-                process_instance_id: None,
-                system_token: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (query): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
@@ -30105,6 +29541,7 @@ pub mod tasks {
             pagination: None,
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetRunningTasksResponse),
             params: &[
                 query(
                     "appType",
@@ -30154,7 +29591,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/processes/tasks/getRunningTasks");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("env", &self.env);
@@ -30163,15 +29599,11 @@ pub mod tasks {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
             fill(&mut self.user_id, ctx.value("userId"));
-        }
-        fn check(&self) -> Result<(), crate::ParamError> {
-            Ok(())
         }
     }
     /// List the process instances copied (CC'd) to a user within one Yida app.
@@ -30181,7 +29613,7 @@ pub mod tasks {
     /// Sent by [`Client::tasks`](crate::Client::tasks)`().get_task_copies(…)` or [`Client::send`](crate::Client::send).
     /// DingTalk's page: [查询抄送我的任务列表（应用维度）](https://open.dingtalk.com/document/development/query-copied-my-task-list-application-dimension).
     /// Permission: `Yida.Task.Read`.
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetTaskCopiesRequest {
         #[serde(rename = "appType", default, skip_serializing)]
@@ -30211,21 +29643,8 @@ pub mod tasks {
         /// Starts a request with its required parameters.
         ///
         /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new() -> Self {
-            Self {
-                app_type: None,
-                create_from_time_gmt: None,
-                create_to_time_gmt: None,
-                env: None,
-                keyword: None,
-                language: None,
-                page_number: None,
-                page_size: None,
-                process_codes: None,
-                system_token: None,
-                user_id: None,
-            }
+            Self::default()
         }
         /// `appType` (query): The Yida app's code (`APP_...`).
         ///
@@ -30315,6 +29734,7 @@ pub mod tasks {
             pagination: Some(crate::PageStyle::PageNumber),
             has_body: false,
             has_reply: true,
+            reply: Some(&crate::model_meta::GetTaskCopiesResponse),
             params: &[
                 query(
                     "appType",
@@ -30389,7 +29809,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/taskCopies");
         }
-        #[allow(unused_variables)]
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("appType", &self.app_type);
             q.push("createFromTimeGMT", &self.create_from_time_gmt);
@@ -30403,7 +29822,6 @@ pub mod tasks {
             q.push("systemToken", &self.system_token);
             q.push("userId", &self.user_id);
         }
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -30492,7 +29910,6 @@ pub mod tasks {
         /// - `process_instance_id`: The process instance's id.
         /// - `remark`: Comment recorded with the transfer.
         /// - `task_id`: The task to transfer, e.g. from GetRunningTasks.
-        #[allow(clippy::too_many_arguments, clippy::new_without_default)]
         pub fn new(args: RedirectTaskArgs) -> Self {
             Self {
                 app_type: None,
@@ -30570,6 +29987,7 @@ pub mod tasks {
             pagination: None,
             has_body: true,
             has_reply: false,
+            reply: None,
             params: &[
                 body(
                     "appType",
@@ -30643,9 +30061,6 @@ pub mod tasks {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/tasks/redirect");
         }
-        #[allow(unused_variables)]
-        fn write_query(&self, q: &mut crate::__private::QueryWriter) {}
-        #[allow(unused_variables)]
         fn fill_context(&mut self, ctx: &crate::AppContext) {
             fill(&mut self.app_type, ctx.value("appType"));
             fill(&mut self.language, ctx.value("language"));
@@ -31840,4 +31255,7761 @@ pub(crate) static OP_METAS: [Option<&crate::OperationMeta>; 125] = [
 /// ordered by area, action and version.
 pub fn operations() -> Vec<&'static crate::OperationMeta> {
     OP_METAS.iter().flatten().copied().collect()
+}
+/// Descriptors of the models parameters and replies use.
+pub(crate) mod model_meta {
+    #[cfg(feature = "login")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static AppLoginCodeGenResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "AppLoginCodeGenResponse",
+        doc: "Reply of AppLoginCodeGen.",
+        fields: &[
+            crate::FieldMeta {
+                name: "loginCode",
+                ty: crate::ParamType::String,
+                doc: "The one-time login code.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "roles")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BatchAddOrUpdateRoleMembersV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "BatchAddOrUpdateRoleMembersV2Response",
+        doc: "Reply of BatchAddOrUpdateRoleMembers (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "roles")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BatchDeleteRoleMembersV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "BatchDeleteRoleMembersV2Response",
+        doc: "Reply of BatchDeleteRoleMembers (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "batch")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BatchGetFormDataByIdListResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "BatchGetFormDataByIdListResponse",
+        doc: "Reply of BatchGetFormDataByIdList.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::BatchGetFormDataByIdListResult,
+                    ),
+                ),
+                doc: "The form instances found.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "batch")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BatchGetFormDataByIdListResult: crate::ModelMeta = crate::ModelMeta {
+        name: "BatchGetFormDataByIdListResult",
+        doc: "One form instance returned by BatchGetFormDataByIdList.",
+        fields: &[
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creatorUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the instance's creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formData",
+                ty: crate::ParamType::Json,
+                doc: "The instance's values: field id to value.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The form instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::I64,
+                doc: "The instance's primary key in Yida's database.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceValue",
+                ty: crate::ParamType::JsonText,
+                doc: "The instance's values in Yida's raw component format; sent when `needFormInstanceValue` is set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifier",
+                ty: crate::ParamType::String,
+                doc: "User id of the last person to modify the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifyUser",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::BatchGetFormDataByIdListUser,
+                ),
+                doc: "Who last modified the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originator",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::BatchGetFormDataByIdListUser,
+                ),
+                doc: "Who submitted the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "sequence",
+                ty: crate::ParamType::String,
+                doc: "Batch number of the import that created the instance, if any.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "serialNumber",
+                ty: crate::ParamType::String,
+                doc: "The instance's serial number.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "The instance's title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "version",
+                ty: crate::ParamType::I64,
+                doc: "Version of the form schema the instance belongs to.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "batch")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BatchGetFormDataByIdListUser: crate::ModelMeta = crate::ModelMeta {
+        name: "BatchGetFormDataByIdListUser",
+        doc: "A person on a form instance (submitter or last modifier).",
+        fields: &[
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::BatchGetFormDataByIdListUserName,
+                ),
+                doc: "The person's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "batch")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BatchGetFormDataByIdListUserName: crate::ModelMeta = crate::ModelMeta {
+        name: "BatchGetFormDataByIdListUserName",
+        doc: "A person's name in Chinese and English.",
+        fields: &[
+            crate::FieldMeta {
+                name: "nameInChinese",
+                ty: crate::ParamType::String,
+                doc: "Name in Chinese.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Name in English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "batch")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BatchSaveFormDataResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "BatchSaveFormDataResponse",
+        doc: "Reply of BatchSaveFormData.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Ids of the created form instances.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "batch")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BatchUpdateFormDataByInstanceIdResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "BatchUpdateFormDataByInstanceIdResponse",
+        doc: "Reply of BatchUpdateFormDataByInstanceId.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Ids of the updated form instances.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "batch")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BatchUpdateFormDataByInstanceMapResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "BatchUpdateFormDataByInstanceMapResponse",
+        doc: "Reply of BatchUpdateFormDataByInstanceMap.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Ids of the form instances updated successfully.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BuyAuthorizationOrderResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "BuyAuthorizationOrderResponse",
+        doc: "Reply of BuyAuthorizationOrder.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static BuyFreshOrderResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "BuyFreshOrderResponse",
+        doc: "Reply of BuyFreshOrder.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "agents")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static CancelAgentTaskV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "CancelAgentTaskV2Response",
+        doc: "Reply of CancelAgentTask (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "errorCode",
+                ty: crate::ParamType::String,
+                doc: "Error code when the call failed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "errorMsg",
+                ty: crate::ParamType::String,
+                doc: "Error message when the call failed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the delegation was revoked.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static CheckCloudAccountStatusResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "CheckCloudAccountStatusResponse",
+        doc: "Reply of CheckCloudAccountStatus.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the activation check passed.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "agents")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static CreateAgentTaskV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "CreateAgentTaskV2Response",
+        doc: "Reply of CreateAgentTask (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "errorCode",
+                ty: crate::ParamType::String,
+                doc: "Error code when the call failed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "errorMsg",
+                ty: crate::ParamType::String,
+                doc: "Error message when the call failed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::String,
+                doc: "The new delegation's id (`agentUuid`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static CreateOrUpdateFormDataResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "CreateOrUpdateFormDataResponse",
+        doc: "Reply of CreateOrUpdateFormData.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Ids of the form instances that were updated or created.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "matrices")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static DeleteMatrixDataByRowIdsV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "DeleteMatrixDataByRowIdsV2Response",
+        doc: "Reply of DeleteMatrixDataByRowIds (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "apps")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static DeployFunctionCallbackResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "DeployFunctionCallbackResponse",
+        doc: "Reply of DeployFunctionCallback.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether Yida accepted the notice.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ExecuteBatchTaskResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ExecuteBatchTaskResponse",
+        doc: "Reply of ExecuteBatchTask: how many tasks went through.",
+        fields: &[
+            crate::FieldMeta {
+                name: "failNumber",
+                ty: crate::ParamType::I64,
+                doc: "Number of tasks that could not be executed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "successNumber",
+                ty: crate::ParamType::I64,
+                doc: "Number of tasks executed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "total",
+                ty: crate::ParamType::I64,
+                doc: "Number of tasks submitted.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "apps")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ExecuteCustomApiResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ExecuteCustomApiResponse",
+        doc: "Reply of ExecuteCustomApi.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::String,
+                doc: "What the custom API returned, as text.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ExpireCommodityResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ExpireCommodityResponse",
+        doc: "Reply of ExpireCommodity.",
+        fields: &[
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Outcome message.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the commodity was expired.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetActivationCodeByCallerUnionIdResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetActivationCodeByCallerUnionIdResponse",
+        doc: "Reply of GetActivationCodeByCallerUnionId.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::String,
+                doc: "The activation code.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetActivityButtonListButton: crate::ModelMeta = crate::ModelMeta {
+        name: "GetActivityButtonListButton",
+        doc: "One button on a process node.",
+        fields: &[
+            crate::FieldMeta {
+                name: "aliasInChinese",
+                ty: crate::ParamType::String,
+                doc: "The button's label in Chinese.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "aliasInEnglish",
+                ty: crate::ParamType::String,
+                doc: "The button's label in English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetActivityButtonListResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetActivityButtonListResponse",
+        doc: "Reply of GetActivityButtonList.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetActivityButtonListButton,
+                    ),
+                ),
+                doc: "The node's buttons.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetActivityListActivity: crate::ModelMeta = crate::ModelMeta {
+        name: "GetActivityListActivity",
+        doc: "One node of a process design.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::String,
+                doc: "Id of the node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityName",
+                ty: crate::ParamType::String,
+                doc: "The node's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityNameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "The node's name in English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetActivityListResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetActivityListResponse",
+        doc: "Reply of GetActivityList.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetActivityListActivity),
+                ),
+                doc: "The process's nodes.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "agents")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetAgentTasksV2Agent: crate::ModelMeta = crate::ModelMeta {
+        name: "GetAgentTasksV2Agent",
+        doc: "One delegation of workflow approvals from one user to another.",
+        fields: &[
+            crate::FieldMeta {
+                name: "agentCategory",
+                ty: crate::ParamType::String,
+                doc: "What is delegated: `STAR` (processes to submit) or `EXECUTE` (processes to handle).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "agentCreateGMT",
+                ty: crate::ParamType::String,
+                doc: "When the delegation was created (ISO 8601, e.g. `2025-10-22T11:06Z`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "agentEndGMT",
+                ty: crate::ParamType::String,
+                doc: "When the delegation ends (ISO 8601).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "agentName",
+                ty: crate::ParamType::String,
+                doc: "Name of the delegate.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "agentRangeType",
+                ty: crate::ParamType::String,
+                doc: "Scope: `ALL` (every workflow) or `PART` (only those in agentRangeValue).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "agentRangeValue",
+                ty: crate::ParamType::JsonText,
+                doc: "For `PART`: JSON list of `{appType, formUuid}` objects; empty for `ALL`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "agentStartGMT",
+                ty: crate::ParamType::String,
+                doc: "When the delegation starts (ISO 8601).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "agentType",
+                ty: crate::ParamType::String,
+                doc: "Delegation type: `NORMAL`, or `DEPARTURE` for a user who left.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "agentUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the delegate.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "agentUuid",
+                ty: crate::ParamType::String,
+                doc: "Id of the delegation.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creator",
+                ty: crate::ParamType::String,
+                doc: "User id of whoever created the delegation.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creatorName",
+                ty: crate::ParamType::String,
+                doc: "Name of whoever created the delegation.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifier",
+                ty: crate::ParamType::String,
+                doc: "User id of whoever last changed the delegation.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "needNoticePrincipal",
+                ty: crate::ParamType::String,
+                doc: "`y` when the delegator is still notified, `n` when only the delegate is.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "principalName",
+                ty: crate::ParamType::String,
+                doc: "Name of the person whose approvals are delegated.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "principalUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the person whose approvals are delegated.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "`DIS` (not yet active), `EFF` (active), `OUT` (expired) or `CANCEL` (revoked).",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "agents")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetAgentTasksV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "GetAgentTasksV2Response",
+        doc: "Reply of GetAgentTasks (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "currentPage",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "limit",
+                ty: crate::ParamType::I64,
+                doc: "Items per page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "start",
+                ty: crate::ParamType::I64,
+                doc: "Offset of the first item on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "values",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetAgentTasksV2Agent),
+                ),
+                doc: "The delegations on this page.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetAllAuthCubesCube: crate::ModelMeta = crate::ModelMeta {
+        name: "GetAllAuthCubesCube",
+        doc: "One data set (cube) the user is allowed to use.",
+        fields: &[
+            crate::FieldMeta {
+                name: "apappliedCount",
+                ty: crate::ParamType::I64,
+                doc: "Usage count, as the server spells it (meaning undocumented).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the app that owns the data set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appInstanceCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the app instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appStoreCode",
+                ty: crate::ParamType::String,
+                doc: "App store code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "authMode",
+                ty: crate::ParamType::String,
+                doc: "How access to the data set is granted.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "authorizationType",
+                ty: crate::ParamType::I64,
+                doc: "Authorization type code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "businessProcessCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the linked business process.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "categoriesFirst",
+                ty: crate::ParamType::String,
+                doc: "First-level category.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "categoriesSecond",
+                ty: crate::ParamType::String,
+                doc: "Second-level category.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the data set was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creatorUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "cubeAuthType",
+                ty: crate::ParamType::String,
+                doc: "Access type of the data set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "cubeCode",
+                ty: crate::ParamType::String,
+                doc: "The data set's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "cubeDataRange",
+                ty: crate::ParamType::String,
+                doc: "Data range setting, as text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "cubeDataRanges",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetAllAuthCubesDataRange,
+                    ),
+                ),
+                doc: "Row-level data range rules.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "cubeSource",
+                ty: crate::ParamType::String,
+                doc: "Where the data set's data comes from.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dataCacheTimeConfiguration",
+                ty: crate::ParamType::String,
+                doc: "Cache lifetime setting.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dataflowCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the data flow that feeds the data set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "description",
+                ty: crate::ParamType::String,
+                doc: "Description of the data set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "domainCode",
+                ty: crate::ParamType::String,
+                doc: "Domain code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "enableCache",
+                ty: crate::ParamType::Bool,
+                doc: "Whether query results are cached.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::I64,
+                doc: "Numeric id of the data set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "isNeedApplication",
+                ty: crate::ParamType::String,
+                doc: "Whether users must apply for access.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "isTrend",
+                ty: crate::ParamType::String,
+                doc: "Whether the data set is a trend data set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the data set was last changed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifier",
+                ty: crate::ParamType::String,
+                doc: "User id of the last editor.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::String,
+                doc: "Name of the data set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "namespaceCode",
+                ty: crate::ParamType::String,
+                doc: "Namespace code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "owner",
+                ty: crate::ParamType::String,
+                doc: "Owner of the data set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "sharedDataSet",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the data set is shared.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "tenantCorpId",
+                ty: crate::ParamType::String,
+                doc: "Corp id of the tenant that owns the data set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Data set type.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userInformation",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetAllAuthCubesUserInformation,
+                ),
+                doc: "Profile of the user linked to the data set.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetAllAuthCubesDataRange: crate::ModelMeta = crate::ModelMeta {
+        name: "GetAllAuthCubesDataRange",
+        doc: "One data range rule of a data set.",
+        fields: &[
+            crate::FieldMeta {
+                name: "classifiedCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the field group the rule applies to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "conditionKey",
+                ty: crate::ParamType::String,
+                doc: "Field the rule filters on.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "conditionValue",
+                ty: crate::ParamType::List(&crate::ParamType::Json),
+                doc: "Values the rule compares against.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "elementCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the filtered element.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "elementType",
+                ty: crate::ParamType::String,
+                doc: "Type of the filtered element.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operator",
+                ty: crate::ParamType::String,
+                doc: "Comparison operator.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetAllAuthCubesResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetAllAuthCubesResponse",
+        doc: "Reply of GetAllAuthCubes.",
+        fields: &[
+            crate::FieldMeta {
+                name: "count",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching data sets across all pages.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetAllAuthCubesCube),
+                ),
+                doc: "The data sets on this page.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetAllAuthCubesUserInformation: crate::ModelMeta = crate::ModelMeta {
+        name: "GetAllAuthCubesUserInformation",
+        doc: "A user profile attached to a data set.",
+        fields: &[
+            crate::FieldMeta {
+                name: "authProvider",
+                ty: crate::ParamType::String,
+                doc: "Identity provider of the account.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "corpId",
+                ty: crate::ParamType::String,
+                doc: "The user's corp id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "departmentName",
+                ty: crate::ParamType::String,
+                doc: "The user's department name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::String,
+                doc: "The user's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nickName",
+                ty: crate::ParamType::String,
+                doc: "The user's nickname.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "realmId",
+                ty: crate::ParamType::I64,
+                doc: "Realm id of the account.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "refererNamespaceCode",
+                ty: crate::ParamType::String,
+                doc: "Namespace code the user came from.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "showName",
+                ty: crate::ParamType::String,
+                doc: "Display name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "workNo",
+                ty: crate::ParamType::String,
+                doc: "Employee number.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetApplicationAuthorizationServicePlatformResourceResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetApplicationAuthorizationServicePlatformResourceResponse",
+        doc: "Reply of GetApplicationAuthorizationServicePlatformResource.",
+        fields: &[
+            crate::FieldMeta {
+                name: "accountTotalAmount",
+                ty: crate::ParamType::I64,
+                doc: "User accounts the plan allows.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "accountUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "User accounts in use.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appTotalAmount",
+                ty: crate::ParamType::I64,
+                doc: "Apps the plan allows.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "attachmentTotalAmount",
+                ty: crate::ParamType::I64,
+                doc: "Attachment quota of the plan.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "attachmentUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Attachment quota used.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceId",
+                ty: crate::ParamType::String,
+                doc: "Id of the instance the figures belong to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceTotalAmount",
+                ty: crate::ParamType::I64,
+                doc: "Data records (form and process instances) the plan allows.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Data records in use.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Plugin usage so far.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "automation")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetAutoFlowLogDetailData: crate::ModelMeta = crate::ModelMeta {
+        name: "GetAutoFlowLogDetailData",
+        doc: "One step of an automation run, in a GetAutoFlowLogDetail reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activityKey",
+                ty: crate::ParamType::String,
+                doc: "Key of the step (the page calls it a secret key).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "elapsedTimeGMT",
+                ty: crate::ParamType::I64,
+                doc: "Time the step took, in ms.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "finishTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the step finished.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "flag",
+                ty: crate::ParamType::String,
+                doc: "Log flag.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "inputParams",
+                ty: crate::ParamType::Json,
+                doc: "Inputs the step received.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::String,
+                doc: "Name of the step.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "others",
+                ty: crate::ParamType::String,
+                doc: "Other information.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "outputParams",
+                ty: crate::ParamType::Json,
+                doc: "Outputs the step produced.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "Outcome: ran successfully or failed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "uuid",
+                ty: crate::ParamType::String,
+                doc: "Unique id of the log entry.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "automation")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetAutoFlowLogDetailResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetAutoFlowLogDetailResponse",
+        doc: "Reply of GetAutoFlowLogDetail: one page of steps.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetAutoFlowLogDetailData,
+                    ),
+                ),
+                doc: "The steps on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "hasMoreData",
+                ty: crate::ParamType::Bool,
+                doc: "Whether more pages follow.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetCorpAccomplishmentTasksData: crate::ModelMeta = crate::ModelMeta {
+        name: "GetCorpAccomplishmentTasksData",
+        doc: "One completed task in a GetCorpAccomplishmentTasks reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activeTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task became active.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "actualActionerId",
+                ty: crate::ParamType::String,
+                doc: "User id of whoever actually handled the task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "finishTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task was finished.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorEmail",
+                ty: crate::ParamType::String,
+                doc: "Email of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorId",
+                ty: crate::ParamType::String,
+                doc: "User id of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorName",
+                ty: crate::ParamType::String,
+                doc: "Name of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorNameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "English name of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorNickName",
+                ty: crate::ParamType::String,
+                doc: "Nickname of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorNickNameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "English nickname of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorPhoto",
+                ty: crate::ParamType::String,
+                doc: "Photo URL of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "outResult",
+                ty: crate::ParamType::String,
+                doc: "Decision taken: `agree` or `disagree`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "outResultName",
+                ty: crate::ParamType::String,
+                doc: "Decision as display text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "Task status.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskId",
+                ty: crate::ParamType::String,
+                doc: "The task's id (a string here, a number in ExecuteTask).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskType",
+                ty: crate::ParamType::String,
+                doc: "Kind of task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "Task title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "titleInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Task title in English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetCorpAccomplishmentTasksResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetCorpAccomplishmentTasksResponse",
+        doc: "Reply of GetCorpAccomplishmentTasks: one page of completed tasks.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetCorpAccomplishmentTasksData,
+                    ),
+                ),
+                doc: "The completed tasks on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetCorpLevelByAccountIdResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetCorpLevelByAccountIdResponse",
+        doc: "Reply of GetCorpLevelByAccountId.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::String,
+                doc: "The company's level.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetCorpTasksData: crate::ModelMeta = crate::ModelMeta {
+        name: "GetCorpTasksData",
+        doc: "One task in a GetCorpTasks reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activeTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task became active.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "actualActionerId",
+                ty: crate::ParamType::String,
+                doc: "User id of whoever actually handled the task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "finishTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task was finished.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorEmail",
+                ty: crate::ParamType::String,
+                doc: "Email of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorId",
+                ty: crate::ParamType::String,
+                doc: "User id of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorName",
+                ty: crate::ParamType::String,
+                doc: "Name of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorNameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "English name of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorNickName",
+                ty: crate::ParamType::String,
+                doc: "Nickname of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorNickNameEn",
+                ty: crate::ParamType::String,
+                doc: "English nickname of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorPhoto",
+                ty: crate::ParamType::String,
+                doc: "Photo URL of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "outResult",
+                ty: crate::ParamType::String,
+                doc: "Decision taken, if any: `agree` or `disagree`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "outResultName",
+                ty: crate::ParamType::String,
+                doc: "Decision as display text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "Task status.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskId",
+                ty: crate::ParamType::String,
+                doc: "The task's id (a string here, a number in ExecuteTask).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskType",
+                ty: crate::ParamType::String,
+                doc: "Kind of task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "Task title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "titleInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Task title in English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetCorpTasksResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetCorpTasksResponse",
+        doc: "Reply of GetCorpTasks: one page of tasks.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetCorpTasksData),
+                ),
+                doc: "The tasks on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetDbConfigResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetDbConfigResponse",
+        doc: "Reply of GetDbConfig.",
+        fields: &[
+            crate::FieldMeta {
+                name: "config",
+                ty: crate::ParamType::String,
+                doc: "The connection settings, as text (may hold credentials).",
+                secret: true,
+            },
+            crate::FieldMeta {
+                name: "corpId",
+                ty: crate::ParamType::String,
+                doc: "Corp id the settings belong to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the settings were created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creator",
+                ty: crate::ParamType::String,
+                doc: "User id of the creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "exclusive",
+                ty: crate::ParamType::String,
+                doc: "Whether the database is dedicated to this tenant.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::String,
+                doc: "Id of the settings record.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the settings were last changed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifier",
+                ty: crate::ParamType::String,
+                doc: "User id of the last editor.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Database type.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFieldDefByUuidResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFieldDefByUuidResponse",
+        doc: "Reply of GetFieldDefByUuid.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetFieldDefByUuidResult),
+                ),
+                doc: "The form's components.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFieldDefByUuidResult: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFieldDefByUuidResult",
+        doc: "One component of a form.",
+        fields: &[
+            crate::FieldMeta {
+                name: "behavior",
+                ty: crate::ParamType::String,
+                doc: "Display state: `NORMAL`, `DISABLED`, `READONLY` or `HIDDEN`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "children",
+                ty: crate::ParamType::JsonText,
+                doc: "Child components (e.g. of a sub-form), as JSON text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "componentName",
+                ty: crate::ParamType::String,
+                doc: "Component type, e.g. `TextField`, `NumberField`, `EmployeeField`, `TableField`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "fieldId",
+                ty: crate::ParamType::String,
+                doc: "The component's field id, e.g. `textField_xxx`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "label",
+                ty: crate::ParamType::Json,
+                doc: "The component's label (i18n object, often sent as JSON text).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "props",
+                ty: crate::ParamType::Json,
+                doc: "The component's properties (often sent as JSON text).",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFormComponentAliasListV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFormComponentAliasListV2Response",
+        doc: "Reply of GetFormComponentAliasList (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetFormComponentAliasListV2Result,
+                    ),
+                ),
+                doc: "One entry per component.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFormComponentAliasListV2Result: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFormComponentAliasListV2Result",
+        doc: "The alias of one form component.",
+        fields: &[
+            crate::FieldMeta {
+                name: "alias",
+                ty: crate::ParamType::String,
+                doc: "The component's alias.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "fieldId",
+                ty: crate::ParamType::String,
+                doc: "The component's field id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFormComponentDefinitionListResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFormComponentDefinitionListResponse",
+        doc: "Reply of GetFormComponentDefinitionList.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetFormComponentDefinitionListResult,
+                    ),
+                ),
+                doc: "One entry per component.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFormComponentDefinitionListResult: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFormComponentDefinitionListResult",
+        doc: "Definition of one form component.",
+        fields: &[
+            crate::FieldMeta {
+                name: "componentName",
+                ty: crate::ParamType::String,
+                doc: "Component type, e.g. `TextField`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "fieldId",
+                ty: crate::ParamType::String,
+                doc: "The component's field id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "label",
+                ty: crate::ParamType::String,
+                doc: "The component's label.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "parentId",
+                ty: crate::ParamType::String,
+                doc: "Field id of the enclosing component (e.g. a sub-form), if any.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFormDataByIDOriginator: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFormDataByIDOriginator",
+        doc: "The person who submitted a form instance.",
+        fields: &[
+            crate::FieldMeta {
+                name: "departmentName",
+                ty: crate::ParamType::String,
+                doc: "The person's department name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "email",
+                ty: crate::ParamType::String,
+                doc: "The person's email address.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(&crate::model_meta::I18nName),
+                doc: "The person's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFormDataByIDResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFormDataByIDResponse",
+        doc: "Reply of GetFormDataByID: one form instance.",
+        fields: &[
+            crate::FieldMeta {
+                name: "formData",
+                ty: crate::ParamType::Json,
+                doc: "The instance's values: field id (or alias) to value.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formInstId",
+                ty: crate::ParamType::String,
+                doc: "The form instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originator",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetFormDataByIDOriginator,
+                ),
+                doc: "Who submitted the instance.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFormListInAppForm: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFormListInAppForm",
+        doc: "Basic details of one form.",
+        fields: &[
+            crate::FieldMeta {
+                name: "creator",
+                ty: crate::ParamType::String,
+                doc: "User id of the form's creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formType",
+                ty: crate::ParamType::String,
+                doc: "Form type: `receipt` (plain form) or `process` (workflow form).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "gmtCreate",
+                ty: crate::ParamType::String,
+                doc: "When the form was created (ISO 8601, e.g. `2022-07-29T14:55Z`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::Model(&crate::model_meta::GetFormListInAppTitle),
+                doc: "The form's name.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFormListInAppPage: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFormListInAppPage",
+        doc: "One page of forms.",
+        fields: &[
+            crate::FieldMeta {
+                name: "currentPage",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetFormListInAppForm),
+                ),
+                doc: "The forms on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFormListInAppResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFormListInAppResponse",
+        doc: "Reply of GetFormListInApp.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Model(&crate::model_meta::GetFormListInAppPage),
+                doc: "The page of forms.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetFormListInAppTitle: crate::ModelMeta = crate::ModelMeta {
+        name: "GetFormListInAppTitle",
+        doc: "A form name in English and Chinese.",
+        fields: &[
+            crate::FieldMeta {
+                name: "enUS",
+                ty: crate::ParamType::String,
+                doc: "Name in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "zhCN",
+                ty: crate::ParamType::String,
+                doc: "Name in Chinese.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetInstanceByIdPerson: crate::ModelMeta = crate::ModelMeta {
+        name: "GetInstanceByIdPerson",
+        doc: "A person on a process instance (originator or current approver).",
+        fields: &[
+            crate::FieldMeta {
+                name: "deptName",
+                ty: crate::ParamType::String,
+                doc: "The person's department name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "email",
+                ty: crate::ParamType::String,
+                doc: "The person's email address.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(&crate::model_meta::I18nName),
+                doc: "The person's display name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetInstanceByIdResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetInstanceByIdResponse",
+        doc: "Reply of GetInstanceById (both versions); one process instance.",
+        fields: &[
+            crate::FieldMeta {
+                name: "actionExecutor",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetInstanceByIdPerson),
+                ),
+                doc: "Users who hold the instance's current task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "approvedResult",
+                ty: crate::ParamType::String,
+                doc: "Outcome: `agree` or `disagree`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::Json,
+                doc: "Form values, keyed by field id (or alias with `useAlias`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceStatus",
+                ty: crate::ParamType::String,
+                doc: "State: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originator",
+                ty: crate::ParamType::Model(&crate::model_meta::GetInstanceByIdPerson),
+                doc: "The user who started the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processCode",
+                ty: crate::ParamType::String,
+                doc: "The process's code (`TPROC--...`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "The instance's title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "version",
+                ty: crate::ParamType::I64,
+                doc: "Revision number of the instance data.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetInstanceIdListResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetInstanceIdListResponse",
+        doc: "Reply of GetInstanceIdList (both versions); one page of instance ids.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "The matching process instance ids on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetInstancesByIdListInstance: crate::ModelMeta = crate::ModelMeta {
+        name: "GetInstancesByIdListInstance",
+        doc: "One process instance in a GetInstancesByIdList reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "actionExecutor",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetInstancesByIdListPerson,
+                    ),
+                ),
+                doc: "Users who hold the instance's current task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "approvedResult",
+                ty: crate::ParamType::String,
+                doc: "Outcome: `agree` or `disagree`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::Json,
+                doc: "Form values, keyed by field id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceStatus",
+                ty: crate::ParamType::String,
+                doc: "State: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originator",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetInstancesByIdListPerson,
+                ),
+                doc: "The user who started the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processCode",
+                ty: crate::ParamType::String,
+                doc: "The process's code (`TPROC--...`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "The instance's title.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetInstancesByIdListPerson: crate::ModelMeta = crate::ModelMeta {
+        name: "GetInstancesByIdListPerson",
+        doc: "A person on a process instance (originator or current approver).",
+        fields: &[
+            crate::FieldMeta {
+                name: "departmentName",
+                ty: crate::ParamType::String,
+                doc: "The person's department name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "email",
+                ty: crate::ParamType::String,
+                doc: "The person's email address.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(&crate::model_meta::I18nName),
+                doc: "The person's display name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetInstancesByIdListResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetInstancesByIdListResponse",
+        doc: "Reply of GetInstancesByIdList.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetInstancesByIdListInstance,
+                    ),
+                ),
+                doc: "The requested process instances.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetInstancesInstance: crate::ModelMeta = crate::ModelMeta {
+        name: "GetInstancesInstance",
+        doc: "One process instance in a GetInstances page.",
+        fields: &[
+            crate::FieldMeta {
+                name: "actionExecutor",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetInstancesPerson),
+                ),
+                doc: "Users who hold the instance's current task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "approvedResult",
+                ty: crate::ParamType::String,
+                doc: "Outcome: `agree` or `disagree`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::Json,
+                doc: "Form values, keyed by field id (or alias with `useAlias`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceStatus",
+                ty: crate::ParamType::String,
+                doc: "State: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originator",
+                ty: crate::ParamType::Model(&crate::model_meta::GetInstancesPerson),
+                doc: "The user who started the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processCode",
+                ty: crate::ParamType::String,
+                doc: "The process's code (`TPROC--...`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "The instance's title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "version",
+                ty: crate::ParamType::I64,
+                doc: "Revision number of the instance data.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetInstancesPerson: crate::ModelMeta = crate::ModelMeta {
+        name: "GetInstancesPerson",
+        doc: "A person on a process instance (originator or current approver).",
+        fields: &[
+            crate::FieldMeta {
+                name: "deptName",
+                ty: crate::ParamType::String,
+                doc: "The person's department name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "email",
+                ty: crate::ParamType::String,
+                doc: "The person's email address.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(&crate::model_meta::I18nName),
+                doc: "The person's display name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetInstancesResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetInstancesResponse",
+        doc: "Reply of GetInstances (both versions); one page of process instances.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetInstancesInstance),
+                ),
+                doc: "The process instances on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "matrices")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetMatrixDetailByIdV2Column: crate::ModelMeta = crate::ModelMeta {
+        name: "GetMatrixDetailByIdV2Column",
+        doc: "One column of a matrix.",
+        fields: &[
+            crate::FieldMeta {
+                name: "columnId",
+                ty: crate::ParamType::String,
+                doc: "The column's id (`column_xx`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "componentType",
+                ty: crate::ParamType::String,
+                doc: "Kind of values the column holds, e.g. `TextField`, `DepartmentSelectField`, `EmployeeField`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::String,
+                doc: "The column's name.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "matrices")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetMatrixDetailByIdV2I18nText: crate::ModelMeta = crate::ModelMeta {
+        name: "GetMatrixDetailByIdV2I18nText",
+        doc: "A text in English and Chinese.",
+        fields: &[
+            crate::FieldMeta {
+                name: "en_US",
+                ty: crate::ParamType::String,
+                doc: "Text in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Always `i18n`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "zh_CN",
+                ty: crate::ParamType::String,
+                doc: "Text in Chinese.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "matrices")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetMatrixDetailByIdV2Matrix: crate::ModelMeta = crate::ModelMeta {
+        name: "GetMatrixDetailByIdV2Matrix",
+        doc: "A permission matrix with its columns and one page of rows.",
+        fields: &[
+            crate::FieldMeta {
+                name: "description",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetMatrixDetailByIdV2I18nText,
+                ),
+                doc: "The matrix's description.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "matrixData",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetMatrixDetailByIdV2MatrixData,
+                ),
+                doc: "The requested page of rows.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "matrixId",
+                ty: crate::ParamType::String,
+                doc: "The matrix's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "matrixTable",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetMatrixDetailByIdV2MatrixTable,
+                ),
+                doc: "Column definitions of the matrix.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetMatrixDetailByIdV2I18nText,
+                ),
+                doc: "The matrix's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "rowTotalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of rows in the matrix.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "matrices")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetMatrixDetailByIdV2MatrixData: crate::ModelMeta = crate::ModelMeta {
+        name: "GetMatrixDetailByIdV2MatrixData",
+        doc: "One page of a matrix's rows.",
+        fields: &[
+            crate::FieldMeta {
+                name: "currentPage",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::Json,
+                doc: "The rows (shape undocumented).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of rows across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "matrices")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetMatrixDetailByIdV2MatrixTable: crate::ModelMeta = crate::ModelMeta {
+        name: "GetMatrixDetailByIdV2MatrixTable",
+        doc: "Column definitions of a matrix.",
+        fields: &[
+            crate::FieldMeta {
+                name: "conditionColumn",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetMatrixDetailByIdV2Column,
+                    ),
+                ),
+                doc: "Condition columns (types `TextField` or `DepartmentSelectField`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "resultColumn",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetMatrixDetailByIdV2Column,
+                    ),
+                ),
+                doc: "Result (role) columns (type `EmployeeField`).",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "matrices")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetMatrixDetailByIdV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "GetMatrixDetailByIdV2Response",
+        doc: "Reply of GetMatrixDetailById (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetMatrixDetailByIdV2Matrix,
+                ),
+                doc: "The matrix.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetMeCorpSubmissionActioner: crate::ModelMeta = crate::ModelMeta {
+        name: "GetMeCorpSubmissionActioner",
+        doc: "A current task handler in a GetMeCorpSubmission reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "buName",
+                ty: crate::ParamType::String,
+                doc: "Name of the person's business unit.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "email",
+                ty: crate::ParamType::String,
+                doc: "Email address.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "employeeType",
+                ty: crate::ParamType::String,
+                doc: "Employee type.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "employeeTypeInformation",
+                ty: crate::ParamType::String,
+                doc: "Details of the employee type.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "humanResourceGroupWorkNumber",
+                ty: crate::ParamType::String,
+                doc: "User id of the person's HR business partner.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "isSystemAdmin",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the person is a system administrator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "level",
+                ty: crate::ParamType::String,
+                doc: "Level (rank) of the person.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::String,
+                doc: "Name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nickName",
+                ty: crate::ParamType::String,
+                doc: "Nickname.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "orderNumber",
+                ty: crate::ParamType::String,
+                doc: "Ordering value (the page calls it an order number).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "personalPhoto",
+                ty: crate::ParamType::String,
+                doc: "Personal photo.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "personalPhotoUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the personal photo.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pinyinNameAll",
+                ty: crate::ParamType::String,
+                doc: "Full name in pinyin.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pinyinNickName",
+                ty: crate::ParamType::String,
+                doc: "Nickname in pinyin.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "state",
+                ty: crate::ParamType::String,
+                doc: "Account state.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "superUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the person's super administrator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "tbWang",
+                ty: crate::ParamType::String,
+                doc: "Taobao Wangwang account.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetMeCorpSubmissionActivityInstance: crate::ModelMeta = crate::ModelMeta {
+        name: "GetMeCorpSubmissionActivityInstance",
+        doc: "A process node the instance is currently at, in a GetMeCorpSubmission reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::String,
+                doc: "Id of the node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityInstanceStatus",
+                ty: crate::ParamType::String,
+                doc: "Status of this node instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityName",
+                ty: crate::ParamType::String,
+                doc: "Name of the node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityNameEn",
+                ty: crate::ParamType::String,
+                doc: "English name of the node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::I64,
+                doc: "Id of the node instance.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetMeCorpSubmissionData: crate::ModelMeta = crate::ModelMeta {
+        name: "GetMeCorpSubmissionData",
+        doc: "One submitted process instance in a GetMeCorpSubmission reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "actioner",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetMeCorpSubmissionActioner,
+                    ),
+                ),
+                doc: "People who currently hold the instance's tasks.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "actionerId",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "User ids of the current handlers.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "actionerName",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Names of the current handlers.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "currentActivityInstances",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetMeCorpSubmissionActivityInstance,
+                    ),
+                ),
+                doc: "Process nodes the instance is currently at.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dataMap",
+                ty: crate::ParamType::Json,
+                doc: "Form values of the instance, keyed by field id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dataType",
+                ty: crate::ParamType::String,
+                doc: "Kind of record.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "finishTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance finished.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The form instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceValue",
+                ty: crate::ParamType::JsonText,
+                doc: "Instance data as JSON text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorAvatar",
+                ty: crate::ParamType::String,
+                doc: "Avatar URL of the originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorDisplayName",
+                ty: crate::ParamType::String,
+                doc: "Display name of the originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorId",
+                ty: crate::ParamType::String,
+                doc: "User id of the originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processApprovedResult",
+                ty: crate::ParamType::String,
+                doc: "Approval outcome code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processApprovedResultText",
+                ty: crate::ParamType::String,
+                doc: "Approval outcome as display text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the process.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processId",
+                ty: crate::ParamType::I64,
+                doc: "Numeric id of the process.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceStatus",
+                ty: crate::ParamType::String,
+                doc: "Status code of the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceStatusText",
+                ty: crate::ParamType::String,
+                doc: "Status of the instance as display text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processName",
+                ty: crate::ParamType::String,
+                doc: "Name of the process.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "Instance title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "version",
+                ty: crate::ParamType::I64,
+                doc: "Version of the record.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetMeCorpSubmissionResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetMeCorpSubmissionResponse",
+        doc: "Reply of GetMeCorpSubmission: one page of submitted instances.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetMeCorpSubmissionData),
+                ),
+                doc: "The submitted instances on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetNotifyMeData: crate::ModelMeta = crate::ModelMeta {
+        name: "GetNotifyMeData",
+        doc: "One notification in a GetNotifyMe reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::String,
+                doc: "Id of the process node that sent it.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "corpId",
+                ty: crate::ParamType::String,
+                doc: "Corp id of the company.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the notification was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creatorUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the notification's creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formInstanceId",
+                ty: crate::ParamType::String,
+                doc: "Id of the instance the notification is about.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instStatus",
+                ty: crate::ParamType::String,
+                doc: "Instance status: `RUNNING`, `TERMINATED`, `COMPLETED` or `ERROR`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "mobileUrl",
+                ty: crate::ParamType::String,
+                doc: "Link that opens the item on mobile.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the notification was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the process.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "Title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "titleInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Title in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "url",
+                ty: crate::ParamType::String,
+                doc: "Link that opens the item.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetNotifyMeResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetNotifyMeResponse",
+        doc: "Reply of GetNotifyMe: one page of notifications.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetNotifyMeData),
+                ),
+                doc: "The notifications on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "attachments")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetOpenUrlResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetOpenUrlResponse",
+        doc: "Reply of GetOpenUrl.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::String,
+                doc: "The temporary login-free URL.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetOperationRecordsAgent: crate::ModelMeta = crate::ModelMeta {
+        name: "GetOperationRecordsAgent",
+        doc: "A delegate acting for an operator.",
+        fields: &[
+            crate::FieldMeta {
+                name: "departmentDescription",
+                ty: crate::ParamType::String,
+                doc: "The delegate's department.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "displayName",
+                ty: crate::ParamType::String,
+                doc: "The delegate's display name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "displayNameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "The delegate's name in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "orderNumber",
+                ty: crate::ParamType::String,
+                doc: "Order number of the entry.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "personalPhoto",
+                ty: crate::ParamType::String,
+                doc: "URL of the delegate's photo.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "The delegate's status.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userInformation",
+                ty: crate::ParamType::String,
+                doc: "Information about the delegate.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetOperationRecordsDomain: crate::ModelMeta = crate::ModelMeta {
+        name: "GetOperationRecordsDomain",
+        doc: "A sub-record of an approval step.",
+        fields: &[
+            crate::FieldMeta {
+                name: "action",
+                ty: crate::ParamType::String,
+                doc: "The action taken.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activeTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task became active.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::String,
+                doc: "Id of the process node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "digitalSignature",
+                ty: crate::ParamType::String,
+                doc: "URL of the handwritten signature, if any.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "files",
+                ty: crate::ParamType::String,
+                doc: "Attached files.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formatAction",
+                ty: crate::ParamType::String,
+                doc: "The action, formatted for display.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operateTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the operation was done.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operateType",
+                ty: crate::ParamType::String,
+                doc: "Kind of operation.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operator",
+                ty: crate::ParamType::String,
+                doc: "The operator's DingTalk user id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorAgentIdList",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetOperationRecordsAgent,
+                    ),
+                ),
+                doc: "The operator's delegates.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorDisplayName",
+                ty: crate::ParamType::String,
+                doc: "The operator's display name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorName",
+                ty: crate::ParamType::String,
+                doc: "The operator's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorNickName",
+                ty: crate::ParamType::String,
+                doc: "The operator's nickname.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorPhotoUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the operator's avatar.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorStatus",
+                ty: crate::ParamType::String,
+                doc: "The operator's status.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "remark",
+                ty: crate::ParamType::String,
+                doc: "The approval comment.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "showName",
+                ty: crate::ParamType::String,
+                doc: "Display name of the step.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "size",
+                ty: crate::ParamType::I64,
+                doc: "Size value reported for the record.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskExecuteType",
+                ty: crate::ParamType::String,
+                doc: "How the task was executed: `NORMAL`, `FILTERED` or `AUTO`; set only for running to-do tasks.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskHoldTimeGMT",
+                ty: crate::ParamType::I64,
+                doc: "When the task was put on hold.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskId",
+                ty: crate::ParamType::String,
+                doc: "The task's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskType",
+                ty: crate::ParamType::String,
+                doc: "Task dispatch type: `COMMON_ONE_BY_ONE`, `COMMON_ALL_AT_ONCE`, `MIDDLE_IN_ONE_BY_ONE` or `MIDDLE_IN_ALL_AT_ONCE`; set only for running to-do tasks.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Record type.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetOperationRecordsRecord: crate::ModelMeta = crate::ModelMeta {
+        name: "GetOperationRecordsRecord",
+        doc: "One step in a process instance's approval history.",
+        fields: &[
+            crate::FieldMeta {
+                name: "action",
+                ty: crate::ParamType::String,
+                doc: "Action as a display label, e.g. 已同意 (approved) or 提交申请 (submitted).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "actionExit",
+                ty: crate::ParamType::String,
+                doc: "Action code: `agree`, `doing`, `disagree`, `forward`, `restart`, `revoked`, `submit`, `append`, `beforeAppend`, `afterAppend`, `redirect`, `next`, `carbon` or `recall`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activeTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task became active.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::String,
+                doc: "Id of the process node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dataId",
+                ty: crate::ParamType::I64,
+                doc: "Id of the record's data.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "digitalSign",
+                ty: crate::ParamType::String,
+                doc: "URL of the handwritten signature, if any.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "domainList",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetOperationRecordsDomain,
+                    ),
+                ),
+                doc: "Sub-records of this step.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "files",
+                ty: crate::ParamType::String,
+                doc: "Attached files.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operateTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the operation was done.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operateType",
+                ty: crate::ParamType::String,
+                doc: "Kind of operation.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorDisplayName",
+                ty: crate::ParamType::String,
+                doc: "The operator's display name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorName",
+                ty: crate::ParamType::String,
+                doc: "The operator's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorNickName",
+                ty: crate::ParamType::String,
+                doc: "The operator's nickname.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorPhotoUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the operator's avatar.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorStatus",
+                ty: crate::ParamType::String,
+                doc: "The operator's status.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorUserId",
+                ty: crate::ParamType::String,
+                doc: "The operator's DingTalk user id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "remark",
+                ty: crate::ParamType::String,
+                doc: "The approval comment.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "showName",
+                ty: crate::ParamType::String,
+                doc: "Display name of the step.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "size",
+                ty: crate::ParamType::I64,
+                doc: "Size value reported for the record.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskExecuteType",
+                ty: crate::ParamType::String,
+                doc: "How the task was executed: `NORMAL`, `FILTERED` or `AUTO`; set only for running to-do tasks.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskHoldTimeGMT",
+                ty: crate::ParamType::I64,
+                doc: "When the task was put on hold.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskId",
+                ty: crate::ParamType::String,
+                doc: "The task's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskType",
+                ty: crate::ParamType::String,
+                doc: "Task dispatch type: `COMMON_ONE_BY_ONE`, `COMMON_ALL_AT_ONCE`, `MIDDLE_IN_ONE_BY_ONE` or `MIDDLE_IN_ALL_AT_ONCE`; set only for running to-do tasks.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Record type.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetOperationRecordsResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetOperationRecordsResponse",
+        doc: "Reply of GetOperationRecords.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetOperationRecordsRecord,
+                    ),
+                ),
+                doc: "The instance's operation records, in order.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetPlatformResourceResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetPlatformResourceResponse",
+        doc: "Reply of GetPlatformResource.",
+        fields: &[
+            crate::FieldMeta {
+                name: "accountTotalAmount",
+                ty: crate::ParamType::I64,
+                doc: "User accounts the plan allows.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "accountUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "User accounts in use.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appTotalAmount",
+                ty: crate::ParamType::I64,
+                doc: "Apps the plan allows.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "attachmentTotalAmount",
+                ty: crate::ParamType::I64,
+                doc: "Attachment quota of the plan.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "attachmentUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Attachment quota used.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceTotalAmount",
+                ty: crate::ParamType::I64,
+                doc: "Data records (form and process instances) the plan allows.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Data records in use.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Plugin usage so far.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "printing")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetPrintAppInfoApp: crate::ModelMeta = crate::ModelMeta {
+        name: "GetPrintAppInfoApp",
+        doc: "One app in a GetPrintAppInfo reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "appName",
+                ty: crate::ParamType::String,
+                doc: "The app's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formInfoList",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetPrintAppInfoForm),
+                ),
+                doc: "The app's forms.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "iconUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the app's icon.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "printing")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetPrintAppInfoForm: crate::ModelMeta = crate::ModelMeta {
+        name: "GetPrintAppInfoForm",
+        doc: "One form of an app in a GetPrintAppInfo reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "formName",
+                ty: crate::ParamType::String,
+                doc: "The form's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "printing")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetPrintAppInfoResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetPrintAppInfoResponse",
+        doc: "Reply of GetPrintAppInfo.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetPrintAppInfoApp),
+                ),
+                doc: "Apps with print templates enabled.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "printing")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetPrintDictionaryResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetPrintDictionaryResponse",
+        doc: "Reply of GetPrintDictionary.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::String,
+                doc: "The form's printable fields and process nodes, as text.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDefinitionActivity: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDefinitionActivity",
+        doc: "A process node as seen from a task.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::String,
+                doc: "Id of the node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityInstanceStatus",
+                ty: crate::ParamType::String,
+                doc: "State of the node instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityName",
+                ty: crate::ParamType::String,
+                doc: "The node's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityNameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "The node's name in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::I64,
+                doc: "Id of the entry.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDefinitionDepartment: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDefinitionDepartment",
+        doc: "A department from master data.",
+        fields: &[
+            crate::FieldMeta {
+                name: "deptName",
+                ty: crate::ParamType::String,
+                doc: "Department name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "deptNameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Department name in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "deptNo",
+                ty: crate::ParamType::String,
+                doc: "Department number.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "deptPath",
+                ty: crate::ParamType::String,
+                doc: "Path of the department in the organization tree.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "humanSourceGroupOrderNumber",
+                ty: crate::ParamType::String,
+                doc: "HR group order number.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "humanSourceGroupWorkNo",
+                ty: crate::ParamType::String,
+                doc: "User id of the HR group contact.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::I64,
+                doc: "Id of the entry.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "masterWorkNo",
+                ty: crate::ParamType::String,
+                doc: "Primary employee number.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDefinitionPerson: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDefinitionPerson",
+        doc: "A person on the process (owner or originator).",
+        fields: &[
+            crate::FieldMeta {
+                name: "departmentDescription",
+                ty: crate::ParamType::String,
+                doc: "Description of the person's department.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "displayEnName",
+                ty: crate::ParamType::String,
+                doc: "The person's name in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "displayName",
+                ty: crate::ParamType::String,
+                doc: "The person's display name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "masterDataDepartments",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetProcessDefinitionDepartment,
+                    ),
+                ),
+                doc: "The person's departments from master data.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "orderNumber",
+                ty: crate::ParamType::String,
+                doc: "Order number.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "personalPhoto",
+                ty: crate::ParamType::String,
+                doc: "URL of the person's photo.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "The person's status.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "tbWang",
+                ty: crate::ParamType::String,
+                doc: "The person's Taobao Wangwang account.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userInfo",
+                ty: crate::ParamType::String,
+                doc: "Information about the person.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDefinitionResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDefinitionResponse",
+        doc: "Reply of GetProcessDefinition.",
+        fields: &[
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originator",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDefinitionPerson,
+                ),
+                doc: "The user who started the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "outResult",
+                ty: crate::ParamType::String,
+                doc: "Outcome: `agree` or `disagree`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "owners",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetProcessDefinitionPerson,
+                    ),
+                ),
+                doc: "The instance's owners.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processId",
+                ty: crate::ParamType::String,
+                doc: "The process's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "State of the process instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "tasks",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetProcessDefinitionTask,
+                    ),
+                ),
+                doc: "Tasks of the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "The instance's title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "variables",
+                ty: crate::ParamType::Json,
+                doc: "Process variables, keyed by name.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDefinitionTask: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDefinitionTask",
+        doc: "A task of the process instance.",
+        fields: &[
+            crate::FieldMeta {
+                name: "actionerId",
+                ty: crate::ParamType::String,
+                doc: "User id of the task's assignee.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activity",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDefinitionActivity,
+                ),
+                doc: "The node the task belongs to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "The task's state.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskId",
+                ty: crate::ParamType::I64,
+                doc: "The task's id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignApprovalSummary: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignApprovalSummary",
+        doc: "One item of the approval summary.",
+        fields: &[
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDesignSummaryTitle,
+                ),
+                doc: "The item's title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Kind of item, e.g. `variable`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "value",
+                ty: crate::ParamType::String,
+                doc: "What the item shows, e.g. `originator`, `createTime` or a field id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignByCodeApprovalSummary: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignByCodeApprovalSummary",
+        doc: "One item of the approval summary.",
+        fields: &[
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDesignByCodeSummaryTitle,
+                ),
+                doc: "The item's title.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignByCodeFieldBehavior: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignByCodeFieldBehavior",
+        doc: "How one form field behaves in the process.",
+        fields: &[
+            crate::FieldMeta {
+                name: "fieldBehavior",
+                ty: crate::ParamType::String,
+                doc: "The field's behaviour, e.g. `HIDDEN`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "fieldId",
+                ty: crate::ParamType::String,
+                doc: "The field's id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignByCodeFlowConfig: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignByCodeFlowConfig",
+        doc: "Field permission settings of a process.",
+        fields: &[
+            crate::FieldMeta {
+                name: "sid_instDetail",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetProcessDesignByCodeFieldBehavior,
+                    ),
+                ),
+                doc: "How each field behaves on the instance detail page.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignByCodeFormulaRule: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignByCodeFormulaRule",
+        doc: "A submit rule checked at process nodes.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activityAction",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Actions the rule applies to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Ids of the nodes the rule applies to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "block",
+                ty: crate::ParamType::String,
+                doc: "Whether a failing rule blocks the submission, e.g. `n`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Message shown when the rule fails.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDesignByCodeLabel,
+                ),
+                doc: "The rule's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nodeType",
+                ty: crate::ParamType::String,
+                doc: "Kind of node the rule runs at, e.g. `START`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "rule",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDesignByCodeRuleFormula,
+                ),
+                doc: "The rule's formula.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "ruleType",
+                ty: crate::ParamType::String,
+                doc: "Kind of rule, e.g. `VALIDATOR`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "triggerMode",
+                ty: crate::ParamType::String,
+                doc: "When the rule is triggered.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignByCodeLabel: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignByCodeLabel",
+        doc: "A name in two languages.",
+        fields: &[
+            crate::FieldMeta {
+                name: "en_US",
+                ty: crate::ParamType::String,
+                doc: "Name in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "zh_CN",
+                ty: crate::ParamType::String,
+                doc: "Name in Chinese.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignByCodeNode: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignByCodeNode",
+        doc: "One node of a process design.",
+        fields: &[
+            crate::FieldMeta {
+                name: "childNodes",
+                ty: crate::ParamType::List(&crate::ParamType::Json),
+                doc: "Nested nodes (e.g. branches), as free JSON.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "description",
+                ty: crate::ParamType::String,
+                doc: "The node's description.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDesignByCodeLabel,
+                ),
+                doc: "The node's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nextId",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Ids of the following nodes.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nodeId",
+                ty: crate::ParamType::String,
+                doc: "The node's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "prevId",
+                ty: crate::ParamType::String,
+                doc: "Id of the preceding node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "props",
+                ty: crate::ParamType::Json,
+                doc: "The node's detailed settings (approvers, buttons, …) as free JSON.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Kind of node, e.g. `approval` or `finish`.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignByCodeProps: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignByCodeProps",
+        doc: "Basic settings of a process.",
+        fields: &[
+            crate::FieldMeta {
+                name: "allowCollaboration",
+                ty: crate::ParamType::Bool,
+                doc: "Whether collaboration is allowed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "allowTemporaryStorage",
+                ty: crate::ParamType::Bool,
+                doc: "Whether drafts can be saved.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "allowWithdraw",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the originator may withdraw the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "bindingForm",
+                ty: crate::ParamType::String,
+                doc: "Code of the form the process is bound to (`FORM-...`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "noRecordRecall",
+                ty: crate::ParamType::Bool,
+                doc: "Whether a withdrawal leaves no record.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processCode",
+                ty: crate::ParamType::String,
+                doc: "The process's code (`TPROC--...`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processDetailUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the instance detail page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInitUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the page that starts an instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processMobileDetailUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the instance detail page on mobile.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "stopAssociationRulesIfFailed",
+                ty: crate::ParamType::Bool,
+                doc: "Whether linked rules stop when one fails.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignByCodeResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignByCodeResponse",
+        doc: "Reply of GetProcessDesignByCode; the structure of the process design.",
+        fields: &[
+            crate::FieldMeta {
+                name: "approvalSummary",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetProcessDesignByCodeApprovalSummary,
+                    ),
+                ),
+                doc: "Items shown in the approval summary.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "flowConfig",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDesignByCodeFlowConfig,
+                ),
+                doc: "Field permission settings of the process.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formulaRules",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetProcessDesignByCodeFormulaRule,
+                    ),
+                ),
+                doc: "Submit rules checked at nodes.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nodes",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetProcessDesignByCodeNode,
+                    ),
+                ),
+                doc: "The process's nodes.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "props",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDesignByCodeProps,
+                ),
+                doc: "Basic settings of the process.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignByCodeRuleFormula: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignByCodeRuleFormula",
+        doc: "The formula of a submit rule.",
+        fields: &[
+            crate::FieldMeta {
+                name: "content",
+                ty: crate::ParamType::String,
+                doc: "The formula with field references, e.g. `EQ(#{textField_x},1)`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "displayRule",
+                ty: crate::ParamType::String,
+                doc: "The formula with field names, for display.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "source",
+                ty: crate::ParamType::String,
+                doc: "The formula's source text.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignByCodeSummaryTitle: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignByCodeSummaryTitle",
+        doc: "A summary item's title in two languages.",
+        fields: &[
+            crate::FieldMeta {
+                name: "en_US",
+                ty: crate::ParamType::String,
+                doc: "Title in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Always `i18n`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "zh_CN",
+                ty: crate::ParamType::String,
+                doc: "Title in Chinese.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignFieldBehavior: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignFieldBehavior",
+        doc: "How one form field behaves in the process.",
+        fields: &[
+            crate::FieldMeta {
+                name: "fieldBehavior",
+                ty: crate::ParamType::String,
+                doc: "The field's behaviour, e.g. `HIDDEN`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "fieldId",
+                ty: crate::ParamType::String,
+                doc: "The field's id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignFlowConfig: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignFlowConfig",
+        doc: "Field permission settings of a process.",
+        fields: &[
+            crate::FieldMeta {
+                name: "sid_instDetail",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetProcessDesignFieldBehavior,
+                    ),
+                ),
+                doc: "How each field behaves on the instance detail page.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignFormulaRule: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignFormulaRule",
+        doc: "A submit rule checked at process nodes.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activityAction",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Actions the rule applies to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Ids of the nodes the rule applies to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "block",
+                ty: crate::ParamType::String,
+                doc: "Whether a failing rule blocks the submission, e.g. `n`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Message shown when the rule fails.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(&crate::model_meta::GetProcessDesignLabel),
+                doc: "The rule's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nodeType",
+                ty: crate::ParamType::String,
+                doc: "Kind of node the rule runs at, e.g. `START`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "rule",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDesignRuleFormula,
+                ),
+                doc: "The rule's formula.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "ruleType",
+                ty: crate::ParamType::String,
+                doc: "Kind of rule, e.g. `VALIDATOR`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "triggerMode",
+                ty: crate::ParamType::String,
+                doc: "When the rule is triggered.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignLabel: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignLabel",
+        doc: "A name in two languages.",
+        fields: &[
+            crate::FieldMeta {
+                name: "en_US",
+                ty: crate::ParamType::String,
+                doc: "Name in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Always `i18n` when present.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "zh_CN",
+                ty: crate::ParamType::String,
+                doc: "Name in Chinese.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignNode: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignNode",
+        doc: "One node of a process design.",
+        fields: &[
+            crate::FieldMeta {
+                name: "approvalType",
+                ty: crate::ParamType::String,
+                doc: "How approvers are chosen, on approval nodes.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "childNodes",
+                ty: crate::ParamType::List(&crate::ParamType::Json),
+                doc: "Nested nodes (e.g. branches), as free JSON.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "description",
+                ty: crate::ParamType::String,
+                doc: "The node's description.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(&crate::model_meta::GetProcessDesignLabel),
+                doc: "The node's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nextId",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Ids of the following nodes.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nodeId",
+                ty: crate::ParamType::String,
+                doc: "The node's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "prevId",
+                ty: crate::ParamType::String,
+                doc: "Id of the preceding node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "props",
+                ty: crate::ParamType::Json,
+                doc: "The node's detailed settings (approvers, buttons, …) as free JSON.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Kind of node, e.g. `approval` or `finish`.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignProps: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignProps",
+        doc: "Basic settings of a process.",
+        fields: &[
+            crate::FieldMeta {
+                name: "allowCollaboration",
+                ty: crate::ParamType::Bool,
+                doc: "Whether collaboration is allowed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "allowTemporaryStorage",
+                ty: crate::ParamType::Bool,
+                doc: "Whether drafts can be saved.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "allowWithdraw",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the originator may withdraw the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "bindingForm",
+                ty: crate::ParamType::String,
+                doc: "Code of the form the process is bound to (`FORM-...`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "noRecordRecall",
+                ty: crate::ParamType::Bool,
+                doc: "Whether a withdrawal leaves no record.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processCode",
+                ty: crate::ParamType::String,
+                doc: "The process's code (`TPROC--...`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processDetailUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the instance detail page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInitUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the page that starts an instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processMobileDetailUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the instance detail page on mobile.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "stopAssociationRulesIfFailed",
+                ty: crate::ParamType::Bool,
+                doc: "Whether linked rules stop when one fails.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignResponse",
+        doc: "Reply of GetProcessDesign; the structure of a process design.",
+        fields: &[
+            crate::FieldMeta {
+                name: "approvalSummary",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetProcessDesignApprovalSummary,
+                    ),
+                ),
+                doc: "Items shown in the approval summary.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "flowConfig",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetProcessDesignFlowConfig,
+                ),
+                doc: "Field permission settings of the process.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formulaRules",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetProcessDesignFormulaRule,
+                    ),
+                ),
+                doc: "Submit rules checked at nodes.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nodes",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetProcessDesignNode),
+                ),
+                doc: "The process's nodes.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "props",
+                ty: crate::ParamType::Model(&crate::model_meta::GetProcessDesignProps),
+                doc: "Basic settings of the process.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignRuleFormula: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignRuleFormula",
+        doc: "The formula of a submit rule.",
+        fields: &[
+            crate::FieldMeta {
+                name: "content",
+                ty: crate::ParamType::String,
+                doc: "The formula with field references, e.g. `EQ(#{textField_x},1)`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "displayRule",
+                ty: crate::ParamType::String,
+                doc: "The formula with field names, for display.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "source",
+                ty: crate::ParamType::String,
+                doc: "The formula's source text.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetProcessDesignSummaryTitle: crate::ModelMeta = crate::ModelMeta {
+        name: "GetProcessDesignSummaryTitle",
+        doc: "A summary item's title in two languages.",
+        fields: &[
+            crate::FieldMeta {
+                name: "en_US",
+                ty: crate::ParamType::String,
+                doc: "Title in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Always `i18n`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "zh_CN",
+                ty: crate::ParamType::String,
+                doc: "Title in Chinese.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "roles")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetRoleDetailByIdV2Members: crate::ModelMeta = crate::ModelMeta {
+        name: "GetRoleDetailByIdV2Members",
+        doc: "One page of a role's members.",
+        fields: &[
+            crate::FieldMeta {
+                name: "currentPage",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::Json,
+                doc: "The members' master data (shape undocumented).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of members across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "roles")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetRoleDetailByIdV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "GetRoleDetailByIdV2Response",
+        doc: "Reply of GetRoleDetailById (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Model(&crate::model_meta::GetRoleDetailByIdV2Role),
+                doc: "The role.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "roles")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetRoleDetailByIdV2Role: crate::ModelMeta = crate::ModelMeta {
+        name: "GetRoleDetailByIdV2Role",
+        doc: "A Yida role with one page of its members.",
+        fields: &[
+            crate::FieldMeta {
+                name: "canModifyOwners",
+                ty: crate::ParamType::Json,
+                doc: "The role's administrators (shape undocumented; the example shows a user id string).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "description",
+                ty: crate::ParamType::String,
+                doc: "Description of the role.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "memberTotalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of members in the role.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "members",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::GetRoleDetailByIdV2Members,
+                ),
+                doc: "The requested page of members.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::String,
+                doc: "Name of the role.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "parentUuid",
+                ty: crate::ParamType::String,
+                doc: "Id of the role group the role belongs to (`GROUP-...`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "roleUuid",
+                ty: crate::ParamType::String,
+                doc: "The role's id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetRunningTaskListResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetRunningTaskListResponse",
+        doc: "Reply of GetRunningTaskList.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetRunningTaskListTask),
+                ),
+                doc: "Pending tasks of the given instances.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetRunningTaskListTask: crate::ModelMeta = crate::ModelMeta {
+        name: "GetRunningTaskListTask",
+        doc: "One pending task in a GetRunningTaskList reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activeTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task became active.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "actualActionExecutorId",
+                ty: crate::ParamType::String,
+                doc: "User id of whoever actually handled the task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "finishTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task was finished.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorEmail",
+                ty: crate::ParamType::String,
+                doc: "Email of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorId",
+                ty: crate::ParamType::String,
+                doc: "User id of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorName",
+                ty: crate::ParamType::String,
+                doc: "Name of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorNameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "English name of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorNickName",
+                ty: crate::ParamType::String,
+                doc: "Nickname of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorNickNameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "English nickname of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorPhoto",
+                ty: crate::ParamType::String,
+                doc: "Photo URL of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "outResult",
+                ty: crate::ParamType::String,
+                doc: "Decision taken, if any.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "outResultName",
+                ty: crate::ParamType::String,
+                doc: "Decision as display text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "Task status.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskId",
+                ty: crate::ParamType::String,
+                doc: "The task's id (a string here, a number in ExecuteTask).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskType",
+                ty: crate::ParamType::String,
+                doc: "Kind of task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "Task title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "titleInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Task title in English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetRunningTasksResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetRunningTasksResponse",
+        doc: "Reply of GetRunningTasks.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetRunningTasksTask),
+                ),
+                doc: "The instance's running tasks.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetRunningTasksTask: crate::ModelMeta = crate::ModelMeta {
+        name: "GetRunningTasksTask",
+        doc: "One running task in a GetRunningTasks reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activeTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task became active.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::String,
+                doc: "Id of the process node the task belongs to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "actualActionerId",
+                ty: crate::ParamType::String,
+                doc: "User id of whoever actually handled the task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "finishTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task was finished.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorId",
+                ty: crate::ParamType::String,
+                doc: "User id of the process originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "Task status.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskId",
+                ty: crate::ParamType::String,
+                doc: "The task's id: pass it (as a number) to ExecuteTask or RedirectTask.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskType",
+                ty: crate::ParamType::String,
+                doc: "Kind of task.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "Task title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "titleInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Task title in English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetSaleUserInfoByUserIdCorp: crate::ModelMeta = crate::ModelMeta {
+        name: "GetSaleUserInfoByUserIdCorp",
+        doc: "A company linked to the user.",
+        fields: &[
+            crate::FieldMeta {
+                name: "corpId",
+                ty: crate::ParamType::String,
+                doc: "The company's DingTalk corp id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "corpName",
+                ty: crate::ParamType::String,
+                doc: "The company's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "namespace",
+                ty: crate::ParamType::String,
+                doc: "Namespace of the company entry, e.g. `dingtalk`.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetSaleUserInfoByUserIdResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetSaleUserInfoByUserIdResponse",
+        doc: "Reply of GetSaleUserInfoByUserId.",
+        fields: &[
+            crate::FieldMeta {
+                name: "accountId",
+                ty: crate::ParamType::I64,
+                doc: "The user's Yida account id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "corpList",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetSaleUserInfoByUserIdCorp,
+                    ),
+                ),
+                doc: "Companies linked to the user.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userName",
+                ty: crate::ParamType::String,
+                doc: "The user's name.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetSimpleCubeModelListField: crate::ModelMeta = crate::ModelMeta {
+        name: "GetSimpleCubeModelListField",
+        doc: "One field of a data set.",
+        fields: &[
+            crate::FieldMeta {
+                name: "classifiedCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the group the field belongs to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "cubeCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the data set.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dataType",
+                ty: crate::ParamType::String,
+                doc: "Data type of the field.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dimensionType",
+                ty: crate::ParamType::String,
+                doc: "Kind of dimension, for dimension fields.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "fieldCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the field.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::String,
+                doc: "Id of the field.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "isDimension",
+                ty: crate::ParamType::String,
+                doc: "Whether the field is a dimension rather than a measure.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "isVisible",
+                ty: crate::ParamType::String,
+                doc: "Whether the field is shown.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "measureType",
+                ty: crate::ParamType::String,
+                doc: "Kind of measure, for measure fields.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "text",
+                ty: crate::ParamType::String,
+                doc: "Display name of the field.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "timeFormat",
+                ty: crate::ParamType::String,
+                doc: "Format of time values, for time fields.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "timeGranularityType",
+                ty: crate::ParamType::String,
+                doc: "Time granularity (day, month, ...), for time fields.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetSimpleCubeModelListNode: crate::ModelMeta = crate::ModelMeta {
+        name: "GetSimpleCubeModelListNode",
+        doc: "A group of fields in a data set.",
+        fields: &[
+            crate::FieldMeta {
+                name: "children",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetSimpleCubeModelListField,
+                    ),
+                ),
+                doc: "Fields in the group.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::String,
+                doc: "Id of the group.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "isDimension",
+                ty: crate::ParamType::String,
+                doc: "Whether the group holds dimensions rather than measures.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "text",
+                ty: crate::ParamType::String,
+                doc: "Display name of the group.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetSimpleCubeModelListResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetSimpleCubeModelListResponse",
+        doc: "Reply of GetSimpleCubeModelList.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetSimpleCubeModelListNode,
+                    ),
+                ),
+                doc: "Field groups of the data set.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetTaskCopiesActivityInstance: crate::ModelMeta = crate::ModelMeta {
+        name: "GetTaskCopiesActivityInstance",
+        doc: "A process node the instance is currently at, in a GetTaskCopies reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::String,
+                doc: "Id of the node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityInstanceStatus",
+                ty: crate::ParamType::String,
+                doc: "Status of this node instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityName",
+                ty: crate::ParamType::String,
+                doc: "Name of the node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityNameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "English name of the node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::I64,
+                doc: "Id of the node instance.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetTaskCopiesData: crate::ModelMeta = crate::ModelMeta {
+        name: "GetTaskCopiesData",
+        doc: "One copied process instance in a GetTaskCopies reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "actionExecutorId",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "User ids of the current handlers.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "actionExecutorName",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "Names of the current handlers.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "carbonActivityId",
+                ty: crate::ParamType::String,
+                doc: "Id of the process node that sent the copy.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "currentActivityInstances",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::GetTaskCopiesActivityInstance,
+                    ),
+                ),
+                doc: "Process nodes the instance is currently at.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dataMap",
+                ty: crate::ParamType::Json,
+                doc: "Form values of the instance, keyed by field id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dataType",
+                ty: crate::ParamType::String,
+                doc: "Kind of record.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "finishTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance finished.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The form instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceValue",
+                ty: crate::ParamType::JsonText,
+                doc: "Instance data as JSON text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorAvatar",
+                ty: crate::ParamType::String,
+                doc: "Avatar URL of the originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorDisplayName",
+                ty: crate::ParamType::String,
+                doc: "Display name of the originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originatorId",
+                ty: crate::ParamType::String,
+                doc: "User id of the originator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processApprovedResult",
+                ty: crate::ParamType::String,
+                doc: "Approval outcome code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processApprovedResultText",
+                ty: crate::ParamType::String,
+                doc: "Approval outcome as display text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the process.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processId",
+                ty: crate::ParamType::I64,
+                doc: "Numeric id of the process.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceStatus",
+                ty: crate::ParamType::String,
+                doc: "Status code of the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceStatusText",
+                ty: crate::ParamType::String,
+                doc: "Status of the instance as display text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processName",
+                ty: crate::ParamType::String,
+                doc: "Name of the process.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "serialNumber",
+                ty: crate::ParamType::String,
+                doc: "Serial number of the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "Instance title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "version",
+                ty: crate::ParamType::I64,
+                doc: "Version of the record.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "tasks")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static GetTaskCopiesResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "GetTaskCopiesResponse",
+        doc: "Reply of GetTaskCopies: one page of copied instances.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::GetTaskCopiesData),
+                ),
+                doc: "The copied instances on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(any(feature = "forms", feature = "metadata", feature = "processes"))]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static I18nName: crate::ModelMeta = crate::ModelMeta {
+        name: "I18nName",
+        doc: "A person's name in Chinese and English, as Yida returns it.",
+        fields: &[
+            crate::FieldMeta {
+                name: "nameInChinese",
+                ty: crate::ParamType::String,
+                doc: "Name in Chinese.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Name in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Always `i18n`.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationAuthorizationServiceApplicationInformationApp: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationAuthorizationServiceApplicationInformationApp",
+        doc: "One app of the instance with its usage.",
+        fields: &[
+            crate::FieldMeta {
+                name: "appName",
+                ty: crate::ParamType::String,
+                doc: "The app's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "attachmentUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Attachment quota the app uses.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Data records the app holds.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "usagePlugins",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::ListApplicationAuthorizationServiceApplicationInformationUsagePlugin,
+                    ),
+                ),
+                doc: "Plugins the app uses.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationAuthorizationServiceApplicationInformationResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationAuthorizationServiceApplicationInformationResponse",
+        doc: "Reply of ListApplicationAuthorizationServiceApplicationInformation.",
+        fields: &[
+            crate::FieldMeta {
+                name: "applicationInformation",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::ListApplicationAuthorizationServiceApplicationInformationApp,
+                    ),
+                ),
+                doc: "Apps on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageSize",
+                ty: crate::ParamType::I64,
+                doc: "Page size used.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationAuthorizationServiceApplicationInformationUsagePlugin: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationAuthorizationServiceApplicationInformationUsagePlugin",
+        doc: "A plugin used by an app.",
+        fields: &[
+            crate::FieldMeta {
+                name: "iconUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the plugin's icon.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginName",
+                ty: crate::ParamType::String,
+                doc: "The plugin's name.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationAuthorizationServiceConnectorInformationPlug: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationAuthorizationServiceConnectorInformationPlug",
+        doc: "One plugin of the instance.",
+        fields: &[
+            crate::FieldMeta {
+                name: "applications",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::ListApplicationAuthorizationServiceConnectorInformationPlugApp,
+                    ),
+                ),
+                doc: "Apps that use the plugin.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "iconUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the plugin's icon.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "plugName",
+                ty: crate::ParamType::String,
+                doc: "The plugin's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "plugPayType",
+                ty: crate::ParamType::I64,
+                doc: "Billing: 1 by calls, 2 by time, 3 by time and calls.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "plugStatus",
+                ty: crate::ParamType::I64,
+                doc: "Status: 1 normal, 2 near its end date or call quota, 3 abnormal.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "plugTotalAmount",
+                ty: crate::ParamType::I64,
+                doc: "Plugin quota.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "plugUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Plugin quota used.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "plugUuid",
+                ty: crate::ParamType::String,
+                doc: "The plugin's unique code.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationAuthorizationServiceConnectorInformationPlugApp: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationAuthorizationServiceConnectorInformationPlugApp",
+        doc: "An app that uses a plugin.",
+        fields: &[
+            crate::FieldMeta {
+                name: "appName",
+                ty: crate::ParamType::String,
+                doc: "The app's name.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationAuthorizationServiceConnectorInformationResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationAuthorizationServiceConnectorInformationResponse",
+        doc: "Reply of ListApplicationAuthorizationServiceConnectorInformation.",
+        fields: &[
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageSize",
+                ty: crate::ParamType::I64,
+                doc: "Page size used.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "plugInformation",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::ListApplicationAuthorizationServiceConnectorInformationPlug,
+                    ),
+                ),
+                doc: "Plugins on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "apps")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationData: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationData",
+        doc: "One app in a ListApplication reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "appConfig",
+                ty: crate::ParamType::String,
+                doc: "The app's configuration.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "applicationStatus",
+                ty: crate::ParamType::String,
+                doc: "`ONLINE` or `OFFLINE`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "corpId",
+                ty: crate::ParamType::String,
+                doc: "Corp id of the owning company.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creatorUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the app's creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "description",
+                ty: crate::ParamType::String,
+                doc: "The app's description.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "icon",
+                ty: crate::ParamType::String,
+                doc: "URL of the app's icon.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "inexistence",
+                ty: crate::ParamType::String,
+                doc: "`y` if the app has been deleted, `n` if not.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::String,
+                doc: "The app's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "releaseToDingStatus",
+                ty: crate::ParamType::String,
+                doc: "Publication status on the DingTalk workbench.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "subCorpId",
+                ty: crate::ParamType::String,
+                doc: "Corp id of the sub-organization, if any.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "systemToken",
+                ty: crate::ParamType::String,
+                doc: "The app's secret key (dedicated edition only).",
+                secret: true,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationInformationApp: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationInformationApp",
+        doc: "One app of the instance with its usage.",
+        fields: &[
+            crate::FieldMeta {
+                name: "appName",
+                ty: crate::ParamType::String,
+                doc: "The app's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "attachmentUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Attachment quota the app uses.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Data records the app holds.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "usagePlugins",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::ListApplicationInformationUsagePlugin,
+                    ),
+                ),
+                doc: "Plugins the app uses.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationInformationResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationInformationResponse",
+        doc: "Reply of ListApplicationInformation.",
+        fields: &[
+            crate::FieldMeta {
+                name: "applicationInformation",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::ListApplicationInformationApp,
+                    ),
+                ),
+                doc: "Apps on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageSize",
+                ty: crate::ParamType::I64,
+                doc: "Page size used.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationInformationUsagePlugin: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationInformationUsagePlugin",
+        doc: "A plugin used by an app.",
+        fields: &[
+            crate::FieldMeta {
+                name: "iconUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the plugin's icon.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginName",
+                ty: crate::ParamType::String,
+                doc: "The plugin's name.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "apps")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListApplicationResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ListApplicationResponse",
+        doc: "Reply of ListApplication: one page of apps.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::ListApplicationData),
+                ),
+                doc: "The apps on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListCommodityCommodity: crate::ModelMeta = crate::ModelMeta {
+        name: "ListCommodityCommodity",
+        doc: "One purchased commodity.",
+        fields: &[
+            crate::FieldMeta {
+                name: "accountDistributionNumber",
+                ty: crate::ParamType::I64,
+                doc: "User accounts already assigned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "accountNumber",
+                ty: crate::ParamType::I64,
+                doc: "User accounts included.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activationCode",
+                ty: crate::ParamType::String,
+                doc: "Activation code of the commodity.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "buyDateGMT",
+                ty: crate::ParamType::String,
+                doc: "Purchase date as text, e.g. `2021-01-01`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "expireDateGMT",
+                ty: crate::ParamType::String,
+                doc: "Expiry date as text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceId",
+                ty: crate::ParamType::String,
+                doc: "Id of the purchased Yida instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::String,
+                doc: "Commodity status, e.g. `running`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "version",
+                ty: crate::ParamType::I64,
+                doc: "Version number of the commodity record.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListCommodityResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ListCommodityResponse",
+        doc: "Reply of ListCommodity.",
+        fields: &[
+            crate::FieldMeta {
+                name: "commodityVOList",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::ListCommodityCommodity),
+                ),
+                doc: "Commodities on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageSize",
+                ty: crate::ParamType::I64,
+                doc: "Page size used.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListConnectorInformationPlugin: crate::ModelMeta = crate::ModelMeta {
+        name: "ListConnectorInformationPlugin",
+        doc: "One plugin of the instance.",
+        fields: &[
+            crate::FieldMeta {
+                name: "apps",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::ListConnectorInformationPluginApp,
+                    ),
+                ),
+                doc: "Apps that use the plugin.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "iconUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the plugin's icon.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginName",
+                ty: crate::ParamType::String,
+                doc: "The plugin's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginPayType",
+                ty: crate::ParamType::I64,
+                doc: "Billing type code of the plugin.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginStatus",
+                ty: crate::ParamType::I64,
+                doc: "Status code of the plugin.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginTotalAmount",
+                ty: crate::ParamType::I64,
+                doc: "Plugin quota.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginUsageAmount",
+                ty: crate::ParamType::I64,
+                doc: "Plugin quota used.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginUuid",
+                ty: crate::ParamType::String,
+                doc: "The plugin's unique code.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListConnectorInformationPluginApp: crate::ModelMeta = crate::ModelMeta {
+        name: "ListConnectorInformationPluginApp",
+        doc: "An app that uses a plugin.",
+        fields: &[
+            crate::FieldMeta {
+                name: "appName",
+                ty: crate::ParamType::String,
+                doc: "The app's name.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListConnectorInformationResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ListConnectorInformationResponse",
+        doc: "Reply of ListConnectorInformation.",
+        fields: &[
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageSize",
+                ty: crate::ParamType::I64,
+                doc: "Page size used.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pluginInfos",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::ListConnectorInformationPlugin,
+                    ),
+                ),
+                doc: "Plugins on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "comments")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListFormRemarksResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ListFormRemarksResponse",
+        doc: "Reply of ListFormRemarks.",
+        fields: &[
+            crate::FieldMeta {
+                name: "formRemarkVoMap",
+                ty: crate::ParamType::Json,
+                doc: "Form instance id to its comments: each has `id`, `content`, `creator` (user id), `gmtCreate` (epoch ms), `formInstId`, and `images` / `files` as JSON text.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListNavigationByFormTypeResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ListNavigationByFormTypeResponse",
+        doc: "Reply of ListNavigationByFormType.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::ListNavigationByFormTypeResult,
+                    ),
+                ),
+                doc: "The matching pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListNavigationByFormTypeResult: crate::ModelMeta = crate::ModelMeta {
+        name: "ListNavigationByFormTypeResult",
+        doc: "One page of a Yida app.",
+        fields: &[
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the workflow bound to the page, for workflow pages.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::Model(&crate::model_meta::I18nName),
+                doc: "The page's title in Chinese and English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "comments")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListOperationLogsResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ListOperationLogsResponse",
+        doc: "Reply of ListOperationLogs.",
+        fields: &[
+            crate::FieldMeta {
+                name: "operationLogMap",
+                ty: crate::ParamType::Json,
+                doc: "Form instance id to its change records: field (`componentName`), kind (`operationType`, e.g. `CREATE`), time (`gmtModified`), who (`operator`), new value (`currentText`).",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ListTableDataByFormInstanceIdTableIdResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ListTableDataByFormInstanceIdTableIdResponse",
+        doc: "Reply of ListTableDataByFormInstanceIdTableId: one page of sub-form rows.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(&crate::ParamType::Json),
+                doc: "The rows on this page, each a map of field id to value.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "login")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static LoginCodeGenResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "LoginCodeGenResponse",
+        doc: "Reply of LoginCodeGen.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::String,
+                doc: "The one-time login code.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static NotifyAuthorizationResultResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "NotifyAuthorizationResultResponse",
+        doc: "Reply of NotifyAuthorizationResult.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "automation")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static PageAutoFlowLogData: crate::ModelMeta = crate::ModelMeta {
+        name: "PageAutoFlowLogData",
+        doc: "One automation run in a PageAutoFlowLog reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "appType",
+                ty: crate::ParamType::String,
+                doc: "The Yida app's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "elapsedTimeGMT",
+                ty: crate::ParamType::I64,
+                doc: "Time the run took, in ms.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "finishTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the run finished.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "flag",
+                ty: crate::ParamType::String,
+                doc: "Log flag.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "procInstanceId",
+                ty: crate::ParamType::String,
+                doc: "Id of the run; pass it to GetAutoFlowLogDetail.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processCode",
+                ty: crate::ParamType::String,
+                doc: "Code of the automation flow.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "srcProcInstanceFinishTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the original (source) instance finished; the example gives epoch ms as a string.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "srcProcInstanceId",
+                ty: crate::ParamType::String,
+                doc: "Id of the original (source) instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::I64,
+                doc: "Run state, presumably coded like the `status` filter (0 running, 2 failed, 3 finished).",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "automation")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static PageAutoFlowLogResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "PageAutoFlowLogResponse",
+        doc: "Reply of PageAutoFlowLog: one page of runs.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::PageAutoFlowLogData),
+                ),
+                doc: "The runs on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "hasMoreData",
+                ty: crate::ParamType::Bool,
+                doc: "Whether more pages follow.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static PageFormBaseInfosForm: crate::ModelMeta = crate::ModelMeta {
+        name: "PageFormBaseInfosForm",
+        doc: "Basic details of one form.",
+        fields: &[
+            crate::FieldMeta {
+                name: "creator",
+                ty: crate::ParamType::String,
+                doc: "User id of the form's creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formType",
+                ty: crate::ParamType::String,
+                doc: "Form type: `receipt` (plain form) or `process` (workflow form).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "gmtCreate",
+                ty: crate::ParamType::String,
+                doc: "When the form was created (ISO 8601).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::Model(&crate::model_meta::PageFormBaseInfosTitle),
+                doc: "The form's name.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static PageFormBaseInfosPage: crate::ModelMeta = crate::ModelMeta {
+        name: "PageFormBaseInfosPage",
+        doc: "One page of forms.",
+        fields: &[
+            crate::FieldMeta {
+                name: "currentPage",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::PageFormBaseInfosForm),
+                ),
+                doc: "The forms on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static PageFormBaseInfosResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "PageFormBaseInfosResponse",
+        doc: "Reply of PageFormBaseInfos.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Model(&crate::model_meta::PageFormBaseInfosPage),
+                doc: "The page of forms.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "metadata")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static PageFormBaseInfosTitle: crate::ModelMeta = crate::ModelMeta {
+        name: "PageFormBaseInfosTitle",
+        doc: "A form name in English and Chinese.",
+        fields: &[
+            crate::FieldMeta {
+                name: "enUS",
+                ty: crate::ParamType::String,
+                doc: "Name in English.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "zhCN",
+                ty: crate::ParamType::String,
+                doc: "Name in Chinese.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static PreviewPublishedProcessResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "PreviewPublishedProcessResponse",
+        doc: "Reply of PreviewPublishedProcess.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::PreviewPublishedProcessStep,
+                    ),
+                ),
+                doc: "The predicted steps of the process, in order.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "design")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static PreviewPublishedProcessStep: crate::ModelMeta = crate::ModelMeta {
+        name: "PreviewPublishedProcessStep",
+        doc: "One predicted step of the process.",
+        fields: &[
+            crate::FieldMeta {
+                name: "action",
+                ty: crate::ParamType::String,
+                doc: "The step's action, as a display label.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "actionExit",
+                ty: crate::ParamType::String,
+                doc: "The action in a formatted form.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activeTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the task would become active.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "activityId",
+                ty: crate::ParamType::String,
+                doc: "Id of the process node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dataId",
+                ty: crate::ParamType::I64,
+                doc: "Id of the record's data.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "digitalSign",
+                ty: crate::ParamType::String,
+                doc: "URL of the handwritten signature, if any.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "domains",
+                ty: crate::ParamType::List(&crate::ParamType::Json),
+                doc: "Sub-tasks of the step, as free JSON.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "files",
+                ty: crate::ParamType::String,
+                doc: "Attached files.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operateTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the operation was done.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operateType",
+                ty: crate::ParamType::String,
+                doc: "Kind of operation.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorDisplayName",
+                ty: crate::ParamType::String,
+                doc: "The operator's display name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorName",
+                ty: crate::ParamType::String,
+                doc: "The operator's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorNickName",
+                ty: crate::ParamType::String,
+                doc: "The operator's nickname.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorPhotoUrl",
+                ty: crate::ParamType::String,
+                doc: "URL of the operator's avatar.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorStatus",
+                ty: crate::ParamType::String,
+                doc: "The operator's status.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "operatorUserId",
+                ty: crate::ParamType::String,
+                doc: "The operator's user id; for an originator-chosen node, the node key (`__optionalApproval_...`) to use in StartInstance's `processData`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "processInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The process instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "remark",
+                ty: crate::ParamType::String,
+                doc: "The approval comment.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "showName",
+                ty: crate::ParamType::String,
+                doc: "Display name of the node.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "size",
+                ty: crate::ParamType::I64,
+                doc: "Size value reported for the step.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskExecuteType",
+                ty: crate::ParamType::String,
+                doc: "How the task was executed: `NORMAL`, `FILTERED` or `AUTO`; set only for running to-do tasks.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskHoldTimeGMT",
+                ty: crate::ParamType::I64,
+                doc: "When the task was put on hold (0 in a preview).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskId",
+                ty: crate::ParamType::String,
+                doc: "The task's id; `\"0\"` or `\"null\"` in a preview.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "taskType",
+                ty: crate::ParamType::String,
+                doc: "Task dispatch type: `COMMON_ONE_BY_ONE`, `COMMON_ALL_AT_ONCE`, `MIDDLE_IN_ONE_BY_ONE` or `MIDDLE_IN_ALL_AT_ONCE`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "type",
+                ty: crate::ParamType::String,
+                doc: "Kind of node or record, e.g. `FORCAST` for a predicted step.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "apps")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static QueryServiceRecordResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "QueryServiceRecordResponse",
+        doc: "Reply of QueryServiceRecord.",
+        fields: &[
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "values",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::QueryServiceRecordValue),
+                ),
+                doc: "The service calls on this page.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "apps")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static QueryServiceRecordValue: crate::ModelMeta = crate::ModelMeta {
+        name: "QueryServiceRecordValue",
+        doc: "One service call in a QueryServiceRecord reply.",
+        fields: &[
+            crate::FieldMeta {
+                name: "formInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The form instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "hookType",
+                ty: crate::ParamType::String,
+                doc: "Service type (`HTTP`).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "hookUuid",
+                ty: crate::ParamType::String,
+                doc: "Id of this service call.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "invokeParameter",
+                ty: crate::ParamType::String,
+                doc: "Input parameters of the call.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "invokeResult",
+                ty: crate::ParamType::String,
+                doc: "What the service returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "invokeStatus",
+                ty: crate::ParamType::String,
+                doc: "`SUCCESS`, `FAIL`, `FINAL_SUCCESS` (succeeded on retry) or `ERROR`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "invokeSuccess",
+                ty: crate::ParamType::String,
+                doc: "`y` if the call succeeded, `n` if not.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "invokeUrl",
+                ty: crate::ParamType::String,
+                doc: "URL that was called.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "serviceContent",
+                ty: crate::ParamType::String,
+                doc: "Arguments Yida actually sent to the service.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "serviceName",
+                ty: crate::ParamType::String,
+                doc: "Name of the service.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "serviceParameter",
+                ty: crate::ParamType::String,
+                doc: "Input parameters of the call (the page describes it like invokeParameter).",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "sourceUuid",
+                ty: crate::ParamType::String,
+                doc: "Id of the call this one retried, if any.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static RefundCommodityResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "RefundCommodityResponse",
+        doc: "Reply of RefundCommodity.",
+        fields: &[
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Outcome message.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the refund succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static RegisterAccountsResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "RegisterAccountsResponse",
+        doc: "Reply of RegisterAccounts.",
+        fields: &[
+            crate::FieldMeta {
+                name: "instanceId",
+                ty: crate::ParamType::String,
+                doc: "Id of the instance the registration created or bound.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ReleaseCommodityResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ReleaseCommodityResponse",
+        doc: "Reply of ReleaseCommodity.",
+        fields: &[
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Outcome message.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the release succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static RemoveTenantResourceResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "RemoveTenantResourceResponse",
+        doc: "Reply of RemoveTenantResource.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the resources were removed.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static RenewApplicationAuthorizationServiceOrderResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "RenewApplicationAuthorizationServiceOrderResponse",
+        doc: "Reply of RenewApplicationAuthorizationServiceOrder.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the renewal succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static RenewTenantOrderResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "RenewTenantOrderResponse",
+        doc: "Reply of RenewTenantOrder.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the renewal succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "matrices")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SaveAndUpdateMatrixDataV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "SaveAndUpdateMatrixDataV2Response",
+        doc: "Reply of SaveAndUpdateMatrixData (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SaveFormDataResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "SaveFormDataResponse",
+        doc: "Reply of SaveFormData.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::String,
+                doc: "Id of the new form instance.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "comments")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SaveFormRemarkResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "SaveFormRemarkResponse",
+        doc: "Reply of SaveFormRemark.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::I64,
+                doc: "Id of the new comment.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "printing")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SavePrintTplDetailInfoResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "SavePrintTplDetailInfoResponse",
+        doc: "Reply of SavePrintTplDetailInfo.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::I64,
+                doc: "Presumably the saved template's id (not documented).",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchActivationCodeResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchActivationCodeResponse",
+        doc: "Reply of SearchActivationCode.",
+        fields: &[
+            crate::FieldMeta {
+                name: "activationCode",
+                ty: crate::ParamType::String,
+                doc: "The activation code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "authType",
+                ty: crate::ParamType::String,
+                doc: "Authorization type, e.g. `all`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "expireTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "Expiry date as text, e.g. `2021-01-01`.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceId",
+                ty: crate::ParamType::String,
+                doc: "Id of the instance the code belongs to.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::I64,
+                doc: "Status code of the activation code.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchEmployeeFieldValuesResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchEmployeeFieldValuesResponse",
+        doc: "Reply of SearchEmployeeFieldValues.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::String,
+                doc: "The member field values found.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataIdListResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataIdListResponse",
+        doc: "Reply of SearchFormDataIdList: one page of form instance ids.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(&crate::ParamType::String),
+                doc: "The form instance ids on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataRemovalTableDataData: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataRemovalTableDataData",
+        doc: "One form instance in a SearchFormDataRemovalTableData result.",
+        fields: &[
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creatorUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the instance's creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formData",
+                ty: crate::ParamType::Json,
+                doc: "The instance's values: field id to value.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The form instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::I64,
+                doc: "The instance's primary key in Yida's database.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceValue",
+                ty: crate::ParamType::JsonText,
+                doc: "The instance's values in Yida's raw component format.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifier",
+                ty: crate::ParamType::String,
+                doc: "User id of the last person to modify the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifyUser",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::SearchFormDataRemovalTableDataUser,
+                ),
+                doc: "Who last modified the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originator",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::SearchFormDataRemovalTableDataUser,
+                ),
+                doc: "Who submitted the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "sequence",
+                ty: crate::ParamType::String,
+                doc: "Batch number of the import that created the instance, if any.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "serialNumber",
+                ty: crate::ParamType::String,
+                doc: "The instance's serial number.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "The instance's title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "version",
+                ty: crate::ParamType::I64,
+                doc: "Version of the form schema the instance belongs to.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataRemovalTableDataResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataRemovalTableDataResponse",
+        doc: "Reply of SearchFormDataRemovalTableData: one page of form instances.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::SearchFormDataRemovalTableDataData,
+                    ),
+                ),
+                doc: "The form instances on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "hasMoreData",
+                ty: crate::ParamType::Bool,
+                doc: "Whether more pages follow this one.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataRemovalTableDataUser: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataRemovalTableDataUser",
+        doc: "A person on a form instance (submitter or last modifier).",
+        fields: &[
+            crate::FieldMeta {
+                name: "departmentName",
+                ty: crate::ParamType::String,
+                doc: "The person's department name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "email",
+                ty: crate::ParamType::String,
+                doc: "The person's email address.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::SearchFormDataRemovalTableDataUserName,
+                ),
+                doc: "The person's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataRemovalTableDataUserName: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataRemovalTableDataUserName",
+        doc: "A person's name in Chinese and English.",
+        fields: &[
+            crate::FieldMeta {
+                name: "nameInChinese",
+                ty: crate::ParamType::String,
+                doc: "Name in Chinese.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Name in English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataSecondGenerationData: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataSecondGenerationData",
+        doc: "One form instance in a SearchFormDataSecondGeneration result.",
+        fields: &[
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creatorUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the instance's creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formData",
+                ty: crate::ParamType::Json,
+                doc: "The instance's values: field id (or alias) to value.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The form instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::I64,
+                doc: "The instance's primary key in Yida's database.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceValue",
+                ty: crate::ParamType::JsonText,
+                doc: "The instance's values in Yida's raw component format.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifier",
+                ty: crate::ParamType::String,
+                doc: "User id of the last person to modify the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifyUser",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::SearchFormDataSecondGenerationUser,
+                ),
+                doc: "Who last modified the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originator",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::SearchFormDataSecondGenerationUser,
+                ),
+                doc: "Who submitted the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "sequence",
+                ty: crate::ParamType::String,
+                doc: "Batch number of the import that created the instance, if any.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "serialNumber",
+                ty: crate::ParamType::String,
+                doc: "The instance's serial number.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "The instance's title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "version",
+                ty: crate::ParamType::I64,
+                doc: "Version of the form schema the instance belongs to.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataSecondGenerationNoTableFieldData: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataSecondGenerationNoTableFieldData",
+        doc: "One form instance in a SearchFormDataSecondGenerationNoTableField result.",
+        fields: &[
+            crate::FieldMeta {
+                name: "createTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creatorUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the instance's creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formData",
+                ty: crate::ParamType::Json,
+                doc: "The instance's values: field id to value.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The form instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "id",
+                ty: crate::ParamType::I64,
+                doc: "The instance's primary key in Yida's database.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceValue",
+                ty: crate::ParamType::JsonText,
+                doc: "The instance's values in Yida's raw component format.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifier",
+                ty: crate::ParamType::String,
+                doc: "User id of the last person to modify the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifyUser",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::SearchFormDataSecondGenerationNoTableFieldUser,
+                ),
+                doc: "Who last modified the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originator",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::SearchFormDataSecondGenerationNoTableFieldUser,
+                ),
+                doc: "Who submitted the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "sequence",
+                ty: crate::ParamType::String,
+                doc: "Batch number of the import that created the instance, if any.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "serialNumber",
+                ty: crate::ParamType::String,
+                doc: "The instance's serial number.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "The instance's title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "version",
+                ty: crate::ParamType::I64,
+                doc: "Version of the form schema the instance belongs to.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataSecondGenerationNoTableFieldResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataSecondGenerationNoTableFieldResponse",
+        doc: "Reply of SearchFormDataSecondGenerationNoTableField: one page of form instances.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::SearchFormDataSecondGenerationNoTableFieldData,
+                    ),
+                ),
+                doc: "The form instances on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataSecondGenerationNoTableFieldUser: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataSecondGenerationNoTableFieldUser",
+        doc: "A person on a form instance (submitter or last modifier).",
+        fields: &[
+            crate::FieldMeta {
+                name: "departmentName",
+                ty: crate::ParamType::String,
+                doc: "The person's department name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "email",
+                ty: crate::ParamType::String,
+                doc: "The person's email address.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::SearchFormDataSecondGenerationNoTableFieldUserName,
+                ),
+                doc: "The person's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataSecondGenerationNoTableFieldUserName: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataSecondGenerationNoTableFieldUserName",
+        doc: "A person's name in Chinese and English.",
+        fields: &[
+            crate::FieldMeta {
+                name: "nameInChinese",
+                ty: crate::ParamType::String,
+                doc: "Name in Chinese.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Name in English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataSecondGenerationResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataSecondGenerationResponse",
+        doc: "Reply of SearchFormDataSecondGeneration: one page of form instances.",
+        fields: &[
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(
+                        &crate::model_meta::SearchFormDataSecondGenerationData,
+                    ),
+                ),
+                doc: "The form instances on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "pageNumber",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataSecondGenerationUser: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataSecondGenerationUser",
+        doc: "A person on a form instance (submitter or last modifier).",
+        fields: &[
+            crate::FieldMeta {
+                name: "name",
+                ty: crate::ParamType::Model(
+                    &crate::model_meta::SearchFormDataSecondGenerationUserName,
+                ),
+                doc: "The person's name.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "search")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDataSecondGenerationUserName: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDataSecondGenerationUserName",
+        doc: "A person's name in Chinese and English.",
+        fields: &[
+            crate::FieldMeta {
+                name: "nameInChinese",
+                ty: crate::ParamType::String,
+                doc: "Name in Chinese.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "nameInEnglish",
+                ty: crate::ParamType::String,
+                doc: "Name in English.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDatasData: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDatasData",
+        doc: "One form instance in a SearchFormDatas result.",
+        fields: &[
+            crate::FieldMeta {
+                name: "createdTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was created.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "creatorUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the instance's creator.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "dataId",
+                ty: crate::ParamType::I64,
+                doc: "The instance's primary key in Yida's database.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formData",
+                ty: crate::ParamType::Json,
+                doc: "The instance's values: field id (or alias) to value.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formInstanceId",
+                ty: crate::ParamType::String,
+                doc: "The form instance's id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "formUuid",
+                ty: crate::ParamType::String,
+                doc: "The form's code.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "instanceValue",
+                ty: crate::ParamType::JsonText,
+                doc: "The instance's values in Yida's raw component format.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modelUuid",
+                ty: crate::ParamType::String,
+                doc: "Id of the form's data model.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifiedTimeGMT",
+                ty: crate::ParamType::String,
+                doc: "When the instance was last modified.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifierUserId",
+                ty: crate::ParamType::String,
+                doc: "User id of the last person to modify the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "modifyUser",
+                ty: crate::ParamType::Model(&crate::model_meta::SearchFormDatasUser),
+                doc: "Who last modified the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "originator",
+                ty: crate::ParamType::Model(&crate::model_meta::SearchFormDatasUser),
+                doc: "Who submitted the instance.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "sequence",
+                ty: crate::ParamType::String,
+                doc: "Batch number of the import that created the instance, if any.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "serialNo",
+                ty: crate::ParamType::String,
+                doc: "The instance's serial number.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "title",
+                ty: crate::ParamType::String,
+                doc: "The instance's title.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "version",
+                ty: crate::ParamType::I64,
+                doc: "The instance's data version.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDatasResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDatasResponse",
+        doc: "Reply of SearchFormDatas: one page of form instances.",
+        fields: &[
+            crate::FieldMeta {
+                name: "currentPage",
+                ty: crate::ParamType::I64,
+                doc: "The page returned.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "data",
+                ty: crate::ParamType::List(
+                    &crate::ParamType::Model(&crate::model_meta::SearchFormDatasData),
+                ),
+                doc: "The form instances on this page.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "totalCount",
+                ty: crate::ParamType::I64,
+                doc: "Number of matching items across all pages.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static SearchFormDatasUser: crate::ModelMeta = crate::ModelMeta {
+        name: "SearchFormDatasUser",
+        doc: "A person on a form instance (submitter or last modifier).",
+        fields: &[
+            crate::FieldMeta {
+                name: "userId",
+                ty: crate::ParamType::String,
+                doc: "The user's DingTalk user id.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "userName",
+                ty: crate::ParamType::Model(&crate::model_meta::I18nName),
+                doc: "The person's name.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "processes")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static StartInstanceResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "StartInstanceResponse",
+        doc: "Reply of StartInstance (both versions).",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::String,
+                doc: "The new process instance's id.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static TerminateCloudAuthorizationResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "TerminateCloudAuthorizationResponse",
+        doc: "Reply of TerminateCloudAuthorization.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "agents")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static UpdateAgentTaskV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "UpdateAgentTaskV2Response",
+        doc: "Reply of UpdateAgentTask (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "errorCode",
+                ty: crate::ParamType::String,
+                doc: "Error code when the call failed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "errorMsg",
+                ty: crate::ParamType::String,
+                doc: "Error message when the call failed.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the delegation was updated.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "success",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the call succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static UpdateCloudAccountInformationResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "UpdateCloudAccountInformationResponse",
+        doc: "Reply of UpdateCloudAccountInformation.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the update succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static UpdateSubTableByRowIdV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "UpdateSubTableByRowIdV2Response",
+        doc: "Reply of UpdateSubTableByRowId (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the update succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "forms")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static UpdateSubTableV2Response: crate::ModelMeta = crate::ModelMeta {
+        name: "UpdateSubTableV2Response",
+        doc: "Reply of UpdateSubTable (v2.0).",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the update succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static UpgradeTenantInformationResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "UpgradeTenantInformationResponse",
+        doc: "Reply of UpgradeTenantInformation.",
+        fields: &[
+            crate::FieldMeta {
+                name: "result",
+                ty: crate::ParamType::Bool,
+                doc: "Whether the change succeeded.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ValidateApplicationAuthorizationOrderResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ValidateApplicationAuthorizationOrderResponse",
+        doc: "Reply of ValidateApplicationAuthorizationOrder.",
+        fields: &[
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Outcome of the check as text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::I64,
+                doc: "Outcome code of the check; the doc examples show 0 for a pass.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ValidateApplicationAuthorizationServiceOrderResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ValidateApplicationAuthorizationServiceOrderResponse",
+        doc: "Reply of ValidateApplicationAuthorizationServiceOrder.",
+        fields: &[
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Outcome of the check as text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::I64,
+                doc: "Outcome code of the check; the doc examples show 0 for a pass.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ValidateApplicationServiceOrderUpgradeResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ValidateApplicationServiceOrderUpgradeResponse",
+        doc: "Reply of ValidateApplicationServiceOrderUpgrade.",
+        fields: &[
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Outcome of the check as text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::I64,
+                doc: "Outcome code of the check; the doc examples show 0 for a pass.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ValidateOrderBuyResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ValidateOrderBuyResponse",
+        doc: "Reply of ValidateOrderBuy.",
+        fields: &[
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Outcome of the check as text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::I64,
+                doc: "Outcome code of the check; the doc examples show 0 for a pass.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ValidateOrderUpdateResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ValidateOrderUpdateResponse",
+        doc: "Reply of ValidateOrderUpdate.",
+        fields: &[
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Outcome of the check as text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::I64,
+                doc: "Outcome code of the check; the doc examples show 0 for a pass.",
+                secret: false,
+            },
+        ],
+    };
+    #[cfg(feature = "commerce")]
+    #[allow(non_upper_case_globals)]
+    pub(crate) static ValidateOrderUpgradeResponse: crate::ModelMeta = crate::ModelMeta {
+        name: "ValidateOrderUpgradeResponse",
+        doc: "Reply of ValidateOrderUpgrade.",
+        fields: &[
+            crate::FieldMeta {
+                name: "message",
+                ty: crate::ParamType::String,
+                doc: "Outcome of the check as text.",
+                secret: false,
+            },
+            crate::FieldMeta {
+                name: "status",
+                ty: crate::ParamType::I64,
+                doc: "Outcome code of the check; the doc examples show 0 for a pass.",
+                secret: false,
+            },
+        ],
+    };
 }

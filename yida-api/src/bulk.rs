@@ -212,9 +212,10 @@ impl fmt::Debug for Checkpoint {
 }
 
 fn cp_error(operation: OpId, path: &Path, what: impl fmt::Display) -> Error {
-    Error::InvalidInput {
+    Error::Checkpoint {
         operation,
-        message: format!("checkpoint {}: {what}", path.display()),
+        path: path.to_path_buf(),
+        message: what.to_string(),
     }
 }
 

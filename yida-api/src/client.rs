@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 use yida_auth::{AccessToken, StaticToken, TokenProvider};
 
-/// DingTalk's API endpoint.
-pub const DEFAULT_ENDPOINT: &str = "https://api.dingtalk.com";
+/// DingTalk's API endpoint (the one definition is `yida_auth::DEFAULT_ENDPOINT`: API calls and
+/// token fetches share it).
+pub const DEFAULT_ENDPOINT: &str = yida_auth::DEFAULT_ENDPOINT;
 
 /// Default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -210,6 +210,18 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// A bulk run's checkpoint file could not be used (unreadable, written for another run,
+    /// or the input differs from the run that wrote it); nothing of the chunk concerned was
+    /// sent.
+    #[error("{operation}: checkpoint {}: {message}", path.display())]
+    Checkpoint {
+        /// The batch operation.
+        operation: crate::OpId,
+        /// The checkpoint file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The client could not be built.
     #[error("invalid client configuration: {0}")]
     Config(String),

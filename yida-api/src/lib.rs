@@ -125,7 +125,6 @@ pub use yida_auth;
 #[cfg(feature = "derive")]
 pub use yida_derive::YidaForm;
 
-#[allow(missing_docs, clippy::all)]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }

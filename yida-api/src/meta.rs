@@ -457,6 +457,8 @@ pub struct OperationMeta {
     pub has_body: bool,
     /// Whether the reply has a body to decode (`false`: the reply type is `()`).
     pub has_reply: bool,
+    /// The reply's model (its fields, and the models they hold), for a reply with a body.
+    pub reply: Option<&'static ModelMeta>,
     /// Parameters in spec order.
     pub params: &'static [ParamMeta],
     /// The typed steps of a dynamic call ([`Client::call`](crate::Client::call)).
@@ -628,12 +630,16 @@ pub trait Operation:
     const META: OperationMeta;
     /// Appends the percent-encoded path.
     fn write_path(&self, out: &mut String);
-    /// Appends the query parameters.
-    fn write_query(&self, q: &mut crate::__private::QueryWriter);
-    /// Fills unset context parameters (`appType`, `systemToken`, `userId`, `language`).
-    fn fill_context(&mut self, ctx: &crate::AppContext);
-    /// Checks required parameters and JSON-text values.
-    fn check(&self) -> Result<(), ParamError>;
+    /// Appends the query parameters (none by default).
+    fn write_query(&self, _q: &mut crate::__private::QueryWriter) {}
+    /// Fills unset context parameters (`appType`, `systemToken`, `userId`, `language`; none
+    /// by default).
+    fn fill_context(&mut self, _ctx: &crate::AppContext) {}
+    /// Checks required parameters, path segments and JSON-text values (nothing to check by
+    /// default).
+    fn check(&self) -> Result<(), ParamError> {
+        Ok(())
+    }
 }
 
 /// A list operation whose pages can be walked (see [`Client::paginate`](crate::Client::paginate)).

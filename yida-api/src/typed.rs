@@ -262,11 +262,8 @@ mod client_ops {
         _t: PhantomData<fn() -> T>,
     }
 
-    fn invalid(op: &str, message: String) -> Error {
-        Error::InvalidInput {
-            operation: op.to_string(),
-            message,
-        }
+    fn invalid(operation: crate::OpId, message: String) -> Error {
+        Error::InvalidInput { operation, message }
     }
 
     impl<T: YidaForm> TypedForm<'_, T> {
@@ -275,7 +272,9 @@ mod client_ops {
         pub async fn save(&self, value: &T) -> Result<String, Error> {
             let mut data = Map::new();
             for (id, v) in value.write_fields() {
-                let v = v.map_err(|e| invalid("SaveFormData@2.0", format!("field {id}: {e}")))?;
+                let v = v.map_err(|e| {
+                    invalid(crate::OpId::SaveFormDataV2, format!("field {id}: {e}"))
+                })?;
                 data.insert(id.to_string(), v);
             }
             let reply = self
@@ -284,7 +283,7 @@ mod client_ops {
                 .await?;
             reply.result.ok_or_else(|| {
                 invalid(
-                    "SaveFormData@2.0",
+                    crate::OpId::SaveFormDataV2,
                     "the reply has no instance id (`result`)".into(),
                 )
             })
@@ -297,7 +296,10 @@ mod client_ops {
                 .send(GetFormDataByIdV2Request::new(instance_id).form_uuid(T::FORM_UUID))
                 .await?;
             let data = reply.form_data.ok_or_else(|| {
-                invalid("GetFormDataByID@2.0", "the reply has no `formData`".into())
+                invalid(
+                    crate::OpId::GetFormDataByIdV2,
+                    "the reply has no `formData`".into(),
+                )
             })?;
             let mut value: T = data.decode()?;
             self.complete_tables(instance_id, &mut value).await?;
@@ -328,7 +330,7 @@ mod client_ops {
                 }
                 value.replace_table_rows(f.id, &rows).map_err(|e| {
                     invalid(
-                        "ListTableDataByFormInstanceIdTableId@1.0",
+                        crate::OpId::ListTableDataByFormInstanceIdTableId,
                         format!("rows of {}: {e}", f.id),
                     )
                 })?;
@@ -339,9 +341,9 @@ mod client_ops {
         /// Sends the fields that changed since the record was read (UpdateFormData 2.0);
         /// returns how many. Nothing is sent when nothing changed.
         pub async fn update(&self, record: &mut Fetched<T>) -> Result<usize, Error> {
-            let changes = record
-                .changes()
-                .map_err(|(id, e)| invalid("UpdateFormData@2.0", format!("field {id}: {e}")))?;
+            let changes = record.changes().map_err(|(id, e)| {
+                invalid(crate::OpId::UpdateFormDataV2, format!("field {id}: {e}"))
+            })?;
             let n = changes.len();
             if n == 0 {
                 return Ok(0);

@@ -174,9 +174,16 @@ pub fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<Durati
     Some(Duration::from_secs(secs.min(3600)))
 }
 
-/// Server text made safe to print: control characters (escape sequences, CR, LF, …) and
-/// bidirectional overrides are dropped, and at most `max_chars` characters are shown, then
-/// `…(N more bytes)`.
+/// The one rule for characters foreign text must not bring onto a terminal or into a log line:
+/// control characters (escape sequences, CR, LF, BEL, …), zero-width characters and marks, and
+/// bidirectional overrides and isolates. [`printable`] drops them; the CLI shows them escaped.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Server text made safe to print: the characters of [`is_unsafe_char`] are dropped, and at
+/// most `max_chars` characters are shown, then `…(N more bytes)`.
 ///
 /// ```
 /// use yida_auth::wire::printable;
@@ -201,7 +208,7 @@ impl fmt::Display for Printable<'_> {
             if shown == self.max_chars {
                 return write!(f, "…({} more bytes)", self.text.len() - i);
             }
-            if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+            if is_unsafe_char(c) {
                 continue;
             }
             f.write_char(c)?;

@@ -1,9 +1,10 @@
 //! `yida call`: send one operation (or walk every page of a list operation), and
 //! `yida call <Action> --help`: that operation's parameters from the spec.
 
-use crate::fail::{Fail, DECODE, OUTPUT};
+use crate::fail::{Fail, OUTPUT};
 use crate::out;
-use std::io::{IsTerminal, Read};
+use crate::output::{Doc, OutputArgs, Shaper};
+use std::io::IsTerminal;
 use yida_api::{Client, OperationMeta, ParamType, Risk};
 
 /// Send one operation and print the reply as received (JSON).
@@ -15,12 +16,18 @@ use yida_api::{Client, OperationMeta, ParamType, Risk};
 #[command(disable_help_flag = true)]
 pub struct CallArgs {
     /// The operation's action name, e.g. SaveFormData (see `yida ops`).
+    #[arg(index = 1)]
     pub action: Option<String>,
+    /// Parameters as NAME=VALUE (merged over --input): the value is text for a string
+    /// parameter, else JSON (`taskId=7`, `useAlias=true`, `formDataJson='{"textField_a":"x"}'`).
+    #[arg(index = 2, value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
     /// API version of the operation [default: the current one: 2.0 where a 2.0 operation
     /// replaces a legacy 1.0 one, else the only one].
     #[arg(long, value_name = "VERSION", value_parser = ["1.0", "2.0"])]
     pub api_version: Option<String>,
-    /// The parameters: one JSON object, `@file` to read it from a file, or `-` for stdin.
+    /// The parameters: one JSON (or YAML) object, `@file.json` / `@file.yaml` to read it
+    /// from a file, or `-` for stdin.
     #[arg(long, value_name = "JSON | @file | -")]
     pub input: Option<String>,
     /// Walk every page of a list operation; print one JSON item per line, progress on stderr.
@@ -33,30 +40,8 @@ pub struct CallArgs {
     /// Print help; with an action, that operation's parameters.
     #[arg(short, long)]
     pub help: bool,
-}
-
-fn read_input(arg: Option<&str>) -> Result<serde_json::Value, Fail> {
-    let text = match arg {
-        None => return Ok(serde_json::json!({})),
-        Some("-") => {
-            let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .map_err(|e| Fail::usage(format!("cannot read standard input: {e}")))?;
-            s
-        }
-        Some(a) if a.starts_with('@') => std::fs::read_to_string(&a[1..])
-            .map_err(|e| Fail::usage(format!("cannot read {}: {e}", &a[1..])))?,
-        Some(a) => a.to_string(),
-    };
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| Fail::usage(format!("--input is not valid JSON: {e}")))?;
-    if !v.is_object() {
-        return Err(Fail::usage(
-            "--input must be one JSON object of parameters by wire name",
-        ));
-    }
-    Ok(v)
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Up to three of `candidates` close to `name` (case-insensitive), closest first.
@@ -86,7 +71,7 @@ fn quoted(names: &[&str]) -> String {
 }
 
 /// The operation `action` names at `version`, or its current version when none is given.
-fn find_op(action: &str, version: Option<&str>) -> Result<&'static OperationMeta, Fail> {
+pub fn find_op(action: &str, version: Option<&str>) -> Result<&'static OperationMeta, Fail> {
     let ops = yida_api::operations();
     let same: Vec<&'static OperationMeta> =
         ops.iter().copied().filter(|o| o.action == action).collect();
@@ -225,20 +210,18 @@ pub async fn run(args: CallArgs) -> Result<(), Fail> {
     if args.help {
         return out::stdout(&op_help(meta));
     }
-    let input = read_input(args.input.as_deref())?;
+    let mut input = crate::input::read(args.input.as_deref())?;
+    crate::input::merge_params(meta, &mut input, &args.params)?;
+    // The input is checked by the library (names, types, required) before anything is sent;
+    // the output options here, so a bad --jq costs no call either.
+    let shaper = Shaper::new(&args.output)?;
     let client = crate::config::client()?;
     if args.all {
-        return call_all(&client, meta, input, usize::from(args.concurrency)).await;
+        return call_all(&client, meta, input, usize::from(args.concurrency), &shaper).await;
     }
-    if let Some(reply) = client.call(meta, input).await? {
-        let mut text = String::with_capacity(reply.get().len() + 1);
-        text.push_str(reply.get());
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
-        out::stdout(&text).map_err(|f| sent_but_not_written(f, meta))?;
-    }
-    Ok(())
+    let reply = client.call(meta, input).await?;
+    crate::output::print_reply(&shaper, meta, reply.as_deref().map(|r| r.get()))
+        .map_err(|f| sent_but_not_written(f, meta))
 }
 
 /// An output failure after a write was sent says so: the reply (e.g. a new record id) is lost.
@@ -261,6 +244,7 @@ async fn call_all(
     meta: &'static OperationMeta,
     input: serde_json::Value,
     concurrency: usize,
+    shaper: &Shaper,
 ) -> Result<(), Fail> {
     if meta.pagination.is_none() {
         return Err(Fail::usage(format!(
@@ -270,23 +254,31 @@ async fn call_all(
     }
     let mut pages = client.paginate_json(meta, input)?.concurrency(concurrency);
     let progress = Progress::new();
+    let mut rows: Vec<Doc> = Vec::new();
+    let mut first = true;
     let result = async {
         while let Some(items) = pages.next_items().await {
-            let items = items?;
-            let mut text = String::new();
-            for item in &items {
-                let line = serde_json::to_string(item)
-                    .map_err(|e| Fail(DECODE, format!("error: cannot render an item: {e}")))?;
-                text.push_str(&line);
-                text.push('\n');
+            let mut values = Vec::new();
+            for item in items? {
+                let item = Doc::from_value(item);
+                values.extend(shaper.values(item)?);
             }
-            // An output error (a closed pipe, a full disk) stops the walk here.
-            out::stdout(&text)?;
+            if shaper.collects() {
+                rows.extend(values);
+            } else {
+                // An output error (a closed pipe, a full disk) stops the walk here.
+                out::stdout(&shaper.render_items(&values, first))?;
+                first &= values.is_empty();
+            }
             progress.page(pages.pages(), pages.fetched(), pages.total_count());
         }
         Ok(())
     }
     .await;
+    let result = result.and_then(|()| match shaper.collects() {
+        true => out::stdout(&shaper.table_of_rows(rows)),
+        false => Ok(()),
+    });
     progress.finish(result.is_ok());
     result
 }

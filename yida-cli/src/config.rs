@@ -1,13 +1,18 @@
-//! Configuration from the environment: endpoint, credentials, app context, timeout.
+//! Configuration: endpoint, credentials, app context, timeout — each from a flag, the
+//! environment or the active profile (`profile.rs`), in that order.
 
 use crate::fail::Fail;
 use std::time::Duration;
 use yida_api::{AppContext, Client};
 use yida_auth::{InternalApp, MemoryTicketStore, StaticToken, ThirdPartyApp, TokenProvider};
 
-/// The value of an environment variable; blank counts as unset.
+/// The value of a setting by its environment variable: the flag, the variable or the active
+/// profile (see `profile::lookup`); blank counts as unset.
 pub fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    match crate::profile::lookup(name) {
+        Some((v, _)) => Some(v),
+        None => std::env::var(name).ok().filter(|v| !v.trim().is_empty()),
+    }
 }
 
 fn need(name: &'static str) -> Result<String, Fail> {
@@ -17,8 +22,16 @@ fn need(name: &'static str) -> Result<String, Fail> {
 /// `YIDA_ENDPOINT`, or the production endpoint when it is not set. A blank value is refused:
 /// it is a mistake (an empty variable in a script), not a request for production.
 pub fn endpoint() -> Result<String, Fail> {
+    crate::profile::load()?;
+    if let Some(url) = crate::profile::flag_endpoint() {
+        return match url.trim() {
+            "" => Err(Fail::usage("--endpoint is blank; give a URL")),
+            url => Ok(url.to_string()),
+        };
+    }
     match std::env::var_os("YIDA_ENDPOINT") {
-        None => Ok(yida_api::DEFAULT_ENDPOINT.to_string()),
+        // The profile's, or production.
+        None => Ok(env("YIDA_ENDPOINT").unwrap_or_else(|| yida_api::DEFAULT_ENDPOINT.to_string())),
         Some(v) => match v.to_str().map(str::trim) {
             Some("") => Err(Fail::usage(format!(
                 "YIDA_ENDPOINT is set but blank; unset it to use {}, or give a URL",
@@ -32,6 +45,7 @@ pub fn endpoint() -> Result<String, Fail> {
 
 /// The token source the environment describes.
 pub fn token_provider() -> Result<Box<dyn TokenProvider>, Fail> {
+    crate::profile::load()?;
     let auth = |e: yida_auth::AuthError| Fail::usage(e);
     if let Some(t) = env("YIDA_ACCESS_TOKEN") {
         return Ok(Box::new(StaticToken::new(t)));
@@ -79,6 +93,7 @@ impl TokenProvider for BoxedProvider {
 
 /// A client configured from the environment.
 pub fn client() -> Result<Client, Fail> {
+    crate::profile::load()?;
     let mut ctx = AppContext::new();
     if let Some(v) = env("YIDA_APP_TYPE") {
         ctx = ctx.app_type(v);

@@ -78,6 +78,8 @@ enum Mode {
 
 /// Runs the chosen mode until Ctrl-C / SIGTERM.
 pub async fn run(args: EventsArgs) -> Result<(), Fail> {
+    // Settings may come from a profile (`yida config`).
+    crate::profile::load()?;
     match args.mode {
         Mode::Http {
             listen,

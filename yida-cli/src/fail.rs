@@ -22,7 +22,8 @@ EXIT CODES:
   0    success
   1    the request failed (API error, network, timeout, refused credentials)
   2    bad usage, input or configuration: nothing was sent
-  3    the reply could not be decoded: the request was sent (a write may have applied)
+  3    the reply could not be decoded (or --jq failed on it): the request was sent (a write
+       may have applied)
   4    the output could not be written (e.g. disk full): the request was sent
   141  standard output was closed by its reader (e.g. `| head`): stopped quietly";
 
@@ -44,7 +45,10 @@ impl Fail {
 impl From<Error> for Fail {
     fn from(e: Error) -> Self {
         let code = match e {
-            Error::InvalidParameter { .. } | Error::InvalidInput { .. } | Error::Config(_) => USAGE,
+            Error::InvalidParameter { .. }
+            | Error::InvalidInput { .. }
+            | Error::Checkpoint { .. }
+            | Error::Config(_) => USAGE,
             Error::Auth(yida_auth::AuthError::MissingCredential { .. }) => USAGE,
             ref e if e.is_decode() => DECODE,
             _ => FAILED,
@@ -69,9 +73,7 @@ pub fn clean_to(text: &str, max: usize) -> String {
             out.push_str(&format!("… ({rest} more characters not shown)"));
             break;
         }
-        if c.is_control()
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        {
+        if yida_auth::wire::is_unsafe_char(c) {
             out.extend(c.escape_unicode());
         } else {
             out.push(c);

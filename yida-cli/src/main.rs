@@ -1,15 +1,18 @@
 //! `yida`: call any Yida operation from a terminal.
 //!
 //! ```text
-//! yida call <Action> [--api-version 1.0|2.0] [--input <JSON | @file | ->] [--all] [--help]
+//! yida call <Action> [NAME=VALUE…] [--api-version 1.0|2.0] [--input <JSON | @file | ->] [--all]
+//!           [-o json|ndjson|yaml|table] [--columns A,B] [--jq EXPR] [--help]
 //! yida ops [FILTER] [--json]
+//! yida schema <Action> [--json]
 //! yida token
+//! yida config list|show|set KEY VALUE      (global: --profile NAME, --config PATH, --endpoint URL)
 //! yida completions <SHELL>
 //! yida export <formUuid> [--concurrency N]
 //! yida import <formUuid> [FILE|-] [--concurrency N] [--chunk-size N] [--checkpoint FILE [--resume]]
 //! yida emulator [--listen ADDR] [--seed FILE] [--data PATH]
 //! ```
-//! Configuration comes from the environment (see `yida --help`).
+//! Configuration comes from flags, the environment and profiles (see `yida --help`).
 
 mod call;
 mod completions;
@@ -19,8 +22,12 @@ mod events;
 mod export;
 mod fail;
 mod import;
+mod input;
 mod ops;
 mod out;
+mod output;
+mod profile;
+mod schema;
 mod signal;
 mod sync;
 mod token;
@@ -38,6 +45,8 @@ ENVIRONMENT:
   YIDA_SUITE_KEY, YIDA_SUITE_SECRET, YIDA_SUITE_TICKET, YIDA_AUTH_CORP_ID   third-party app
   YIDA_APP_TYPE, YIDA_SYSTEM_TOKEN, YIDA_USER_ID, YIDA_LANGUAGE  filled into every call
   YIDA_TIMEOUT         seconds per attempt (default 30)
+  YIDA_PROFILE, YIDA_CONFIG   the profile and config file (`yida config --help`); a flag
+                       beats its variable, which beats the profile
   RUST_LOG             log filter for stderr (e.g. yida_api=debug); overrides -v";
 
 /// yida: call the Yida (DingTalk low-code) server API
@@ -53,6 +62,8 @@ struct Cli {
     /// Log to stderr: -v calls, attempts and retries; -vv everything (secrets never logged).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    #[command(flatten)]
+    globals: profile::ProfileArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -72,8 +83,12 @@ enum Command {
     Call(call::CallArgs),
     /// List the operations, all or those matching a filter.
     Ops(ops::OpsArgs),
+    /// Print an operation's request and reply schema (`--json`: JSON Schemas).
+    Schema(schema::SchemaArgs),
     /// Print a fresh access token (a credential: keep it out of logs).
     Token(token::TokenArgs),
+    /// Show and change profiles (config file with endpoint, credentials, app context).
+    Config(profile::ConfigArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
     /// Export every record of a form as NDJSON (pages in parallel, paced under the quota).
@@ -86,6 +101,10 @@ enum Command {
     Emulator(emulator::EmulatorArgs),
     /// Keep a SQL copy of forms (SQLite or PostgreSQL): first everything, then what changed.
     Sync(sync::SyncArgs),
+    /// Completion candidates for the words of a command line (called by the scripts of
+    /// `yida completions`).
+    #[command(name = "__complete", hide = true)]
+    Complete(completions::CompleteArgs),
 }
 
 async fn run(command: Command) -> Result<(), Fail> {
@@ -93,6 +112,9 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Call(args) => call::run(args).await,
         Command::Ops(args) => ops::run(args).await,
         Command::Token(args) => token::run(args).await,
+        Command::Config(args) => profile::run(args).await,
+        Command::Schema(args) => schema::run(args).await,
+        Command::Complete(args) => completions::complete(args).await,
         Command::Completions(args) => completions::run(args).await,
         Command::Export(args) => export::run(args).await,
         Command::Import(args) => import::run(args).await,
@@ -170,6 +192,7 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose);
+    profile::init(cli.globals);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

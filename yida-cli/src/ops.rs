@@ -5,18 +5,22 @@ use crate::fail::Fail;
 /// List the operations (area, action, version, method, path), all or those matching a filter.
 #[derive(clap::Args, Debug)]
 pub struct OpsArgs {
-    /// Only operations whose action, area, path or description contains this text
-    /// (case-insensitive), e.g. `yida ops form`.
+    /// Only operations whose action name, area, description or DingTalk page title (Chinese)
+    /// contains this text (case-insensitive; several words: each must match), e.g.
+    /// `yida ops 审批`, `yida ops form`, `yida ops "form instance"`. Paths are not searched.
     pub filter: Option<String>,
     /// Machine-readable output: one JSON array with each operation's parameters.
     #[arg(long)]
     pub json: bool,
 }
 
-fn matches(o: &yida_api::OperationMeta, filter: &str) -> bool {
-    [o.action, o.area, o.path, o.doc]
-        .iter()
-        .any(|field| field.to_lowercase().contains(filter))
+/// Whether every word of `filter` (lowercase) is in the action name, area, description or
+/// Chinese title of `o`.
+pub fn matches(o: &yida_api::OperationMeta, filter: &str) -> bool {
+    let fields = [o.action, o.area, o.doc, o.doc_title.unwrap_or("")].map(str::to_lowercase);
+    filter
+        .split_whitespace()
+        .all(|word| fields.iter().any(|f| f.contains(word)))
 }
 
 /// Prints the operation list.
@@ -38,11 +42,11 @@ pub async fn run(args: OpsArgs) -> Result<(), Fail> {
                     "path": o.path,
                     "area": o.area,
                     "doc": o.doc,
+                    "docTitle": o.doc_title,
                     "permission": o.permission,
                     "risk": o.risk.as_str(),
                     "readOnly": o.read_only(),
                     "seed": o.seed,
-                    "docTitle": o.doc_title,
                     "legacy": o.legacy.map(|l| l.to_string()),
                     "paginated": o.pagination.is_some(),
                     "params": o.params.iter().map(|p| serde_json::json!({
@@ -63,9 +67,10 @@ pub async fn run(args: OpsArgs) -> Result<(), Fail> {
                 .legacy
                 .map(|l| format!("  [legacy → {} {}]", l.action(), l.version()))
                 .unwrap_or_default();
+            let title = o.doc_title.map(|t| format!("  {t}")).unwrap_or_default();
             text.push_str(&format!(
-                "{:<12} {:<48} {:<4} {:<6} {}{}\n",
-                o.area, o.action, o.version, o.method, o.path, legacy
+                "{:<12} {:<48} {:<4} {:<6} {}{}{}\n",
+                o.area, o.action, o.version, o.method, o.path, title, legacy
             ));
         }
         text.push_str(&format!("{} operations\n", ops.len()));

@@ -82,7 +82,10 @@ fn readme_first_use_path() {
         .map(|l| l.split(" #").next().unwrap().trim())
         .collect();
     // The install step is what built the binary under test; the rest is run as written.
-    assert_eq!(first, ["cargo install --path yida-cli", "yida emulator"]);
+    assert_eq!(
+        first,
+        ["cargo install --locked --path yida-cli", "yida emulator"]
+    );
     let (mut emu, vars) = start(&["emulator"], "YIDA_DEMO_PROCESS_CODE");
     let names: Vec<&str> = vars.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(

@@ -80,6 +80,7 @@ async fn stdout_lines(child: &mut Child) -> Vec<Value> {
 
 #[tokio::test]
 async fn http_mode_prints_valid_pushes_refuses_invalid_ones_and_stops_on_sigterm() {
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
     let mut child = yida(
         &[
             "events",
@@ -148,6 +149,7 @@ async fn http_mode_prints_valid_pushes_refuses_invalid_ones_and_stops_on_sigterm
 
 #[tokio::test]
 async fn http_mode_needs_its_configuration() {
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
     let child = yida(&["events", "http", "--listen", "127.0.0.1:0"], &[]);
     let out = tokio::time::timeout(WAIT, child.wait_with_output())
         .await
@@ -160,6 +162,7 @@ async fn http_mode_needs_its_configuration() {
 
 #[tokio::test]
 async fn stream_mode_prints_events_acks_them_and_stops_on_sigterm() {
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let ws_url = format!("ws://{}/gw", listener.local_addr().unwrap());
     let open = MockServer::always(Reply::json(json!({"endpoint": ws_url, "ticket": "t-1"}))).await;
@@ -310,6 +313,7 @@ async fn rest_of(mut err: tokio::io::Lines<BufReader<tokio::process::ChildStderr
 
 #[tokio::test]
 async fn http_mode_with_stdout_closed_answers_500_and_stops() {
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
     let (mut child, err, addr) = http_receiver(Stdio::piped(), &[], None).await;
     drop(child.stdout.take()); // `yida events http … | true`
     let r = valid_push(&reqwest::Client::new(), &addr).await.unwrap();
@@ -322,6 +326,7 @@ async fn http_mode_with_stdout_closed_answers_500_and_stops() {
 
 #[tokio::test]
 async fn http_mode_with_stdout_on_dev_full_answers_500_and_stops() {
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
     let full = std::fs::OpenOptions::new()
         .write(true)
         .open("/dev/full")
@@ -337,7 +342,8 @@ async fn http_mode_with_stdout_on_dev_full_answers_500_and_stops() {
 
 #[tokio::test]
 async fn http_mode_a_blocked_stdout_fails_the_push_without_stalling_other_connections() {
-    // stdout is a pipe nobody reads: it fills after ~64 KiB of event lines.
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
+                                      // stdout is a pipe nobody reads: it fills after ~64 KiB of event lines.
     let (mut child, _err, addr) =
         http_receiver(Stdio::piped(), &["--write-timeout", "1"], None).await;
     let http = reqwest::Client::builder()
@@ -373,7 +379,8 @@ async fn http_mode_a_blocked_stdout_fails_the_push_without_stalling_other_connec
 
 #[tokio::test]
 async fn http_mode_serves_a_valid_push_after_1100_half_open_connections() {
-    // The receiver runs with the 1,024 descriptors of a default service.
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
+                                      // The receiver runs with the 1,024 descriptors of a default service.
     let (mut child, _err, addr) = http_receiver(Stdio::piped(), &[], Some("ulimit -n 1024")).await;
     let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut held = Vec::new();
@@ -402,6 +409,7 @@ async fn http_mode_serves_a_valid_push_after_1100_half_open_connections() {
 
 #[tokio::test]
 async fn http_mode_closes_a_half_open_connection_after_the_header_timeout() {
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
     use tokio::io::AsyncWriteExt;
     let (_child, _err, addr) =
         http_receiver(Stdio::piped(), &["--header-timeout", "1"], None).await;
@@ -424,6 +432,7 @@ async fn http_mode_closes_a_half_open_connection_after_the_header_timeout() {
 
 #[tokio::test]
 async fn http_mode_stops_on_sigterm_with_a_request_half_sent() {
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
     use tokio::io::AsyncWriteExt;
     let (mut child, _err, addr) = http_receiver(Stdio::piped(), &[], None).await;
     let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
@@ -443,6 +452,7 @@ async fn http_mode_stops_on_sigterm_with_a_request_half_sent() {
 
 #[tokio::test]
 async fn http_mode_refusals_are_short_and_rate_limited_in_the_log() {
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
     let (mut child, err, addr) = http_receiver(Stdio::piped(), &[], None).await;
     let big = format!("\"{}\"", "x".repeat(100_000));
     let http = reqwest::Client::new();
@@ -533,6 +543,7 @@ async fn next_ack(
 
 #[tokio::test]
 async fn stream_mode_with_stdout_closed_acks_later_and_stops_with_a_message() {
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
     let (mut child, mut ws, _open) = stream_receiver(Stdio::piped(), &[]).await;
     drop(child.stdout.take());
     let err = BufReader::new(child.stderr.take().unwrap()).lines();
@@ -545,6 +556,7 @@ async fn stream_mode_with_stdout_closed_acks_later_and_stops_with_a_message() {
 
 #[tokio::test]
 async fn stream_mode_stops_on_sigterm_while_stdout_is_blocked() {
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
     let (mut child, mut ws, _open) =
         stream_receiver(Stdio::piped(), &["--write-timeout", "1"]).await;
     // Nobody reads stdout: 8 KiB events fill the pipe after a few.

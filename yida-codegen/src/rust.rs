@@ -156,6 +156,17 @@ pub fn emit(api: &Api) -> TokenStream {
         .values()
         .filter(|m| m.home().is_none())
         .map(|m| emit_model(api, m));
+    // The helpers are used wherever a shared model is compiled in.
+    let shared_areas: BTreeSet<&String> = api
+        .models
+        .values()
+        .filter(|m| m.home().is_none())
+        .flat_map(|m| m.areas.iter())
+        .collect();
+    let shared_use = (!shared_areas.is_empty()).then(|| {
+        let cfg = cfg_areas(shared_areas.iter().copied());
+        quote!(#cfg use crate::__private::meta::*;)
+    });
     let enums = emit_enums(api);
     let area_mods = areas.iter().map(|(area, ops)| emit_area(area, ops, api));
     let catalog = emit_catalog(api);
@@ -164,8 +175,7 @@ pub fn emit(api: &Api) -> TokenStream {
         /// Reply models shared by operations of several areas (a model used by one area lives
         /// in that area's module).
         pub mod models {
-            #[allow(unused_imports)]
-            use crate::__private::meta::*;
+            #shared_use
             #(#shared_models)*
         }
         #(#enums)*
@@ -242,27 +252,31 @@ fn id_name(names: &OpNames) -> &str {
         .unwrap_or(&names.request)
 }
 
-/// The models a parameter's type reaches (through lists, maps and model fields).
+/// The models a parameter's type or a reply reaches (through lists, maps and model fields).
 fn param_models(api: &Api) -> BTreeSet<&str> {
     let mut out = BTreeSet::new();
-    let mut todo: Vec<&Type> = api
+    let mut todo: Vec<&str> = api
         .operations
         .iter()
-        .flat_map(|op| op.params.iter().map(|p| &p.ty))
+        .flat_map(|op| op.params.iter().filter_map(|p| p.ty.model()))
+        // Reply models too: `OperationMeta::reply` (the CLI's `yida schema`).
+        .chain(
+            api.operations
+                .iter()
+                .filter_map(|op| op.response.as_deref()),
+        )
         .collect();
-    while let Some(ty) = todo.pop() {
-        if let Some(name) = ty.model() {
-            if let Some(m) = api.models.get(name) {
-                if out.insert(m.name.as_str()) {
-                    todo.extend(m.fields.iter().map(|f| &f.ty));
-                }
+    while let Some(name) = todo.pop() {
+        if let Some(m) = api.models.get(name) {
+            if out.insert(m.name.as_str()) {
+                todo.extend(m.fields.iter().filter_map(|f| f.ty.model()));
             }
         }
     }
     out
 }
 
-/// A `ModelMeta` for each model a parameter's type reaches, in `crate::model_meta`.
+/// A `ModelMeta` for each model a parameter's type or a reply reaches, in `crate::model_meta`.
 fn emit_model_metas(api: &Api) -> TokenStream {
     let names = param_models(api);
     if names.is_empty() {
@@ -289,7 +303,7 @@ fn emit_model_metas(api: &Api) -> TokenStream {
         }
     });
     quote! {
-        /// Descriptors of the models parameters use.
+        /// Descriptors of the models parameters and replies use.
         pub(crate) mod model_meta {
             #(#statics)*
         }
@@ -529,7 +543,6 @@ fn emit_area(area: &str, ops: &[&Operation], api: &Api) -> TokenStream {
         #[cfg(feature = #area)]
         #[doc = #area_doc]
         pub mod #m {
-            #[allow(unused_imports)]
             use crate::__private::meta::*;
 
             #(#models)*
@@ -620,7 +633,11 @@ fn emit_constructor_and_setters(op: &Operation, api: &Api) -> TokenStream {
             quote!(#f: args.#f,)
         } else {
             let (_, _, conv) = setter_arg(api, p, &f, &format_ident!("T"));
-            quote!(#f: #conv,)
+            if f == conv.to_string() {
+                quote!(#f,)
+            } else {
+                quote!(#f: #conv,)
+            }
         }
     });
     let args_struct = named.then(|| {
@@ -693,15 +710,21 @@ fn emit_constructor_and_setters(op: &Operation, api: &Api) -> TokenStream {
         }
     });
     let req = ident(&op.rust.request);
+    // A request without required parameters is its `Default`; `new()` says so.
+    let body = if ctor_args.is_empty() {
+        quote!(Self::default())
+    } else {
+        quote!(Self { #(#ctor_inits)* })
+    };
+    // Clippy's limit is 7; the spec decides how many parameters an operation requires.
+    let many = (ctor_args.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
     quote! {
         #args_struct
         impl #req {
             #ctor_doc
-            #[allow(clippy::too_many_arguments, clippy::new_without_default)]
+            #many
             pub fn new #generics(#(#ctor_args),*) -> Self {
-                Self {
-                    #(#ctor_inits)*
-                }
+                #body
             }
             #(#setters)*
         }
@@ -742,7 +765,10 @@ fn emit_request(op: &Operation, api: &Api) -> TokenStream {
     let fields = emit_fields(op, api);
     let ctor = emit_constructor_and_setters(op, api);
     let path_stmts = op.path_parts.iter().map(|part| match part {
-        PathPart::Literal(lit) => quote!(out.push_str(#lit);),
+        PathPart::Literal(lit) => match lit.chars().collect::<Vec<_>>()[..] {
+            [c] => quote!(out.push(#c);),
+            _ => quote!(out.push_str(#lit);),
+        },
         PathPart::Param(i) => {
             let f = ident(&op.params[*i].rust);
             quote!(push_segment(out, &self.#f);)
@@ -756,19 +782,53 @@ fn emit_request(op: &Operation, api: &Api) -> TokenStream {
             let f = ident(&p.rust);
             let wire = &p.name;
             quote!(q.push(#wire, &self.#f);)
-        });
-    let context_stmts = op.params.iter().filter(|p| p.context).map(|p| {
-        let f = ident(&p.rust);
-        let wire = &p.name;
-        quote!(fill(&mut self.#f, ctx.value(#wire));)
-    });
+        })
+        .collect::<Vec<_>>();
+    let context_stmts: Vec<TokenStream> = op
+        .params
+        .iter()
+        .filter(|p| p.context)
+        .map(|p| {
+            let f = ident(&p.rust);
+            let wire = &p.name;
+            quote!(fill(&mut self.#f, ctx.value(#wire));)
+        })
+        .collect();
     let checks = check_stmts(op);
+    // The trait's defaults do nothing: emit a method only when it has something to do.
+    let write_query = (!query_stmts.is_empty()).then(|| {
+        quote! {
+            fn write_query(&self, q: &mut crate::__private::QueryWriter) {
+                #(#query_stmts)*
+            }
+        }
+    });
+    let fill_context = (!context_stmts.is_empty()).then(|| {
+        quote! {
+            fn fill_context(&mut self, ctx: &crate::AppContext) {
+                #(#context_stmts)*
+            }
+        }
+    });
+    let check = (!checks.is_empty()).then(|| {
+        quote! {
+            fn check(&self) -> Result<(), crate::ParamError> {
+                #(#checks)*
+                Ok(())
+            }
+        }
+    });
+    let default = op
+        .params
+        .iter()
+        .all(|p| !p.in_constructor())
+        .then(|| quote!(Default,));
     let meta = emit_meta(op);
     let resp_ty = response_type(api, op);
     let paginated = op.pagination.map(|style| emit_paginated(op, style, api));
     quote! {
         #doc
-        #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+        #[derive(Debug, Clone, #default serde::Serialize, serde::Deserialize)]
         #[serde(deny_unknown_fields)]
         pub struct #req {
             #(#fields)*
@@ -782,18 +842,9 @@ fn emit_request(op: &Operation, api: &Api) -> TokenStream {
             fn write_path(&self, out: &mut String) {
                 #(#path_stmts)*
             }
-            #[allow(unused_variables)]
-            fn write_query(&self, q: &mut crate::__private::QueryWriter) {
-                #(#query_stmts)*
-            }
-            #[allow(unused_variables)]
-            fn fill_context(&mut self, ctx: &crate::AppContext) {
-                #(#context_stmts)*
-            }
-            fn check(&self) -> Result<(), crate::ParamError> {
-                #(#checks)*
-                Ok(())
-            }
+            #write_query
+            #fill_context
+            #check
         }
         #paginated
     }
@@ -892,6 +943,13 @@ fn emit_meta(op: &Operation) -> TokenStream {
     };
     let has_body = op.has_body();
     let has_reply = op.response.is_some();
+    let reply = match &op.response {
+        Some(m) => {
+            let m = ident(m);
+            quote!(Some(&crate::model_meta::#m))
+        }
+        None => quote!(None),
+    };
     let params = op.params.iter().map(|p| {
         let name = &p.name;
         let loc = format_ident!(
@@ -946,6 +1004,7 @@ fn emit_meta(op: &Operation) -> TokenStream {
             pagination: #pagination,
             has_body: #has_body,
             has_reply: #has_reply,
+            reply: #reply,
             params: &[#(#params),*],
             dynamic: crate::client::Dynamic::of::<Self>(),
         }

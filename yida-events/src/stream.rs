@@ -19,8 +19,8 @@ use tokio_tungstenite::tungstenite::Message;
 use yida_auth::wire::{printable, read_body, ReadError};
 use yida_auth::{Secret, SuiteTicketStore};
 
-/// DingTalk's API endpoint, where connections are opened.
-pub const DEFAULT_STREAM_ENDPOINT: &str = "https://api.dingtalk.com";
+/// DingTalk's API endpoint, where connections are opened (`yida_auth::DEFAULT_ENDPOINT`).
+pub const DEFAULT_STREAM_ENDPOINT: &str = yida_auth::DEFAULT_ENDPOINT;
 
 /// Largest frame accepted from the gateway (1 MiB).
 pub const MAX_FRAME_BYTES: usize = 1 << 20;

@@ -38,6 +38,7 @@ fn sign(token: &str, ts: &str, nonce: &str, encrypt: &str) -> String {
 
 #[tokio::test]
 async fn the_documented_example_decrypts_over_http_and_gets_an_encrypted_success() {
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
     let endpoint = HttpEndpoint::new(
         CallbackCrypto::new(DOC_TOKEN, DOC_AES, DOC_OWNER)
             .unwrap()
@@ -86,6 +87,7 @@ async fn the_documented_example_decrypts_over_http_and_gets_an_encrypted_success
 
 #[tokio::test]
 async fn both_spellings_of_the_query_parameters_are_accepted() {
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
     let server = CallbackServer::start(HttpEndpoint::new(crypto())).await;
     let (status, _) = server
         .push(
@@ -111,6 +113,7 @@ async fn both_spellings_of_the_query_parameters_are_accepted() {
 
 #[tokio::test]
 async fn invalid_pushes_get_400_or_403_and_no_event() {
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
     let server = CallbackServer::start(HttpEndpoint::new(crypto())).await;
     let mut flipped = TICKET.0.to_string();
     flipped.replace_range(10..11, if &flipped[10..11] == "A" { "B" } else { "A" });
@@ -327,6 +330,7 @@ impl yida_auth::SuiteTicketStore for FlakyStore {
 
 #[tokio::test]
 async fn a_failing_ticket_store_takes_no_replay_mark_so_the_redelivery_is_stored() {
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
     let tickets = yida_auth::MemoryTicketStore::new();
     let store = FlakyStore {
         fail: 1.into(),
@@ -354,6 +358,7 @@ async fn a_failing_ticket_store_takes_no_replay_mark_so_the_redelivery_is_stored
 
 #[tokio::test]
 async fn a_replay_after_4096_other_pushes_is_still_refused() {
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
     let endpoint = HttpEndpoint::new(
         CallbackCrypto::new(TOKEN, AES, OWNER)
             .unwrap()
@@ -383,7 +388,8 @@ async fn a_replay_after_4096_other_pushes_is_still_refused() {
 
 #[tokio::test]
 async fn ciphertexts_16_mod_32_long_with_padding_up_to_32_decrypt_like_dingtalks_decryptors() {
-    // Made by tests/gen_vectors.py (Python `cryptography`), not by our encrypt path.
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
+                                      // Made by tests/gen_vectors.py (Python `cryptography`), not by our encrypt path.
     const PAD12: (&str, &str) = ("Q3stYC6hdFzMh9T8HCvyDCZxuvptw1Lu9VCBU1XpGsnc+GP+BmNPD8E8JZeS8z7Vt52zcSc3SIZrYnYR9CwvRjCZhzQfGQzwdB5BBzzZkoY=", "293134d6f8c1155df81b4c6da3ef738424fa4ec5");
     const PAD17: (&str, &str) = ("Q3stYC6hdFzMh9T8HCvyDExfBLBwxAJ4BnfNDBPiBNFY6ata9WCDAS2+RNVh5+aBo921eBBI/9rKi8anDtB/7b20RWKDazBQ9ifEYdv/47o=", "f74be60b13fa01ebadb63349c3692449ab71bd3c");
     const PAD32: (&str, &str) = ("Q3stYC6hdFzMh9T8HCvyDEHkKPLpc/k9VsyI8oRNUhGHa9qiEnSXMZi0jmr3pqEWd1KT8d1ZUmw/daK8l3aoQvBO8/INonG3re/lfx1bsb3wrzktkpMCaM5N/Yp4ZyQ1KBsgiz2/a/o0Ke/OtoKMfQ==", "5bdc6a914b440fc074d32848816b386e0665b7ee");
@@ -404,9 +410,10 @@ async fn ciphertexts_16_mod_32_long_with_padding_up_to_32_decrypt_like_dingtalks
 
 #[tokio::test]
 async fn a_failing_handler_gets_a_500_no_success_and_no_replay_mark() {
-    // `{"fail": true}` makes the test server's handler fail (as `yida events http` does
-    // when stdout is gone). The message is made by tests/gen_vectors.py's scheme by hand
-    // here: our encrypt path is not under test in this case.
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
+                                      // `{"fail": true}` makes the test server's handler fail (as `yida events http` does
+                                      // when stdout is gone). The message is made by tests/gen_vectors.py's scheme by hand
+                                      // here: our encrypt path is not under test in this case.
     let c = CallbackCrypto::new(TOKEN, AES, OWNER).unwrap();
     let enc = c
         .encrypt(br#"{"EventType":"check_url","fail":true}"#)
@@ -424,6 +431,7 @@ async fn a_failing_handler_gets_a_500_no_success_and_no_replay_mark() {
 
 #[tokio::test]
 async fn a_full_replay_store_answers_503_instead_of_forgetting() {
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
     let endpoint = HttpEndpoint::new(
         CallbackCrypto::new(TOKEN, AES, OWNER)
             .unwrap()
@@ -450,6 +458,7 @@ async fn a_full_replay_store_answers_503_instead_of_forgetting() {
 
 #[tokio::test]
 async fn refusals_are_short_and_never_copy_the_body() {
+    yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
     let server = CallbackServer::start(HttpEndpoint::new(crypto())).await;
     let big = "x".repeat(200_000);
     // A body whose `encrypt` is not text, holding 200 KB: serde's message would quote it.

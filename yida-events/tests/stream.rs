@@ -725,3 +725,75 @@ async fn the_handle_reports_readiness_and_counts_events_acks_and_reconnects() {
     assert_eq!((s.events, s.acks_success, s.acks_later), (2, 1, 1));
     handle.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn user_info_in_the_gateway_endpoint_cannot_send_the_ticket_in_clear_elsewhere() {
+    // `ws://127.0.0.1:1@127.0.0.2/…` dials 127.0.0.2:80 (the part after `@`). Port 80 needs
+    // privileges; without them the same URL with an explicit port is checked.
+    let (elsewhere, endpoint) = match TcpListener::bind("127.0.0.2:80").await {
+        Ok(l) => (l, "ws://127.0.0.1:1@127.0.0.2/connect".to_string()),
+        Err(_) => {
+            let l = TcpListener::bind("127.0.0.2:0").await.unwrap();
+            let port = l.local_addr().unwrap().port();
+            (l, format!("ws://127.0.0.1:1@127.0.0.2:{port}/connect"))
+        }
+    };
+    let open = MockServer::always(Reply::json(json!({
+        "endpoint": endpoint,
+        "ticket": TICKET,
+    })))
+    .await;
+    let handle = StreamClient::builder("app-key", "app-secret-value")
+        .endpoint(open.url())
+        .backoff(Duration::from_millis(20), Duration::from_millis(50))
+        .build()
+        .unwrap()
+        .start(|_e: Event| async { AckStatus::Success });
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while open.count() < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no retry: the client is stuck dialling 127.0.0.2"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Three attempts made, none reached the other host.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), elsewhere.accept())
+            .await
+            .is_err(),
+        "the client dialled 127.0.0.2 in clear"
+    );
+    handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_gateway_endpoint_with_a_fragment_still_gets_the_ticket() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let open = MockServer::always(Reply::json(json!({
+        "endpoint": format!("ws://{addr}/connect?v=1#frag"),
+        "ticket": TICKET,
+    })))
+    .await;
+    let handle = StreamClient::builder("app-key", "app-secret-value")
+        .endpoint(open.url())
+        .build()
+        .unwrap()
+        .start(|_e: Event| async { AckStatus::Success });
+    let (tcp, _) = tokio::time::timeout(WAIT, listener.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    let uri = Arc::new(Mutex::new(String::new()));
+    let u = uri.clone();
+    let _ws = tokio_tungstenite::accept_hdr_async(tcp, move |req: &Request, resp: Response| {
+        *u.lock().unwrap() = req.uri().to_string();
+        Ok(resp)
+    })
+    .await
+    .unwrap();
+    assert_eq!(*uri.lock().unwrap(), "/connect?v=1&ticket=tk%2B%2F%3D%201");
+    assert!(tokio::time::timeout(WAIT, handle.ready()).await.unwrap());
+    handle.shutdown().await.unwrap();
+}

@@ -1,15 +1,13 @@
 //! Replay protection shared through a REAL `redis-server`: two replicas (two HttpEndpoints,
 //! each behind its own HTTP server on loopback) and a restart.
 
-mod support;
-
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::Router;
 use sha1::{Digest, Sha1};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::RedisServer;
+use yida_e2e::RedisServer;
 use yida_events::{CallbackCrypto, HttpEndpoint};
 use yida_redis::{Redis, RedisReplayStore};
 
@@ -61,6 +59,7 @@ fn signed(ts: u64, nonce: &str) -> String {
 }
 
 async fn push(url: &str, path: &str) -> u16 {
+    yida_auth::ensure_tls_provider();
     reqwest::Client::new()
         .post(format!("{url}{path}"))
         .body(serde_json::json!({ "encrypt": BPMS }).to_string())
@@ -73,7 +72,9 @@ async fn push(url: &str, path: &str) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replay_is_refused_by_another_replica_and_after_a_restart() {
-    let server = RedisServer::start();
+    let Some(server) = RedisServer::start() else {
+        return; // skipped (line printed): no redis-server and CI not set
+    };
     let redis = Redis::builder(server.url()).build().unwrap();
     let (a, task_a) = replica(&redis).await;
     let (b, _task_b) = replica(&redis).await;

@@ -111,6 +111,7 @@ impl CallbackServer {
     }
 
     pub async fn push(&self, path_and_query: &str, body: impl Into<String>) -> (u16, String) {
+        yida_auth::ensure_tls_provider();
         let r = reqwest::Client::new()
             .post(format!("{}{path_and_query}", self.url))
             .header("content-type", "application/json")
