@@ -102,8 +102,15 @@ impl PostgresServer {
             child: Some(child),
         };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "postgres did not listen within 30 s");
+        // Listening is not ready ("the database system is starting up"): the postmaster
+        // writes `ready` as the status line of postmaster.pid once it accepts connections.
+        let pid_file = server.dir.join("data/postmaster.pid");
+        let ready = || {
+            std::fs::read_to_string(&pid_file)
+                .is_ok_and(|s| s.lines().any(|l| l.trim() == "ready"))
+        };
+        while !ready() {
+            assert!(Instant::now() < deadline, "postgres was not ready within 30 s");
             std::thread::sleep(Duration::from_millis(50));
         }
         Some(server)

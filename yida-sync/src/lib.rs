@@ -55,7 +55,12 @@ impl SyncError {
 
     fn postgres(e: tokio_postgres::Error) -> SyncError {
         // tokio-postgres errors never carry the connection string (so no password).
-        SyncError::Database(format!("PostgreSQL: {e}"))
+        // The source says which type did not fit ("error serializing parameter 9" alone
+        // does not).
+        match std::error::Error::source(&e) {
+            Some(src) => SyncError::Database(format!("PostgreSQL: {e}: {src}")),
+            None => SyncError::Database(format!("PostgreSQL: {e}")),
+        }
     }
 }
 

@@ -616,7 +616,9 @@ fn insert_sql(pg: bool, table: &str, names: &[String], types: &[ColumnType]) -> 
                 match ty {
                     ColumnType::Text => format!("${n}::text"),
                     ColumnType::Number => format!("${n}::text::numeric"),
-                    ColumnType::Timestamp => format!("to_timestamp(${n}::bigint / 1000.0)"),
+                    // Text, like every other column's placeholder, so a NULL (sent as a text
+                    // NULL) fits any column.
+                    ColumnType::Timestamp => format!("to_timestamp(${n}::text::bigint / 1000.0)"),
                     ColumnType::TextArray => format!("${n}::text[]"),
                     ColumnType::Json => format!("${n}::text::jsonb"),
                 }
@@ -653,15 +655,37 @@ fn pg_params(cells: &[Cell]) -> Vec<Box<dyn tokio_postgres::types::ToSql + Sync 
         .iter()
         .map(|c| -> Box<dyn tokio_postgres::types::ToSql + Sync + Send> {
             match c {
-                Cell::Null => Box::new(Option::<String>::None),
+                Cell::Null => Box::new(AnyNull),
                 Cell::Text(s) => Box::new(s.clone()),
                 Cell::Number(n) => Box::new(n.to_string()),
-                Cell::Timestamp(n) | Cell::Int(n) => Box::new(*n),
+                Cell::Timestamp(n) => Box::new(n.to_string()),
+                Cell::Int(n) => Box::new(*n),
                 Cell::TextArray(v) => Box::new(v.clone()),
                 Cell::Json(v) => Box::new(v.to_string()),
             }
         })
         .collect()
+}
+
+/// SQL NULL for a parameter of any type (`Option::<String>::None` is refused by a `text[]` or
+/// `bigint` parameter).
+#[derive(Debug)]
+struct AnyNull;
+
+impl tokio_postgres::types::ToSql for AnyNull {
+    fn to_sql(
+        &self,
+        _: &tokio_postgres::types::Type,
+        _: &mut bytes::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(tokio_postgres::types::IsNull::Yes)
+    }
+
+    fn accepts(_: &tokio_postgres::types::Type) -> bool {
+        true
+    }
+
+    tokio_postgres::types::to_sql_checked!();
 }
 
 /// A transaction's statement sink.
