@@ -70,7 +70,9 @@ fn held(emu: &Emulator) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_at_random_points_then_rerun_the_mirror_equals_yida() {
-    let emu = Emulator::start_with(Options::default().latency(Duration::from_millis(40)))
+    // 200 ms a call: a full run (token, definitions, page 1, 3 pages at once, 4 pages of the
+    // deletion check) takes well over a second, an incremental one about as long.
+    let emu = Emulator::start_with(Options::default().latency(Duration::from_millis(200)))
         .await
         .expect("emulator");
     for i in 0..400 {
@@ -91,9 +93,14 @@ async fn killed_at_random_points_then_rerun_the_mirror_equals_yida() {
         let mut child = yida(&emu, &["sync", FORM, "--to", &target, "--deletions", "every"])
             .spawn()
             .expect("spawn");
-        let delay = 50 + rng.next(1200);
+        // The first cut always lands inside the first (full) run; the others anywhere in a
+        // run or after it.
+        let delay = if round == 0 { 50 + rng.next(400) } else { 50 + rng.next(1500) };
         tokio::select! {
-            _ = child.wait() => {}
+            status = child.wait() => {
+                let status = status.expect("wait");
+                assert!(status.success(), "round {round}: an uncut run failed (seed {seed})");
+            }
             _ = tokio::time::sleep(Duration::from_millis(delay)) => {
                 child.kill().await.expect("SIGKILL");
                 killed += 1;
