@@ -17,6 +17,12 @@ pub struct PostgresServer {
 }
 
 fn bin_dir() -> Option<PathBuf> {
+    // `.ci/without-programs` hides programs from PATH; PostgreSQL's are found off PATH, so it
+    // names them here too.
+    let hidden = std::env::var("YIDA_HIDDEN_PROGRAMS").unwrap_or_default();
+    if hidden.split_whitespace().any(|p| p == "initdb" || p == "postgres") {
+        return None;
+    }
     if let Some(p) = crate::programs::find_program("initdb") {
         return p.parent().map(Path::to_path_buf);
     }
