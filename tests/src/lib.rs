@@ -7,8 +7,8 @@ pub mod postgres_server;
 pub mod programs;
 pub mod redis_server;
 
-pub use programs::{require_program, require_programs};
 pub use postgres_server::PostgresServer;
+pub use programs::{require_program, require_programs};
 pub use redis_server::RedisServer;
 
 use std::collections::VecDeque;

@@ -20,7 +20,10 @@ fn bin_dir() -> Option<PathBuf> {
     // `.ci/without-programs` hides programs from PATH; PostgreSQL's are found off PATH, so it
     // names them here too.
     let hidden = std::env::var("YIDA_HIDDEN_PROGRAMS").unwrap_or_default();
-    if hidden.split_whitespace().any(|p| p == "initdb" || p == "postgres") {
+    if hidden
+        .split_whitespace()
+        .any(|p| p == "initdb" || p == "postgres")
+    {
         return None;
     }
     if let Some(p) = crate::programs::find_program("initdb") {
@@ -54,7 +57,10 @@ impl PostgresServer {
         let Some(bin) = bin_dir() else {
             let line = skip_line(&[("postgres", "postgresql")]);
             if in_ci() {
-                panic!("{} (CI is set: a missing program fails the test)", line.trim_start_matches("skipped: "));
+                panic!(
+                    "{} (CI is set: a missing program fails the test)",
+                    line.trim_start_matches("skipped: ")
+                );
             }
             use std::io::Write;
             let _ = writeln!(std::io::stderr(), "{line}");
@@ -91,7 +97,11 @@ impl PostgresServer {
             .args(["-A", "trust", "-U", "yida", "-E", "UTF8", "--no-sync"])
             .output()
             .expect("initdb runs");
-        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let child = run_as(&bin.join("postgres"))
             .arg("-D")
             .arg(dir.join("data"))
@@ -112,11 +122,13 @@ impl PostgresServer {
         // writes `ready` as the status line of postmaster.pid once it accepts connections.
         let pid_file = server.dir.join("data/postmaster.pid");
         let ready = || {
-            std::fs::read_to_string(&pid_file)
-                .is_ok_and(|s| s.lines().any(|l| l.trim() == "ready"))
+            std::fs::read_to_string(&pid_file).is_ok_and(|s| s.lines().any(|l| l.trim() == "ready"))
         };
         while !ready() {
-            assert!(Instant::now() < deadline, "postgres was not ready within 30 s");
+            assert!(
+                Instant::now() < deadline,
+                "postgres was not ready within 30 s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Some(server)

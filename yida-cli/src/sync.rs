@@ -101,7 +101,10 @@ async fn sync_all(mirror: &Mirror, forms: &[String]) -> Result<(), Fail> {
             ));
         }
         if !report.schema.added.is_empty() {
-            line.push_str(&format!("; columns added: {}", report.schema.added.join(", ")));
+            line.push_str(&format!(
+                "; columns added: {}",
+                report.schema.added.join(", ")
+            ));
         }
         if !report.schema.removed.is_empty() {
             line.push_str(&format!(

@@ -60,7 +60,12 @@ fn held(emu: &Emulator) -> Vec<(String, String)> {
         .records(FORM)
         .into_iter()
         .map(|r| {
-            let t = r.data.get("textField_title").and_then(Value::as_str).unwrap_or("").to_string();
+            let t = r
+                .data
+                .get("textField_title")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             (r.form_instance_id, t)
         })
         .collect();
@@ -76,26 +81,42 @@ async fn killed_at_random_points_then_rerun_the_mirror_equals_yida() {
         .await
         .expect("emulator");
     for i in 0..400 {
-        emu.insert_record(FORM, json!({"textField_title": format!("t{i}")})).unwrap();
+        emu.insert_record(FORM, json!({"textField_title": format!("t{i}")}))
+            .unwrap();
     }
     let db = std::env::temp_dir().join(format!("yida-sync-kill-{}.db", std::process::id()));
     let _ = std::fs::remove_file(&db);
     let target = format!("sqlite:{}", db.display());
-    let seed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
     eprintln!("kill points seed: {seed}");
     let mut rng = Rng(seed);
     let mut killed = 0;
     for round in 0..6 {
         // Records change between the cuts: the incremental runs have work to do too.
         if round % 2 == 1 {
-            emu.insert_record(FORM, json!({"textField_title": format!("added in round {round}")})).unwrap();
+            emu.insert_record(
+                FORM,
+                json!({"textField_title": format!("added in round {round}")}),
+            )
+            .unwrap();
         }
-        let mut child = yida(&emu, &["sync", FORM, "--to", &target, "--deletions", "every"])
-            .spawn()
-            .expect("spawn");
+        let mut child = yida(
+            &emu,
+            &["sync", FORM, "--to", &target, "--deletions", "every"],
+        )
+        .spawn()
+        .expect("spawn");
         // The first cut always lands inside the first (full) run; the others anywhere in a
         // run or after it.
-        let delay = if round == 0 { 50 + rng.next(400) } else { 50 + rng.next(1500) };
+        let delay = if round == 0 {
+            50 + rng.next(400)
+        } else {
+            50 + rng.next(1500)
+        };
         tokio::select! {
             status = child.wait() => {
                 let status = status.expect("wait");
@@ -109,11 +130,18 @@ async fn killed_at_random_points_then_rerun_the_mirror_equals_yida() {
     }
     assert!(killed >= 1, "at least one run was cut (seed {seed})");
     // The rerun to completion.
-    let out = yida(&emu, &["sync", FORM, "--to", &target, "--deletions", "every"])
-        .output()
-        .await
-        .expect("rerun");
-    assert!(out.status.success(), "rerun: {}", String::from_utf8_lossy(&out.stderr));
+    let out = yida(
+        &emu,
+        &["sync", FORM, "--to", &target, "--deletions", "every"],
+    )
+    .output()
+    .await
+    .expect("rerun");
+    assert!(
+        out.status.success(),
+        "rerun: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let store = Store::open(&target).await.expect("store");
     assert_eq!(mirrored(&store).await, held(&emu), "seed {seed}");
     emu.shutdown().await;
@@ -123,11 +151,18 @@ async fn killed_at_random_points_then_rerun_the_mirror_equals_yida() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_name_the_calls_and_bad_targets_are_refused() {
     let emu = Emulator::start().await.unwrap();
-    emu.insert_record(FORM, json!({"textField_title": "a"})).unwrap();
+    emu.insert_record(FORM, json!({"textField_title": "a"}))
+        .unwrap();
     let db = std::env::temp_dir().join(format!("yida-sync-report-{}.db", std::process::id()));
     let _ = std::fs::remove_file(&db);
     let target = format!("sqlite:{}", db.display());
-    let out = yida(&emu, &["sync", FORM, "--to", &target, "--deletions", "every"]).output().await.unwrap();
+    let out = yida(
+        &emu,
+        &["sync", FORM, "--to", &target, "--deletions", "every"],
+    )
+    .output()
+    .await
+    .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("full run, 1 record(s) written"), "{stderr}");
@@ -135,11 +170,20 @@ async fn reports_name_the_calls_and_bad_targets_are_refused() {
     let line: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
     assert_eq!(line["mode"], "full");
 
-    let out = yida(&emu, &["sync", FORM, "--to", "mysql://x"]).output().await.unwrap();
+    let out = yida(&emu, &["sync", FORM, "--to", "mysql://x"])
+        .output()
+        .await
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("sqlite:PATH"));
     // A password in a PostgreSQL URL is never printed.
-    let out = yida(&emu, &["sync", FORM, "--to", "postgres://u:hunter2@127.0.0.1:9/db"]).output().await.unwrap();
+    let out = yida(
+        &emu,
+        &["sync", FORM, "--to", "postgres://u:hunter2@127.0.0.1:9/db"],
+    )
+    .output()
+    .await
+    .unwrap();
     assert_ne!(out.status.code(), Some(0));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("hunter2"));
     emu.shutdown().await;

@@ -143,7 +143,13 @@ impl Mirror {
             form,
             calls: calls.clone(),
         };
-        let defs = run.call("GetFormComponentDefinitionList", "1.0", json!({"formUuid": form})).await?;
+        let defs = run
+            .call(
+                "GetFormComponentDefinitionList",
+                "1.0",
+                json!({"formUuid": form}),
+            )
+            .await?;
         let shape = FormShape::from_definitions(&defs);
         let schema = self.store.prepare(form, &shape).await?;
         let state = self.store.state(form).await?;
@@ -195,7 +201,12 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    async fn call(&self, action: &str, version: &str, mut input: Value) -> Result<Value, SyncError> {
+    async fn call(
+        &self,
+        action: &str,
+        version: &str,
+        mut input: Value,
+    ) -> Result<Value, SyncError> {
         let meta: &'static OperationMeta = yida_api::operation(action, version)
             .ok_or_else(|| SyncError::Reply(format!("{action}@{version} is not compiled in")))?;
         if let (Some(app), Value::Object(m)) = (&self.m.opts.app_type, &mut input) {
@@ -206,7 +217,9 @@ impl Run<'_> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let reply = self.m.client.paced().call(meta, input).await?;
         Ok(match reply {
-            Some(raw) => serde_json::from_str(raw.get()).map_err(|e| SyncError::Reply(e.to_string()))?,
+            Some(raw) => {
+                serde_json::from_str(raw.get()).map_err(|e| SyncError::Reply(e.to_string()))?
+            }
             None => Value::Null,
         })
     }
@@ -226,15 +239,21 @@ impl Run<'_> {
     /// Every record: page 1 for the count, then the rest in parallel (paced by the client).
     /// The watermark is set with the last page written.
     async fn full(&self, shape: &FormShape, watermark: i64) -> Result<u64, SyncError> {
-        let first = self.call("SearchFormDatas", "2.0", self.search(1, &Map::new())).await?;
+        let first = self
+            .call("SearchFormDatas", "2.0", self.search(1, &Map::new()))
+            .await?;
         let total = first.get("totalCount").and_then(Value::as_u64).unwrap_or(0);
         let size = u64::from(self.m.opts.page_size.min(100)).max(1);
         let pages = total.div_ceil(size).max(1);
-        let mut written = self.write_page(shape, &first, (pages == 1).then_some(watermark)).await?;
+        let mut written = self
+            .write_page(shape, &first, (pages == 1).then_some(watermark))
+            .await?;
         if pages > 1 {
             let results: Vec<Result<u64, SyncError>> = stream::iter(2..=pages)
                 .map(|p| async move {
-                    let page = self.call("SearchFormDatas", "2.0", self.search(p, &Map::new())).await?;
+                    let page = self
+                        .call("SearchFormDatas", "2.0", self.search(p, &Map::new()))
+                        .await?;
                     self.write_page(shape, &page, None).await
                 })
                 .buffer_unordered(self.m.opts.concurrency.max(1))
@@ -245,24 +264,41 @@ impl Run<'_> {
             }
             // Every page is in: the watermark moves (alone: the pages' own transactions are
             // committed, and a crash before this line repeats the walk, idempotently).
-            self.m.store.apply(self.form, shape, Vec::new(), Some(watermark)).await?;
+            self.m
+                .store
+                .apply(self.form, shape, Vec::new(), Some(watermark))
+                .await?;
         }
         Ok(written)
     }
 
     /// Records modified since `since` (less nothing: the overlap is in the watermark), page by
     /// page in order; the watermark moves with the last page.
-    async fn incremental(&self, shape: &FormShape, since: i64, watermark: i64) -> Result<u64, SyncError> {
+    async fn incremental(
+        &self,
+        shape: &FormShape,
+        since: i64,
+        watermark: i64,
+    ) -> Result<u64, SyncError> {
         let mut extra = Map::new();
-        extra.insert("modifiedFromTimeGMT".into(), Value::String(gmt_filter(since)));
+        extra.insert(
+            "modifiedFromTimeGMT".into(),
+            Value::String(gmt_filter(since)),
+        );
         let mut written = 0;
         let mut seen: HashSet<String> = HashSet::new();
         let size = u64::from(self.m.opts.page_size.min(100)).max(1);
         let mut page = 1;
         loop {
-            let reply = self.call("SearchFormDatas", "2.0", self.search(page, &extra)).await?;
+            let reply = self
+                .call("SearchFormDatas", "2.0", self.search(page, &extra))
+                .await?;
             let total = reply.get("totalCount").and_then(Value::as_u64).unwrap_or(0);
-            let items = reply.get("data").and_then(Value::as_array).map(Vec::len).unwrap_or(0) as u64;
+            let items = reply
+                .get("data")
+                .and_then(Value::as_array)
+                .map(Vec::len)
+                .unwrap_or(0) as u64;
             let last = items < size || page * size >= total;
             // Records already written in this run (a page shifted by a concurrent change) are
             // left out.
@@ -274,7 +310,9 @@ impl Run<'_> {
                         .is_some_and(|id| seen.insert(id.to_string()))
                 });
             }
-            written += self.write_page(shape, &fresh, last.then_some(watermark)).await?;
+            written += self
+                .write_page(shape, &fresh, last.then_some(watermark))
+                .await?;
             if last {
                 break;
             }
@@ -284,7 +322,12 @@ impl Run<'_> {
     }
 
     /// Writes one search page (fetching sub-form rows cut from the reply) in one transaction.
-    async fn write_page(&self, shape: &FormShape, page: &Value, watermark: Option<i64>) -> Result<u64, SyncError> {
+    async fn write_page(
+        &self,
+        shape: &FormShape,
+        page: &Value,
+        watermark: Option<i64>,
+    ) -> Result<u64, SyncError> {
         let mut records = Vec::new();
         if let Some(items) = page.get("data").and_then(Value::as_array) {
             for item in items {
@@ -294,7 +337,10 @@ impl Run<'_> {
             }
         }
         let n = records.len() as u64;
-        self.m.store.apply(self.form, shape, records, watermark).await?;
+        self.m
+            .store
+            .apply(self.form, shape, records, watermark)
+            .await?;
         Ok(n)
     }
 
@@ -306,7 +352,12 @@ impl Run<'_> {
             Some(Value::Object(m)) => m.clone(),
             _ => Map::new(),
         };
-        let text = |k: &str| item.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+        let text = |k: &str| {
+            item.get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
         let time = |k: &str| {
             item.get(k)
                 .and_then(Value::as_str)
@@ -324,8 +375,16 @@ impl Run<'_> {
         }
         Ok(Some(Record {
             id: id.to_string(),
-            creator: text("creatorUserId").or_else(|| item.pointer("/originator/userId").and_then(Value::as_str).map(str::to_string)),
-            modifier: text("modifierUserId").or_else(|| item.pointer("/modifyUser/userId").and_then(Value::as_str).map(str::to_string)),
+            creator: text("creatorUserId").or_else(|| {
+                item.pointer("/originator/userId")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            }),
+            modifier: text("modifierUserId").or_else(|| {
+                item.pointer("/modifyUser/userId")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            }),
             created_ms: time("createdTimeGMT").or_else(|| time("createTimeGMT")),
             modified_ms: time("modifiedTimeGMT"),
             status: text("instanceStatus"),
@@ -345,7 +404,11 @@ impl Run<'_> {
                     json!({"formInstanceId": id, "formUuid": self.form, "tableFieldId": table, "pageNumber": page, "pageSize": 50}),
                 )
                 .await?;
-            let data = reply.get("data").and_then(Value::as_array).cloned().unwrap_or_default();
+            let data = reply
+                .get("data")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             let total = reply.get("totalCount").and_then(Value::as_u64).unwrap_or(0);
             let n = data.len();
             out.extend(data.into_iter().filter_map(|v| match v {
@@ -371,10 +434,17 @@ impl Run<'_> {
                     json!({"formUuid": self.form, "pageNumber": page, "pageSize": 100}),
                 )
                 .await?;
-            let ids = reply.get("data").and_then(Value::as_array).cloned().unwrap_or_default();
+            let ids = reply
+                .get("data")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             let total = reply.get("totalCount").and_then(Value::as_u64).unwrap_or(0);
             let n = ids.len();
-            yida.extend(ids.into_iter().filter_map(|v| v.as_str().map(str::to_string)));
+            yida.extend(
+                ids.into_iter()
+                    .filter_map(|v| v.as_str().map(str::to_string)),
+            );
             if n < 100 || yida.len() as u64 >= total {
                 break;
             }
@@ -393,7 +463,11 @@ impl Run<'_> {
                     json!({"formUuid": self.form, "formInstanceIdList": chunk}),
                 )
                 .await?;
-            let items = reply.get("result").and_then(Value::as_array).cloned().unwrap_or_default();
+            let items = reply
+                .get("result")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             let page = json!({ "data": items });
             recovered += self.write_page(shape, &page, None).await?;
         }

@@ -188,8 +188,11 @@ pub fn cell(column: &Column, data: &Map<String, Value>) -> Cell {
     // Members and departments: the ids are in the twin (`employeeField_x_id`).
     let twin = info.and_then(|i| i.read.twin).and_then(|t| {
         let ids = matches!(t.shape, Shape::UserIds | Shape::DepartmentIds);
-        ids.then(|| data.get(&format!("{key}{}", t.suffix)).map(|v| json_text(v, t.json_text)))
-            .flatten()
+        ids.then(|| {
+            data.get(&format!("{key}{}", t.suffix))
+                .map(|v| json_text(v, t.json_text))
+        })
+        .flatten()
     });
     let raw = match twin {
         Some(v) => v,
@@ -290,8 +293,11 @@ mod tests {
             {"fieldId": "textField_item", "componentName": "TextField", "label": "物品", "parentId": "tableField_items"}
         ]});
         let s = FormShape::from_definitions(&reply);
-        let types: Vec<(&str, ColumnType)> =
-            s.columns.iter().map(|c| (c.field_id.as_str(), c.ty)).collect();
+        let types: Vec<(&str, ColumnType)> = s
+            .columns
+            .iter()
+            .map(|c| (c.field_id.as_str(), c.ty))
+            .collect();
         assert_eq!(
             types,
             vec![
@@ -322,7 +328,10 @@ mod tests {
         });
         let data = data.as_object().unwrap();
         assert_eq!(cell(&s.columns[0], data), Cell::Number(12.5));
-        assert_eq!(cell(&s.columns[1], data), Cell::TextArray(vec!["user-1".into()]));
+        assert_eq!(
+            cell(&s.columns[1], data),
+            Cell::TextArray(vec!["user-1".into()])
+        );
         assert_eq!(cell(&s.columns[2], data), Cell::Timestamp(1700000000000));
     }
 

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Map, Value};
 
-use crate::schema::{cell, child_table_name, quote, table_name, Cell, Column, ColumnType, FormShape};
+use crate::schema::{
+    cell, child_table_name, quote, table_name, Cell, Column, ColumnType, FormShape,
+};
 use crate::SyncError;
 
 /// A record as the mirror stores it.
@@ -98,10 +100,13 @@ impl Store {
     /// Opens (creating) a SQLite database file.
     pub fn sqlite(path: &std::path::Path) -> Result<Store, SyncError> {
         let conn = rusqlite::Connection::open(path).map_err(SyncError::sqlite)?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;")
-            .map_err(SyncError::sqlite)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;",
+        )
+        .map_err(SyncError::sqlite)?;
         conn.execute_batch(STATE_DDL).map_err(SyncError::sqlite)?;
-        conn.execute_batch(RUNS_DDL_SQLITE).map_err(SyncError::sqlite)?;
+        conn.execute_batch(RUNS_DDL_SQLITE)
+            .map_err(SyncError::sqlite)?;
         Ok(Store::Sqlite(Arc::new(Mutex::new(conn))))
     }
 
@@ -180,27 +185,32 @@ impl Store {
         )];
         let mut changes = SchemaChanges::default();
         let mut columns = Map::new();
-        let mut add = |table: &str, c: &Column, ddl: &mut Vec<String>, changes: &mut SchemaChanges| {
-            let key = if table == main { c.field_id.clone() } else { format!("{table}.{}", c.field_id) };
-            match state.columns.get(&key).and_then(Value::as_str) {
-                None => {
-                    ddl.push(format!(
-                        "ALTER TABLE {} ADD COLUMN {} {}",
-                        quote(table),
-                        quote(&c.field_id),
-                        self.sql_type(c.ty)
-                    ));
-                    changes.added.push(key.clone());
-                    columns.insert(key, Value::String(c.ty.name().into()));
-                }
-                Some(old) => {
-                    if old != c.ty.name() {
-                        changes.retyped.push(key.clone());
+        let mut add =
+            |table: &str, c: &Column, ddl: &mut Vec<String>, changes: &mut SchemaChanges| {
+                let key = if table == main {
+                    c.field_id.clone()
+                } else {
+                    format!("{table}.{}", c.field_id)
+                };
+                match state.columns.get(&key).and_then(Value::as_str) {
+                    None => {
+                        ddl.push(format!(
+                            "ALTER TABLE {} ADD COLUMN {} {}",
+                            quote(table),
+                            quote(&c.field_id),
+                            self.sql_type(c.ty)
+                        ));
+                        changes.added.push(key.clone());
+                        columns.insert(key, Value::String(c.ty.name().into()));
                     }
-                    columns.insert(key, Value::String(old.into()));
+                    Some(old) => {
+                        if old != c.ty.name() {
+                            changes.retyped.push(key.clone());
+                        }
+                        columns.insert(key, Value::String(old.into()));
+                    }
                 }
-            }
-        };
+            };
         for c in &shape.columns {
             add(&main, c, &mut ddl, &mut changes);
         }
@@ -341,13 +351,18 @@ impl Store {
                         .map(|(_, rows)| rows.as_slice())
                         .unwrap_or(&[]);
                     for (i, row) in rows.iter().enumerate() {
-                        let mut names = vec!["instance_id".to_string(), "row_index".into(), "row_data".into()];
+                        let mut names = vec![
+                            "instance_id".to_string(),
+                            "row_index".into(),
+                            "row_data".into(),
+                        ];
                         let mut values = vec![
                             Cell::Text(r.id.clone()),
                             Cell::Number(i as f64),
                             Cell::Json(Value::Object(row.clone())),
                         ];
-                        let mut types = vec![ColumnType::Text, ColumnType::Number, ColumnType::Json];
+                        let mut types =
+                            vec![ColumnType::Text, ColumnType::Number, ColumnType::Json];
                         for c in &sub.columns {
                             names.push(c.field_id.clone());
                             let key = format!("{child}.{}", c.field_id);
@@ -398,7 +413,12 @@ impl Store {
         let pg = self.is_pg();
         let p1 = if pg { "$1" } else { "?1" };
         let mut tables = vec![table_name(form)];
-        tables.extend(shape.sub_forms.iter().map(|s| child_table_name(form, &s.field_id)));
+        tables.extend(
+            shape
+                .sub_forms
+                .iter()
+                .map(|s| child_table_name(form, &s.field_id)),
+        );
         let form_s = form.to_string();
         self.transaction(move |tx| {
             for id in &ids {
@@ -421,7 +441,13 @@ impl Store {
     }
 
     /// Appends a run to `yida_sync_runs`.
-    pub async fn log_run(&self, form: &str, started_ms: i64, finished_ms: i64, report: &Value) -> Result<(), SyncError> {
+    pub async fn log_run(
+        &self,
+        form: &str,
+        started_ms: i64,
+        finished_ms: i64,
+        report: &Value,
+    ) -> Result<(), SyncError> {
         let sql = if self.is_pg() {
             "INSERT INTO yida_sync_runs (form_uuid, started_ms, finished_ms, report) VALUES ($1, $2, $3, $4)"
         } else {
@@ -433,19 +459,28 @@ impl Store {
             Cell::Int(finished_ms),
             Cell::Text(report.to_string()),
         ];
-        self.transaction(move |tx| tx.exec(sql, values.clone())).await
+        self.transaction(move |tx| tx.exec(sql, values.clone()))
+            .await
     }
 
     /// Rows of a query, each cell as text, integer or null (`width` columns).
-    pub async fn query(&self, sql: &str, params: Vec<Cell>, width: usize) -> Result<Vec<Vec<Cell>>, SyncError> {
+    pub async fn query(
+        &self,
+        sql: &str,
+        params: Vec<Cell>,
+        width: usize,
+    ) -> Result<Vec<Vec<Cell>>, SyncError> {
         match self {
             Store::Sqlite(conn) => {
                 let conn = conn.clone();
                 let sql = sql.to_string();
                 tokio::task::spawn_blocking(move || {
-                    let conn = conn.lock().map_err(|_| SyncError::Database("SQLite connection poisoned".into()))?;
+                    let conn = conn
+                        .lock()
+                        .map_err(|_| SyncError::Database("SQLite connection poisoned".into()))?;
                     let mut stmt = conn.prepare(&sql).map_err(SyncError::sqlite)?;
-                    let params: Vec<rusqlite::types::Value> = params.iter().map(sqlite_value).collect();
+                    let params: Vec<rusqlite::types::Value> =
+                        params.iter().map(sqlite_value).collect();
                     let mut rows = stmt
                         .query(rusqlite::params_from_iter(params))
                         .map_err(SyncError::sqlite)?;
@@ -453,7 +488,8 @@ impl Store {
                     while let Some(row) = rows.next().map_err(SyncError::sqlite)? {
                         let mut cells = Vec::with_capacity(width);
                         for i in 0..width {
-                            let v: rusqlite::types::Value = row.get(i).map_err(SyncError::sqlite)?;
+                            let v: rusqlite::types::Value =
+                                row.get(i).map_err(SyncError::sqlite)?;
                             cells.push(match v {
                                 rusqlite::types::Value::Null => Cell::Null,
                                 rusqlite::types::Value::Integer(n) => Cell::Int(n),
@@ -474,7 +510,10 @@ impl Store {
                 let params = pg_params(&params);
                 let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
                     params.iter().map(|p| p.as_ref() as _).collect();
-                let rows = client.query(sql, &refs).await.map_err(SyncError::postgres)?;
+                let rows = client
+                    .query(sql, &refs)
+                    .await
+                    .map_err(SyncError::postgres)?;
                 Ok(rows
                     .iter()
                     .map(|row| {
@@ -504,7 +543,9 @@ impl Store {
             Store::Sqlite(conn) => {
                 let conn = conn.clone();
                 tokio::task::spawn_blocking(move || {
-                    let mut conn = conn.lock().map_err(|_| SyncError::Database("SQLite connection poisoned".into()))?;
+                    let mut conn = conn
+                        .lock()
+                        .map_err(|_| SyncError::Database("SQLite connection poisoned".into()))?;
                     let tx = conn.transaction().map_err(SyncError::sqlite)?;
                     let mut w = SqliteTx(&tx);
                     f(&mut w)?;
@@ -524,7 +565,9 @@ impl Store {
                     let params = pg_params(params);
                     let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
                         params.iter().map(|p| p.as_ref() as _).collect();
-                    tx.execute(sql.as_str(), &refs).await.map_err(SyncError::postgres)?;
+                    tx.execute(sql.as_str(), &refs)
+                        .await
+                        .map_err(SyncError::postgres)?;
                 }
                 tx.commit().await.map_err(SyncError::postgres)
             }
@@ -601,7 +644,10 @@ fn upsert_sql(pg: bool, table: &str, names: &[String], types: &[ColumnType]) -> 
         .iter()
         .map(|n| format!("{q} = excluded.{q}", q = quote(n)))
         .collect();
-    sql.push_str(&format!(" ON CONFLICT (instance_id) DO UPDATE SET {}", updates.join(", ")));
+    sql.push_str(&format!(
+        " ON CONFLICT (instance_id) DO UPDATE SET {}",
+        updates.join(", ")
+    ));
     sql
 }
 

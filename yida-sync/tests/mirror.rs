@@ -52,7 +52,11 @@ async fn mirrored(store: &Store) -> Vec<(String, Option<String>, Option<String>)
                 yida_sync::schema::Cell::Number(n) => Some(n.to_string()),
                 _ => None,
             };
-            (text(&row[0]).unwrap_or_default(), text(&row[1]), text(&row[2]))
+            (
+                text(&row[0]).unwrap_or_default(),
+                text(&row[1]),
+                text(&row[2]),
+            )
         })
         .collect()
 }
@@ -63,7 +67,11 @@ fn held(emu: &Emulator) -> Vec<(String, Option<String>)> {
         .records(FORM)
         .into_iter()
         .map(|r| {
-            let title = r.data.get("textField_title").and_then(Value::as_str).map(str::to_string);
+            let title = r
+                .data
+                .get("textField_title")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             (r.form_instance_id, title)
         })
         .collect();
@@ -74,8 +82,11 @@ fn held(emu: &Emulator) -> Vec<(String, Option<String>)> {
 async fn first_then_incremental(target: String) {
     let emu = Emulator::start().await.expect("emulator");
     for i in 0..250 {
-        emu.insert_record(FORM, json!({"textField_title": format!("r{i:03}"), "numberField_amount": i}))
-            .expect("record");
+        emu.insert_record(
+            FORM,
+            json!({"textField_title": format!("r{i:03}"), "numberField_amount": i}),
+        )
+        .expect("record");
     }
     let client = client(&emu);
     let store = Store::open(&target).await.expect("store");
@@ -92,7 +103,10 @@ async fn first_then_incremental(target: String) {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .subsec_millis();
-    tokio::time::sleep(std::time::Duration::from_millis(u64::from(1001 - into_second))).await;
+    tokio::time::sleep(std::time::Duration::from_millis(u64::from(
+        1001 - into_second,
+    )))
+    .await;
     let mirror = Mirror::new(client.clone(), store.clone(), opts);
     let first = mirror.sync(FORM).await.expect("first sync");
     assert_eq!(first.mode, "full");
@@ -104,28 +118,65 @@ async fn first_then_incremental(target: String) {
     let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
     let expected: Vec<String> = held(&emu).into_iter().map(|r| r.0).collect();
     assert_eq!(ids, expected);
-    assert!(rows.iter().any(|r| r.2.as_deref().is_some_and(|a| a.starts_with("249"))), "amount typed as a number column");
+    assert!(
+        rows.iter()
+            .any(|r| r.2.as_deref().is_some_and(|a| a.starts_with("249"))),
+        "amount typed as a number column"
+    );
 
     // 10 changes: 9 updates and 1 new record.
     for id in ids.iter().take(9) {
-        call(&client, "UpdateFormData", "1.0", json!({"formInstanceId": id, "updateFormDataJson": {"textField_title": "changed"}})).await;
+        call(
+            &client,
+            "UpdateFormData",
+            "1.0",
+            json!({"formInstanceId": id, "updateFormDataJson": {"textField_title": "changed"}}),
+        )
+        .await;
     }
-    emu.insert_record(FORM, json!({"textField_title": "new one", "numberField_amount": 1})).unwrap();
+    emu.insert_record(
+        FORM,
+        json!({"textField_title": "new one", "numberField_amount": 1}),
+    )
+    .unwrap();
     let second = mirror.sync(FORM).await.expect("incremental sync");
     assert_eq!(second.mode, "incremental");
-    assert!(second.calls <= 3, "an incremental run after 10 changes: {second:?}");
+    assert!(
+        second.calls <= 3,
+        "an incremental run after 10 changes: {second:?}"
+    );
     assert_eq!(second.upserted, 10, "{second:?}");
     let rows = mirrored(&store).await;
     assert_eq!(rows.len(), 251);
-    assert_eq!(rows.iter().filter(|r| r.1.as_deref() == Some("changed")).count(), 9);
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.1.as_deref() == Some("changed"))
+            .count(),
+        9
+    );
 
     // Deletions: two records deleted in Yida are found by the id comparison.
-    call(&client, "DeleteFormData", "1.0", json!({"formInstanceId": ids[0]})).await;
-    call(&client, "DeleteFormData", "1.0", json!({"formInstanceId": ids[1]})).await;
+    call(
+        &client,
+        "DeleteFormData",
+        "1.0",
+        json!({"formInstanceId": ids[0]}),
+    )
+    .await;
+    call(
+        &client,
+        "DeleteFormData",
+        "1.0",
+        json!({"formInstanceId": ids[1]}),
+    )
+    .await;
     let mirror = Mirror::new(
         client.clone(),
         store.clone(),
-        SyncOptions { deletions: Deletions::Every, ..SyncOptions::default() },
+        SyncOptions {
+            deletions: Deletions::Every,
+            ..SyncOptions::default()
+        },
     );
     let third = mirror.sync(FORM).await.expect("sync with deletions");
     assert_eq!(third.deleted, 2, "{third:?}");
@@ -153,7 +204,8 @@ async fn postgres_first_run_then_incremental_then_deletions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_component_added_to_the_form_gets_its_column() {
     let emu = Emulator::start().await.expect("emulator");
-    emu.insert_record(FORM, json!({"textField_title": "a"})).unwrap();
+    emu.insert_record(FORM, json!({"textField_title": "a"}))
+        .unwrap();
     let store = Store::open(&tmp_db("schema")).await.unwrap();
     let mirror = Mirror::new(client(&emu), store.clone(), SyncOptions::default());
     mirror.sync(FORM).await.unwrap();
@@ -165,12 +217,23 @@ async fn a_component_added_to_the_form_gets_its_column() {
         form.components.push(c);
     })
     .unwrap();
-    emu.insert_record(FORM, json!({"textField_title": "b", "textField_added": "x"})).unwrap();
+    emu.insert_record(
+        FORM,
+        json!({"textField_title": "b", "textField_added": "x"}),
+    )
+    .unwrap();
     let report = mirror.sync(FORM).await.unwrap();
-    assert_eq!(report.schema.added, vec!["textField_added".to_string()], "{report:?}");
+    assert_eq!(
+        report.schema.added,
+        vec!["textField_added".to_string()],
+        "{report:?}"
+    );
     let rows = store
         .query(
-            &format!("SELECT COUNT(*) FROM {} WHERE \"textField_added\" = 'x'", yida_sync::schema::quote(&yida_sync::schema::table_name(FORM))),
+            &format!(
+                "SELECT COUNT(*) FROM {} WHERE \"textField_added\" = 'x'",
+                yida_sync::schema::quote(&yida_sync::schema::table_name(FORM))
+            ),
             vec![],
             1,
         )
