@@ -143,13 +143,20 @@ impl Mirror {
             form,
             calls: calls.clone(),
         };
-        let defs = run
-            .call(
-                "GetFormComponentDefinitionList",
-                "1.0",
-                json!({"formUuid": form}),
-            )
-            .await?;
+        let before = self.store.state(form).await?;
+        let defs_call = run.call(
+            "GetFormComponentDefinitionList",
+            "1.0",
+            json!({"formUuid": form}),
+        );
+        // A first run asks for the definitions and page 1 at once (one latency saved).
+        let (defs, first_page) = if before.watermark_ms.is_none() {
+            let page1 = run.call("SearchFormDatas", "2.0", run.search(1, &Map::new()));
+            let (d, p) = futures_util::future::try_join(defs_call, page1).await?;
+            (d, Some(p))
+        } else {
+            (defs_call.await?, None)
+        };
         let shape = FormShape::from_definitions(&defs);
         let schema = self.store.prepare(form, &shape).await?;
         let state = self.store.state(form).await?;
@@ -163,7 +170,7 @@ impl Mirror {
         match state.watermark_ms {
             None => {
                 report.mode = "full";
-                report.upserted = run.full(&shape, next_watermark).await?;
+                report.upserted = run.full(&shape, next_watermark, first_page).await?;
             }
             Some(w) => {
                 report.mode = "incremental";
@@ -238,18 +245,29 @@ impl Run<'_> {
 
     /// Every record: page 1 for the count, then the rest in parallel (paced by the client).
     /// The watermark is set with the last page written.
-    async fn full(&self, shape: &FormShape, watermark: i64) -> Result<u64, SyncError> {
-        let first = self
-            .call("SearchFormDatas", "2.0", self.search(1, &Map::new()))
-            .await?;
+    async fn full(
+        &self,
+        shape: &FormShape,
+        watermark: i64,
+        first: Option<Value>,
+    ) -> Result<u64, SyncError> {
+        let first = match first {
+            Some(page) => page,
+            None => {
+                self.call("SearchFormDatas", "2.0", self.search(1, &Map::new()))
+                    .await?
+            }
+        };
         let total = first.get("totalCount").and_then(Value::as_u64).unwrap_or(0);
         let size = u64::from(self.m.opts.page_size.min(100)).max(1);
         let pages = total.div_ceil(size).max(1);
-        let mut written = self
-            .write_page(shape, &first, (pages == 1).then_some(watermark))
-            .await?;
-        if pages > 1 {
-            let results: Vec<Result<u64, SyncError>> = stream::iter(2..=pages)
+        if pages == 1 {
+            return self.write_page(shape, &first, Some(watermark)).await;
+        }
+        {
+            // Page 1 is written while the other pages are fetched (the walk does not wait
+            // for the database).
+            let rest = stream::iter(2..=pages)
                 .map(|p| async move {
                     let page = self
                         .call("SearchFormDatas", "2.0", self.search(p, &Map::new()))
@@ -257,8 +275,10 @@ impl Run<'_> {
                     self.write_page(shape, &page, None).await
                 })
                 .buffer_unordered(self.m.opts.concurrency.max(1))
-                .collect()
-                .await;
+                .collect::<Vec<Result<u64, SyncError>>>();
+            let (first_written, results) =
+                futures_util::future::join(self.write_page(shape, &first, None), rest).await;
+            let mut written = first_written?;
             for r in results {
                 written += r?;
             }
@@ -268,8 +288,8 @@ impl Run<'_> {
                 .store
                 .apply(self.form, shape, Vec::new(), Some(watermark))
                 .await?;
+            Ok(written)
         }
-        Ok(written)
     }
 
     /// Records modified since `since` (less nothing: the overlap is in the watermark), page by
