@@ -26,6 +26,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const BODY: &str = r#"{"appType":"APP_X","systemToken":"sys","userId":"u1","formUuid":"FORM-1","currentPage":1,"pageSize":20,"searchFieldJson":"{\"textField_1\":\"x\"}"}"#;
 
 fn http() -> reqwest::Client {
+    yida_auth::ensure_tls_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(64)

@@ -75,9 +75,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?
         .result
         .ok_or("StartInstance returned no instance id")?;
-    let tasks = client
-        .send(GetRunningTasksRequest::new().process_instance_id(&instance))
-        .await?;
+    let tasks = client.send(GetRunningTasksRequest::new(&instance)).await?;
     let task = tasks
         .result
         .unwrap_or_default()

@@ -10,6 +10,8 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod demo_form;
+
 /// The value of a required environment variable, or an error naming it.
 pub fn var(name: &str) -> Result<String, String> {
     match std::env::var(name) {

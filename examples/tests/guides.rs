@@ -247,6 +247,71 @@ async fn export_import() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ai_agents() {
+    let emu = Emulator::start().await.unwrap();
+    let form = emu.seed().forms[0].form_uuid.clone();
+    emu.insert_record(&form, serde_json::json!({"textField_title": "Laptop"}))
+        .unwrap();
+    let out = run("ai_agents", &emu.env(), &[]).await;
+    let l = lines(&out);
+    assert!(l[0].starts_with("tools: "), "{out}");
+    assert_eq!(l[1], format!("first form: {form}"), "{out}");
+    let components: usize = l[2].trim_start_matches("components: ").parse().unwrap();
+    assert_eq!(components, emu.seed().forms[0].components.len(), "{out}");
+    assert_eq!(l[3], "records: 1", "{out}");
+    assert_eq!(l[4], "write refused: true", "{out}");
+    assert_eq!(
+        emu.records(&form).len(),
+        1,
+        "the refused write sent nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_forms() {
+    let emu = Emulator::start().await.unwrap();
+    let out = run("typed_forms", &emu.env(), &[]).await;
+    let l = lines(&out);
+    assert_eq!(l.len(), 5, "{out}");
+    assert!(l[0].starts_with("saved FINST-"), "{out}");
+    assert_eq!(l[1], "owner: 经理 (demo-manager)", "{out}");
+    assert_eq!(l[2], "updated 1 field(s)", "{out}");
+    assert_eq!(l[3], "found Laptop at 999", "{out}");
+    assert_eq!(l[4], "deleted; 0 left", "{out}");
+}
+
+/// `examples/src/demo_form.rs` is what `yida codegen form` writes for the emulator's demo
+/// form today: regenerate it when the demo form changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_form_module_is_current() {
+    let emu = Emulator::start().await.unwrap();
+    let client = yida_api::Client::builder()
+        .endpoint(emu.endpoint())
+        .internal_app(emu.app_key(), emu.app_secret())
+        .unwrap()
+        .context(emu.app_context())
+        .build()
+        .unwrap();
+    let meta = yida_api::operation("GetFormComponentDefinitionList", "1.0").unwrap();
+    let raw = client
+        .call(meta, serde_json::json!({"formUuid": "FORM-DEMO"}))
+        .await
+        .unwrap()
+        .unwrap();
+    let reply: serde_json::Value = serde_json::from_str(raw.get()).unwrap();
+    let defs = yida_api::formgen::parse_definitions(&reply).unwrap();
+    let want = yida_api::formgen::generate(
+        "FORM-DEMO",
+        &defs,
+        &yida_api::formgen::Options::new("DemoRequest"),
+    )
+    .unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/demo_form.rs");
+    let have = std::fs::read_to_string(path).unwrap();
+    assert!(
+        have == want,
+        "{path} is stale: run `yida codegen form FORM-DEMO --struct DemoRequest --out examples/src/demo_form.rs` against `yida emulator`"
+    );
 async fn sql_mirror() {
     let emu = Emulator::start().await.unwrap();
     for i in 0..30 {

@@ -274,6 +274,34 @@ async fn invalid_authentication_is_a_typed_api_error() {
 }
 
 #[tokio::test]
+async fn not_found_is_told_apart_from_other_errors() {
+    // Yida's family of "does not exist" codes (HTTP 400), as DingTalk's error-code page lists them.
+    for code in [
+        "dataNotExist.form.notExists",
+        "dataNotExist.form.instanceNotExist",
+        "dataNotExist.process.instanceNotExist",
+    ] {
+        let (err, n) = error_of(Reply::error(400, code, "不存在", "REQ-NF")).await;
+        let api = err.api().expect("api error");
+        assert!(api.is_not_found(), "{code}");
+        assert!(!api.is_throttled() && !api.is_permission_denied() && !api.is_invalid_token());
+        assert_eq!(n, 1, "a read that found nothing is not retried");
+    }
+    // HTTP 404 with DingTalk's error JSON.
+    let (err, _) = error_of(Reply::error(404, "NotFound", "no such resource", "REQ-404")).await;
+    assert!(err.api().unwrap().is_not_found());
+    // Other errors are not "not found".
+    for (status, code) in [
+        (400, "InvalidParameter"),
+        (403, "Forbidden.AccessDenied.AccessTokenPermissionDenied"),
+        (400, "InvalidAuthentication"),
+    ] {
+        let (err, _) = error_of(Reply::error(status, code, "x", "REQ-X")).await;
+        assert!(!err.api().unwrap().is_not_found(), "{code}");
+    }
+}
+
+#[tokio::test]
 async fn throttling_is_told_apart_from_quota_and_permission() {
     let (err, _) = error_of(Reply::error(
         403,

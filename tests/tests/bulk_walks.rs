@@ -127,12 +127,12 @@ async fn json_pages_are_a_stream_of_items() {
 
 #[tokio::test]
 async fn a_server_repeating_full_pages_without_total_ends_with_an_error() {
-    // Ignores the page number: page after page, the same 100 records, no totalCount.
+    // Ignores the page number: page after page, the same 100 records.
     let server = MockServer::start(|_, _| {
         let data: Vec<_> = (0..100)
             .map(|i| json!({"formInstanceId": i.to_string()}))
             .collect();
-        Reply::json(json!({"currentPage": 1, "data": data}))
+        Reply::json(json!({"currentPage": 1, "totalCount": 1000, "data": data}))
     })
     .await;
     let c = builder(&server).build().unwrap();
@@ -325,6 +325,8 @@ async fn save_all(
 
 #[tokio::test]
 async fn bulk_save_reports_every_record_and_a_failing_chunk_fails_only_its_records() {
+    // A chunk refused for its content (not applied) fails its records only; without
+    // isolation, every record of it carries the chunk's error.
     let server = MockServer::start(|r, _| {
         if first_n(r) == 100 {
             return Reply::error(400, "invalidParameter.field", "bad value", "R2");
@@ -333,7 +335,7 @@ async fn bulk_save_reports_every_record_and_a_failing_chunk_fails_only_its_recor
     })
     .await;
     let c = builder(&server).build().unwrap();
-    let (out, summary) = save_all(&c, 250, |b| b.concurrency(3)).await;
+    let (out, summary) = save_all(&c, 250, |b| b.concurrency(3).isolate_calls(0)).await;
     let summary = summary.unwrap();
     assert_eq!(
         (summary.written, summary.failed, summary.calls),
@@ -458,7 +460,10 @@ async fn an_interrupted_import_resumes_without_writing_twice() {
     })
     .await;
     let c = builder(&server).build().unwrap();
-    let (out1, s1) = save_all(&c, 350, |b| b.concurrency(2).checkpoint(&cp)).await;
+    let (out1, s1) = save_all(&c, 350, |b| {
+        b.concurrency(2).isolate_calls(0).checkpoint(&cp)
+    })
+    .await;
     let s1 = s1.unwrap();
     assert_eq!((s1.written, s1.failed, s1.calls), (150, 200, 4));
     assert_eq!(out1.len(), 350);
@@ -578,4 +583,191 @@ async fn bulk_update_and_delete_report_per_record() {
             .count(),
         3
     );
+}
+
+/// Issue 19 item 3 (library): a chunk refused for one record is split level by level until
+/// that record stands alone; every other record is written once, within the budget.
+#[tokio::test]
+async fn a_refused_chunk_is_split_until_the_bad_record_stands_alone() {
+    let server = MockServer::start(|r, _| {
+        let list = r.json()["formDataJsonList"].as_array().unwrap().clone();
+        if list.iter().any(|t| t.as_str().unwrap() == r#"{"n":137}"#) {
+            return Reply::error(400, "invalidParameter.field", "record 137 is bad", "R2");
+        }
+        Reply::json(json!({"result": saved_ids(r, 0)}))
+    })
+    .await;
+    let c = builder(&server).build().unwrap();
+    let (out, summary) = save_all(&c, 250, |b| b.concurrency(3)).await;
+    let summary = summary.unwrap();
+    assert_eq!((summary.written, summary.failed), (249, 1));
+    // 3 chunks, then 2 calls per level: 100 → 50 → 25 → 13 → 6 → 3 → 1.
+    assert_eq!(summary.isolation_calls, 12);
+    assert_eq!(summary.calls, 3 + 12);
+    assert_eq!(server.count() as u64, summary.calls);
+    for o in &out {
+        match o {
+            Outcome::Failed {
+                index,
+                error,
+                maybe_applied,
+                ..
+            } => {
+                assert_eq!(*index, 137);
+                assert!(!maybe_applied);
+                assert!(error.to_string().contains("record 137 is bad"), "{error}");
+            }
+            Outcome::Written {
+                index, instance_id, ..
+            } => {
+                assert_eq!(instance_id, &format!("FINST-{index}"));
+            }
+        }
+    }
+    // No record was written twice.
+    let mut written: Vec<i64> = Vec::new();
+    for r in server.requests() {
+        let list = r.json()["formDataJsonList"].as_array().unwrap().clone();
+        if !list.iter().any(|t| t.as_str().unwrap() == r#"{"n":137}"#) {
+            for t in list {
+                let v: serde_json::Value = serde_json::from_str(t.as_str().unwrap()).unwrap();
+                written.push(v["n"].as_i64().unwrap());
+            }
+        }
+    }
+    written.sort();
+    let n = written.len();
+    written.dedup();
+    assert_eq!((n, written.len()), (249, 249));
+}
+
+/// Isolation never sends again a part whose fate is unknown (a 5xx during the split), and a
+/// chunk-level refusal (every record fails alone) stops isolation for the rest of the run.
+#[tokio::test]
+async fn isolation_never_resends_an_uncertain_part_and_stops_on_a_call_level_refusal() {
+    let server = MockServer::start(|r, _| {
+        let list = r.json()["formDataJsonList"].as_array().unwrap().clone();
+        let has = |n: i64| {
+            list.iter()
+                .any(|t| t.as_str().unwrap() == format!(r#"{{"n":{n}}}"#))
+        };
+        if list.len() == 1 && has(1) {
+            return Reply::error(500, "innerError", "oops", "R5");
+        }
+        if has(0) || has(1) {
+            return Reply::error(400, "invalidParameter.field", "bad", "R2");
+        }
+        Reply::json(json!({"result": saved_ids(r, 0)}))
+    })
+    .await;
+    let c = builder(&server).build().unwrap();
+    let (out, summary) = save_all(&c, 8, |b| b.chunk_size(8).concurrency(1)).await;
+    let summary = summary.unwrap();
+    // 8 → [0..4) refused, [4..8) written; [0..4) → [0..2) refused, [2..4) written;
+    // [0..2) → [0] refused alone, [1] 5xx: maybe applied, not sent again.
+    assert_eq!(summary.calls, 7, "{:?}", server.requests().len());
+    let sends_of_1_alone = server
+        .requests()
+        .iter()
+        .filter(|r| r.json()["formDataJsonList"].as_array().unwrap().len() == 1)
+        .count();
+    assert_eq!(sends_of_1_alone, 2, "[0] and [1] once each");
+    assert!(matches!(
+        &out[0],
+        Outcome::Failed {
+            maybe_applied: false,
+            ..
+        }
+    ));
+    assert!(matches!(
+        &out[1],
+        Outcome::Failed {
+            maybe_applied: true,
+            ..
+        }
+    ));
+    assert!(out[2..].iter().all(Outcome::is_written));
+
+    // Every record refused alone: the error is about the call, so later chunks are not split.
+    let server = MockServer::always(Reply::error(
+        400,
+        "invalidParameter.formUuid",
+        "no such form",
+        "R3",
+    ))
+    .await;
+    let c = builder(&server).build().unwrap();
+    let (out, summary) = save_all(&c, 8, |b| b.chunk_size(2).concurrency(1)).await;
+    let summary = summary.unwrap();
+    assert_eq!(summary.failed, 8);
+    assert_eq!(
+        summary.calls,
+        3 + 3,
+        "chunk 1 split once (2 calls), then 3 chunks unsplit"
+    );
+    assert!(out.iter().all(|o| !o.is_written()));
+}
+
+/// A resumed run trusts what isolation recorded: written records are reported from the
+/// checkpoint, parts whose fate was unknown are not sent again, nothing of the chunk is resent.
+#[tokio::test]
+async fn a_resumed_run_never_resends_what_isolation_left_uncertain() {
+    let dir = std::env::temp_dir().join(format!("yida-bulk-iso-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cp = dir.join("iso.checkpoint");
+    let _ = std::fs::remove_file(&cp);
+    let server = MockServer::start(|r, _| {
+        let list = r.json()["formDataJsonList"].as_array().unwrap().clone();
+        let has = |n: i64| {
+            list.iter()
+                .any(|t| t.as_str().unwrap() == format!(r#"{{"n":{n}}}"#))
+        };
+        if has(0) {
+            return Reply::error(400, "invalidParameter.field", "bad", "R2");
+        }
+        if has(2) {
+            return Reply::error(500, "innerError", "oops", "R5");
+        }
+        Reply::json(json!({"result": saved_ids(r, 0)}))
+    })
+    .await;
+    let c = builder(&server).build().unwrap();
+    let (out, summary) = save_all(&c, 4, |b| b.chunk_size(4).checkpoint(&cp)).await;
+    let summary = summary.unwrap();
+    // [0..4) refused → [0,1] refused, [2,3] 5xx (unknown) → [0] refused, [1] written.
+    assert_eq!(summary.calls, 5);
+    assert!(out[1].is_written());
+    assert!(matches!(
+        &out[2],
+        Outcome::Failed {
+            maybe_applied: true,
+            ..
+        }
+    ));
+    let sent = server.count();
+    let (out2, s2) = save_all(&c, 4, |b| b.chunk_size(4).checkpoint(&cp).resume(true)).await;
+    let s2 = s2.unwrap();
+    assert_eq!(server.count(), sent, "nothing of the chunk was sent again");
+    assert_eq!((s2.written, s2.resumed, s2.calls), (1, 1, 0));
+    assert!(
+        matches!(&out2[1], Outcome::Written { resumed: true, instance_id, .. } if instance_id == "FINST-1")
+    );
+    for i in [2, 3] {
+        assert!(matches!(
+            &out2[i],
+            Outcome::Failed {
+                maybe_applied: true,
+                error: RecordError::NotResent { .. },
+                ..
+            }
+        ));
+    }
+    assert!(matches!(
+        &out2[0],
+        Outcome::Failed {
+            maybe_applied: false,
+            ..
+        }
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -302,8 +302,8 @@ async fn page_number_pagination_stops_at_a_short_page_and_keeps_the_page_size() 
         let data: Vec<_> = (0..n)
             .map(|i| json!({"processInstanceId": format!("P{page}-{i}")}))
             .collect();
-        // No totalCount: the short page ends the walk.
-        Reply::json(json!({"pageNumber": page, "data": data}))
+        // The short page ends the walk.
+        Reply::json(json!({"pageNumber": page, "totalCount": 67, "data": data}))
     })
     .await;
     let c = client_with(&server, RetryConfig::disabled());

@@ -14,8 +14,9 @@
 //! - **cli**: `cargo build -p yida-cli --release` in this workspace.
 //!
 //! The last line is `build: <app / floor debug>x of floor (app), <cli / floor release>x of
-//! floor (cli)`. The load average is printed beside every figure: ratios from one run are what
-//! count. Flags: `--skip-cli`, `--only app,doc,cli` (the floors each needs are built too),
+//! floor (cli)` (wall time), the line before it the same in CPU time (user + system of every
+//! process a build ran), which a busy machine disturbs less. The load average is printed beside
+//! every figure: ratios from one run are what count. Flags: `--skip-cli`, `--only app,doc,cli` (the floors each needs are built too),
 //! `--dir PATH` (where the scratch crates and target folders go; default a temp folder),
 //! `--keep` (leave it), `--root CHECKOUT` (measure another checkout of yida-rs, e.g. an older
 //! commit in a `git worktree`, with this command).
@@ -157,9 +158,31 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+/// CPU seconds (user + system) of the waited-for children of this process so far: every
+/// cargo, rustc, build script and C compiler a measured build ran (Linux, `/proc/self/stat`).
+/// Less sensitive than wall time to other work on a shared machine.
+fn children_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // Fields 16 and 17 of proc(5) (cutime, cstime); `after` starts at field 3.
+    let ticks: f64 = fields.get(13)?.parse::<f64>().ok()? + fields.get(14)?.parse::<f64>().ok()?;
+    Some(ticks / clock_ticks())
+}
+
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
 /// One measured build.
 struct Measure {
     secs: f64,
+    cpu: Option<f64>,
     bytes: u64,
     load_before: String,
     load_after: String,
@@ -167,8 +190,11 @@ struct Measure {
 
 impl Measure {
     fn show(&self) -> String {
+        let cpu = self
+            .cpu
+            .map_or(String::new(), |c| format!(" ({c:.1} s CPU)"));
         format!(
-            "{:.1} s, target folder {:.0} MB (load {} → {})",
+            "{:.1} s{cpu}, target folder {:.0} MB (load {} → {})",
             self.secs,
             self.bytes as f64 / 1e6,
             self.load_before,
@@ -189,6 +215,7 @@ fn measure(
     let _ = std::fs::remove_dir_all(target);
     eprintln!("== {what}: cargo {}", args.join(" "));
     let load_before = load();
+    let cpu_before = children_cpu_secs();
     let started = Instant::now();
     let out = Command::new(cargo())
         .args(args)
@@ -203,6 +230,7 @@ fn measure(
         .output()
         .map_err(|e| format!("{what}: cannot start cargo: {e}"))?;
     let secs = started.elapsed().as_secs_f64();
+    let cpu = cpu_before.zip(children_cpu_secs()).map(|(a, b)| b - a);
     let load_after = load();
     if !out.status.success() {
         return Err(format!(
@@ -217,6 +245,7 @@ fn measure(
     }
     let m = Measure {
         secs,
+        cpu,
         bytes,
         load_before,
         load_after,
@@ -265,6 +294,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
     result
 }
 
+/// `", <x>x in CPU time"` when both builds have a CPU figure.
+fn cpu_ratio(m: &Measure, floor: &Measure) -> String {
+    match (m.cpu, floor.cpu) {
+        (Some(a), Some(b)) if b > 0.0 => format!(", {:.2}x in CPU time", a / b),
+        _ => String::new(),
+    }
+}
+
 fn run_in(root: &Path, dir: &Path, keep: bool, want: &dyn Fn(&str) -> bool) -> Result<(), String> {
     let rustc = Command::new("rustc")
         .arg("--version")
@@ -299,6 +336,8 @@ fn run_in(root: &Path, dir: &Path, keep: bool, want: &dyn Fn(&str) -> bool) -> R
         None
     };
     let mut app_ratio = None;
+    let mut app_cpu = None;
+    let mut cli_cpu = None;
     if want("app") {
         let m = measure(
             "app debug",
@@ -310,9 +349,11 @@ fn run_in(root: &Path, dir: &Path, keep: bool, want: &dyn Fn(&str) -> bool) -> R
         let f = floor_debug.as_ref().expect("built for app");
         let r = m.secs / f.secs;
         println!(
-            "app debug: {r:.2}x of floor debug in time, {:.2}x in target folder size",
+            "app debug: {r:.2}x of floor debug in time{}, {:.2}x in target folder size",
+            cpu_ratio(&m, f),
             m.bytes as f64 / f.bytes as f64
         );
+        app_cpu = m.cpu.zip(f.cpu).map(|(a, b)| a / b);
         app_ratio = Some(r);
     }
     if want("doc") {
@@ -324,7 +365,11 @@ fn run_in(root: &Path, dir: &Path, keep: bool, want: &dyn Fn(&str) -> bool) -> R
             keep,
         )?;
         let f = floor_debug.as_ref().expect("built for doc");
-        println!("doc yida-api: {:.2}x of floor debug", m.secs / f.secs);
+        println!(
+            "doc yida-api: {:.2}x of floor debug in time{}",
+            m.secs / f.secs,
+            cpu_ratio(&m, f)
+        );
     }
     let mut cli_ratio = None;
     if want("cli") {
@@ -343,14 +388,49 @@ fn run_in(root: &Path, dir: &Path, keep: bool, want: &dyn Fn(&str) -> bool) -> R
             keep,
         )?;
         let r = m.secs / f.secs;
-        println!("cli release: {r:.2}x of floor release");
+        println!(
+            "cli release: {r:.2}x of floor release in time{}",
+            cpu_ratio(&m, &f)
+        );
+        cli_cpu = m.cpu.zip(f.cpu).map(|(a, b)| a / b);
         cli_ratio = Some(r);
     }
     let show = |r: Option<f64>| r.map_or("skipped".to_string(), |r| format!("{r:.2}x of floor"));
+    // CPU time (less sensitive to a busy machine); the last line is wall time.
+    println!("cpu: {} (app), {} (cli)", show(app_cpu), show(cli_cpu));
     println!(
         "build: {} (app), {} (cli)",
         show(app_ratio),
         show(cli_ratio)
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn children_cpu_time_counts_a_waited_for_child() {
+        let before = children_cpu_secs().expect("Linux /proc");
+        let ok = Command::new("sh")
+            .args(["-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done"])
+            .status()
+            .expect("sh runs")
+            .success();
+        assert!(ok);
+        let after = children_cpu_secs().expect("Linux /proc");
+        assert!(after > before, "{before} → {after}");
+    }
+
+    #[test]
+    fn dir_size_adds_up_files_below() {
+        let dir =
+            std::env::temp_dir().join(format!("yida-bench-build-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        write(&dir.join("a/b/c.txt"), &"x".repeat(1000)).unwrap();
+        write(&dir.join("d.txt"), &"y".repeat(24)).unwrap();
+        assert_eq!(dir_size(&dir), 1024);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -29457,8 +29457,8 @@ pub mod tasks {
     /// DingTalk's page: [查询流程运行任务（VPC）](https://open.dingtalk.com/document/development/query-process-running-tasks-vpc).
     /// Permission: `Yida.Task.Read`.
     ///
-    /// Note: The page and the SDK mark every parameter optional.
-    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+    /// Note: The page and the SDK mark every parameter optional; `processInstanceId` is required here (see its note).
+    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct GetRunningTasksRequest {
         #[serde(rename = "appType", default, skip_serializing)]
@@ -29467,8 +29467,8 @@ pub mod tasks {
         env: Option<crate::Env>,
         #[serde(rename = "language", default, skip_serializing)]
         language: Option<crate::Language>,
-        #[serde(rename = "processInstanceId", default, skip_serializing)]
-        process_instance_id: Option<String>,
+        #[serde(rename = "processInstanceId", skip_serializing)]
+        process_instance_id: String,
         #[serde(rename = "systemToken", default, skip_serializing)]
         system_token: Option<crate::__private::SecretText>,
         #[serde(rename = "userId", default, skip_serializing)]
@@ -29476,8 +29476,16 @@ pub mod tasks {
     }
     impl GetRunningTasksRequest {
         /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
+        /// - `process_instance_id`: The process instance's id.
+        pub fn new(process_instance_id: impl Into<String>) -> Self {
+            Self {
+                app_type: None,
+                env: None,
+                language: None,
+                process_instance_id: process_instance_id.into(),
+                system_token: None,
+                user_id: None,
+            }
         }
         /// `appType` (query): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
@@ -29494,14 +29502,6 @@ pub mod tasks {
         /// `language` (query): Reply language: `zh_CN` (default) or `en_US`.
         pub fn language(mut self, language: crate::Language) -> Self {
             self.language = Some(language);
-            self
-        }
-        /// `processInstanceId` (query): The process instance's id.
-        pub fn process_instance_id(
-            mut self,
-            process_instance_id: impl Into<String>,
-        ) -> Self {
-            self.process_instance_id = Some(process_instance_id.into());
             self
         }
         /// `systemToken` (query): The Yida app's secret key, from the app's settings.
@@ -29570,7 +29570,7 @@ pub mod tasks {
                 query(
                     "processInstanceId",
                     crate::ParamType::String,
-                    0,
+                    REQUIRED,
                     "The process instance's id.",
                 ),
                 query(

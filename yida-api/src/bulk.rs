@@ -18,6 +18,14 @@
 //!   definitely failed or were never sent, and reports the chunks whose fate is unknown (sent
 //!   but no reply recorded: the process died mid-call) as failed, without sending them.
 //!
+//! A chunk refused with a validation error (an HTTP 4xx other than throttling, a rejected
+//! token or a permission error: definitely not applied) is split in halves and the halves sent
+//! again, level by level, until each refused record stands alone, within
+//! [`isolate_calls`](Bulk::isolate_calls) extra calls per chunk: the valid records are written
+//! and each refused record carries its own error. A part whose fate is uncertain is never sent
+//! again. When every record of a chunk fails on its own (the error is about the call, not one
+//! record), isolation stops for the rest of the run.
+//!
 //! Chunk size: the batch pages name no fixed per-call limit; they say that
 //! `noExecuteExpression` raises it, and their error lists cap a request at 5,000 records
 //! (`failure.form.dataAmountExceedFiveThousand`). The default of 100 records per call stays well
@@ -73,6 +81,15 @@ pub enum RecordError {
     NotInReply {
         /// The batch operation.
         operation: crate::OpId,
+    },
+    /// The batch call of a group of records failed and the call budget for isolating the bad
+    /// records ran out before this group was split further.
+    #[error("{error} (refused together with {others} other records; not split further within the isolation budget)")]
+    InGroup {
+        /// The error of the group's call.
+        error: Arc<Error>,
+        /// How many other records were refused with it.
+        others: usize,
     },
     /// A resumed run found this record's chunk sent without a recorded reply (or with a reply
     /// that may mean it was applied): it was not sent again.
@@ -134,8 +151,10 @@ pub struct BulkSummary {
     pub failed: u64,
     /// Of the written, those an earlier run wrote.
     pub resumed: u64,
-    /// Batch calls sent by this run.
+    /// Batch calls sent by this run (those that isolated bad records included).
     pub calls: u64,
+    /// Of the calls, those sent to isolate the bad records of refused chunks.
+    pub isolation_calls: u64,
 }
 
 /// A bulk writer for one form; see the [module docs](self).
@@ -148,6 +167,7 @@ pub struct Bulk {
     no_execute_expression: Option<bool>,
     checkpoint: Option<PathBuf>,
     resume: bool,
+    isolate_calls: Option<u64>,
 }
 
 impl Client {
@@ -162,6 +182,7 @@ impl Client {
             no_execute_expression: None,
             checkpoint: None,
             resume: false,
+            isolate_calls: None,
         }
     }
 }
@@ -173,7 +194,9 @@ type ChunkFuture = Pin<Box<dyn Future<Output = Result<Vec<Option<String>>, Error
 #[derive(Debug, Clone, PartialEq)]
 enum Mark {
     Sent,
-    Done(Vec<Option<String>>),
+    /// Per record: the instance id when written. `uncertain`: indices whose part of the chunk
+    /// may have been applied (isolation sent it and its fate is unknown).
+    Done(Vec<Option<String>>, Vec<usize>),
     Uncertain,
     Failed,
 }
@@ -194,6 +217,8 @@ struct Line {
     state: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ids: Option<Vec<Option<String>>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    uncertain: Vec<usize>,
 }
 
 /// An append-only log of chunk states.
@@ -278,7 +303,7 @@ impl Checkpoint {
                 };
                 let mark = match state.as_str() {
                     "sent" => Mark::Sent,
-                    "done" => Mark::Done(l.ids.unwrap_or_default()),
+                    "done" => Mark::Done(l.ids.unwrap_or_default(), l.uncertain),
                     "uncertain" => Mark::Uncertain,
                     _ => Mark::Failed,
                 };
@@ -306,6 +331,7 @@ impl Checkpoint {
                     digest: None,
                     state: None,
                     ids: None,
+                    uncertain: Vec::new(),
                 },
             )?;
         }
@@ -331,11 +357,11 @@ impl Checkpoint {
         digest: &str,
         mark: &Mark,
     ) -> Result<(), Error> {
-        let (state, ids) = match mark {
-            Mark::Sent => ("sent", None),
-            Mark::Done(ids) => ("done", Some(ids.clone())),
-            Mark::Uncertain => ("uncertain", None),
-            Mark::Failed => ("failed", None),
+        let (state, ids, uncertain) = match mark {
+            Mark::Sent => ("sent", None, Vec::new()),
+            Mark::Done(ids, u) => ("done", Some(ids.clone()), u.clone()),
+            Mark::Uncertain => ("uncertain", None, Vec::new()),
+            Mark::Failed => ("failed", None, Vec::new()),
         };
         self.append(
             operation,
@@ -347,6 +373,7 @@ impl Checkpoint {
                 digest: Some(digest.into()),
                 state: Some(state.into()),
                 ids,
+                uncertain,
             },
         )
     }
@@ -359,6 +386,40 @@ fn maybe_applied(e: &Error) -> bool {
         Error::Timeout { .. } | Error::Transport { .. } | Error::Decode { .. } => true,
         _ => false,
     }
+}
+
+/// Was the call refused for its content, definitely without applying it? (A 4xx other than
+/// throttling, a rejected token, a permission or quota refusal; or a request refused before
+/// sending.) Only such a chunk is split to find its bad records.
+fn refused_for_content(e: &Error) -> bool {
+    match e {
+        Error::Api(api) => {
+            (400..500).contains(&api.status)
+                && !matches!(api.status, 401 | 403 | 404 | 429)
+                && !api.is_throttled()
+                && !api.is_invalid_token()
+                && !api.is_permission_denied()
+                && !api.is_quota_exhausted()
+        }
+        Error::InvalidParameter { .. } | Error::InvalidInput { .. } => true,
+        _ => false,
+    }
+}
+
+/// Was a request sent for this result? (Refusals before sending are not calls.)
+fn was_sent<T>(r: &Result<T, Error>) -> bool {
+    !matches!(
+        r,
+        Err(Error::InvalidParameter { .. } | Error::InvalidInput { .. })
+    )
+}
+
+/// What isolation found for one record of a refused chunk.
+enum Found {
+    Written(String),
+    NotInReply,
+    Failed(Arc<Error>, bool),
+    InGroup(Arc<Error>, usize),
 }
 
 fn digest<T: serde::Serialize>(records: &[T]) -> String {
@@ -397,6 +458,21 @@ impl Bulk {
     pub fn no_execute_expression(mut self, yes: bool) -> Self {
         self.no_execute_expression = Some(yes);
         self
+    }
+
+    /// Extra calls allowed per refused chunk to find its bad records by splitting it (default:
+    /// `2 × ⌈log2(chunk size)⌉ + 2`, 16 for chunks of 100, enough to isolate one bad record;
+    /// 0 turns isolation off: every record of a refused chunk then fails with its error).
+    pub fn isolate_calls(mut self, n: u64) -> Self {
+        self.isolate_calls = Some(n);
+        self
+    }
+
+    fn isolation_budget(&self) -> u64 {
+        self.isolate_calls.unwrap_or_else(|| {
+            let levels = (self.chunk_size.max(2) as f64).log2().ceil() as u64;
+            2 * levels + 2
+        })
     }
 
     /// Record progress in this file (JSON lines), so that an interrupted run can be resumed
@@ -586,6 +662,7 @@ impl Bulk {
         let mut next_index: u64 = 0;
         let mut next_chunk: u64 = 0;
         let mut exhausted = false;
+        let mut isolating = true;
         loop {
             while !exhausted && in_flight.len() < self.concurrency {
                 let chunk: Vec<T> = input.by_ref().take(self.chunk_size).collect();
@@ -608,9 +685,21 @@ impl Bulk {
                             ));
                         }
                         match mark {
-                            Mark::Done(ids) => {
+                            Mark::Done(ids, uncertain) => {
                                 for (i, record) in chunk.into_iter().enumerate() {
                                     let index = first + i as u64;
+                                    if uncertain.contains(&i) {
+                                        emit(
+                                            Outcome::Failed {
+                                                index,
+                                                record,
+                                                error: RecordError::NotResent { operation },
+                                                maybe_applied: true,
+                                            },
+                                            &mut summary,
+                                        );
+                                        continue;
+                                    }
                                     match ids.get(i).cloned().flatten() {
                                         Some(instance_id) => emit(
                                             Outcome::Written {
@@ -665,7 +754,12 @@ impl Bulk {
             match result {
                 Ok(ids) => {
                     if let Some(cp) = &mut checkpoint {
-                        cp.mark(operation, number, &sum, &Mark::Done(ids.clone()))?;
+                        cp.mark(
+                            operation,
+                            number,
+                            &sum,
+                            &Mark::Done(ids.clone(), Vec::new()),
+                        )?;
                     }
                     for (i, record) in chunk.into_iter().enumerate() {
                         let index = first + i as u64;
@@ -691,6 +785,74 @@ impl Bulk {
                         }
                     }
                 }
+                Err(e)
+                    if isolating
+                        && chunk.len() > 1
+                        && refused_for_content(&e)
+                        && self.isolation_budget() >= 2 =>
+                {
+                    let (found, calls) = self.isolate(operation, &send, &chunk, e).await;
+                    summary.calls += calls;
+                    summary.isolation_calls += calls;
+                    let written = found
+                        .iter()
+                        .filter(|f| matches!(f, Found::Written(_)))
+                        .count();
+                    if written == 0 && found.iter().all(|f| matches!(f, Found::Failed(..))) {
+                        // Every record failed on its own: the error is about the call.
+                        tracing::warn!(
+                            operation = %operation,
+                            "every record of a refused chunk failed alone; not isolating the records of later chunks"
+                        );
+                        isolating = false;
+                    }
+                    if let Some(cp) = &mut checkpoint {
+                        let ids = found
+                            .iter()
+                            .map(|f| match f {
+                                Found::Written(id) => Some(id.clone()),
+                                _ => None,
+                            })
+                            .collect();
+                        let uncertain = found
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, f)| matches!(f, Found::Failed(_, true)))
+                            .map(|(i, _)| i)
+                            .collect();
+                        cp.mark(operation, number, &sum, &Mark::Done(ids, uncertain))?;
+                    }
+                    for ((i, record), f) in chunk.into_iter().enumerate().zip(found) {
+                        let index = first + i as u64;
+                        let o = match f {
+                            Found::Written(instance_id) => Outcome::Written {
+                                index,
+                                record,
+                                instance_id,
+                                resumed: false,
+                            },
+                            Found::NotInReply => Outcome::Failed {
+                                index,
+                                record,
+                                error: RecordError::NotInReply { operation },
+                                maybe_applied: false,
+                            },
+                            Found::Failed(error, maybe_applied) => Outcome::Failed {
+                                index,
+                                record,
+                                error: RecordError::Call(error),
+                                maybe_applied,
+                            },
+                            Found::InGroup(error, others) => Outcome::Failed {
+                                index,
+                                record,
+                                error: RecordError::InGroup { error, others },
+                                maybe_applied: false,
+                            },
+                        };
+                        emit(o, &mut summary);
+                    }
+                }
                 Err(e) => {
                     let maybe = maybe_applied(&e);
                     if let Some(cp) = &mut checkpoint {
@@ -713,5 +875,70 @@ impl Bulk {
             }
         }
         Ok(summary)
+    }
+
+    /// Splits a chunk refused for its content, level by level, until each refused record
+    /// stands alone or the budget is spent. Parts that fail otherwise are never sent again.
+    /// Returns what was found per record and the calls sent.
+    async fn isolate<T, S>(
+        &self,
+        op: OpId,
+        send: &S,
+        chunk: &[T],
+        error: Error,
+    ) -> (Vec<Found>, u64)
+    where
+        T: Send + 'static,
+        S: Fn(&Client, &[T]) -> ChunkFuture,
+    {
+        let mut found: Vec<Option<Found>> = (0..chunk.len()).map(|_| None).collect();
+        let mut budget = self.isolation_budget();
+        let mut calls = 0;
+        let mut queue = std::collections::VecDeque::from([(0, chunk.len(), Arc::new(error))]);
+        while let Some((lo, hi, error)) = queue.pop_front() {
+            if hi - lo == 1 {
+                found[lo] = Some(Found::Failed(error, false));
+                continue;
+            }
+            if budget < 2 {
+                for f in &mut found[lo..hi] {
+                    *f = Some(Found::InGroup(error.clone(), hi - lo - 1));
+                }
+                continue;
+            }
+            budget -= 2;
+            let mid = lo + (hi - lo) / 2;
+            let (a, b) = futures_util::future::join(
+                crate::drive::Driven::new(op, send(&self.client, &chunk[lo..mid])),
+                crate::drive::Driven::new(op, send(&self.client, &chunk[mid..hi])),
+            )
+            .await;
+            for ((lo, hi), result) in [((lo, mid), a), ((mid, hi), b)] {
+                calls += u64::from(was_sent(&result));
+                match result {
+                    Ok(ids) => {
+                        for (i, f) in found[lo..hi].iter_mut().enumerate() {
+                            *f = Some(match ids.get(i).cloned().flatten() {
+                                Some(id) => Found::Written(id),
+                                None => Found::NotInReply,
+                            });
+                        }
+                    }
+                    Err(e) if refused_for_content(&e) => queue.push_back((lo, hi, Arc::new(e))),
+                    Err(e) => {
+                        let maybe = maybe_applied(&e);
+                        let e = Arc::new(e);
+                        for f in &mut found[lo..hi] {
+                            *f = Some(Found::Failed(e.clone(), maybe));
+                        }
+                    }
+                }
+            }
+        }
+        let found = found
+            .into_iter()
+            .map(|f| f.unwrap_or(Found::NotInReply))
+            .collect();
+        (found, calls)
     }
 }

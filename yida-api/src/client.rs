@@ -69,6 +69,10 @@ pub(crate) struct Inner {
     pub(crate) quota_app: Arc<str>,
     body_limit: usize,
     token_defaults: yida_auth::ClientDefaults,
+    /// The call ledger and the organisation this client's calls count for.
+    ledger: Option<(crate::ledger::Ledger, Arc<str>)>,
+    /// Token fetches not yet written to the ledger.
+    token_fetches: Arc<crate::ledger::TokenFetches>,
 }
 
 impl fmt::Debug for Client {
@@ -102,6 +106,7 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     internal: Option<yida_auth::InternalApp>,
     body_limit: usize,
+    ledger: Option<(crate::ledger::Ledger, String)>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -131,6 +136,7 @@ impl Default for ClientBuilder {
             http: None,
             internal: None,
             body_limit: DEFAULT_BODY_LIMIT,
+            ledger: None,
         }
     }
 }
@@ -264,6 +270,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Count every request and token fetch of this client in `ledger`, for organisation `org`
+    /// (its corp id, or any name its apps share), and apply `org`'s budget before each request
+    /// (see [`crate::ledger`]).
+    pub fn ledger(mut self, ledger: crate::ledger::Ledger, org: impl Into<String>) -> Self {
+        self.ledger = Some((ledger, org.into()));
+        self
+    }
+
     /// Use this HTTP client (its redirect policy should be `none`). With only the `tls-ring`
     /// feature, call [`yida_auth::ensure_tls_provider`] before building it.
     pub fn http_client(mut self, c: reqwest::Client) -> Self {
@@ -304,13 +318,22 @@ impl ClientBuilder {
                     .map_err(|e| Error::Config(format!("HTTP client: {e}")))?
             }
         };
-        let token_defaults =
+        let token_fetches = Arc::new(crate::ledger::TokenFetches::default());
+        let mut token_defaults =
             yida_auth::ClientDefaults::new(endpoint.clone()).timeout(self.attempt_timeout);
+        if self.ledger.is_some() {
+            let seen = token_fetches.clone();
+            token_defaults = token_defaults.on_fetch(move || {
+                seen.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            });
+        }
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 body_limit: self.body_limit,
                 token_defaults,
+                ledger: self.ledger.map(|(l, org)| (l, org.into())),
+                token_fetches,
                 endpoint,
                 tokens,
                 attempt_timeout: self.attempt_timeout,
@@ -562,6 +585,13 @@ impl Client {
         &self.inner.endpoint
     }
 
+    /// The HTTP client (redirects not followed), for exchanges outside the API such as
+    /// attachment downloads.
+    #[cfg_attr(not(feature = "attachments"), allow(dead_code))]
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
     /// Sends any operation's request and decodes its reply.
     ///
     /// Required parameters are checked (the app context counts) before anything is sent.
@@ -617,6 +647,12 @@ impl Client {
     /// Runs the attempts of one call under the overall timeout. Not generic, so it is compiled
     /// once for all operations.
     async fn execute(&self, prepared: Prepared) -> Result<Reply, Error> {
+        // A dry run (`plan`) keeps the request and stops here: nothing leaves.
+        if crate::dry_run::capture(prepared.meta, &prepared.url, prepared.body.as_deref()) {
+            return Err(Error::DryRun {
+                operation: prepared.meta.id,
+            });
+        }
         let started = Instant::now();
         let span = tracing::info_span!(
             "yida.call",
@@ -693,16 +729,35 @@ impl Client {
         loop {
             attempt += 1;
             outcome.attempts = attempt;
-            if let (Some(l), Some(k)) = (limiter, &key) {
-                l.acquire(k).await;
-            }
+            // The ledger counts the request (or its budget refuses it) before anything leaves,
+            // the token request included.
+            let entry = self.ledger_before(p).await?;
             let result = match self.token().await {
                 Ok(token) => {
+                    // The slot is taken with the token in hand, when the call is about to
+                    // leave: a slot taken before a token fetch would be spent while waiting,
+                    // and every waiter would then leave at once when the token came.
+                    if let (Some(l), Some(k)) = (limiter, &key) {
+                        l.acquire(k).await;
+                    }
                     let r = self.attempt(p, &token).await;
+                    if let Some((ledger, entry)) = &entry {
+                        let fetched = self.inner.token_fetches.take();
+                        ledger
+                            .after_send(entry, &r.as_ref().map(|_| ()), fetched)
+                            .await;
+                    }
                     outcome.note(&r);
                     r.map_err(|e| (e, Some(token)))
                 }
-                Err(e) => Err((e, None)),
+                Err(e) => {
+                    if let Some((ledger, entry)) = &entry {
+                        // The request never left: take it back.
+                        let fetched = self.inner.token_fetches.take();
+                        ledger.after_send(entry, &Err(&e), fetched).await;
+                    }
+                    Err((e, None))
+                }
             };
             if let (Some(l), Some(k)) = (limiter, &key) {
                 match &result {
@@ -745,6 +800,26 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// Counts the request about to leave in the ledger (with the token fetches before it);
+    /// `Err` when the organisation's budget refuses it: nothing is sent.
+    async fn ledger_before(
+        &self,
+        p: &Prepared,
+    ) -> Result<Option<(&crate::ledger::Ledger, crate::ledger::Entry)>, Error> {
+        let Some((ledger, org)) = &self.inner.ledger else {
+            return Ok(None);
+        };
+        let entry = crate::ledger::Entry {
+            org: org.to_string(),
+            app: self.inner.quota_app.to_string(),
+            operation: p.meta.id.to_string(),
+        };
+        ledger
+            .before_send(p.meta.id, org, &entry, self.inner.token_fetches.take())
+            .await?;
+        Ok(Some((ledger, entry)))
     }
 
     async fn attempt(&self, p: &Prepared, token: &AccessToken) -> Result<Reply, Error> {

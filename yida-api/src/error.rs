@@ -80,6 +80,15 @@ impl ApiError {
     pub fn is_permission_denied(&self) -> bool {
         self.code().ends_with("AccessTokenPermissionDenied")
     }
+
+    /// What the call names does not exist: a code of Yida's `dataNotExist.` family
+    /// (`dataNotExist.form.notExists`, `dataNotExist.form.instanceNotExist`,
+    /// `dataNotExist.process.instanceNotExist`, `dataNotExist.app.appNotExist`, …; HTTP 400) or
+    /// an HTTP 404 with DingTalk's error JSON.
+    pub fn is_not_found(&self) -> bool {
+        self.code().starts_with("dataNotExist.")
+            || (self.status == 404 && self.code.is_some() && self.body_excerpt.is_none())
+    }
 }
 
 impl fmt::Display for ApiError {
@@ -238,6 +247,54 @@ pub enum Error {
         received: i64,
         /// What went wrong.
         reason: String,
+    },
+    /// A page walk reached its page cap before its end
+    /// ([`PageStream::max_pages`](crate::PageStream::max_pages),
+    /// [`DEFAULT_MAX_PAGES`](crate::DEFAULT_MAX_PAGES)). The items of the pages
+    /// fetched were delivered.
+    #[error("{operation}: page walk stopped after {received} items{}: {reason}", expected.map(|e| format!(" of {e}")).unwrap_or_default())]
+    PageLimit {
+        /// The operation.
+        operation: crate::OpId,
+        /// The cap.
+        max_pages: u64,
+        /// Items delivered.
+        received: i64,
+        /// Items `totalCount` announced, when it did.
+        expected: Option<i64>,
+        /// What stopped it.
+        reason: String,
+    },
+    /// The organisation's monthly call budget ([`CallBudget`](crate::ledger::CallBudget)) is
+    /// used up; the call was not sent.
+    #[error("{operation}: not sent: the monthly call budget of {org} is used up ({used} of {limit} calls in {month})")]
+    BudgetExhausted {
+        /// The operation.
+        operation: crate::OpId,
+        /// The organisation.
+        org: String,
+        /// The month (`YYYY-MM`, China time).
+        month: String,
+        /// Calls counted this month.
+        used: u64,
+        /// The budget's limit.
+        limit: u64,
+    },
+    /// A dry run ([`Client::plan`](crate::Client::plan)) stopped the call
+    /// before anything was sent.
+    #[error("{operation}: dry run: not sent")]
+    DryRun {
+        /// The operation.
+        operation: crate::OpId,
+    },
+    /// The call ledger could not be read or written while a refusing budget needed it; the
+    /// call was not sent.
+    #[error("{operation}: not sent: {message}")]
+    Ledger {
+        /// The operation.
+        operation: crate::OpId,
+        /// What failed.
+        message: String,
     },
 }
 

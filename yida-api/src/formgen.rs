@@ -376,8 +376,9 @@ pub fn generate(form_uuid: &str, defs: &[ComponentDef], opts: &Options) -> Resul
             } else {
                 out.push_str("use yida_api::form_values::{\n");
                 let mut cur = String::from("   ");
-                for (i, t) in types.iter().enumerate() {
-                    let piece = format!(" {t}{}", if i + 1 < types.len() { "," } else { "," });
+                for t in &types {
+                    // rustfmt's style: a comma after every item of a multi-line list.
+                    let piece = format!(" {t},");
                     if cur.len() + piece.len() > 100 {
                         let _ = writeln!(out, "{cur}");
                         cur = String::from("   ");

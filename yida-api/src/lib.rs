@@ -77,6 +77,7 @@
 //! - `docs/guides/isv-app.md`: ISV app end to end (suite_ticket intake, tokens per company)
 //! - `docs/guides/export-import.md`: exporting and importing a form at the quota
 //! - `docs/guides/testing.md`: testing your own code against the emulator
+//! - `docs/guides/typed-forms.md`: typed records of a form (`yida codegen form`, `#[derive(YidaForm)]`)
 //! - `docs/guides/dingtalk-changes.md`: when DingTalk changes (drift, spec, gen)
 #![cfg_attr(feature = "all-areas", doc = include_str!(concat!(env!("OUT_DIR"), "/index.md")))]
 #![warn(missing_docs)]
@@ -86,12 +87,16 @@ pub mod bulk;
 mod client;
 pub mod components;
 mod context;
+#[cfg(feature = "attachments")]
+pub mod download;
 mod drive;
+pub mod dry_run;
 mod error;
 pub mod form_values;
 #[cfg(feature = "formgen")]
 pub mod formgen;
 mod json_text;
+pub mod ledger;
 #[doc(hidden)]
 pub mod lenient;
 pub mod limiter;
@@ -99,6 +104,7 @@ mod meta;
 mod paginate;
 mod raw;
 mod retry;
+mod schema;
 pub mod typed;
 mod values;
 
@@ -110,6 +116,8 @@ pub use client::{
     DEFAULT_ENDPOINT, DEFAULT_TOTAL_TIMEOUT,
 };
 pub use context::AppContext;
+#[cfg(feature = "attachments")]
+pub use download::{Download, DownloadError};
 pub use error::{ApiError, Error};
 pub use json_text::JsonText;
 pub use limiter::{AdaptiveRateLimiter, FixedRateLimiter, QuotaKey, RateLimiter};
@@ -117,7 +125,7 @@ pub use meta::{
     operation, FieldMeta, HttpMethod, ModelMeta, Operation, OperationMeta, PageStyle, Paginated,
     ParamError, ParamLocation, ParamMeta, ParamType, PathPart, Risk,
 };
-pub use paginate::{JsonPageStream, PageStream, MAX_PAGE_SIZE};
+pub use paginate::{JsonPageStream, PageStream, DEFAULT_MAX_PAGES, MAX_PAGE_SIZE};
 pub use raw::{DecodeError, RawJson};
 pub use retry::RetryConfig;
 pub use yida_auth;

@@ -2,8 +2,8 @@
 //!
 //! DingTalk allows 20 calls per second per app and API (`QpsLimitForAppkeyAndApi` beyond it).
 //! A limiter spaces a client's calls so that a busy client stays under that quota instead of
-//! collecting throttling errors. The client asks it before every attempt
-//! ([`acquire`](RateLimiter::acquire)) and reports how the attempt went
+//! collecting throttling errors. The client asks it before every attempt, with the token in
+//! hand ([`acquire`](RateLimiter::acquire)) and reports how the attempt went
 //! ([`on_success`](RateLimiter::on_success), [`on_throttled`](RateLimiter::on_throttled)).
 //!
 //! - [`FixedRateLimiter`]: a fixed spacing per key (what
@@ -104,7 +104,9 @@ impl fmt::Display for QuotaKey {
 /// Paces calls per [`QuotaKey`]. Implementations must be cheap to call concurrently; the
 /// client holds one in an `Arc` shared by all its clones.
 ///
-/// The client calls [`acquire`](Self::acquire) before every attempt (retries included), then
+/// The client calls [`acquire`](Self::acquire) before every attempt (retries included), once
+/// the attempt's access token is in hand (a slot taken before a token fetch would be spent
+/// waiting for it, and the calls waiting on one fetch would then leave together), then
 /// exactly one of [`on_success`](Self::on_success) (any reply that is not throttling, errors
 /// included: the quota was not the problem) or [`on_throttled`](Self::on_throttled) (DingTalk's
 /// `QpsLimit…` codes, HTTP 429, the gateway's ban), or neither when no reply came.

@@ -10,7 +10,18 @@
 //!   with [`Error::IncompleteWalk`] instead of looping;
 //! - when the walk ends with fewer items than `totalCount` announced (e.g. the server caps the
 //!   page size below the one requested), the last item is followed by
-//!   [`Error::IncompleteWalk`], never by a silent end.
+//!   [`Error::IncompleteWalk`], never by a silent end;
+//! - every list operation documents `totalCount`: a full page whose reply lacks it ends the
+//!   walk with [`Error::IncompleteWalk`] after that page's items, instead of asking for pages
+//!   without end;
+//! - a walk asks for at most [`max_pages`](PageStream::max_pages) pages (default
+//!   [`DEFAULT_MAX_PAGES`]): past it the walk ends with [`Error::PageLimit`] after the items of
+//!   the pages it fetched. Under the default cap, a first `totalCount` that needs more pages
+//!   ends the walk after the first page, before the calls are spent;
+//! - `totalCount` growing during the walk (records added meanwhile) moves the last page on, so
+//!   records pushed down are still fetched; any change is reported by
+//!   [`total_changed`](PageStream::total_changed) (items may then be seen twice or missed:
+//!   dedupe by id, as `yida export` does).
 
 use crate::meta::{OperationMeta, Paginated};
 use crate::{Client, Error};
@@ -25,6 +36,10 @@ use std::task::{Context, Poll};
 
 /// The documented maximum of `pageSize`.
 pub const MAX_PAGE_SIZE: i64 = 100;
+
+/// Pages a walk asks for at most unless told otherwise ([`PageStream::max_pages`],
+/// [`JsonPageStream::max_pages`]): 1,000 pages of 100 items, 100,000 items.
+pub const DEFAULT_MAX_PAGES: u64 = 1000;
 
 /// One page as received.
 struct Page<T> {
@@ -71,6 +86,17 @@ struct Walk<T> {
     seen: i64,
     pages: i64,
     last_fingerprint: Option<u64>,
+    /// The page cap, and whether the user set it (`false`: the default).
+    max_pages: u64,
+    max_pages_set: bool,
+    /// Pages asked for so far.
+    issued: u64,
+    /// `totalCount` of the latest page that told it.
+    latest_total: Option<i64>,
+    /// `totalCount` differed between pages.
+    total_changed: bool,
+    /// An error to hand out once the items before it were delivered.
+    deferred: Option<Error>,
     /// No further page is requested.
     stop_issuing: bool,
     /// Nothing more is delivered.
@@ -117,6 +143,12 @@ impl<T: Send + 'static> Walk<T> {
             seen: 0,
             pages: 0,
             last_fingerprint: None,
+            max_pages: DEFAULT_MAX_PAGES,
+            max_pages_set: false,
+            issued: 0,
+            latest_total: None,
+            total_changed: false,
+            deferred: None,
             stop_issuing: false,
             finished: false,
         }
@@ -129,10 +161,33 @@ impl<T: Send + 'static> Walk<T> {
         }
     }
 
-    /// Items the pages from `first_page` on should hold in all, per `totalCount`.
+    fn set_max_pages(&mut self, n: u64) {
+        self.max_pages = n.max(1);
+        self.max_pages_set = true;
+    }
+
+    /// Items the pages from `first_page` on should hold in all, per the latest `totalCount`.
     fn expected(&self) -> Option<i64> {
-        self.total
+        self.latest_total
             .map(|t| (t - (self.first_page - 1) * self.page_size).max(0))
+    }
+
+    fn page_limit(&mut self, reason: String) -> Error {
+        self.stop_issuing = true;
+        Error::PageLimit {
+            operation: self.operation,
+            max_pages: self.max_pages,
+            received: self.seen,
+            expected: self.expected(),
+            reason,
+        }
+    }
+
+    fn end_with(&mut self, e: Error) -> Error {
+        self.finished = true;
+        self.stop_issuing = true;
+        self.in_flight = FuturesOrdered::new();
+        e
     }
 
     fn incomplete(&mut self, reason: String) -> Error {
@@ -160,6 +215,18 @@ impl<T: Send + 'static> Walk<T> {
                 self.stop_issuing = true;
                 return;
             }
+            if self.issued >= self.max_pages {
+                // Not an error while pages are in flight: they may end the walk by themselves.
+                if self.in_flight.is_empty() && self.deferred.is_none() {
+                    let reason = format!(
+                        "stopped at the cap of {} pages before the end (raise it: --max-pages / max_pages())",
+                        self.max_pages
+                    );
+                    self.deferred = Some(self.page_limit(reason));
+                }
+                return;
+            }
+            self.issued += 1;
             let fut = (self.fetch)(&self.client, self.next_page, self.page_size);
             // Concurrent pages run as tasks: each leaves when the limiter says, even while the
             // caller is busy with the items of an earlier page.
@@ -177,7 +244,13 @@ impl<T: Send + 'static> Walk<T> {
         if self.finished {
             return Poll::Ready(None);
         }
+        if let Some(e) = self.deferred.take() {
+            return Poll::Ready(Some(Err(self.end_with(e))));
+        }
         self.issue();
+        if let Some(e) = self.deferred.take() {
+            return Poll::Ready(Some(Err(self.end_with(e))));
+        }
         if self.in_flight.is_empty() {
             self.finished = true;
             if let Some(expected) = self.expected().filter(|e| self.seen < *e) {
@@ -212,15 +285,56 @@ impl<T: Send + 'static> Walk<T> {
         }
         self.last_fingerprint = Some(page.fingerprint);
         self.seen += n;
-        if self.total.is_none() {
-            if let Some(t) = page.total.filter(|t| *t >= 0) {
+        let total = page.total.filter(|t| *t >= 0);
+        if let Some(t) = total {
+            if self.latest_total.is_some_and(|l| l != t) {
+                self.total_changed = true;
+            }
+            self.latest_total = Some(t);
+            if self.total.is_none() {
                 self.total = Some(t);
-                let last = (t + self.page_size - 1) / self.page_size;
-                self.last_page = Some(last.max(self.first_page));
+            }
+            // The last page follows a growing total (records added during the walk push the
+            // ones not yet fetched down); it never moves back (what was asked for is fetched).
+            let last = ((t + self.page_size - 1) / self.page_size).max(self.first_page);
+            if self.last_page.is_none_or(|l| last > l) {
+                self.last_page = Some(last);
+                if self.stop_issuing && n == self.page_size && !self.finished {
+                    self.stop_issuing = false;
+                }
             }
         }
-        if n == 0 || n < self.page_size || self.expected().is_some_and(|e| self.seen >= e) {
+        let ends_here =
+            n == 0 || n < self.page_size || self.expected().is_some_and(|e| self.seen >= e);
+        if ends_here {
             self.stop_issuing = true;
+        } else if total.is_none() {
+            // Every list operation documents `totalCount`; a full page without it gives no
+            // bound, so the walk ends here rather than ask for pages without end.
+            let reason = format!(
+                "page {} is full but its reply has no totalCount, which this operation documents; \
+                 stopped rather than ask for pages without end",
+                page.number
+            );
+            let e = self.incomplete(reason);
+            self.finished = false;
+            self.deferred = Some(e);
+        } else if !self.max_pages_set {
+            let needed = self
+                .last_page
+                .map(|l| (l - self.first_page + 1).max(0) as u64)
+                .unwrap_or(0);
+            if needed > self.max_pages {
+                let reason = format!(
+                    "totalCount {} needs {needed} pages, more than the default cap of {} pages; \
+                     raise it (--max-pages {needed} / max_pages({needed})) to fetch them all",
+                    self.latest_total.unwrap_or(0),
+                    self.max_pages
+                );
+                let e = self.page_limit(reason);
+                self.in_flight = FuturesOrdered::new();
+                self.deferred = Some(e);
+            }
         }
         Poll::Ready(Some(Ok(page.items)))
     }
@@ -381,6 +495,24 @@ impl<R: Paginated> PageStream<R> {
         self
     }
 
+    /// Ask for at most `n` pages (at least 1; default [`DEFAULT_MAX_PAGES`]). A walk that
+    /// would need more ends with [`Error::PageLimit`] after the items of its `n` pages.
+    pub fn max_pages(mut self, n: u64) -> Self {
+        self.walk.set_max_pages(n);
+        self
+    }
+
+    /// Whether `totalCount` changed between pages (records were added or removed during the
+    /// walk: items may have been seen twice or missed).
+    pub fn total_changed(&self) -> bool {
+        self.walk.total_changed
+    }
+
+    /// `totalCount` of the latest page that told it.
+    pub fn latest_total_count(&self) -> Option<i64> {
+        self.walk.latest_total
+    }
+
     /// The next item, `None` after the last one. An error ends the stream.
     pub async fn next(&mut self) -> Option<Result<R::Item, Error>> {
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
@@ -449,6 +581,23 @@ impl JsonPageStream {
     pub fn concurrency(mut self, n: usize) -> Self {
         self.walk.set_concurrency(n);
         self
+    }
+
+    /// Ask for at most `n` pages (default [`DEFAULT_MAX_PAGES`]); see
+    /// [`PageStream::max_pages`].
+    pub fn max_pages(mut self, n: u64) -> Self {
+        self.walk.set_max_pages(n);
+        self
+    }
+
+    /// Whether `totalCount` changed between pages; see [`PageStream::total_changed`].
+    pub fn total_changed(&self) -> bool {
+        self.walk.total_changed
+    }
+
+    /// `totalCount` of the latest page that told it.
+    pub fn latest_total_count(&self) -> Option<i64> {
+        self.walk.latest_total
     }
 
     /// The next page's items (or what is left of a page partly taken as a stream), `None`

@@ -90,6 +90,18 @@ impl PartialEq for RawJson {
     }
 }
 
+/// The JSON text as received (`{"textField_a":"x"}`), for printing and logging.
+///
+/// ```
+/// let raw: yida_api::RawJson = serde_json::from_str(r#"{"textField_a": "x"}"#).unwrap();
+/// assert_eq!(raw.to_string(), r#"{"textField_a": "x"}"#);
+/// ```
+impl fmt::Display for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.get())
+    }
+}
+
 impl fmt::Debug for RawJson {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "RawJson({})", self.0.get())

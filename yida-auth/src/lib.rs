@@ -153,10 +153,21 @@ pub trait TokenProvider: Send + Sync + fmt::Debug {
 /// let d = yida_auth::ClientDefaults::new("http://127.0.0.1:8080").timeout(Duration::from_secs(3));
 /// assert_eq!(d.endpoint(), "http://127.0.0.1:8080");
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientDefaults {
     endpoint: String,
     timeout: Option<Duration>,
+    on_fetch: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl fmt::Debug for ClientDefaults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientDefaults")
+            .field("endpoint", &self.endpoint)
+            .field("timeout", &self.timeout)
+            .field("on_fetch", &self.on_fetch.is_some())
+            .finish()
+    }
 }
 
 impl ClientDefaults {
@@ -165,6 +176,21 @@ impl ClientDefaults {
         ClientDefaults {
             endpoint: endpoint.into(),
             timeout: None,
+            on_fetch: None,
+        }
+    }
+
+    /// Called each time a built-in provider sends a token request with these defaults (the
+    /// client's call ledger counts token fetches with it).
+    pub fn on_fetch(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_fetch = Some(std::sync::Arc::new(f));
+        self
+    }
+
+    /// Tells the [`on_fetch`](Self::on_fetch) hook that a token request is being sent.
+    pub fn fetching(&self) {
+        if let Some(f) = &self.on_fetch {
+            f();
         }
     }
 

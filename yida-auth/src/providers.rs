@@ -118,6 +118,9 @@ impl Http {
             .unwrap_or(DEFAULT_TIMEOUT);
         let url = format!("{}{}", endpoint.trim_end_matches('/'), path);
         tracing::debug!(target: "yida_auth", url = %crate::wire::redact_url(&url), "fetching access token");
+        if let Some(d) = defaults {
+            d.fetching();
+        }
         let resp = self
             .client
             .post(&url)

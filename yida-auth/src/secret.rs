@@ -45,6 +45,20 @@ impl From<&str> for Secret {
     }
 }
 
+/// So a `&String` is accepted wherever a secret is (`InternalApp::new(&key, &secret)`), as it
+/// is for keys.
+///
+/// ```
+/// let from_config = String::from("app-secret");
+/// let s = yida_auth::Secret::from(&from_config);
+/// assert_eq!(s.expose(), "app-secret");
+/// ```
+impl From<&String> for Secret {
+    fn from(s: &String) -> Self {
+        Secret(s.clone())
+    }
+}
+
 /// The text printed in place of a secret.
 pub const REDACTED: &str = "** redacted **";
 

@@ -71,7 +71,7 @@ async fn ring_provider_is_installed_and_sends_a_client_hello() {
     // Called again (as every constructor does): keeps the installed one, never panics.
     yida_auth::ensure_tls_provider();
     let again = rustls::crypto::CryptoProvider::get_default().expect("still installed");
-    assert!(std::sync::Arc::ptr_eq(&provider, &again));
+    assert!(std::sync::Arc::ptr_eq(provider, again));
 
     sends_a_client_hello().await;
 }

@@ -37,6 +37,18 @@ pub struct CallArgs {
     /// under the quota; keep 1 when records change during the walk).
     #[arg(long, default_value_t = 1, requires = "all", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    /// With --all: fetch at most N pages; past it the walk stops with an error [default: 1000,
+    /// and a walk whose totalCount needs more stops after its first page].
+    #[arg(long, value_name = "N", requires = "all", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pages: Option<u64>,
+    /// Print the request it would send (secrets redacted), the validation result and the
+    /// calls the job would use; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run --all: spend one real call (page 1) to learn totalCount, so the number of
+    /// calls is known.
+    #[arg(long, requires = "dry_run")]
+    pub probe: bool,
     /// Print help; with an action, that operation's parameters.
     #[arg(short, long)]
     pub help: bool,
@@ -216,8 +228,20 @@ pub async fn run(args: CallArgs) -> Result<(), Fail> {
     // the output options here, so a bad --jq costs no call either.
     let shaper = Shaper::new(&args.output)?;
     let client = crate::config::client()?;
+    if args.dry_run {
+        return crate::dry_run::call(&client, meta, input, args.all, args.probe, args.max_pages)
+            .await;
+    }
     if args.all {
-        return call_all(&client, meta, input, usize::from(args.concurrency), &shaper).await;
+        return call_all(
+            &client,
+            meta,
+            input,
+            usize::from(args.concurrency),
+            args.max_pages,
+            &shaper,
+        )
+        .await;
     }
     let reply = client.call(meta, input).await?;
     crate::output::print_reply(&shaper, meta, reply.as_deref().map(|r| r.get()))
@@ -244,6 +268,7 @@ async fn call_all(
     meta: &'static OperationMeta,
     input: serde_json::Value,
     concurrency: usize,
+    max_pages: Option<u64>,
     shaper: &Shaper,
 ) -> Result<(), Fail> {
     if meta.pagination.is_none() {
@@ -253,6 +278,9 @@ async fn call_all(
         )));
     }
     let mut pages = client.paginate_json(meta, input)?.concurrency(concurrency);
+    if let Some(n) = max_pages {
+        pages = pages.max_pages(n);
+    }
     let progress = Progress::new();
     let mut rows: Vec<Doc> = Vec::new();
     let mut first = true;

@@ -64,9 +64,19 @@ pub fn token_provider() -> Result<Box<dyn TokenProvider>, Fail> {
     .iter()
     .any(|n| env(n).is_some())
     {
-        let tickets = MemoryTicketStore::new();
         let (key, secret) = (need("YIDA_SUITE_KEY")?, need("YIDA_SUITE_SECRET")?);
-        tickets.set(need("YIDA_SUITE_TICKET")?);
+        let tickets: std::sync::Arc<dyn yida_auth::SuiteTicketStore> =
+            match (crate::ticket_store::open()?, env("YIDA_SUITE_TICKET")) {
+                (Some(_), Some(_)) => return Err(Fail::usage(
+                    "set either YIDA_SUITE_TICKET or --ticket-store (YIDA_TICKET_STORE), not both",
+                )),
+                (Some(store), None) => store,
+                (None, _) => {
+                    let tickets = MemoryTicketStore::new();
+                    tickets.set(need("YIDA_SUITE_TICKET")?);
+                    std::sync::Arc::new(tickets)
+                }
+            };
         let corp = need("YIDA_AUTH_CORP_ID")?;
         let isv = ThirdPartyApp::new(key, secret, tickets)
             .map_err(auth)?
@@ -75,7 +85,8 @@ pub fn token_provider() -> Result<Box<dyn TokenProvider>, Fail> {
     }
     Err(Fail::usage(
         "no credentials: set YIDA_ACCESS_TOKEN, or YIDA_APP_KEY and YIDA_APP_SECRET, or \
-         YIDA_SUITE_KEY, YIDA_SUITE_SECRET, YIDA_SUITE_TICKET and YIDA_AUTH_CORP_ID",
+         YIDA_SUITE_KEY, YIDA_SUITE_SECRET, YIDA_AUTH_CORP_ID and YIDA_SUITE_TICKET (or \
+         --ticket-store)",
     ))
 }
 
@@ -85,6 +96,13 @@ struct BoxedProvider(Box<dyn TokenProvider>);
 impl TokenProvider for BoxedProvider {
     fn token(&self) -> yida_auth::TokenFuture<'_> {
         self.0.token()
+    }
+    fn token_with<'a>(
+        &'a self,
+        defaults: &'a yida_auth::ClientDefaults,
+    ) -> yida_auth::TokenFuture<'a> {
+        // The client's defaults carry the ledger's count of token fetches.
+        self.0.token_with(defaults)
     }
     fn invalidate(&self, t: &yida_auth::AccessToken) -> bool {
         self.0.invalidate(t)
@@ -111,6 +129,9 @@ pub fn client() -> Result<Client, Fail> {
         .endpoint(endpoint()?)
         .token_provider(BoxedProvider(token_provider()?))
         .context(ctx);
+    if let Some((ledger, org)) = crate::quota::ledger()? {
+        b = b.ledger(ledger, org);
+    }
     if let Some(t) = env("YIDA_TIMEOUT") {
         let secs: f64 = t
             .trim()

@@ -74,6 +74,8 @@ enum Mode {
         #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
         write_timeout: u64,
     },
+    /// Send one test push to a callback URL, encrypted and signed as DingTalk does.
+    Push(crate::events_push::PushArgs),
 }
 
 /// Runs the chosen mode until Ctrl-C / SIGTERM.
@@ -103,6 +105,7 @@ pub async fn run(args: EventsArgs) -> Result<(), Fail> {
             topic,
             write_timeout,
         } => stream(topic, Duration::from_secs(write_timeout)).await,
+        Mode::Push(args) => crate::events_push::run(args).await,
     }
 }
 
@@ -327,7 +330,10 @@ async fn http(o: HttpOpts) -> Result<(), Fail> {
         .map_err(|e| Fail(FAILED, format!("error: {e}")))?;
     let out = LineOut::start(o.write_timeout);
     let state = Arc::new(HttpState {
-        endpoint: HttpEndpoint::new(crypto),
+        endpoint: match crate::ticket_store::open()? {
+            Some(store) => HttpEndpoint::new(crypto).suite_tickets(store),
+            None => HttpEndpoint::new(crypto),
+        },
         out: out.clone(),
         log: RateLimitedLog::new(10),
         body_timeout: o.body_timeout,
@@ -513,11 +519,13 @@ async fn push(state: &HttpState, req: Request<hyper::body::Incoming>) -> Respons
 }
 
 async fn stream(topic: String, write_timeout: Duration) -> Result<(), Fail> {
-    let client = StreamClient::builder(need("YIDA_APP_KEY")?, need("YIDA_APP_SECRET")?)
+    let mut builder = StreamClient::builder(need("YIDA_APP_KEY")?, need("YIDA_APP_SECRET")?)
         .endpoint(crate::config::endpoint()?)
-        .subscribe("EVENT", topic)
-        .build()
-        .map_err(Fail::usage)?;
+        .subscribe("EVENT", topic);
+    if let Some(store) = crate::ticket_store::open()? {
+        builder = builder.suite_tickets(store);
+    }
+    let client = builder.build().map_err(Fail::usage)?;
     let out = LineOut::start(write_timeout);
     let printer = out.clone();
     let mut handle = client.start(move |event: Event| {

@@ -12,6 +12,9 @@ pub const USAGE: u8 = 2;
 pub const DECODE: u8 = 3;
 /// Exit code: the output could not be written (e.g. disk full); the request was sent.
 pub const OUTPUT: u8 = 4;
+/// Exit code: an export finished, but the form changed under it (records added or removed
+/// meanwhile may be missing); each record printed is printed once.
+pub const CHANGED: u8 = 5;
 /// Exit code: standard output was closed by its reader (e.g. `| head`); stopped quietly. The
 /// code a program killed by SIGPIPE reports to the shell.
 pub const CLOSED: u8 = 141;
@@ -25,6 +28,7 @@ EXIT CODES:
   3    the reply could not be decoded (or --jq failed on it): the request was sent (a write
        may have applied)
   4    the output could not be written (e.g. disk full): the request was sent
+  5    `yida export` finished, but the form changed during it (records may be missing)
   141  standard output was closed by its reader (e.g. `| head`): stopped quietly";
 
 /// Most characters of one piece of server text shown (code, message, request id, body).

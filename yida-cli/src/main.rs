@@ -11,25 +11,36 @@
 //! yida export <formUuid> [--concurrency N]
 //! yida import <formUuid> [FILE|-] [--concurrency N] [--chunk-size N] [--checkpoint FILE [--resume]]
 //! yida emulator [--listen ADDR] [--seed FILE] [--data PATH]
+//! yida codegen form <formUuid> [--out FILE] [--names FILE] [--struct NAME]
+//! yida forms check <generated.rs | definitions.json> <formUuid>
 //! ```
 //! Configuration comes from flags, the environment and profiles (see `yida --help`).
 
+mod attachment;
 mod call;
+mod codegen_form;
 mod completions;
 mod config;
+mod dry_run;
 mod emulator;
 mod events;
+mod events_push;
 mod export;
 mod fail;
+mod forms_check;
 mod import;
+mod import_input;
 mod input;
+mod mcp;
 mod ops;
 mod out;
 mod output;
 mod profile;
+mod quota;
 mod schema;
 mod signal;
 mod sync;
+mod ticket_store;
 mod token;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -43,10 +54,15 @@ ENVIRONMENT:
   YIDA_ACCESS_TOKEN    a token to use as is (overrides the credentials below)
   YIDA_APP_KEY, YIDA_APP_SECRET                       internal app
   YIDA_SUITE_KEY, YIDA_SUITE_SECRET, YIDA_SUITE_TICKET, YIDA_AUTH_CORP_ID   third-party app
+  YIDA_TICKET_STORE    where pushed suite tickets are kept and read (as --ticket-store)
   YIDA_APP_TYPE, YIDA_SYSTEM_TOKEN, YIDA_USER_ID, YIDA_LANGUAGE  filled into every call
   YIDA_TIMEOUT         seconds per attempt (default 30)
   YIDA_PROFILE, YIDA_CONFIG   the profile and config file (`yida config --help`); a flag
                        beats its variable, which beats the profile
+  YIDA_LEDGER          folder of the call ledger (default ~/.local/share/yida/ledger), or off
+  YIDA_CORP_ID         the organisation calls are counted for (default: the corp or app key)
+  YIDA_CALL_BUDGET     monthly call budget: calls past it are refused, nothing sent
+  YIDA_CALL_BUDGET_WARN  warn from this many calls (default 80 % of the budget)
   RUST_LOG             log filter for stderr (e.g. yida_api=debug); overrides -v";
 
 /// yida: call the Yida (DingTalk low-code) server API
@@ -62,6 +78,12 @@ struct Cli {
     /// Log to stderr: -v calls, attempts and retries; -vv everything (secrets never logged).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Suite-ticket store (third-party apps): `file:PATH` or `redis://…` (Redis needs
+    /// YIDA_SUITE_KEY). `yida events` keeps pushed tickets there; `call`, `token`, `export`,
+    /// `import` read the newest from there instead of YIDA_SUITE_TICKET. Default:
+    /// YIDA_TICKET_STORE.
+    #[arg(long, global = true, value_name = "STORE")]
+    ticket_store: Option<String>,
     #[command(flatten)]
     globals: profile::ProfileArgs,
     #[command(subcommand)]
@@ -105,6 +127,17 @@ enum Command {
     /// `yida completions`).
     #[command(name = "__complete", hide = true)]
     Complete(completions::CompleteArgs),
+    /// Generate Rust code: `yida codegen form <formUuid>` writes a form's typed record.
+    Codegen(codegen_form::CodegenArgs),
+    /// Form tools: `yida forms check <generated.rs|definitions.json> <formUuid>` names drift.
+    Forms(forms_check::FormsArgs),
+    /// This month's calls from the call ledger, and what is left of the budget.
+    Quota(quota::QuotaArgs),
+    /// Download attachments (`yida attachment get <url> -o FILE`).
+    Attachment(attachment::AttachmentArgs),
+    /// Serve Yida to AI agents (Model Context Protocol): reads by default, writes only in a
+    /// scope a person gives.
+    Mcp(mcp::McpArgs),
 }
 
 async fn run(command: Command) -> Result<(), Fail> {
@@ -120,6 +153,11 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Import(args) => import::run(args).await,
         Command::Events(args) => events::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,
+        Command::Codegen(args) => codegen_form::run(args).await,
+        Command::Forms(args) => forms_check::run(args).await,
+        Command::Quota(args) => quota::run(args).await,
+        Command::Attachment(args) => attachment::run(args).await,
+        Command::Mcp(args) => mcp::run(args).await,
         Command::Sync(args) => sync::run(args).await,
     }
 }
@@ -192,6 +230,7 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose);
+    ticket_store::configure(cli.ticket_store);
     profile::init(cli.globals);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -871,14 +871,15 @@ fn closed_pipe() -> Stdio {
     writer.into()
 }
 
-/// A server whose list never ends: full pages, a total far away.
+/// A server whose list never ends: full pages, a total far away (1,000 pages: the default
+/// page cap, so the walk does not stop by itself before the pipe does).
 async fn endless_pages() -> MockServer {
     MockServer::start(|r, _| {
         let page = r.json()["currentPage"].as_i64().unwrap_or(1);
         let data: Vec<_> = (0..100)
             .map(|i| json!({"dataId": i, "page": page}))
             .collect();
-        Reply::json(json!({"currentPage": page, "totalCount": 1_000_000, "data": data}))
+        Reply::json(json!({"currentPage": page, "totalCount": 100_000, "data": data}))
     })
     .await
 }

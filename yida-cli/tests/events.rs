@@ -99,7 +99,10 @@ async fn http_mode_prints_valid_pushes_refuses_invalid_ones_and_stops_on_sigterm
     let mut err = BufReader::new(child.stderr.take().unwrap()).lines();
     let line = stderr_line(&mut err, "listening on ").await;
     let addr = line.trim_start_matches("listening on ").trim().to_string();
-    let http = reqwest::Client::new();
+    let http = {
+        yida_auth::ensure_tls_provider();
+        reqwest::Client::new()
+    };
     let push = |q: String, encrypt: &str| {
         http.post(format!("http://{addr}/dingtalk/callback?{q}"))
             .json(&json!({ "encrypt": encrypt }))
@@ -316,7 +319,15 @@ async fn http_mode_with_stdout_closed_answers_500_and_stops() {
     yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
     let (mut child, err, addr) = http_receiver(Stdio::piped(), &[], None).await;
     drop(child.stdout.take()); // `yida events http … | true`
-    let r = valid_push(&reqwest::Client::new(), &addr).await.unwrap();
+    let r = valid_push(
+        &{
+            yida_auth::ensure_tls_provider();
+            reqwest::Client::new()
+        },
+        &addr,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 500, "acknowledged an event it could not print");
     assert!(r.text().await.unwrap().contains("stdout"));
     exits_with_failure(&mut child).await;
@@ -332,7 +343,15 @@ async fn http_mode_with_stdout_on_dev_full_answers_500_and_stops() {
         .open("/dev/full")
         .unwrap();
     let (mut child, err, addr) = http_receiver(Stdio::from(full), &[], None).await;
-    let r = valid_push(&reqwest::Client::new(), &addr).await.unwrap();
+    let r = valid_push(
+        &{
+            yida_auth::ensure_tls_provider();
+            reqwest::Client::new()
+        },
+        &addr,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 500);
     exits_with_failure(&mut child).await;
     let rest = rest_of(err).await;
@@ -346,10 +365,13 @@ async fn http_mode_a_blocked_stdout_fails_the_push_without_stalling_other_connec
                                       // stdout is a pipe nobody reads: it fills after ~64 KiB of event lines.
     let (mut child, _err, addr) =
         http_receiver(Stdio::piped(), &["--write-timeout", "1"], None).await;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
+    let http = {
+        yida_auth::ensure_tls_provider();
+        reqwest::Client::builder()
+    }
+    .timeout(Duration::from_secs(5))
+    .build()
+    .unwrap();
     let mut first_failure = None;
     for i in 0..2000 {
         let r = valid_push(&http, &addr)
@@ -390,10 +412,13 @@ async fn http_mode_serves_a_valid_push_after_1100_half_open_connections() {
         let _ = s.write_all(b"POST /cb HTTP/1.1\r\nHost: x\r\n").await;
         held.push(s);
     }
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
+    let http = {
+        yida_auth::ensure_tls_provider();
+        reqwest::Client::builder()
+    }
+    .timeout(Duration::from_secs(5))
+    .build()
+    .unwrap();
     let r = valid_push(&http, &addr)
         .await
         .expect("valid push unanswered");
@@ -455,7 +480,10 @@ async fn http_mode_refusals_are_short_and_rate_limited_in_the_log() {
     yida_auth::ensure_tls_provider(); // reqwest is built without a provider of its own
     let (mut child, err, addr) = http_receiver(Stdio::piped(), &[], None).await;
     let big = format!("\"{}\"", "x".repeat(100_000));
-    let http = reqwest::Client::new();
+    let http = {
+        yida_auth::ensure_tls_provider();
+        reqwest::Client::new()
+    };
     for _ in 0..200 {
         let r = http
             .post(format!("http://{addr}/cb?signature=00&{Q}"))

@@ -6,8 +6,12 @@
 //! parameter, or a value of the wrong type, gets DingTalk's `{code, message, requestid}` 400
 //! naming the parameter. Form data, process instances, approval tasks and operation records
 //! are stateful; every other operation of the spec answers HTTP 501 `notEmulated` after its
-//! parameters were validated. The "Emulator" section of the repository README lists what
-//! is emulated and where the emulator knowingly differs from the real service.
+//! parameters were validated ([`emulated_operations`] lists the others). Form values are
+//! checked, stored, shown and searched per component kind, after `yida_api::components`
+//! (members as names with an `_id` twin, attachments as JSON text, sub-forms cut at 50 rows,
+//! serial numbers generated, …); [`Seed::add_form_definitions`] loads a real form's component
+//! definitions. The "Emulator" section of the repository README lists what is emulated and
+//! where the emulator knowingly differs from the real service.
 //!
 //! ```
 //! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -41,13 +45,17 @@
 //! - `docs/guides/approval-events.md`: reacting to approval events
 #![warn(missing_docs)]
 
+mod filters;
+mod isv;
 mod ops;
-mod search;
 pub mod seed;
 mod server;
+mod shared;
 pub mod store;
 mod stream;
+mod values;
 
+pub use isv::{Callback, DEFAULT_TICKET_INTERVAL};
 pub use seed::Seed;
 pub use store::{Instance, LogEntry, OpRecord, Record, Task};
 
@@ -60,6 +68,8 @@ use std::time::Duration;
 pub const DEFAULT_QPS: u32 = 20;
 /// DingTalk's access-token lifetime (`expireIn`).
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(7200);
+/// The longest access-token lifetime the emulator accepts (30 days, as `yida-auth` caps `expireIn`).
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 86_400);
 
 /// Faults the emulator injects on demand.
 #[derive(Debug, Clone)]
@@ -101,6 +111,9 @@ pub struct Options {
     pub token_lifetime: Duration,
     /// How long a pushed Stream event waits for its ACK before it is sent again.
     pub redeliver_after: Duration,
+    /// Push ISV events (suite tickets, authorizations, approval events) to this HTTP
+    /// callback, as DingTalk does (default: none).
+    pub callback: Option<Callback>,
 }
 
 impl Default for Options {
@@ -113,6 +126,7 @@ impl Default for Options {
             faults: Faults::default(),
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
             redeliver_after: Duration::from_secs(5),
+            callback: None,
         }
     }
 }
@@ -153,9 +167,14 @@ impl Options {
         self.faults.error_rate = rate;
         self
     }
-    /// Sets the access-token lifetime.
+    /// Sets the access-token lifetime (1 s to [`MAX_TOKEN_LIFETIME`]; checked at start).
     pub fn token_lifetime(mut self, d: Duration) -> Self {
         self.token_lifetime = d;
+        self
+    }
+    /// Pushes ISV events to this callback (see [`Callback`]).
+    pub fn callback(mut self, cb: Callback) -> Self {
+        self.callback = Some(cb);
         self
     }
     /// Sets how long an unacknowledged Stream event waits before redelivery.
@@ -190,9 +209,13 @@ pub enum Error {
 /// A running emulator. Dropping it stops the server.
 pub struct Emulator {
     addr: SocketAddr,
-    shared: Arc<server::Shared>,
+    shared: Arc<shared::Shared>,
+    hub: Arc<stream::Hub>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// The callback pusher (`--callback`).
+    isv: Option<tokio::task::JoinHandle<()>>,
+    callback: Option<Callback>,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -212,6 +235,14 @@ impl Emulator {
     /// Starts an emulator with these options.
     pub async fn start_with(opts: Options) -> Result<Emulator, Error> {
         opts.seed.check()?;
+        if opts.token_lifetime < Duration::from_secs(1) || opts.token_lifetime > MAX_TOKEN_LIFETIME
+        {
+            return Err(Error::Invalid(format!(
+                "token_lifetime: must be between 1 s and {} s (30 days), got {} s",
+                MAX_TOKEN_LIFETIME.as_secs(),
+                opts.token_lifetime.as_secs()
+            )));
+        }
         let listener = tokio::net::TcpListener::bind(opts.listen)
             .await
             .map_err(|source| Error::Bind {
@@ -222,9 +253,18 @@ impl Emulator {
             addr: opts.listen,
             source,
         })?;
-        let shared = Arc::new(server::Shared::new(opts, addr)?);
+        let hub = Arc::new(stream::Hub::new(opts.redeliver_after));
+        let callback = opts.callback.clone();
+        let shared = Arc::new(shared::Shared::new(opts, addr)?);
+        let isv = match &callback {
+            Some(cb) => Some(isv::start(shared.clone(), hub.clone(), cb)?),
+            None => None,
+        };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let app = server::router(shared.clone());
+        let app = server::router(server::Front {
+            shared: shared.clone(),
+            hub: hub.clone(),
+        });
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
@@ -232,18 +272,24 @@ impl Emulator {
                 })
                 .await;
         });
-        stream::spawn_redelivery(shared.clone());
+        stream::spawn_redelivery(hub.clone());
         Ok(Emulator {
             addr,
             shared,
+            hub,
             stop: Some(stop),
             task: Some(task),
+            isv,
+            callback,
         })
     }
 
     /// Stops the server and waits for it (open connections are closed).
     pub async fn shutdown(mut self) {
-        self.shared.closing();
+        if let Some(t) = self.isv.take() {
+            t.abort();
+        }
+        self.hub.close_all();
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -319,7 +365,26 @@ impl Emulator {
         if let Some(p) = seed.processes.first() {
             out.push(("YIDA_DEMO_PROCESS_CODE".into(), p.process_code.clone()));
         }
+        if let (Some(cb), Some(suite)) = (&self.callback, seed.suites.first()) {
+            // What `yida events http` needs to receive the pushes, and the suite's
+            // credentials for `yida call --ticket-store …`.
+            out.push(("YIDA_CALLBACK_TOKEN".into(), cb.token.clone()));
+            out.push(("YIDA_CALLBACK_AES_KEY".into(), cb.aes_key.clone()));
+            out.push(("YIDA_CALLBACK_KEY".into(), suite.suite_key.clone()));
+            out.push(("YIDA_SUITE_KEY".into(), suite.suite_key.clone()));
+            out.push(("YIDA_SUITE_SECRET".into(), suite.suite_secret.clone()));
+            if let Some(corp) = suite.auth_corp_ids.first() {
+                out.push(("YIDA_AUTH_CORP_ID".into(), corp.clone()));
+            }
+        }
         out
+    }
+
+    /// A company authorizes the first suite: it may get corp tokens from now on, and with a
+    /// callback the emulator pushes `tmp_auth_code` and `org_suite_auth` (also
+    /// `POST /_emulator/authorize` with `{"corpId":"…"}`).
+    pub fn authorize(&self, corp_id: &str) -> Result<(), Error> {
+        isv::authorize(&self.shared, &self.hub, corp_id)
     }
 
     /// A copy of the current seed.
@@ -338,9 +403,28 @@ impl Emulator {
         self.shared.set_faults(faults);
     }
 
-    /// Stores a form instance directly (as `userId` of the first user); returns its id.
+    /// Stores a form instance directly (as `userId` of the first user), checked per component
+    /// kind as SaveFormData checks it; returns its id.
     pub fn insert_record(&self, form_uuid: &str, data: serde_json::Value) -> Result<String, Error> {
-        self.shared.insert_record(form_uuid, data)
+        let seed = self.shared.seed();
+        let form = seed
+            .form(form_uuid)
+            .ok_or_else(|| Error::Invalid(format!("unknown form {form_uuid}")))?;
+        let user = seed
+            .users
+            .first()
+            .map(|u| u.user_id.clone())
+            .unwrap_or_default();
+        let data = match data {
+            serde_json::Value::Object(m) => m,
+            _ => return Err(Error::Invalid("record data must be a JSON object".into())),
+        };
+        self.shared
+            .mutate(|st| {
+                let data = values::prepare(form, data, st)?;
+                Ok(ops::new_record(st, form, &user, data))
+            })
+            .map_err(|e| Error::Invalid(e.message))
     }
 
     /// Every stored instance of a form, oldest first.
@@ -362,7 +446,20 @@ impl Emulator {
 
     /// Stream events pushed but not acknowledged yet.
     pub fn pending_events(&self) -> usize {
-        self.shared.hub.pending()
+        self.hub.pending()
+    }
+
+    /// Adds (or replaces) a file of the tenant; returns the URL an attachment value stores
+    /// for it (`/ossFileHandle?fileName=…`), which GetOpenUrl exchanges for a temporary
+    /// download URL. Files live in memory only (not in the `--data` file).
+    pub fn add_file(&self, name: &str, content: impl AsRef<[u8]>) -> String {
+        self.shared.add_file(name, content.as_ref())
+    }
+
+    /// Makes the next `n` temporary URLs GetOpenUrl hands out expired already, so a client's
+    /// "ask again when the link expired" path can be tested.
+    pub fn expire_next_open_urls(&self, n: u32) {
+        self.shared.expire_next_urls(n);
     }
 
     /// Every approval task.
@@ -372,9 +469,18 @@ impl Emulator {
     }
 }
 
+/// The operations the emulator keeps state for; every other operation of the spec answers
+/// HTTP 501 `notEmulated` after its parameters were validated.
+pub fn emulated_operations() -> Vec<yida_api::OpId> {
+    ops::emulated().collect()
+}
+
 impl Drop for Emulator {
     fn drop(&mut self) {
-        self.shared.closing();
+        if let Some(t) = self.isv.take() {
+            t.abort();
+        }
+        self.hub.close_all();
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }

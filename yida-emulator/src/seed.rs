@@ -2,6 +2,8 @@
 //! processes. Read from YAML or JSON; [`Seed::demo`] is the built-in one.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use yida_api::components::ComponentKind;
 
 /// The emulated tenant.
 #[derive(Clone, Serialize, Deserialize)]
@@ -28,6 +30,49 @@ pub struct Seed {
     /// Approval processes.
     #[serde(default)]
     pub processes: Vec<Process>,
+    /// Departments (names shown for department values).
+    #[serde(default)]
+    pub departments: Vec<Department>,
+    /// Regions and countries (names shown for city and country values).
+    #[serde(default)]
+    pub regions: Vec<Region>,
+    /// Files attachment values may point at (`/ossFileHandle?fileName=NAME`), served through
+    /// GetOpenUrl's temporary URLs.
+    #[serde(default)]
+    pub files: Vec<SeedFile>,
+}
+
+/// A department.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Department {
+    /// Department id, as written in department values (`"1123456"`).
+    pub dept_id: String,
+    /// Name shown in replies.
+    pub name: String,
+}
+
+/// A region (province, city, district) or a country.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Region {
+    /// Code as written (`"110000"`, `"CN"`).
+    pub code: String,
+    /// Name in Chinese, shown in replies.
+    pub name: String,
+    /// Name in English.
+    #[serde(default)]
+    pub name_in_english: String,
+}
+
+/// A file held by the emulated tenant.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedFile {
+    /// File name (unique): the stored URL is `/ossFileHandle?fileName=NAME`.
+    pub name: String,
+    /// Its content, as text.
+    pub content: String,
 }
 
 fn default_corp() -> String {
@@ -127,10 +172,22 @@ pub struct Component {
 }
 
 impl Component {
+    /// The component kind: from the component name, else from the field id's prefix; `None`
+    /// for a component yida-api's model does not know (its values are kept as written).
+    pub fn component_kind(&self) -> Option<ComponentKind> {
+        match &self.component_name {
+            Some(n) => ComponentKind::from_component_name(n),
+            None => ComponentKind::from_field_id(&self.field_id),
+        }
+    }
+
     /// The component name, given or derived from the field id (`numberField_x` → `NumberField`).
     pub fn kind(&self) -> String {
         if let Some(k) = &self.component_name {
             return k.clone();
+        }
+        if let Some(k) = ComponentKind::from_field_id(&self.field_id) {
+            return k.component_name().to_string();
         }
         let prefix = self.field_id.split('_').next().unwrap_or("");
         let mut c = prefix.chars();
@@ -199,6 +256,9 @@ impl Seed {
             users: vec![],
             forms: vec![],
             processes: vec![],
+            departments: vec![],
+            regions: vec![],
+            files: vec![],
         }
     }
 
@@ -243,6 +303,67 @@ impl Seed {
     /// The form with this id.
     pub fn form(&self, uuid: &str) -> Option<&Form> {
         self.forms.iter().find(|f| f.form_uuid == uuid)
+    }
+
+    /// Adds a form from a GetFormComponentDefinitionList reply (`{"result": [...]}` or the
+    /// bare list), to the app `app_type`: so tests run against the shape of a production form.
+    /// Labels given as i18n objects are kept as their JSON text; unknown keys are ignored.
+    pub fn add_form_definitions(
+        &mut self,
+        form_uuid: &str,
+        app_type: &str,
+        title: &str,
+        reply: &str,
+    ) -> Result<(), SeedError> {
+        let bad = |m: String| SeedError::Invalid(format!("form {form_uuid}: {m}"));
+        let v: Value = serde_json::from_str(reply).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let list = match &v {
+            Value::Array(a) => a,
+            Value::Object(o) => match o.get("result") {
+                Some(Value::Array(a)) => a,
+                _ => return Err(bad("no `result` list of component definitions".into())),
+            },
+            _ => return Err(bad("not a component definitions reply".into())),
+        };
+        let text = |d: &Value, k: &str| -> Option<String> {
+            match d.get(k)? {
+                Value::String(s) if !s.is_empty() => Some(s.clone()),
+                Value::Null => None,
+                Value::String(_) => None,
+                other => Some(other.to_string()),
+            }
+        };
+        let mut components = Vec::with_capacity(list.len());
+        for (i, d) in list.iter().enumerate() {
+            let field_id =
+                text(d, "fieldId").ok_or_else(|| bad(format!("definition {i} has no fieldId")))?;
+            components.push(Component {
+                label: text(d, "label").unwrap_or_default(),
+                component_name: text(d, "componentName"),
+                parent_id: text(d, "parentId"),
+                field_id,
+            });
+        }
+        if self.form(form_uuid).is_some() {
+            return Err(bad("a form with this id is already in the seed".into()));
+        }
+        self.forms.push(Form {
+            form_uuid: form_uuid.to_string(),
+            app_type: app_type.to_string(),
+            title: title.to_string(),
+            components,
+        });
+        self.check()
+    }
+
+    /// The department with this id.
+    pub fn department(&self, id: &str) -> Option<&Department> {
+        self.departments.iter().find(|d| d.dept_id == id)
+    }
+
+    /// The region or country with this code.
+    pub fn region(&self, code: &str) -> Option<&Region> {
+        self.regions.iter().find(|r| r.code == code)
     }
 
     /// The user with this id.

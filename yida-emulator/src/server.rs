@@ -1,8 +1,9 @@
-//! HTTP front: tokens, authentication, faults, quota, validation from the spec, dispatch.
+//! HTTP front: tokens, authentication, faults, quota, validation from the spec, then the
+//! handler table (`ops::handler`).
 
-use crate::seed::Seed;
-use crate::store::{Disk, State};
-use crate::{Error, Faults, Options};
+use crate::ops::{self, Call};
+use crate::shared::{ApiErr, Shared};
+use crate::stream::Hub;
 use axum::body::Bytes;
 use axum::extract::{Query, State as AxState, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -11,264 +12,31 @@ use axum::routing::{any, get, post};
 use axum::Router;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
 use yida_api::{HttpMethod as Method, OperationMeta as Op, ParamLocation as Loc};
 
-/// A DingTalk-shaped error reply.
-#[derive(Debug)]
-pub struct ApiErr {
-    pub status: u16,
-    pub code: String,
-    pub message: String,
-}
-
-impl ApiErr {
-    pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> ApiErr {
-        ApiErr {
-            status,
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-    pub fn bad(code: impl Into<String>, message: impl Into<String>) -> ApiErr {
-        ApiErr::new(400, code, message)
-    }
-}
-
-/// Who is calling, from the access token.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// App key or suite key.
-    pub client_id: String,
-}
-
-struct TokenInfo {
-    client_id: String,
-    corp_id: String,
-    expires: Instant,
-}
-
-#[derive(Default)]
-struct Tokens {
-    by_token: HashMap<String, TokenInfo>,
-    by_client: HashMap<(String, String), String>,
-}
-
-/// App key, action, version.
-type QuotaKey = (String, &'static str, &'static str);
 /// Path parameters by name.
 type PathParams = Vec<(&'static yida_api::ParamMeta, String)>;
 
-/// Everything the handlers share.
-pub struct Shared {
-    seed: RwLock<Seed>,
-    state: Mutex<State>,
-    disk: Option<Disk>,
-    faults: RwLock<Faults>,
-    token_lifetime: Duration,
-    tokens: Mutex<Tokens>,
-    quota: Mutex<HashMap<QuotaKey, (u64, u32)>>,
-    rng: Mutex<u64>,
-    seq: AtomicU64,
-    pub(crate) addr: SocketAddr,
-    pub(crate) hub: crate::stream::Hub,
+/// What the routes share: the state and the Stream hub events go to.
+#[derive(Clone)]
+pub struct Front {
+    pub shared: Arc<Shared>,
+    pub hub: Arc<Hub>,
 }
 
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+type St = AxState<Front>;
 
-impl Shared {
-    pub fn new(opts: Options, addr: SocketAddr) -> Result<Shared, Error> {
-        let (disk, state) = match &opts.data {
-            Some(path) => {
-                let disk = Disk::open(path, opts.reset)?;
-                let st = disk.load()?;
-                (Some(disk), st)
-            }
-            None => (None, State::default()),
-        };
-        let seed_rng = now_ms() as u64 ^ 0x9E37_79B9_7F4A_7C15;
-        Ok(Shared {
-            seed: RwLock::new(opts.seed),
-            state: Mutex::new(state),
-            disk,
-            faults: RwLock::new(opts.faults),
-            token_lifetime: opts.token_lifetime,
-            tokens: Mutex::new(Tokens::default()),
-            quota: Mutex::new(HashMap::new()),
-            rng: Mutex::new(seed_rng | 1),
-            seq: AtomicU64::new(1),
-            addr,
-            hub: crate::stream::Hub::new(opts.redeliver_after),
-        })
-    }
-
-    pub fn seed(&self) -> Seed {
-        self.seed.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    pub fn with_seed<T>(&self, f: impl FnOnce(&Seed) -> T) -> T {
-        f(&self.seed.read().unwrap_or_else(|e| e.into_inner()))
-    }
-
-    pub fn update_seed(&self, f: impl FnOnce(&mut Seed)) -> Result<(), Error> {
-        let mut g = self.seed.write().unwrap_or_else(|e| e.into_inner());
-        let mut next = g.clone();
-        f(&mut next);
-        next.check()?;
-        *g = next;
-        Ok(())
-    }
-
-    pub fn set_faults(&self, f: Faults) {
-        *self.faults.write().unwrap_or_else(|e| e.into_inner()) = f;
-    }
-
-    pub fn with_state<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
-        let mut g = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut g)
-    }
-
-    /// Runs a mutation and writes what it changed to disk, if any.
-    pub fn mutate<T>(&self, f: impl FnOnce(&mut State) -> Result<T, ApiErr>) -> Result<T, ApiErr> {
-        let mut g = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let out = f(&mut g);
-        if let Some(disk) = &self.disk {
-            if let Err(e) = disk.flush(&mut g) {
-                return Err(ApiErr::new(500, "innerError", e.to_string()));
-            }
-        }
-        out
-    }
-
-    pub fn closing(&self) {
-        self.hub.close_all();
-    }
-
-    pub fn insert_record(&self, form_uuid: &str, data: Value) -> Result<String, Error> {
-        let (app, user) = self.with_seed(|s| {
-            (
-                s.form(form_uuid).map(|f| f.app_type.clone()),
-                s.users
-                    .first()
-                    .map(|u| u.user_id.clone())
-                    .unwrap_or_default(),
-            )
-        });
-        let app = app.ok_or_else(|| Error::Invalid(format!("unknown form {form_uuid}")))?;
-        let data = match data {
-            Value::Object(m) => m,
-            _ => return Err(Error::Invalid("record data must be a JSON object".into())),
-        };
-        self.mutate(|st| Ok(crate::ops::new_record(st, form_uuid, &app, &user, data)))
-            .map_err(|e| Error::Invalid(e.message))
-    }
-
-    pub fn request_id(&self) -> String {
-        let n = self.seq.fetch_add(1, Ordering::Relaxed);
-        format!("EMU-{:x}-{n:06}", now_ms())
-    }
-
-    fn random(&self) -> f64 {
-        let mut g = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-        // xorshift64*
-        let mut x = *g;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        *g = x;
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn issue_token(&self, client_id: &str, corp_id: &str) -> (String, u64) {
-        let mut t = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (client_id.to_string(), corp_id.to_string());
-        let now = Instant::now();
-        if let Some(tok) = t.by_client.get(&key) {
-            if let Some(info) = t.by_token.get(tok) {
-                if info.expires > now {
-                    let left = info.expires.saturating_duration_since(now).as_secs();
-                    return (tok.clone(), left);
-                }
-            }
-        }
-        let token = format!(
-            "emu{:016x}{:016x}",
-            (self.random() * u64::MAX as f64) as u64,
-            self.seq.fetch_add(1, Ordering::Relaxed)
-        );
-        t.by_token.insert(
-            token.clone(),
-            TokenInfo {
-                client_id: client_id.to_string(),
-                corp_id: corp_id.to_string(),
-                expires: now + self.token_lifetime,
-            },
-        );
-        t.by_client.insert(key, token.clone());
-        (token, self.token_lifetime.as_secs())
-    }
-
-    fn check_token(&self, token: &str) -> Option<Caller> {
-        let t = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-        let info = t.by_token.get(token)?;
-        if info.expires <= Instant::now() {
-            return None;
-        }
-        let _ = &info.corp_id;
-        Some(Caller {
-            client_id: info.client_id.clone(),
-        })
-    }
-
-    /// A Stream-mode client's credentials (app key/secret or suite key/secret).
-    pub fn check_client(&self, id: &str, secret: &str) -> bool {
-        self.with_seed(|s| {
-            s.internal_apps
-                .iter()
-                .any(|a| a.app_key == id && a.app_secret == secret)
-                || s.suites
-                    .iter()
-                    .any(|x| x.suite_key == id && x.suite_secret == secret)
-        })
-    }
-
-    fn over_quota(&self, client: &str, op: &Op) -> bool {
-        let qps = self.faults.read().unwrap_or_else(|e| e.into_inner()).qps;
-        if qps == 0 {
-            return false;
-        }
-        let sec = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let mut q = self.quota.lock().unwrap_or_else(|e| e.into_inner());
-        let e = q
-            .entry((client.to_string(), op.action, op.version))
-            .or_insert((sec, 0));
-        if e.0 != sec {
-            *e = (sec, 0);
-        }
-        e.1 += 1;
-        e.1 > qps
-    }
-}
-
-pub fn router(shared: Arc<Shared>) -> Router {
+pub fn router(front: Front) -> Router {
     Router::new()
         .route("/v1.0/oauth2/accessToken", post(access_token))
         .route("/v1.0/oauth2/corpAccessToken", post(corp_access_token))
         .route("/v1.0/gateway/connections/open", post(open_connection))
         .route("/gateway/connect", get(ws_connect))
+        .route("/_emulator/authorize", post(crate::isv::authorize_route))
+        .route("/emu-oss/{name}", get(download))
         .fallback(any(operation))
-        .with_state(shared)
+        .with_state(front)
 }
 
 fn reply(shared: &Shared, status: u16, body: Option<Value>) -> Response {
@@ -329,17 +97,13 @@ fn str_field<'a>(m: &'a Map<String, Value>, name: &str) -> Result<&'a str, ApiEr
 }
 
 async fn delay(shared: &Shared) {
-    let d = shared
-        .faults
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .latency;
+    let d = shared.faults().latency;
     if !d.is_zero() {
         tokio::time::sleep(d).await;
     }
 }
 
-async fn access_token(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Response {
+async fn access_token(AxState(Front { shared, .. }): St, body: Bytes) -> Response {
     delay(&shared).await;
     let r = (|| {
         let m = json_body(&body)?;
@@ -371,7 +135,7 @@ async fn access_token(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Res
     }
 }
 
-async fn corp_access_token(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Response {
+async fn corp_access_token(AxState(Front { shared, .. }): St, body: Bytes) -> Response {
     delay(&shared).await;
     let r = (|| {
         let m = json_body(&body)?;
@@ -407,7 +171,7 @@ async fn corp_access_token(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -
     }
 }
 
-async fn open_connection(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Response {
+async fn open_connection(AxState(Front { shared, hub }): St, body: Bytes) -> Response {
     let r = (|| {
         let m = json_body(&body)?;
         let id = str_field(&m, "clientId")?;
@@ -418,7 +182,7 @@ async fn open_connection(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> 
                 "无效的clientId或者clientSecret",
             ));
         }
-        let ticket = shared.hub.new_ticket(id);
+        let ticket = hub.new_ticket(id);
         Ok(json!({
             "endpoint": format!("ws://{}/gateway/connect", shared.addr),
             "ticket": ticket,
@@ -431,18 +195,78 @@ async fn open_connection(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> 
 }
 
 async fn ws_connect(
-    AxState(shared): AxState<Arc<Shared>>,
+    AxState(Front { shared, hub }): St,
     Query(q): Query<HashMap<String, String>>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let client = q.get("ticket").and_then(|t| shared.hub.take_ticket(t));
+    let client = q.get("ticket").and_then(|t| hub.take_ticket(t));
     match client {
         Some(client_id) => {
-            ws.on_upgrade(move |socket| crate::stream::serve(shared, client_id, socket))
+            ws.on_upgrade(move |socket| crate::stream::serve(hub, client_id, socket))
         }
         None => error_reply(
             &shared,
             ApiErr::bad("invalidTicket", "unknown or used ticket"),
+        ),
+    }
+}
+
+/// Serves a temporary download URL from GetOpenUrl, in the object store's manner: 403
+/// `AccessDenied` "Request has expired." after its time, 403 `SignatureDoesNotMatch` when
+/// altered, 404 `NoSuchKey` for a file that is gone.
+async fn download(
+    AxState(Front { shared, .. }): St,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    delay(&shared).await;
+    let oss_error = |status: StatusCode, code: &str, message: &str| {
+        (
+            status,
+            [("content-type", "application/xml")],
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{}</RequestId></Error>",
+                shared.request_id()
+            ),
+        )
+            .into_response()
+    };
+    let expires = q.get("Expires").and_then(|e| e.parse::<i64>().ok());
+    let signature = q
+        .get("Signature")
+        .and_then(|s| u64::from_str_radix(s, 16).ok());
+    let (Some(expires), Some(signature)) = (expires, signature) else {
+        return oss_error(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "Missing Expires or Signature.",
+        );
+    };
+    if shared.url_signature(&name, expires) != signature {
+        return oss_error(
+            StatusCode::FORBIDDEN,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+        );
+    }
+    if expires <= crate::shared::now_ms() {
+        return oss_error(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "Request has expired.",
+        );
+    }
+    match shared.file(&name) {
+        Some(bytes) => (
+            StatusCode::OK,
+            [("content-type", "application/octet-stream")],
+            Bytes::from_owner(bytes),
+        )
+            .into_response(),
+        None => oss_error(
+            StatusCode::NOT_FOUND,
+            "NoSuchKey",
+            "The specified key does not exist.",
         ),
     }
 }
@@ -551,14 +375,14 @@ fn form_urlencoded(q: &str) -> Vec<(String, String)> {
 }
 
 async fn operation(
-    AxState(shared): AxState<Arc<Shared>>,
+    AxState(Front { shared, hub }): St,
     method: axum::http::Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     delay(&shared).await;
-    let result = handle(&shared, &method, &uri, &headers, &body).await;
+    let result = handle(&shared, &hub, &method, &uri, &headers, &body).await;
     match result {
         Ok(v) => reply(&shared, 200, v),
         Err(e) => error_reply(&shared, e),
@@ -566,7 +390,8 @@ async fn operation(
 }
 
 async fn handle(
-    shared: &Arc<Shared>,
+    shared: &Shared,
+    hub: &Hub,
     method: &axum::http::Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -595,18 +420,14 @@ async fn handle(
             .check_token(t)
             .ok_or_else(|| ApiErr::bad("InvalidAuthentication", "不合法的access_token"))?,
     };
-    if shared.over_quota(&caller.client_id, op) {
+    if shared.over_quota(&caller.client_id, op.action, op.version) {
         return Err(ApiErr::new(
             403,
             "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
             "您的企业应用调用钉钉开放平台当前接口的所有请求都被暂时禁用了",
         ));
     }
-    let rate = shared
-        .faults
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .error_rate;
+    let rate = shared.faults().error_rate;
     if rate > 0.0 && shared.random() < rate {
         return Err(ApiErr::new(
             500,
@@ -615,5 +436,15 @@ async fn handle(
         ));
     }
     let params = validate(op, path_params, uri.query(), body)?;
-    crate::ops::dispatch(shared, op, &caller, params)
+    let handler = ops::handler(op.id).ok_or_else(|| {
+        ApiErr::new(
+            501,
+            "notEmulated",
+            format!(
+                "{}@{} is not emulated: the parameters were valid, but the emulator keeps no state for it",
+                op.action, op.version
+            ),
+        )
+    })?;
+    handler(&Call::new(shared, hub, op, params)?)
 }

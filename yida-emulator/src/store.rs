@@ -193,8 +193,26 @@ pub struct Disk {
 impl Disk {
     /// Opens (or creates) the file; `reset` empties it first.
     pub fn open(path: &Path, reset: bool) -> Result<Disk, StoreError> {
-        if reset && path.exists() {
-            std::fs::remove_file(path).map_err(se)?;
+        // A file that is there must be one of ours before it is reset or written to: `--data`
+        // pointed at the wrong file must not cost that file.
+        let existing = std::fs::symlink_metadata(path).ok();
+        if let Some(meta) = &existing {
+            if !meta.is_file() {
+                return Err(StoreError(format!(
+                    "--data {}: not a regular file (refusing to use it)",
+                    path.display()
+                )));
+            }
+            if meta.len() > 0 && !Self::is_ours(path) {
+                return Err(StoreError(format!(
+                    "--data {}: not an emulator database (refusing to {} it)",
+                    path.display(),
+                    if reset { "reset" } else { "open" }
+                )));
+            }
+            if reset {
+                std::fs::remove_file(path).map_err(se)?;
+            }
         }
         let db = redb::Database::create(path).map_err(se)?;
         let w = db.begin_write().map_err(se)?;
@@ -206,6 +224,19 @@ impl Disk {
         }
         w.commit().map_err(se)?;
         Ok(Disk { db })
+    }
+
+    /// Whether `path` is a redb database with the emulator's tables (opened read-only
+    /// by redb's own check of its header; nothing is written).
+    fn is_ours(path: &Path) -> bool {
+        use redb::ReadableDatabase;
+        let Ok(db) = redb::Database::open(path) else {
+            return false;
+        };
+        let Ok(r) = db.begin_read() else {
+            return false;
+        };
+        r.open_table(RECORDS).is_ok() && r.open_table(META).is_ok()
     }
 
     /// Reads everything stored.

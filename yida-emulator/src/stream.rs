@@ -4,7 +4,7 @@
 //! frames (no ACK, or `LATER`) are sent again after the redelivery interval, and to the next
 //! connection of the same client after a reconnect.
 
-use crate::server::{now_ms, Shared};
+use crate::shared::now_ms;
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -40,6 +40,8 @@ struct Inner {
 pub struct Hub {
     inner: Mutex<Inner>,
     redeliver_after: Duration,
+    /// Where events also go as HTTP pushes (`--callback`, see `isv.rs`).
+    tap: Mutex<Option<mpsc::UnboundedSender<crate::isv::Pushed>>>,
 }
 
 impl Hub {
@@ -47,6 +49,7 @@ impl Hub {
         Hub {
             inner: Mutex::new(Inner::default()),
             redeliver_after,
+            tap: Mutex::new(None),
         }
     }
 
@@ -57,9 +60,32 @@ impl Hub {
     pub fn new_ticket(&self, client_id: &str) -> String {
         let mut g = self.lock();
         g.seq += 1;
-        let ticket = format!("emu-ticket-{:x}-{}", now_ms(), g.seq);
+        // 128 bits from the system's random source: a ticket opens a connection that receives
+        // the app's events, so it must not be guessable from the clock and a counter.
+        let mut bytes = [0u8; 16];
+        if getrandom::fill(&mut bytes).is_err() {
+            // No random source: a ticket nobody can use (the connection is refused).
+            return String::new();
+        }
+        let ticket: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         g.tickets.insert(ticket.clone(), client_id.to_string());
         ticket
+    }
+
+    /// Sends every published event to `tx` too (the HTTP callback pusher).
+    pub fn set_tap(&self, tx: mpsc::UnboundedSender<crate::isv::Pushed>) {
+        *self.tap.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+    }
+
+    /// Hands an event to the HTTP callback pusher, if there is one.
+    pub fn to_callback(&self, event_type: &str, corp: &str, data: &Value) {
+        if let Some(tx) = &*self.tap.lock().unwrap_or_else(|e| e.into_inner()) {
+            let _ = tx.send(crate::isv::Pushed {
+                event_type: event_type.to_string(),
+                corp_id: corp.to_string(),
+                data: data.clone(),
+            });
+        }
     }
 
     pub fn take_ticket(&self, ticket: &str) -> Option<String> {
@@ -68,6 +94,7 @@ impl Hub {
 
     /// Queues an event for every subscribed client and sends it where a connection is open.
     pub fn publish(&self, event_type: &str, corp: &str, data: Value) {
+        self.to_callback(event_type, corp, &data);
         let mut g = self.lock();
         if g.closed {
             return;
@@ -185,11 +212,11 @@ fn send_to(conns: &[Conn], client: &str, frame: &str) -> bool {
 }
 
 /// Serves one WebSocket connection until it closes.
-pub async fn serve(shared: Arc<Shared>, client_id: String, socket: WebSocket) {
+pub async fn serve(hub: Arc<Hub>, client_id: String, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
     let conn_id = {
-        let mut g = shared.hub.lock();
+        let mut g = hub.lock();
         if g.closed {
             return;
         }
@@ -239,28 +266,28 @@ pub async fn serve(shared: Arc<Shared>, client_id: String, socket: WebSocket) {
             .and_then(|d| d.get("status").and_then(Value::as_str).map(String::from));
         let ok = v.get("code").and_then(Value::as_i64) == Some(200);
         let later = !ok || status.as_deref() == Some("LATER");
-        shared.hub.ack(message_id, later);
+        hub.ack(message_id, later);
     }
     {
-        let mut g = shared.hub.lock();
+        let mut g = hub.lock();
         g.conns.retain(|c| c.id != conn_id);
     }
     writer.abort();
 }
 
 /// Resends unacknowledged events until the emulator goes away.
-pub fn spawn_redelivery(shared: Arc<Shared>) {
-    let period = (shared.hub.redeliver_after / 2).max(Duration::from_millis(20));
-    let weak: Weak<Shared> = Arc::downgrade(&shared);
-    drop(shared);
+pub fn spawn_redelivery(hub: Arc<Hub>) {
+    let period = (hub.redeliver_after / 2).max(Duration::from_millis(20));
+    let weak: Weak<Hub> = Arc::downgrade(&hub);
+    drop(hub);
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(period).await;
             let Some(s) = weak.upgrade() else { break };
-            if s.hub.lock().closed {
+            if s.lock().closed {
                 break;
             }
-            s.hub.redeliver();
+            s.redeliver();
         }
     });
 }

@@ -37,7 +37,7 @@ async fn start_approve_complete_v2() {
     assert_eq!(executors[0].user_id.as_deref(), Some("demo-user"));
 
     let tasks = c
-        .send(GetRunningTasksRequest::new().process_instance_id(&id))
+        .send(GetRunningTasksRequest::new(&id))
         .await
         .unwrap()
         .result
@@ -86,7 +86,7 @@ async fn start_approve_complete_v2() {
     assert_eq!(inst.instance_status.as_deref(), Some("COMPLETED"));
     assert_eq!(inst.approved_result.as_deref(), Some("agree"));
     assert!(c
-        .send(GetRunningTasksRequest::new().process_instance_id(&id))
+        .send(GetRunningTasksRequest::new(&id))
         .await
         .unwrap()
         .result

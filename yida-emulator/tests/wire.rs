@@ -455,7 +455,7 @@ async fn state_persists_across_restart_and_reset_empties_it() {
         );
         // The approval task survived too: approve it now.
         let tasks = c
-            .send(GetRunningTasksRequest::new().process_instance_id(&inst))
+            .send(GetRunningTasksRequest::new(&inst))
             .await
             .unwrap()
             .result
@@ -538,7 +538,7 @@ forms:
     drop(emu);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let r = reqwest::Client::new()
+        let r = http()
             .post(format!("{endpoint}/v1.0/oauth2/accessToken"))
             .body("{}")
             .send()

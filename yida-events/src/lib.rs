@@ -45,6 +45,7 @@
 mod crypto;
 mod event;
 mod http;
+mod push;
 mod replay;
 mod stream;
 mod tickets;
@@ -58,6 +59,7 @@ pub use event::{
     SuiteLifecycle, SuiteTicketEvent, TaskChange, TmpAuthCode,
 };
 pub use http::{Accepted, HttpEndpoint, HttpResponse};
+pub use push::{push, seal_push, PushError, PushOutcome, SealedPush};
 pub use replay::{
     MemoryReplayStore, ReplayError, ReplayFuture, ReplayStore, DEFAULT_REPLAY_RATE,
     MAX_REPLAY_ENTRIES,

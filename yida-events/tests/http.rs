@@ -368,7 +368,10 @@ async fn a_replay_after_4096_other_pushes_is_still_refused() {
     let ts = now_ms();
     let first = signed_path(BPMS.0, ts, "n-first");
     assert_eq!(server.push(&first, body(BPMS.0)).await.0, 200);
-    let http = reqwest::Client::new();
+    let http = {
+        yida_auth::ensure_tls_provider();
+        reqwest::Client::new()
+    };
     for i in 0..4096 {
         let r = http
             .post(format!(

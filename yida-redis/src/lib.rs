@@ -10,6 +10,9 @@
 //! - [`RedisTicketStore`]: a [`yida_auth::SuiteTicketStore`] for the suite ticket of a
 //!   third-party app, pushed to whichever replica DingTalk reached, read by all; a ticket
 //!   pushed earlier never replaces a newer one.
+//! - [`RedisLedger`]: a [`yida_api::ledger::LedgerStore`] counting the calls of every
+//!   replica per organisation, app, operation and month, a budget's check-and-count in one
+//!   Lua script (the replicas together never pass a limit).
 //! - [`RedisRateLimiter`]: a [`yida_api::limiter::RateLimiter`] keeping one timeline of call
 //!   slots per app and API in Redis (GCRA in one Lua script, on Redis's clock), so the
 //!   replicas together stay under DingTalk's quota.
@@ -21,8 +24,14 @@
 //! [`RedisBuilder::warn_interval`]), and tries Redis again after
 //! [`RedisBuilder::retry_after`] (default 1 s). Nothing is queued for later.
 //!
-//! **Secrets in Redis.** Tokens and tickets are credentials. A token is stored with a time to
-//! live equal to the life DingTalk gave it, under the configured key prefix; use `rediss://`
+//! **Secrets in Redis.** Tokens and tickets are credentials, and **by default they are stored
+//! in clear**: whoever can read the keys under the prefix can call DingTalk as the app. A token
+//! is stored with a time to live equal to the life DingTalk gave it; a suite ticket expires
+//! [`DEFAULT_TICKET_TTL`] (12 hours) after its push ([`RedisTicketStore::ttl`]; DingTalk pushes
+//! a new one about every 5 hours). With [`RedisBuilder::encryption_key`] (32 bytes of your
+//! own, the same on every replica) both are stored encrypted (AES-256-GCM: a random nonce per
+//! value, the Redis key as associated data); push and refresh times stay in clear, and the
+//! quota's slot times and the fetch lock hold no secret. Use `rediss://`
 //! (TLS) and a password (`redis://:password@host`, or ACL user and password) when Redis is not
 //! on the same host, and restrict the prefix with Redis ACLs if others share the server. No
 //! token, ticket or password is ever logged, and `Debug` shows the URL with its password
@@ -47,14 +56,17 @@
 //! runs in CI against the emulator and a local `redis-server`.
 #![warn(missing_docs)]
 
+mod ledger;
 mod quota;
 mod replay;
+mod seal;
 mod tickets;
 mod tokens;
 
-pub use quota::{RedisRateLimiter, LATE};
+pub use ledger::RedisLedger;
+pub use quota::{RedisRateLimiter, LATE, REPLICA_WINDOW};
 pub use replay::RedisReplayStore;
-pub use tickets::RedisTicketStore;
+pub use tickets::{RedisTicketStore, DEFAULT_TICKET_TTL};
 pub use tokens::RedisTokenStore;
 
 use redis::aio::MultiplexedConnection;
@@ -86,6 +98,7 @@ pub struct RedisBuilder {
     op_timeout: Duration,
     retry_after: Duration,
     warn_interval: Duration,
+    encryption_key: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for RedisBuilder {
@@ -97,11 +110,34 @@ impl fmt::Debug for RedisBuilder {
             .field("op_timeout", &self.op_timeout)
             .field("retry_after", &self.retry_after)
             .field("warn_interval", &self.warn_interval)
+            .field("encryption_key", &self.encryption_key.is_some())
             .finish()
     }
 }
 
 impl RedisBuilder {
+    /// Encrypts the tokens and suite tickets stored in Redis with AES-256-GCM under this key
+    /// (32 bytes, e.g. from a secrets manager; `openssl rand -base64 32` makes one). Without
+    /// it they are stored in clear (see the crate docs, "Secrets in Redis").
+    ///
+    /// Each value gets a random nonce and is bound to its Redis key; push and refresh times stay
+    /// in clear (the scripts compare them). Every replica needs the same key: a value that does
+    /// not open (another key, or stored in clear) counts as missing, so a replica with a wrong
+    /// key fetches its own tokens instead of using the others'. A key of another length is
+    /// refused by [`build`](Self::build).
+    ///
+    /// ```
+    /// let redis = yida_redis::Redis::builder("redis://127.0.0.1:6379")
+    ///     .encryption_key([7u8; 32]) // your own key, not this one
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(!format!("{redis:?}").contains("7, 7"));
+    /// ```
+    pub fn encryption_key(mut self, key: impl AsRef<[u8]>) -> Self {
+        self.encryption_key = Some(key.as_ref().to_vec());
+        self
+    }
+
     /// Prefix of every key this crate writes (default `yida:`). Give each application (or
     /// environment) sharing a Redis server its own.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
@@ -168,6 +204,15 @@ impl RedisBuilder {
                 message: "op_timeout: must be more than zero".into(),
             });
         }
+        let sealer = match &self.encryption_key {
+            None => None,
+            Some(key) => Some(seal::Sealer::new(key).ok_or_else(|| ConfigError {
+                message: format!(
+                    "encryption_key: must be 32 bytes (AES-256-GCM), got {} bytes",
+                    key.len()
+                ),
+            })?),
+        };
         Ok(Redis {
             inner: Arc::new(Inner {
                 client,
@@ -180,6 +225,9 @@ impl RedisBuilder {
                 down: AtomicBool::new(false),
                 last_warned: Mutex::new(None),
                 suppressed: AtomicU64::new(0),
+                transitions: tokio::sync::watch::Sender::new(0),
+                sealer,
+                unopened_warned: AtomicBool::new(false),
             }),
         })
     }
@@ -203,6 +251,13 @@ struct Inner {
     down: AtomicBool,
     last_warned: Mutex<Option<Instant>>,
     suppressed: AtomicU64,
+    /// Counts the times Redis went down or answered again (stores that keep something locally
+    /// watch it, to offer it again when sharing resumes).
+    transitions: tokio::sync::watch::Sender<u64>,
+    /// Encryption at rest, when a key was given.
+    sealer: Option<seal::Sealer>,
+    /// Whether a value that did not open was reported already.
+    unopened_warned: AtomicBool,
 }
 
 #[derive(Default)]
@@ -218,6 +273,7 @@ impl fmt::Debug for Redis {
             .field("url", &self.inner.url)
             .field("prefix", &self.inner.prefix)
             .field("op_timeout", &self.inner.op_timeout)
+            .field("encrypted", &self.inner.sealer.is_some())
             .finish()
     }
 }
@@ -240,6 +296,7 @@ impl Redis {
             op_timeout: Duration::from_millis(200),
             retry_after: Duration::from_secs(1),
             warn_interval: Duration::from_secs(30),
+            encryption_key: None,
         }
     }
 
@@ -280,6 +337,39 @@ impl Redis {
 
     fn key(&self, kind: &str, key: &str) -> String {
         format!("{}{kind}:{key}", self.inner.prefix)
+    }
+
+    /// Whether secrets are encrypted at rest ([`RedisBuilder::encryption_key`]).
+    pub fn is_encrypted(&self) -> bool {
+        self.inner.sealer.is_some()
+    }
+
+    /// A secret as stored under `redis_key`: sealed when a key was given, else as is. `None`
+    /// only if the system's random source failed (nothing is stored then).
+    fn seal(&self, redis_key: &str, secret: &str) -> Option<String> {
+        match &self.inner.sealer {
+            Some(s) => s.seal(redis_key, secret),
+            None => Some(secret.to_string()),
+        }
+    }
+
+    /// The secret in a stored value; `None` (warned once) when it does not open with this
+    /// handle's key, or is sealed and this handle has none.
+    fn open(&self, redis_key: &str, stored: &str) -> Option<String> {
+        let opened = match &self.inner.sealer {
+            Some(s) => s.open(redis_key, stored),
+            None if stored.starts_with(seal::PREFIX) => None,
+            None => Some(stored.to_string()),
+        };
+        if opened.is_none() && !self.inner.unopened_warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                target: "yida_redis",
+                key = redis_key,
+                encrypted = self.inner.sealer.is_some(),
+                "a value in Redis does not open with this replica's encryption key (or lack of one); treated as missing"
+            );
+        }
+        opened
     }
 
     async fn connection(&self) -> Result<MultiplexedConnection, Failure> {
@@ -327,6 +417,7 @@ impl Redis {
             Ok(Ok(v)) => {
                 if self.inner.down.swap(false, Ordering::Relaxed) {
                     tracing::info!(target: "yida_redis", url = %self.inner.url, "Redis reachable again; sharing resumes");
+                    self.inner.transitions.send_modify(|n| *n += 1);
                 }
                 Some(v)
             }
@@ -355,7 +446,9 @@ impl Redis {
             let later = Instant::now() + self.inner.retry_after;
             state.not_before = Some(state.not_before.map_or(later, |t| t.max(later)));
         }
-        self.inner.down.store(true, Ordering::Relaxed);
+        if !self.inner.down.swap(true, Ordering::Relaxed) {
+            self.inner.transitions.send_modify(|n| *n += 1);
+        }
         let now = Instant::now();
         let due = {
             let mut last = self

@@ -12,16 +12,28 @@ use yida_api::limiter::{AcquireFuture, QuotaKey, RateLimiter};
 /// next call, in microseconds of Redis's clock. Reserves the slot `max(tat, now)`, moves the
 /// next one `ARGV[1]` µs later, and returns how long the caller waits for its slot (µs).
 /// Redis's clock is the one clock all replicas share; `%.0f` keeps every digit.
+///
+/// KEYS[2] is a sorted set of the replicas that reserved a slot of this key (member: the
+/// replica's id `ARGV[2]`, score: when, µs); entries older than `ARGV[3]` µs are dropped. The
+/// script returns the wait and the number of replicas seen within that window (what each
+/// replica's fallback divides the rate by during an outage). `ARGV[4]` (µs) is the earliest
+/// slot the caller accepts: a replica coming back from an outage starts the shared timeline
+/// after the calls it already scheduled alone.
 static RESERVE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"local t = redis.call('TIME')
           local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
           local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-          if tat < now then tat = now end
+          local floor = now + tonumber(ARGV[4])
+          if tat < floor then tat = floor end
           local nxt = tat + tonumber(ARGV[1])
           redis.call('SET', KEYS[1], string.format('%.0f', nxt),
                      'PX', math.floor((nxt - now) / 1000) + 1000)
-          return string.format('%.0f', tat - now)",
+          local window = tonumber(ARGV[3])
+          redis.call('ZADD', KEYS[2], now, ARGV[2])
+          redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+          redis.call('PEXPIRE', KEYS[2], math.floor(window / 1000) + 1)
+          return {string.format('%.0f', tat - now), redis.call('ZCARD', KEYS[2])}",
     )
 });
 
@@ -55,15 +67,67 @@ static PUSH_BACK: LazyLock<Script> = LazyLock::new(|| {
 /// quota (the same margin as the single-process limiter), which absorbs the network's jitter
 /// between Redis, the replicas and DingTalk.
 ///
-/// When Redis is unreachable, each replica paces itself at the
-/// [`fallback_rate`](Self::fallback_rate) (default: the full rate, the most a single replica
-/// may use; set `rate / replicas` to stay under the quota during an outage too).
+/// **While Redis is unreachable** each replica paces itself, by default at the shared rate
+/// divided by the number of replicas it last saw calling that API (each reservation records
+/// the replica in `<prefix>quota-users:<key>`, a sorted set of the replicas seen in the last
+/// [`REPLICA_WINDOW`]); so the replicas together stay near the shared rate during an outage
+/// too. A throttling reply during the outage halves that replica's fallback rate (down to an
+/// eighth). The first call after losing Redis waits one fallback interval (the calls made
+/// just before on the shared timeline count in the same second), and for a moment after Redis
+/// answers again (one second plus [`RedisBuilder::retry_after`](crate::RedisBuilder::retry_after))
+/// a replica keeps its fallback spacing as well as the shared one, while the others come back.
+/// A replica that never reached Redis counts itself alone (the full rate);
+/// [`fallback_rate`](Self::fallback_rate) sets a fixed rate instead.
 #[derive(Clone)]
 pub struct RedisRateLimiter {
     redis: Redis,
     interval: Duration,
-    fallback: Duration,
-    local: Arc<Mutex<HashMap<String, Instant>>>,
+    /// A fixed fallback spacing (`fallback_rate`); `None`: adaptive.
+    fallback: Option<Duration>,
+    /// This replica's id in the set of replicas seen (shared by clones).
+    id: Arc<str>,
+    local: Arc<Mutex<HashMap<String, LocalKey>>>,
+}
+
+/// How long a replica counts as seen after its last reservation of a key.
+pub const REPLICA_WINDOW: Duration = Duration::from_secs(10);
+
+/// What a replica keeps per key for pacing itself without Redis.
+#[derive(Debug, Clone, Copy)]
+struct LocalKey {
+    /// The next free slot of the local timeline.
+    next: Instant,
+    /// Replicas seen calling this key at the last reservation in Redis, and when.
+    replicas: u32,
+    seen_at: Option<Instant>,
+    /// Fallback spacing multiplier (doubled by a throttle during an outage).
+    slowdown: u32,
+    /// Set while pacing locally (Redis unreachable).
+    falling_back: bool,
+    /// After Redis answers again, the local spacing is kept as well until then.
+    recovering_until: Option<Instant>,
+    /// The end of the shared timeline as last seen (its next free slot), and how far ahead
+    /// of that moment it was booked.
+    shared_end: Instant,
+    shared_ahead: Duration,
+    /// The last throttle that slowed the fallback down.
+    slowed_at: Option<Instant>,
+}
+
+impl LocalKey {
+    fn new(now: Instant) -> Self {
+        LocalKey {
+            next: now,
+            replicas: 1,
+            seen_at: None,
+            slowdown: 1,
+            falling_back: false,
+            recovering_until: None,
+            shared_end: now,
+            shared_ahead: Duration::ZERO,
+            slowed_at: None,
+        }
+    }
 }
 
 impl fmt::Debug for RedisRateLimiter {
@@ -92,11 +156,11 @@ impl RedisRateLimiter {
     /// At most `per_second` calls per second per key, across all replicas (a rate that is
     /// not a positive number counts as 1).
     pub fn new(redis: Redis, per_second: f64) -> Self {
-        let i = interval(per_second);
         RedisRateLimiter {
             redis,
-            interval: i,
-            fallback: i,
+            interval: interval(per_second),
+            fallback: None,
+            id: crate::unique_value().into(),
             local: Arc::default(),
         }
     }
@@ -107,9 +171,11 @@ impl RedisRateLimiter {
         Self::new(redis, f64::from(per_second.max(1)) * 0.95)
     }
 
-    /// The rate of each replica while Redis is unreachable (calls per second per key).
+    /// A fixed rate for each replica while Redis is unreachable (calls per second per key),
+    /// instead of the default: the shared rate divided by the replicas last seen, halved on a
+    /// throttle.
     pub fn fallback_rate(mut self, per_second: f64) -> Self {
-        self.fallback = interval(per_second);
+        self.fallback = Some(interval(per_second));
         self
     }
 
@@ -147,27 +213,117 @@ impl RedisRateLimiter {
     /// returns how long until it.
     async fn reserve(&self, key: &str) -> Duration {
         let k = self.redis_key(key);
+        let users = self.redis.key("quota-users", key);
         let micros = self.interval.as_micros().max(1).to_string();
-        let wait: Option<String> = self
+        let id = self.id.clone();
+        let window = REPLICA_WINDOW.as_micros().to_string();
+        let hint = self.backlog(key).as_micros().to_string();
+        let reply: Option<(String, i64)> = self
             .redis
             .run("reserve quota slot", |mut c| async move {
-                RESERVE.key(k).arg(micros).invoke_async(&mut c).await
+                RESERVE
+                    .key(k)
+                    .key(users)
+                    .arg(micros)
+                    .arg(&*id)
+                    .arg(window)
+                    .arg(hint)
+                    .invoke_async(&mut c)
+                    .await
             })
             .await;
-        match wait.and_then(|w| w.parse::<u64>().ok()) {
-            Some(us) => Duration::from_micros(us),
+        match reply.and_then(|(w, n)| Some((w.parse::<u64>().ok()?, n))) {
+            Some((us, replicas)) => self.shared_slot(key, Duration::from_micros(us), replicas),
             None => self.local_slot(key),
         }
+    }
+
+    /// How far ahead this replica's own timeline for `key` is booked, while it paces alone or
+    /// has just stopped doing so (zero otherwise).
+    fn backlog(&self, key: &str) -> Duration {
+        let map = self.local.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get(key) {
+            Some(s) if s.falling_back || s.recovering_until.is_some() => {
+                s.next.saturating_duration_since(Instant::now())
+            }
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// The fallback spacing of `key` for this replica.
+    fn fallback_interval(&self, state: &LocalKey) -> Duration {
+        let base = match self.fallback {
+            Some(fixed) => fixed,
+            None => self.interval * state.replicas.max(1),
+        };
+        base * state.slowdown
+    }
+
+    /// Redis gave a slot `wait` from now and saw `replicas` replicas: notes them, and right
+    /// after an outage also keeps this replica's local spacing (see the type's docs).
+    fn shared_slot(&self, key: &str, wait: Duration, replicas: i64) -> Duration {
+        let mut map = self.local.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let state = map
+            .entry(key.to_string())
+            .or_insert_with(|| LocalKey::new(now));
+        let seen = u32::try_from(replicas.max(1)).unwrap_or(u32::MAX);
+        // A count that dropped within the window is a replica not yet back (Redis restarted
+        // empty): keep the larger count until the window has passed.
+        let recent = state
+            .seen_at
+            .is_some_and(|at| now.saturating_duration_since(at) < REPLICA_WINDOW);
+        if seen >= state.replicas || !recent {
+            state.replicas = seen;
+            state.seen_at = Some(now);
+        }
+        if state.falling_back {
+            state.falling_back = false;
+            state.slowdown = 1;
+            state.recovering_until =
+                Some(now + Duration::from_secs(1) + self.redis.inner.retry_after);
+        }
+        match state.recovering_until {
+            Some(until) if now < until => {
+                let local = Self::take(state, now, self.fallback_interval(state));
+                wait.max(local)
+            }
+            _ => {
+                state.recovering_until = None;
+                // The local timeline follows this replica's shared slots, and the end of the
+                // shared timeline is noted, so that an outage starts after both.
+                state.next = state.next.max(now + wait);
+                state.shared_end = state.shared_end.max(now + wait + self.interval);
+                state.shared_ahead = wait + self.interval;
+                wait
+            }
+        }
+    }
+
+    /// Reserves a slot on `state`'s local timeline, `spacing` apart; returns the wait.
+    fn take(state: &mut LocalKey, now: Instant, spacing: Duration) -> Duration {
+        let slot = state.next.max(now);
+        state.next = slot + spacing;
+        slot - now
     }
 
     /// Reserves a slot on this replica's own timeline; returns the wait.
     fn local_slot(&self, key: &str) -> Duration {
         let mut map = self.local.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        let next = map.entry(key.to_string()).or_insert(now);
-        let slot = (*next).max(now);
-        *next = slot + self.fallback;
-        slot - now
+        let state = map
+            .entry(key.to_string())
+            .or_insert_with(|| LocalKey::new(now));
+        let spacing = self.fallback_interval(state);
+        if !state.falling_back {
+            // The slots booked on the shared timeline are still to be used, by every replica:
+            // the local timeline starts after the end of the shared one as last seen, or as far
+            // ahead as it was booked then (the others kept booking), whichever is later.
+            state.falling_back = true;
+            let shared_end = state.shared_end.max(now + state.shared_ahead);
+            state.next = state.next.max(shared_end + spacing);
+        }
+        Self::take(state, now, spacing)
     }
 
     /// The server throttled a call for `key` anyway: no replica gets a slot for `key` before
@@ -177,9 +333,20 @@ impl RedisRateLimiter {
         let pause = retry_after.unwrap_or(Duration::from_secs(1));
         {
             let mut map = self.local.lock().unwrap_or_else(|e| e.into_inner());
-            let later = Instant::now() + pause;
-            let next = map.entry(key.to_string()).or_insert(later);
-            *next = (*next).max(later);
+            let now = Instant::now();
+            let state = map
+                .entry(key.to_string())
+                .or_insert_with(|| LocalKey::new(now));
+            state.next = state.next.max(now + pause);
+            let recent = state
+                .slowed_at
+                .is_some_and(|at| now.saturating_duration_since(at) < Duration::from_secs(1));
+            if state.falling_back && !recent {
+                // Throttled while pacing alone: more replicas are calling than last seen; slow
+                // down (once per second: the replies to calls in flight tell the same thing).
+                state.slowdown = (state.slowdown * 2).min(4);
+                state.slowed_at = Some(now);
+            }
         }
         let k = self.redis_key(key);
         let micros = pause.as_micros().to_string();

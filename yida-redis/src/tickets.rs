@@ -3,12 +3,13 @@
 use crate::Redis;
 use redis::Script;
 use std::fmt;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use yida_auth::{Secret, StoreFuture, SuiteTicket, SuiteTicketStore};
 
-/// Stores `ARGV[1]\nARGV[2]` (push time in ms, ticket) in KEYS[1] unless the stored ticket
-/// was pushed later. Returns 1 when stored.
+/// Stores `ARGV[1]\nARGV[2]` (push time in ms, ticket) in KEYS[1], expiring in `ARGV[3]` ms,
+/// unless the stored ticket was pushed later. Returns 1 when stored.
 static OFFER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"local v = redis.call('GET', KEYS[1])
@@ -17,7 +18,7 @@ static OFFER: LazyLock<Script> = LazyLock::new(|| {
             local t = i and tonumber(string.sub(v, 1, i - 1))
             if t and t > tonumber(ARGV[1]) then return 0 end
           end
-          redis.call('SET', KEYS[1], ARGV[1] .. '\n' .. ARGV[2])
+          redis.call('SET', KEYS[1], ARGV[1] .. '\n' .. ARGV[2], 'PX', ARGV[3])
           return 1",
     )
 });
@@ -31,11 +32,17 @@ type Ticket = (Secret, SystemTime);
 /// ignored; the comparison runs in a Lua script, so two replicas offering at once cannot both
 /// win.
 ///
-/// Key: `<prefix>suite-ticket:<suiteKey>`, holding `<push time in ms>\n<ticket>` (no expiry:
-/// DingTalk's next push replaces it). Each replica also keeps the newest ticket it has seen,
-/// used while Redis is unreachable; when this replica next reads Redis and finds an older
-/// ticket or none (Redis restarted empty, or the push came during the outage), it writes its
-/// own back. Neither method fails: Redis errors mean local behaviour.
+/// Key: `<prefix>suite-ticket:<suiteKey>`, holding `<push time in ms>\n<ticket>` (the ticket
+/// sealed when the handle has an [`encryption_key`](crate::RedisBuilder::encryption_key), in
+/// clear otherwise), expiring [`ttl`](Self::ttl) after the push (default 12 hours: DingTalk
+/// pushes a new ticket about every 5 hours, so a live app always has one). Each replica
+/// also keeps the newest ticket it has seen, used while Redis is unreachable, and offers it
+/// to Redis again when Redis answers after a failure and every
+/// [`resync_every`](Self::resync_every) (default 10 s; every
+/// [`retry_after`](crate::RedisBuilder::retry_after) while Redis is down): a ticket pushed to
+/// one replica during an outage, or held by it when Redis restarts empty, is not lost to an
+/// older one another replica writes back first (newest push wins). Neither method fails:
+/// Redis errors mean local behaviour.
 ///
 /// `Debug` shows no ticket.
 #[derive(Clone)]
@@ -43,6 +50,10 @@ pub struct RedisTicketStore {
     redis: Redis,
     key: String,
     local: Arc<Mutex<Option<Ticket>>>,
+    resync: Duration,
+    ttl: Duration,
+    /// Set once the task offering the local ticket again has been started.
+    watching: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for RedisTicketStore {
@@ -50,6 +61,7 @@ impl fmt::Debug for RedisTicketStore {
         f.debug_struct("RedisTicketStore")
             .field("redis", &self.redis)
             .field("key", &self.key)
+            .field("resync", &self.resync)
             .finish_non_exhaustive()
     }
 }
@@ -60,10 +72,39 @@ fn millis(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-fn decode(v: &str) -> Option<Ticket> {
+/// How long after its push a ticket stays in Redis by default: 12 hours.
+pub const DEFAULT_TICKET_TTL: Duration = Duration::from_secs(12 * 3600);
+
+/// Offers `t` to Redis (newest push wins), to expire `ttl` after its push; `None` when Redis
+/// did not answer, `Some(false)` when it was not stored (older, or already expired).
+async fn offer_redis(redis: &Redis, key: &str, ttl: Duration, t: &Ticket) -> Option<bool> {
+    let expires = millis(t.1).saturating_add(ttl.as_millis() as u64);
+    let px = expires.saturating_sub(millis(SystemTime::now()));
+    if px == 0 {
+        return Some(false);
+    }
+    let value = redis.seal(key, t.0.expose())?;
+    let key = key.to_string();
+    let at = millis(t.1).to_string();
+    redis
+        .run("offer suite ticket", |mut c| async move {
+            OFFER
+                .key(key)
+                .arg(at)
+                .arg(value)
+                .arg(px)
+                .invoke_async::<i64>(&mut c)
+                .await
+        })
+        .await
+        .map(|n| n == 1)
+}
+
+/// Splits a stored value into the push time and the stored (maybe sealed) ticket.
+fn decode(v: &str) -> Option<(SystemTime, &str)> {
     let (at, ticket) = v.split_once('\n')?;
     let at = at.parse::<u64>().ok()?;
-    (!ticket.is_empty()).then(|| (Secret::new(ticket), UNIX_EPOCH + Duration::from_millis(at)))
+    (!ticket.is_empty()).then(|| (UNIX_EPOCH + Duration::from_millis(at), ticket))
 }
 
 impl RedisTicketStore {
@@ -72,7 +113,27 @@ impl RedisTicketStore {
             key: redis.key("suite-ticket", suite_key),
             redis,
             local: Arc::default(),
+            resync: Duration::from_secs(10),
+            ttl: DEFAULT_TICKET_TTL,
+            watching: Arc::default(),
         }
+    }
+
+    /// How long after its push a ticket stays in Redis (default 12 hours; at least 1 s). A
+    /// ticket pushed longer ago than that is not written to Redis (this replica still uses
+    /// it while it has nothing newer).
+    pub fn ttl(mut self, d: Duration) -> Self {
+        self.ttl = d.max(Duration::from_secs(1));
+        self
+    }
+
+    /// How often this replica offers its newest ticket to Redis again while Redis answers
+    /// (default 10 s, at least 100 ms); it also does at once when Redis answers again after a
+    /// failure. One Lua script per interval; a ticket that is not newer than Redis's changes
+    /// nothing.
+    pub fn resync_every(mut self, d: Duration) -> Self {
+        self.resync = d.max(Duration::from_millis(100));
+        self
     }
 
     /// Keeps the local copy if `t` is newer; returns whether it was kept.
@@ -92,20 +153,47 @@ impl RedisTicketStore {
     }
 
     async fn offer_redis(&self, t: &Ticket) -> Option<bool> {
-        let key = self.key.clone();
-        let at = millis(t.1).to_string();
-        let value = t.0.expose().to_string();
-        self.redis
-            .run("offer suite ticket", |mut c| async move {
-                OFFER
-                    .key(key)
-                    .arg(at)
-                    .arg(value)
-                    .invoke_async::<i64>(&mut c)
-                    .await
-            })
-            .await
-            .map(|n| n == 1)
+        offer_redis(&self.redis, &self.key, self.ttl, t).await
+    }
+
+    /// Starts (once, when a runtime is at hand) the task that offers this replica's ticket
+    /// again when Redis answers after a failure and every `resync` interval. It ends when the
+    /// last clone of this store is dropped.
+    fn watch(&self) {
+        if self.watching.load(Ordering::Relaxed) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.watching.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let local: Weak<Mutex<Option<Ticket>>> = Arc::downgrade(&self.local);
+        let (redis, key, resync, ttl) =
+            (self.redis.clone(), self.key.clone(), self.resync, self.ttl);
+        let mut transitions = redis.inner.transitions.subscribe();
+        runtime.spawn(async move {
+            loop {
+                let pause = if redis.is_down() {
+                    redis.inner.retry_after.max(Duration::from_millis(10))
+                } else {
+                    resync
+                };
+                tokio::select! {
+                    _ = transitions.changed() => {}
+                    _ = tokio::time::sleep(pause) => {}
+                }
+                let Some(local) = local.upgrade() else {
+                    return;
+                };
+                let ticket = local.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                drop(local);
+                if let Some(t) = ticket {
+                    offer_redis(&redis, &key, ttl, &t).await;
+                }
+            }
+        });
     }
 
     /// Stores a ticket DingTalk pushed at `pushed_at`; see [`SuiteTicketStore::offer`].
@@ -113,6 +201,7 @@ impl RedisTicketStore {
         if t.0.is_blank() {
             return false;
         }
+        self.watch();
         let kept_here = self.keep_local(&t);
         match self.offer_redis(&t).await {
             Some(kept) => kept,
@@ -123,6 +212,7 @@ impl RedisTicketStore {
     /// The newest ticket: Redis's, or this replica's own if newer (it is then written back to
     /// Redis) or if Redis is unreachable.
     async fn latest_ticket(&self) -> Option<Ticket> {
+        self.watch();
         let key = self.key.clone();
         let stored: Option<Option<String>> = self
             .redis
@@ -133,7 +223,10 @@ impl RedisTicketStore {
         let Some(stored) = stored else {
             return self.local();
         };
-        let shared = stored.as_deref().and_then(decode);
+        let shared = stored.as_deref().and_then(decode).and_then(|(at, sealed)| {
+            let ticket = self.redis.open(&self.key, sealed)?;
+            (!ticket.is_empty()).then(|| (Secret::new(ticket), at))
+        });
         if let Some(t) = &shared {
             self.keep_local(t);
         }
@@ -177,8 +270,8 @@ mod tests {
 
     #[test]
     fn decodes_stored_values() {
-        let (t, at) = decode("1500\nabc").unwrap();
-        assert_eq!(t.expose(), "abc");
+        let (at, t) = decode("1500\nabc").unwrap();
+        assert_eq!(t, "abc");
         assert_eq!(at, UNIX_EPOCH + Duration::from_millis(1500));
         assert!(decode("1500\n").is_none());
         assert!(decode("x\nabc").is_none());

@@ -17,25 +17,13 @@ static DELETE_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// Deletes the token in KEYS[1] if it is ARGV[1] (the stored value is `refresh_ms\ntoken`).
-static DELETE_TOKEN_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"local v = redis.call('GET', KEYS[1])
-          if not v then return 0 end
-          local i = string.find(v, '\n', 1, true)
-          if i and string.sub(v, i + 1) == ARGV[1] then
-            return redis.call('DEL', KEYS[1])
-          end
-          return 0",
-    )
-});
-
 /// Access tokens shared through Redis: the second level of a
 /// [`TokenCache`](yida_auth::TokenCache) (see
 /// [`TokenCache::with_shared`](yida_auth::TokenCache::with_shared) for the protocol).
 ///
-/// Keys: `<prefix>token:<cache key>` holds `<refresh time in ms>\n<token>` with a time to live
-/// equal to the token's life; `<prefix>token-lock:<cache key>` is the fetch lock (`SET NX PX`
+/// Keys: `<prefix>token:<cache key>` holds `<refresh time in ms>\n<token>` (the token sealed
+/// when the handle has an [`encryption_key`](crate::RedisBuilder::encryption_key), in clear
+/// otherwise) with a time to live equal to the token's life; `<prefix>token-lock:<cache key>` is the fetch lock (`SET NX PX`
 /// with a unique value, released by a script only if the value is still ours, so a holder
 /// whose lease ran out cannot release the next holder's lock).
 ///
@@ -94,7 +82,8 @@ fn millis(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-fn decode(value: &str) -> Option<AccessToken> {
+/// Splits a stored value into refresh time and the stored (maybe sealed) token.
+fn decode(value: &str) -> Option<(Option<SystemTime>, &str)> {
     let (refresh, token) = value.split_once('\n')?;
     if token.is_empty() {
         return None;
@@ -103,21 +92,34 @@ fn decode(value: &str) -> Option<AccessToken> {
         0 => None,
         ms => Some(UNIX_EPOCH + Duration::from_millis(ms)),
     };
-    Some(AccessToken::with_refresh_at(token, refresh_at))
+    Some((refresh_at, token))
+}
+
+impl RedisTokenStore {
+    /// The stored value of `key` as read, and the token in it.
+    async fn load_raw(&self, key: &str) -> Option<(String, AccessToken)> {
+        let k = self.token_key(key);
+        let kk = k.clone();
+        let value: Option<String> = self
+            .redis
+            .run("load token", |mut c| async move {
+                redis::cmd("GET").arg(&kk).query_async(&mut c).await
+            })
+            .await?;
+        let value = value?;
+        let (refresh_at, stored) = decode(&value)?;
+        let token = self.redis.open(&k, stored)?;
+        if token.is_empty() {
+            return None;
+        }
+        let token = AccessToken::with_refresh_at(token, refresh_at);
+        Some((value, token))
+    }
 }
 
 impl SharedTokenStore for RedisTokenStore {
     fn load<'a>(&'a self, key: &'a str) -> SharedFuture<'a, Option<AccessToken>> {
-        Box::pin(async move {
-            let k = self.token_key(key);
-            let value: Option<String> = self
-                .redis
-                .run("load token", |mut c| async move {
-                    redis::cmd("GET").arg(&k).query_async(&mut c).await
-                })
-                .await?;
-            value.as_deref().and_then(decode)
-        })
+        Box::pin(async move { self.load_raw(key).await.map(|(_, t)| t) })
     }
 
     fn save<'a>(
@@ -131,12 +133,11 @@ impl SharedTokenStore for RedisTokenStore {
             if ttl == 0 {
                 return;
             }
-            let value = format!(
-                "{}\n{}",
-                token.refresh_at().map_or(0, millis),
-                token.secret().expose()
-            );
             let k = self.token_key(key);
+            let Some(stored) = self.redis.seal(&k, token.secret().expose()) else {
+                return;
+            };
+            let value = format!("{}\n{stored}", token.refresh_at().map_or(0, millis));
             let _: Option<()> = self
                 .redis
                 .run("save token", |mut c| async move {
@@ -154,13 +155,21 @@ impl SharedTokenStore for RedisTokenStore {
 
     fn discard<'a>(&'a self, key: &'a str, token: &'a AccessToken) -> SharedFuture<'a, ()> {
         Box::pin(async move {
+            // Read, compare the token (sealed values differ each time they are written), then
+            // delete only if the value is still the one read.
+            let Some((value, stored)) = self.load_raw(key).await else {
+                return;
+            };
+            if stored.secret() != token.secret() {
+                return;
+            }
             let k = self.token_key(key);
             let _: Option<i64> = self
                 .redis
                 .run("discard token", |mut c| async move {
-                    DELETE_TOKEN_IF_EQUAL
+                    DELETE_IF_EQUAL
                         .key(&k)
-                        .arg(token.secret().expose())
+                        .arg(value)
                         .invoke_async(&mut c)
                         .await
                 })
@@ -240,13 +249,13 @@ mod tests {
 
     #[test]
     fn decodes_stored_values() {
-        let t = decode("1700000000000\nabc").unwrap();
-        assert_eq!(t.secret().expose(), "abc");
+        let (refresh_at, t) = decode("1700000000000\nabc").unwrap();
+        assert_eq!(t, "abc");
         assert_eq!(
-            t.refresh_at(),
+            refresh_at,
             Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
         );
-        assert_eq!(decode("0\nabc").unwrap().refresh_at(), None);
+        assert_eq!(decode("0\nabc").unwrap().0, None);
         assert!(decode("garbage").is_none());
         assert!(decode("12\n").is_none());
         assert!(decode("x\nabc").is_none());

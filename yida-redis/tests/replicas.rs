@@ -6,7 +6,7 @@
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use yida_api::{AppContext, Client, GetFormDataByIdRequest, RetryConfig};
 use yida_auth::{
     CacheConfig, InternalApp, ManualClock, MemoryTokenStore, SharedTokenStore, SuiteTicket,
@@ -487,7 +487,17 @@ async fn tickets_newest_push_wins_across_replicas() {
     };
     let a = redis(&redis_server.url()).ticket_store("suite-1");
     let b = redis(&redis_server.url()).ticket_store("suite-1");
-    let at = |s| UNIX_EPOCH + Duration::from_secs(s);
+    // Push times within the tickets' life in Redis (12 hours after the push).
+    // Whole seconds, as stored (milliseconds).
+    let base = std::time::UNIX_EPOCH
+        + Duration::from_secs(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+                - 3600,
+        );
+    let at = move |s| base + Duration::from_secs(s);
     assert!(a.latest().await.unwrap().is_none());
     assert!(a
         .offer(SuiteTicket::new("ticket-20", at(20)))
@@ -630,7 +640,10 @@ async fn logs_of_an_outage_warn_once_and_carry_no_secret() {
     call(&c).await.unwrap();
     let tickets = handle.ticket_store("suite-1");
     assert!(tickets
-        .offer(SuiteTicket::new("ticket-value-1", UNIX_EPOCH))
+        .offer(SuiteTicket::new(
+            "ticket-value-1",
+            std::time::SystemTime::now()
+        ))
         .await
         .unwrap());
     redis_server.kill();
@@ -755,10 +768,7 @@ async fn a_ticket_pushed_to_one_replica_is_used_by_another() {
     };
     let (a, b) = (redis(&redis_server.url()), redis(&redis_server.url()));
     // DingTalk pushed the ticket to replica A (its event receiver offers it)...
-    let pushed = SuiteTicket::new(
-        "ticket-from-push",
-        UNIX_EPOCH + Duration::from_secs(1_700_000_000),
-    );
+    let pushed = SuiteTicket::new("ticket-from-push", std::time::SystemTime::now());
     assert!(a.ticket_store("suitekey").offer(pushed).await.unwrap());
     // ...and replica B, which never saw the push, gets a company's token with it.
     let token = isv(&b)

@@ -30,6 +30,12 @@ pub async fn token(emu: &Emulator) -> String {
     body["accessToken"].as_str().unwrap().to_string()
 }
 
+/// A plain reqwest client (rustls needs its crypto provider installed first).
+pub fn http() -> reqwest::Client {
+    yida_auth::ensure_tls_provider();
+    reqwest::Client::new()
+}
+
 /// One plain HTTP exchange; returns status and JSON body (`Null` when empty).
 pub async fn raw(
     emu: &Emulator,
@@ -38,7 +44,7 @@ pub async fn raw(
     body: Option<Value>,
     token: Option<&str>,
 ) -> (u16, Value) {
-    let http = reqwest::Client::new();
+    let http = http();
     let mut req = http.request(
         reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
         format!("{}{}", emu.endpoint(), path),

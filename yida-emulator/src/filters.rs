@@ -1,35 +1,60 @@
-//! Filters of `searchFieldJson` / `searchCondition`, dates, ordering.
+//! Filters of `searchFieldJson` / `searchCondition` per component kind, dates, ordering.
 
 use crate::seed::Form;
-use crate::server::ApiErr;
+use crate::shared::ApiErr;
+use crate::values;
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
+use yida_api::components::{ComponentKind as K, Matching};
 
-/// How a component's values compare.
+/// How a condition on a component matches, from yida-api's component model; components it
+/// does not know match exactly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Exact string match.
+    /// Text contains the given text (text, multi-line text, rich text, sub-form rows).
+    Contains,
+    /// Exact text (or list of texts) match.
     Exact,
     /// Number: exact or `[min, max]`.
     Number,
-    /// Date (epoch ms): exact or `[from, to]`.
+    /// Date (epoch ms): exact or `[from, to]`; a date range matches on its start.
     Date,
-    /// Several values (multi-select, checkbox, members): any of the given values.
+    /// Several values (multi-select, checkbox, members, departments): any of the given values.
     AnyOf,
 }
 
-/// The comparison kind of a field id on a form.
-pub fn kind_of(form: &Form, field: &str) -> Option<Kind> {
-    let c = form.components.iter().find(|c| c.field_id == field)?;
-    let k = c.kind();
-    Some(match k.as_str() {
-        "NumberField" | "RateField" => Kind::Number,
-        "DateField" | "CascadeDateField" => Kind::Date,
-        "MultiSelectField" | "CheckboxField" | "EmployeeField" | "DepartmentSelectField" => {
-            Kind::AnyOf
+/// The comparison kind of a field id on a form (`None`: not a component of the form);
+/// `Err` names a component that cannot be searched.
+fn kind_of(form: &Form, param: &str, field: &str) -> Result<Option<(String, Kind)>, ApiErr> {
+    let (field, comp) = match values::component(form, field) {
+        Some(c) => (field, c),
+        // `selectField_x_value`, `employeeField_x_id`: some search paths name the twin.
+        None => match field
+            .strip_suffix("_value")
+            .or_else(|| field.strip_suffix("_id"))
+            .and_then(|base| values::component(form, base).map(|c| (base, c)))
+        {
+            Some(x) => x,
+            None => return Ok(None),
+        },
+    };
+    let Some(kind) = comp.component_kind() else {
+        return Ok(Some((field.to_string(), Kind::Exact)));
+    };
+    let k = match kind.info().search.matching {
+        Matching::Contains => Kind::Contains,
+        Matching::AnyOf => Kind::AnyOf,
+        Matching::Range if matches!(kind, K::DateField | K::CascadeDateField) => Kind::Date,
+        Matching::Range => Kind::Number,
+        Matching::Unsupported => {
+            return Err(ApiErr::bad(
+                "invalidParameter",
+                format!("{param}: {field} is a {kind}, which cannot be searched"),
+            ))
         }
         _ => Kind::Exact,
-    })
+    };
+    Ok(Some((field.to_string(), k)))
 }
 
 /// One parsed filter.
@@ -45,6 +70,8 @@ fn num(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.trim().parse().ok(),
+        // A date range compares on its start.
+        Value::Array(a) if a.len() == 2 => num(&a[0]),
         _ => None,
     }
 }
@@ -92,7 +119,7 @@ pub fn parse_fields(form: &Form, param: &str, v: &Value) -> Result<Vec<Filter>, 
     };
     let mut out = vec![];
     for (k, val) in obj {
-        let kind = kind_of(form, k).ok_or_else(|| unknown(param, k))?;
+        let (field, kind) = kind_of(form, param, k)?.ok_or_else(|| unknown(param, k))?;
         if let Kind::Number | Kind::Date = kind {
             if let Value::Array(a) = val {
                 if a.len() != 2 || a.iter().any(|x| !x.is_null() && num(x).is_none()) {
@@ -104,7 +131,7 @@ pub fn parse_fields(form: &Form, param: &str, v: &Value) -> Result<Vec<Filter>, 
             }
         }
         out.push(Filter {
-            field: k.clone(),
+            field,
             kind,
             value: val.clone(),
             like: false,
@@ -134,7 +161,8 @@ pub fn parse_conditions(form: &Form, v: &Value) -> Result<Vec<Filter>, ApiErr> {
                 "searchCondition: every condition needs a key",
             )
         })?;
-        let kind = kind_of(form, key).ok_or_else(|| unknown("searchCondition", key))?;
+        let (field, kind) = kind_of(form, "searchCondition", key)?
+            .ok_or_else(|| unknown("searchCondition", key))?;
         let op = c.get("operator").and_then(Value::as_str).unwrap_or("eq");
         if !matches!(op, "eq" | "like") {
             return Err(ApiErr::bad(
@@ -143,7 +171,7 @@ pub fn parse_conditions(form: &Form, v: &Value) -> Result<Vec<Filter>, ApiErr> {
             ));
         }
         out.push(Filter {
-            field: key.to_string(),
+            field,
             kind,
             value: c.get("value").cloned().unwrap_or(Value::Null),
             like: op == "like",
@@ -153,16 +181,30 @@ pub fn parse_conditions(form: &Form, v: &Value) -> Result<Vec<Filter>, ApiErr> {
 }
 
 impl Filter {
-    /// Whether a record's values pass.
+    /// Whether a record's stored values pass.
     pub fn matches(&self, data: &Map<String, Value>) -> bool {
         let have = data.get(&self.field).unwrap_or(&Value::Null);
         match self.kind {
+            Kind::Contains => {
+                let w = text(&self.value);
+                match have {
+                    // Sub-form rows: any value of any row.
+                    Value::Array(rows) => rows.iter().any(|r| match r {
+                        Value::Object(o) => o.values().any(|x| text(x).contains(&w)),
+                        x => text(x).contains(&w),
+                    }),
+                    _ => text(have).contains(&w),
+                }
+            }
             Kind::Exact => {
                 let h = match have {
                     Value::Array(_) => values(have).join(","),
                     _ => text(have),
                 };
-                let w = text(&self.value);
+                let w = match &self.value {
+                    Value::Array(_) => values(&self.value).join(","),
+                    v => text(v),
+                };
                 if self.like {
                     h.contains(&w)
                 } else {
