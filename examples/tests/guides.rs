@@ -312,6 +312,9 @@ async fn demo_form_module_is_current() {
         have == want,
         "{path} is stale: run `yida codegen form FORM-DEMO --struct DemoRequest --out examples/src/demo_form.rs` against `yida emulator`"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sql_mirror() {
     let emu = Emulator::start().await.unwrap();
     for i in 0..30 {
