@@ -33,9 +33,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         owner: Members::from(["demo-manager"]),
         items: vec![DemoRequestItemsRow {
             item: Some("charger".into()),
+            ..Default::default()
         }]
         .into(),
-        extra: Default::default(),
+        // Every other component of the form: left empty (not sent).
+        ..Default::default()
     };
     let id = requests.save(&laptop).await?;
     println!("saved {id}");

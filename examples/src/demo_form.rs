@@ -8,7 +8,7 @@ use yida_api::form_values::{
 use yida_api::YidaForm;
 
 /// A row of sub-form “Items” (`tableField_items`) of form `FORM-DEMO`.
-#[derive(YidaForm, Debug, Clone, PartialEq)]
+#[derive(YidaForm, Debug, Clone, Default, PartialEq)]
 pub struct DemoRequestItemsRow {
     /// “Item” — `textField_item`, TextField.
     #[yida(id = "textField_item", kind = "TextField")]
@@ -25,7 +25,7 @@ pub struct DemoRequestItemsRow {
 }
 
 /// Form `FORM-DEMO`.
-#[derive(YidaForm, Debug, Clone, PartialEq)]
+#[derive(YidaForm, Debug, Clone, Default, PartialEq)]
 #[yida(form = "FORM-DEMO")]
 pub struct DemoRequest {
     /// “Title” — `textField_title`, TextField.

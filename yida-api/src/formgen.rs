@@ -349,7 +349,7 @@ pub fn generate(form_uuid: &str, defs: &[ComponentDef], opts: &Options) -> Resul
                 quote_label(&d.label),
                 d.field_id
             );
-            structs.push_str("#[derive(YidaForm, Debug, Clone, PartialEq)]\n");
+            structs.push_str("#[derive(YidaForm, Debug, Clone, Default, PartialEq)]\n");
             let _ = writeln!(structs, "pub struct {row} {{");
             for (c, cn) in children.iter().zip(&child_names) {
                 field(&mut structs, c, cn, "", &mut uses);
@@ -393,7 +393,7 @@ pub fn generate(form_uuid: &str, defs: &[ComponentDef], opts: &Options) -> Resul
     out.push_str("use yida_api::YidaForm;\n\n");
     out.push_str(&structs);
     let _ = writeln!(out, "/// Form `{form_uuid}`.");
-    out.push_str("#[derive(YidaForm, Debug, Clone, PartialEq)]\n");
+    out.push_str("#[derive(YidaForm, Debug, Clone, Default, PartialEq)]\n");
     let _ = writeln!(out, "#[yida(form = \"{form_uuid}\")]");
     let _ = writeln!(out, "pub struct {sname} {{");
     out.push_str(&main);
