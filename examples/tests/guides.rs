@@ -313,3 +313,30 @@ async fn demo_form_module_is_current() {
         "{path} is stale: run `yida codegen form FORM-DEMO --struct DemoRequest --out examples/src/demo_form.rs` against `yida emulator`"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_mirror() {
+    let emu = Emulator::start().await.unwrap();
+    for i in 0..30 {
+        emu.insert_record(
+            "FORM-DEMO",
+            serde_json::json!({"textField_title": format!("row {i}"), "numberField_amount": i}),
+        )
+        .unwrap();
+    }
+    let dir = std::env::temp_dir().join(format!("yida-guide-sql-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = run("sql_mirror", &emu.env(), &[dir.to_str().unwrap()]).await;
+    assert_eq!(
+        lines(&out),
+        vec![
+            "full run: 30 records written",
+            "rows: 30, sum of amounts: 435",
+            // Definitions, one page of what changed (the overlap window), one id-list page.
+            "incremental run: 3 calls, of which 1 for the deletion check, 0 deleted",
+        ],
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

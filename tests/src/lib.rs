@@ -3,9 +3,11 @@
 //! for tests that start an outside program (`programs`: skip with one line, or fail under `CI`)
 //! and a real `redis-server` ([`RedisServer`]).
 
+pub mod postgres_server;
 pub mod programs;
 pub mod redis_server;
 
+pub use postgres_server::PostgresServer;
 pub use programs::{require_program, require_programs};
 pub use redis_server::RedisServer;
 

@@ -368,3 +368,31 @@ fn job_runs(bench: &Path, work: &Path, node_path: &Path) -> Result<Vec<String>, 
     ));
     Ok(lines)
 }
+
+/// `cargo xtask bench-sync`: the SQL mirror's first run of 10,000 records at 200 ms latency
+/// and 20 calls/s (fraction of the quota used, peak memory), then an incremental run after 10
+/// changes (calls used) and the deletion check's cost (`bench/src/sync.rs`).
+pub fn sync() -> Result<(), String> {
+    let root = crate::root();
+    eprintln!("building bench-sync (release)…");
+    run(
+        Command::new(env!("CARGO")).current_dir(&root).args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "yida-bench",
+            "--bin",
+            "bench-sync",
+        ]),
+        "cargo build",
+    )?;
+    let status = Command::new(root.join("target/release/bench-sync"))
+        .status()
+        .map_err(|e| format!("bench-sync: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("bench-sync: {status}"))
+    }
+}

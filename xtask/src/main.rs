@@ -127,8 +127,9 @@ fn main() -> ExitCode {
         ["gen"] => gen(false),
         ["gen", "--check"] => gen(true),
         ["bench-peers"] => bench::peers(),
+        ["bench-sync"] => bench::sync(),
         _ => Err(
-            "usage: cargo xtask gen [--check] | cargo xtask bench-peers | \
+            "usage: cargo xtask gen [--check] | cargo xtask bench-peers | cargo xtask bench-sync | \
                   cargo xtask bench-build [--skip-cli] [--only app,doc,cli] | \
                   cargo xtask drift (--sdk <dir> | --docs <dir>) [--json] | \
                   cargo xtask import <Action> [--version V] --sdk <dir>"

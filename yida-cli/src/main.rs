@@ -39,6 +39,7 @@ mod profile;
 mod quota;
 mod schema;
 mod signal;
+mod sync;
 mod ticket_store;
 mod token;
 
@@ -120,6 +121,8 @@ enum Command {
     Events(events::EventsArgs),
     /// Run a local Yida (emulator) and print the variables that point this CLI at it.
     Emulator(emulator::EmulatorArgs),
+    /// Keep a SQL copy of forms (SQLite or PostgreSQL): first everything, then what changed.
+    Sync(sync::SyncArgs),
     /// Completion candidates for the words of a command line (called by the scripts of
     /// `yida completions`).
     #[command(name = "__complete", hide = true)]
@@ -155,6 +158,7 @@ async fn run(command: Command) -> Result<(), Fail> {
         Command::Quota(args) => quota::run(args).await,
         Command::Attachment(args) => attachment::run(args).await,
         Command::Mcp(args) => mcp::run(args).await,
+        Command::Sync(args) => sync::run(args).await,
     }
 }
 
