@@ -137,7 +137,7 @@ pub async fn run(args: EmulatorArgs) -> Result<(), Fail> {
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "memory".into())
     );
-    wait_for_signal().await;
+    crate::signal::stop().await;
     eprintln!("yida emulator stopping");
     emu.shutdown().await;
     Ok(())
@@ -186,27 +186,6 @@ fn add_form(seed: &mut Seed, spec: &str) -> Result<(), Fail> {
         .to_string();
     seed.add_form_definitions(&uuid, &app, &title, &text)
         .map_err(|e| Fail::usage(format!("--form {}: {e}", path.display())))
-}
-
-#[cfg(unix)]
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
-#[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[cfg(test)]

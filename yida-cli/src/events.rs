@@ -264,30 +264,6 @@ impl RateLimitedLog {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn stop_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
-}
-
 struct HttpOpts {
     listen: SocketAddr,
     max_age: u64,
@@ -342,7 +318,7 @@ async fn http(o: HttpOpts) -> Result<(), Fail> {
     let conns: Arc<Mutex<BTreeMap<u64, ConnEntry>>> = Arc::default();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut next_id = 0u64;
-    let stop = stop_signal();
+    let stop = crate::signal::stop();
     tokio::pin!(stop);
     let gone = out.failed();
     tokio::pin!(gone);
@@ -547,7 +523,7 @@ async fn stream(topic: String, write_timeout: Duration) -> Result<(), Fail> {
     tokio::pin!(gone);
     let failed = tokio::select! {
         r = handle.join() => return r.map_err(|e| Fail(FAILED, format!("error: {e}"))),
-        _ = stop_signal() => None,
+        _ = crate::signal::stop() => None,
         why = &mut gone => Some(why),
     };
     handle

@@ -96,8 +96,6 @@ pub struct Pushed {
 
 struct Pusher {
     shared: Arc<Shared>,
-    #[allow(dead_code)]
-    hub: Arc<Hub>,
     http: reqwest::Client,
     crypto: yida_events::CallbackCrypto,
     url: String,
@@ -138,7 +136,6 @@ pub(crate) fn start(
     hub.set_tap(tx);
     let pusher = Arc::new(Pusher {
         shared,
-        hub,
         http,
         crypto,
         url: cb.url.clone(),
