@@ -1,92 +1,40 @@
 //! `cargo xtask drift`: how `spec/` differs from the official Python SDK or from DingTalk's doc
 //! pages.
 //!
-//! Every difference is either *explained* by a `note:` of the spec (on the parameter, on the
-//! reply field, or on the operation) or *unexplained* drift. A note explains a difference when
-//! one of its clauses (text between `;` or sentence ends) names the source (`SDK`; or `page`,
-//! `docs`, `table` for doc pages) and says what that source says:
+//! Both sources are first read into one normalised shape ([`crate::source`]); [`compare`] then
+//! walks the spec against it, fact by fact: method, path, permission, app kinds, each
+//! parameter's wire name, location, type and required flag, and the reply's fields.
 //!
-//! - a required flag: `required` or `optional` after the source's name
-//!   (`docs: optional; official SDK: required`);
-//! - a type: the source's type (`official SDK: string`, `the official SDK Dict[str, Any]`);
-//! - a method or location: the source's value (`the official SDK use GET`);
-//! - something the source lacks: a negation (`not in its table nor in the official SDK`);
-//! - a permission or app kinds: the page's value, or a negation when it names none.
-//!
-//! An operation's note covers a parameter or field only when the same clause also names it
-//! (`` `logicOperator` ``) or speaks of `every parameter` or `the parameters`. A note that no longer matches what the
-//! source says stops explaining, so a later change of the source shows up again.
+//! Every difference is either *explained* by a `drift:` entry of the spec or *unexplained*
+//! drift. An entry explains a difference when it names the same source, the same fact and the
+//! same subject (it sits on the parameter or reply field, or an operation-level entry names it
+//! with `subject:`) and, when it gives `says`, what the source says now is exactly that: so a
+//! later change of the source shows up again. The `note:` texts are for readers and never
+//! parsed.
 
-use crate::docpages::{self, DocPage};
-use crate::pysdk::{self, loose, PyType, Sdk, SdkModel};
-use serde::Serialize;
+use crate::source::{OpKey, Reply, Shape, SourceOp, SourceSet, SourceType};
+use crate::{docpages, pysdk, source};
+use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use yida_codegen::ir::{Api, Location, Model, Operation, Type};
+use yida_codegen::ir::{Api, Drift, DriftSubject as Subject, Location, Model, Operation, Type};
 
-/// Where the facts compared with the spec come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Source {
-    /// The official Python SDK.
-    Sdk,
-    /// DingTalk's doc pages.
-    Docs,
+pub use crate::source::Source;
+/// What kind of difference: the fact a `drift:` entry names.
+pub use yida_codegen::ir::DriftFact as Kind;
+
+fn ser_kind<S: Serializer>(k: &Kind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(k.as_str())
 }
 
-impl Source {
-    fn label(self) -> &'static str {
-        match self {
-            Source::Sdk => "sdk",
-            Source::Docs => "docs",
-        }
-    }
-    /// Words by which a note names this source (lower case).
-    fn keywords(self) -> &'static [&'static str] {
-        match self {
-            Source::Sdk => &["sdk"],
-            Source::Docs => &["page", "docs", "documented", "table"],
-        }
-    }
-}
-
-/// What kind of difference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// The source has it, the spec does not.
-    Added,
-    /// The spec has it, the source does not.
-    Removed,
-    Method,
-    Path,
-    Location,
-    Type,
-    Required,
-    Permission,
-    AppKinds,
-}
-
-impl Kind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Kind::Added => "added",
-            Kind::Removed => "removed",
-            Kind::Method => "method",
-            Kind::Path => "path",
-            Kind::Location => "location",
-            Kind::Type => "type",
-            Kind::Required => "required",
-            Kind::Permission => "permission",
-            Kind::AppKinds => "app kinds",
-        }
-    }
+fn ser_source<S: Serializer>(k: &Source, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(k.as_str())
 }
 
 /// One difference between the spec and the source.
 #[derive(Debug, Clone, Serialize)]
 pub struct Diff {
-    /// `Action@version`.
+    /// `Action@version` (for an operation only a page has: the page's title).
     pub operation: String,
     /// Spec file (relative to the spec folder), when the spec has the operation.
     pub file: Option<String>,
@@ -94,18 +42,20 @@ pub struct Diff {
     pub source_at: Option<String>,
     /// `operation`, `method`, `path`, `param fileUrl`, `reply result[].formUuid`, …
     pub subject: String,
+    #[serde(serialize_with = "ser_kind")]
     pub kind: Kind,
     /// What the spec says (`-` when it lacks the subject).
     pub spec: String,
-    /// What the source says (`-` when it lacks the subject).
+    /// What the source says (`-` when it lacks the subject): what a `says:` must equal.
     pub source: String,
-    /// The note that explains the difference; `None` means drift.
-    pub note: Option<String>,
+    /// The reason given by the `drift:` entry that explains the difference; `None` means drift.
+    pub why: Option<String>,
 }
 
 /// The outcome of one comparison.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    #[serde(serialize_with = "ser_source")]
     pub source: Source,
     /// `alibabacloud-dingtalk 2.2.65`, or the pages folder.
     pub source_label: String,
@@ -121,9 +71,9 @@ pub struct Report {
 }
 
 impl Report {
-    /// Differences no note explains.
+    /// Differences no entry explains.
     pub fn unexplained(&self) -> usize {
-        self.differences.iter().filter(|d| d.note.is_none()).count()
+        self.differences.iter().filter(|d| d.why.is_none()).count()
     }
 
     /// True when every difference is explained.
@@ -133,300 +83,398 @@ impl Report {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Notes.
+// Explanations.
 
-/// What a note must say to explain a difference.
-enum Need {
-    /// One of these words (lower case) after the source's name.
-    Says(Vec<String>),
-    /// A negation: the source lacks it.
-    Lacks,
-    /// Only that the clause names the source (and the subject).
-    Named,
-}
-
-const NEGATIONS: [&str; 10] = [
-    "not ", "no ", "neither", "nor ", "without", "absent", "missing", "lacks", "only", "none",
-];
-
-fn clauses(note: &str) -> Vec<String> {
-    let lower = note.to_lowercase();
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let chars: Vec<char> = lower.chars().collect();
-    for (i, c) in chars.iter().enumerate() {
-        let end_of_sentence = *c == '.' && chars.get(i + 1).is_none_or(|n| n.is_whitespace());
-        if *c == ';' || end_of_sentence {
-            out.push(std::mem::take(&mut cur));
-        } else {
-            cur.push(*c);
-        }
-    }
-    out.push(cur);
-    out.into_iter().filter(|c| !c.trim().is_empty()).collect()
-}
-
-fn has_word(text: &str, word: &str) -> bool {
-    let word = word.to_lowercase();
-    let mut start = 0;
-    while let Some(pos) = text[start..].find(&word) {
-        let at = start + pos;
-        let before = text[..at].chars().next_back();
-        let after = text[at + word.len()..].chars().next();
-        let edge = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric() && c != '_');
-        if edge(before) && edge(after) {
-            return true;
-        }
-        start = at + word.len();
-    }
-    false
-}
-
-/// Does `note` explain a difference with `source` of this `need`? `subject`: the name a clause
-/// must also carry (for an operation's note speaking about one parameter or field).
-fn explains(note: &str, source: Source, need: &Need, subject: Option<&str>) -> bool {
-    clauses(note).iter().any(|clause| {
-        let Some(pos) = source
-            .keywords()
-            .iter()
-            .filter_map(|k| clause.find(k))
-            .min()
-        else {
-            return false;
-        };
-        if let Some(name) = subject {
-            // A clause about "every parameter" or "the parameters" covers each of them.
-            let named = has_word(clause, name)
-                || clause.contains("every parameter")
-                || has_word(clause, "parameters");
-            if !named {
-                return false;
-            }
-        }
-        match need {
-            Need::Says(words) => {
-                // The source's value, as a word, after the source's name.
-                let after = &clause[pos..];
-                words.iter().any(|w| has_word(after, w))
-            }
-            Need::Lacks => NEGATIONS.iter().any(|n| clause.contains(n)),
-            Need::Named => true,
-        }
-    })
-}
-
-/// The first note among `notes` (narrowest first) that explains; op-level notes are passed with
-/// the subject they must name.
-fn explained_by(
+/// The first entry among `places` (narrowest first: the parameter's or field's own, then the
+/// operation's) that explains a difference of `source` about `fact` and `subject`, the source
+/// now saying `says` (`-`: nothing).
+fn explain<'d>(
     source: Source,
-    need: &Need,
-    notes: &[(Option<&String>, Option<&str>)],
-) -> Option<String> {
-    notes.iter().find_map(|(note, subject)| {
-        let note = (*note)?;
-        explains(note, source, need, *subject).then(|| note.clone())
+    fact: Kind,
+    subject: &Subject,
+    says: &str,
+    places: &[&'d [Drift]],
+) -> Option<&'d Drift> {
+    places.iter().copied().flatten().find(|e| {
+        let about = match (&e.subject, subject) {
+            // A field's own entries are passed only for that field.
+            (Subject::Field(_), Subject::Reply(_)) => true,
+            (a, b) => a == b,
+        };
+        let same_words = |s: &str| s == says || (s == "none" && says == "-");
+        e.source == source && e.fact == fact && about && e.says.as_deref().is_none_or(same_words)
     })
 }
 
-fn python_words(ty: &PyType) -> Vec<String> {
-    let mut w = vec![ty.python().to_lowercase()];
-    match ty {
-        PyType::Str => w.extend(["string".to_string()]),
-        PyType::Int => w.extend(["long", "integer", "number", "int"].map(String::from)),
-        PyType::Float => w.extend(["double", "number"].map(String::from)),
-        PyType::Bool => w.extend(["boolean".to_string()]),
-        PyType::Any => w.extend(["any".to_string(), "object".to_string()]),
-        PyType::Dict(_) => w.extend(["dict", "map", "object"].map(String::from)),
-        PyType::List(_) => w.extend(["list", "array"].map(String::from)),
-        _ => {}
+/// How the report names a subject.
+fn subject_label(subject: &Subject, fact: Kind) -> String {
+    match (subject, fact) {
+        (Subject::Operation, Kind::Added | Kind::Removed) => "operation".into(),
+        (Subject::Operation, f) => f.as_str().into(),
+        (s, _) => s.to_string(),
     }
-    w
-}
-
-fn required_word(required: bool) -> Vec<String> {
-    vec![if required { "required" } else { "optional" }.to_string()]
 }
 
 // ---------------------------------------------------------------------------------------------
-// Comparison with the SDK.
+// Types.
 
-/// Spec and SDK types agree at this level (models are compared field by field elsewhere).
-fn scalar_compat(spec: &Type, py: &PyType) -> bool {
-    match (spec, py) {
-        (Type::String | Type::JsonText, PyType::Str) => true,
-        (Type::I64, PyType::Int) => true,
-        (Type::F64, PyType::Float) => true,
-        (Type::Bool, PyType::Bool) => true,
-        (Type::Json, PyType::Any | PyType::Dict(_)) => true,
-        (Type::Json, PyType::List(t)) => matches!(**t, PyType::Any | PyType::Dict(_)),
+/// Spec and source types agree at this level (list elements, map values, reply leaves).
+fn scalar_ok(spec: &Type, src: &SourceType) -> bool {
+    match (spec, &src.shape) {
+        (Type::String | Type::JsonText, Shape::Str) => true,
+        (Type::I64, Shape::Int | Shape::Number) => true,
+        (Type::F64, Shape::Float | Shape::Number) => true,
+        (Type::Bool, Shape::Bool) => true,
+        (Type::Json, Shape::Any | Shape::Map(_)) => true,
+        (Type::Json, Shape::List(Some(t))) => matches!(t.shape, Shape::Any | Shape::Map(_)),
         _ => false,
+    }
+}
+
+/// A parameter's type agrees with the source's, the source sending it in `location`.
+fn param_type_ok(spec: &Type, src: &SourceType, location: Location) -> bool {
+    match (spec, &src.shape) {
+        (Type::List(a), Shape::List(b)) | (Type::Map(a), Shape::Map(b)) => {
+            b.as_ref().is_none_or(|b| scalar_ok(a, b))
+        }
+        // An object of unnamed shape (a page's `Object` or `Map`).
+        (Type::Map(_) | Type::Model(_), Shape::Object(None))
+        | (Type::Model(_), Shape::Map(None)) => true,
+        // A request object sent as given.
+        (Type::Json, Shape::Any | Shape::Map(_) | Shape::Object(_) | Shape::List(_)) => true,
+        // A structure the source flattens into JSON text outside the body (the SDK's
+        // `*_shrink` fields).
+        (Type::JsonText, Shape::Any | Shape::Map(_) | Shape::Object(_) | Shape::List(_)) => {
+            location != Location::Body
+        }
+        _ => scalar_ok(spec, src),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The comparison.
+
+/// Where the spec's operation is in the source.
+enum Found {
+    At(usize),
+    /// The source describes every operation and lacks this one.
+    Missing,
+    /// The spec's `doc_url` names a page the source lacks.
+    PageMissing(String),
+    /// The source is not expected to describe it.
+    NotCovered,
+}
+
+fn find(set: &SourceSet, op: &Operation) -> Found {
+    let by_key = set.ops.iter().position(|s| match &s.key {
+        OpKey::Action { action, version } => *action == op.action && *version == op.version,
+        OpKey::Page { url, .. } => url.is_some() && *url == op.doc_url,
+    });
+    // A page the spec does not name: the same method and path.
+    let by_route = || {
+        set.ops.iter().position(|s| {
+            matches!(s.key, OpKey::Page { .. })
+                && s.method == op.method.as_str()
+                && path_key(&s.path) == path_key(&op.path)
+        })
+    };
+    match (by_key.or_else(by_route), &op.doc_url) {
+        (Some(i), _) => Found::At(i),
+        (None, _) if set.complete => Found::Missing,
+        (None, Some(url)) => Found::PageMissing(url.clone()),
+        (None, None) => Found::NotCovered,
     }
 }
 
 struct Ctx<'a> {
     api: &'a Api,
-    source: Source,
+    set: &'a SourceSet,
     op: &'a Operation,
     source_at: Option<String>,
     out: Vec<Diff>,
 }
 
-impl Ctx<'_> {
-    /// Method and path against the source's, each difference explained by the operation's
-    /// note when it says what the source says.
-    fn compare_endpoint(&mut self, method: &str, path: &str) {
-        let (op, source) = (self.op, self.source);
-        let op_note = op.note.as_ref();
-        if op.method.as_str() != method {
-            let note = explained_by(
-                source,
-                &Need::Says(vec![method.to_lowercase()]),
-                &[(op_note, None)],
-            );
-            self.push(
-                "method".into(),
-                Kind::Method,
-                op.method.as_str().into(),
-                method.into(),
-                note,
-            );
-        }
-        if path_key(&op.path) != path_key(path) {
-            let note = explained_by(
-                source,
-                &Need::Says(vec![path.to_lowercase()]),
-                &[(op_note, None)],
-            );
-            self.push(
-                "path".into(),
-                Kind::Path,
-                op.path.clone(),
-                path.into(),
-                note,
-            );
-        }
-    }
-
-    fn id(&self) -> String {
-        format!("{}@{}", self.op.action, self.op.version)
-    }
-
+impl<'a> Ctx<'a> {
+    /// Records a difference about `subject`, explained by the first entry of `places` that
+    /// matches.
     fn push(
         &mut self,
-        subject: String,
+        subject: Subject,
         kind: Kind,
         spec: String,
-        source: String,
-        note: Option<String>,
+        says: String,
+        places: &[&[Drift]],
     ) {
+        let why = explain(self.set.source, kind, &subject, &says, places).map(|e| e.why.clone());
         self.out.push(Diff {
-            operation: self.id(),
+            operation: self.op.id(),
             file: Some(self.op.file.clone()),
             source_at: self.source_at.clone(),
-            subject,
+            subject: subject_label(&subject, kind),
             kind,
             spec,
-            source,
-            note,
+            source: says,
+            why,
         });
     }
 
-    /// Compares a spec type with an SDK type at `at` (a reply field path); models recurse.
-    fn types(
+    /// A difference about the operation itself.
+    fn push_op(&mut self, kind: Kind, spec: String, says: String) {
+        let op = self.op;
+        self.push(Subject::Operation, kind, spec, says, &[op.drift.as_slice()]);
+    }
+
+    /// Every fact of the operation against the source's `s`.
+    fn operation(&mut self, s: &SourceOp) {
+        let op = self.op;
+        if op.method.as_str() != s.method {
+            self.push_op(Kind::Method, op.method.as_str().into(), s.method.clone());
+        }
+        if path_key(&op.path) != path_key(&s.path) {
+            self.push_op(Kind::Path, op.path.clone(), s.path.clone());
+        }
+        if let Some(permission) = &s.permission {
+            if op.permission != *permission {
+                let dash = |p: &Option<String>| p.clone().unwrap_or_else(|| "-".into());
+                self.push_op(Kind::Permission, dash(&op.permission), dash(permission));
+            }
+        }
+        let spec_kinds: Vec<&str> = op.app_kinds.iter().map(|k| k.as_str()).collect();
+        if !s.app_kinds.is_empty() && spec_kinds != s.app_kinds {
+            self.push_op(
+                Kind::AppKinds,
+                spec_kinds.join(", "),
+                s.app_kinds.join(", "),
+            );
+        }
+        self.params(s);
+        self.reply(s);
+    }
+
+    fn params(&mut self, s: &SourceOp) {
+        let op = self.op;
+        let mut matched = BTreeSet::new();
+        for p in &op.params {
+            let found = s.params.iter().position(|q| q.name == p.name).or_else(|| {
+                s.params.iter().position(|q| {
+                    q.location == Location::Path
+                        && p.location == Location::Path
+                        && pysdk::loose(&q.name) == pysdk::loose(&p.name)
+                })
+            });
+            let places = [p.drift.as_slice(), op.drift.as_slice()];
+            let subject = || Subject::Param(p.name.clone());
+            let Some(i) = found else {
+                self.push(
+                    subject(),
+                    Kind::Removed,
+                    describe_param(p),
+                    "-".into(),
+                    &places,
+                );
+                continue;
+            };
+            matched.insert(i);
+            let q = &s.params[i];
+            if p.location != q.location {
+                let (spec, says) = (p.location.as_str().into(), q.location.as_str().into());
+                self.push(subject(), Kind::Location, spec, says, &places);
+            }
+            if !param_type_ok(&p.ty, &q.ty, q.location) {
+                let (spec, says) = (p.ty.spec_name(), q.ty.text.clone());
+                self.push(subject(), Kind::Type, spec, says, &places);
+            }
+            if p.required != q.required {
+                let (spec, says) = (yes_no(p.required), yes_no(q.required));
+                self.push(subject(), Kind::Required, spec, says, &places);
+            }
+        }
+        for (i, q) in s.params.iter().enumerate() {
+            if !matched.contains(&i) {
+                let says = format!(
+                    "{} {} {}",
+                    q.location.as_str(),
+                    q.ty.text,
+                    yes_no(q.required)
+                );
+                let own = [op.drift.as_slice()];
+                let subject = Subject::Param(q.name.clone());
+                self.push(subject, Kind::Added, "-".into(), says, &own);
+            }
+        }
+    }
+
+    /// The reply body, field by field, where the source describes it.
+    fn reply(&mut self, s: &SourceOp) {
+        let (api, set, op) = (self.api, self.set, self.op);
+        let model = op.response.as_ref().and_then(|r| api.models.get(r));
+        let body = match &s.reply {
+            Reply::NotDescribed => return,
+            Reply::Empty => None,
+            Reply::Model(b) => set.models.get(b).map(|fields| (b, fields)),
+        };
+        let own = [op.drift.as_slice()];
+        let body_subject = || Subject::Reply(String::new());
+        match (model, body) {
+            (Some(m), Some((class, _))) => {
+                let mut seen = BTreeSet::new();
+                self.fields(m, class, "", &mut seen);
+            }
+            (Some(m), None) => {
+                let (spec, says) = (m.name.clone(), "no body".to_string());
+                self.push(body_subject(), Kind::Removed, spec, says, &own);
+            }
+            (None, Some((_, fields))) if !fields.is_empty() => {
+                let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+                let (spec, says) = ("no body".to_string(), names.join(", "));
+                self.push(body_subject(), Kind::Added, spec, says, &own);
+            }
+            _ => {}
+        }
+    }
+
+    /// The fields of a spec model against the source's model `class`; `prefix` is the path so
+    /// far (`result[].`).
+    fn fields(
         &mut self,
-        sdk: &Sdk,
-        spec: &Type,
-        py: &PyType,
-        at: &str,
-        field_note: Option<&String>,
+        model: &'a Model,
+        class: &str,
+        prefix: &str,
         seen: &mut BTreeSet<(String, String)>,
     ) {
-        match (spec, py) {
-            (Type::List(s), PyType::List(p)) => {
-                self.types(sdk, s, p, &format!("{at}[]"), field_note, seen)
-            }
-            (Type::Map(s), PyType::Dict(p)) => {
-                self.types(sdk, s, p, &format!("{at}{{}}"), field_note, seen)
-            }
-            (Type::Model(m), PyType::Model(c)) => {
-                if let (Some(model), Some(class)) = (self.api.models.get(m), sdk.models.get(c)) {
-                    if seen.insert((m.clone(), c.clone())) {
-                        self.fields(sdk, model, class, &format!("{at}."), seen);
-                    }
+        let (set, op) = (self.set, self.op);
+        let Some(source_fields) = set.models.get(class) else {
+            return;
+        };
+        for f in &model.fields {
+            let at = format!("{prefix}{}", f.name);
+            match source_fields.iter().find(|s| s.name == f.name) {
+                None => {
+                    let places = [f.drift.as_slice(), op.drift.as_slice()];
+                    let spec = f.ty.spec_name();
+                    self.push(Subject::Reply(at), Kind::Removed, spec, "-".into(), &places);
                 }
+                Some(s) => self.types(&f.ty, &s.ty, &at, &f.drift, seen),
             }
-            _ if scalar_compat(spec, py) => {}
-            _ => {
-                let note = explained_by(
-                    self.source,
-                    &Need::Says(python_words(py)),
-                    &[(field_note, None), (self.op.note.as_ref(), Some(leaf(at)))],
-                );
+        }
+        for s in source_fields {
+            if !model.fields.iter().any(|f| f.name == s.name) {
+                let subject = Subject::Reply(format!("{prefix}{}", s.name));
+                let says = s.ty.text.clone();
                 self.push(
-                    format!("reply {at}"),
-                    Kind::Type,
-                    spec.spec_name(),
-                    py.python(),
-                    note,
+                    subject,
+                    Kind::Added,
+                    "-".into(),
+                    says,
+                    &[op.drift.as_slice()],
                 );
             }
         }
     }
 
-    fn fields(
+    /// A reply field's spec type against the source's at `at`; models recurse.
+    fn types(
         &mut self,
-        sdk: &Sdk,
-        model: &Model,
-        class: &SdkModel,
-        prefix: &str,
+        spec: &Type,
+        src: &SourceType,
+        at: &str,
+        field_drift: &[Drift],
         seen: &mut BTreeSet<(String, String)>,
     ) {
-        for f in &model.fields {
-            let at = format!("{prefix}{}", f.name);
-            match class.fields.iter().find(|s| s.name == f.name) {
-                None => {
-                    let note = explained_by(
-                        self.source,
-                        &Need::Lacks,
-                        &[
-                            (f.note.as_ref(), None),
-                            (self.op.note.as_ref(), Some(&f.name)),
-                        ],
-                    );
-                    self.push(
-                        format!("reply {at}"),
-                        Kind::Removed,
-                        f.ty.spec_name(),
-                        "-".into(),
-                        note,
-                    );
-                }
-                Some(s) => self.types(sdk, &f.ty, &s.ty, &at, f.note.as_ref(), seen),
+        let (api, op) = (self.api, self.op);
+        match (spec, &src.shape) {
+            (Type::List(s), Shape::List(Some(p))) => {
+                self.types(s, p, &format!("{at}[]"), field_drift, seen)
             }
-        }
-        for s in &class.fields {
-            if !model.fields.iter().any(|f| f.name == s.name) {
-                let at = format!("{prefix}{}", s.name);
-                let note = explained_by(
-                    self.source,
-                    &Need::Named,
-                    &[(self.op.note.as_ref(), Some(&s.name))],
-                );
+            (Type::Map(s), Shape::Map(Some(p))) => {
+                self.types(s, p, &format!("{at}{{}}"), field_drift, seen)
+            }
+            (Type::Model(m), Shape::Object(Some(c))) => {
+                if let Some(model) = api.models.get(m) {
+                    if self.set.models.contains_key(c) && seen.insert((m.clone(), c.clone())) {
+                        self.fields(model, c, &format!("{at}."), seen);
+                    }
+                }
+            }
+            _ if scalar_ok(spec, src) => {}
+            _ => {
+                let places = [field_drift, op.drift.as_slice()];
+                let subject = Subject::Reply(at.to_string());
                 self.push(
-                    format!("reply {at}"),
-                    Kind::Added,
-                    "-".into(),
-                    s.ty.python(),
-                    note,
+                    subject,
+                    Kind::Type,
+                    spec.spec_name(),
+                    src.text.clone(),
+                    &places,
                 );
             }
         }
     }
 }
 
-fn leaf(at: &str) -> &str {
-    let at = at.trim_end_matches("[]").trim_end_matches("{}");
-    at.rsplit('.').next().unwrap_or(at)
+/// Compares the spec with one source: the one comparison for the SDK and the pages.
+pub fn compare(api: &Api, set: &SourceSet) -> Report {
+    let mut diffs = Vec::new();
+    let mut compared = 0;
+    let mut not_covered = 0;
+    let mut used = BTreeSet::new();
+    for op in &api.operations {
+        let mut cx = Ctx {
+            api,
+            set,
+            op,
+            source_at: None,
+            out: Vec::new(),
+        };
+        match find(set, op) {
+            Found::At(i) => {
+                used.insert(i);
+                compared += 1;
+                let s = &set.ops[i];
+                cx.source_at = Some(s.at.clone());
+                cx.operation(s);
+            }
+            Found::Missing => {
+                let spec = format!("{} {}", op.method.as_str(), op.path);
+                cx.push_op(Kind::Removed, spec, "-".into());
+            }
+            Found::PageMissing(url) => cx.out.push(Diff {
+                operation: op.id(),
+                file: Some(op.file.clone()),
+                source_at: None,
+                subject: "doc page".into(),
+                kind: Kind::Removed,
+                spec: url,
+                source: "-".into(),
+                why: None,
+            }),
+            Found::NotCovered => not_covered += 1,
+        }
+        diffs.extend(cx.out);
+    }
+    for (i, s) in set.ops.iter().enumerate() {
+        if !used.contains(&i) {
+            diffs.push(Diff {
+                operation: s.label(),
+                file: None,
+                source_at: Some(s.at.clone()),
+                subject: "operation".into(),
+                kind: Kind::Added,
+                spec: "-".into(),
+                source: format!("{} {}", s.method, s.path),
+                why: None,
+            });
+        }
+    }
+    Report {
+        source: set.source,
+        source_label: set.label.clone(),
+        spec_operations: api.operations.len(),
+        source_operations: set.ops.len(),
+        compared,
+        not_covered,
+        differences: diffs,
+    }
 }
 
 /// Path with placeholders reduced to their loose names, for comparison.
@@ -437,194 +485,11 @@ pub fn path_key(path: &str) -> String {
         out.push_str(&rest[..=open]);
         let after = &rest[open + 1..];
         let close = after.find('}').unwrap_or(after.len());
-        out.push_str(&loose(&after[..close]));
+        out.push_str(&pysdk::loose(&after[..close]));
         rest = &after[close..];
     }
     out.push_str(rest);
     out
-}
-
-/// Compares the spec with the SDK.
-pub fn compare_sdk(api: &Api, sdk: &Sdk) -> Report {
-    let mut diffs = Vec::new();
-    let mut compared = 0;
-    for op in &api.operations {
-        let Some(s) = sdk.operation(&op.action, &op.version) else {
-            let note = explained_by(Source::Sdk, &Need::Lacks, &[(op.note.as_ref(), None)]);
-            diffs.push(Diff {
-                operation: format!("{}@{}", op.action, op.version),
-                file: Some(op.file.clone()),
-                source_at: None,
-                subject: "operation".into(),
-                kind: Kind::Removed,
-                spec: format!("{} {}", op.method.as_str(), op.path),
-                source: "-".into(),
-                note,
-            });
-            continue;
-        };
-        compared += 1;
-        let mut cx = Ctx {
-            api,
-            source: Source::Sdk,
-            op,
-            source_at: Some(s.source.clone()),
-            out: Vec::new(),
-        };
-        let op_note = op.note.as_ref();
-        cx.compare_endpoint(&s.method, &s.path);
-        let mut matched = BTreeSet::new();
-        for p in &op.params {
-            let found = s.params.iter().position(|q| q.name == p.name).or_else(|| {
-                (p.location == Location::Path)
-                    .then(|| {
-                        s.params.iter().position(|q| {
-                            q.location == pysdk::Location::Path && loose(&q.name) == loose(&p.name)
-                        })
-                    })
-                    .flatten()
-            });
-            let subject = format!("param {}", p.name);
-            let notes = [(p.note.as_ref(), None), (op_note, Some(p.name.as_str()))];
-            let Some(i) = found else {
-                let note = explained_by(Source::Sdk, &Need::Lacks, &notes);
-                cx.push(subject, Kind::Removed, describe_param(p), "-".into(), note);
-                continue;
-            };
-            matched.insert(i);
-            let q = &s.params[i];
-            if p.location.as_str() != q.location.as_str() {
-                let note = explained_by(
-                    Source::Sdk,
-                    &Need::Says(vec![q.location.as_str().into()]),
-                    &notes,
-                );
-                cx.push(
-                    subject.clone(),
-                    Kind::Location,
-                    p.location.as_str().into(),
-                    q.location.as_str().into(),
-                    note,
-                );
-            }
-            let type_ok = match (&p.ty, &q.ty) {
-                (Type::List(a), PyType::List(b)) => scalar_compat(a, b),
-                (Type::Map(a), PyType::Dict(b)) => scalar_compat(a, b),
-                // A request object sent as given.
-                (Type::Json, PyType::Model(_) | PyType::List(_)) => true,
-                // Flattened into a JSON string in the query (the SDK's `*_shrink` fields).
-                (
-                    Type::JsonText,
-                    PyType::Model(_) | PyType::List(_) | PyType::Dict(_) | PyType::Any,
-                ) => q.location != pysdk::Location::Body,
-                (a, b) => scalar_compat(a, b),
-            };
-            if !type_ok {
-                let note = explained_by(Source::Sdk, &Need::Says(python_words(&q.ty)), &notes);
-                cx.push(
-                    subject.clone(),
-                    Kind::Type,
-                    p.ty.spec_name(),
-                    q.ty.python(),
-                    note,
-                );
-            }
-            if p.required != q.required {
-                let note =
-                    explained_by(Source::Sdk, &Need::Says(required_word(q.required)), &notes);
-                cx.push(
-                    subject,
-                    Kind::Required,
-                    yes_no(p.required),
-                    yes_no(q.required),
-                    note,
-                );
-            }
-        }
-        for (i, q) in s.params.iter().enumerate() {
-            if !matched.contains(&i) {
-                let note = explained_by(
-                    Source::Sdk,
-                    &Need::Named,
-                    &[(op_note, Some(q.name.as_str()))],
-                );
-                cx.push(
-                    format!("param {}", q.name),
-                    Kind::Added,
-                    "-".into(),
-                    format!(
-                        "{} {} {}",
-                        q.location.as_str(),
-                        q.ty.python(),
-                        yes_no(q.required)
-                    ),
-                    note,
-                );
-            }
-        }
-        // Reply body.
-        let body = s.response.as_ref().and_then(|r| sdk.models.get(r));
-        let model = op.response.as_ref().and_then(|r| api.models.get(r));
-        match (model, body) {
-            (Some(m), Some(b)) => {
-                let mut seen = BTreeSet::new();
-                cx.fields(sdk, m, b, "", &mut seen);
-            }
-            (Some(m), None) => {
-                let note = explained_by(Source::Sdk, &Need::Lacks, &[(op_note, None)]);
-                cx.push(
-                    "reply".into(),
-                    Kind::Removed,
-                    m.name.clone(),
-                    "no body".into(),
-                    note,
-                );
-            }
-            (None, Some(b)) if !b.fields.is_empty() => {
-                let note = explained_by(Source::Sdk, &Need::Named, &[(op_note, Some("reply"))]);
-                let names: Vec<&str> = b.fields.iter().map(|f| f.name.as_str()).collect();
-                cx.push(
-                    "reply".into(),
-                    Kind::Added,
-                    "no body".into(),
-                    names.join(", "),
-                    note,
-                );
-            }
-            _ => {}
-        }
-        diffs.extend(cx.out);
-    }
-    for s in &sdk.operations {
-        if !api
-            .operations
-            .iter()
-            .any(|o| o.action == s.action && o.version == s.version)
-        {
-            diffs.push(Diff {
-                operation: format!("{}@{}", s.action, s.version),
-                file: None,
-                source_at: Some(s.source.clone()),
-                subject: "operation".into(),
-                kind: Kind::Added,
-                spec: "-".into(),
-                source: format!("{} {}", s.method, s.path),
-                note: None,
-            });
-        }
-    }
-    Report {
-        source: Source::Sdk,
-        source_label: format!(
-            "alibabacloud-dingtalk {}",
-            sdk.version.as_deref().unwrap_or("(version unknown)")
-        ),
-        spec_operations: api.operations.len(),
-        source_operations: sdk.operations.len(),
-        compared,
-        not_covered: 0,
-        differences: diffs,
-    }
 }
 
 fn yes_no(b: bool) -> String {
@@ -638,220 +503,6 @@ fn describe_param(p: &yida_codegen::ir::Param) -> String {
         p.ty.spec_name(),
         yes_no(p.required)
     )
-}
-
-// ---------------------------------------------------------------------------------------------
-// Comparison with doc pages.
-
-/// Does a page's type word fit the spec type?
-fn page_type_compat(spec: &Type, page: &str) -> bool {
-    let p = page.to_lowercase();
-    let array = p.starts_with("array") || p.starts_with("list");
-    let object = p == "object" || p == "map" || p.starts_with("map") || p == "json";
-    match spec {
-        Type::String => p == "string",
-        Type::JsonText => p == "string" || object || array,
-        Type::I64 => matches!(p.as_str(), "long" | "integer" | "int" | "number"),
-        Type::F64 => matches!(p.as_str(), "double" | "float" | "number"),
-        Type::Bool => p == "boolean" || p == "bool",
-        Type::Json => object || array,
-        Type::List(_) => array,
-        Type::Map(_) | Type::Model(_) => object,
-    }
-}
-
-fn page_words(ty: &str) -> Vec<String> {
-    let p = ty.to_lowercase();
-    let mut w = vec![p.clone()];
-    if let Some(first) = p.split_whitespace().next() {
-        w.push(first.to_string());
-    }
-    w
-}
-
-/// Compares the spec with doc pages.
-pub fn compare_docs(spec: &Spec, pages: &[DocPage], label: &str) -> Report {
-    let api = &spec.api;
-    let mut diffs = Vec::new();
-    let mut compared = 0;
-    let mut not_covered = 0;
-    let mut used: BTreeSet<usize> = BTreeSet::new();
-    // Pages named by the spec's doc_url, found by their front matter's source_url.
-    for op in &api.operations {
-        let named = spec
-            .doc_pages
-            .get(&(op.action.clone(), op.version.clone()))
-            .cloned();
-        let idx = named
-            .as_deref()
-            .and_then(|u| {
-                pages
-                    .iter()
-                    .position(|p| p.source_url.as_deref() == Some(u))
-            })
-            .or_else(|| {
-                pages.iter().position(|p| {
-                    p.method == op.method.as_str() && path_key(&p.path) == path_key(&op.path)
-                })
-            });
-        let Some(idx) = idx else {
-            if let Some(d) = named {
-                // The spec names a page the folder lacks.
-                diffs.push(Diff {
-                    operation: format!("{}@{}", op.action, op.version),
-                    file: Some(op.file.clone()),
-                    source_at: None,
-                    subject: "doc page".into(),
-                    kind: Kind::Removed,
-                    spec: d,
-                    source: "-".into(),
-                    note: None,
-                });
-            } else {
-                not_covered += 1;
-            }
-            continue;
-        };
-        used.insert(idx);
-        compared += 1;
-        let page = &pages[idx];
-        let mut cx = Ctx {
-            api,
-            source: Source::Docs,
-            op,
-            source_at: Some(page.file.clone()),
-            out: Vec::new(),
-        };
-        let op_note = op.note.as_ref();
-        cx.compare_endpoint(&page.method, &page.path);
-        if op.permission != page.permission {
-            let need = match &page.permission {
-                Some(p) => Need::Says(vec![p.to_lowercase()]),
-                None => Need::Lacks,
-            };
-            let note = explained_by(Source::Docs, &need, &[(op_note, None)]);
-            cx.push(
-                "permission".into(),
-                Kind::Permission,
-                op.permission.clone().unwrap_or_else(|| "-".into()),
-                page.permission.clone().unwrap_or_else(|| "-".into()),
-                note,
-            );
-        }
-        let spec_kinds: Vec<&str> = op.app_kinds.iter().map(|k| k.as_str()).collect();
-        if !page.app_kinds.is_empty() && spec_kinds != page.app_kinds {
-            let note = explained_by(
-                Source::Docs,
-                &Need::Says(vec!["kind".into(), "app".into()]),
-                &[(op_note, None)],
-            );
-            cx.push(
-                "app_kinds".into(),
-                Kind::AppKinds,
-                spec_kinds.join(", "),
-                page.app_kinds.join(", "),
-                note,
-            );
-        }
-        let mut matched = BTreeSet::new();
-        for p in &op.params {
-            let subject = format!("param {}", p.name);
-            let notes = [(p.note.as_ref(), None), (op_note, Some(p.name.as_str()))];
-            let found = page
-                .params
-                .iter()
-                .position(|q| q.name == p.name)
-                .or_else(|| {
-                    page.params.iter().position(|q| {
-                        q.location == crate::pysdk::Location::Path
-                            && p.location == Location::Path
-                            && loose(&q.name) == loose(&p.name)
-                    })
-                });
-            let Some(i) = found else {
-                let note = explained_by(Source::Docs, &Need::Lacks, &notes);
-                cx.push(subject, Kind::Removed, describe_param(p), "-".into(), note);
-                continue;
-            };
-            matched.insert(i);
-            let q = &page.params[i];
-            if p.location.as_str() != q.location.as_str() {
-                let note = explained_by(
-                    Source::Docs,
-                    &Need::Says(vec![q.location.as_str().into()]),
-                    &notes,
-                );
-                cx.push(
-                    subject.clone(),
-                    Kind::Location,
-                    p.location.as_str().into(),
-                    q.location.as_str().into(),
-                    note,
-                );
-            }
-            if !page_type_compat(&p.ty, &q.ty) {
-                let note = explained_by(Source::Docs, &Need::Says(page_words(&q.ty)), &notes);
-                cx.push(
-                    subject.clone(),
-                    Kind::Type,
-                    p.ty.spec_name(),
-                    q.ty.clone(),
-                    note,
-                );
-            }
-            if p.required != q.required {
-                let note =
-                    explained_by(Source::Docs, &Need::Says(required_word(q.required)), &notes);
-                cx.push(
-                    subject,
-                    Kind::Required,
-                    yes_no(p.required),
-                    yes_no(q.required),
-                    note,
-                );
-            }
-        }
-        for (i, q) in page.params.iter().enumerate() {
-            if !matched.contains(&i) {
-                let note = explained_by(
-                    Source::Docs,
-                    &Need::Named,
-                    &[(op_note, Some(q.name.as_str()))],
-                );
-                cx.push(
-                    format!("param {}", q.name),
-                    Kind::Added,
-                    "-".into(),
-                    format!("{} {} {}", q.location.as_str(), q.ty, yes_no(q.required)),
-                    note,
-                );
-            }
-        }
-        diffs.extend(cx.out);
-    }
-    for (i, page) in pages.iter().enumerate() {
-        if !used.contains(&i) {
-            diffs.push(Diff {
-                operation: page.title.clone().unwrap_or_else(|| page.file.clone()),
-                file: None,
-                source_at: Some(page.file.clone()),
-                subject: "operation".into(),
-                kind: Kind::Added,
-                spec: "-".into(),
-                source: format!("{} {}", page.method, page.path),
-                note: None,
-            });
-        }
-    }
-    Report {
-        source: Source::Docs,
-        source_label: label.to_string(),
-        spec_operations: api.operations.len(),
-        source_operations: pages.len(),
-        compared,
-        not_covered,
-        differences: diffs,
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -869,7 +520,7 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// The readable table, grouped by operation.
 pub fn render_table(report: &Report) -> String {
-    let src = report.source.label();
+    let src = report.source.as_str();
     let mut out = format!(
         "drift: spec/ ({} operations) vs {} ({} operations)\n",
         report.spec_operations, report.source_label, report.source_operations
@@ -919,7 +570,7 @@ pub fn render_table(report: &Report) -> String {
         ));
         for d in diffs {
             let what = format!("{}: {}", d.subject, d.kind.as_str());
-            let status = if d.note.is_some() { "noted" } else { "DRIFT" };
+            let status = if d.why.is_some() { "noted" } else { "DRIFT" };
             let mut line = format!(
                 "  {:<7} {:<w_subject$} {:<w_spec$} {:<w_src$}",
                 status,
@@ -927,8 +578,8 @@ pub fn render_table(report: &Report) -> String {
                 truncate(&d.spec, 32),
                 truncate(&d.source, 32)
             );
-            if let Some(n) = &d.note {
-                line.push_str(&format!("  note: \"{}\"", truncate(n, 60)));
+            if let Some(n) = &d.why {
+                line.push_str(&format!("  why: \"{}\"", truncate(n, 60)));
             }
             out.push_str(line.trim_end());
             out.push('\n');
@@ -936,7 +587,7 @@ pub fn render_table(report: &Report) -> String {
     }
     let noted = report.differences.len() - report.unexplained();
     out.push_str(&format!(
-        "\n{} operations compared{}; {} difference(s): {} unexplained, {} explained by a note\n",
+        "\n{} operations compared{}; {} difference(s): {} unexplained, {} explained by a drift entry\n",
         report.compared,
         if report.not_covered > 0 {
             format!(" ({} spec operations have no page)", report.not_covered)
@@ -990,29 +641,15 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     Ok(a)
 }
 
-/// The validated spec plus what drift needs that the IR does not carry.
+/// The validated spec.
 pub struct Spec {
     pub api: Api,
-    /// `doc_url` by `(action, version)`.
-    pub doc_pages: BTreeMap<(String, String), String>,
 }
 
-/// Loads and validates the spec.
+/// Loads and validates the spec (`drift:` entries included).
 pub fn load_spec(dir: &Path) -> Result<Spec, String> {
     let api = yida_codegen::load_dir(dir).map_err(|e| e.to_string())?;
-    let doc_pages = read_doc_pages(&api);
-    Ok(Spec { api, doc_pages })
-}
-
-/// `doc_url` values by `(action, version)`.
-fn read_doc_pages(api: &Api) -> BTreeMap<(String, String), String> {
-    api.operations
-        .iter()
-        .filter_map(|o| {
-            let url = o.doc_url.clone()?;
-            Some(((o.action.clone(), o.version.clone()), url))
-        })
-        .collect()
+    Ok(Spec { api })
 }
 
 /// Runs `cargo xtask drift ...`: 0 when every difference is explained, 1 on drift, 2 on errors.
@@ -1034,11 +671,12 @@ fn run_inner(args: &[String]) -> Result<bool, String> {
     let mut reports = Vec::new();
     if let Some(sdk) = &a.sdk {
         let sdk = pysdk::load(sdk)?;
-        reports.push(compare_sdk(api, &sdk));
+        reports.push(compare(api, &source::from_sdk(&sdk)));
     }
     if let Some(docs) = &a.docs {
         let pages = docpages::load(docs)?;
-        reports.push(compare_docs(&spec, &pages, &docs.display().to_string()));
+        let label = docs.display().to_string();
+        reports.push(compare(api, &source::from_pages(&pages, &label)));
     }
     if a.json {
         let value = if reports.len() == 1 {
@@ -1059,39 +697,417 @@ fn run_inner(args: &[String]) -> Result<bool, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::{SourceField, SourceParam};
+
+    /// Where a test puts its entry.
+    #[derive(Clone, Copy)]
+    enum At {
+        Operation,
+        /// On the parameter `q`.
+        Param,
+        /// On the reply field `name`.
+        Field,
+    }
+
+    const FILE: &str = "forms/a.yaml";
+
+    /// GetThing with `entry` (flow mappings) in the `drift:` list at `at`.
+    fn spec_text(at: At, entry: &str) -> String {
+        let list = |here: bool| {
+            if here {
+                format!("[{entry}]")
+            } else {
+                "[]".into()
+            }
+        };
+        format!(
+            r#"operations:
+  - action: GetThing
+    version: "1.0"
+    method: GET
+    path: /v1.0/yida/things/{{id}}
+    area: forms
+    doc: Read a thing.
+    permission: Yida.Form.Read
+    app_kinds: [internal]
+    risk: read
+    note: "Differs from its sources on purpose."
+    drift: {}
+    params:
+      - {{ name: id, in: path, type: string, required: true, doc: "Id." }}
+      - {{ name: q, in: query, type: string, required: false, doc: "Q.", note: "Q differs.", drift: {} }}
+      - {{ name: gone, in: query, type: string, required: false, doc: "Gone." }}
+    response: Thing
+models:
+  Thing:
+    doc: A thing.
+    fields:
+      - {{ name: name, type: string, doc: "Name.", note: "Name differs.", drift: {} }}
+      - {{ name: size, type: i64, doc: "Size." }}
+"#,
+            list(matches!(at, At::Operation)),
+            list(matches!(at, At::Param)),
+            list(matches!(at, At::Field)),
+        )
+    }
+
+    fn load(text: &str) -> Result<Api, String> {
+        yida_codegen::load_texts(&[(FILE.to_string(), text.to_string())]).map_err(|e| e.to_string())
+    }
+
+    fn ty(shape: Shape, text: &str) -> SourceType {
+        SourceType {
+            shape,
+            text: text.into(),
+        }
+    }
+
+    fn param(name: &str, location: Location, t: SourceType, required: bool) -> SourceParam {
+        SourceParam {
+            name: name.into(),
+            location,
+            ty: t,
+            required,
+        }
+    }
+
+    /// A source that differs from GetThing once on every fact.
+    fn source() -> SourceSet {
+        let op = SourceOp {
+            key: OpKey::Action {
+                action: "GetThing".into(),
+                version: "1.0".into(),
+            },
+            at: "things.py:1".into(),
+            method: "POST".into(),
+            path: "/v1.0/yida/thing/{id}".into(),
+            params: vec![
+                param("id", Location::Path, ty(Shape::Str, "str"), true),
+                param("q", Location::Body, ty(Shape::Int, "int"), true),
+                param("x", Location::Body, ty(Shape::Str, "str"), false),
+            ],
+            reply: Reply::Model("Body".into()),
+            permission: Some(Some("Yida.Form.Write".into())),
+            app_kinds: vec!["internal".into(), "third_party_enterprise".into()],
+        };
+        let body = vec![
+            SourceField {
+                name: "name".into(),
+                ty: ty(Shape::Int, "int"),
+            },
+            SourceField {
+                name: "colour".into(),
+                ty: ty(Shape::Str, "str"),
+            },
+        ];
+        SourceSet {
+            source: Source::Sdk,
+            label: "test source".into(),
+            complete: true,
+            ops: vec![op],
+            models: BTreeMap::from([("Body".to_string(), body)]),
+        }
+    }
+
+    /// The differences (`subject: kind`) the entry explains.
+    fn explained(at: At, entry: &str) -> Vec<String> {
+        let api = load(&spec_text(at, entry)).unwrap();
+        let report = compare(&api, &source());
+        report
+            .differences
+            .iter()
+            .filter(|d| d.why.is_some())
+            .map(|d| format!("{}: {}", d.subject, d.kind.as_str()))
+            .collect()
+    }
+
+    /// `entry` (`SRC` standing for the source, `SAYS` for what it says) explains exactly the
+    /// difference `want` when it names the SDK and says `says`; not once the SDK says
+    /// something else (`stale`), and not when it names the pages.
+    fn check(at: At, entry: &str, says: &str, stale: Option<&str>, want: &str) {
+        let e = |src: &str, s: &str| entry.replace("SRC", src).replace("SAYS", s);
+        assert_eq!(explained(at, &e("sdk", says)), [want], "{}", e("sdk", says));
+        if let Some(stale) = stale {
+            let got = explained(at, &e("sdk", stale));
+            assert!(got.is_empty(), "stale {}: {got:?}", e("sdk", stale));
+        }
+        let got = explained(at, &e("docs", says));
+        assert!(got.is_empty(), "wrong source {}: {got:?}", e("docs", says));
+    }
 
     #[test]
-    fn note_rules() {
-        let n = "docs: optional; official SDK: required (a path parameter cannot be left out)";
-        let req = Need::Says(required_word(true));
-        let opt = Need::Says(required_word(false));
-        assert!(explains(n, Source::Sdk, &req, None));
-        assert!(!explains(n, Source::Sdk, &opt, None));
-        assert!(explains(n, Source::Docs, &opt, None));
-        let absent = "not on the doc page; present in the official SDK";
-        assert!(explains(absent, Source::Docs, &Need::Lacks, None));
-        assert!(!explains(absent, Source::Sdk, &Need::Lacks, None));
-        let op = "Unlike v1.0 there is no `logicOperator` (neither the page nor the official SDK has it).";
-        assert!(explains(
-            op,
-            Source::Sdk,
-            &Need::Lacks,
-            Some("logicOperator")
-        ));
-        assert!(!explains(op, Source::Sdk, &Need::Lacks, Some("logic")));
-        let t = "docs: Long; official SDK: string (followed the docs)";
-        assert!(explains(
-            t,
-            Source::Sdk,
-            &Need::Says(python_words(&PyType::Str)),
-            None
-        ));
-        assert!(!explains(
-            t,
-            Source::Sdk,
-            &Need::Says(python_words(&PyType::Int)),
-            None
-        ));
+    fn the_source_differs_on_every_fact_and_nothing_explains_it_bare() {
+        let api = load(&spec_text(At::Operation, "")).unwrap();
+        let report = compare(&api, &source());
+        let got: Vec<(&str, &str, &str)> = report
+            .differences
+            .iter()
+            .map(|d| (d.subject.as_str(), d.kind.as_str(), d.source.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("method", "method", "POST"),
+                ("path", "path", "/v1.0/yida/thing/{id}"),
+                ("permission", "permission", "Yida.Form.Write"),
+                ("app_kinds", "app_kinds", "internal, third_party_enterprise"),
+                ("param q", "location", "body"),
+                ("param q", "type", "int"),
+                ("param q", "required", "required"),
+                ("param gone", "removed", "-"),
+                ("param x", "added", "body str optional"),
+                ("reply name", "type", "int"),
+                ("reply size", "removed", "-"),
+                ("reply colour", "added", "str"),
+            ]
+        );
+        assert_eq!(report.unexplained(), 12);
+    }
+
+    #[test]
+    fn required() {
+        let entry = "{ source: SRC, fact: required, says: SAYS }";
+        check(
+            At::Param,
+            entry,
+            "required",
+            Some("optional"),
+            "param q: required",
+        );
+        let entry = "{ source: SRC, fact: required, subject: param q, says: SAYS }";
+        check(
+            At::Operation,
+            entry,
+            "required",
+            Some("optional"),
+            "param q: required",
+        );
+    }
+
+    #[test]
+    fn type_of_a_parameter_and_of_a_reply_field() {
+        let entry = "{ source: SRC, fact: type, says: SAYS }";
+        check(At::Param, entry, "int", Some("str"), "param q: type");
+        check(At::Field, entry, "int", Some("float"), "reply name: type");
+        let entry = "{ source: SRC, fact: type, subject: reply name, says: SAYS }";
+        check(At::Operation, entry, "int", Some("str"), "reply name: type");
+    }
+
+    #[test]
+    fn method() {
+        let entry = "{ source: SRC, fact: method, says: SAYS }";
+        check(At::Operation, entry, "POST", Some("PUT"), "method: method");
+    }
+
+    #[test]
+    fn path() {
+        let entry = "{ source: SRC, fact: path, says: \"SAYS\" }";
+        let stale = Some("/v1.0/yida/thingies/{id}");
+        check(
+            At::Operation,
+            entry,
+            "/v1.0/yida/thing/{id}",
+            stale,
+            "path: path",
+        );
+    }
+
+    #[test]
+    fn location() {
+        let entry = "{ source: SRC, fact: location, says: SAYS }";
+        check(At::Param, entry, "body", Some("query"), "param q: location");
+    }
+
+    #[test]
+    fn added() {
+        let entry = "{ source: SRC, fact: added, subject: param x, says: SAYS }";
+        let says = "\"body str optional\"";
+        let stale = Some("\"body str required\"");
+        check(At::Operation, entry, says, stale, "param x: added");
+        // `says` may be left out for `added`.
+        let entry = "{ source: SRC, fact: added, subject: param x }";
+        check(At::Operation, entry, "", None, "param x: added");
+        // A reply field only the source has.
+        let entry = "{ source: SRC, fact: added, subject: reply colour, says: SAYS }";
+        check(
+            At::Operation,
+            entry,
+            "str",
+            Some("int"),
+            "reply colour: added",
+        );
+    }
+
+    #[test]
+    fn removed() {
+        let entry = "{ source: SRC, fact: removed, subject: param gone }";
+        check(At::Operation, entry, "", None, "param gone: removed");
+        let entry = "{ source: SRC, fact: removed, subject: reply size }";
+        check(At::Operation, entry, "", None, "reply size: removed");
+        // The source lacks it: there is nothing it could say.
+        let entry = "{ source: sdk, fact: removed, subject: param gone, says: x }";
+        let err = load(&spec_text(At::Operation, entry)).unwrap_err();
+        assert!(err.contains("a `removed` entry has no `says:`"), "{err}");
+    }
+
+    #[test]
+    fn permission() {
+        let entry = "{ source: SRC, fact: permission, says: SAYS }";
+        let want = "permission: permission";
+        check(At::Operation, entry, "Yida.Form.Write", Some("none"), want);
+    }
+
+    #[test]
+    fn app_kinds() {
+        let entry = "{ source: SRC, fact: app_kinds, says: \"SAYS\" }";
+        let says = "internal, third_party_enterprise";
+        check(
+            At::Operation,
+            entry,
+            says,
+            Some("internal"),
+            "app_kinds: app_kinds",
+        );
+    }
+
+    #[test]
+    fn a_source_naming_no_permission_is_said_as_none() {
+        let entry = "{ source: sdk, fact: permission, says: none }";
+        let api = load(&spec_text(At::Operation, entry)).unwrap();
+        let mut src = source();
+        src.ops[0].permission = Some(None);
+        let report = compare(&api, &src);
+        let d = report
+            .differences
+            .iter()
+            .find(|d| d.kind == Kind::Permission)
+            .map(|d| (d.source.as_str(), d.why.as_deref()));
+        let why = "Differs from its sources on purpose.";
+        assert_eq!(d, Some(("-", Some(why))));
+    }
+
+    #[test]
+    fn why_defaults_to_the_note_beside_the_entry() {
+        let whys = |entry: &str| {
+            let api = load(&spec_text(At::Param, entry)).unwrap();
+            let report = compare(&api, &source());
+            let why: Vec<String> = report
+                .differences
+                .iter()
+                .filter_map(|d| d.why.clone())
+                .collect();
+            why
+        };
+        assert_eq!(
+            whys("{ source: sdk, fact: location, says: body }"),
+            ["Q differs."]
+        );
+        assert_eq!(
+            whys("{ source: sdk, fact: location, says: body, why: \"The body works.\" }"),
+            ["The body works."]
+        );
+    }
+
+    /// The number of the first line of `text` holding `needle`.
+    fn line_of(text: &str, needle: &str) -> usize {
+        text.lines().position(|l| l.contains(needle)).unwrap() + 1
+    }
+
+    #[test]
+    fn an_unknown_fact_or_source_is_a_load_error_naming_the_place() {
+        let text = spec_text(At::Param, "{ source: sdk, fact: requird, says: required }");
+        let err = load(&text).unwrap_err();
+        let line = line_of(&text, "name: q,");
+        let want = format!(
+            "spec/{FILE}:{line}: GetThing@1.0: parameter `q`: drift: unknown fact `requird` (required, type,"
+        );
+        assert!(err.contains(&want), "{err}");
+
+        let text = spec_text(At::Operation, "{ source: SDK, fact: method, says: POST }");
+        let err = load(&text).unwrap_err();
+        let line = line_of(&text, "drift: [{ source: SDK");
+        let want =
+            format!("spec/{FILE}:{line}: GetThing@1.0: drift: unknown source `SDK` (sdk or docs)");
+        assert!(err.contains(&want), "{err}");
+
+        let text = spec_text(
+            At::Field,
+            "{ source: docs, fact: required, says: required }",
+        );
+        let err = load(&text).unwrap_err();
+        let line = line_of(&text, "name: name,");
+        let want = format!(
+            "spec/{FILE}:{line}: model `Thing`, field `name`: drift: fact `required` does not apply to a field (type or removed)"
+        );
+        assert!(err.contains(&want), "{err}");
+    }
+
+    #[test]
+    fn entries_that_cannot_match_anything_are_load_errors() {
+        for (entry, message) in [
+            (
+                "{ source: sdk, fact: required, says: required }",
+                "fact `required` on an operation needs `subject: param <name>`",
+            ),
+            (
+                "{ source: sdk, fact: required, subject: param nope, says: required }",
+                "the operation has no parameter `nope`",
+            ),
+            (
+                "{ source: sdk, fact: added, subject: param q }",
+                "`param q` is in the spec; `added` is for a parameter only the source has",
+            ),
+            (
+                "{ source: sdk, fact: type, subject: reply name.deeper, says: int }",
+                "`deeper` is not inside a model",
+            ),
+            (
+                "{ source: sdk, fact: type, subject: reply nope, says: int }",
+                "model `Thing` has no field `nope`",
+            ),
+            (
+                "{ source: sdk, fact: added, subject: reply name }",
+                "model `Thing` has the field `name`; `added` is for a field only the source has",
+            ),
+            (
+                "{ source: sdk, fact: method }",
+                "fact `method` needs `says:`",
+            ),
+            (
+                "{ source: sdk, fact: method, says: get }",
+                "`says: get` for `method` must be one of GET",
+            ),
+            (
+                "{ source: sdk, fact: required, subject: param q, says: yes }",
+                "`says: yes` for `required` must be one of required, optional",
+            ),
+            (
+                "{ source: sdk, fact: path, subject: param q, says: /x }",
+                "fact `path` does not apply to a parameter",
+            ),
+            (
+                "{ source: sdk, fact: method, says: POST, colour: red }",
+                "unknown field `colour`",
+            ),
+        ] {
+            let err = load(&spec_text(At::Operation, entry)).unwrap_err();
+            assert!(err.contains(message), "{entry}: {err}");
+        }
+        // Without a `note:` beside it, an entry says why itself.
+        let text = spec_text(At::Operation, "{ source: sdk, fact: method, says: POST }")
+            .replace("    note: \"Differs from its sources on purpose.\"\n", "");
+        let err = load(&text).unwrap_err();
+        assert!(
+            err.contains("say why: give `why:` or write a `note:`"),
+            "{err}"
+        );
+        let two =
+            "{ source: sdk, fact: method, says: POST }, { source: sdk, fact: method, says: PUT }";
+        let err = load(&spec_text(At::Operation, two)).unwrap_err();
+        assert!(
+            err.contains("two entries for sdk method of operation"),
+            "{err}"
+        );
     }
 
     #[test]

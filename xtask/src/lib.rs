@@ -6,6 +6,7 @@ pub mod docpages;
 pub mod drift;
 pub mod import;
 pub mod pysdk;
+pub mod source;
 
 use std::path::{Path, PathBuf};
 

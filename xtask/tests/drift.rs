@@ -1,13 +1,13 @@
 //! `cargo xtask drift` and `cargo xtask import` on the hand-written fixtures of
 //! `tests/fixtures/` (a made-up widgets API in the SDK's and the pages' shapes): the clean
-//! state, each kind of drift on doctored copies, notes honoured, and an import that validates
+//! state, each kind of drift on doctored copies, `drift:` entries honoured, and an import that validates
 //! once its docs are written.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use xtask::drift::{self, Kind};
-use xtask::{docpages, import, pysdk};
+use xtask::{docpages, import, pysdk, source};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -129,7 +129,7 @@ fn clean_fixture_exits_zero_and_reports_the_noted_difference() {
     assert!(!out.contains("DRIFT"), "{out}");
     assert!(
         out.contains(
-            "2 operations compared; 1 difference(s): 0 unexplained, 1 explained by a note"
+            "2 operations compared; 1 difference(s): 0 unexplained, 1 explained by a drift entry"
         ),
         "{out}"
     );
@@ -154,7 +154,7 @@ fn doctored_sdk_reports_each_change_and_exits_one() {
         "query['systemToken']",
         "query['systemKey']",
     );
-    // A required flag flipped (the spec's note says the SDK requires it).
+    // A required flag flipped (the spec's drift entry says the SDK requires it).
     edit(
         &m.join("models.py"),
         "        # This parameter is required.\n        self.language = language",
@@ -181,7 +181,7 @@ fn doctored_sdk_reports_each_change_and_exits_one() {
     ]);
     assert_eq!(code, 1, "{out}{err}");
     let api = drift::load_spec(&fixtures().join("spec")).unwrap();
-    let report = drift::compare_sdk(&api.api, &pysdk::load(&sdk).unwrap());
+    let report = drift::compare(&api.api, &source::from_sdk(&pysdk::load(&sdk).unwrap()));
     let got: Vec<(String, String, Kind, bool)> = report
         .differences
         .iter()
@@ -190,7 +190,7 @@ fn doctored_sdk_reports_each_change_and_exits_one() {
                 d.operation.clone(),
                 d.subject.clone(),
                 d.kind,
-                d.note.is_some(),
+                d.why.is_some(),
             )
         })
         .collect();
@@ -205,7 +205,7 @@ fn doctored_sdk_reports_each_change_and_exits_one() {
     want("SaveWidget@1.0", "operation", Kind::Removed);
     want("GetWidget@1.0", "param systemToken", Kind::Removed);
     want("GetWidget@1.0", "param systemKey", Kind::Added);
-    // The note says "official SDK: required"; now the SDK says optional and the spec agrees,
+    // The entry says the SDK requires it; now the SDK says optional and the spec agrees,
     // so the difference is gone rather than hidden.
     assert!(!got.iter().any(|g| g.1 == "param language"), "{got:#?}");
     want("GetWidget@1.0", "reply parts[].size.height", Kind::Type);
@@ -216,9 +216,9 @@ fn doctored_sdk_reports_each_change_and_exits_one() {
 }
 
 #[test]
-fn a_required_flag_flipped_against_the_note_is_drift() {
-    // The SDK stops requiring `systemToken` (no note) and `language`, while the spec requires
-    // `language` and its note still says "official SDK: required".
+fn a_required_flag_flipped_against_the_entry_is_drift() {
+    // The SDK stops requiring `systemToken` (no entry) and `language`, while the spec requires
+    // `language` and its entry still says the SDK requires it.
     let sdk = copy("sdk");
     let models = sdk_module(&sdk).join("models.py");
     for attr in ["system_token", "language"] {
@@ -235,14 +235,14 @@ fn a_required_flag_flipped_against_the_note_is_drift() {
         "name: language, in: query, type: string, required: true",
     );
     let api = drift::load_spec(&spec).unwrap();
-    let report = drift::compare_sdk(&api.api, &pysdk::load(&sdk).unwrap());
+    let report = drift::compare(&api.api, &source::from_sdk(&pysdk::load(&sdk).unwrap()));
     let flags: Vec<(&str, bool)> = report
         .differences
         .iter()
         .filter(|d| d.kind == Kind::Required)
-        .map(|d| (d.subject.as_str(), d.note.is_some()))
+        .map(|d| (d.subject.as_str(), d.why.is_some()))
         .collect();
-    // Neither is explained: the note claims what the SDK no longer says.
+    // Neither is explained: the entry's `says` is what the SDK no longer says.
     assert_eq!(
         flags,
         [("param language", false), ("param systemToken", false)],
@@ -253,11 +253,11 @@ fn a_required_flag_flipped_against_the_note_is_drift() {
 }
 
 #[test]
-fn removing_the_note_turns_the_difference_into_drift() {
+fn removing_the_drift_entry_turns_the_difference_into_drift() {
     let spec = copy("spec");
     edit(
         &spec.join("widgets/GetWidget.yaml"),
-        ", note: \"docs: optional; official SDK: required\"",
+        ", drift: [{ source: sdk, fact: required, says: required }]",
         "",
     );
     let (code, out, _) = xtask(&[
@@ -292,7 +292,7 @@ fn json_output_is_machine_readable() {
     assert_eq!(d["kind"], "required");
     assert_eq!(d["spec"], "optional");
     assert_eq!(d["source"], "required");
-    assert_eq!(d["note"], "docs: optional; official SDK: required");
+    assert_eq!(d["why"], "docs: optional; official SDK: required");
 }
 
 #[test]
@@ -391,7 +391,7 @@ fn doctored_pages_report_each_change() {
             diffs.iter().any(|d| d["operation"] == op
                 && d["subject"] == subject
                 && d["kind"] == kind
-                && d["note"].is_null()),
+                && d["why"].is_null()),
             "missing {op} {subject} {kind} in {out}"
         );
     };
@@ -476,7 +476,7 @@ fn import_brings_back_a_removed_operation_with_only_docs_to_write() {
         "only the docs are missing:\n{err}"
     );
     // ...and accepts it once they are; the spec then matches the SDK again, apart from the
-    // difference the removed file's note used to explain.
+    // difference the removed file's drift entry used to explain.
     std::fs::write(
         spec.join("widgets/GetWidget.yaml"),
         import::fill_markers(&written, "Written by a person."),
@@ -719,11 +719,11 @@ fn method_path_and_location_changes_are_drift() {
         "body['dryRun'] = request.dry_run",
     );
     let api = drift::load_spec(&fixtures().join("spec")).unwrap();
-    let report = drift::compare_sdk(&api.api, &pysdk::load(&sdk).unwrap());
+    let report = drift::compare(&api.api, &source::from_sdk(&pysdk::load(&sdk).unwrap()));
     let got: Vec<(&str, &str, Kind, &str, &str)> = report
         .differences
         .iter()
-        .filter(|d| d.note.is_none())
+        .filter(|d| d.why.is_none())
         .map(|d| {
             (
                 d.operation.as_str(),

@@ -197,6 +197,8 @@ pub struct Operation {
     pub legacy: Option<OpRef>,
     pub pagination: Option<Pagination>,
     pub note: Option<String>,
+    /// Where the spec deliberately differs from the SDK or the pages (operation-level entries).
+    pub drift: Vec<Drift>,
     pub params: Vec<Param>,
     /// Reply model; `None` for an empty reply.
     pub response: Option<String>,
@@ -253,6 +255,8 @@ pub struct Param {
     pub doc: String,
     pub secret: bool,
     pub note: Option<String>,
+    /// Where the spec deliberately differs from a source about this parameter.
+    pub drift: Vec<Drift>,
     /// Filled from the client's app context when the request leaves it unset.
     pub context: bool,
     /// A paging parameter of a paginated operation (set by the paginator when unset).
@@ -301,5 +305,136 @@ pub struct Field {
     /// Redacted in `Debug` output.
     pub secret: bool,
     pub note: Option<String>,
+    /// Where the spec deliberately differs from a source about this field.
+    pub drift: Vec<Drift>,
     pub rust: String,
+}
+
+/// A source the spec is compared with by `cargo xtask drift`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DriftSource {
+    /// The official Python SDK (`alibabacloud-dingtalk`).
+    Sdk,
+    /// DingTalk's doc pages.
+    Docs,
+}
+
+impl DriftSource {
+    /// Every source, in spec spelling order.
+    pub const ALL: [DriftSource; 2] = [DriftSource::Sdk, DriftSource::Docs];
+
+    /// Spec spelling (`sdk`, `docs`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriftSource::Sdk => "sdk",
+            DriftSource::Docs => "docs",
+        }
+    }
+
+    /// The source spelled `s` in the spec.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// The fact on which the spec and a source differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DriftFact {
+    /// The source has it, the spec does not.
+    Added,
+    /// The spec has it, the source does not.
+    Removed,
+    /// The HTTP method.
+    Method,
+    /// The path template.
+    Path,
+    /// Where a parameter travels.
+    Location,
+    /// A parameter's or reply field's type.
+    Type,
+    /// A parameter's required flag.
+    Required,
+    /// The permission scope.
+    Permission,
+    /// The application kinds that may call.
+    AppKinds,
+}
+
+impl DriftFact {
+    /// Every fact, in the order the spec README lists them.
+    pub const ALL: [DriftFact; 9] = [
+        DriftFact::Required,
+        DriftFact::Type,
+        DriftFact::Method,
+        DriftFact::Path,
+        DriftFact::Location,
+        DriftFact::Added,
+        DriftFact::Removed,
+        DriftFact::Permission,
+        DriftFact::AppKinds,
+    ];
+
+    /// Spec spelling (`required`, `app_kinds`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriftFact::Added => "added",
+            DriftFact::Removed => "removed",
+            DriftFact::Method => "method",
+            DriftFact::Path => "path",
+            DriftFact::Location => "location",
+            DriftFact::Type => "type",
+            DriftFact::Required => "required",
+            DriftFact::Permission => "permission",
+            DriftFact::AppKinds => "app_kinds",
+        }
+    }
+
+    /// The fact spelled `s` in the spec.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// What a drift entry is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DriftSubject {
+    /// The operation itself: its method, path, permission or app kinds, or (for `added` and
+    /// `removed`) the whole operation.
+    Operation,
+    /// A request parameter, by wire name (`param appType`).
+    Param(String),
+    /// The reply body (`reply`, the empty path) or a reply field by its path from the body
+    /// (`reply result[].formUuid`: `[]` steps into a list, `{}` into a map, `.` into a model).
+    Reply(String),
+    /// The model field the entry is written on, in every reply that holds it.
+    Field(String),
+}
+
+impl std::fmt::Display for DriftSubject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DriftSubject::Operation => f.write_str("operation"),
+            DriftSubject::Param(p) => write!(f, "param {p}"),
+            DriftSubject::Reply(p) if p.is_empty() => f.write_str("reply"),
+            DriftSubject::Reply(p) => write!(f, "reply {p}"),
+            DriftSubject::Field(n) => write!(f, "field {n}"),
+        }
+    }
+}
+
+/// One `drift:` entry of the spec: the spec deliberately differs from a source on one fact.
+/// Read by `cargo xtask drift` only; nothing of it reaches generated code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drift {
+    pub source: DriftSource,
+    pub fact: DriftFact,
+    /// Filled by the loader for entries on a parameter or a field.
+    pub subject: DriftSubject,
+    /// What the source says (as `cargo xtask drift` shows it; `none` when it names nothing);
+    /// the entry explains nothing once the source says something else.
+    pub says: Option<String>,
+    /// The human reason: the entry's `why`, else the `note` it sits beside.
+    pub why: String,
+    /// Line of the entry in its file.
+    pub line: usize,
 }

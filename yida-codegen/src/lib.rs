@@ -15,6 +15,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod drift;
 #[allow(missing_docs)]
 pub mod ir;
 mod load;

@@ -7,9 +7,10 @@
 //! legacy links, pagination replies, which areas reach each model, recursive models, shared
 //! enums). Every problem is collected, with file and line, before anything is reported.
 
+use crate::drift::Place;
 use crate::ir::*;
 use crate::names::{is_wire_name, op_names, pascal, rust_field_name, snake_ident_ok, type_name_ok};
-use crate::spec::{ModelDef, OperationDef, ParamDef, Spanned, SpecFile};
+use crate::spec::{DriftDef, ModelDef, OperationDef, ParamDef, Spanned, SpecFile};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
@@ -419,6 +420,7 @@ impl<'a> Lowering<'a> {
             }
         }
         let rust = self.rust_names(at, &def.action.value, &def.version, &id);
+        let drift = self.operation_drift(at, def);
         if self.errors.len() > start {
             return;
         }
@@ -453,6 +455,7 @@ impl<'a> Lowering<'a> {
             legacy: None,
             pagination,
             note: def.note.clone(),
+            drift,
             params,
             response: def.response.clone(),
             file: file.to_string(),
@@ -673,6 +676,13 @@ impl<'a> Lowering<'a> {
         if let Some(problem) = p.note.as_deref().and_then(check_text) {
             self.err(at, format!("parameter `{name}`: note {problem}"));
         }
+        let drift = self.drift(
+            at,
+            &format!("parameter `{name}`: "),
+            &p.drift,
+            &Place::Param(name),
+            p.note.as_deref(),
+        );
         let context = CONTEXT_PARAMS.contains(&name.as_str()) && ty == Type::String;
         if let Some(values) = &p.values {
             self.check_values(at, name, &ty, p.secret, values);
@@ -692,6 +702,7 @@ impl<'a> Lowering<'a> {
             doc: p.doc.trim().to_string(),
             secret: p.secret,
             note: p.note.clone(),
+            drift,
             context,
             paging: pagination.is_some()
                 && matches!(name.as_str(), "pageNumber" | "currentPage" | "pageSize"),
@@ -769,6 +780,84 @@ impl<'a> Lowering<'a> {
             }
         }
         parts
+    }
+
+    /// Checks and lowers `drift:` entries written at `place`, reporting each problem at the
+    /// entry's line with `prefix` (naming the parameter or field).
+    fn drift(
+        &mut self,
+        at: At<'_>,
+        prefix: &str,
+        defs: &[DriftDef],
+        place: &Place<'_>,
+        note: Option<&str>,
+    ) -> Vec<Drift> {
+        let (entries, problems) = crate::drift::lower(defs, place, note);
+        for (line, msg) in problems {
+            self.err(At { line, ..at }, format!("{prefix}{msg}"));
+        }
+        entries
+    }
+
+    /// An operation's own `drift:` entries; a reply path they name must exist.
+    fn operation_drift(&mut self, at: At<'_>, def: &OperationDef) -> Vec<Drift> {
+        let params: Vec<&str> = def.params.iter().map(|p| p.name.value.as_str()).collect();
+        let place = Place::Operation {
+            params: &params,
+            has_reply: def.response.is_some(),
+        };
+        let entries = self.drift(at, "", &def.drift, &place, def.note.as_deref());
+        for e in &entries {
+            if let DriftSubject::Reply(path) = &e.subject {
+                let added = e.fact == DriftFact::Added;
+                let response = def.response.as_deref();
+                if let Some(problem) = self.reply_path_problem(response, path, added) {
+                    self.err(At { line: e.line, ..at }, format!("drift: {problem}"));
+                }
+            }
+        }
+        entries
+    }
+
+    /// Why `path` (`result[].formUuid`) names no field of the reply model `response`, if it
+    /// does not; for `added` (a field only the source has) the last step must name no field.
+    fn reply_path_problem(
+        &self,
+        response: Option<&str>,
+        path: &str,
+        added: bool,
+    ) -> Option<String> {
+        let mut model = response.map(str::to_string);
+        let steps: Vec<&str> = path.split('.').filter(|s| !s.is_empty()).collect();
+        for (i, seg) in steps.iter().enumerate() {
+            let name = seg.trim_end_matches(['[', ']', '{', '}']);
+            let Some(decl) = model.as_ref().and_then(|m| self.model_decls.get(m)) else {
+                return Some(format!(
+                    "subject `reply {path}`: `{name}` is not inside a model"
+                ));
+            };
+            let found = decl.def.fields.iter().find(|f| f.name.value == name);
+            let m = model.clone().unwrap_or_default();
+            let last = i + 1 == steps.len();
+            let f = match found {
+                Some(_) if added && last => {
+                    return Some(format!(
+                        "subject `reply {path}`: model `{m}` has the field `{name}`; `added` is for a field only the source has"
+                    ))
+                }
+                None if added && last => return None,
+                Some(f) => f,
+                None => {
+                    return Some(format!(
+                        "subject `reply {path}`: model `{m}` has no field `{name}`"
+                    ))
+                }
+            };
+            model = parse_type(&f.ty, &self.model_decls)
+                .ok()
+                .and_then(|t| t.model().map(str::to_string));
+        }
+        None
     }
 
     fn check_paging_params(&mut self, at: At<'_>, style: Option<Pagination>, params: &[Param]) {
@@ -862,6 +951,13 @@ impl<'a> Lowering<'a> {
                         continue;
                     }
                 };
+                let drift = self.drift(
+                    at,
+                    &format!("{ctx}: "),
+                    &f.drift,
+                    &Place::Field(fname),
+                    f.note.as_deref(),
+                );
                 if let Some(other) = seen.insert(rust.clone(), fname.clone()) {
                     let msg = format!(
                         "model `{name}`: fields `{other}` and `{fname}` both become `{rust}`"
@@ -874,6 +970,7 @@ impl<'a> Lowering<'a> {
                     doc: f.doc.trim().to_string(),
                     secret: f.secret,
                     note: f.note.clone(),
+                    drift,
                     rust,
                 });
             }

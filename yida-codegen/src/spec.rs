@@ -43,6 +43,8 @@ pub struct OperationDef {
     pub legacy: Option<String>,
     pub pagination: Option<String>,
     pub note: Option<String>,
+    #[serde(default)]
+    pub drift: Vec<DriftDef>,
     pub params: Vec<ParamDef>,
     pub response: Option<String>,
 }
@@ -63,6 +65,8 @@ pub struct ParamDef {
     /// The documented values of a fixed-value string parameter (becomes an enum).
     pub values: Option<Vec<String>>,
     pub note: Option<String>,
+    #[serde(default)]
+    pub drift: Vec<DriftDef>,
 }
 
 /// A named reply model.
@@ -85,4 +89,24 @@ pub struct FieldDef {
     #[serde(default)]
     pub secret: bool,
     pub note: Option<String>,
+    #[serde(default)]
+    pub drift: Vec<DriftDef>,
+}
+
+/// One `drift:` entry: where the spec deliberately differs from the official SDK or the doc
+/// pages, and why (checked by `cargo xtask drift`; see `spec/README.md`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriftDef {
+    /// `sdk` or `docs`; its line is the line errors about the entry point at.
+    pub source: Spanned<String>,
+    /// `required`, `type`, `method`, `path`, `location`, `added`, `removed`, `permission`,
+    /// `app_kinds`.
+    pub fact: String,
+    /// On an operation: `param <name>`, `reply` or `reply <path>` (none: the operation itself).
+    pub subject: Option<String>,
+    /// What the source says.
+    pub says: Option<String>,
+    /// Why the spec differs (free text); defaults to the `note` beside the entry.
+    pub why: Option<String>,
 }

@@ -69,6 +69,9 @@ fn each_mistake_gets_its_message() {
         ),
         (with("name: id, in: path, type: string", "name: 9id, in: path, type: string"), "is not a valid wire name"),
         (with("in: path, type: string, required: true", "in: path, type: \"list<string>\", required: true"), "must be a scalar type"),
+        (with("    risk: read\n", "    risk: read\n    drift: [{ source: sdk, fact: colour, says: red, why: \"x\" }]\n"), "drift: unknown fact `colour`"),
+        (with("    risk: read\n", "    risk: read\n    drift: [{ source: pages, fact: method, says: POST, why: \"x\" }]\n"), "drift: unknown source `pages` (sdk or docs)"),
+        (with("doc: \"Id.\" }\n    response", "doc: \"Id.\", drift: [{ source: docs, fact: required, says: optional }] }\n    response"), "parameter `id`: drift: say why"),
         (with("      - { name: thingId, type: string, doc: \"Id.\" }\n", "      - { name: thingId, type: string, doc: \"Id.\" }\n  Orphan:\n    doc: Nobody uses me.\n    fields: []\n"), "model `Orphan` is not used by any operation"),
     ];
     for (text, expected) in cases {
