@@ -68,6 +68,18 @@ pub struct Report {
     /// Spec operations the source says nothing about and that are not expected there (no doc page).
     pub not_covered: usize,
     pub differences: Vec<Diff>,
+    /// `drift:` entries for this source that explain nothing now: the source agrees with the
+    /// spec, or says something else than the entry's `says` (the difference then shows up too).
+    pub stale: Vec<Stale>,
+}
+
+/// A `drift:` entry that explains nothing.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stale {
+    /// `spec/forms/GetThing.yaml:17`.
+    pub at: String,
+    /// `sdk required of param appType, says required`.
+    pub entry: String,
 }
 
 impl Report {
@@ -76,9 +88,9 @@ impl Report {
         self.differences.iter().filter(|d| d.why.is_none()).count()
     }
 
-    /// True when every difference is explained.
+    /// True when every difference is explained and every entry explains one.
     pub fn clean(&self) -> bool {
-        self.unexplained() == 0
+        self.unexplained() == 0 && self.stale.is_empty()
     }
 }
 
@@ -192,6 +204,10 @@ struct Ctx<'a> {
     op: &'a Operation,
     source_at: Option<String>,
     out: Vec<Diff>,
+    /// Entries for this source that had a chance to explain something, with their file.
+    entries: Vec<(&'a Drift, &'a str)>,
+    /// Entries that explained a difference.
+    used: Vec<&'a Drift>,
 }
 
 impl<'a> Ctx<'a> {
@@ -203,9 +219,11 @@ impl<'a> Ctx<'a> {
         kind: Kind,
         spec: String,
         says: String,
-        places: &[&[Drift]],
+        places: &[&'a [Drift]],
     ) {
-        let why = explain(self.set.source, kind, &subject, &says, places).map(|e| e.why.clone());
+        let entry = explain(self.set.source, kind, &subject, &says, places);
+        self.used.extend(entry);
+        let why = entry.map(|e| e.why.clone());
         self.out.push(Diff {
             operation: self.op.id(),
             file: Some(self.op.file.clone()),
@@ -224,9 +242,20 @@ impl<'a> Ctx<'a> {
         self.push(Subject::Operation, kind, spec, says, &[op.drift.as_slice()]);
     }
 
+    /// Notes `drift` (written in `file`) as entries that had a chance to explain something.
+    fn offer(&mut self, drift: &'a [Drift], file: &'a str) {
+        let source = self.set.source;
+        let mine = drift.iter().filter(|e| e.source == source);
+        self.entries.extend(mine.map(|e| (e, file)));
+    }
+
     /// Every fact of the operation against the source's `s`.
     fn operation(&mut self, s: &SourceOp) {
         let op = self.op;
+        self.offer(&op.drift, &op.file);
+        for p in &op.params {
+            self.offer(&p.drift, &op.file);
+        }
         if op.method.as_str() != s.method {
             self.push_op(Kind::Method, op.method.as_str().into(), s.method.clone());
         }
@@ -347,6 +376,7 @@ impl<'a> Ctx<'a> {
             return;
         };
         for f in &model.fields {
+            self.offer(&f.drift, &model.file);
             let at = format!("{prefix}{}", f.name);
             match source_fields.iter().find(|s| s.name == f.name) {
                 None => {
@@ -378,7 +408,7 @@ impl<'a> Ctx<'a> {
         spec: &Type,
         src: &SourceType,
         at: &str,
-        field_drift: &[Drift],
+        field_drift: &'a [Drift],
         seen: &mut BTreeSet<(String, String)>,
     ) {
         let (api, op) = (self.api, self.op);
@@ -418,6 +448,8 @@ pub fn compare(api: &Api, set: &SourceSet) -> Report {
     let mut compared = 0;
     let mut not_covered = 0;
     let mut used = BTreeSet::new();
+    let mut entries: Vec<(&Drift, &str)> = Vec::new();
+    let mut explaining: Vec<&Drift> = Vec::new();
     for op in &api.operations {
         let mut cx = Ctx {
             api,
@@ -425,6 +457,8 @@ pub fn compare(api: &Api, set: &SourceSet) -> Report {
             op,
             source_at: None,
             out: Vec::new(),
+            entries: Vec::new(),
+            used: Vec::new(),
         };
         match find(set, op) {
             Found::At(i) => {
@@ -435,6 +469,9 @@ pub fn compare(api: &Api, set: &SourceSet) -> Report {
                 cx.operation(s);
             }
             Found::Missing => {
+                let whole = op.drift.iter().filter(|e| e.subject == Subject::Operation);
+                let mine = whole.filter(|e| e.source == set.source && e.fact == Kind::Removed);
+                cx.entries.extend(mine.map(|e| (e, op.file.as_str())));
                 let spec = format!("{} {}", op.method.as_str(), op.path);
                 cx.push_op(Kind::Removed, spec, "-".into());
             }
@@ -451,6 +488,22 @@ pub fn compare(api: &Api, set: &SourceSet) -> Report {
             Found::NotCovered => not_covered += 1,
         }
         diffs.extend(cx.out);
+        entries.extend(cx.entries);
+        explaining.extend(cx.used);
+    }
+    // Entries that had their chance and explained nothing (a field's entries are offered
+    // once per reply that holds the field).
+    let mut stale: Vec<Stale> = Vec::new();
+    for (e, file) in entries {
+        let used = explaining.iter().any(|u| std::ptr::eq(*u, e));
+        let at = format!("spec/{file}:{}", e.line);
+        if !used && !stale.iter().any(|s| s.at == at) {
+            let mut entry = format!("{} {} of {}", e.source.as_str(), e.fact.as_str(), e.subject);
+            if let Some(says) = &e.says {
+                entry.push_str(&format!(", says {says}"));
+            }
+            stale.push(Stale { at, entry });
+        }
     }
     for (i, s) in set.ops.iter().enumerate() {
         if !used.contains(&i) {
@@ -474,6 +527,7 @@ pub fn compare(api: &Api, set: &SourceSet) -> Report {
         compared,
         not_covered,
         differences: diffs,
+        stale,
     }
 }
 
@@ -585,6 +639,16 @@ pub fn render_table(report: &Report) -> String {
             out.push('\n');
         }
     }
+    if !report.stale.is_empty() {
+        out.push_str(&format!(
+            "\n{} explain{} nothing now (the source agrees, or says something else): remove or correct:\n",
+            stale_count(report.stale.len()),
+            if report.stale.len() == 1 { "s" } else { "" }
+        ));
+        for s in &report.stale {
+            out.push_str(&format!("  {}  {}\n", s.at, s.entry));
+        }
+    }
     let noted = report.differences.len() - report.unexplained();
     out.push_str(&format!(
         "\n{} operations compared{}; {} difference(s): {} unexplained, {} explained by a drift entry\n",
@@ -598,7 +662,17 @@ pub fn render_table(report: &Report) -> String {
         report.unexplained(),
         noted
     ));
+    if !report.stale.is_empty() {
+        // The last line says it too (CI shows the last line).
+        out.truncate(out.len() - 1);
+        let n = stale_count(report.stale.len());
+        out.push_str(&format!("; {n} explaining nothing\n"));
+    }
     out
+}
+
+fn stale_count(n: usize) -> String {
+    format!("{n} drift entr{}", if n == 1 { "y" } else { "ies" })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -968,6 +1042,46 @@ models:
             Some("internal"),
             "app_kinds: app_kinds",
         );
+    }
+
+    #[test]
+    fn an_entry_that_explains_nothing_is_reported_and_fails_the_run() {
+        // The source now agrees with the spec on the method.
+        let entry = "{ source: sdk, fact: method, says: POST }";
+        let api = load(&spec_text(At::Operation, entry)).unwrap();
+        let mut src = source();
+        src.ops[0].method = "GET".into();
+        let report = compare(&api, &src);
+        let line = line_of(&spec_text(At::Operation, entry), "drift: [{");
+        let stale: Vec<(&str, &str)> = report
+            .stale
+            .iter()
+            .map(|s| (s.at.as_str(), s.entry.as_str()))
+            .collect();
+        let at = format!("spec/{FILE}:{line}");
+        assert_eq!(stale, [(at.as_str(), "sdk method of operation, says POST")]);
+        assert!(!report.clean());
+        let table = render_table(&report);
+        assert!(
+            table.contains("1 drift entry explains nothing now"),
+            "{table}"
+        );
+        assert!(
+            table
+                .trim_end()
+                .ends_with("; 1 drift entry explaining nothing"),
+            "{table}"
+        );
+        // An entry for the other source is not this run's business.
+        let entry = "{ source: docs, fact: method, says: POST }";
+        let api = load(&spec_text(At::Operation, entry)).unwrap();
+        assert!(compare(&api, &src).stale.is_empty());
+        // A field's entry is offered wherever the reply is compared.
+        let entry = "{ source: sdk, fact: removed }";
+        let api = load(&spec_text(At::Field, entry)).unwrap();
+        let stale = compare(&api, &source()).stale;
+        assert_eq!(stale.len(), 1, "{stale:?}");
+        assert_eq!(stale[0].entry, "sdk removed of field name");
     }
 
     #[test]

@@ -208,6 +208,10 @@ fn doctored_sdk_reports_each_change_and_exits_one() {
     // The entry says the SDK requires it; now the SDK says optional and the spec agrees,
     // so the difference is gone rather than hidden.
     assert!(!got.iter().any(|g| g.1 == "param language"), "{got:#?}");
+    // ...and the entry that explained it is reported as explaining nothing.
+    let stale: Vec<&str> = report.stale.iter().map(|s| s.entry.as_str()).collect();
+    assert_eq!(stale, ["sdk required of param language, says required"]);
+    assert!(out.contains("1 drift entry explains nothing now"), "{out}");
     want("GetWidget@1.0", "reply parts[].size.height", Kind::Type);
     want("GetWidget@1.0", "reply name", Kind::Removed);
     want("GetWidget@1.0", "reply title", Kind::Added);
