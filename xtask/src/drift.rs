@@ -494,10 +494,12 @@ pub fn compare(api: &Api, set: &SourceSet) -> Report {
     // Entries that had their chance and explained nothing (a field's entries are offered
     // once per reply that holds the field).
     let mut stale: Vec<Stale> = Vec::new();
+    let mut listed: Vec<&Drift> = Vec::new();
     for (e, file) in entries {
-        let used = explaining.iter().any(|u| std::ptr::eq(*u, e));
-        let at = format!("spec/{file}:{}", e.line);
-        if !used && !stale.iter().any(|s| s.at == at) {
+        let seen = |list: &[&Drift]| list.iter().any(|u| std::ptr::eq(*u, e));
+        if !seen(&explaining) && !seen(&listed) {
+            listed.push(e);
+            let at = format!("spec/{file}:{}", e.line);
             let mut entry = format!("{} {} of {}", e.source.as_str(), e.fact.as_str(), e.subject);
             if let Some(says) = &e.says {
                 entry.push_str(&format!(", says {says}"));
@@ -1072,6 +1074,16 @@ models:
                 .ends_with("; 1 drift entry explaining nothing"),
             "{table}"
         );
+        // Two entries on one line: the one that explains nothing is listed.
+        let two =
+            "{ source: sdk, fact: location, says: body }, { source: sdk, fact: type, says: str }";
+        let api = load(&spec_text(At::Param, two)).unwrap();
+        let stale: Vec<String> = compare(&api, &source())
+            .stale
+            .into_iter()
+            .map(|s| s.entry)
+            .collect();
+        assert_eq!(stale, ["sdk type of param q, says str"]);
         // An entry for the other source is not this run's business.
         let entry = "{ source: docs, fact: method, says: POST }";
         let api = load(&spec_text(At::Operation, entry)).unwrap();
