@@ -1219,6 +1219,11 @@ models:
             let err = load(&spec_text(At::Operation, entry)).unwrap_err();
             assert!(err.contains(message), "{entry}: {err}");
         }
+        // On a parameter the entry is about that parameter.
+        let entry = "{ source: sdk, fact: required, subject: param q, says: required }";
+        let err = load(&spec_text(At::Param, entry)).unwrap_err();
+        let want = "`subject: param q` on a parameter: the entry is about the parameter it sits on";
+        assert!(err.contains(want), "{err}");
         // Without a `note:` beside it, an entry says why itself.
         let text = spec_text(At::Operation, "{ source: sdk, fact: method, says: POST }")
             .replace("    note: \"Differs from its sources on purpose.\"\n", "");

@@ -92,28 +92,19 @@ fn subject(def: &DriftDef, fact: DriftFact, place: &Place<'_>) -> Result<DriftSu
     use DriftFact::*;
     let f = fact.as_str();
     let (params, has_reply) = match place {
-        Place::Param(name) | Place::Field(name) => {
-            let (what, ok, allowed) = match place {
-                Place::Param(_) => (
-                    "a parameter",
-                    matches!(fact, Required | Type | Location | Removed),
-                    "required, type, location or removed",
-                ),
-                _ => ("a field", matches!(fact, Type | Removed), "type or removed"),
-            };
-            if let Some(s) = &def.subject {
-                return Err(format!(
-                    "`subject: {s}` on {what}: the entry is about the {} it sits on",
-                    &what[2..]
-                ));
-            }
-            if !ok {
-                return Err(format!("fact `{f}` does not apply to {what} ({allowed})"));
-            }
-            return Ok(match place {
-                Place::Param(_) => DriftSubject::Param(name.to_string()),
-                _ => DriftSubject::Field(name.to_string()),
-            });
+        Place::Param(name) => {
+            let ok = matches!(fact, Required | Type | Location | Removed);
+            own_subject(def, "parameter", ok, "required, type, location or removed")?;
+            return Ok(DriftSubject::Param(name.to_string()));
+        }
+        Place::Field(name) => {
+            own_subject(
+                def,
+                "field",
+                matches!(fact, Type | Removed),
+                "type or removed",
+            )?;
+            return Ok(DriftSubject::Field(name.to_string()));
         }
         Place::Operation { params, has_reply } => (*params, *has_reply),
     };
@@ -174,6 +165,21 @@ fn subject(def: &DriftDef, fact: DriftFact, place: &Place<'_>) -> Result<DriftSu
     Err(format!(
         "subject `{text}` must be `param <name>`, `reply` or `reply <path>`"
     ))
+}
+
+/// An entry on a parameter or field (`what`) is about it: no `subject:`, and only the facts
+/// `allowed` there (`fits`).
+fn own_subject(def: &DriftDef, what: &str, fits: bool, allowed: &str) -> Result<(), String> {
+    if let Some(s) = &def.subject {
+        return Err(format!(
+            "`subject: {s}` on a {what}: the entry is about the {what} it sits on"
+        ));
+    }
+    if !fits {
+        let f = &def.fact;
+        return Err(format!("fact `{f}` does not apply to a {what} ({allowed})"));
+    }
+    Ok(())
 }
 
 /// What the source says: required for every fact but `added` (optional) and `removed` (the
