@@ -689,6 +689,14 @@ struct Args {
 
 const USAGE: &str = "usage: cargo xtask drift (--sdk <unpacked alibabacloud-dingtalk> | --docs <folder of pages>)... [--spec <dir>] [--json]";
 
+const HELP: &str = "
+Compares spec/ fact by fact with the official Python SDK (--sdk) and DingTalk's doc pages
+saved as Markdown (--docs). A difference is explained by a `drift:` entry of the spec (see
+spec/README.md, \"Drift entries\"); an entry that explains nothing is reported too.
+Exit: 0 when every difference is explained and every entry explains one, 1 otherwise, 2 on
+bad input.
+";
+
 fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut a = Args {
         sdk: None,
@@ -741,6 +749,10 @@ pub fn run(args: &[String]) -> std::process::ExitCode {
 }
 
 fn run_inner(args: &[String]) -> Result<bool, String> {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        crate::out(&format!("{USAGE}\n{HELP}"));
+        return Ok(true);
+    }
     let a = parse_args(args)?;
     let spec = load_spec(&a.spec)?;
     let api = &spec.api;

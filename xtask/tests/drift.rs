@@ -553,6 +553,9 @@ fn import_adds_a_version_to_the_actions_existing_file() {
 
 #[test]
 fn bad_arguments_are_named() {
+    let (code, out, _) = xtask(&["drift", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("usage: cargo xtask drift"), "{out}");
     let (code, _, err) = xtask(&["drift"]);
     assert_eq!(code, 2);
     assert!(err.contains("--sdk or --docs"), "{err}");
