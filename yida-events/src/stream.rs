@@ -539,9 +539,14 @@ impl Runner {
             let ws = match self.connect().await {
                 Ok(ws) => ws,
                 Err(e) => {
+                    // A first refusal ends the client (the credentials are wrong), unless
+                    // DingTalk is only throttling (the exchange's one rule: a throttling
+                    // code, a 429, the gateway's ban), which passes.
                     if !ever_connected {
-                        if let StreamError::Open { status, .. } = &e {
-                            if (400..500).contains(status) && *status != 429 {
+                        if let StreamError::Open { status, code, .. } = &e {
+                            let throttled =
+                                yida_auth::wire::is_throttled(*status, code.as_deref(), true);
+                            if (400..500).contains(status) && *status != 429 && !throttled {
                                 break Err(e);
                             }
                         }

@@ -1,7 +1,7 @@
 //! One HTTP exchange (`yida_auth::wire::exchange`) for every call to DingTalk: the same error
 //! reply, sent by a real server on 127.0.0.1 to a token fetch, an API call and the Stream
 //! gateway's open call, yields the same status, code, message and request id in each of the
-//! three error types.
+//! three error types (the Stream client ends on a refusal only; a ban it waits out).
 
 use serde_json::json;
 use std::time::Duration;
@@ -130,12 +130,15 @@ async fn token_fetch_api_call_and_stream_open_read_an_error_reply_alike() {
             None,
         ),
     ];
-    for (reply, want) in cases.into_iter().zip(expected) {
+    for (i, (reply, want)) in cases.into_iter().zip(expected).enumerate() {
         let token = token_fetch(reply.clone()).await;
         let api = api_call(reply.clone()).await;
-        let stream = stream_open(reply).await;
         assert_eq!(token, want, "token fetch");
         assert_eq!(api, want, "API call");
-        assert_eq!(stream, want, "Stream open");
+        // The Stream client waits a ban out instead of ending (stream.rs:
+        // throttling_on_open_is_waited_out_not_taken_for_refused_credentials).
+        if i < 2 {
+            assert_eq!(stream_open(reply).await, want, "Stream open");
+        }
     }
 }
