@@ -11,6 +11,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
+use yida_auth::wire::{ExchangeError, Reply};
 use yida_auth::{AccessToken, StaticToken, TokenProvider};
 
 /// DingTalk's API endpoint (the one definition is `yida_auth::DEFAULT_ENDPOINT`: API calls and
@@ -512,13 +513,6 @@ impl Outcome {
     }
 }
 
-/// A successful reply.
-struct Reply {
-    status: u16,
-    request_id: Option<String>,
-    body: Bytes,
-}
-
 impl Client {
     /// A builder with the defaults.
     pub fn builder() -> ClientBuilder {
@@ -805,57 +799,40 @@ impl Client {
                 .body(body.clone());
         }
         let started = Instant::now();
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| self.transport_error(p, e, started))?;
-        let status = resp.status().as_u16();
-        let header = |name: &str| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let request_id = header("x-acs-request-id");
-        if (300..400).contains(&status) {
-            return Err(Error::Redirect {
-                operation: p.meta.id,
+        let operation = p.meta.id;
+        match yida_auth::wire::exchange(req, self.inner.body_limit).await {
+            Ok(reply) => Ok(reply),
+            Err(ExchangeError::Transport(e)) => Err(self.transport_error(p, e, started)),
+            Err(ExchangeError::Redirect { status, location }) => Err(Error::Redirect {
+                operation,
                 status,
-                location: header("location").map(|l| yida_auth::wire::redact_url(&l)),
-            });
-        }
-        let retry_after = yida_auth::wire::retry_after_header(resp.headers());
-        let body = match yida_auth::wire::read_body(resp, self.inner.body_limit).await {
-            Ok(b) => b,
-            Err(yida_auth::wire::ReadError::TooLarge { limit }) => {
-                return Err(Error::BodyTooLarge {
-                    operation: p.meta.id,
-                    status,
-                    request_id,
-                    limit,
-                })
-            }
-            Err(yida_auth::wire::ReadError::Transport(e)) => {
-                return Err(self.transport_error(p, e, started))
-            }
-        };
-        if (200..300).contains(&status) {
-            return Ok(Reply {
+                location,
+            }),
+            Err(ExchangeError::TooLarge {
                 status,
                 request_id,
-                body,
-            });
+                limit,
+            }) => Err(Error::BodyTooLarge {
+                operation,
+                status,
+                request_id,
+                limit,
+            }),
+            Err(ExchangeError::Refused(r)) => Err(Error::Api(Box::new(ApiError {
+                operation,
+                status: r.status,
+                code: r.code,
+                message: r.message,
+                request_id: r.request_id,
+                required_permission: p.meta.permission,
+                retry_after: r.retry_after,
+                body_excerpt: r.body_excerpt,
+            }))),
         }
-        let mut api = parse_error(p, status, request_id, &body);
-        if api.retry_after.is_none() {
-            api.retry_after = retry_after;
-        }
-        Err(Error::Api(Box::new(api)))
     }
 
     fn transport_error(&self, p: &Prepared, e: reqwest::Error, started: Instant) -> Error {
-        // reqwest's errors carry the URL, whose query may hold `systemToken`: drop it.
-        let e = e.without_url();
+        // The exchange dropped the URL (its query may hold `systemToken`).
         let operation = p.meta.id;
         if e.is_timeout() {
             Error::Timeout {
@@ -875,48 +852,6 @@ impl Client {
             }
         }
     }
-}
-
-fn parse_error(p: &Prepared, status: u16, header_id: Option<String>, body: &[u8]) -> ApiError {
-    use yida_auth::wire::{parse_error_body, ErrorReply};
-    let mut err = ApiError {
-        operation: p.meta.id,
-        status,
-        code: None,
-        message: None,
-        request_id: header_id,
-        required_permission: p.meta.permission,
-        retry_after: None,
-        body_excerpt: None,
-    };
-    match parse_error_body(body) {
-        ErrorReply::DingTalk {
-            code,
-            message,
-            request_id,
-        } => {
-            err.code = code;
-            err.message = message;
-            if request_id.is_some() {
-                err.request_id = request_id;
-            }
-        }
-        ErrorReply::GatewayBan { wait } => {
-            err.code = Some(crate::error::GATEWAY_BAN.into());
-            err.message = Some("too many requests from this IP; the gateway asks to wait".into());
-            err.retry_after = wait;
-        }
-        ErrorReply::Other => {
-            let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
-            err.body_excerpt = Some(
-                yida_auth::wire::printable(&text, 200)
-                    .to_string()
-                    .trim()
-                    .to_string(),
-            );
-        }
-    }
-    err
 }
 
 fn decode<T: serde::de::DeserializeOwned + Default>(

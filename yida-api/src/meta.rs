@@ -607,6 +607,8 @@ impl OperationMeta {
                     if raw.is_empty() {
                         return None;
                     }
+                    // A path segment, not a query string: plain percent-decoding, `+` stays a
+                    // plus (queries go through `yida_auth::wire::query_pairs`).
                     let value = percent_encoding::percent_decode_str(raw)
                         .decode_utf8()
                         .ok()?
