@@ -4,8 +4,10 @@
 //! 1. First sync of 10,000 records into SQLite: calls, seconds, the fraction of the quota used
 //!    (calls / (seconds × 20)), and the peak RSS added by the run (the emulator, in this same
 //!    process, holds the records before the measurement starts).
-//! 2. Incremental run after 10 changes (9 updates, 1 new record): calls used, then the
-//!    deletion check (SearchFormDataIdList) with its cost.
+//! 2. Incremental run after 10 changes (9 updates, 1 new record): calls used.
+//! 3. The deletion check (SearchFormDataIdList pages, fetched like the first run's) on its
+//!    own: calls, seconds, fraction of the quota. The load average is printed at the start
+//!    and the end (the machine may be shared).
 //!
 //! Environment: `YIDA_BENCH_RECORDS` (10000), `YIDA_BENCH_LATENCY_MS` (200),
 //! `YIDA_BENCH_CONCURRENCY` (8, the default of `SyncOptions`), `YIDA_BENCH_EMULATOR_QPS` (20;
@@ -86,6 +88,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             json!({"formUuid": FORM}),
         )
         .await?;
+    println!(
+        "load average at the start: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
     let rss_before = peak_rss_kib();
     let mirror = Mirror::new(client.clone(), store.clone(), opts);
     let start = Instant::now();
@@ -131,15 +139,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         SyncOptions {
             deletions: Deletions::Every,
             overlap: Duration::ZERO,
+            concurrency: env_num("YIDA_BENCH_CONCURRENCY", 8) as usize,
             ..SyncOptions::default()
         },
     );
     let start = Instant::now();
     let check = deleting.sync(FORM).await?;
     let check_secs = start.elapsed().as_secs_f64();
+    let check_secs_alone = check.deletion_ms as f64 / 1000.0;
     println!(
-        "sync incremental after 10 changes: {} records written with {} calls in {incr_secs:.2} s (target <= 3); deletion check: {} calls for {} ids ({} deleted) in {check_secs:.2} s, that run {} calls in all",
-        next.upserted, next.calls, check.deletion_calls, records + 1, check.deleted, check.calls,
+        "sync incremental after 10 changes: {} records written with {} calls in {incr_secs:.2} s (target <= 3)",
+        next.upserted, next.calls,
+    );
+    println!(
+        "sync deletion check: {} calls for {} ids ({} deleted) in {check_secs_alone:.2} s = {:.2} of the quota (pages {} at once); that run {} calls in {check_secs:.2} s",
+        check.deletion_calls,
+        records + 1,
+        check.deleted,
+        check.deletion_calls as f64 / (check_secs_alone.max(0.001) * QUOTA),
+        env_num("YIDA_BENCH_CONCURRENCY", 8),
+        check.calls,
+    );
+    println!(
+        "load average at the end: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
     );
     emu.shutdown().await;
     let _ = std::fs::remove_file(&db);
