@@ -35,6 +35,23 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// (CPU seconds used, seconds spent runnable but waiting for a CPU) by this process's
+/// threads so far (`/proc/self/task/*/schedstat`: on-CPU ns, run-queue wait ns).
+fn cpu_and_wait() -> (f64, f64) {
+    let mut cpu = 0u64;
+    let mut wait = 0u64;
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        for t in tasks.flatten() {
+            if let Ok(s) = std::fs::read_to_string(t.path().join("schedstat")) {
+                let mut f = s.split_whitespace().map(|v| v.parse::<u64>().unwrap_or(0));
+                cpu += f.next().unwrap_or(0);
+                wait += f.next().unwrap_or(0);
+            }
+        }
+    }
+    (cpu as f64 / 1e9, wait as f64 / 1e9)
+}
+
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -95,12 +112,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .trim()
     );
     let rss_before = peak_rss_kib();
+    let (cpu0, wait0) = cpu_and_wait();
     let mirror = Mirror::new(client.clone(), store.clone(), opts);
     let start = Instant::now();
     let first = mirror.sync(FORM).await?;
     let secs = start.elapsed().as_secs_f64();
     let rss_after = peak_rss_kib();
+    let (cpu1, wait1) = cpu_and_wait();
     let fraction = first.calls as f64 / (secs * QUOTA);
+    // Threads that ended during the run are not counted: the runtime's workers live on.
+    println!(
+        "sync first run: {:.2} s of CPU used, {:.2} s spent runnable waiting for a CPU (the machine's load)",
+        cpu1 - cpu0,
+        wait1 - wait0
+    );
     println!(
         "sync first run: {} records, {} calls in {secs:.2} s at {latency} ms latency = {:.2} of the 20 calls/s quota; peak RSS +{} KiB during the run ({} KiB in all, emulator with {records} records included)",
         first.upserted,
