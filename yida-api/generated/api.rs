@@ -1385,10 +1385,6 @@ pub mod apps {
         gate_way_domain: Option<String>,
     }
     impl DeployFunctionCallbackRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `appId` (body): Id of the cloud app.
         pub fn app_id(mut self, app_id: impl Into<String>) -> Self {
             self.app_id = Some(app_id.into());
@@ -5846,10 +5842,6 @@ pub mod commerce {
         produce_code: Option<String>,
     }
     impl BuyAuthorizationOrderRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -6056,10 +6048,6 @@ pub mod commerce {
         produce_code: Option<String>,
     }
     impl BuyFreshOrderRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -6324,10 +6312,6 @@ pub mod commerce {
         instance_id: Option<String>,
     }
     impl ExpireCommodityRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -6508,10 +6492,6 @@ pub mod commerce {
         instance_id: Option<String>,
     }
     impl GetApplicationAuthorizationServicePlatformResourceRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -6603,10 +6583,6 @@ pub mod commerce {
         account_id: Option<String>,
     }
     impl GetCorpLevelByAccountIdRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accountId` (query): Yida account id to look up.
         pub fn account_id(mut self, account_id: impl Into<String>) -> Self {
             self.account_id = Some(account_id.into());
@@ -6672,10 +6648,6 @@ pub mod commerce {
         instance_id: Option<String>,
     }
     impl GetPlatformResourceRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -7264,10 +7236,6 @@ pub mod commerce {
         page_size: Option<i64>,
     }
     impl ListCommodityRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -7522,10 +7490,6 @@ pub mod commerce {
         produce_code: Option<String>,
     }
     impl NotifyAuthorizationResultRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -7705,10 +7669,6 @@ pub mod commerce {
         instance_id: Option<String>,
     }
     impl RefundCommodityRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -7805,10 +7765,6 @@ pub mod commerce {
         corp_id: Option<String>,
     }
     impl RegisterAccountsRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -7899,10 +7855,6 @@ pub mod commerce {
         instance_id: Option<String>,
     }
     impl ReleaseCommodityRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -8091,10 +8043,6 @@ pub mod commerce {
         instance_id: Option<String>,
     }
     impl RenewApplicationAuthorizationServiceOrderRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -8201,10 +8149,6 @@ pub mod commerce {
         end_time_gmt: Option<i64>,
     }
     impl RenewTenantOrderRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -8376,10 +8320,6 @@ pub mod commerce {
         instance_id: Option<String>,
     }
     impl TerminateCloudAuthorizationRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -8473,10 +8413,6 @@ pub mod commerce {
         commodity_type: Option<String>,
     }
     impl UpdateCloudAccountInformationRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -8578,10 +8514,6 @@ pub mod commerce {
         commodity_type: Option<crate::CommodityType>,
     }
     impl UpgradeTenantInformationRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -8966,10 +8898,6 @@ pub mod commerce {
         caller_uid: Option<String>,
     }
     impl ValidateOrderBuyRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -9151,10 +9079,6 @@ pub mod commerce {
         instance_id: Option<String>,
     }
     impl ValidateOrderUpgradeRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -10706,10 +10630,6 @@ pub mod design {
         user_id: Option<String>,
     }
     impl GetActivityListRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `appType` (query): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
             self.app_type = Some(app_type.into());
@@ -13390,10 +13310,6 @@ pub mod forms {
         user_id: Option<String>,
     }
     impl SearchEmployeeFieldValuesRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `appType` (body): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
             self.app_type = Some(app_type.into());
@@ -16084,12 +16000,6 @@ pub mod login {
         user_id: Option<String>,
     }
     impl LoginCodeGenRequest {
-        /// Starts a request with its required parameters.
-        ///
-        /// Also required, but usually set once on the client's app context: `userId`.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `userId` (query): DingTalk user to log in with the code.
         ///
         /// Required; taken from the client's app context when not set here.
@@ -17602,10 +17512,6 @@ pub mod metadata {
         user_id: Option<String>,
     }
     impl DeleteSequenceRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `appType` (query): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
             self.app_type = Some(app_type.into());
@@ -18487,12 +18393,6 @@ pub mod metadata {
         user_id: Option<String>,
     }
     impl GetFormListInAppRequest {
-        /// Starts a request with its required parameters.
-        ///
-        /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `appType` (query): The Yida app's code (`APP_...`).
         ///
         /// Required; taken from the client's app context when not set here.
@@ -19118,10 +19018,6 @@ pub mod metadata {
         user_id: Option<String>,
     }
     impl UpdateStatusRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `appType` (body): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
             self.app_type = Some(app_type.into());
@@ -19461,12 +19357,6 @@ pub mod printing {
         user_id: Option<String>,
     }
     impl GetPrintAppInfoRequest {
-        /// Starts a request with its required parameters.
-        ///
-        /// Also required, but usually set once on the client's app context: `userId`.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `nameLike` (query): Search keyword to narrow the list by name.
         pub fn name_like(mut self, name_like: impl Into<String>) -> Self {
             self.name_like = Some(name_like.into());
@@ -19700,10 +19590,6 @@ pub mod printing {
         user_id: Option<String>,
     }
     impl RenderBatchCallbackRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `appType` (body): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
             self.app_type = Some(app_type.into());
@@ -29640,12 +29526,6 @@ pub mod tasks {
         user_id: Option<String>,
     }
     impl GetTaskCopiesRequest {
-        /// Starts a request with its required parameters.
-        ///
-        /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `appType` (query): The Yida app's code (`APP_...`).
         ///
         /// Required; taken from the client's app context when not set here.

@@ -733,12 +733,16 @@ fn emit_constructor_and_setters(op: &Operation, api: &Api) -> TokenStream {
         }
     });
     let req = ident(&op.rust.request);
-    // A request without required parameters is its `Default`; `new()` says so.
-    let body = if ctor_args.is_empty() {
-        quote!(Self::default())
-    } else {
-        quote!(Self { #(#ctor_inits)* })
-    };
+    // A request without required parameters is built from its `Default` (no `new()` that
+    // would only repeat it).
+    if ctor_args.is_empty() {
+        return quote! {
+            #args_struct
+            impl #req {
+                #(#setters)*
+            }
+        };
+    }
     // Clippy's limit is 7; the spec decides how many parameters an operation requires.
     let many = (ctor_args.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
     quote! {
@@ -747,7 +751,7 @@ fn emit_constructor_and_setters(op: &Operation, api: &Api) -> TokenStream {
             #ctor_doc
             #many
             pub fn new #generics(#(#ctor_args),*) -> Self {
-                #body
+                Self { #(#ctor_inits)* }
             }
             #(#setters)*
         }

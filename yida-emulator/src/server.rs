@@ -393,6 +393,7 @@ async fn handle(
         )
     })?;
     let (op, path_params) = find_op(m, uri.path())?;
+    shared.count_call(op.action);
     let token = headers
         .get("x-acs-dingtalk-access-token")
         .and_then(|v| v.to_str().ok())
