@@ -213,7 +213,30 @@ fn emit_catalog(api: &Api) -> TokenStream {
             None,
         }
     });
+    let typed_replies = api
+        .operations
+        .iter()
+        .filter(|op| op.response.is_some())
+        .map(|op| {
+            let area = ident(&op.area);
+            let a = op.area.as_str();
+            let req = ident(&op.rust.request);
+            let v = ident(op_id_name(op));
+            quote! {
+                #[cfg(feature = #a)]
+                (
+                    OpId::#v,
+                    crate::client::typed_reply::<crate::#area::#req>,
+                    crate::client::default_reply::<crate::#area::#req>,
+                ),
+            }
+        });
     quote! {
+        /// Test support: each operation's typed reply decoding (and its default), to which
+        /// the descriptor-driven reply check of dynamic calls is held.
+        #[cfg(test)]
+        pub(crate) static TYPED_REPLIES: &[crate::client::TypedReply] = &[#(#typed_replies)*];
+
         /// The id of an operation of the spec (`Copy`; `Display` is `Action@version`). Every
         /// operation has one, whether its area is compiled in or not ([`OpId::meta`]).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -323,12 +323,8 @@ pub fn file_name_of(url: &str) -> Option<String> {
     if !path.ends_with("/ossFileHandle") {
         return None;
     }
-    query.split('&').find_map(|pair| {
-        let v = pair.strip_prefix("fileName=")?;
-        percent_encoding::percent_decode_str(v)
-            .decode_utf8()
-            .ok()
-            .map(|s| s.into_owned())
-            .filter(|s| !s.is_empty())
-    })
+    yida_auth::wire::query_pairs(query)
+        .ok()?
+        .find(|(k, v)| k == "fileName" && !v.is_empty())
+        .map(|(_, v)| v.into_owned())
 }
