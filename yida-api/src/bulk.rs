@@ -201,6 +201,47 @@ enum Mark {
     Failed,
 }
 
+impl Mark {
+    /// What a resumed run reports for a chunk of `n` records with this mark, without sending
+    /// it: done chunks as the file says (the parts isolation left uncertain not resent); a
+    /// chunk sent without a recorded reply, or with one that may have applied it, as not
+    /// resent. `None`: the chunk definitely failed, send it again.
+    fn replay(&self, n: usize) -> Option<Vec<Found>> {
+        match self {
+            Mark::Done(ids, uncertain) => {
+                let mut found = found_in_reply(ids, n);
+                for &i in uncertain {
+                    if let Some(f) = found.get_mut(i) {
+                        *f = Found::NotResent;
+                    }
+                }
+                Some(found)
+            }
+            Mark::Sent | Mark::Uncertain => Some(Found::all(n, Found::NotResent)),
+            Mark::Failed => None,
+        }
+    }
+
+    /// The mark of a chunk whose records isolation settled: the written ones' ids, and the
+    /// parts whose fate is unknown.
+    fn after_isolation(found: &[Found]) -> Mark {
+        let ids = found
+            .iter()
+            .map(|f| match f {
+                Found::Written(id) => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        let uncertain = found
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| matches!(f, Found::Failed(_, true)))
+            .map(|(i, _)| i)
+            .collect();
+        Mark::Done(ids, uncertain)
+    }
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Line {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -338,6 +379,25 @@ impl Checkpoint {
         Ok(cp)
     }
 
+    /// What a resumed run reports for `chunk` from the file (see [`Mark::replay`]), `None`
+    /// when it is to be sent. A chunk whose records differ from the earlier run's is an error.
+    fn replay<T>(&self, operation: OpId, chunk: &Chunk<T>) -> Result<Option<Vec<Found>>, Error> {
+        let Some((digest, mark)) = self.marks.get(&chunk.number) else {
+            return Ok(None);
+        };
+        if *digest != chunk.digest {
+            return Err(cp_error(
+                operation,
+                &self.path,
+                format!(
+                    "chunk {} (records from {}) differs from the earlier run's input; resume needs the same input in the same order",
+                    chunk.number, chunk.first
+                ),
+            ));
+        }
+        Ok(mark.replay(chunk.records.len()))
+    }
+
     fn append(&mut self, operation: OpId, line: &Line) -> Result<(), Error> {
         let mut text =
             serde_json::to_string(line).map_err(|e| cp_error(operation, &self.path, e))?;
@@ -414,29 +474,218 @@ fn was_sent<T>(r: &Result<T, Error>) -> bool {
     )
 }
 
-/// What isolation found for one record of a refused chunk.
+/// What happened to one record of a chunk, before it becomes an [`Outcome`].
+#[derive(Debug, Clone)]
 enum Found {
+    /// Written, with its instance id.
     Written(String),
+    /// The call succeeded but its reply does not list the record.
     NotInReply,
+    /// Its call failed; `true`: the server may have applied it.
     Failed(Arc<Error>, bool),
+    /// Refused with a group of this many other records that isolation did not split further.
     InGroup(Arc<Error>, usize),
+    /// An earlier run sent it and its fate is unknown: not sent again.
+    NotResent,
 }
 
+impl Found {
+    /// The same finding for `n` records.
+    fn all(n: usize, found: Found) -> Vec<Found> {
+        vec![found; n]
+    }
+}
+
+/// Per record of a part of `n` records, what an applied call's reply says: its instance id, or
+/// [`Found::NotInReply`].
+fn found_in_reply(ids: &[Option<String>], n: usize) -> Vec<Found> {
+    (0..n)
+        .map(|i| match ids.get(i).cloned().flatten() {
+            Some(id) => Found::Written(id),
+            None => Found::NotInReply,
+        })
+        .collect()
+}
+
+/// Every record of an isolated chunk failed on its own: the error is about the call, not the
+/// records, and isolating later chunks would only spend calls.
+fn every_record_failed_alone(found: &[Found]) -> bool {
+    found.iter().all(|f| matches!(f, Found::Failed(..)))
+}
+
+/// What a batch call's result means for its records.
+#[derive(Debug)]
+enum Reply {
+    /// Answered: per record, the instance id when the reply lists it as written.
+    Applied(Vec<Option<String>>),
+    /// Refused for its content, definitely not applied: splitting it can find the bad records.
+    Refused(Error),
+    /// Failed for another reason (token, permission, quota, throttling), not applied.
+    NotApplied(Error),
+    /// Failed in a way that may have applied it (5xx, timeout, broken connection, a reply
+    /// that does not decode): never sent again.
+    Uncertain(Error),
+}
+
+impl Reply {
+    /// The checkpoint mark of a chunk settled by this reply (not isolated): done with its
+    /// ids, failed (a resumed run sends it again) or uncertain (never sent again).
+    fn mark(&self) -> Mark {
+        match self {
+            Reply::Applied(ids) => Mark::Done(ids.clone(), Vec::new()),
+            Reply::Refused(_) | Reply::NotApplied(_) => Mark::Failed,
+            Reply::Uncertain(_) => Mark::Uncertain,
+        }
+    }
+
+    /// What it means for each of the `n` records it answers (not isolated).
+    fn found(self, n: usize) -> Vec<Found> {
+        match self {
+            Reply::Applied(ids) => found_in_reply(&ids, n),
+            Reply::Refused(e) | Reply::NotApplied(e) => {
+                Found::all(n, Found::Failed(Arc::new(e), false))
+            }
+            Reply::Uncertain(e) => Found::all(n, Found::Failed(Arc::new(e), true)),
+        }
+    }
+}
+
+/// Sorts a batch call's result into a [`Reply`].
+fn classify(result: Result<Vec<Option<String>>, Error>) -> Reply {
+    match result {
+        Ok(ids) => Reply::Applied(ids),
+        Err(e) if refused_for_content(&e) => Reply::Refused(e),
+        Err(e) if maybe_applied(&e) => Reply::Uncertain(e),
+        Err(e) => Reply::NotApplied(e),
+    }
+}
+
+/// One chunk of the input: one batch call.
+#[derive(Debug)]
+struct Chunk<T> {
+    /// Its number in the run, from 0 (its key in the checkpoint).
+    number: u64,
+    /// Input position of its first record.
+    first: u64,
+    records: Vec<T>,
+    /// Digest of the records: a resumed run must bring the same chunk.
+    digest: String,
+}
+
+/// Cuts the input into [`Chunk`]s of `size` records (the last one may be shorter); once the
+/// input ends, it is not asked again.
+struct Chunks<I> {
+    input: I,
+    size: usize,
+    next_number: u64,
+    next_index: u64,
+    ended: bool,
+}
+
+impl<I> Chunks<I> {
+    fn new(input: I, size: usize) -> Self {
+        Chunks {
+            input,
+            size,
+            next_number: 0,
+            next_index: 0,
+            ended: false,
+        }
+    }
+}
+
+impl<T: serde::Serialize, I: Iterator<Item = T>> Iterator for Chunks<I> {
+    type Item = Chunk<T>;
+
+    fn next(&mut self) -> Option<Chunk<T>> {
+        if self.ended {
+            return None;
+        }
+        let records: Vec<T> = self.input.by_ref().take(self.size).collect();
+        if records.is_empty() {
+            self.ended = true;
+            return None;
+        }
+        let chunk = Chunk {
+            number: self.next_number,
+            first: self.next_index,
+            digest: digest(&records),
+            records,
+        };
+        self.next_number += 1;
+        self.next_index += chunk.records.len() as u64;
+        Some(chunk)
+    }
+}
+
+/// The outcome of every record of `chunk`, from what was found for each (`resumed`: the chunk
+/// was reported from the checkpoint of an earlier run).
+fn outcomes<T>(
+    operation: OpId,
+    chunk: Chunk<T>,
+    found: Vec<Found>,
+    resumed: bool,
+) -> impl Iterator<Item = Outcome<T>> {
+    let first = chunk.first;
+    chunk
+        .records
+        .into_iter()
+        .zip(found)
+        .enumerate()
+        .map(move |(i, (record, found))| {
+            let index = first + i as u64;
+            let (error, maybe_applied) = match found {
+                Found::Written(instance_id) => {
+                    return Outcome::Written {
+                        index,
+                        record,
+                        instance_id,
+                        resumed,
+                    }
+                }
+                Found::NotInReply => (RecordError::NotInReply { operation }, false),
+                Found::Failed(error, maybe_applied) => (RecordError::Call(error), maybe_applied),
+                Found::InGroup(error, others) => (RecordError::InGroup { error, others }, false),
+                Found::NotResent => (RecordError::NotResent { operation }, true),
+            };
+            Outcome::Failed {
+                index,
+                record,
+                error,
+                maybe_applied,
+            }
+        })
+}
+
+/// Counts every outcome into the summary and hands it to the caller.
+struct Tally<F> {
+    summary: BulkSummary,
+    on_outcome: F,
+}
+
+impl<F> Tally<F> {
+    fn record<T>(&mut self, outcomes: impl IntoIterator<Item = Outcome<T>>)
+    where
+        F: FnMut(Outcome<T>),
+    {
+        for o in outcomes {
+            match &o {
+                Outcome::Written { resumed, .. } => {
+                    self.summary.written += 1;
+                    self.summary.resumed += u64::from(*resumed);
+                }
+                Outcome::Failed { .. } => self.summary.failed += 1,
+            }
+            (self.on_outcome)(o);
+        }
+    }
+}
+
+/// The MD5 of the records' JSON, in hex.
 fn digest<T: serde::Serialize>(records: &[T]) -> String {
     let mut h = Md5::new();
-    let _ = serde_json::to_writer(HashWrite(&mut h), records);
+    crate::json_text::feed_json(records, |b| h.update(b));
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-struct HashWrite<'a>(&'a mut Md5);
-impl Write for HashWrite<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 impl Bulk {
@@ -616,13 +865,17 @@ impl Bulk {
         .await
     }
 
-    /// The engine: chunks, checkpoint, bounded concurrency, one outcome per record.
+    /// The engine: cuts the input into [`Chunks`], answers a resumed chunk from the
+    /// checkpoint ([`Checkpoint::replay`]) or sends it ([`send_chunk`](Self::send_chunk)), up to
+    /// `concurrency` at once; settles each reply ([`settle`](Self::settle): applied, refused →
+    /// [`isolate`](Self::isolate), not applied, uncertain), records it in the checkpoint and
+    /// hands out one outcome per record ([`outcomes`]).
     async fn run<T, I, S, F>(
         &self,
         operation: OpId,
         records: I,
         send: S,
-        mut on_outcome: F,
+        on_outcome: F,
     ) -> Result<BulkSummary, Error>
     where
         T: serde::Serialize + Send + 'static,
@@ -630,251 +883,122 @@ impl Bulk {
         S: Fn(&Client, &[T]) -> ChunkFuture,
         F: FnMut(Outcome<T>),
     {
-        let mut checkpoint = match &self.checkpoint {
-            Some(p) => Some(Checkpoint::open(
-                p,
-                self.resume,
-                operation,
-                &self.form_uuid,
-                self.chunk_size,
-            )?),
-            None if self.resume => {
-                return Err(Error::InvalidInput {
-                    operation,
-                    message: "resume needs a checkpoint file".into(),
-                })
-            }
-            None => None,
+        let mut checkpoint = self.open_checkpoint(operation)?;
+        let mut tally = Tally {
+            summary: BulkSummary::default(),
+            on_outcome,
         };
-        let mut summary = BulkSummary::default();
-        let mut emit = |o: Outcome<T>, summary: &mut BulkSummary| {
-            match &o {
-                Outcome::Written { resumed, .. } => {
-                    summary.written += 1;
-                    summary.resumed += u64::from(*resumed);
-                }
-                Outcome::Failed { .. } => summary.failed += 1,
-            }
-            on_outcome(o);
-        };
-        let mut input = records.into_iter();
+        let mut chunks = Chunks::new(records.into_iter(), self.chunk_size);
         let mut in_flight = FuturesUnordered::new();
-        let mut next_index: u64 = 0;
-        let mut next_chunk: u64 = 0;
-        let mut exhausted = false;
         let mut isolating = true;
         loop {
-            while !exhausted && in_flight.len() < self.concurrency {
-                let chunk: Vec<T> = input.by_ref().take(self.chunk_size).collect();
-                if chunk.is_empty() {
-                    exhausted = true;
+            while in_flight.len() < self.concurrency {
+                let Some(chunk) = chunks.next() else {
                     break;
-                }
-                let first = next_index;
-                next_index += chunk.len() as u64;
-                let number = next_chunk;
-                next_chunk += 1;
-                let sum = digest(&chunk);
+                };
                 if let Some(cp) = &mut checkpoint {
-                    if let Some((old, mark)) = cp.marks.get(&number).cloned() {
-                        if old != sum {
-                            return Err(cp_error(
-                                operation,
-                                &cp.path,
-                                format!("chunk {number} (records from {first}) differs from the earlier run's input; resume needs the same input in the same order"),
-                            ));
-                        }
-                        match mark {
-                            Mark::Done(ids, uncertain) => {
-                                for (i, record) in chunk.into_iter().enumerate() {
-                                    let index = first + i as u64;
-                                    if uncertain.contains(&i) {
-                                        emit(
-                                            Outcome::Failed {
-                                                index,
-                                                record,
-                                                error: RecordError::NotResent { operation },
-                                                maybe_applied: true,
-                                            },
-                                            &mut summary,
-                                        );
-                                        continue;
-                                    }
-                                    match ids.get(i).cloned().flatten() {
-                                        Some(instance_id) => emit(
-                                            Outcome::Written {
-                                                index,
-                                                record,
-                                                instance_id,
-                                                resumed: true,
-                                            },
-                                            &mut summary,
-                                        ),
-                                        None => emit(
-                                            Outcome::Failed {
-                                                index,
-                                                record,
-                                                error: RecordError::NotInReply { operation },
-                                                maybe_applied: false,
-                                            },
-                                            &mut summary,
-                                        ),
-                                    }
-                                }
-                                continue;
-                            }
-                            Mark::Sent | Mark::Uncertain => {
-                                for (i, record) in chunk.into_iter().enumerate() {
-                                    emit(
-                                        Outcome::Failed {
-                                            index: first + i as u64,
-                                            record,
-                                            error: RecordError::NotResent { operation },
-                                            maybe_applied: true,
-                                        },
-                                        &mut summary,
-                                    );
-                                }
-                                continue;
-                            }
-                            Mark::Failed => {}
-                        }
+                    if let Some(found) = cp.replay(operation, &chunk)? {
+                        tally.record(outcomes(operation, chunk, found, true));
+                        continue;
                     }
-                    cp.mark(operation, number, &sum, &Mark::Sent)?;
+                    cp.mark(operation, chunk.number, &chunk.digest, &Mark::Sent)?;
                 }
-                // The call runs as a task: it leaves when the limiter says, even while this
-                // loop hands out the outcomes of another chunk.
-                let fut = crate::drive::Driven::new(operation, send(&self.client, &chunk));
-                summary.calls += 1;
-                in_flight.push(async move { (number, first, sum, chunk, fut.await) });
+                tally.summary.calls += 1;
+                in_flight.push(self.send_chunk(operation, &send, chunk));
             }
-            let Some((number, first, sum, chunk, result)) = in_flight.next().await else {
+            let Some((chunk, result)) = in_flight.next().await else {
                 break;
             };
-            match result {
-                Ok(ids) => {
-                    if let Some(cp) = &mut checkpoint {
-                        cp.mark(
-                            operation,
-                            number,
-                            &sum,
-                            &Mark::Done(ids.clone(), Vec::new()),
-                        )?;
-                    }
-                    for (i, record) in chunk.into_iter().enumerate() {
-                        let index = first + i as u64;
-                        match ids.get(i).cloned().flatten() {
-                            Some(instance_id) => emit(
-                                Outcome::Written {
-                                    index,
-                                    record,
-                                    instance_id,
-                                    resumed: false,
-                                },
-                                &mut summary,
-                            ),
-                            None => emit(
-                                Outcome::Failed {
-                                    index,
-                                    record,
-                                    error: RecordError::NotInReply { operation },
-                                    maybe_applied: false,
-                                },
-                                &mut summary,
-                            ),
-                        }
-                    }
-                }
-                Err(e)
-                    if isolating
-                        && chunk.len() > 1
-                        && refused_for_content(&e)
-                        && self.isolation_budget() >= 2 =>
-                {
-                    let (found, calls) = self.isolate(operation, &send, &chunk, e).await;
-                    summary.calls += calls;
-                    summary.isolation_calls += calls;
-                    let written = found
-                        .iter()
-                        .filter(|f| matches!(f, Found::Written(_)))
-                        .count();
-                    if written == 0 && found.iter().all(|f| matches!(f, Found::Failed(..))) {
-                        // Every record failed on its own: the error is about the call.
-                        tracing::warn!(
-                            operation = %operation,
-                            "every record of a refused chunk failed alone; not isolating the records of later chunks"
-                        );
-                        isolating = false;
-                    }
-                    if let Some(cp) = &mut checkpoint {
-                        let ids = found
-                            .iter()
-                            .map(|f| match f {
-                                Found::Written(id) => Some(id.clone()),
-                                _ => None,
-                            })
-                            .collect();
-                        let uncertain = found
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, f)| matches!(f, Found::Failed(_, true)))
-                            .map(|(i, _)| i)
-                            .collect();
-                        cp.mark(operation, number, &sum, &Mark::Done(ids, uncertain))?;
-                    }
-                    for ((i, record), f) in chunk.into_iter().enumerate().zip(found) {
-                        let index = first + i as u64;
-                        let o = match f {
-                            Found::Written(instance_id) => Outcome::Written {
-                                index,
-                                record,
-                                instance_id,
-                                resumed: false,
-                            },
-                            Found::NotInReply => Outcome::Failed {
-                                index,
-                                record,
-                                error: RecordError::NotInReply { operation },
-                                maybe_applied: false,
-                            },
-                            Found::Failed(error, maybe_applied) => Outcome::Failed {
-                                index,
-                                record,
-                                error: RecordError::Call(error),
-                                maybe_applied,
-                            },
-                            Found::InGroup(error, others) => Outcome::Failed {
-                                index,
-                                record,
-                                error: RecordError::InGroup { error, others },
-                                maybe_applied: false,
-                            },
-                        };
-                        emit(o, &mut summary);
-                    }
-                }
-                Err(e) => {
-                    let maybe = maybe_applied(&e);
-                    if let Some(cp) = &mut checkpoint {
-                        let mark = if maybe { Mark::Uncertain } else { Mark::Failed };
-                        cp.mark(operation, number, &sum, &mark)?;
-                    }
-                    let e = Arc::new(e);
-                    for (i, record) in chunk.into_iter().enumerate() {
-                        emit(
-                            Outcome::Failed {
-                                index: first + i as u64,
-                                record,
-                                error: RecordError::Call(e.clone()),
-                                maybe_applied: maybe,
-                            },
-                            &mut summary,
-                        );
-                    }
-                }
+            let (mark, found) = self
+                .settle(
+                    operation,
+                    &send,
+                    &chunk.records,
+                    result,
+                    &mut isolating,
+                    &mut tally.summary,
+                )
+                .await;
+            if let Some(cp) = &mut checkpoint {
+                cp.mark(operation, chunk.number, &chunk.digest, &mark)?;
             }
+            tally.record(outcomes(operation, chunk, found, false));
         }
-        Ok(summary)
+        Ok(tally.summary)
+    }
+
+    /// Opens the checkpoint file, if one is set (`resume` without one is refused).
+    fn open_checkpoint(&self, operation: OpId) -> Result<Option<Checkpoint>, Error> {
+        match &self.checkpoint {
+            Some(p) => {
+                Checkpoint::open(p, self.resume, operation, &self.form_uuid, self.chunk_size)
+                    .map(Some)
+            }
+            None if self.resume => Err(Error::InvalidInput {
+                operation,
+                message: "resume needs a checkpoint file".into(),
+            }),
+            None => Ok(None),
+        }
+    }
+
+    /// Sends one chunk's batch call. The call runs as a task: it leaves when the limiter says,
+    /// even while the engine hands out the outcomes of another chunk.
+    fn send_chunk<T, S>(
+        &self,
+        operation: OpId,
+        send: &S,
+        chunk: Chunk<T>,
+    ) -> impl Future<Output = (Chunk<T>, Result<Vec<Option<String>>, Error>)>
+    where
+        S: Fn(&Client, &[T]) -> ChunkFuture,
+    {
+        let call = crate::drive::Driven::new(operation, send(&self.client, &chunk.records));
+        async move { (chunk, call.await) }
+    }
+
+    /// What a chunk's reply means for its records, and the checkpoint mark that records it: an
+    /// applied call gives each record its instance id (or [`Found::NotInReply`]); a call
+    /// refused for its content is [`isolate`](Self::isolate)d while isolation is on and the
+    /// chunk has more than one record (a chunk whose every record then fails alone turns
+    /// isolation off for the rest of the run); any other failure fails every record, `maybe
+    /// applied` when the server may have acted.
+    async fn settle<T, S>(
+        &self,
+        operation: OpId,
+        send: &S,
+        records: &[T],
+        result: Result<Vec<Option<String>>, Error>,
+        isolating: &mut bool,
+        summary: &mut BulkSummary,
+    ) -> (Mark, Vec<Found>)
+    where
+        T: Send + 'static,
+        S: Fn(&Client, &[T]) -> ChunkFuture,
+    {
+        let n = records.len();
+        match classify(result) {
+            Reply::Refused(e) if *isolating && self.isolates(n) => {
+                let (found, calls) = self.isolate(operation, send, records, e).await;
+                summary.calls += calls;
+                summary.isolation_calls += calls;
+                if every_record_failed_alone(&found) {
+                    tracing::warn!(
+                        operation = %operation,
+                        "every record of a refused chunk failed alone; not isolating the records of later chunks"
+                    );
+                    *isolating = false;
+                }
+                (Mark::after_isolation(&found), found)
+            }
+            reply => (reply.mark(), reply.found(n)),
+        }
+    }
+
+    /// Whether a refused chunk of `n` records is split to find its bad records: more than one
+    /// record, and room for at least one split (two calls) in the budget.
+    fn isolates(&self, n: usize) -> bool {
+        n > 1 && self.isolation_budget() >= 2
     }
 
     /// Splits a chunk refused for its content, level by level, until each refused record
@@ -915,21 +1039,11 @@ impl Bulk {
             .await;
             for ((lo, hi), result) in [((lo, mid), a), ((mid, hi), b)] {
                 calls += u64::from(was_sent(&result));
-                match result {
-                    Ok(ids) => {
-                        for (i, f) in found[lo..hi].iter_mut().enumerate() {
-                            *f = Some(match ids.get(i).cloned().flatten() {
-                                Some(id) => Found::Written(id),
-                                None => Found::NotInReply,
-                            });
-                        }
-                    }
-                    Err(e) if refused_for_content(&e) => queue.push_back((lo, hi, Arc::new(e))),
-                    Err(e) => {
-                        let maybe = maybe_applied(&e);
-                        let e = Arc::new(e);
-                        for f in &mut found[lo..hi] {
-                            *f = Some(Found::Failed(e.clone(), maybe));
+                match classify(result) {
+                    Reply::Refused(e) => queue.push_back((lo, hi, Arc::new(e))),
+                    reply => {
+                        for (slot, f) in found[lo..hi].iter_mut().zip(reply.found(hi - lo)) {
+                            *slot = Some(f);
                         }
                     }
                 }
@@ -940,5 +1054,207 @@ impl Bulk {
             .map(|f| f.unwrap_or(Found::NotInReply))
             .collect();
         (found, calls)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OP: OpId = OpId::BatchSaveFormData;
+
+    fn api(status: u16, code: &str) -> Error {
+        Error::api_for_test(OP, status, code)
+    }
+
+    fn class(result: Result<Vec<Option<String>>, Error>) -> &'static str {
+        match classify(result) {
+            Reply::Applied(_) => "applied",
+            Reply::Refused(_) => "refused",
+            Reply::NotApplied(_) => "not applied",
+            Reply::Uncertain(_) => "uncertain",
+        }
+    }
+
+    #[test]
+    fn a_reply_is_classified_by_whether_the_server_may_have_acted() {
+        assert_eq!(class(Ok(vec![Some("FINST-1".into())])), "applied");
+        // Refused for the content: split to find the bad records.
+        assert_eq!(class(Err(api(400, "failure.form.validation"))), "refused");
+        let before_sending = Error::InvalidParameter {
+            operation: OP,
+            name: "formUuid",
+            problem: "is empty".into(),
+        };
+        assert_eq!(class(Err(before_sending)), "refused");
+        // Refused for the call: nothing to find by splitting, but safe to send again.
+        assert_eq!(class(Err(api(401, "InvalidAuthentication"))), "not applied");
+        assert_eq!(
+            class(Err(api(
+                400,
+                "Forbidden.AccessDenied.AccessTokenPermissionDenied"
+            ))),
+            "not applied"
+        );
+        assert_eq!(
+            class(Err(api(429, "Forbidden.AccessDenied.QpsLimitForApi"))),
+            "not applied"
+        );
+        assert_eq!(class(Err(api(403, "ApiCountLimitForOrg"))), "not applied");
+        // May have been applied: never sent again.
+        assert_eq!(class(Err(api(500, "InternalError"))), "uncertain");
+        let timeout = Error::Timeout {
+            operation: OP,
+            elapsed: std::time::Duration::from_secs(30),
+            source: None,
+        };
+        assert_eq!(class(Err(timeout)), "uncertain");
+    }
+
+    #[test]
+    fn a_reply_settles_every_record_and_names_its_checkpoint_mark() {
+        let applied = Reply::Applied(vec![Some("A".into()), None]);
+        assert_eq!(
+            applied.mark(),
+            Mark::Done(vec![Some("A".into()), None], vec![])
+        );
+        let found = applied.found(3);
+        assert!(matches!(&found[0], Found::Written(id) if id == "A"));
+        assert!(matches!(found[1], Found::NotInReply));
+        assert!(
+            matches!(found[2], Found::NotInReply),
+            "ids short of the chunk"
+        );
+
+        let refused = Reply::Refused(api(400, "bad"));
+        assert_eq!(refused.mark(), Mark::Failed, "a resumed run sends it again");
+        assert!(refused
+            .found(2)
+            .iter()
+            .all(|f| matches!(f, Found::Failed(_, false))));
+        let uncertain = Reply::Uncertain(api(502, "BadGateway"));
+        assert_eq!(uncertain.mark(), Mark::Uncertain, "never sent again");
+        assert!(uncertain
+            .found(2)
+            .iter()
+            .all(|f| matches!(f, Found::Failed(_, true))));
+    }
+
+    #[test]
+    fn chunks_are_numbered_with_their_first_index_and_the_input_is_not_asked_after_its_end() {
+        // 1..=4, an end, then more were it asked again.
+        let mut n = 0;
+        let input = std::iter::from_fn(move || {
+            n += 1;
+            (n != 5).then_some(n)
+        });
+        let mut chunks = Chunks::new(input, 2);
+        let shape: Vec<_> = (0..4)
+            .map(|_| chunks.next().map(|c| (c.number, c.first, c.records)))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                Some((0, 0, vec![1, 2])),
+                Some((1, 2, vec![3, 4])),
+                None,
+                None
+            ]
+        );
+        let a = Chunks::new([1, 2].into_iter(), 2).next().unwrap();
+        let b = Chunks::new([1, 3].into_iter(), 2).next().unwrap();
+        assert_eq!(a.digest, digest(&[1, 2]));
+        assert_ne!(a.digest, b.digest);
+    }
+
+    #[test]
+    fn a_resumed_run_sends_again_only_what_definitely_failed() {
+        assert!(Mark::Failed.replay(2).is_none());
+        for mark in [Mark::Sent, Mark::Uncertain] {
+            let found = mark.replay(2).unwrap();
+            assert!(
+                found.iter().all(|f| matches!(f, Found::NotResent)),
+                "{mark:?}"
+            );
+        }
+        let done = Mark::Done(vec![Some("A".into()), None, Some("C".into())], vec![2]);
+        let found = done.replay(3).unwrap();
+        assert!(matches!(&found[0], Found::Written(id) if id == "A"));
+        assert!(matches!(found[1], Found::NotInReply));
+        assert!(
+            matches!(found[2], Found::NotResent),
+            "left uncertain by isolation"
+        );
+    }
+
+    #[test]
+    fn isolation_marks_the_uncertain_parts_and_stops_when_every_record_failed_alone() {
+        let e = Arc::new(api(400, "bad"));
+        let found = vec![
+            Found::Written("A".into()),
+            Found::Failed(e.clone(), false),
+            Found::Failed(e.clone(), true),
+            Found::InGroup(e.clone(), 1),
+        ];
+        assert_eq!(
+            Mark::after_isolation(&found),
+            Mark::Done(vec![Some("A".into()), None, None, None], vec![2])
+        );
+        assert!(!every_record_failed_alone(&found));
+        assert!(every_record_failed_alone(&[
+            Found::Failed(e.clone(), false),
+            Found::Failed(e.clone(), true)
+        ]));
+        assert!(!every_record_failed_alone(&[
+            Found::Failed(e.clone(), false),
+            Found::InGroup(e, 1)
+        ]));
+
+        let client = Client::builder().access_token("t").build().unwrap();
+        let bulk = client.bulk("FORM-1");
+        assert!(bulk.isolates(2));
+        assert!(!bulk.isolates(1), "a lone record is its own error");
+        assert!(
+            !bulk.clone().isolate_calls(1).isolates(100),
+            "one split needs two calls"
+        );
+    }
+
+    #[test]
+    fn outcomes_keep_input_positions_and_say_what_an_earlier_run_wrote() {
+        let chunk = Chunk {
+            number: 3,
+            first: 300,
+            records: vec!["a", "b", "c"],
+            digest: String::new(),
+        };
+        let found = vec![
+            Found::Written("A".into()),
+            Found::NotResent,
+            Found::NotInReply,
+        ];
+        let out: Vec<Outcome<&str>> = outcomes(OP, chunk, found, true).collect();
+        assert!(matches!(
+            &out[0],
+            Outcome::Written { index: 300, record: "a", instance_id, resumed: true } if instance_id == "A"
+        ));
+        assert!(matches!(
+            &out[1],
+            Outcome::Failed {
+                index: 301,
+                error: RecordError::NotResent { .. },
+                maybe_applied: true,
+                ..
+            }
+        ));
+        assert!(matches!(
+            &out[2],
+            Outcome::Failed {
+                index: 302,
+                error: RecordError::NotInReply { .. },
+                maybe_applied: false,
+                ..
+            }
+        ));
     }
 }

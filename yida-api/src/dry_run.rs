@@ -4,6 +4,9 @@
 use crate::meta::OperationMeta;
 use crate::{Client, Error};
 
+// A walk's page facts, to tell how many calls a `--all` walk or an export would use.
+pub use crate::paginate::{pages_for, walk_page_size};
+
 tokio::task_local! {
     /// Set by [`Client::plan_dynamic`]: where the send path leaves the request it would send.
     pub(crate) static DRY_RUN: std::cell::RefCell<Option<PlannedRequest>>;

@@ -341,6 +341,23 @@ impl Error {
     }
 }
 
+#[cfg(test)]
+impl Error {
+    /// A DingTalk error reply with this status and code, nothing else (for unit tests).
+    pub(crate) fn api_for_test(operation: crate::OpId, status: u16, code: &str) -> Error {
+        Error::Api(Box::new(ApiError {
+            operation,
+            status,
+            code: Some(code.into()),
+            message: None,
+            request_id: None,
+            required_permission: None,
+            retry_after: None,
+            body_excerpt: None,
+        }))
+    }
+}
+
 impl From<yida_auth::AuthError> for Error {
     fn from(e: yida_auth::AuthError) -> Self {
         Error::Auth(e)

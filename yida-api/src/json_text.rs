@@ -112,3 +112,19 @@ impl<'de> Deserialize<'de> for JsonText {
         })
     }
 }
+
+/// Feeds the JSON text of `value` to `sink` piece by piece, without building the text (to
+/// hash it). Values decoded from JSON always encode; a failure only cuts the text short.
+pub(crate) fn feed_json<T: Serialize + ?Sized>(value: &T, sink: impl FnMut(&[u8])) {
+    struct Feed<F>(F);
+    impl<F: FnMut(&[u8])> std::io::Write for Feed<F> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            (self.0)(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let _ = serde_json::to_writer(Feed(sink), value);
+}

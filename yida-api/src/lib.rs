@@ -57,7 +57,8 @@
 //! # Pagination
 //!
 //! List operations implement [`Paginated`]: [`Client::paginate`] walks every page and yields
-//! items ([`PageStream`]); [`Client::paginate_json`] does the same for dynamic calls.
+//! items ([`PageStream`]); [`Client::paginate_json`] does the same for dynamic calls (a
+//! `PageStream<serde_json::Value>`).
 //!
 //! # Errors
 //!
@@ -122,10 +123,11 @@ pub use error::{ApiError, Error};
 pub use json_text::JsonText;
 pub use limiter::{AdaptiveRateLimiter, FixedRateLimiter, QuotaKey, RateLimiter};
 pub use meta::{
-    operation, FieldMeta, HttpMethod, ModelMeta, Operation, OperationMeta, PageStyle, Paginated,
-    ParamError, ParamLocation, ParamMeta, ParamType, PathPart, Risk,
+    current_operation, did_you_mean, operation, FieldMeta, HttpMethod, ModelMeta, Operation,
+    OperationMeta, PageStyle, Paginated, ParamError, ParamLocation, ParamMeta, ParamType, PathPart,
+    Risk,
 };
-pub use paginate::{JsonPageStream, PageStream, DEFAULT_MAX_PAGES, MAX_PAGE_SIZE};
+pub use paginate::{PageStream, DEFAULT_MAX_PAGES, MAX_PAGE_SIZE};
 pub use raw::{DecodeError, RawJson};
 pub use retry::RetryConfig;
 pub use yida_auth;

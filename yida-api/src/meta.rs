@@ -67,6 +67,25 @@ pub fn operation(action: &str, version: &str) -> Option<&'static OperationMeta> 
     OpId::find(action, version).and_then(OpId::meta)
 }
 
+/// The current version of `action` compiled into this build: the one no other version
+/// replaces (2.0 where a 2.0 twin replaces 1.0), else its newest. What `yida call`, `yida
+/// schema` and the MCP tools use when no version is given.
+///
+/// ```
+/// assert_eq!(yida_api::current_operation("SaveFormData").unwrap().version, "2.0");
+/// assert!(yida_api::current_operation("NoSuchAction").is_none());
+/// ```
+pub fn current_operation(action: &str) -> Option<&'static OperationMeta> {
+    let same = || {
+        crate::operations()
+            .into_iter()
+            .filter(move |o| o.action == action)
+    };
+    same()
+        .find(|o| o.legacy.is_none())
+        .or_else(|| same().max_by(|a, b| a.version.cmp(b.version)))
+}
+
 /// Where a parameter travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ParamLocation {
@@ -633,7 +652,8 @@ impl OperationMeta {
         };
         for (name, value) in map {
             let Some(p) = self.param(name) else {
-                let hint = match closest(name, self.params.iter().map(|p| p.name)) {
+                let near = did_you_mean(name, self.params.iter().map(|p| p.name));
+                let hint = match near.first() {
                     Some(near) => format!("did you mean `{near}`?"),
                     None => format!(
                         "its parameters are {}",
@@ -670,10 +690,17 @@ impl OperationMeta {
     }
 }
 
-/// The candidate closest to `name` (case-insensitive edit distance of at most 2), if any.
-fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+/// Up to three of `candidates` within a case-insensitive edit distance of 2 of `name`,
+/// closest first: the names to offer after a typo (an unknown parameter, action or setting).
+///
+/// ```
+/// let near = yida_api::did_you_mean("formUid", ["formUuid", "appType", "formUuids"]);
+/// assert_eq!(near, ["formUuid", "formUuids"]);
+/// assert!(yida_api::did_you_mean("x", ["formUuid"]).is_empty());
+/// ```
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
     let lower: Vec<char> = name.to_lowercase().chars().collect();
-    candidates
+    let mut near: Vec<(usize, &str)> = candidates
         .into_iter()
         .map(|c| {
             (
@@ -682,8 +709,15 @@ fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Opt
             )
         })
         .filter(|(d, _)| *d <= 2)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+        .collect();
+    near.sort_by_key(|(d, _)| *d);
+    let mut out: Vec<&str> = Vec::new();
+    for (_, c) in near {
+        if !out.contains(&c) && out.len() < 3 {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Levenshtein distance (short names only: wire names are a few dozen characters).

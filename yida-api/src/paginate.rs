@@ -1,7 +1,8 @@
 //! Walking every page of a list operation, one page at a time or several at once.
 //!
-//! One engine ([`Walk`]) decides when every walk ends, for the typed [`PageStream`] and the
-//! dynamic [`JsonPageStream`] alike:
+//! One stream, [`PageStream<T>`], walks both the typed operations ([`Client::paginate`], the
+//! operation's item type) and the dynamic calls ([`Client::paginate_json`], JSON items); one
+//! engine ([`Walk`]) decides when every walk ends:
 //! - `pageSize` is 100 unless the request sets its own, and never more than 100 (the
 //!   documented maximum; DingTalk fails above it);
 //! - the walk ends at an empty or short page, or once `totalCount` items arrived; pages past
@@ -37,9 +38,35 @@ use std::task::{Context, Poll};
 /// The documented maximum of `pageSize`.
 pub const MAX_PAGE_SIZE: i64 = 100;
 
-/// Pages a walk asks for at most unless told otherwise ([`PageStream::max_pages`],
-/// [`JsonPageStream::max_pages`]): 1,000 pages of 100 items, 100,000 items.
+/// Pages a walk asks for at most unless told otherwise ([`PageStream::max_pages`]): 1,000
+/// pages of 100 items, 100,000 items.
 pub const DEFAULT_MAX_PAGES: u64 = 1000;
+
+/// The page size a walk asks for: the one requested when positive, never above
+/// [`MAX_PAGE_SIZE`] (also the default).
+///
+/// ```
+/// use yida_api::dry_run::walk_page_size;
+/// assert_eq!((walk_page_size(None), walk_page_size(Some(20)), walk_page_size(Some(500))), (100, 20, 100));
+/// ```
+pub fn walk_page_size(requested: Option<i64>) -> i64 {
+    requested
+        .filter(|s| *s > 0)
+        .unwrap_or(MAX_PAGE_SIZE)
+        .min(MAX_PAGE_SIZE)
+}
+
+/// The pages of `page_size` (at least 1) that hold `total` items; at least one page (the
+/// first is always asked for).
+///
+/// ```
+/// use yida_api::dry_run::pages_for;
+/// assert_eq!((pages_for(0, 100), pages_for(100, 100), pages_for(101, 100)), (1, 1, 2));
+/// ```
+pub fn pages_for(total: i64, page_size: i64) -> u64 {
+    let size = page_size.max(1);
+    ((total.max(0) + size - 1) / size).max(1) as u64
+}
 
 /// One page as received.
 struct Page<T> {
@@ -52,22 +79,23 @@ struct Page<T> {
 type PageFuture<T> = Pin<Box<dyn Future<Output = Result<Page<T>, Error>> + Send>>;
 type Fetch<T> = Box<dyn Fn(&Client, i64, i64) -> PageFuture<T> + Send + Sync>;
 
-/// A hash of the items, to notice a server answering the same page again.
-fn fingerprint<T: serde::Serialize>(items: &[T]) -> u64 {
-    struct H(std::collections::hash_map::DefaultHasher);
-    impl std::io::Write for H {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.write(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
+impl<T: serde::Serialize> Page<T> {
+    fn new(number: i64, items: Vec<T>, total: Option<i64>) -> Self {
+        Page {
+            number,
+            fingerprint: fingerprint(&items),
+            items,
+            total,
         }
     }
-    let mut h = H(Default::default());
+}
+
+/// A hash of the items, to notice a server answering the same page again.
+fn fingerprint<T: serde::Serialize>(items: &[T]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::default();
     // Items we decoded always encode again; a failure only weakens the check.
-    let _ = serde_json::to_writer(&mut h, items);
-    h.0.finish()
+    crate::json_text::feed_json(items, |b| h.write(b));
+    h.finish()
 }
 
 /// The state of a walk: which pages are asked for, which are in flight, when it is over.
@@ -134,10 +162,7 @@ impl<T: Send + 'static> Walk<T> {
             in_flight: FuturesOrdered::new(),
             first_page,
             next_page: first_page,
-            page_size: page_size
-                .filter(|s| *s > 0)
-                .unwrap_or(MAX_PAGE_SIZE)
-                .min(MAX_PAGE_SIZE),
+            page_size: walk_page_size(page_size),
             last_page: None,
             total: None,
             seen: 0,
@@ -296,7 +321,7 @@ impl<T: Send + 'static> Walk<T> {
             }
             // The last page follows a growing total (records added during the walk push the
             // ones not yet fetched down); it never moves back (what was asked for is fetched).
-            let last = ((t + self.page_size - 1) / self.page_size).max(self.first_page);
+            let last = (pages_for(t, self.page_size) as i64).max(self.first_page);
             if self.last_page.is_none_or(|l| last > l) {
                 self.last_page = Some(last);
                 if self.stop_issuing && n == self.page_size && !self.finished {
@@ -340,7 +365,12 @@ impl<T: Send + 'static> Walk<T> {
     }
 }
 
-/// All items of a paginated operation; a [`Stream`] of `Result<item, Error>`.
+/// All items of a paginated operation; a [`Stream`] of `Result<T, Error>`.
+///
+/// `T` is the operation's item type for a typed walk ([`Client::paginate`]; for
+/// `SearchFormDatasV2Request`, a `PageStream<forms::SearchFormDatasData>`) and
+/// [`serde_json::Value`] for a walk of a dynamic call ([`Client::paginate_json`]: each page's
+/// `data` items). Both are the same walk, with the same ending rules and options.
 ///
 /// By default one page is fetched at a time (memory holds one page). With
 /// [`concurrency`](Self::concurrency) above 1, once the first page has told `totalCount`, the
@@ -350,7 +380,10 @@ impl<T: Send + 'static> Walk<T> {
 ///
 /// The walk ends at an empty or short page or once `totalCount` items arrived; `pageSize` is
 /// never above 100; a repeated page, or a walk ending short of `totalCount`, ends with
-/// [`Error::IncompleteWalk`] instead of a silent end. An error ends the stream.
+/// [`Error::IncompleteWalk`] instead of a silent end; past [`max_pages`](Self::max_pages) it
+/// ends with [`Error::PageLimit`]. An error ends the stream. Items come one at a time
+/// ([`next`](Self::next), or as a [`Stream`]) or a page at a time
+/// ([`next_items`](Self::next_items)).
 ///
 /// ```no_run
 /// use futures_util::TryStreamExt;
@@ -378,15 +411,15 @@ impl<T: Send + 'static> Walk<T> {
 /// explicit time order), records shift between pages that are fetched at different moments and
 /// can be missed or seen twice. Keep `concurrency(1)` there (sequential walks shift less, but
 /// are not immune), or order by a field that does not change.
-pub struct PageStream<R: Paginated> {
-    walk: Walk<R::Item>,
-    buffer: VecDeque<R::Item>,
+pub struct PageStream<T> {
+    walk: Walk<T>,
+    buffer: VecDeque<T>,
 }
 
 // Nothing inside is structurally pinned (futures are boxed, items are plain values).
-impl<R: Paginated> Unpin for PageStream<R> {}
+impl<T> Unpin for PageStream<T> {}
 
-impl<R: Paginated> fmt::Debug for PageStream<R> {
+impl<T> fmt::Debug for PageStream<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PageStream")
             .field("walk", &self.walk)
@@ -397,7 +430,7 @@ impl<R: Paginated> fmt::Debug for PageStream<R> {
 
 impl Client {
     /// Streams every item of a paginated request, starting at its page (or page 1).
-    pub fn paginate<R: Paginated>(&self, request: R) -> PageStream<R> {
+    pub fn paginate<R: Paginated>(&self, request: R) -> PageStream<R::Item> {
         let (page, size) = (request.page(), request.page_size());
         let fetch: Fetch<R::Item> = Box::new(move |client, number, page_size| {
             let mut req = request.clone();
@@ -407,29 +440,23 @@ impl Client {
             Box::pin(async move {
                 let reply = client.send(req).await?;
                 let (items, total) = R::split_page(reply);
-                Ok(Page {
-                    number,
-                    fingerprint: fingerprint(&items),
-                    items,
-                    total,
-                })
+                Ok(Page::new(number, items, total))
             })
         });
-        PageStream {
-            walk: Walk::new(R::META.id, self.clone(), page, size, fetch),
-            buffer: VecDeque::new(),
-        }
+        PageStream::new(Walk::new(R::META.id, self.clone(), page, size, fetch))
     }
 
     /// Walks the pages of a paginated operation called by its descriptor (parameters as one
-    /// JSON object by wire name, as `yida call --all` does; each page is a [`Client::call`]).
-    /// As a [`Stream`] it yields the items of every page as JSON, like [`PageStream`];
-    /// [`JsonPageStream::next_items`] hands out a page at a time instead.
+    /// JSON object by wire name, as `yida call --all` does; each page is a [`Client::call`]):
+    /// the same walk as [`paginate`](Self::paginate), each page's `data` items as JSON.
+    ///
+    /// Fails before any call when `meta` is not a paginated operation or `input` is not a JSON
+    /// object.
     pub fn paginate_json(
         &self,
         meta: &'static OperationMeta,
         input: serde_json::Value,
-    ) -> Result<JsonPageStream, Error> {
+    ) -> Result<PageStream<serde_json::Value>, Error> {
         let Some(style) = meta.pagination else {
             return Err(Error::InvalidInput {
                 operation: meta.id,
@@ -452,41 +479,54 @@ impl Client {
             let client = client.clone();
             Box::pin(async move {
                 let raw = client.call(meta, serde_json::Value::Object(input)).await?;
-                let reply: serde_json::Value = match raw {
-                    Some(raw) => {
-                        serde_json::from_str(raw.get()).map_err(|source| Error::Decode {
-                            operation: meta.id,
-                            status: 200,
-                            request_id: None,
-                            source,
-                        })?
-                    }
-                    None => serde_json::Value::Null,
-                };
-                let total = reply.get("totalCount").and_then(serde_json::Value::as_i64);
-                let items = match reply {
-                    serde_json::Value::Object(mut m) => match m.remove("data") {
-                        Some(serde_json::Value::Array(items)) => items,
-                        _ => Vec::new(),
-                    },
-                    _ => Vec::new(),
-                };
-                Ok(Page {
-                    number,
-                    fingerprint: fingerprint(&items),
-                    items,
-                    total,
-                })
+                let (items, total) = split_json_page(meta, raw.as_deref())?;
+                Ok(Page::new(number, items, total))
             })
         });
-        Ok(JsonPageStream {
-            walk: Walk::new(meta.id, self.clone(), page, size, fetch),
-            buffer: VecDeque::new(),
-        })
+        Ok(PageStream::new(Walk::new(
+            meta.id,
+            self.clone(),
+            page,
+            size,
+            fetch,
+        )))
     }
 }
 
-impl<R: Paginated> PageStream<R> {
+/// A dynamic list reply's `data` items and `totalCount` (no reply: no items).
+fn split_json_page(
+    meta: &OperationMeta,
+    raw: Option<&serde_json::value::RawValue>,
+) -> Result<(Vec<serde_json::Value>, Option<i64>), Error> {
+    let Some(raw) = raw else {
+        return Ok((Vec::new(), None));
+    };
+    let reply: serde_json::Value =
+        serde_json::from_str(raw.get()).map_err(|source| Error::Decode {
+            operation: meta.id,
+            status: 200,
+            request_id: None,
+            source,
+        })?;
+    let total = reply.get("totalCount").and_then(serde_json::Value::as_i64);
+    let items = match reply {
+        serde_json::Value::Object(mut m) => match m.remove("data") {
+            Some(serde_json::Value::Array(items)) => items,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    Ok((items, total))
+}
+
+impl<T: Send + 'static> PageStream<T> {
+    fn new(walk: Walk<T>) -> Self {
+        PageStream {
+            walk,
+            buffer: VecDeque::new(),
+        }
+    }
+
     /// Fetch up to `n` pages at once once `totalCount` is known (default 1: one page at a
     /// time). Above 1 the calls are paced by the client's limiter. Set it before the first item
     /// is asked for.
@@ -502,25 +542,34 @@ impl<R: Paginated> PageStream<R> {
         self
     }
 
+    /// The next item, `None` after the last one. An error ends the stream.
+    pub async fn next(&mut self) -> Option<Result<T, Error>> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
+    }
+
+    /// The next page's items (or what is left of a page partly taken item by item), `None`
+    /// after the last page. An error ends the walk.
+    pub async fn next_items(&mut self) -> Option<Result<Vec<T>, Error>> {
+        if !self.buffer.is_empty() {
+            return Some(Ok(self.buffer.drain(..).collect()));
+        }
+        std::future::poll_fn(|cx| self.walk.poll_page(cx)).await
+    }
+
     /// Whether `totalCount` changed between pages (records were added or removed during the
     /// walk: items may have been seen twice or missed).
     pub fn total_changed(&self) -> bool {
         self.walk.total_changed
     }
 
-    /// `totalCount` of the latest page that told it.
-    pub fn latest_total_count(&self) -> Option<i64> {
-        self.walk.latest_total
-    }
-
-    /// The next item, `None` after the last one. An error ends the stream.
-    pub async fn next(&mut self) -> Option<Result<R::Item, Error>> {
-        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
-    }
-
     /// `totalCount` from the first page that told it.
     pub fn total_count(&self) -> Option<i64> {
         self.walk.total
+    }
+
+    /// `totalCount` of the latest page that told it.
+    pub fn latest_total_count(&self) -> Option<i64> {
+        self.walk.latest_total
     }
 
     /// Items received so far (handed out or buffered).
@@ -539,94 +588,8 @@ impl<R: Paginated> PageStream<R> {
     }
 }
 
-impl<R: Paginated> Stream for PageStream<R> {
-    type Item = Result<R::Item, Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        loop {
-            if let Some(item) = this.buffer.pop_front() {
-                return Poll::Ready(Some(Ok(item)));
-            }
-            match this.walk.poll_page(cx) {
-                Poll::Ready(Some(Ok(items))) => this.buffer.extend(items),
-                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-    }
-}
-
-/// The items of a dynamically called list operation (see [`Client::paginate_json`]): a
-/// [`Stream`] of `Result<serde_json::Value, Error>` (each page's `data` items), with the same
-/// walk, ending rules and [`concurrency`](Self::concurrency) option as [`PageStream`].
-pub struct JsonPageStream {
-    walk: Walk<serde_json::Value>,
-    buffer: VecDeque<serde_json::Value>,
-}
-
-impl fmt::Debug for JsonPageStream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JsonPageStream")
-            .field("walk", &self.walk)
-            .field("buffered", &self.buffer.len())
-            .finish()
-    }
-}
-
-impl JsonPageStream {
-    /// Fetch up to `n` pages at once once `totalCount` is known (default 1); see
-    /// [`PageStream::concurrency`].
-    pub fn concurrency(mut self, n: usize) -> Self {
-        self.walk.set_concurrency(n);
-        self
-    }
-
-    /// Ask for at most `n` pages (default [`DEFAULT_MAX_PAGES`]); see
-    /// [`PageStream::max_pages`].
-    pub fn max_pages(mut self, n: u64) -> Self {
-        self.walk.set_max_pages(n);
-        self
-    }
-
-    /// Whether `totalCount` changed between pages; see [`PageStream::total_changed`].
-    pub fn total_changed(&self) -> bool {
-        self.walk.total_changed
-    }
-
-    /// `totalCount` of the latest page that told it.
-    pub fn latest_total_count(&self) -> Option<i64> {
-        self.walk.latest_total
-    }
-
-    /// The next page's items (or what is left of a page partly taken as a stream), `None`
-    /// after the last page. An error ends the walk.
-    pub async fn next_items(&mut self) -> Option<Result<Vec<serde_json::Value>, Error>> {
-        if !self.buffer.is_empty() {
-            return Some(Ok(self.buffer.drain(..).collect()));
-        }
-        std::future::poll_fn(|cx| self.walk.poll_page(cx)).await
-    }
-
-    /// `totalCount` from the first page that told it.
-    pub fn total_count(&self) -> Option<i64> {
-        self.walk.total
-    }
-
-    /// Items received so far.
-    pub fn fetched(&self) -> i64 {
-        self.walk.seen
-    }
-
-    /// Pages received so far.
-    pub fn pages(&self) -> i64 {
-        self.walk.pages
-    }
-}
-
-impl Stream for JsonPageStream {
-    type Item = Result<serde_json::Value, Error>;
+impl<T: Send + 'static> Stream for PageStream<T> {
+    type Item = Result<T, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;

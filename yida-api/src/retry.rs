@@ -158,19 +158,9 @@ impl RetryConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ApiError;
 
     fn api(status: u16, code: &str) -> Error {
-        Error::Api(Box::new(ApiError {
-            operation: crate::OpId::all()[0],
-            status,
-            code: Some(code.into()),
-            message: None,
-            request_id: None,
-            required_permission: None,
-            retry_after: None,
-            body_excerpt: None,
-        }))
+        Error::api_for_test(crate::OpId::all()[0], status, code)
     }
 
     #[test]

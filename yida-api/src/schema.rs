@@ -1,25 +1,98 @@
-//! JSON Schema of an operation's input and reply, and secret reply fields redacted — derived
-//! from the typed model ([`OperationMeta`], [`ParamType`], [`ModelMeta`]), never from text.
+//! JSON Schema (draft 2020-12) of an operation's input and reply, and secret reply fields
+//! redacted — derived from the typed model ([`OperationMeta`], [`ParamType`], [`ModelMeta`]),
+//! never from text. The one schema builder: the CLI (`yida schema`) and the MCP server print
+//! what it returns.
+//!
+//! Models are described once each under `$defs` and named by `$ref` (`#/$defs/<Model>`), so a
+//! model that contains itself, or one used by many fields, costs one description.
 
 use serde_json::{json, Map, Value};
 
 use crate::{ModelMeta, OperationMeta, ParamType};
 
-/// Models nested deeper than this are described as any JSON (models may contain themselves).
-const MAX_DEPTH: usize = 8;
+/// How deep a reply value is walked for secret fields (models may contain themselves).
+const MAX_REDACT_DEPTH: usize = 32;
+
+/// The models a schema names, each once, in the order first met.
+#[derive(Default)]
+struct Defs(Vec<&'static ModelMeta>);
+
+impl Defs {
+    /// `{"$ref": "#/$defs/<name>"}`, noting the model for `$defs`.
+    fn reference(&mut self, m: &'static ModelMeta) -> Value {
+        if !self.0.iter().any(|d| d.name == m.name) {
+            self.0.push(m);
+        }
+        json!({ "$ref": format!("#/$defs/{}", m.name) })
+    }
+
+    /// Adds `$defs` to `schema` (an object): every model noted, and every model their fields
+    /// reach. Nothing when no model was noted.
+    fn attach(mut self, schema: &mut Value) {
+        if self.0.is_empty() {
+            return;
+        }
+        let mut defs = Map::new();
+        let mut i = 0;
+        while i < self.0.len() {
+            let m = self.0[i];
+            let props: Map<String, Value> = m
+                .fields
+                .iter()
+                .map(|f| {
+                    let mut s = f.ty.schema_in(&mut self);
+                    describe(&mut s, f.doc, &[]);
+                    if f.secret {
+                        mark(&mut s, "x-secret");
+                    }
+                    (f.name.to_string(), s)
+                })
+                .collect();
+            defs.insert(
+                m.name.into(),
+                json!({"type": "object", "description": m.doc, "properties": props}),
+            );
+            i += 1;
+        }
+        if let Value::Object(o) = schema {
+            o.insert("$defs".into(), Value::Object(defs));
+        }
+    }
+}
+
+/// Adds a description and documented values (`enum`) to a property's schema.
+fn describe(schema: &mut Value, doc: &str, values: &[&str]) {
+    if let Value::Object(o) = schema {
+        o.insert("description".into(), Value::String(doc.into()));
+        if !values.is_empty() {
+            o.insert("enum".into(), json!(values));
+        }
+    }
+}
+
+/// Sets the flag `key` (`x-secret`, `x-context`) to `true`.
+fn mark(schema: &mut Value, key: &str) {
+    if let Value::Object(o) = schema {
+        o.insert(key.into(), Value::Bool(true));
+    }
+}
 
 impl ParamType {
-    /// The JSON Schema of this type (models inlined with their fields).
+    /// The JSON Schema of this type; the models it reaches are under `$defs`.
     ///
     /// ```
     /// use yida_api::ParamType;
     /// assert_eq!(ParamType::List(&ParamType::String).json_schema()["items"]["type"], "string");
     /// ```
     pub fn json_schema(&self) -> Value {
-        self.schema_at(0)
+        let mut defs = Defs::default();
+        let mut schema = self.schema_in(&mut defs);
+        defs.attach(&mut schema);
+        schema
     }
 
-    fn schema_at(&self, depth: usize) -> Value {
+    /// The schema of this type, the models it names noted in `defs`.
+    fn schema_in(&self, defs: &mut Defs) -> Value {
         match self {
             ParamType::String => json!({"type": "string"}),
             ParamType::I64 => json!({"type": "integer"}),
@@ -29,35 +102,31 @@ impl ParamType {
             ParamType::JsonText => {
                 json!({"type": "string", "contentMediaType": "application/json"})
             }
-            ParamType::List(t) => json!({"type": "array", "items": t.schema_at(depth + 1)}),
+            ParamType::List(t) => json!({"type": "array", "items": t.schema_in(defs)}),
             ParamType::Map(t) => {
-                json!({"type": "object", "additionalProperties": t.schema_at(depth + 1)})
+                json!({"type": "object", "additionalProperties": t.schema_in(defs)})
             }
-            ParamType::Model(m) if depth < MAX_DEPTH => m.schema_at(depth + 1),
-            ParamType::Model(m) => json!({"type": "object", "description": m.doc}),
+            ParamType::Model(m) => defs.reference(m),
+        }
+    }
+
+    /// The model this type holds, itself or through lists and maps (`list<Form>` → `Form`).
+    ///
+    /// ```
+    /// let op = yida_api::operation("SearchFormDatas", "2.0").unwrap();
+    /// let data = op.reply.unwrap().fields.iter().find(|f| f.name == "data").unwrap();
+    /// assert!(data.ty.model().is_some());
+    /// ```
+    pub fn model(&self) -> Option<&'static ModelMeta> {
+        match self {
+            ParamType::Model(m) => Some(m),
+            ParamType::List(t) | ParamType::Map(t) => t.model(),
+            _ => None,
         }
     }
 }
 
 impl ModelMeta {
-    fn schema_at(&self, depth: usize) -> Value {
-        let props: Map<String, Value> = self
-            .fields
-            .iter()
-            .map(|f| {
-                let mut s = f.ty.schema_at(depth);
-                if let Value::Object(o) = &mut s {
-                    o.insert("description".into(), Value::String(f.doc.into()));
-                    if f.secret {
-                        o.insert("x-secret".into(), Value::Bool(true));
-                    }
-                }
-                (f.name.to_string(), s)
-            })
-            .collect();
-        json!({"type": "object", "title": self.name, "description": self.doc, "properties": props})
-    }
-
     /// Replaces the values of secret fields (at any depth) with `"<redacted>"`.
     fn redact(&self, v: &mut Value, depth: usize) {
         let Value::Object(map) = v else {
@@ -76,7 +145,7 @@ impl ModelMeta {
 }
 
 fn redact_type(ty: &ParamType, v: &mut Value, depth: usize) {
-    if depth > MAX_DEPTH * 4 {
+    if depth > MAX_REDACT_DEPTH {
         return;
     }
     match (ty, v) {
@@ -95,7 +164,7 @@ impl OperationMeta {
     /// The JSON Schema of a dynamic call's input ([`Client::call`](crate::Client::call)): an
     /// object of the parameters by wire name, each with its type, description, documented
     /// values (`enum`), where it travels (`x-in`), `x-context` when the client's app context
-    /// fills it (then not `required`) and `x-secret` for secrets.
+    /// fills it (then not `required`) and `x-secret` for secrets; models under `$defs`.
     ///
     /// ```
     /// let op = yida_api::operation("SearchFormDatas", "2.0").unwrap();
@@ -104,39 +173,51 @@ impl OperationMeta {
     /// assert_eq!(schema["properties"]["systemToken"]["x-secret"], true);
     /// ```
     pub fn input_schema(&self) -> Value {
+        let mut defs = Defs::default();
         let mut props = Map::new();
         let mut required = Vec::new();
         for p in self.params {
-            let mut s = p.ty.json_schema();
+            let mut s = p.ty.schema_in(&mut defs);
+            describe(&mut s, p.doc, p.values);
             if let Value::Object(o) = &mut s {
-                o.insert("description".into(), Value::String(p.doc.into()));
-                if !p.values.is_empty() {
-                    o.insert("enum".into(), json!(p.values));
-                }
                 o.insert("x-in".into(), Value::String(p.location.as_str().into()));
-                if p.context {
-                    o.insert("x-context".into(), Value::Bool(true));
-                }
-                if p.secret {
-                    o.insert("x-secret".into(), Value::Bool(true));
-                }
+            }
+            if p.context {
+                mark(&mut s, "x-context");
+            }
+            if p.secret {
+                mark(&mut s, "x-secret");
             }
             if p.required && !p.context {
                 required.push(Value::String(p.name.into()));
             }
             props.insert(p.name.into(), s);
         }
-        json!({
+        let mut schema = json!({
             "type": "object",
             "properties": props,
             "required": required,
             "additionalProperties": false,
-        })
+        });
+        defs.attach(&mut schema);
+        schema
     }
 
-    /// The JSON Schema of the reply, `None` for an empty reply.
+    /// The JSON Schema of the reply (`{"$ref": "#/$defs/<Reply>", "$defs": …}`), `None` for
+    /// an empty reply.
+    ///
+    /// ```
+    /// let op = yida_api::operation("SearchFormDatas", "2.0").unwrap();
+    /// let schema = op.reply_schema().unwrap();
+    /// assert_eq!(schema["$ref"], "#/$defs/SearchFormDatasResponse");
+    /// assert!(schema["$defs"]["SearchFormDatasResponse"]["properties"]["data"].is_object());
+    /// ```
     pub fn reply_schema(&self) -> Option<Value> {
-        self.reply.map(|m| m.schema_at(0))
+        let model = self.reply?;
+        let mut defs = Defs::default();
+        let mut schema = defs.reference(model);
+        defs.attach(&mut schema);
+        Some(schema)
     }
 
     /// Replaces the values of the reply's secret fields (as the spec marks them) with

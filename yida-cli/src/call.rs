@@ -56,24 +56,6 @@ pub struct CallArgs {
     pub output: OutputArgs,
 }
 
-/// Up to three of `candidates` close to `name` (case-insensitive), closest first.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
-    let lower = name.to_lowercase();
-    let mut scored: Vec<(f64, &str)> = candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(&lower, &c.to_lowercase()), c))
-        .filter(|(score, _)| *score >= 0.85)
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut out: Vec<&str> = Vec::new();
-    for (_, c) in scored {
-        if !out.contains(&c) && out.len() < 3 {
-            out.push(c);
-        }
-    }
-    out
-}
-
 fn quoted(names: &[&str]) -> String {
     names
         .iter()
@@ -88,7 +70,7 @@ pub fn find_op(action: &str, version: Option<&str>) -> Result<&'static Operation
     let same: Vec<&'static OperationMeta> =
         ops.iter().copied().filter(|o| o.action == action).collect();
     if same.is_empty() {
-        let names = did_you_mean(action, ops.iter().map(|o| o.action));
+        let names = yida_api::did_you_mean(action, ops.iter().map(|o| o.action));
         let hint = if names.is_empty() {
             "see `yida ops`".to_string()
         } else {
@@ -109,11 +91,7 @@ pub fn find_op(action: &str, version: Option<&str>) -> Result<&'static Operation
                 )));
             }
         },
-        // The one that is not replaced by another (2.0 where a 2.0 twin exists).
-        None => same
-            .iter()
-            .find(|o| o.legacy.is_none())
-            .unwrap_or(&same[same.len() - 1]),
+        None => yida_api::current_operation(action).unwrap_or(same[same.len() - 1]),
     };
     if let (Some(_), Some(replacement)) = (version, meta.legacy) {
         out::note(&format!(

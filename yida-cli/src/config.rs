@@ -15,7 +15,9 @@ pub fn env(name: &str) -> Option<String> {
     }
 }
 
-fn need(name: &'static str) -> Result<String, Fail> {
+/// The value of a setting that must be given (see [`env`]); its absence is a usage error
+/// naming the variable.
+pub fn need(name: &'static str) -> Result<String, Fail> {
     env(name).ok_or_else(|| Fail::usage(format!("missing environment variable {name}")))
 }
 

@@ -5,8 +5,8 @@
 use crate::fail::Fail;
 use crate::import_input::{next_line, Line};
 use serde_json::{json, Value};
-use yida_api::dry_run::PlannedRequest;
-use yida_api::{Client, OperationMeta, DEFAULT_MAX_PAGES, MAX_PAGE_SIZE};
+use yida_api::dry_run::{walk_page_size, PlannedRequest};
+use yida_api::{Client, OperationMeta, DEFAULT_MAX_PAGES};
 
 /// The plan printed on stdout (one JSON document), with what is left of the budget.
 async fn finish(doc: Value) -> Result<(), Fail> {
@@ -54,10 +54,9 @@ fn refused(e: yida_api::Error) -> Fail {
     f
 }
 
-/// Pages a walk would fetch for `total` items from page 1.
+/// Pages a walk would fetch for `total` items from page 1, and whether the cap cut it.
 fn pages_for(total: i64, page_size: i64, max_pages: Option<u64>) -> (u64, bool) {
-    let size = page_size.clamp(1, MAX_PAGE_SIZE);
-    let pages = ((total.max(0) + size - 1) / size).max(1) as u64;
+    let pages = yida_api::dry_run::pages_for(total, page_size);
     let cap = max_pages.unwrap_or(DEFAULT_MAX_PAGES);
     (pages.min(cap), pages > cap)
 }
@@ -98,12 +97,7 @@ async fn walk(
     max_pages: Option<u64>,
 ) -> Result<(), Fail> {
     let mut first = input.clone();
-    let size = input
-        .get("pageSize")
-        .and_then(Value::as_i64)
-        .filter(|s| *s > 0)
-        .unwrap_or(MAX_PAGE_SIZE)
-        .min(MAX_PAGE_SIZE);
+    let size = walk_page_size(input.get("pageSize").and_then(Value::as_i64));
     first[page_key] = 1.into();
     first["pageSize"] = size.into();
     let plan = client.plan(meta, first.clone()).await.map_err(refused)?;

@@ -6,7 +6,7 @@
 //! without stalling the receiver, and a closed or failing stdout stops the receiver with an
 //! error.
 
-use crate::config::env;
+use crate::config::need;
 use crate::fail::{Fail, FAILED};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -107,10 +107,6 @@ pub async fn run(args: EventsArgs) -> Result<(), Fail> {
         } => stream(topic, Duration::from_secs(write_timeout)).await,
         Mode::Push(args) => crate::events_push::run(args).await,
     }
-}
-
-fn need(name: &'static str) -> Result<String, Fail> {
-    env(name).ok_or_else(|| Fail::usage(format!("missing environment variable {name}")))
 }
 
 /// Why an event line was not written.
@@ -388,17 +384,23 @@ async fn http(o: HttpOpts) -> Result<(), Fail> {
     while !conns.lock().unwrap_or_else(|e| e.into_inner()).is_empty() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    match outcome {
+    stopped(
+        outcome,
+        "the pushes not printed were answered HTTP 500, so DingTalk sends them again",
+    )
+}
+
+/// How a receiver ends: `stopped` when told to; when stdout failed (`why`), an error saying
+/// what happens to the events not printed (`resent`).
+fn stopped(failed: Option<String>, resent: &str) -> Result<(), Fail> {
+    match failed {
         None => {
             eprintln!("stopped");
             Ok(())
         }
         Some(why) => Err(Fail(
             FAILED,
-            format!(
-                "error: stdout failed ({why}): stopped; the pushes not printed were answered \
-                 HTTP 500, so DingTalk sends them again"
-            ),
+            format!("error: stdout failed ({why}): stopped; {resent}"),
         )),
     }
 }
@@ -530,17 +532,8 @@ async fn stream(topic: String, write_timeout: Duration) -> Result<(), Fail> {
         .shutdown()
         .await
         .map_err(|e| Fail(FAILED, format!("error: {e}")))?;
-    match failed {
-        None => {
-            eprintln!("stopped");
-            Ok(())
-        }
-        Some(why) => Err(Fail(
-            FAILED,
-            format!(
-                "error: stdout failed ({why}): stopped; events not printed were ACKed LATER, \
-                 so DingTalk sends them again"
-            ),
-        )),
-    }
+    stopped(
+        failed,
+        "events not printed were ACKed LATER, so DingTalk sends them again",
+    )
 }

@@ -1,6 +1,6 @@
 //! `yida events push`: send one signed, encrypted test push the way DingTalk does.
 
-use crate::config::env;
+use crate::config::need;
 use crate::fail::{Fail, FAILED};
 use serde_json::{json, Map, Value};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -29,10 +29,6 @@ pub struct PushArgs {
     /// More fields of the message, as one JSON object (they win over the ones above).
     #[arg(long, value_name = "JSON")]
     data: Option<String>,
-}
-
-fn need(name: &'static str) -> Result<String, Fail> {
-    env(name).ok_or_else(|| Fail::usage(format!("missing environment variable {name}")))
 }
 
 /// 128 random bits as hex (a default ticket or auth code).

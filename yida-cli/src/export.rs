@@ -3,7 +3,6 @@
 use crate::config::client;
 use crate::fail::{Fail, CHANGED};
 use crate::out::output_error;
-use futures_util::StreamExt;
 use std::io::{IsTerminal, Write};
 
 /// Every record of a form (SearchFormDatas 2.0) as NDJSON on stdout, progress on stderr.

@@ -616,31 +616,35 @@ pub fn table(rows: &[Doc], columns: &[String]) -> String {
         })
         .collect();
     let header: Vec<String> = columns.iter().map(|c| clean(c)).collect();
-    let widths: Vec<usize> = (0..columns.len())
+    let rows: Vec<Vec<String>> = std::iter::once(header).chain(cells).collect();
+    align(&rows, 0)
+}
+
+/// Rows of cells as aligned columns, each line indented by `indent` spaces and without
+/// trailing blanks; widths by display columns (a CJK character takes two).
+pub fn align<R: AsRef<[String]>>(rows: &[R], indent: usize) -> String {
+    let n = rows.iter().map(|r| r.as_ref().len()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..n)
         .map(|i| {
-            cells
-                .iter()
-                .map(|row| row[i].width())
-                .chain([header[i].width()])
+            rows.iter()
+                .filter_map(|r| r.as_ref().get(i))
+                .map(|c| c.width())
                 .max()
                 .unwrap_or(0)
         })
         .collect();
-    let line = |row: &[String]| {
-        let mut s = String::new();
+    let mut out = String::new();
+    for row in rows {
+        let row = row.as_ref();
+        let mut line = " ".repeat(indent);
         for (i, cell) in row.iter().enumerate() {
-            s.push_str(cell);
+            line.push_str(cell);
             if i + 1 < row.len() {
-                s.push_str(&" ".repeat(widths[i] - cell.width() + 2));
+                line.push_str(&" ".repeat(widths[i] - cell.width() + 2));
             }
         }
-        s.truncate(s.trim_end().len());
-        s.push('\n');
-        s
-    };
-    let mut out = line(&header);
-    for row in &cells {
-        out.push_str(&line(row));
+        out.push_str(line.trim_end());
+        out.push('\n');
     }
     out
 }

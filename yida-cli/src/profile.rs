@@ -477,7 +477,7 @@ fn parse(table: &toml::Table) -> Result<File, String> {
                     for (key, value) in p {
                         if !known(key) {
                             let names = KEYS.iter().map(|k| k.name).chain(["app_kind"]);
-                            let hint = crate::call::did_you_mean(key, names);
+                            let hint = yida_api::did_you_mean(key, names);
                             return Err(format!(
                                 "profiles.{name}: unknown setting `{}`{}",
                                 clean(key),
@@ -722,7 +722,7 @@ fn set(key: &str, value: &str) -> Result<(), Fail> {
     } else {
         if !known(key) {
             let names = KEYS.iter().map(|k| k.name).chain(["app_kind"]);
-            let hint = crate::call::did_you_mean(key, names);
+            let hint = yida_api::did_you_mean(key, names);
             return Err(Fail::usage(format!(
                 "unknown setting `{}`{}",
                 clean(key),

@@ -18,10 +18,11 @@ pub(crate) fn risk_name(risk: Risk) -> &'static str {
     risk.as_str()
 }
 
-/// The descriptor of `action` at `version`, or at its newest version when `version` is `None`.
+/// The descriptor of `action` at `version`, or its current version
+/// ([`yida_api::current_operation`]) when `version` is `None`.
 pub(crate) fn find(action: &str, version: Option<&str>) -> Result<&'static OperationMeta, String> {
     let all = yida_api::operations();
-    let mut found: Vec<&'static OperationMeta> =
+    let found: Vec<&'static OperationMeta> =
         all.iter().copied().filter(|m| m.action == action).collect();
     if found.is_empty() {
         let near: Vec<&str> = all
@@ -41,10 +42,8 @@ pub(crate) fn find(action: &str, version: Option<&str>) -> Result<&'static Opera
             .into_iter()
             .find(|m| m.version == v)
             .ok_or_else(|| format!("`{action}` has no version {v}")),
-        None => {
-            found.sort_by(|a, b| a.version.cmp(b.version));
-            Ok(found.pop().expect("non-empty"))
-        }
+        None => yida_api::current_operation(action)
+            .ok_or_else(|| format!("no operation `{action}` (list_operations shows them)")),
     }
 }
 
