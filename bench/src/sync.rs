@@ -4,8 +4,10 @@
 //! 1. First sync of 10,000 records into SQLite: calls, seconds, the fraction of the quota used
 //!    (calls / (seconds × 20)), and the peak RSS added by the run (the emulator, in this same
 //!    process, holds the records before the measurement starts).
-//! 2. Incremental run after 10 changes (9 updates, 1 new record): calls used, then the
-//!    deletion check (SearchFormDataIdList) with its cost.
+//! 2. Incremental run after 10 changes (9 updates, 1 new record): calls used.
+//! 3. The deletion check (SearchFormDataIdList pages, fetched like the first run's) on its
+//!    own: calls, seconds, fraction of the quota. The load average is printed at the start
+//!    and the end (the machine may be shared).
 //!
 //! Environment: `YIDA_BENCH_RECORDS` (10000), `YIDA_BENCH_LATENCY_MS` (200),
 //! `YIDA_BENCH_CONCURRENCY` (8, the default of `SyncOptions`), `YIDA_BENCH_EMULATOR_QPS` (20;
@@ -31,6 +33,23 @@ fn peak_rss_kib() -> u64 {
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// (CPU seconds used, seconds spent runnable but waiting for a CPU) by this process's
+/// threads so far (`/proc/self/task/*/schedstat`: on-CPU ns, run-queue wait ns).
+fn cpu_and_wait() -> (f64, f64) {
+    let mut cpu = 0u64;
+    let mut wait = 0u64;
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        for t in tasks.flatten() {
+            if let Ok(s) = std::fs::read_to_string(t.path().join("schedstat")) {
+                let mut f = s.split_whitespace().map(|v| v.parse::<u64>().unwrap_or(0));
+                cpu += f.next().unwrap_or(0);
+                wait += f.next().unwrap_or(0);
+            }
+        }
+    }
+    (cpu as f64 / 1e9, wait as f64 / 1e9)
 }
 
 fn env_num(name: &str, default: u64) -> u64 {
@@ -86,13 +105,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             json!({"formUuid": FORM}),
         )
         .await?;
+    println!(
+        "load average at the start: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
     let rss_before = peak_rss_kib();
+    let (cpu0, wait0) = cpu_and_wait();
     let mirror = Mirror::new(client.clone(), store.clone(), opts);
     let start = Instant::now();
     let first = mirror.sync(FORM).await?;
     let secs = start.elapsed().as_secs_f64();
     let rss_after = peak_rss_kib();
+    let (cpu1, wait1) = cpu_and_wait();
     let fraction = first.calls as f64 / (secs * QUOTA);
+    // Threads that ended during the run are not counted: the runtime's workers live on.
+    println!(
+        "sync first run: {:.2} s of CPU used, {:.2} s spent runnable waiting for a CPU (the machine's load)",
+        cpu1 - cpu0,
+        wait1 - wait0
+    );
     println!(
         "sync first run: {} records, {} calls in {secs:.2} s at {latency} ms latency = {:.2} of the 20 calls/s quota; peak RSS +{} KiB during the run ({} KiB in all, emulator with {records} records included)",
         first.upserted,
@@ -131,15 +164,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         SyncOptions {
             deletions: Deletions::Every,
             overlap: Duration::ZERO,
+            concurrency: env_num("YIDA_BENCH_CONCURRENCY", 8) as usize,
             ..SyncOptions::default()
         },
     );
     let start = Instant::now();
     let check = deleting.sync(FORM).await?;
     let check_secs = start.elapsed().as_secs_f64();
+    let check_secs_alone = check.deletion_ms as f64 / 1000.0;
     println!(
-        "sync incremental after 10 changes: {} records written with {} calls in {incr_secs:.2} s (target <= 3); deletion check: {} calls for {} ids ({} deleted) in {check_secs:.2} s, that run {} calls in all",
-        next.upserted, next.calls, check.deletion_calls, records + 1, check.deleted, check.calls,
+        "sync incremental after 10 changes: {} records written with {} calls in {incr_secs:.2} s (target <= 3)",
+        next.upserted, next.calls,
+    );
+    println!(
+        "sync deletion check: {} calls for {} ids ({} deleted) in {check_secs_alone:.2} s = {:.2} of the quota (pages {} at once); that run {} calls in {check_secs:.2} s",
+        check.deletion_calls,
+        records + 1,
+        check.deleted,
+        check.deletion_calls as f64 / (check_secs_alone.max(0.001) * QUOTA),
+        env_num("YIDA_BENCH_CONCURRENCY", 8),
+        check.calls,
+    );
+    println!(
+        "load average at the end: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
     );
     emu.shutdown().await;
     let _ = std::fs::remove_file(&db);

@@ -56,18 +56,19 @@ impl Recorded {
         }
     }
 
-    /// Query pairs, decoded, in order.
+    /// Query pairs, decoded, in order (by `yida_auth::wire::query_pairs`, the rule the
+    /// emulator and the push endpoint use too).
     pub fn query_pairs(&self) -> Vec<(String, String)> {
         let Some(q) = &self.query else {
             return Vec::new();
         };
-        q.split('&')
-            .filter(|s| !s.is_empty())
-            .map(|kv| {
-                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                (decode(k), decode(v))
+        yida_api::yida_auth::wire::query_pairs(q)
+            .map(|pairs| {
+                pairs
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
             })
-            .collect()
+            .unwrap_or_default()
     }
 
     /// The decoded value of a query parameter.
@@ -84,25 +85,6 @@ impl Recorded {
 pub const GATEWAY_BAN_PAGE: &str = "<!DOCTYPE html><html><head><title>Access denied</title></head>\
 <body><div id=\"punish\">Too many requests from your IP</div>\
 <script>window.location.href='/_____tmd_____/punish?x5secdata=abc&x5step=1';</script></body></html>";
-
-/// Percent-decodes a string (`+` is left alone: we never send it for a space).
-pub fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
 
 /// What the server does with one request.
 #[derive(Debug, Clone)]

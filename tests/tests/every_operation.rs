@@ -95,16 +95,11 @@ fn scalar_text(v: &Value) -> String {
 #[tokio::test]
 async fn every_operation_goes_over_the_wire_and_decodes_a_full_reply() {
     let api = api();
-    assert_eq!(
-        api.operations.len(),
-        125,
-        "the spec covers every Yida operation"
-    );
     let compiled = yida_api::operations();
     assert_eq!(
         compiled.len(),
         api.operations.len(),
-        "every operation is compiled in"
+        "every operation of the spec is compiled in"
     );
     let mut checked = 0;
     for op in &api.operations {
@@ -188,7 +183,7 @@ async fn every_operation_goes_over_the_wire_and_decodes_a_full_reply() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 125);
+    assert_eq!(checked, compiled.len());
 }
 
 #[tokio::test]
@@ -298,6 +293,9 @@ async fn no_reply_makes_any_operation_panic() {
             outcomes[r.is_ok() as usize] += 1;
         }
     }
-    assert_eq!(outcomes[0] + outcomes[1], 125 * bodies.len());
+    assert_eq!(
+        outcomes[0] + outcomes[1],
+        yida_api::operations().len() * bodies.len()
+    );
     assert!(outcomes[0] > 0 && outcomes[1] > 0, "{outcomes:?}");
 }

@@ -1385,10 +1385,6 @@ pub mod apps {
         gate_way_domain: Option<String>,
     }
     impl DeployFunctionCallbackRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `appId` (body): Id of the cloud app.
         pub fn app_id(mut self, app_id: impl Into<String>) -> Self {
             self.app_id = Some(app_id.into());
@@ -5846,10 +5842,6 @@ pub mod commerce {
         produce_code: Option<String>,
     }
     impl BuyAuthorizationOrderRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -6056,10 +6048,6 @@ pub mod commerce {
         produce_code: Option<String>,
     }
     impl BuyFreshOrderRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -6324,10 +6312,6 @@ pub mod commerce {
         instance_id: Option<String>,
     }
     impl ExpireCommodityRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -6508,10 +6492,6 @@ pub mod commerce {
         instance_id: Option<String>,
     }
     impl GetApplicationAuthorizationServicePlatformResourceRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -6603,10 +6583,6 @@ pub mod commerce {
         account_id: Option<String>,
     }
     impl GetCorpLevelByAccountIdRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accountId` (query): Yida account id to look up.
         pub fn account_id(mut self, account_id: impl Into<String>) -> Self {
             self.account_id = Some(account_id.into());
@@ -6672,10 +6648,6 @@ pub mod commerce {
         instance_id: Option<String>,
     }
     impl GetPlatformResourceRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -7264,10 +7236,6 @@ pub mod commerce {
         page_size: Option<i64>,
     }
     impl ListCommodityRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -7522,10 +7490,6 @@ pub mod commerce {
         produce_code: Option<String>,
     }
     impl NotifyAuthorizationResultRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -7705,10 +7669,6 @@ pub mod commerce {
         instance_id: Option<String>,
     }
     impl RefundCommodityRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -7805,10 +7765,6 @@ pub mod commerce {
         corp_id: Option<String>,
     }
     impl RegisterAccountsRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -7899,10 +7855,6 @@ pub mod commerce {
         instance_id: Option<String>,
     }
     impl ReleaseCommodityRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -8091,10 +8043,6 @@ pub mod commerce {
         instance_id: Option<String>,
     }
     impl RenewApplicationAuthorizationServiceOrderRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -8201,10 +8149,6 @@ pub mod commerce {
         end_time_gmt: Option<i64>,
     }
     impl RenewTenantOrderRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -8376,10 +8320,6 @@ pub mod commerce {
         instance_id: Option<String>,
     }
     impl TerminateCloudAuthorizationRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -8473,10 +8413,6 @@ pub mod commerce {
         commodity_type: Option<String>,
     }
     impl UpdateCloudAccountInformationRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -8578,10 +8514,6 @@ pub mod commerce {
         commodity_type: Option<crate::CommodityType>,
     }
     impl UpgradeTenantInformationRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (body): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -8966,10 +8898,6 @@ pub mod commerce {
         caller_uid: Option<String>,
     }
     impl ValidateOrderBuyRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -9151,10 +9079,6 @@ pub mod commerce {
         instance_id: Option<String>,
     }
     impl ValidateOrderUpgradeRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `accessKey` (query): Access key issued to the ISV for these commerce calls.
         pub fn access_key(mut self, access_key: impl Into<String>) -> Self {
             self.access_key = Some(
@@ -10706,10 +10630,6 @@ pub mod design {
         user_id: Option<String>,
     }
     impl GetActivityListRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `appType` (query): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
             self.app_type = Some(app_type.into());
@@ -13390,10 +13310,6 @@ pub mod forms {
         user_id: Option<String>,
     }
     impl SearchEmployeeFieldValuesRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `appType` (body): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
             self.app_type = Some(app_type.into());
@@ -16084,12 +16000,6 @@ pub mod login {
         user_id: Option<String>,
     }
     impl LoginCodeGenRequest {
-        /// Starts a request with its required parameters.
-        ///
-        /// Also required, but usually set once on the client's app context: `userId`.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `userId` (query): DingTalk user to log in with the code.
         ///
         /// Required; taken from the client's app context when not set here.
@@ -17602,10 +17512,6 @@ pub mod metadata {
         user_id: Option<String>,
     }
     impl DeleteSequenceRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `appType` (query): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
             self.app_type = Some(app_type.into());
@@ -18487,12 +18393,6 @@ pub mod metadata {
         user_id: Option<String>,
     }
     impl GetFormListInAppRequest {
-        /// Starts a request with its required parameters.
-        ///
-        /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `appType` (query): The Yida app's code (`APP_...`).
         ///
         /// Required; taken from the client's app context when not set here.
@@ -19118,10 +19018,6 @@ pub mod metadata {
         user_id: Option<String>,
     }
     impl UpdateStatusRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `appType` (body): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
             self.app_type = Some(app_type.into());
@@ -19461,12 +19357,6 @@ pub mod printing {
         user_id: Option<String>,
     }
     impl GetPrintAppInfoRequest {
-        /// Starts a request with its required parameters.
-        ///
-        /// Also required, but usually set once on the client's app context: `userId`.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `nameLike` (query): Search keyword to narrow the list by name.
         pub fn name_like(mut self, name_like: impl Into<String>) -> Self {
             self.name_like = Some(name_like.into());
@@ -19700,10 +19590,6 @@ pub mod printing {
         user_id: Option<String>,
     }
     impl RenderBatchCallbackRequest {
-        /// Starts a request with its required parameters.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `appType` (body): The Yida app's code (`APP_...`).
         pub fn app_type(mut self, app_type: impl Into<String>) -> Self {
             self.app_type = Some(app_type.into());
@@ -29640,12 +29526,6 @@ pub mod tasks {
         user_id: Option<String>,
     }
     impl GetTaskCopiesRequest {
-        /// Starts a request with its required parameters.
-        ///
-        /// Also required, but usually set once on the client's app context: `appType`, `systemToken`, `userId`.
-        pub fn new() -> Self {
-            Self::default()
-        }
         /// `appType` (query): The Yida app's code (`APP_...`).
         ///
         /// Required; taken from the client's app context when not set here.
@@ -30189,6 +30069,759 @@ pub mod tasks {
 }
 #[cfg(feature = "tasks")]
 pub use tasks::*;
+/// Test support: each operation's typed reply decoding (and its default), to which
+/// the descriptor-driven reply check of dynamic calls is held.
+#[cfg(test)]
+pub(crate) static TYPED_REPLIES: &[crate::client::TypedReply] = &[
+    #[cfg(feature = "agents")]
+    (
+        OpId::CancelAgentTaskV2,
+        crate::client::typed_reply::<crate::agents::CancelAgentTaskV2Request>,
+        crate::client::default_reply::<crate::agents::CancelAgentTaskV2Request>,
+    ),
+    #[cfg(feature = "agents")]
+    (
+        OpId::CreateAgentTaskV2,
+        crate::client::typed_reply::<crate::agents::CreateAgentTaskV2Request>,
+        crate::client::default_reply::<crate::agents::CreateAgentTaskV2Request>,
+    ),
+    #[cfg(feature = "agents")]
+    (
+        OpId::GetAgentTasksV2,
+        crate::client::typed_reply::<crate::agents::GetAgentTasksV2Request>,
+        crate::client::default_reply::<crate::agents::GetAgentTasksV2Request>,
+    ),
+    #[cfg(feature = "agents")]
+    (
+        OpId::UpdateAgentTaskV2,
+        crate::client::typed_reply::<crate::agents::UpdateAgentTaskV2Request>,
+        crate::client::default_reply::<crate::agents::UpdateAgentTaskV2Request>,
+    ),
+    #[cfg(feature = "apps")]
+    (
+        OpId::DeployFunctionCallback,
+        crate::client::typed_reply::<crate::apps::DeployFunctionCallbackRequest>,
+        crate::client::default_reply::<crate::apps::DeployFunctionCallbackRequest>,
+    ),
+    #[cfg(feature = "apps")]
+    (
+        OpId::ExecuteCustomApi,
+        crate::client::typed_reply::<crate::apps::ExecuteCustomApiRequest>,
+        crate::client::default_reply::<crate::apps::ExecuteCustomApiRequest>,
+    ),
+    #[cfg(feature = "apps")]
+    (
+        OpId::ListApplication,
+        crate::client::typed_reply::<crate::apps::ListApplicationRequest>,
+        crate::client::default_reply::<crate::apps::ListApplicationRequest>,
+    ),
+    #[cfg(feature = "apps")]
+    (
+        OpId::QueryServiceRecord,
+        crate::client::typed_reply::<crate::apps::QueryServiceRecordRequest>,
+        crate::client::default_reply::<crate::apps::QueryServiceRecordRequest>,
+    ),
+    #[cfg(feature = "attachments")]
+    (
+        OpId::GetOpenUrl,
+        crate::client::typed_reply::<crate::attachments::GetOpenUrlRequest>,
+        crate::client::default_reply::<crate::attachments::GetOpenUrlRequest>,
+    ),
+    #[cfg(feature = "automation")]
+    (
+        OpId::GetAutoFlowLogDetail,
+        crate::client::typed_reply::<crate::automation::GetAutoFlowLogDetailRequest>,
+        crate::client::default_reply::<crate::automation::GetAutoFlowLogDetailRequest>,
+    ),
+    #[cfg(feature = "automation")]
+    (
+        OpId::PageAutoFlowLog,
+        crate::client::typed_reply::<crate::automation::PageAutoFlowLogRequest>,
+        crate::client::default_reply::<crate::automation::PageAutoFlowLogRequest>,
+    ),
+    #[cfg(feature = "batch")]
+    (
+        OpId::BatchGetFormDataByIdList,
+        crate::client::typed_reply::<crate::batch::BatchGetFormDataByIdListRequest>,
+        crate::client::default_reply::<crate::batch::BatchGetFormDataByIdListRequest>,
+    ),
+    #[cfg(feature = "batch")]
+    (
+        OpId::BatchSaveFormData,
+        crate::client::typed_reply::<crate::batch::BatchSaveFormDataRequest>,
+        crate::client::default_reply::<crate::batch::BatchSaveFormDataRequest>,
+    ),
+    #[cfg(feature = "batch")]
+    (
+        OpId::BatchUpdateFormDataByInstanceId,
+        crate::client::typed_reply::<
+            crate::batch::BatchUpdateFormDataByInstanceIdRequest,
+        >,
+        crate::client::default_reply::<
+            crate::batch::BatchUpdateFormDataByInstanceIdRequest,
+        >,
+    ),
+    #[cfg(feature = "batch")]
+    (
+        OpId::BatchUpdateFormDataByInstanceMap,
+        crate::client::typed_reply::<
+            crate::batch::BatchUpdateFormDataByInstanceMapRequest,
+        >,
+        crate::client::default_reply::<
+            crate::batch::BatchUpdateFormDataByInstanceMapRequest,
+        >,
+    ),
+    #[cfg(feature = "comments")]
+    (
+        OpId::ListFormRemarks,
+        crate::client::typed_reply::<crate::comments::ListFormRemarksRequest>,
+        crate::client::default_reply::<crate::comments::ListFormRemarksRequest>,
+    ),
+    #[cfg(feature = "comments")]
+    (
+        OpId::ListOperationLogs,
+        crate::client::typed_reply::<crate::comments::ListOperationLogsRequest>,
+        crate::client::default_reply::<crate::comments::ListOperationLogsRequest>,
+    ),
+    #[cfg(feature = "comments")]
+    (
+        OpId::SaveFormRemark,
+        crate::client::typed_reply::<crate::comments::SaveFormRemarkRequest>,
+        crate::client::default_reply::<crate::comments::SaveFormRemarkRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::BuyAuthorizationOrder,
+        crate::client::typed_reply::<crate::commerce::BuyAuthorizationOrderRequest>,
+        crate::client::default_reply::<crate::commerce::BuyAuthorizationOrderRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::BuyFreshOrder,
+        crate::client::typed_reply::<crate::commerce::BuyFreshOrderRequest>,
+        crate::client::default_reply::<crate::commerce::BuyFreshOrderRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::CheckCloudAccountStatus,
+        crate::client::typed_reply::<crate::commerce::CheckCloudAccountStatusRequest>,
+        crate::client::default_reply::<crate::commerce::CheckCloudAccountStatusRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ExpireCommodity,
+        crate::client::typed_reply::<crate::commerce::ExpireCommodityRequest>,
+        crate::client::default_reply::<crate::commerce::ExpireCommodityRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::GetActivationCodeByCallerUnionId,
+        crate::client::typed_reply::<
+            crate::commerce::GetActivationCodeByCallerUnionIdRequest,
+        >,
+        crate::client::default_reply::<
+            crate::commerce::GetActivationCodeByCallerUnionIdRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::GetApplicationAuthorizationServicePlatformResource,
+        crate::client::typed_reply::<
+            crate::commerce::GetApplicationAuthorizationServicePlatformResourceRequest,
+        >,
+        crate::client::default_reply::<
+            crate::commerce::GetApplicationAuthorizationServicePlatformResourceRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::GetCorpLevelByAccountId,
+        crate::client::typed_reply::<crate::commerce::GetCorpLevelByAccountIdRequest>,
+        crate::client::default_reply::<crate::commerce::GetCorpLevelByAccountIdRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::GetPlatformResource,
+        crate::client::typed_reply::<crate::commerce::GetPlatformResourceRequest>,
+        crate::client::default_reply::<crate::commerce::GetPlatformResourceRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::GetSaleUserInfoByUserId,
+        crate::client::typed_reply::<crate::commerce::GetSaleUserInfoByUserIdRequest>,
+        crate::client::default_reply::<crate::commerce::GetSaleUserInfoByUserIdRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ListApplicationAuthorizationServiceApplicationInformation,
+        crate::client::typed_reply::<
+            crate::commerce::ListApplicationAuthorizationServiceApplicationInformationRequest,
+        >,
+        crate::client::default_reply::<
+            crate::commerce::ListApplicationAuthorizationServiceApplicationInformationRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ListApplicationAuthorizationServiceConnectorInformation,
+        crate::client::typed_reply::<
+            crate::commerce::ListApplicationAuthorizationServiceConnectorInformationRequest,
+        >,
+        crate::client::default_reply::<
+            crate::commerce::ListApplicationAuthorizationServiceConnectorInformationRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ListApplicationInformation,
+        crate::client::typed_reply::<crate::commerce::ListApplicationInformationRequest>,
+        crate::client::default_reply::<
+            crate::commerce::ListApplicationInformationRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ListCommodity,
+        crate::client::typed_reply::<crate::commerce::ListCommodityRequest>,
+        crate::client::default_reply::<crate::commerce::ListCommodityRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ListConnectorInformation,
+        crate::client::typed_reply::<crate::commerce::ListConnectorInformationRequest>,
+        crate::client::default_reply::<crate::commerce::ListConnectorInformationRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::NotifyAuthorizationResult,
+        crate::client::typed_reply::<crate::commerce::NotifyAuthorizationResultRequest>,
+        crate::client::default_reply::<crate::commerce::NotifyAuthorizationResultRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::RefundCommodity,
+        crate::client::typed_reply::<crate::commerce::RefundCommodityRequest>,
+        crate::client::default_reply::<crate::commerce::RefundCommodityRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::RegisterAccounts,
+        crate::client::typed_reply::<crate::commerce::RegisterAccountsRequest>,
+        crate::client::default_reply::<crate::commerce::RegisterAccountsRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ReleaseCommodity,
+        crate::client::typed_reply::<crate::commerce::ReleaseCommodityRequest>,
+        crate::client::default_reply::<crate::commerce::ReleaseCommodityRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::RemoveTenantResource,
+        crate::client::typed_reply::<crate::commerce::RemoveTenantResourceRequest>,
+        crate::client::default_reply::<crate::commerce::RemoveTenantResourceRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::RenewApplicationAuthorizationServiceOrder,
+        crate::client::typed_reply::<
+            crate::commerce::RenewApplicationAuthorizationServiceOrderRequest,
+        >,
+        crate::client::default_reply::<
+            crate::commerce::RenewApplicationAuthorizationServiceOrderRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::RenewTenantOrder,
+        crate::client::typed_reply::<crate::commerce::RenewTenantOrderRequest>,
+        crate::client::default_reply::<crate::commerce::RenewTenantOrderRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::SearchActivationCode,
+        crate::client::typed_reply::<crate::commerce::SearchActivationCodeRequest>,
+        crate::client::default_reply::<crate::commerce::SearchActivationCodeRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::TerminateCloudAuthorization,
+        crate::client::typed_reply::<
+            crate::commerce::TerminateCloudAuthorizationRequest,
+        >,
+        crate::client::default_reply::<
+            crate::commerce::TerminateCloudAuthorizationRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::UpdateCloudAccountInformation,
+        crate::client::typed_reply::<
+            crate::commerce::UpdateCloudAccountInformationRequest,
+        >,
+        crate::client::default_reply::<
+            crate::commerce::UpdateCloudAccountInformationRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::UpgradeTenantInformation,
+        crate::client::typed_reply::<crate::commerce::UpgradeTenantInformationRequest>,
+        crate::client::default_reply::<crate::commerce::UpgradeTenantInformationRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ValidateApplicationAuthorizationOrder,
+        crate::client::typed_reply::<
+            crate::commerce::ValidateApplicationAuthorizationOrderRequest,
+        >,
+        crate::client::default_reply::<
+            crate::commerce::ValidateApplicationAuthorizationOrderRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ValidateApplicationAuthorizationServiceOrder,
+        crate::client::typed_reply::<
+            crate::commerce::ValidateApplicationAuthorizationServiceOrderRequest,
+        >,
+        crate::client::default_reply::<
+            crate::commerce::ValidateApplicationAuthorizationServiceOrderRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ValidateApplicationServiceOrderUpgrade,
+        crate::client::typed_reply::<
+            crate::commerce::ValidateApplicationServiceOrderUpgradeRequest,
+        >,
+        crate::client::default_reply::<
+            crate::commerce::ValidateApplicationServiceOrderUpgradeRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ValidateOrderBuy,
+        crate::client::typed_reply::<crate::commerce::ValidateOrderBuyRequest>,
+        crate::client::default_reply::<crate::commerce::ValidateOrderBuyRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ValidateOrderUpdate,
+        crate::client::typed_reply::<crate::commerce::ValidateOrderUpdateRequest>,
+        crate::client::default_reply::<crate::commerce::ValidateOrderUpdateRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ValidateOrderUpgrade,
+        crate::client::typed_reply::<crate::commerce::ValidateOrderUpgradeRequest>,
+        crate::client::default_reply::<crate::commerce::ValidateOrderUpgradeRequest>,
+    ),
+    #[cfg(feature = "design")]
+    (
+        OpId::GetActivityButtonList,
+        crate::client::typed_reply::<crate::design::GetActivityButtonListRequest>,
+        crate::client::default_reply::<crate::design::GetActivityButtonListRequest>,
+    ),
+    #[cfg(feature = "design")]
+    (
+        OpId::GetActivityList,
+        crate::client::typed_reply::<crate::design::GetActivityListRequest>,
+        crate::client::default_reply::<crate::design::GetActivityListRequest>,
+    ),
+    #[cfg(feature = "design")]
+    (
+        OpId::GetProcessDefinition,
+        crate::client::typed_reply::<crate::design::GetProcessDefinitionRequest>,
+        crate::client::default_reply::<crate::design::GetProcessDefinitionRequest>,
+    ),
+    #[cfg(feature = "design")]
+    (
+        OpId::GetProcessDesign,
+        crate::client::typed_reply::<crate::design::GetProcessDesignRequest>,
+        crate::client::default_reply::<crate::design::GetProcessDesignRequest>,
+    ),
+    #[cfg(feature = "design")]
+    (
+        OpId::GetProcessDesignByCode,
+        crate::client::typed_reply::<crate::design::GetProcessDesignByCodeRequest>,
+        crate::client::default_reply::<crate::design::GetProcessDesignByCodeRequest>,
+    ),
+    #[cfg(feature = "design")]
+    (
+        OpId::PreviewPublishedProcess,
+        crate::client::typed_reply::<crate::design::PreviewPublishedProcessRequest>,
+        crate::client::default_reply::<crate::design::PreviewPublishedProcessRequest>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::CreateOrUpdateFormData,
+        crate::client::typed_reply::<crate::forms::CreateOrUpdateFormDataRequest>,
+        crate::client::default_reply::<crate::forms::CreateOrUpdateFormDataRequest>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::CreateOrUpdateFormDataV2,
+        crate::client::typed_reply::<crate::forms::CreateOrUpdateFormDataV2Request>,
+        crate::client::default_reply::<crate::forms::CreateOrUpdateFormDataV2Request>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::GetFormDataById,
+        crate::client::typed_reply::<crate::forms::GetFormDataByIdRequest>,
+        crate::client::default_reply::<crate::forms::GetFormDataByIdRequest>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::GetFormDataByIdV2,
+        crate::client::typed_reply::<crate::forms::GetFormDataByIdV2Request>,
+        crate::client::default_reply::<crate::forms::GetFormDataByIdV2Request>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::ListTableDataByFormInstanceIdTableId,
+        crate::client::typed_reply::<
+            crate::forms::ListTableDataByFormInstanceIdTableIdRequest,
+        >,
+        crate::client::default_reply::<
+            crate::forms::ListTableDataByFormInstanceIdTableIdRequest,
+        >,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::SaveFormData,
+        crate::client::typed_reply::<crate::forms::SaveFormDataRequest>,
+        crate::client::default_reply::<crate::forms::SaveFormDataRequest>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::SaveFormDataV2,
+        crate::client::typed_reply::<crate::forms::SaveFormDataV2Request>,
+        crate::client::default_reply::<crate::forms::SaveFormDataV2Request>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::SearchEmployeeFieldValues,
+        crate::client::typed_reply::<crate::forms::SearchEmployeeFieldValuesRequest>,
+        crate::client::default_reply::<crate::forms::SearchEmployeeFieldValuesRequest>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::SearchFormDataIdList,
+        crate::client::typed_reply::<crate::forms::SearchFormDataIdListRequest>,
+        crate::client::default_reply::<crate::forms::SearchFormDataIdListRequest>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::SearchFormDataIdListV2,
+        crate::client::typed_reply::<crate::forms::SearchFormDataIdListV2Request>,
+        crate::client::default_reply::<crate::forms::SearchFormDataIdListV2Request>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::SearchFormDatas,
+        crate::client::typed_reply::<crate::forms::SearchFormDatasRequest>,
+        crate::client::default_reply::<crate::forms::SearchFormDatasRequest>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::SearchFormDatasV2,
+        crate::client::typed_reply::<crate::forms::SearchFormDatasV2Request>,
+        crate::client::default_reply::<crate::forms::SearchFormDatasV2Request>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::UpdateSubTableV2,
+        crate::client::typed_reply::<crate::forms::UpdateSubTableV2Request>,
+        crate::client::default_reply::<crate::forms::UpdateSubTableV2Request>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::UpdateSubTableByRowIdV2,
+        crate::client::typed_reply::<crate::forms::UpdateSubTableByRowIdV2Request>,
+        crate::client::default_reply::<crate::forms::UpdateSubTableByRowIdV2Request>,
+    ),
+    #[cfg(feature = "login")]
+    (
+        OpId::AppLoginCodeGen,
+        crate::client::typed_reply::<crate::login::AppLoginCodeGenRequest>,
+        crate::client::default_reply::<crate::login::AppLoginCodeGenRequest>,
+    ),
+    #[cfg(feature = "login")]
+    (
+        OpId::LoginCodeGen,
+        crate::client::typed_reply::<crate::login::LoginCodeGenRequest>,
+        crate::client::default_reply::<crate::login::LoginCodeGenRequest>,
+    ),
+    #[cfg(feature = "matrices")]
+    (
+        OpId::DeleteMatrixDataByRowIdsV2,
+        crate::client::typed_reply::<crate::matrices::DeleteMatrixDataByRowIdsV2Request>,
+        crate::client::default_reply::<
+            crate::matrices::DeleteMatrixDataByRowIdsV2Request,
+        >,
+    ),
+    #[cfg(feature = "matrices")]
+    (
+        OpId::GetMatrixDetailByIdV2,
+        crate::client::typed_reply::<crate::matrices::GetMatrixDetailByIdV2Request>,
+        crate::client::default_reply::<crate::matrices::GetMatrixDetailByIdV2Request>,
+    ),
+    #[cfg(feature = "matrices")]
+    (
+        OpId::SaveAndUpdateMatrixDataV2,
+        crate::client::typed_reply::<crate::matrices::SaveAndUpdateMatrixDataV2Request>,
+        crate::client::default_reply::<crate::matrices::SaveAndUpdateMatrixDataV2Request>,
+    ),
+    #[cfg(feature = "metadata")]
+    (
+        OpId::GetAllAuthCubes,
+        crate::client::typed_reply::<crate::metadata::GetAllAuthCubesRequest>,
+        crate::client::default_reply::<crate::metadata::GetAllAuthCubesRequest>,
+    ),
+    #[cfg(feature = "metadata")]
+    (
+        OpId::GetDbConfig,
+        crate::client::typed_reply::<crate::metadata::GetDbConfigRequest>,
+        crate::client::default_reply::<crate::metadata::GetDbConfigRequest>,
+    ),
+    #[cfg(feature = "metadata")]
+    (
+        OpId::GetFieldDefByUuid,
+        crate::client::typed_reply::<crate::metadata::GetFieldDefByUuidRequest>,
+        crate::client::default_reply::<crate::metadata::GetFieldDefByUuidRequest>,
+    ),
+    #[cfg(feature = "metadata")]
+    (
+        OpId::GetFormComponentAliasListV2,
+        crate::client::typed_reply::<
+            crate::metadata::GetFormComponentAliasListV2Request,
+        >,
+        crate::client::default_reply::<
+            crate::metadata::GetFormComponentAliasListV2Request,
+        >,
+    ),
+    #[cfg(feature = "metadata")]
+    (
+        OpId::GetFormComponentDefinitionList,
+        crate::client::typed_reply::<
+            crate::metadata::GetFormComponentDefinitionListRequest,
+        >,
+        crate::client::default_reply::<
+            crate::metadata::GetFormComponentDefinitionListRequest,
+        >,
+    ),
+    #[cfg(feature = "metadata")]
+    (
+        OpId::GetFormListInApp,
+        crate::client::typed_reply::<crate::metadata::GetFormListInAppRequest>,
+        crate::client::default_reply::<crate::metadata::GetFormListInAppRequest>,
+    ),
+    #[cfg(feature = "metadata")]
+    (
+        OpId::GetSimpleCubeModelList,
+        crate::client::typed_reply::<crate::metadata::GetSimpleCubeModelListRequest>,
+        crate::client::default_reply::<crate::metadata::GetSimpleCubeModelListRequest>,
+    ),
+    #[cfg(feature = "metadata")]
+    (
+        OpId::ListNavigationByFormType,
+        crate::client::typed_reply::<crate::metadata::ListNavigationByFormTypeRequest>,
+        crate::client::default_reply::<crate::metadata::ListNavigationByFormTypeRequest>,
+    ),
+    #[cfg(feature = "metadata")]
+    (
+        OpId::PageFormBaseInfos,
+        crate::client::typed_reply::<crate::metadata::PageFormBaseInfosRequest>,
+        crate::client::default_reply::<crate::metadata::PageFormBaseInfosRequest>,
+    ),
+    #[cfg(feature = "printing")]
+    (
+        OpId::GetPrintAppInfo,
+        crate::client::typed_reply::<crate::printing::GetPrintAppInfoRequest>,
+        crate::client::default_reply::<crate::printing::GetPrintAppInfoRequest>,
+    ),
+    #[cfg(feature = "printing")]
+    (
+        OpId::GetPrintDictionary,
+        crate::client::typed_reply::<crate::printing::GetPrintDictionaryRequest>,
+        crate::client::default_reply::<crate::printing::GetPrintDictionaryRequest>,
+    ),
+    #[cfg(feature = "printing")]
+    (
+        OpId::SavePrintTplDetailInfo,
+        crate::client::typed_reply::<crate::printing::SavePrintTplDetailInfoRequest>,
+        crate::client::default_reply::<crate::printing::SavePrintTplDetailInfoRequest>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::GetInstanceById,
+        crate::client::typed_reply::<crate::processes::GetInstanceByIdRequest>,
+        crate::client::default_reply::<crate::processes::GetInstanceByIdRequest>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::GetInstanceByIdV2,
+        crate::client::typed_reply::<crate::processes::GetInstanceByIdV2Request>,
+        crate::client::default_reply::<crate::processes::GetInstanceByIdV2Request>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::GetInstanceIdList,
+        crate::client::typed_reply::<crate::processes::GetInstanceIdListRequest>,
+        crate::client::default_reply::<crate::processes::GetInstanceIdListRequest>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::GetInstanceIdListV2,
+        crate::client::typed_reply::<crate::processes::GetInstanceIdListV2Request>,
+        crate::client::default_reply::<crate::processes::GetInstanceIdListV2Request>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::GetInstances,
+        crate::client::typed_reply::<crate::processes::GetInstancesRequest>,
+        crate::client::default_reply::<crate::processes::GetInstancesRequest>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::GetInstancesV2,
+        crate::client::typed_reply::<crate::processes::GetInstancesV2Request>,
+        crate::client::default_reply::<crate::processes::GetInstancesV2Request>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::GetInstancesByIdList,
+        crate::client::typed_reply::<crate::processes::GetInstancesByIdListRequest>,
+        crate::client::default_reply::<crate::processes::GetInstancesByIdListRequest>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::GetOperationRecords,
+        crate::client::typed_reply::<crate::processes::GetOperationRecordsRequest>,
+        crate::client::default_reply::<crate::processes::GetOperationRecordsRequest>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::StartInstance,
+        crate::client::typed_reply::<crate::processes::StartInstanceRequest>,
+        crate::client::default_reply::<crate::processes::StartInstanceRequest>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::StartInstanceV2,
+        crate::client::typed_reply::<crate::processes::StartInstanceV2Request>,
+        crate::client::default_reply::<crate::processes::StartInstanceV2Request>,
+    ),
+    #[cfg(feature = "roles")]
+    (
+        OpId::BatchAddOrUpdateRoleMembersV2,
+        crate::client::typed_reply::<crate::roles::BatchAddOrUpdateRoleMembersV2Request>,
+        crate::client::default_reply::<
+            crate::roles::BatchAddOrUpdateRoleMembersV2Request,
+        >,
+    ),
+    #[cfg(feature = "roles")]
+    (
+        OpId::BatchDeleteRoleMembersV2,
+        crate::client::typed_reply::<crate::roles::BatchDeleteRoleMembersV2Request>,
+        crate::client::default_reply::<crate::roles::BatchDeleteRoleMembersV2Request>,
+    ),
+    #[cfg(feature = "roles")]
+    (
+        OpId::GetRoleDetailByIdV2,
+        crate::client::typed_reply::<crate::roles::GetRoleDetailByIdV2Request>,
+        crate::client::default_reply::<crate::roles::GetRoleDetailByIdV2Request>,
+    ),
+    #[cfg(feature = "search")]
+    (
+        OpId::SearchFormDataRemovalTableData,
+        crate::client::typed_reply::<
+            crate::search::SearchFormDataRemovalTableDataRequest,
+        >,
+        crate::client::default_reply::<
+            crate::search::SearchFormDataRemovalTableDataRequest,
+        >,
+    ),
+    #[cfg(feature = "search")]
+    (
+        OpId::SearchFormDataSecondGeneration,
+        crate::client::typed_reply::<
+            crate::search::SearchFormDataSecondGenerationRequest,
+        >,
+        crate::client::default_reply::<
+            crate::search::SearchFormDataSecondGenerationRequest,
+        >,
+    ),
+    #[cfg(feature = "search")]
+    (
+        OpId::SearchFormDataSecondGenerationV2,
+        crate::client::typed_reply::<
+            crate::search::SearchFormDataSecondGenerationV2Request,
+        >,
+        crate::client::default_reply::<
+            crate::search::SearchFormDataSecondGenerationV2Request,
+        >,
+    ),
+    #[cfg(feature = "search")]
+    (
+        OpId::SearchFormDataSecondGenerationNoTableField,
+        crate::client::typed_reply::<
+            crate::search::SearchFormDataSecondGenerationNoTableFieldRequest,
+        >,
+        crate::client::default_reply::<
+            crate::search::SearchFormDataSecondGenerationNoTableFieldRequest,
+        >,
+    ),
+    #[cfg(feature = "tasks")]
+    (
+        OpId::ExecuteBatchTask,
+        crate::client::typed_reply::<crate::tasks::ExecuteBatchTaskRequest>,
+        crate::client::default_reply::<crate::tasks::ExecuteBatchTaskRequest>,
+    ),
+    #[cfg(feature = "tasks")]
+    (
+        OpId::GetCorpAccomplishmentTasks,
+        crate::client::typed_reply::<crate::tasks::GetCorpAccomplishmentTasksRequest>,
+        crate::client::default_reply::<crate::tasks::GetCorpAccomplishmentTasksRequest>,
+    ),
+    #[cfg(feature = "tasks")]
+    (
+        OpId::GetCorpTasks,
+        crate::client::typed_reply::<crate::tasks::GetCorpTasksRequest>,
+        crate::client::default_reply::<crate::tasks::GetCorpTasksRequest>,
+    ),
+    #[cfg(feature = "tasks")]
+    (
+        OpId::GetMeCorpSubmission,
+        crate::client::typed_reply::<crate::tasks::GetMeCorpSubmissionRequest>,
+        crate::client::default_reply::<crate::tasks::GetMeCorpSubmissionRequest>,
+    ),
+    #[cfg(feature = "tasks")]
+    (
+        OpId::GetNotifyMe,
+        crate::client::typed_reply::<crate::tasks::GetNotifyMeRequest>,
+        crate::client::default_reply::<crate::tasks::GetNotifyMeRequest>,
+    ),
+    #[cfg(feature = "tasks")]
+    (
+        OpId::GetRunningTaskList,
+        crate::client::typed_reply::<crate::tasks::GetRunningTaskListRequest>,
+        crate::client::default_reply::<crate::tasks::GetRunningTaskListRequest>,
+    ),
+    #[cfg(feature = "tasks")]
+    (
+        OpId::GetRunningTasks,
+        crate::client::typed_reply::<crate::tasks::GetRunningTasksRequest>,
+        crate::client::default_reply::<crate::tasks::GetRunningTasksRequest>,
+    ),
+    #[cfg(feature = "tasks")]
+    (
+        OpId::GetTaskCopies,
+        crate::client::typed_reply::<crate::tasks::GetTaskCopiesRequest>,
+        crate::client::default_reply::<crate::tasks::GetTaskCopiesRequest>,
+    ),
+];
 /// The id of an operation of the spec (`Copy`; `Display` is `Action@version`). Every
 /// operation has one, whether its area is compiled in or not ([`OpId::meta`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

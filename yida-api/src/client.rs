@@ -11,6 +11,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
+use yida_auth::wire::{ExchangeError, Reply};
 use yida_auth::{AccessToken, StaticToken, TokenProvider};
 
 /// DingTalk's API endpoint (the one definition is `yida_auth::DEFAULT_ENDPOINT`: API calls and
@@ -390,15 +391,15 @@ impl Encoded {
     }
 }
 
-/// The typed steps of a dynamic call ([`Client::call`]), instantiated per operation: the
-/// generated descriptor holds them as function pointers, so a call by descriptor reaches the
-/// operation's request and reply types without any dispatch on names.
+/// The typed step of a dynamic call ([`Client::call`]), instantiated per operation: the
+/// generated descriptor holds it as a function pointer, so a call by descriptor reaches the
+/// operation's request type (its checks, context and encoding) without any dispatch on names.
+/// The reply is checked against the descriptor's reply model instead ([`dynamic_reply`]), so
+/// no per-operation decoding code is compiled for it.
 #[derive(Clone, Copy)]
 pub(crate) struct Dynamic {
     /// Input (checked against the descriptor) → typed request → context → encoded request.
     encode: fn(serde_json::Value, &AppContext) -> Result<Encoded, Error>,
-    /// Checks a 2xx reply against the reply type and hands out its exact text.
-    reply: fn(Reply) -> Result<Option<Box<RawValue>>, Error>,
 }
 
 impl fmt::Debug for Dynamic {
@@ -408,13 +409,12 @@ impl fmt::Debug for Dynamic {
 }
 
 impl Dynamic {
-    /// The steps for operation `O` (called by the generated descriptors; unused in a build
+    /// The step for operation `O` (called by the generated descriptors; unused in a build
     /// without any area feature).
     #[allow(dead_code)]
     pub(crate) const fn of<O: Operation>() -> Dynamic {
         Dynamic {
             encode: dynamic_encode::<O>,
-            reply: dynamic_reply::<O>,
         }
     }
 }
@@ -432,9 +432,14 @@ fn dynamic_encode<O: Operation>(
     Encoded::of(&request)
 }
 
-#[allow(dead_code)]
-fn dynamic_reply<O: Operation>(reply: Reply) -> Result<Option<Box<RawValue>>, Error> {
-    let meta: &'static OperationMeta = &O::META;
+/// The reply of a dynamic call: checked against the operation's reply model as its typed
+/// reply would decode it ([`ModelMeta::reply_problem`](crate::ModelMeta::reply_problem): a
+/// reply that does not fit is an error, as with [`Client::send`]), then handed out as
+/// received. Not generic: one copy for every operation.
+fn dynamic_reply(
+    meta: &'static OperationMeta,
+    reply: Reply,
+) -> Result<Option<Box<RawValue>>, Error> {
     if !meta.has_reply {
         return Ok(None);
     }
@@ -445,8 +450,9 @@ fn dynamic_reply<O: Operation>(reply: Reply) -> Result<Option<Box<RawValue>>, Er
         source,
     };
     if reply.body.iter().all(u8::is_ascii_whitespace) {
-        // An empty reply reads as the reply type's default (as with `send`).
-        return serde_json::value::to_raw_value(&O::Response::default())
+        // An empty reply reads as the reply type's default (as with `send`): a reply model
+        // has only optional fields, so its default is the empty object.
+        return RawValue::from_string("{}".to_owned())
             .map(Some)
             .map_err(decode_error);
     }
@@ -461,62 +467,20 @@ fn dynamic_reply<O: Operation>(reply: Reply) -> Result<Option<Box<RawValue>>, Er
             ))
         }
     };
-    // Decoded once, into the reply type (a reply that does not fit is an error, as with
-    // `send`); free JSON inside it (`RawJson`) is held to what any JSON consumer can read
-    // (nesting up to 128 levels, numbers an f64 can hold) without building a tree; then the
-    // text itself is handed out, as received.
-    serde_json::from_str::<O::Response>(text).map_err(decode_error)?;
-    serde_json::from_str::<Representable>(text).map_err(decode_error)?;
+    // Parsed once into a tree (the parser's nesting limit and number range apply, as for any
+    // JSON consumer), held to the reply model, then the text itself is handed out.
+    let value: serde_json::Value = serde_json::from_str(text).map_err(decode_error)?;
+    if let Some(model) = meta.reply {
+        if let Some(problem) = model.reply_problem(&value) {
+            return Err(decode_error(serde::de::Error::custom(format!(
+                "the reply does not fit {}: {problem}",
+                model.name
+            ))));
+        }
+    }
     serde_json::from_str::<Box<RawValue>>(text)
         .map(Some)
         .map_err(decode_error)
-}
-
-/// Reads any JSON value through `deserialize_any`, keeping nothing: the parser's nesting limit
-/// and number range apply (as for a `serde_json::Value`), no value is allocated.
-struct Representable;
-
-impl<'de> serde::Deserialize<'de> for Representable {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(Representable)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Representable {
-    type Value = Representable;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
-        Ok(self)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
-        Ok(self)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
-        Ok(self)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
-        Ok(self)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
-        Ok(self)
-    }
-    fn visit_unit<E>(self) -> Result<Self, E> {
-        Ok(self)
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
-        while seq.next_element::<Representable>()?.is_some() {}
-        Ok(self)
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
-        while map
-            .next_entry::<serde::de::IgnoredAny, Representable>()?
-            .is_some()
-        {}
-        Ok(self)
-    }
 }
 
 /// A request ready to go: everything computed once, before the first attempt.
@@ -547,13 +511,6 @@ impl Outcome {
             }
         }
     }
-}
-
-/// A successful reply.
-struct Reply {
-    status: u16,
-    request_id: Option<String>,
-    body: Bytes,
 }
 
 impl Client {
@@ -641,7 +598,7 @@ impl Client {
         meta.check_input(&input)?;
         let encoded = (meta.dynamic.encode)(input, &self.inner.context)?;
         let reply = self.execute(self.prepare(meta, encoded)).await?;
-        (meta.dynamic.reply)(reply)
+        dynamic_reply(meta, reply)
     }
 
     /// Runs the attempts of one call under the overall timeout. Not generic, so it is compiled
@@ -842,57 +799,40 @@ impl Client {
                 .body(body.clone());
         }
         let started = Instant::now();
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| self.transport_error(p, e, started))?;
-        let status = resp.status().as_u16();
-        let header = |name: &str| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let request_id = header("x-acs-request-id");
-        if (300..400).contains(&status) {
-            return Err(Error::Redirect {
-                operation: p.meta.id,
+        let operation = p.meta.id;
+        match yida_auth::wire::exchange(req, self.inner.body_limit).await {
+            Ok(reply) => Ok(reply),
+            Err(ExchangeError::Transport(e)) => Err(self.transport_error(p, e, started)),
+            Err(ExchangeError::Redirect { status, location }) => Err(Error::Redirect {
+                operation,
                 status,
-                location: header("location").map(|l| yida_auth::wire::redact_url(&l)),
-            });
-        }
-        let retry_after = yida_auth::wire::retry_after_header(resp.headers());
-        let body = match yida_auth::wire::read_body(resp, self.inner.body_limit).await {
-            Ok(b) => b,
-            Err(yida_auth::wire::ReadError::TooLarge { limit }) => {
-                return Err(Error::BodyTooLarge {
-                    operation: p.meta.id,
-                    status,
-                    request_id,
-                    limit,
-                })
-            }
-            Err(yida_auth::wire::ReadError::Transport(e)) => {
-                return Err(self.transport_error(p, e, started))
-            }
-        };
-        if (200..300).contains(&status) {
-            return Ok(Reply {
+                location,
+            }),
+            Err(ExchangeError::TooLarge {
                 status,
                 request_id,
-                body,
-            });
+                limit,
+            }) => Err(Error::BodyTooLarge {
+                operation,
+                status,
+                request_id,
+                limit,
+            }),
+            Err(ExchangeError::Refused(r)) => Err(Error::Api(Box::new(ApiError {
+                operation,
+                status: r.status,
+                code: r.code,
+                message: r.message,
+                request_id: r.request_id,
+                required_permission: p.meta.permission,
+                retry_after: r.retry_after,
+                body_excerpt: r.body_excerpt,
+            }))),
         }
-        let mut api = parse_error(p, status, request_id, &body);
-        if api.retry_after.is_none() {
-            api.retry_after = retry_after;
-        }
-        Err(Error::Api(Box::new(api)))
     }
 
     fn transport_error(&self, p: &Prepared, e: reqwest::Error, started: Instant) -> Error {
-        // reqwest's errors carry the URL, whose query may hold `systemToken`: drop it.
-        let e = e.without_url();
+        // The exchange dropped the URL (its query may hold `systemToken`).
         let operation = p.meta.id;
         if e.is_timeout() {
             Error::Timeout {
@@ -912,48 +852,6 @@ impl Client {
             }
         }
     }
-}
-
-fn parse_error(p: &Prepared, status: u16, header_id: Option<String>, body: &[u8]) -> ApiError {
-    use yida_auth::wire::{parse_error_body, ErrorReply};
-    let mut err = ApiError {
-        operation: p.meta.id,
-        status,
-        code: None,
-        message: None,
-        request_id: header_id,
-        required_permission: p.meta.permission,
-        retry_after: None,
-        body_excerpt: None,
-    };
-    match parse_error_body(body) {
-        ErrorReply::DingTalk {
-            code,
-            message,
-            request_id,
-        } => {
-            err.code = code;
-            err.message = message;
-            if request_id.is_some() {
-                err.request_id = request_id;
-            }
-        }
-        ErrorReply::GatewayBan { wait } => {
-            err.code = Some(crate::error::GATEWAY_BAN.into());
-            err.message = Some("too many requests from this IP; the gateway asks to wait".into());
-            err.retry_after = wait;
-        }
-        ErrorReply::Other => {
-            let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
-            err.body_excerpt = Some(
-                yida_auth::wire::printable(&text, 200)
-                    .to_string()
-                    .trim()
-                    .to_string(),
-            );
-        }
-    }
-    err
 }
 
 fn decode<T: serde::de::DeserializeOwned + Default>(
@@ -976,4 +874,164 @@ fn decode<T: serde::de::DeserializeOwned + Default>(
         request_id: reply.request_id,
         source,
     })
+}
+
+/// One operation's typed reply decoding and default (test support, see `TYPED_REPLIES`).
+#[cfg(test)]
+pub(crate) type TypedReply = (crate::OpId, fn(&str) -> Result<(), String>, fn() -> String);
+
+/// Decodes `text` into `O`'s reply type (test support).
+#[cfg(test)]
+pub(crate) fn typed_reply<O: Operation>(text: &str) -> Result<(), String> {
+    serde_json::from_str::<O::Response>(text)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// `O`'s default reply as JSON text (test support).
+#[cfg(test)]
+pub(crate) fn default_reply<O: Operation>() -> String {
+    serde_json::to_string(&O::Response::default()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod dynamic_reply_tests {
+    use crate::meta::{ModelMeta, ParamType};
+    use serde_json::{json, Value};
+
+    /// A valid value of `ty` (models filled to `depth` levels).
+    fn sample(ty: &ParamType, depth: usize) -> Value {
+        match ty {
+            ParamType::String | ParamType::JsonText => json!("s"),
+            ParamType::I64 => json!(7),
+            ParamType::F64 => json!(1.5),
+            ParamType::Bool => json!(true),
+            ParamType::Json => json!({"free": [1, null]}),
+            ParamType::List(inner) => json!([sample(inner, depth + 1)]),
+            ParamType::Map(inner) => json!({"k": sample(inner, depth + 1)}),
+            ParamType::Model(m) => full(m, depth + 1),
+        }
+    }
+
+    fn full(m: &ModelMeta, depth: usize) -> Value {
+        let mut obj = serde_json::Map::new();
+        if depth < 4 {
+            for f in m.fields {
+                obj.insert(f.name.to_string(), sample(&f.ty, depth));
+            }
+        }
+        obj.insert("unknownField".into(), json!({"kept": true}));
+        Value::Object(obj)
+    }
+
+    /// Values a server may send in place of any field or item.
+    fn probes() -> Vec<Value> {
+        [
+            "\"12\"",
+            "\" 7 \"",
+            "\"x\"",
+            "\"\"",
+            "\"null\"",
+            "\"true\"",
+            "\"False\"",
+            "\"1\"",
+            "\"1.5\"",
+            "\"1e999\"",
+            "12",
+            "-3.0",
+            "1.5",
+            "9007199254740993.0",
+            "1e300",
+            "18446744073709551615",
+            "-9223372036854775808",
+            "0",
+            "true",
+            "false",
+            "null",
+            "[]",
+            "[1]",
+            "[\"a\"]",
+            "[null]",
+            "{}",
+            "{\"a\":1}",
+        ]
+        .iter()
+        .map(|t| serde_json::from_str(t).expect("probe"))
+        .collect()
+    }
+
+    /// Every way of replacing one field or item of `v` (shaped by `ty`) with a probe.
+    fn variants(v: &Value, ty: &ParamType, depth: usize, out: &mut Vec<Value>) {
+        for p in probes() {
+            out.push(p);
+        }
+        if depth > 3 {
+            return;
+        }
+        match (ty, v) {
+            (ParamType::List(inner), Value::Array(items)) if !items.is_empty() => {
+                let mut inner_out = Vec::new();
+                variants(&items[0], inner, depth + 1, &mut inner_out);
+                out.extend(inner_out.into_iter().map(|x| Value::Array(vec![x])));
+            }
+            (ParamType::Map(inner), Value::Object(m)) => {
+                if let Some(first) = m.values().next() {
+                    let mut inner_out = Vec::new();
+                    variants(first, inner, depth + 1, &mut inner_out);
+                    out.extend(inner_out.into_iter().map(|x| json!({ "k": x })));
+                }
+            }
+            (ParamType::Model(model), Value::Object(obj)) => {
+                for f in model.fields {
+                    let Some(fv) = obj.get(f.name) else { continue };
+                    let mut inner_out = Vec::new();
+                    variants(fv, &f.ty, depth + 1, &mut inner_out);
+                    for x in inner_out {
+                        let mut o = obj.clone();
+                        o.insert(f.name.to_string(), x);
+                        out.push(Value::Object(o));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The descriptor-driven check of a dynamic call's reply accepts exactly the replies the
+    /// operation's typed reply decodes, for every operation: a full reply, and that reply with
+    /// any one field (or list item, or map value) replaced by a string, number, boolean,
+    /// `null`, array or object of many spellings. And an empty reply reads as the typed
+    /// default.
+    #[test]
+    fn the_reply_check_accepts_what_the_typed_reply_decodes() {
+        let mut checked = 0usize;
+        let mut mismatches = Vec::new();
+        for (id, typed, default) in crate::TYPED_REPLIES {
+            let meta = id.meta().expect("compiled in");
+            let model = meta.reply.expect("a reply model");
+            assert_eq!(default(), "{}", "{id}: the default reply");
+            let top = ParamType::Model(model);
+            let mut all = Vec::new();
+            variants(&full(model, 0), &top, 0, &mut all);
+            for v in all {
+                let text = v.to_string();
+                let typed_ok = typed(&text).is_ok();
+                let check = model.reply_problem(&v);
+                checked += 1;
+                if typed_ok != check.is_none() {
+                    mismatches.push(format!(
+                        "{id}: {text} — typed: {:?}, check: {check:?}",
+                        typed(&text).err()
+                    ));
+                }
+            }
+        }
+        assert!(checked > 10_000, "only {checked} replies checked");
+        assert!(
+            mismatches.is_empty(),
+            "{} of {checked} differ, e.g.:\n{}",
+            mismatches.len(),
+            mismatches[..mismatches.len().min(8)].join("\n")
+        );
+    }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use yida_auth::wire::printable;
 
 /// The code given to the gateway's IP ban reply, which has none of its own.
-pub(crate) const GATEWAY_BAN: &str = "Gateway.Throttled";
+pub(crate) const GATEWAY_BAN: &str = yida_auth::wire::GATEWAY_BAN_CODE;
 
 /// Longest server message `Display` shows (the raw value stays in the field).
 const MAX_MESSAGE_SHOWN: usize = 500;
@@ -54,10 +54,11 @@ impl ApiError {
     /// JSON, or the gateway's ban ([`is_gateway_ban`](Self::is_gateway_ban)). A `Retry-After`
     /// header, or a 429/503 page from some other proxy, does not count.
     pub fn is_throttled(&self) -> bool {
-        let c = self.code();
-        yida_auth::wire::is_throttling_code(c)
-            || (self.status == 429 && self.code.is_some() && self.body_excerpt.is_none())
-            || self.is_gateway_ban()
+        yida_auth::wire::is_throttled(
+            self.status,
+            self.code.as_deref(),
+            self.body_excerpt.is_none(),
+        )
     }
 
     /// The gateway's IP ban: its documented `{"status":1111,"wait":N}` reply or its own ban

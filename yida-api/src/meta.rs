@@ -228,6 +228,25 @@ pub struct ModelMeta {
     pub fields: &'static [FieldMeta],
 }
 
+impl ModelMeta {
+    /// Why `v` does not fit this model as a reply holds it (an object; each known field by
+    /// [`ParamType::reply_problem`]; unknown fields kept), or `None`.
+    pub fn reply_problem(&self, v: &Value) -> Option<String> {
+        let Some(map) = v.as_object() else {
+            return Some(format!(
+                "must be a JSON object ({}), not {}",
+                self.name,
+                json_kind(v)
+            ));
+        };
+        self.fields.iter().find_map(|f| {
+            map.get(f.name)
+                .and_then(|item| f.ty.reply_problem(item))
+                .map(|p| format!("field `{}` {p}", f.name))
+        })
+    }
+}
+
 impl fmt::Debug for ModelMeta {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ModelMeta({})", self.name)
@@ -328,6 +347,93 @@ impl ParamType {
                         .and_then(|item| f.ty.problem(item, mode))
                         .map(|p| format!("field `{}` {p}", f.name))
                 }),
+            },
+        }
+    }
+
+    /// Why `v` does not fit this type as a field of a reply, or `None`: what the operation's
+    /// typed reply accepts there. A field may be `null` or absent; its scalars are read
+    /// leniently (`"12"` for an integer, `5` for a string, `"true"` or `1` for a boolean, see
+    /// `lenient.rs`); the items of a list and the values of a map are read strictly; a model
+    /// is an object whose unknown fields are kept.
+    pub fn reply_problem(&self, v: &Value) -> Option<String> {
+        if v.is_null() {
+            return None;
+        }
+        let kind = json_kind(v);
+        let bad = |what: &str| Some(format!("must be {what}, not {kind}"));
+        match (self, v) {
+            (ParamType::String | ParamType::JsonText, Value::String(_))
+            | (ParamType::String | ParamType::JsonText, Value::Number(_) | Value::Bool(_)) => None,
+            (ParamType::String | ParamType::JsonText, _) => bad("a string, number or boolean"),
+            (ParamType::I64, Value::Number(n)) => {
+                let whole = n.as_i64().is_some()
+                    || n.as_f64().is_some_and(|f| {
+                        n.as_u64().is_none() && f.fract() == 0.0 && f.abs() < 9.0e15
+                    });
+                (!whole).then(|| format!("must be an integer (i64), not {n}"))
+            }
+            (ParamType::I64, Value::String(t)) => {
+                let t = t.trim();
+                (!(t.is_empty() || t == "null" || t.parse::<i64>().is_ok()))
+                    .then(|| format!("must be an integer (i64), not {t:?}"))
+            }
+            (ParamType::I64, _) => bad("an integer (i64)"),
+            (ParamType::F64, Value::Number(_)) => None,
+            (ParamType::F64, Value::String(t)) => {
+                let t = t.trim();
+                let ok = t.is_empty() || t == "null" || t.parse::<f64>().is_ok_and(f64::is_finite);
+                (!ok).then(|| format!("must be a finite number, not {t:?}"))
+            }
+            (ParamType::F64, _) => bad("a number"),
+            (ParamType::Bool, Value::Bool(_)) => None,
+            (ParamType::Bool, Value::Number(n)) => n
+                .as_f64()
+                .filter(|_| n.is_f64())
+                .map(|_| format!("must be a boolean, not {n}")),
+            (ParamType::Bool, Value::String(t)) => match t.trim() {
+                "true" | "TRUE" | "True" | "1" | "false" | "FALSE" | "False" | "0" | ""
+                | "null" => None,
+                _ => Some(format!("must be a boolean, not {t:?}")),
+            },
+            (ParamType::Bool, _) => bad("a boolean"),
+            (ParamType::Json, _) => None,
+            _ => self.reply_item_problem(v),
+        }
+    }
+
+    /// Why `v` does not fit this type as an item of a reply's list or map (read strictly:
+    /// `null` only for free JSON), or `None`.
+    fn reply_item_problem(&self, v: &Value) -> Option<String> {
+        let kind = json_kind(v);
+        let bad = |what: &str| Some(format!("must be {what}, not {kind}"));
+        match self {
+            ParamType::String | ParamType::JsonText => {
+                (!v.is_string()).then_some("a string").and_then(bad)
+            }
+            ParamType::I64 => (!v.is_i64()).then_some("an integer (i64)").and_then(bad),
+            ParamType::F64 => (!v.is_number()).then_some("a number").and_then(bad),
+            ParamType::Bool => (!v.is_boolean()).then_some("a boolean").and_then(bad),
+            ParamType::Json => None,
+            ParamType::List(inner) => match v.as_array() {
+                None => bad("a JSON array"),
+                Some(items) => items.iter().enumerate().find_map(|(i, item)| {
+                    inner
+                        .reply_item_problem(item)
+                        .map(|p| format!("item [{i}] {p}"))
+                }),
+            },
+            ParamType::Map(inner) => match v.as_object() {
+                None => bad("a JSON object"),
+                Some(m) => m.iter().find_map(|(k, item)| {
+                    inner
+                        .reply_item_problem(item)
+                        .map(|p| format!("entry {k:?} {p}"))
+                }),
+            },
+            ParamType::Model(model) => match v.as_object() {
+                None => bad(&format!("a JSON object ({})", model.name)),
+                Some(_) => model.reply_problem(v),
             },
         }
     }
@@ -501,6 +607,8 @@ impl OperationMeta {
                     if raw.is_empty() {
                         return None;
                     }
+                    // A path segment, not a query string: plain percent-decoding, `+` stays a
+                    // plus (queries go through `yida_auth::wire::query_pairs`).
                     let value = percent_encoding::percent_decode_str(raw)
                         .decode_utf8()
                         .ok()?

@@ -121,123 +121,61 @@ impl Http {
         if let Some(d) = defaults {
             d.fetching();
         }
-        let resp = self
+        let request = self
             .client
             .post(&url)
             .timeout(timeout)
             .header("content-type", "application/json; charset=utf-8")
-            .body(body.to_string())
-            .send()
+            .body(body.to_string());
+        let reply = crate::wire::exchange(request, self.body_limit)
             .await
-            .map_err(|e| AuthError::Transport {
-                message: transport_message(e),
+            .map_err(token_error)?;
+        let decoded: Reply =
+            serde_json::from_slice(&reply.body).map_err(|e| AuthError::Decode {
+                message: format!("HTTP {}: {e}", reply.status),
             })?;
-        let status = resp.status().as_u16();
-        let header = |name: &str| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let header_id = header("x-acs-request-id");
-        if (300..400).contains(&status) {
-            return Err(AuthError::Redirect {
-                status,
-                location: header("location").map(|l| crate::wire::redact_url(&l)),
-            });
-        }
-        let retry_after = crate::wire::retry_after_header(resp.headers());
-        let bytes = crate::wire::read_body(resp, self.body_limit)
-            .await
-            .map_err(|e| match e {
-                crate::wire::ReadError::TooLarge { limit } => {
-                    AuthError::BodyTooLarge { status, limit }
-                }
-                crate::wire::ReadError::Transport(e) => AuthError::Transport {
-                    message: transport_message(e),
-                },
-            })?;
-        if !(200..300).contains(&status) {
-            return Err(refusal(status, header_id, retry_after, &bytes));
-        }
-        let reply: Reply = serde_json::from_slice(&bytes).map_err(|e| AuthError::Decode {
-            message: format!("HTTP {status}: {e}"),
-        })?;
-        let token = reply
+        let token = decoded
             .access_token
             .filter(|t| !t.is_empty())
             .ok_or(AuthError::Decode {
                 message: "no accessToken in the reply".into(),
             })?;
         let expire_in =
-            Duration::from_secs(reply.expire_in.unwrap_or(7200).clamp(1, 86_400 * 30) as u64);
+            Duration::from_secs(decoded.expire_in.unwrap_or(7200).clamp(1, 86_400 * 30) as u64);
         Ok((Secret::new(token), expire_in))
     }
 }
 
-/// A non-2xx token reply: a refusal of the credentials, or a transient failure.
-fn refusal(
-    status: u16,
-    header_id: Option<String>,
-    header_wait: Option<Duration>,
-    body: &[u8],
-) -> AuthError {
-    use crate::wire::{is_throttling_code, parse_error_body, ErrorReply};
-    let (code, message, request_id, ban_wait, ban) = match parse_error_body(body) {
-        ErrorReply::DingTalk {
-            code,
-            message,
-            request_id,
-        } => (code, message, request_id.or(header_id), None, false),
-        ErrorReply::GatewayBan { wait } => (
-            Some("Gateway.Throttled".to_string()),
-            None,
-            header_id,
-            wait,
-            true,
-        ),
-        ErrorReply::Other => (None, None, header_id, None, false),
-    };
-    let throttled = ban || status == 429 || code.as_deref().is_some_and(is_throttling_code);
-    tracing::debug!(target: "yida_auth", status, code = code.as_deref().unwrap_or(""), "token endpoint answered with an error");
-    if status >= 500 || throttled {
-        AuthError::Unavailable {
-            status,
-            code,
-            message,
-            request_id,
-            retry_after: ban_wait.or(header_wait),
-        }
-    } else {
-        AuthError::Rejected {
-            status,
-            code,
-            message,
-            request_id,
+/// A failed token exchange as an [`AuthError`]: a non-2xx reply is a refusal of the
+/// credentials, or a transient failure (5xx, 429, throttling, the gateway's ban).
+fn token_error(e: crate::wire::ExchangeError) -> AuthError {
+    use crate::wire::ExchangeError;
+    match e {
+        ExchangeError::Transport(e) => AuthError::Transport {
+            message: crate::wire::transport_message(e),
+        },
+        ExchangeError::Redirect { status, location } => AuthError::Redirect { status, location },
+        ExchangeError::TooLarge { status, limit, .. } => AuthError::BodyTooLarge { status, limit },
+        ExchangeError::Refused(r) => {
+            tracing::debug!(target: "yida_auth", status = r.status, code = r.code.as_deref().unwrap_or(""), "token endpoint answered with an error");
+            if r.status >= 500 || r.status == 429 || r.is_throttled() {
+                AuthError::Unavailable {
+                    status: r.status,
+                    code: r.code,
+                    message: r.message,
+                    request_id: r.request_id,
+                    retry_after: r.retry_after,
+                }
+            } else {
+                AuthError::Rejected {
+                    status: r.status,
+                    code: r.code,
+                    message: r.message,
+                    request_id: r.request_id,
+                }
+            }
         }
     }
-}
-
-fn transport_message(e: reqwest::Error) -> String {
-    // Without the URL: an endpoint may carry user info.
-    let e = e.without_url();
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
-    let mut msg = kind.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !msg.ends_with(&text) {
-            msg.push_str(&format!(": {text}"));
-        }
-        source = s.source();
-    }
-    msg
 }
 
 /// An internal app's credentials: `POST /v1.0/oauth2/accessToken` with `appKey` and

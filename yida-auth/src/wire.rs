@@ -1,9 +1,16 @@
-//! Reading DingTalk replies, shared by `yida-auth` (token endpoints) and `yida-api` (every
-//! operation): one body reader with a size cap, one parser for DingTalk's error body and the
-//! gateway's ban reply, and the helpers that keep server text and URLs safe to print.
+//! The HTTP exchange with DingTalk, shared by `yida-auth` (token endpoints), `yida-api` (every
+//! operation) and `yida-events` (the Stream gateway's open call): [`exchange`] sends a request,
+//! reads its reply with a size cap ([`read_body`]) and classifies a non-2xx reply
+//! ([`Refusal`]: DingTalk's code, message, request id, the gateway's ban, throttling and the
+//! pause asked for). The callers keep only what is theirs: the headers they add, their retry
+//! policy, the decoding of a 2xx body, and their error type.
+//!
+//! Also here: the one parser of query strings ([`query_pairs`]) and the helpers that keep
+//! server text and URLs safe to print ([`printable`], [`redact_url`]).
 
 use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -13,6 +20,283 @@ pub const DEFAULT_BODY_LIMIT: usize = 32 << 20;
 
 /// Default cap on a token endpoint's reply (1 MiB; a real one is under 1 KiB).
 pub const DEFAULT_TOKEN_BODY_LIMIT: usize = 1 << 20;
+
+/// The header DingTalk's gateway puts the request id in.
+pub const REQUEST_ID_HEADER: &str = "x-acs-request-id";
+
+/// The code given to the gateway's IP ban reply, which has none of its own.
+pub const GATEWAY_BAN_CODE: &str = "Gateway.Throttled";
+
+/// The message given to the gateway's IP ban reply.
+const GATEWAY_BAN_MESSAGE: &str = "too many requests from this IP; the gateway asks to wait";
+
+/// Most characters kept of a non-DingTalk error body ([`Refusal::body_excerpt`]).
+const EXCERPT_CHARS: usize = 200;
+
+/// A 2xx reply, read whole within the size cap.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status (2xx).
+    pub status: u16,
+    /// The request id header ([`REQUEST_ID_HEADER`]), if any.
+    pub request_id: Option<String>,
+    /// The body.
+    pub body: Bytes,
+}
+
+/// Why an [`exchange`] did not end with a 2xx reply read whole.
+#[derive(Debug)]
+pub enum ExchangeError {
+    /// Connecting failed or timed out, or the connection broke or timed out before the whole
+    /// reply was read (whether the server got the request is unknown unless
+    /// `is_connect()`). The error carries no URL.
+    Transport(reqwest::Error),
+    /// A 3xx reply: never followed (the credentials must not reach another host).
+    Redirect {
+        /// HTTP status.
+        status: u16,
+        /// The `Location` header through [`redact_url`].
+        location: Option<String>,
+    },
+    /// The reply is longer than the cap; reading stopped there. The request was answered.
+    TooLarge {
+        /// HTTP status.
+        status: u16,
+        /// The request id header, if any.
+        request_id: Option<String>,
+        /// The cap, in bytes.
+        limit: usize,
+    },
+    /// A non-2xx reply (other than a redirect), classified.
+    Refused(Refusal),
+}
+
+impl fmt::Display for ExchangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExchangeError::Transport(e) => write!(f, "{e}"),
+            ExchangeError::Redirect { status, .. } => {
+                write!(f, "HTTP {status} redirect not followed")
+            }
+            ExchangeError::TooLarge { status, limit, .. } => write!(
+                f,
+                "the HTTP {status} reply exceeds the {limit}-byte body limit; reading stopped"
+            ),
+            ExchangeError::Refused(r) => write!(f, "{r}"),
+        }
+    }
+}
+
+impl std::error::Error for ExchangeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ExchangeError::Transport(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// A non-2xx reply: what DingTalk (or whatever answered) said, as facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// HTTP status.
+    pub status: u16,
+    /// DingTalk's error code, raw as received; [`GATEWAY_BAN_CODE`] for the gateway's ban.
+    pub code: Option<String>,
+    /// DingTalk's error message, raw as received (see [`printable`] before showing it).
+    pub message: Option<String>,
+    /// The body's `requestid`, else the request id header.
+    pub request_id: Option<String>,
+    /// The pause asked for: the gateway ban's `wait`, else a `Retry-After` header.
+    pub retry_after: Option<Duration>,
+    /// The start of a body that is not DingTalk's error JSON (a proxy's HTML page, plain
+    /// text), made printable; `None` for DingTalk's JSON and the gateway's ban.
+    pub body_excerpt: Option<String>,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}", self.status)?;
+        if let Some(c) = &self.code {
+            write!(f, ", code {}", printable(c, 200))?;
+        }
+        if let Some(m) = &self.message {
+            write!(f, ": {}", printable(m, 500))?;
+        }
+        if let Some(r) = &self.request_id {
+            write!(f, " (request id {})", printable(r, 200))?;
+        }
+        if let Some(b) = &self.body_excerpt {
+            write!(f, "; body: {}", printable(b, EXCERPT_CHARS))?;
+        }
+        Ok(())
+    }
+}
+
+impl Refusal {
+    /// The gateway's IP ban (its documented `{"status":1111,"wait":N}` reply or its ban page).
+    pub fn is_gateway_ban(&self) -> bool {
+        self.code.as_deref() == Some(GATEWAY_BAN_CODE)
+    }
+
+    /// DingTalk is throttling, so the request was not applied: see [`is_throttled`].
+    pub fn is_throttled(&self) -> bool {
+        is_throttled(
+            self.status,
+            self.code.as_deref(),
+            self.body_excerpt.is_none(),
+        )
+    }
+}
+
+/// The one rule for "DingTalk throttled this request, so it was not applied" (safe to repeat
+/// after a pause, even a write): one of DingTalk's throttling codes ([`is_throttling_code`]),
+/// an HTTP 429 carrying DingTalk's error JSON (`code` set and `dingtalk_body`), or the
+/// gateway's ban ([`GATEWAY_BAN_CODE`]). A `Retry-After` header, or a 429 page from some other
+/// proxy, does not count.
+pub fn is_throttled(status: u16, code: Option<&str>, dingtalk_body: bool) -> bool {
+    code.is_some_and(|c| is_throttling_code(c) || c == GATEWAY_BAN_CODE)
+        || (status == 429 && code.is_some() && dingtalk_body)
+}
+
+/// One HTTP exchange: sends `request` (built by the caller with its headers, body and
+/// timeout), refuses to follow a redirect, reads the reply within `body_limit` bytes
+/// ([`read_body`]), and classifies a non-2xx reply into a [`Refusal`]. Nothing is retried
+/// here: whether a failure may be repeated is the caller's decision.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), yida_auth::wire::ExchangeError> {
+/// use yida_auth::wire::{exchange, ExchangeError, DEFAULT_TOKEN_BODY_LIMIT};
+/// let http = reqwest::Client::new();
+/// let request = http.post("http://127.0.0.1:8080/v1.0/oauth2/accessToken").body("{}");
+/// match exchange(request, DEFAULT_TOKEN_BODY_LIMIT).await {
+///     Ok(reply) => println!("{} bytes", reply.body.len()),
+///     Err(ExchangeError::Refused(r)) if r.is_throttled() => println!("throttled"),
+///     Err(e) => return Err(e),
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn exchange(
+    request: reqwest::RequestBuilder,
+    body_limit: usize,
+) -> Result<Reply, ExchangeError> {
+    let resp = request
+        .send()
+        .await
+        .map_err(|e| ExchangeError::Transport(e.without_url()))?;
+    let status = resp.status().as_u16();
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let request_id = header(REQUEST_ID_HEADER);
+    if (300..400).contains(&status) {
+        return Err(ExchangeError::Redirect {
+            status,
+            location: header("location").map(|l| redact_url(&l)),
+        });
+    }
+    let retry_after = retry_after_header(resp.headers());
+    let body = match read_body(resp, body_limit).await {
+        Ok(b) => b,
+        Err(ReadError::TooLarge { limit }) => {
+            return Err(ExchangeError::TooLarge {
+                status,
+                request_id,
+                limit,
+            })
+        }
+        Err(ReadError::Transport(e)) => return Err(ExchangeError::Transport(e)),
+    };
+    if (200..300).contains(&status) {
+        return Ok(Reply {
+            status,
+            request_id,
+            body,
+        });
+    }
+    Err(ExchangeError::Refused(refusal(
+        status,
+        request_id,
+        retry_after,
+        &body,
+    )))
+}
+
+/// Classifies a non-2xx reply: DingTalk's error JSON, the gateway's ban, or anything else
+/// (kept as a printable excerpt).
+fn refusal(
+    status: u16,
+    header_request_id: Option<String>,
+    header_retry_after: Option<Duration>,
+    body: &[u8],
+) -> Refusal {
+    let mut r = Refusal {
+        status,
+        code: None,
+        message: None,
+        request_id: header_request_id,
+        retry_after: header_retry_after,
+        body_excerpt: None,
+    };
+    match parse_error_body(body) {
+        ErrorReply::DingTalk {
+            code,
+            message,
+            request_id,
+        } => {
+            r.code = code;
+            r.message = message;
+            if request_id.is_some() {
+                r.request_id = request_id;
+            }
+        }
+        ErrorReply::GatewayBan { wait } => {
+            r.code = Some(GATEWAY_BAN_CODE.into());
+            r.message = Some(GATEWAY_BAN_MESSAGE.into());
+            if wait.is_some() {
+                r.retry_after = wait;
+            }
+        }
+        ErrorReply::Other => {
+            let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_CHARS)]);
+            r.body_excerpt = Some(
+                printable(&text, EXCERPT_CHARS)
+                    .to_string()
+                    .trim()
+                    .to_string(),
+            );
+        }
+    }
+    r
+}
+
+/// What went wrong with a connection, for a message: the kind (`timed out`, `connection
+/// failed`, `request failed`) and the chain of causes, without the URL (an endpoint may carry
+/// user info, a query may carry secrets).
+pub fn transport_message(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    let mut msg = kind.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !msg.ends_with(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        source = s.source();
+    }
+    msg
+}
 
 /// Why a body could not be read.
 #[derive(Debug)]
@@ -174,6 +458,69 @@ pub fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<Durati
     Some(Duration::from_secs(secs.min(3600)))
 }
 
+/// Longest query string [`query_pairs`] reads (64 KiB: the longest URI the HTTP/1 server of
+/// `hyper` accepts; a real DingTalk push or API query is under 1 KiB).
+pub const MAX_QUERY_LEN: usize = 64 << 10;
+
+/// A query string longer than [`MAX_QUERY_LEN`]; nothing of it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryTooLong {
+    /// Its length in bytes.
+    pub len: usize,
+    /// The limit in bytes.
+    pub limit: usize,
+}
+
+impl fmt::Display for QueryTooLong {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the query string is {} bytes, over the {}-byte limit",
+            self.len, self.limit
+        )
+    }
+}
+
+impl std::error::Error for QueryTooLong {}
+
+/// The one parser of query strings (`a=1&b=x+y`, with or without a leading `?`): the
+/// `application/x-www-form-urlencoded` rule of the WHATWG URL standard, which is also what
+/// Java's `URLDecoder` on DingTalk's side and every web framework's query extractor apply.
+///
+/// - `+` is a space; `%2B` is a `+`; `%20` is a space.
+/// - An invalid percent sequence (`%zz`, a `%` at the end) is kept as written; bytes that are
+///   not UTF-8 become U+FFFD.
+/// - Empty pieces (`a=1&&b=2`) are skipped; a name without `=` has an empty value.
+/// - A repeated name yields every value, in order: which one counts is the caller's rule.
+/// - A query longer than [`MAX_QUERY_LEN`] is refused whole ([`QueryTooLong`]).
+///
+/// DingTalk's pushes sign `signature`/`msg_signature` (hex SHA-1), `timestamp` (digits) and
+/// `nonce` (letters and digits), none of which holds a `+`; where DingTalk puts base64 in a
+/// query (the legacy `signature` of its third-party calls) it escapes it with `URLEncoder`, so
+/// a base64 `+` arrives as `%2B` and a raw `+` only ever means a space. (A path segment is not
+/// a query string: there `+` is a plus, and plain percent-decoding applies.)
+///
+/// ```
+/// use yida_auth::wire::query_pairs;
+/// let pairs: Vec<(String, String)> = query_pairs("?a=x+y%2Bz&b&a=%zz")
+///     .unwrap()
+///     .map(|(k, v)| (k.into_owned(), v.into_owned()))
+///     .collect();
+/// assert_eq!(pairs, [("a".into(), "x y+z".into()), ("b".into(), "".into()), ("a".into(), "%zz".into())]);
+/// ```
+pub fn query_pairs(
+    query: &str,
+) -> Result<impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> + '_, QueryTooLong> {
+    let query = query.strip_prefix('?').unwrap_or(query);
+    if query.len() > MAX_QUERY_LEN {
+        return Err(QueryTooLong {
+            len: query.len(),
+            limit: MAX_QUERY_LEN,
+        });
+    }
+    Ok(form_urlencoded::parse(query.as_bytes()))
+}
+
 /// The one rule for characters foreign text must not bring onto a terminal or into a log line:
 /// control characters (escape sequences, CR, LF, BEL, …), zero-width characters and marks, and
 /// bidirectional overrides and isolates. [`printable`] drops them; the CLI shows them escaped.
@@ -245,5 +592,108 @@ pub fn redact_url(url: &str) -> String {
             u.to_string()
         }
         Err(_) => url.split(['?', '#']).next().unwrap_or_default().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(q: &str) -> Vec<(String, String)> {
+        query_pairs(q)
+            .unwrap()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    }
+
+    fn p(k: &str, v: &str) -> (String, String) {
+        (k.to_string(), v.to_string())
+    }
+
+    #[test]
+    fn plus_is_a_space_and_percent_2b_a_plus() {
+        assert_eq!(pairs("a=x+y"), [p("a", "x y")]);
+        assert_eq!(pairs("a=x%2By"), [p("a", "x+y")]);
+        assert_eq!(pairs("a=x%2by"), [p("a", "x+y")]);
+        assert_eq!(pairs("a=x%20y"), [p("a", "x y")]);
+        assert_eq!(pairs("a+b=1"), [p("a b", "1")]);
+        assert_eq!(pairs("?a=1"), [p("a", "1")]);
+        assert_eq!(pairs("a=%E5%AE%9C%E6%90%AD"), [p("a", "宜搭")]);
+    }
+
+    #[test]
+    fn invalid_percent_sequences_are_kept_and_bad_utf8_replaced() {
+        assert_eq!(pairs("a=%zz"), [p("a", "%zz")]);
+        assert_eq!(pairs("a=%"), [p("a", "%")]);
+        assert_eq!(pairs("a=%4"), [p("a", "%4")]);
+        assert_eq!(pairs("a=%41"), [p("a", "A")]);
+        assert_eq!(pairs("a=%a\u{e9}"), [p("a", "%a\u{e9}")]);
+        assert_eq!(pairs("a=%FF"), [p("a", "\u{fffd}")]);
+    }
+
+    #[test]
+    fn repeated_names_empty_values_and_empty_pieces() {
+        assert_eq!(pairs("a=1&a=2&a"), [p("a", "1"), p("a", "2"), p("a", "")]);
+        assert_eq!(pairs("a=&b="), [p("a", ""), p("b", "")]);
+        assert_eq!(pairs("&&a=1&&"), [p("a", "1")]);
+        assert_eq!(pairs("=x"), [p("", "x")]);
+        assert_eq!(pairs("a=b=c"), [p("a", "b=c")]);
+        assert!(pairs("").is_empty());
+    }
+
+    #[test]
+    fn the_length_is_bounded() {
+        let at_limit = format!("a={}", "x".repeat(MAX_QUERY_LEN - 2));
+        assert_eq!(pairs(&at_limit)[0].1.len(), MAX_QUERY_LEN - 2);
+        let over = format!("{at_limit}x");
+        let err = query_pairs(&over).err().unwrap();
+        assert_eq!(
+            err,
+            QueryTooLong {
+                len: MAX_QUERY_LEN + 1,
+                limit: MAX_QUERY_LEN
+            }
+        );
+        assert!(err.to_string().contains("65537 bytes"), "{err}");
+    }
+
+    #[test]
+    fn dingtalk_signed_parameters_survive_a_round_trip() {
+        // The legacy third-party signature (auth/1429) is base64 escaped like Java's
+        // URLEncoder: its `+` arrives as %2B and decodes back to `+`.
+        let ticket = crate::Secret::new("TestSuiteTicket");
+        let secret = crate::Secret::new("secret");
+        let query = crate::legacy_signature_query("1527130370219", "suitekey", &ticket, &secret);
+        let sig = pairs(&query)
+            .into_iter()
+            .find(|(k, _)| k == "signature")
+            .unwrap()
+            .1;
+        let raw = percent_encoding::percent_decode_str(&crate::legacy_signature(
+            "1527130370219",
+            &ticket,
+            &secret,
+        ))
+        .decode_utf8()
+        .unwrap()
+        .into_owned();
+        assert_eq!(sig, raw);
+        use base64::Engine;
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD
+                .decode(&sig)
+                .unwrap()
+                .len(),
+            32
+        );
+        // A push's query (hex signature, digits, letters) as DingTalk sends it.
+        assert_eq!(
+            pairs("signature=5a65ceeef9aab2d149439f82dc191dd6c5cbe2c0&timestamp=1445827045067&nonce=nEXhMP4r"),
+            [
+                p("signature", "5a65ceeef9aab2d149439f82dc191dd6c5cbe2c0"),
+                p("timestamp", "1445827045067"),
+                p("nonce", "nEXhMP4r")
+            ]
+        );
     }
 }

@@ -16,6 +16,8 @@
 //! ```
 //! Configuration comes from flags, the environment and profiles (see `yida --help`).
 
+#[cfg(not(all(feature = "mcp", feature = "sync", feature = "redis")))]
+mod absent;
 mod attachment;
 mod call;
 mod codegen_form;
@@ -31,7 +33,12 @@ mod forms_check;
 mod import;
 mod import_input;
 mod input;
+#[cfg(feature = "mcp")]
 mod mcp;
+#[cfg(not(feature = "mcp"))]
+mod mcp {
+    crate::absent::command!(McpArgs, "mcp", "mcp");
+}
 mod ops;
 mod out;
 mod output;
@@ -39,7 +46,12 @@ mod profile;
 mod quota;
 mod schema;
 mod signal;
+#[cfg(feature = "sync")]
 mod sync;
+#[cfg(not(feature = "sync"))]
+mod sync {
+    crate::absent::command!(SyncArgs, "sync", "sync");
+}
 mod ticket_store;
 mod token;
 
@@ -176,22 +188,38 @@ pub fn subcommand_help(name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Logs on stderr: `RUST_LOG` if set, else by `-v` count (none: warnings only).
+/// Logs on stderr: `RUST_LOG` if set, else by `-v` count (none: warnings only). `RUST_LOG`
+/// takes a level and `target=level` pairs (`warn,yida_api=debug`); an unreadable one is
+/// reported and the default used.
 fn init_logging(verbose: u8) {
-    use tracing_subscriber::EnvFilter;
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(v) if !v.trim().is_empty() => EnvFilter::new(v),
-        _ => EnvFilter::new(match verbose {
-            0 => "warn",
-            1 => "warn,yida_api=debug,yida_auth=debug",
-            _ => "trace",
-        }),
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::Layer as _;
+    let default = match verbose {
+        0 => "warn",
+        1 => "warn,yida_api=debug,yida_auth=debug",
+        _ => "trace",
     };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let mut bad = None;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.trim().is_empty() => v.parse::<Targets>().unwrap_or_else(|e| {
+            bad = Some(e);
+            default.parse().unwrap_or_default()
+        }),
+        _ => default.parse().unwrap_or_default(),
+    };
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(|| RedactedStderr)
-        .with_ansi(false)
+        .with_ansi(false);
+    let _ = tracing_subscriber::registry()
+        .with(layer.with_filter(filter))
         .try_init();
+    if let Some(e) = bad {
+        out::note(&format!(
+            "RUST_LOG ignored ({e}); logging at the default level"
+        ));
+    }
 }
 
 /// Stderr for logs, made as safe as error messages: any `user:password@` of a URL removed (the

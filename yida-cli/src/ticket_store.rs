@@ -47,28 +47,38 @@ fn open_spec(spec: &str) -> Result<Arc<dyn SuiteTicketStore>, Fail> {
         return Ok(Arc::new(FileTicketStore::new(path)));
     }
     if spec.starts_with("redis://") || spec.starts_with("rediss://") {
-        let suite_key = env("YIDA_SUITE_KEY")
-            .ok_or_else(|| bad("a Redis store needs YIDA_SUITE_KEY (the ticket's key in Redis)"))?;
-        let mut b = yida_redis::Redis::builder(spec)
-            .prefix(env("YIDA_REDIS_PREFIX").unwrap_or_else(|| "yida:".into()));
-        if let Some(key) = env("YIDA_REDIS_KEY") {
-            use base64::Engine as _;
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(key.trim())
-                .map_err(|_| {
-                    Fail::usage(
-                        "YIDA_REDIS_KEY: not base64 (32 bytes, e.g. `openssl rand -base64 32`)",
-                    )
-                })?;
-            b = b.encryption_key(bytes);
-        }
-        let redis = b.build().map_err(bad)?;
-        return Ok(Arc::new(redis.ticket_store(&suite_key)));
+        return open_redis(spec);
     }
     // Not echoed: a mistyped value may hold a password.
     Err(bad(
         "expected file:PATH or redis://[user][:password@]host[:port][/db] (rediss:// for TLS)",
     ))
+}
+
+/// A Redis store (`redis://…`), shared by replicas.
+#[cfg(feature = "redis")]
+fn open_redis(spec: &str) -> Result<Arc<dyn SuiteTicketStore>, Fail> {
+    let suite_key = env("YIDA_SUITE_KEY")
+        .ok_or_else(|| bad("a Redis store needs YIDA_SUITE_KEY (the ticket's key in Redis)"))?;
+    let mut b = yida_redis::Redis::builder(spec)
+        .prefix(env("YIDA_REDIS_PREFIX").unwrap_or_else(|| "yida:".into()));
+    if let Some(key) = env("YIDA_REDIS_KEY") {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(key.trim())
+            .map_err(|_| {
+                Fail::usage("YIDA_REDIS_KEY: not base64 (32 bytes, e.g. `openssl rand -base64 32`)")
+            })?;
+        b = b.encryption_key(bytes);
+    }
+    let redis = b.build().map_err(bad)?;
+    Ok(Arc::new(redis.ticket_store(&suite_key)))
+}
+
+/// This build has no Redis client (cargo feature `redis`).
+#[cfg(not(feature = "redis"))]
+fn open_redis(_spec: &str) -> Result<Arc<dyn SuiteTicketStore>, Fail> {
+    Err(crate::absent::missing("--ticket-store redis://…", "redis"))
 }
 
 /// Longest ticket file read (a ticket is ~100 bytes).

@@ -213,7 +213,30 @@ fn emit_catalog(api: &Api) -> TokenStream {
             None,
         }
     });
+    let typed_replies = api
+        .operations
+        .iter()
+        .filter(|op| op.response.is_some())
+        .map(|op| {
+            let area = ident(&op.area);
+            let a = op.area.as_str();
+            let req = ident(&op.rust.request);
+            let v = ident(op_id_name(op));
+            quote! {
+                #[cfg(feature = #a)]
+                (
+                    OpId::#v,
+                    crate::client::typed_reply::<crate::#area::#req>,
+                    crate::client::default_reply::<crate::#area::#req>,
+                ),
+            }
+        });
     quote! {
+        /// Test support: each operation's typed reply decoding (and its default), to which
+        /// the descriptor-driven reply check of dynamic calls is held.
+        #[cfg(test)]
+        pub(crate) static TYPED_REPLIES: &[crate::client::TypedReply] = &[#(#typed_replies)*];
+
         /// The id of an operation of the spec (`Copy`; `Display` is `Action@version`). Every
         /// operation has one, whether its area is compiled in or not ([`OpId::meta`]).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -710,12 +733,16 @@ fn emit_constructor_and_setters(op: &Operation, api: &Api) -> TokenStream {
         }
     });
     let req = ident(&op.rust.request);
-    // A request without required parameters is its `Default`; `new()` says so.
-    let body = if ctor_args.is_empty() {
-        quote!(Self::default())
-    } else {
-        quote!(Self { #(#ctor_inits)* })
-    };
+    // A request without required parameters is built from its `Default` (no `new()` that
+    // would only repeat it).
+    if ctor_args.is_empty() {
+        return quote! {
+            #args_struct
+            impl #req {
+                #(#setters)*
+            }
+        };
+    }
     // Clippy's limit is 7; the spec decides how many parameters an operation requires.
     let many = (ctor_args.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
     quote! {
@@ -724,7 +751,7 @@ fn emit_constructor_and_setters(op: &Operation, api: &Api) -> TokenStream {
             #ctor_doc
             #many
             pub fn new #generics(#(#ctor_args),*) -> Self {
-                #body
+                Self { #(#ctor_inits)* }
             }
             #(#setters)*
         }

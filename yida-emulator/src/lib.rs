@@ -444,6 +444,19 @@ impl Emulator {
             .with_state(|st| st.instances.values().cloned().collect())
     }
 
+    /// Requests received so far per operation, by action name (`SearchFormDatas`; both
+    /// versions of an action count together), whatever their outcome (refused, throttled or
+    /// answered); token requests are not operations and are not counted. Tests use it to
+    /// assert what went over the wire.
+    pub fn calls(&self) -> std::collections::BTreeMap<String, u64> {
+        self.shared.call_counts()
+    }
+
+    /// Requests received so far for one action (see [`calls`](Self::calls)).
+    pub fn calls_of(&self, action: &str) -> u64 {
+        self.calls().get(action).copied().unwrap_or(0)
+    }
+
     /// Stream events pushed but not acknowledged yet.
     pub fn pending_events(&self) -> usize {
         self.hub.pending()

@@ -303,7 +303,10 @@ fn validate(
         out.insert(p.name.to_string(), Value::String(value));
     }
     if let Some(q) = query {
-        for (k, v) in form_urlencoded(q) {
+        let pairs = yida_auth::wire::query_pairs(q)
+            .map_err(|e| ApiErr::bad("invalidParameter", e.to_string()))?;
+        for (k, v) in pairs {
+            let k = k.into_owned();
             let p = declared(&k, Loc::Query).ok_or_else(|| {
                 ApiErr::bad(
                     "invalidParameter",
@@ -359,21 +362,6 @@ fn validate(
     Ok(out)
 }
 
-fn form_urlencoded(q: &str) -> Vec<(String, String)> {
-    q.split('&')
-        .filter(|s| !s.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let dec = |s: &str| {
-                percent_encoding::percent_decode_str(&s.replace('+', " "))
-                    .decode_utf8_lossy()
-                    .into_owned()
-            };
-            (dec(k), dec(v))
-        })
-        .collect()
-}
-
 async fn operation(
     AxState(Front { shared, hub }): St,
     method: axum::http::Method,
@@ -405,6 +393,7 @@ async fn handle(
         )
     })?;
     let (op, path_params) = find_op(m, uri.path())?;
+    shared.count_call(op.action);
     let token = headers
         .get("x-acs-dingtalk-access-token")
         .and_then(|v| v.to_str().ok())

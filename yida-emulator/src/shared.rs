@@ -73,6 +73,8 @@ pub struct Shared {
     url_key: u64,
     /// The address the server listens on (for URLs it hands out).
     pub addr: SocketAddr,
+    /// Requests received per operation (action name), whatever their outcome.
+    calls: Mutex<HashMap<&'static str, u64>>,
 }
 
 /// Now, in epoch milliseconds.
@@ -115,6 +117,7 @@ impl Shared {
             expire_next_urls: AtomicU32::new(0),
             url_key,
             addr,
+            calls: Mutex::new(HashMap::new()),
         })
     }
 
@@ -161,6 +164,26 @@ impl Shared {
             }
         }
         out
+    }
+
+    /// Counts a request for `action` (tests assert what went over the wire with it).
+    pub fn count_call(&self, action: &'static str) {
+        *self
+            .calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(action)
+            .or_default() += 1;
+    }
+
+    /// Requests received per action so far.
+    pub fn call_counts(&self) -> std::collections::BTreeMap<String, u64> {
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect()
     }
 
     pub fn request_id(&self) -> String {
@@ -323,12 +346,8 @@ pub fn file_name_of(url: &str) -> Option<String> {
     if !path.ends_with("/ossFileHandle") {
         return None;
     }
-    query.split('&').find_map(|pair| {
-        let v = pair.strip_prefix("fileName=")?;
-        percent_encoding::percent_decode_str(v)
-            .decode_utf8()
-            .ok()
-            .map(|s| s.into_owned())
-            .filter(|s| !s.is_empty())
-    })
+    yida_auth::wire::query_pairs(query)
+        .ok()?
+        .find(|(k, v)| k == "fileName" && !v.is_empty())
+        .map(|(_, v)| v.into_owned())
 }

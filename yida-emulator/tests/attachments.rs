@@ -187,3 +187,36 @@ async fn errors_carry_dingtalks_reply_and_never_the_temporary_url() {
         .await
         .is_err_and(|e| matches!(e, DownloadError::InvalidUrl(_))));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_urls_are_read_by_the_one_query_rule() {
+    // Yida stores attachment URLs escaped by Java's URLEncoder: a space is `+`, a plus `%2B`.
+    let emu = Emulator::start().await.unwrap();
+    let c = client(&emu);
+    emu.add_file("my report.pdf", b"spaced");
+    emu.add_file("a+b.txt", b"plus");
+    for (stored, want) in [
+        (
+            "/ossFileHandle?fileName=my+report.pdf&type=download",
+            &b"spaced"[..],
+        ),
+        ("/ossFileHandle?fileName=my%20report.pdf", b"spaced"),
+        ("/ossFileHandle?type=download&fileName=a%2Bb.txt", b"plus"),
+        // An empty value is skipped; the next `fileName` counts.
+        ("/ossFileHandle?fileName=&fileName=a%2bb.txt", b"plus"),
+    ] {
+        let mut w = Recorder::default();
+        c.download(stored)
+            .to_writer(&mut w)
+            .await
+            .unwrap_or_else(|e| panic!("{stored}: {e}"));
+        assert_eq!(w.bytes, want, "{stored}");
+    }
+    // A raw `+` is a space, never a plus.
+    let e = c
+        .download("/ossFileHandle?fileName=a+b.txt")
+        .to_writer(&mut Recorder::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, DownloadError::OpenUrl(_)), "{e:?}");
+}

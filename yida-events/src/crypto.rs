@@ -179,12 +179,15 @@ impl CallbackParams {
     /// From a raw (URL-encoded) query string such as `signature=…&timestamp=…&nonce=…`.
     /// Accepts both spellings DingTalk uses. Missing parameters are left empty and refused
     /// by [`CallbackCrypto::open`].
+    ///
+    /// Decoded by [`yida_auth::wire::query_pairs`] (a `+` is a space, `%2B` a plus; the
+    /// signed values, hex and digits, hold neither); a query over its length limit gives
+    /// empty parameters.
     pub fn from_query(query: &str) -> Self {
-        let query = query.strip_prefix('?').unwrap_or(query);
-        Self::from_pairs(query.split('&').filter(|p| !p.is_empty()).map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode_component(k), decode_component(v))
-        }))
+        match yida_auth::wire::query_pairs(query) {
+            Ok(pairs) => Self::from_pairs(pairs),
+            Err(_) => CallbackParams::default(),
+        }
     }
 
     /// From decoded name/value pairs (what a web framework's query extractor gives).
@@ -207,13 +210,6 @@ impl CallbackParams {
         }
         p
     }
-}
-
-fn decode_component(s: &str) -> String {
-    let s = s.replace('+', " ");
-    percent_encoding::percent_decode_str(&s)
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 /// The encrypted reply DingTalk expects: `{"msg_signature","timeStamp","nonce","encrypt"}`.
@@ -606,6 +602,25 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn callback_params_follow_the_one_query_rule() {
+        let p = CallbackParams::from_query(
+            "?msg_signature=ab%2Bcd&timeStamp=17+00&nonce=n%20x&nonce=second&signature=late",
+        );
+        assert_eq!(p.signature, "ab+cd");
+        assert_eq!(p.timestamp, "17 00");
+        // The first occurrence wins.
+        assert_eq!(p.nonce, "n x");
+        let empty = CallbackParams::from_query(&format!(
+            "signature={}",
+            "a".repeat(yida_auth::wire::MAX_QUERY_LEN)
+        ));
+        assert_eq!(empty, CallbackParams::default());
+        let bad = CallbackParams::from_query("signature=%zz&timestamp=&nonce");
+        assert_eq!(bad.signature, "%zz");
+        assert!(bad.timestamp.is_empty() && bad.nonce.is_empty());
+    }
 
     #[test]
     fn unpad_rejects_every_malformed_tail() {

@@ -16,7 +16,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
-use yida_auth::wire::{printable, read_body, ReadError};
+use yida_auth::wire::{exchange, printable, transport_message, ExchangeError};
 use yida_auth::{Secret, SuiteTicketStore};
 
 /// DingTalk's API endpoint, where connections are opened (`yida_auth::DEFAULT_ENDPOINT`).
@@ -539,9 +539,14 @@ impl Runner {
             let ws = match self.connect().await {
                 Ok(ws) => ws,
                 Err(e) => {
+                    // A first refusal ends the client (the credentials are wrong), unless
+                    // DingTalk is only throttling (the exchange's one rule: a throttling
+                    // code, a 429, the gateway's ban), which passes.
                     if !ever_connected {
-                        if let StreamError::Open { status, .. } = &e {
-                            if (400..500).contains(status) && *status != 429 {
+                        if let StreamError::Open { status, code, .. } = &e {
+                            let throttled =
+                                yida_auth::wire::is_throttled(*status, code.as_deref(), true);
+                            if (400..500).contains(status) && *status != 429 && !throttled {
                                 break Err(e);
                             }
                         }
@@ -612,40 +617,46 @@ impl Runner {
             message: Some(m),
             request_id: None,
         };
-        let resp = self
+        let request = self
             .http
             .post(&url)
             .header("accept", "application/json")
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| transport(format!("unreachable: {}", e.without_url())))?;
-        let status = resp.status().as_u16();
-        let bytes = tokio::time::timeout(
+            .json(&body);
+        // The same exchange as token fetches and API calls (capped body, DingTalk's error
+        // body and request id), bounded in time as a whole.
+        let reply = tokio::time::timeout(
             Duration::from_secs(15),
-            read_body(resp, MAX_OPEN_REPLY_BYTES),
+            exchange(request, MAX_OPEN_REPLY_BYTES),
         )
         .await
-        .map_err(|_| transport("reading reply: timed out".into()))?
+        .map_err(|_| transport("timed out".into()))?
         .map_err(|e| match e {
-            ReadError::TooLarge { limit } => StreamError::Open {
+            ExchangeError::Transport(e) => transport(transport_message(e)),
+            ExchangeError::Redirect { status, .. } => StreamError::Open {
+                status,
+                code: None,
+                message: Some("redirect not followed".into()),
+                request_id: None,
+            },
+            ExchangeError::TooLarge {
+                status,
+                request_id,
+                limit,
+            } => StreamError::Open {
                 status,
                 code: None,
                 message: Some(format!("reply longer than {limit} bytes; reading stopped")),
-                request_id: None,
+                request_id,
             },
-            ReadError::Transport(e) => transport(format!("reading reply: {e}")),
+            ExchangeError::Refused(r) => StreamError::Open {
+                status: r.status,
+                code: r.code,
+                message: r.message,
+                request_id: r.request_id,
+            },
         })?;
-        if !(200..300).contains(&status) {
-            let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-            let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-            return Err(StreamError::Open {
-                status,
-                code: s("code"),
-                message: s("message"),
-                request_id: s("requestid").or_else(|| s("requestId")),
-            });
-        }
+        let status = reply.status;
+        let bytes = reply.body;
         let open: OpenReply = serde_json::from_slice(&bytes).map_err(|_| StreamError::Open {
             status,
             code: None,

@@ -93,6 +93,11 @@ impl Drop for Gateway {
 
 impl Gateway {
     async fn start() -> Gateway {
+        Gateway::start_after(vec![]).await
+    }
+
+    /// A gateway whose open endpoint first answers `first`, then opens connections.
+    async fn start_after(first: Vec<Reply>) -> Gateway {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let ws_url = format!("ws://{}/connect", listener.local_addr().unwrap());
         let (tx, conns) = mpsc::channel(16);
@@ -110,8 +115,9 @@ impl Gateway {
                 }
             }
         });
-        let open =
-            MockServer::always(Reply::json(json!({"endpoint": ws_url, "ticket": TICKET}))).await;
+        let mut replies = first;
+        replies.push(Reply::json(json!({"endpoint": ws_url, "ticket": TICKET})));
+        let open = MockServer::script(replies).await;
         Gateway { open, conns, task }
     }
 
@@ -533,6 +539,27 @@ async fn shutdown_leaves_no_task_and_no_socket_behind() {
     // No reconnection afterwards.
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(gw.open.count(), 1);
+}
+
+#[tokio::test]
+async fn throttling_on_open_is_waited_out_not_taken_for_refused_credentials() {
+    // DingTalk's throttling and the gateway's ban say nothing about the credentials: the
+    // client keeps trying (with its backoff) and connects once the gateway lets it.
+    let mut gw = Gateway::start_after(vec![
+        Reply::status_json(403, json!({"status": 1111, "wait": 0.01})),
+        Reply::error(
+            403,
+            "Forbidden.AccessDenied.QpsLimitForApi",
+            "slow down",
+            "R-1",
+        ),
+    ])
+    .await;
+    let probe = Probe::new();
+    let handle = probe.start(gw.client().build().unwrap());
+    let _conn = gw.next_conn().await;
+    assert_eq!(gw.open.count(), 3);
+    drop(handle);
 }
 
 #[tokio::test]

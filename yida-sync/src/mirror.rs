@@ -82,6 +82,8 @@ pub struct Report {
     pub deletions_checked: bool,
     /// Calls the deletion check took.
     pub deletion_calls: u64,
+    /// Milliseconds the deletion check took.
+    pub deletion_ms: u64,
     /// Records Yida has that the mirror lacked (found by the deletion check), fetched.
     pub recovered: u64,
     /// Component changes since the last run.
@@ -99,6 +101,7 @@ impl Report {
             "deleted": self.deleted,
             "deletionsChecked": self.deletions_checked,
             "deletionCalls": self.deletion_calls,
+            "deletionMs": self.deletion_ms,
             "recovered": self.recovered,
             "columnsAdded": self.schema.added,
             "componentsRemoved": self.schema.removed,
@@ -117,6 +120,12 @@ pub struct Mirror {
 
 /// Sub-form rows a search reply carries at most; more are fetched separately.
 const SUB_FORM_CUT: usize = 50;
+/// Sub-form rows per ListTableDataByFormInstanceIdTableId page (its largest page).
+const ROWS_PAGE: usize = 100;
+/// Ids per SearchFormDataIdList page (its largest page).
+const ID_PAGE: u64 = 100;
+/// Id pages walked at most (10 million records).
+const MAX_ID_PAGES: u64 = 100_000;
 
 impl Mirror {
     /// A mirror writing into `store` with calls through `client` (use the client's own
@@ -142,6 +151,7 @@ impl Mirror {
             m: self,
             form,
             calls: calls.clone(),
+            tables: tokio::sync::RwLock::new(()),
         };
         let before = self.store.state(form).await?;
         let defs_call = run.call(
@@ -158,25 +168,40 @@ impl Mirror {
             (defs_call.await?, None)
         };
         let shape = FormShape::from_definitions(&defs);
-        let schema = self.store.prepare(form, &shape).await?;
-        let state = self.store.state(form).await?;
         let mut report = Report {
             form_uuid: form.to_string(),
-            schema,
             ..Report::default()
         };
         // The next run starts from this run's start, less the overlap.
         let next_watermark = started - self.opts.overlap.as_millis() as i64;
-        match state.watermark_ms {
+        match before.watermark_ms {
             None => {
                 report.mode = "full";
-                report.upserted = run.full(&shape, next_watermark, first_page).await?;
+                // The tables are made while the other pages are fetched (off the walk's
+                // critical path); writes wait for them.
+                let building = run.tables.write().await;
+                let prepare = async {
+                    let changes = self.store.prepare(form, &shape).await;
+                    drop(building);
+                    changes
+                };
+                let (schema, upserted) = futures_util::future::try_join(
+                    prepare,
+                    run.full(&shape, next_watermark, first_page),
+                )
+                .await?;
+                report.schema = schema;
+                report.upserted = upserted;
             }
             Some(w) => {
+                report.schema = self.store.prepare(form, &shape).await?;
                 report.mode = "incremental";
                 report.upserted = run.incremental(&shape, w, next_watermark).await?;
             }
         }
+        // `prepare` changes the columns only: the watermark and the last deletion check are
+        // as read before the run.
+        let state = before;
         let due = match self.opts.deletions {
             Deletions::Off => false,
             Deletions::Every => true,
@@ -185,12 +210,14 @@ impl Mirror {
                 .is_none_or(|t| started - t >= 24 * 3600 * 1000),
         };
         if due {
+            let clock = std::time::Instant::now();
             let before = calls.load(Ordering::Relaxed);
             let (deleted, recovered) = run.deletions(&shape, started).await?;
             report.deletions_checked = true;
             report.deleted = deleted;
             report.recovered = recovered;
             report.deletion_calls = calls.load(Ordering::Relaxed) - before;
+            report.deletion_ms = clock.elapsed().as_millis() as u64;
         }
         report.calls = calls.load(Ordering::Relaxed);
         self.store
@@ -205,6 +232,9 @@ struct Run<'a> {
     m: &'a Mirror,
     form: &'a str,
     calls: Arc<AtomicU64>,
+    /// Held for writing while the form's tables are made; every write of records waits for
+    /// it.
+    tables: tokio::sync::RwLock<()>,
 }
 
 impl Run<'_> {
@@ -357,6 +387,7 @@ impl Run<'_> {
             }
         }
         let n = records.len() as u64;
+        let _made = self.tables.read().await;
         self.m
             .store
             .apply(self.form, shape, records, watermark)
@@ -421,7 +452,7 @@ impl Run<'_> {
                 .call(
                     "ListTableDataByFormInstanceIdTableId",
                     "1.0",
-                    json!({"formInstanceId": id, "formUuid": self.form, "tableFieldId": table, "pageNumber": page, "pageSize": 50}),
+                    json!({"formInstanceId": id, "formUuid": self.form, "tableFieldId": table, "pageNumber": page, "pageSize": ROWS_PAGE}),
                 )
                 .await?;
             let data = reply
@@ -435,7 +466,7 @@ impl Run<'_> {
                 Value::Object(m) => Some(m),
                 _ => None,
             }));
-            if n < 50 || out.len() as u64 >= total {
+            if n < ROWS_PAGE || out.len() as u64 >= total {
                 break;
             }
         }
@@ -444,54 +475,89 @@ impl Run<'_> {
 
     /// Compares the ids Yida has with the mirror's: deletes what is gone, fetches what the
     /// mirror lacks. Returns (deleted, recovered).
+    ///
+    /// The id pages are fetched like the first run's pages: page 1 for the count, then the
+    /// rest at once (paced by the client under the quota, at most `concurrency` in flight).
+    /// Pages shift when records are added or deleted during the walk, so an id the walk did
+    /// not see is not taken as deleted until a BatchGetFormDataByIdList (100 ids a call)
+    /// confirms that Yida no longer has it.
     async fn deletions(&self, shape: &FormShape, started: i64) -> Result<(u64, u64), SyncError> {
-        let mut yida: HashSet<String> = HashSet::new();
-        for page in 1..=100_000u64 {
+        let id_page = |page: u64| async move {
             let reply = self
                 .call(
                     "SearchFormDataIdList",
                     "2.0",
-                    json!({"formUuid": self.form, "pageNumber": page, "pageSize": 100}),
+                    json!({"formUuid": self.form, "pageNumber": page, "pageSize": ID_PAGE}),
                 )
                 .await?;
-            let ids = reply
+            let total = reply.get("totalCount").and_then(Value::as_u64).unwrap_or(0);
+            let ids: Vec<String> = reply
                 .get("data")
                 .and_then(Value::as_array)
-                .cloned()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default();
-            let total = reply.get("totalCount").and_then(Value::as_u64).unwrap_or(0);
-            let n = ids.len();
-            yida.extend(
-                ids.into_iter()
-                    .filter_map(|v| v.as_str().map(str::to_string)),
-            );
-            if n < 100 || yida.len() as u64 >= total {
-                break;
-            }
+            Ok::<_, SyncError>((total, ids))
+        };
+        let (total, first) = id_page(1).await?;
+        let mut yida: HashSet<String> = first.into_iter().collect();
+        let pages = total.div_ceil(ID_PAGE).clamp(1, MAX_ID_PAGES);
+        let mut rest = stream::iter(2..=pages)
+            .map(id_page)
+            .buffer_unordered(self.m.opts.concurrency.max(1));
+        while let Some(page) = rest.next().await {
+            yida.extend(page?.1);
         }
         let mine = self.m.store.ids(self.form).await?;
-        let gone: Vec<String> = mine.difference(&yida).cloned().collect();
+        let unseen: Vec<String> = mine.difference(&yida).cloned().collect();
         let missing: Vec<String> = yida.difference(&mine).cloned().collect();
+        drop((yida, mine));
+        let mut gone = Vec::new();
+        for chunk in unseen.chunks(100) {
+            let items = self.batch_get(chunk).await?;
+            let still: HashSet<&str> = items
+                .iter()
+                .filter_map(|i| i.get("formInstanceId").and_then(Value::as_str))
+                .collect();
+            gone.extend(
+                chunk
+                    .iter()
+                    .filter(|id| !still.contains(id.as_str()))
+                    .cloned(),
+            );
+            if !items.is_empty() {
+                // Still in Yida (the walk missed it): written again, as it is now.
+                self.write_page(shape, &json!({ "data": items }), None)
+                    .await?;
+            }
+        }
         let deleted = gone.len() as u64;
         self.m.store.delete(self.form, shape, gone, started).await?;
         let mut recovered = 0;
         for chunk in missing.chunks(100) {
-            let reply = self
-                .call(
-                    "BatchGetFormDataByIdList",
-                    "1.0",
-                    json!({"formUuid": self.form, "formInstanceIdList": chunk}),
-                )
-                .await?;
-            let items = reply
-                .get("result")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
+            let items = self.batch_get(chunk).await?;
             let page = json!({ "data": items });
             recovered += self.write_page(shape, &page, None).await?;
         }
         Ok((deleted, recovered))
+    }
+
+    /// Up to 100 records by id (those Yida still has).
+    async fn batch_get(&self, ids: &[String]) -> Result<Vec<Value>, SyncError> {
+        let reply = self
+            .call(
+                "BatchGetFormDataByIdList",
+                "1.0",
+                json!({"formUuid": self.form, "formInstanceIdList": ids}),
+            )
+            .await?;
+        Ok(match reply.get("result") {
+            Some(Value::Array(items)) => items.clone(),
+            _ => Vec::new(),
+        })
     }
 }
 

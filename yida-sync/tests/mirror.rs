@@ -181,7 +181,9 @@ async fn first_then_incremental(target: String) {
     let third = mirror.sync(FORM).await.expect("sync with deletions");
     assert_eq!(third.deleted, 2, "{third:?}");
     assert!(third.deletions_checked);
-    assert_eq!(third.deletion_calls, 3, "249 ids at 100 a page: {third:?}");
+    // 249 ids at 100 a page, then one BatchGetFormDataByIdList confirming that the 2 ids the
+    // walk did not see are gone from Yida.
+    assert_eq!(third.deletion_calls, 4, "{third:?}");
     let mirrored_ids: Vec<String> = mirrored(&store).await.into_iter().map(|r| r.0).collect();
     let held_ids: Vec<String> = held(&emu).into_iter().map(|r| r.0).collect();
     assert_eq!(mirrored_ids, held_ids);
@@ -241,4 +243,135 @@ async fn a_component_added_to_the_form_gets_its_column() {
         .unwrap();
     assert_eq!(rows[0][0], yida_sync::schema::Cell::Int(1));
     emu.shutdown().await;
+}
+
+/// `n` sub-form rows, `tag000`, `tag001`, ….
+fn rows(n: usize, tag: &str) -> Value {
+    Value::Array(
+        (0..n)
+            .map(|i| json!({"textField_item": format!("{tag}{i:03}"), "numberField_qty": i}))
+            .collect(),
+    )
+}
+
+/// The item column of a record's sub-form rows, by row index.
+async fn child_items(store: &Store, id: &str) -> Vec<String> {
+    use yida_sync::schema::{child_table_name, quote, Cell};
+    let sql = format!(
+        "SELECT CAST({} AS TEXT) FROM {} WHERE instance_id = '{id}' ORDER BY row_index",
+        quote("textField_item"),
+        quote(&child_table_name(FORM, "tableField_items")),
+    );
+    store
+        .query(&sql, vec![], 1)
+        .await
+        .expect("query")
+        .into_iter()
+        .map(|r| match &r[0] {
+            Cell::Text(t) => t.clone(),
+            other => panic!("item not text: {other:?}"),
+        })
+        .collect()
+}
+
+fn expected(n: usize, tag: &str) -> Vec<String> {
+    (0..n).map(|i| format!("{tag}{i:03}")).collect()
+}
+
+const ROWS_OP: &str = "ListTableDataByFormInstanceIdTableId";
+
+/// Replies cut sub-forms at 50 rows: a record of 130 rows is mirrored whole (and in order) with
+/// the rest paged through ListTableDataByFormInstanceIdTableId, first and after changes, and
+/// rows removed in Yida leave the mirror too.
+async fn long_sub_forms(target: String) {
+    let emu = Emulator::start().await.expect("emulator");
+    let long = emu
+        .insert_record(
+            FORM,
+            json!({"textField_title": "long", "tableField_items": rows(130, "a")}),
+        )
+        .expect("record");
+    let short = emu
+        .insert_record(
+            FORM,
+            json!({"textField_title": "short", "tableField_items": rows(3, "s")}),
+        )
+        .expect("record");
+    let client = client(&emu);
+    let store = Store::open(&target).await.expect("store");
+    let mirror = Mirror::new(
+        client.clone(),
+        store.clone(),
+        SyncOptions {
+            deletions: Deletions::Off,
+            ..SyncOptions::default()
+        },
+    );
+    // The search reply cuts the sub-form at 50 rows (what the mirror would store without
+    // paging).
+    let reply = call(
+        &client,
+        "SearchFormDatas",
+        "2.0",
+        json!({"formUuid": FORM, "currentPage": 1, "pageSize": 10}),
+    )
+    .await;
+    let cut = reply["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["formInstanceId"] == long.as_str())
+        .and_then(|r| r["formData"]["tableField_items"].as_array().map(Vec::len));
+    assert_eq!(cut, Some(50), "the emulator cuts replies at 50 rows");
+
+    let paged = emu.calls_of(ROWS_OP);
+    let first = mirror.sync(FORM).await.expect("first sync");
+    assert_eq!(first.mode, "full");
+    // 130 rows at 100 a page: 2 calls; the 3-row record needs none.
+    assert_eq!(emu.calls_of(ROWS_OP) - paged, 2, "{first:?}");
+    assert_eq!(child_items(&store, &long).await, expected(130, "a"));
+    assert_eq!(child_items(&store, &short).await, expected(3, "s"));
+
+    // Changed to 135 other rows: all of them, in order, none of the old ones.
+    call(
+        &client,
+        "UpdateFormData",
+        "1.0",
+        json!({"formInstanceId": long, "updateFormDataJson": {"tableField_items": rows(135, "b")}}),
+    )
+    .await;
+    let paged = emu.calls_of(ROWS_OP);
+    let second = mirror.sync(FORM).await.expect("incremental sync");
+    assert_eq!(second.mode, "incremental");
+    assert_eq!(emu.calls_of(ROWS_OP) - paged, 2, "{second:?}");
+    assert_eq!(child_items(&store, &long).await, expected(135, "b"));
+
+    // Cut to 40 rows in Yida: 40 rows are left in the mirror (no paging: the reply has them
+    // all).
+    call(
+        &client,
+        "UpdateFormData",
+        "1.0",
+        json!({"formInstanceId": long, "updateFormDataJson": {"tableField_items": rows(40, "c")}}),
+    )
+    .await;
+    let paged = emu.calls_of(ROWS_OP);
+    let third = mirror.sync(FORM).await.expect("incremental sync");
+    assert_eq!(emu.calls_of(ROWS_OP) - paged, 0, "{third:?}");
+    assert_eq!(child_items(&store, &long).await, expected(40, "c"));
+    assert_eq!(child_items(&store, &short).await, expected(3, "s"));
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_sub_forms_beyond_50_rows_are_mirrored_whole() {
+    long_sub_forms(tmp_db("long-sub-forms")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_sub_forms_beyond_50_rows_are_mirrored_whole() {
+    let Some(pg) = yida_e2e::PostgresServer::start() else {
+        return;
+    };
+    long_sub_forms(pg.url()).await;
 }

@@ -353,6 +353,23 @@ pub mod forms {
 }
 #[cfg(feature = "forms")]
 pub use forms::*;
+/// Test support: each operation's typed reply decoding (and its default), to which
+/// the descriptor-driven reply check of dynamic calls is held.
+#[cfg(test)]
+pub(crate) static TYPED_REPLIES: &[crate::client::TypedReply] = &[
+    #[cfg(feature = "forms")]
+    (
+        OpId::GetThing,
+        crate::client::typed_reply::<crate::forms::GetThingRequest>,
+        crate::client::default_reply::<crate::forms::GetThingRequest>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::GetThingV2,
+        crate::client::typed_reply::<crate::forms::GetThingV2Request>,
+        crate::client::default_reply::<crate::forms::GetThingV2Request>,
+    ),
+];
 /// The id of an operation of the spec (`Copy`; `Display` is `Action@version`). Every
 /// operation has one, whether its area is compiled in or not ([`OpId::meta`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -153,6 +153,12 @@ pub(super) fn finish_instance(
 ) -> Vec<Event> {
     let now = now_ms();
     let mut events = vec![];
+    // Task events carry the process code, as DingTalk's do (a listener maps it to its form).
+    let code = st
+        .instances
+        .get(id)
+        .map(|i| i.process_code.clone())
+        .unwrap_or_default();
     let open: Vec<i64> = st
         .tasks
         .values()
@@ -164,7 +170,7 @@ pub(super) fn finish_instance(
             task.status = "CANCELED".into();
             task.finished_ms = Some(now);
             events.push(("bpms_task_change", json!({
-                "processInstanceId": id, "type": "cancel", "staffId": task.actioner, "taskId": t,
+                "processInstanceId": id, "processCode": code, "type": "cancel", "staffId": task.actioner, "taskId": t,
                 "activityId": task.activity_id, "finishTime": now,
             })));
         }
