@@ -5,10 +5,12 @@
 
 pub mod postgres_server;
 pub mod programs;
+pub mod proxy;
 pub mod redis_server;
 
 pub use postgres_server::PostgresServer;
 pub use programs::{require_program, require_programs};
+pub use proxy::RecordingProxy;
 pub use redis_server::RedisServer;
 
 use std::collections::VecDeque;

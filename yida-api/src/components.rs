@@ -461,9 +461,10 @@ pub static COMPONENTS: &[ComponentInfo] = &[
             Src::YidaTrain,
         ],
         note: "Milliseconds as text in openyida's and the migrator's examples, datetimes in the \
-               pydantic models, `{start, end}` in the page's JS API (training manual). openyida's \
-               search example takes one `[low, high]` per end; this table takes one range on \
-               the start.",
+               pydantic models, `{start, end}` in the page's JS API (training manual). Search: \
+               openyida's example takes one `[low, high]` per end, `[[start low, start high], \
+               [end low, end high]]` (what the typed `…_within` sends); a single `[low, high]` \
+               is taken as a range on the start.",
     },
     ComponentInfo {
         kind: K::EmployeeField,

@@ -62,9 +62,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use yida_auth::Secret;
 
 pub use crate::values::{
-    fold_twins, Address, AssociationRef, AssociationRefs, Attachment, Attachments, City, Countries,
-    Country, DateRange, Department, Departments, FormValue, I18nText, Image, Images, Link, Links,
-    Location, Member, Members, Table,
+    fold_twins, Address, AssociationRef, AssociationRefs, Attachment, Attachments, City, Companion,
+    Countries, Country, DateRange, Department, Departments, FormValue, I18nText, Image, Images,
+    Link, Links, Location, Member, Members, Table,
 };
 
 /// Decodes a form-data map held as a `serde_json::Value` into your own type, as it is (no

@@ -9,7 +9,9 @@
 
 use crate::form_values::DateMs;
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
-use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor,
+};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -27,6 +29,13 @@ pub trait FormValue: Serialize + DeserializeOwned {
     fn merge_twin(value: Option<Self>, suffix: &str, twin: Value) -> Result<Option<Self>, String> {
         let _ = (suffix, twin);
         Ok(value)
+    }
+
+    /// [`merge_twin`](FormValue::merge_twin) for an `_id` companion as a typed record reads
+    /// it ([`Companion`]: a list of ids stays a list of texts, no JSON tree is built). The
+    /// default turns it into JSON and calls `merge_twin`.
+    fn merge_companion(value: Option<Self>, twin: Companion) -> Result<Option<Self>, String> {
+        Self::merge_twin(value, "_id", twin.into_value())
     }
 
     /// The value when a reply leaves the field out (Yida leaves out empty values): `None`
@@ -62,11 +71,153 @@ impl<T: FormValue> FormValue for Option<T> {
     fn merge_twin(value: Option<Self>, suffix: &str, twin: Value) -> Result<Option<Self>, String> {
         T::merge_twin(value.flatten(), suffix, twin).map(Some)
     }
+    fn merge_companion(value: Option<Self>, twin: Companion) -> Result<Option<Self>, String> {
+        T::merge_companion(value.flatten(), twin).map(Some)
+    }
     fn absent() -> Option<Self> {
         Some(None)
     }
     fn is_unset(&self) -> bool {
         self.is_none()
+    }
+}
+
+/// A reply's `_id` companion key as a typed record reads it, before it is folded into its
+/// field by [`FormValue::merge_companion`]: a list of texts (ids; numbers read as text), a
+/// text (often JSON text), or any other JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Companion {
+    /// A list of texts or numbers: `["user1", "user2"]`.
+    Texts(Vec<String>),
+    /// A text: `"[{…}]"`.
+    Text(String),
+    /// Anything else.
+    Json(Value),
+}
+
+impl Companion {
+    /// As JSON.
+    pub fn into_value(self) -> Value {
+        match self {
+            Companion::Texts(t) => Value::Array(t.into_iter().map(Value::String).collect()),
+            Companion::Text(t) => Value::String(t),
+            Companion::Json(v) => v,
+        }
+    }
+
+    /// The ids it holds: a list, one id, or JSON text of a list.
+    fn into_ids(self) -> Result<Vec<String>, String> {
+        match self {
+            Companion::Texts(t) => Ok(t),
+            other => ids_of(other.into_value()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Companion {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// An element of a list: a text (or number) or other JSON.
+        enum Item {
+            Text(String),
+            Json(Value),
+        }
+        impl<'de> Deserialize<'de> for Item {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = Item;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str("JSON")
+                    }
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<Item, E> {
+                        Ok(Item::Text(v.to_owned()))
+                    }
+                    fn visit_string<E: de::Error>(self, v: String) -> Result<Item, E> {
+                        Ok(Item::Text(v))
+                    }
+                    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Item, E> {
+                        Ok(Item::Text(v.to_string()))
+                    }
+                    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Item, E> {
+                        Ok(Item::Text(v.to_string()))
+                    }
+                    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Item, E> {
+                        Ok(Item::Json(Value::from(v)))
+                    }
+                    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Item, E> {
+                        Ok(Item::Json(Value::Bool(v)))
+                    }
+                    fn visit_unit<E: de::Error>(self) -> Result<Item, E> {
+                        Ok(Item::Json(Value::Null))
+                    }
+                    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Item, A::Error> {
+                        Value::deserialize(SeqAccessDeserializer::new(seq)).map(Item::Json)
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Item, A::Error> {
+                        Value::deserialize(MapAccessDeserializer::new(map)).map(Item::Json)
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Companion;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a companion value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Companion, E> {
+                Ok(Companion::Text(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Companion, E> {
+                Ok(Companion::Text(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Companion, E> {
+                Ok(Companion::Json(Value::from(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Companion, E> {
+                Ok(Companion::Json(Value::from(v)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Companion, E> {
+                Ok(Companion::Json(Value::from(v)))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Companion, E> {
+                Ok(Companion::Json(Value::Bool(v)))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Companion, E> {
+                Ok(Companion::Json(Value::Null))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Companion, E> {
+                Ok(Companion::Json(Value::Null))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Companion, D::Error> {
+                Companion::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Companion, A::Error> {
+                let mut texts: Vec<String> =
+                    Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+                while let Some(item) = seq.next_element::<Item>()? {
+                    match item {
+                        Item::Text(t) => texts.push(t),
+                        Item::Json(j) => {
+                            // Not a list of ids: keep it all as JSON.
+                            let mut all: Vec<Value> =
+                                texts.into_iter().map(Value::String).collect();
+                            all.push(j);
+                            while let Some(v) = seq.next_element::<Value>()? {
+                                all.push(v);
+                            }
+                            return Ok(Companion::Json(Value::Array(all)));
+                        }
+                    }
+                }
+                Ok(Companion::Texts(texts))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Companion, A::Error> {
+                Value::deserialize(MapAccessDeserializer::new(map)).map(Companion::Json)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -89,6 +240,18 @@ fn parse_text<T: DeserializeOwned, E: de::Error>(s: &str) -> Result<Option<T>, E
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
+    }
+    if s.starts_with('"') {
+        // Text encoded twice: `"\"[{…}]\""` (association companions).
+        let inner =
+            serde_json::from_str::<String>(s).map_err(|e| E::custom(format!("JSON text: {e}")))?;
+        let inner = inner.trim();
+        if inner.is_empty() {
+            return Ok(None);
+        }
+        return serde_json::from_str::<T>(inner)
+            .map(Some)
+            .map_err(|e| E::custom(format!("JSON text: {e}")));
     }
     match serde_json::from_str::<T>(s) {
         Ok(v) => Ok(Some(v)),
@@ -162,6 +325,95 @@ impl<'de> Deserialize<'de> for Id {
     }
 }
 
+/// A key of an object value: the index of one of the known keys, or another key (kept in
+/// `extra`). Matching keys directly is what makes these decoders cheap: no intermediate
+/// buffering of the object (`#[serde(flatten)]` would buffer every entry first).
+enum Key {
+    Known(usize),
+    Other(String),
+}
+
+/// Reads an object key against a list of known keys.
+#[derive(Clone, Copy)]
+struct Keys(&'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for Keys {
+    type Value = Key;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Keys {
+    type Value = Key;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+        Ok(match self.0.iter().position(|k| *k == v) {
+            Some(i) => Key::Known(i),
+            None => Key::Other(v.to_owned()),
+        })
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Key, E> {
+        Ok(match self.0.iter().position(|k| *k == v) {
+            Some(i) => Key::Known(i),
+            None => Key::Other(v),
+        })
+    }
+}
+
+/// A text that may be `null` or a number (read as text); `null` reads as `None`.
+struct Text(Option<String>);
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::lenient::string(d).map(Text)
+    }
+}
+
+/// An integer, numeric text or `null`.
+struct Int(Option<i64>);
+impl<'de> Deserialize<'de> for Int {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::lenient::i64(d).map(Int)
+    }
+}
+
+/// A number, numeric text or `null`.
+struct Float(Option<f64>);
+impl<'de> Deserialize<'de> for Float {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::lenient::f64(d).map(Float)
+    }
+}
+
+/// Reads an object of known keys: `$on(index, map)` for each known key, the others kept in
+/// `extra` when given (else skipped).
+macro_rules! object_visitor {
+    ($what:literal, $t:ty, $keys:expr, |$o:ident, $i:ident, $map:ident| $on:block) => {{
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = $t;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str($what)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut $map: A) -> Result<$t, A::Error> {
+                let mut $o = <$t>::default();
+                while let Some(k) = $map.next_key_seed(Keys($keys))? {
+                    match k {
+                        Key::Known($i) => $on,
+                        Key::Other(k) => {
+                            $o.extra.insert(k, $map.next_value()?);
+                        }
+                    }
+                }
+                Ok($o)
+            }
+        }
+        V
+    }};
+}
+
 fn ids_of(v: Value) -> Result<Vec<String>, String> {
     // A companion may itself be JSON text.
     let v = match v {
@@ -216,15 +468,6 @@ impl I18nText {
 
 impl<'de> Deserialize<'de> for I18nText {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct Obj {
-            #[serde(rename = "zh_CN", default)]
-            zh_cn: Option<String>,
-            #[serde(rename = "en_US", default)]
-            en_us: Option<String>,
-            #[serde(flatten)]
-            extra: Map<String, Value>,
-        }
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = I18nText;
@@ -237,13 +480,18 @@ impl<'de> Deserialize<'de> for I18nText {
                     ..Default::default()
                 })
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<I18nText, A::Error> {
-                let o = Obj::deserialize(MapAccessDeserializer::new(map))?;
-                Ok(I18nText {
-                    zh_cn: o.zh_cn,
-                    en_us: o.en_us,
-                    extra: o.extra,
-                })
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<I18nText, A::Error> {
+                let mut t = I18nText::default();
+                while let Some(k) = map.next_key_seed(Keys(&["zh_CN", "en_US"]))? {
+                    match k {
+                        Key::Known(0) => t.zh_cn = map.next_value::<Text>()?.0,
+                        Key::Known(_) => t.en_us = map.next_value::<Text>()?.0,
+                        Key::Other(k) => {
+                            t.extra.insert(k, map.next_value()?);
+                        }
+                    }
+                }
+                Ok(t)
             }
         }
         d.deserialize_any(V)
@@ -298,6 +546,24 @@ macro_rules! id_name_list {
             /// No value.
             pub fn is_empty(&self) -> bool {
                 self.0.is_empty()
+            }
+            /// The list read under the field id (each name read as an id) joined with the ids
+            /// of the `_id` companion, in place: the ids decide the length.
+            fn join(value: Option<Self>, ids: Vec<String>) -> Self {
+                let mut list = value.map(|v| v.0).unwrap_or_default();
+                list.truncate(ids.len());
+                for (i, id) in ids.into_iter().enumerate() {
+                    match list.get_mut(i) {
+                        Some(m) => {
+                            let shown = std::mem::replace(&mut m.id, id);
+                            if m.name.is_none() {
+                                m.name = Some(shown);
+                            }
+                        }
+                        None => list.push($item { id, name: None }),
+                    }
+                }
+                $list(list)
             }
         }
 
@@ -451,10 +717,13 @@ macro_rules! id_name_list {
                     return Ok(value);
                 }
                 let ids = ids_of(twin)?;
-                let names: Vec<String> = value
-                    .map(|v| v.0.into_iter().map(|m| m.name.unwrap_or(m.id)).collect())
-                    .unwrap_or_default();
-                Ok(Some($list::from_reply(names, ids)))
+                Ok(Some($list::join(value, ids)))
+            }
+            fn merge_companion(
+                value: Option<Self>,
+                twin: Companion,
+            ) -> Result<Option<Self>, String> {
+                Ok(Some($list::join(value, twin.into_ids()?)))
             }
             fn absent() -> Option<Self> {
                 Some($list::default())
@@ -527,17 +796,40 @@ impl Serialize for DateRange {
 
 impl<'de> Deserialize<'de> for DateRange {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum In {
-            Pair(DateMs, DateMs),
-            Obj { start: DateMs, end: DateMs },
+        const BAD: &str = "a date range is two epoch milliseconds [start, end]";
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = DateRange;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("two epoch milliseconds [start, end]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<DateRange, A::Error> {
+                let bad = || de::Error::custom(BAD);
+                let start: DateMs = seq.next_element()?.ok_or_else(bad)?;
+                let end: DateMs = seq.next_element()?.ok_or_else(bad)?;
+                if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    return Err(bad());
+                }
+                Ok(DateRange { start, end })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DateRange, A::Error> {
+                let (mut start, mut end) = (None, None);
+                while let Some(k) = map.next_key_seed(Keys(&["start", "end"]))? {
+                    match k {
+                        Key::Known(0) => start = Some(map.next_value::<DateMs>()?),
+                        Key::Known(_) => end = Some(map.next_value::<DateMs>()?),
+                        Key::Other(_) => {
+                            map.next_value::<de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                match (start, end) {
+                    (Some(start), Some(end)) => Ok(DateRange { start, end }),
+                    _ => Err(de::Error::custom(BAD)),
+                }
+            }
         }
-        match In::deserialize(d)
-            .map_err(|_| de::Error::custom("a date range is two epoch milliseconds [start, end]"))?
-        {
-            In::Pair(start, end) | In::Obj { start, end } => Ok(DateRange { start, end }),
-        }
+        d.deserialize_any(V)
     }
 }
 
@@ -609,6 +901,11 @@ impl FormValue for City {
         v.codes = ids_of(twin)?;
         Ok(Some(v))
     }
+    fn merge_companion(value: Option<Self>, twin: Companion) -> Result<Option<Self>, String> {
+        let mut v = value.unwrap_or_default();
+        v.codes = twin.into_ids()?;
+        Ok(Some(v))
+    }
     fn absent() -> Option<Self> {
         Some(City::default())
     }
@@ -672,7 +969,7 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for OneOrMany<T> {
 }
 
 /// A file of an attachment or image component.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Attachment {
     /// Download address (exchange it for a temporary URL with GetOpenUrl).
     #[serde(rename = "downloadUrl", default)]
@@ -694,15 +991,33 @@ pub struct Attachment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ext: Option<String>,
     /// Size in bytes, images.
-    #[serde(
-        default,
-        deserialize_with = "crate::lenient::i64",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// Other keys as received (`fileUuid`, …).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// Reads a file object: its keys matched directly, the others kept in `extra`.
+impl<'de> Deserialize<'de> for Attachment {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const KEYS: &[&str] = &["downloadUrl", "name", "previewUrl", "url", "ext", "size"];
+        d.deserialize_map(object_visitor!(
+            "a file object",
+            Attachment,
+            KEYS,
+            |a, i, map| {
+                match i {
+                    0 => a.download_url = map.next_value::<Text>()?.0.unwrap_or_default(),
+                    1 => a.name = map.next_value::<Text>()?.0.unwrap_or_default(),
+                    2 => a.preview_url = map.next_value::<Text>()?.0.unwrap_or_default(),
+                    3 => a.url = map.next_value::<Text>()?.0.unwrap_or_default(),
+                    4 => a.ext = map.next_value::<Text>()?.0,
+                    _ => a.size = map.next_value::<Int>()?.0,
+                }
+            }
+        ))
+    }
 }
 
 /// An image of an image component (the same keys as an attachment, with `size`).
@@ -762,7 +1077,7 @@ json_text_list!(
 );
 
 /// A reference to a record of another form.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AssociationRef {
     /// The other form's app.
     #[serde(rename = "appType", default)]
@@ -785,6 +1100,36 @@ pub struct AssociationRef {
     /// Other keys as received.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// Reads a reference object: its keys matched directly, the others kept in `extra`.
+impl<'de> Deserialize<'de> for AssociationRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const KEYS: &[&str] = &[
+            "appType",
+            "formUuid",
+            "instanceId",
+            "formType",
+            "title",
+            "subTitle",
+        ];
+        d.deserialize_map(object_visitor!(
+            "a reference object",
+            AssociationRef,
+            KEYS,
+            |r, i, map| {
+                let t = map.next_value::<Text>()?.0;
+                match i {
+                    0 => r.app_type = t.unwrap_or_default(),
+                    1 => r.form_uuid = t.unwrap_or_default(),
+                    2 => r.instance_id = t.unwrap_or_default(),
+                    3 => r.form_type = t,
+                    4 => r.title = t,
+                    _ => r.sub_title = t,
+                }
+            }
+        ))
+    }
 }
 
 /// An association component's value (`AssociationFormField`): written as
@@ -911,24 +1256,30 @@ pub struct Address {
 
 impl PlainDecode for Address {
     fn plain<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct A {
-            #[serde(default)]
-            address: String,
-            #[serde(rename = "regionIds", default)]
-            region_ids: Vec<Id>,
-            #[serde(rename = "regionText", default)]
-            region_text: Vec<I18nText>,
-            #[serde(flatten)]
-            extra: Map<String, Value>,
-        }
-        let a = A::deserialize(d)?;
-        Ok(Address {
-            address: a.address,
-            region_ids: a.region_ids.into_iter().map(|i| i.0).collect(),
-            region_text: a.region_text,
-            extra: a.extra,
-        })
+        const KEYS: &[&str] = &["address", "regionIds", "regionText"];
+        d.deserialize_map(object_visitor!(
+            "an address object",
+            Address,
+            KEYS,
+            |a, i, map| {
+                match i {
+                    0 => a.address = map.next_value::<Text>()?.0.unwrap_or_default(),
+                    1 => {
+                        a.region_ids = map
+                            .next_value::<Option<Vec<Id>>>()?
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|i| i.0)
+                            .collect()
+                    }
+                    _ => {
+                        a.region_text = map
+                            .next_value::<Option<Vec<I18nText>>>()?
+                            .unwrap_or_default()
+                    }
+                }
+            }
+        ))
     }
 }
 json_text_object!(Address);
@@ -953,27 +1304,20 @@ pub struct Location {
 
 impl PlainDecode for Location {
     fn plain<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct L {
-            #[serde(default)]
-            address: String,
-            #[serde(default, deserialize_with = "crate::lenient::f64")]
-            latitude: Option<f64>,
-            #[serde(default, deserialize_with = "crate::lenient::f64")]
-            longitude: Option<f64>,
-            #[serde(default)]
-            name: String,
-            #[serde(flatten)]
-            extra: Map<String, Value>,
-        }
-        let l = L::deserialize(d)?;
-        Ok(Location {
-            address: l.address,
-            latitude: l.latitude.unwrap_or_default(),
-            longitude: l.longitude.unwrap_or_default(),
-            name: l.name,
-            extra: l.extra,
-        })
+        const KEYS: &[&str] = &["address", "latitude", "longitude", "name"];
+        d.deserialize_map(object_visitor!(
+            "a location object",
+            Location,
+            KEYS,
+            |l, i, map| {
+                match i {
+                    0 => l.address = map.next_value::<Text>()?.0.unwrap_or_default(),
+                    1 => l.latitude = map.next_value::<Float>()?.0.unwrap_or_default(),
+                    2 => l.longitude = map.next_value::<Float>()?.0.unwrap_or_default(),
+                    _ => l.name = map.next_value::<Text>()?.0.unwrap_or_default(),
+                }
+            }
+        ))
     }
 }
 json_text_object!(Location);

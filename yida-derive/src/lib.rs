@@ -325,15 +325,12 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
 
     // Deserialize.
     let n = out.len();
-    let keys: Vec<_> = (0..n).map(|i| format_ident!("F{}", i)).collect();
-    let twin_keys: Vec<_> = (0..n).map(|i| format_ident!("T{}", i)).collect();
     let slots: Vec<_> = (0..n).map(|i| format_ident!("__f{}", i)).collect();
     let twin_slots: Vec<_> = (0..n).map(|i| format_ident!("__t{}", i)).collect();
     let ids: Vec<&str> = out.iter().map(|f| f.id.as_str()).collect();
     let twin_ids: Vec<String> = ids.iter().map(|id| format!("{id}_id")).collect();
     let value_ids: Vec<String> = ids.iter().map(|id| format!("{id}_value")).collect();
     let tys: Vec<&syn::Type> = out.iter().map(|f| &f.ty).collect();
-    let names: Vec<String> = out.iter().map(|f| f.ident.to_string()).collect();
     let field_idents: Vec<&syn::Ident> = out.iter().map(|f| &f.ident).collect();
     let missing: Vec<String> = out
         .iter()
@@ -348,23 +345,50 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
         .iter()
         .map(|f| format!("field `{}` ({})", f.ident, f.id))
         .collect();
-    let (extra_decl, extra_other, extra_init) = match &extra {
+    // Keys of a reply a field takes, each with a code: field `i` is `i`, its `_id` companion
+    // `n + i`, a `_value` companion `2n` (skipped). A key that is both a field id and another
+    // field's companion goes to the field.
+    let mut table: Vec<(String, usize)> = Vec::with_capacity(3 * n);
+    table.extend(ids.iter().enumerate().map(|(i, id)| (id.to_string(), i)));
+    table.extend(twin_ids.iter().enumerate().map(|(i, t)| (t.clone(), n + i)));
+    table.extend(value_ids.iter().map(|v| (v.clone(), 2 * n)));
+    table.sort();
+    table.dedup_by(|later, first| later.0 == first.0);
+    let field_codes: Vec<_> = (0..n)
+        .map(|i| proc_macro2::Literal::u32_unsuffixed(i as u32))
+        .collect();
+    let twin_codes: Vec<_> = (n..2 * n)
+        .map(|i| proc_macro2::Literal::u32_unsuffixed(i as u32))
+        .collect();
+    // Other keys: kept (as JSON) when the struct has an `extra` field, else skipped without
+    // copying the key.
+    let (key_enum, key_other, extra_decl, extra_other, extra_init) = match &extra {
         Some(e) => (
+            quote!(
+                enum __K {
+                    Known(u32),
+                    Other(::std::string::String),
+                }
+            ),
+            quote!(__K::Other(::std::borrow::ToOwned::to_owned(v))),
             quote!(let mut __extra = ::serde_json::Map::new();),
             quote!(__K::Other(k) => { __extra.insert(k, __map.next_value::<::serde_json::Value>()?); }),
             quote!(#e: __extra,),
         ),
         None => (
+            quote!(
+                enum __K {
+                    Known(u32),
+                    Other,
+                }
+            ),
+            quote!(__K::Other),
             quote!(),
-            quote!(__K::Other(_) => { __map.next_value::<::serde::de::IgnoredAny>()?; }),
+            quote!(__K::Other => { __map.next_value::<::serde::de::IgnoredAny>()?; }),
             quote!(),
         ),
     };
-    let skip_arm = if value_ids.is_empty() {
-        quote!()
-    } else {
-        quote!(#(#value_ids)|* => __K::Skip,)
-    };
+    let key_lookup = key_match(&table, &key_other);
     let expecting = format!("the form data of {name} (a map of component ids)");
 
     let field_meta = out.iter().map(|f| {
@@ -411,8 +435,7 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
 
         impl<'de> ::serde::Deserialize<'de> for #name {
             fn deserialize<__D: ::serde::Deserializer<'de>>(__d: __D) -> ::core::result::Result<Self, __D::Error> {
-                #[allow(non_camel_case_types)]
-                enum __K { #(#keys,)* #(#twin_keys,)* Skip, Other(::std::string::String) }
+                #key_enum
                 struct __KV;
                 impl<'de> ::serde::de::Visitor<'de> for __KV {
                     type Value = __K;
@@ -420,12 +443,8 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
                         f.write_str("a component id")
                     }
                     fn visit_str<__E: ::serde::de::Error>(self, v: &str) -> ::core::result::Result<__K, __E> {
-                        ::core::result::Result::Ok(match v {
-                            #(#ids => __K::#keys,)*
-                            #(#twin_ids => __K::#twin_keys,)*
-                            #skip_arm
-                            _ => __K::Other(v.to_owned()),
-                        })
+                        let __b = v.as_bytes();
+                        ::core::result::Result::Ok(#key_lookup)
                     }
                 }
                 impl<'de> ::serde::Deserialize<'de> for __K {
@@ -442,23 +461,23 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
                     fn visit_map<__A: ::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::core::result::Result<#name, __A::Error> {
                         use ::serde::de::Error as _;
                         #(let mut #slots: ::core::option::Option<#tys> = ::core::option::Option::None;)*
-                        #(let mut #twin_slots: ::core::option::Option<::serde_json::Value> = ::core::option::Option::None;)*
+                        #(let mut #twin_slots: ::core::option::Option<::yida_api::form_values::Companion> = ::core::option::Option::None;)*
                         #extra_decl
                         while let ::core::option::Option::Some(__k) = __map.next_key::<__K>()? {
                             match __k {
-                                #(__K::#keys => {
+                                #(__K::Known(#field_codes) => {
                                     #slots = ::core::option::Option::Some(__map.next_value::<#tys>().map_err(|e| __A::Error::custom(::core::format_args!("{}: {}", #bad, e)))?);
                                 })*
-                                #(__K::#twin_keys => {
-                                    #twin_slots = ::core::option::Option::Some(__map.next_value::<::serde_json::Value>()?);
+                                #(__K::Known(#twin_codes) => {
+                                    #twin_slots = ::core::option::Option::Some(__map.next_value::<::yida_api::form_values::Companion>()?);
                                 })*
-                                __K::Skip => { __map.next_value::<::serde::de::IgnoredAny>()?; }
+                                __K::Known(_) => { __map.next_value::<::serde::de::IgnoredAny>()?; }
                                 #extra_other
                             }
                         }
                         #(
                             let #slots = match #twin_slots {
-                                ::core::option::Option::Some(t) => <#tys as #fv>::merge_twin(#slots, "_id", t)
+                                ::core::option::Option::Some(t) => <#tys as #fv>::merge_companion(#slots, t)
                                     .map_err(|e| __A::Error::custom(::core::format_args!("{}: {}", #bad, e)))?,
                                 ::core::option::Option::None => #slots,
                             };
@@ -498,7 +517,6 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
         }
 
     };
-    let _ = names;
 
     let form_impl = match &form {
         None => quote!(),
@@ -535,6 +553,63 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
         };
         #form_impl
     })
+}
+
+/// The code of a reply key as a decision tree over the key's length and then the bytes that
+/// tell the keys apart, ending in one comparison with the only key left: a few jumps per key
+/// instead of a comparison with every component id (`v` is the key, `__b` its bytes).
+fn key_match(keys: &[(String, usize)], other: &Tokens) -> Tokens {
+    let mut by_len: std::collections::BTreeMap<usize, Vec<&(String, usize)>> = Default::default();
+    for k in keys {
+        by_len.entry(k.0.len()).or_default().push(k);
+    }
+    let arms = by_len.iter().map(|(len, group)| {
+        let body = same_length(group, other);
+        let len = proc_macro2::Literal::usize_unsuffixed(*len);
+        quote!(#len => #body,)
+    });
+    quote! {
+        match __b.len() {
+            #(#arms)*
+            _ => #other,
+        }
+    }
+}
+
+/// [`key_match`] among keys of one length: switch on the byte that splits them into the most
+/// groups, until one key is left.
+fn same_length(keys: &[&(String, usize)], other: &Tokens) -> Tokens {
+    if let [(key, code)] = keys {
+        let code = proc_macro2::Literal::u32_unsuffixed(*code as u32);
+        return quote!(if v == #key { __K::Known(#code) } else { #other });
+    }
+    let len = keys[0].0.len();
+    let distinct = |p: usize| {
+        let mut b: Vec<u8> = keys.iter().map(|k| k.0.as_bytes()[p]).collect();
+        b.sort_unstable();
+        b.dedup();
+        b.len()
+    };
+    // Keys are distinct, so some byte tells at least two groups apart.
+    let at = (0..len)
+        .max_by_key(|p| (distinct(*p), std::cmp::Reverse(*p)))
+        .unwrap_or(0);
+    let mut groups: std::collections::BTreeMap<u8, Vec<&(String, usize)>> = Default::default();
+    for k in keys {
+        groups.entry(k.0.as_bytes()[at]).or_default().push(k);
+    }
+    let arms = groups.iter().map(|(byte, group)| {
+        let body = same_length(group, other);
+        let byte = proc_macro2::Literal::u8_suffixed(*byte);
+        quote!(#byte => #body,)
+    });
+    let at = proc_macro2::Literal::usize_unsuffixed(at);
+    quote! {
+        match __b[#at] {
+            #(#arms)*
+            _ => #other,
+        }
+    }
 }
 
 fn search_methods(f: &Field) -> Option<Tokens> {

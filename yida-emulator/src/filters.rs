@@ -17,7 +17,8 @@ pub enum Kind {
     Exact,
     /// Number: exact or `[min, max]`.
     Number,
-    /// Date (epoch ms): exact or `[from, to]`; a date range matches on its start.
+    /// Date (epoch ms): exact or `[from, to]`; a date range matches on its start, or on both
+    /// ends with `[[start from, start to], [end from, end to]]`.
     Date,
     /// Several values (multi-select, checkbox, members, departments): any of the given values.
     AnyOf,
@@ -212,6 +213,13 @@ impl Filter {
                 }
             }
             Kind::Number | Kind::Date => {
+                // A date range searched with one range per end (openyida's example, what the
+                // typed `…_within` sends): `[[start from, start to], [end from, end to]]`.
+                if let (Value::Array(w), Value::Array(h)) = (&self.value, have) {
+                    if w.len() == 2 && h.len() == 2 && w.iter().all(Value::is_array) {
+                        return in_range(&w[0], &h[0]) && in_range(&w[1], &h[1]);
+                    }
+                }
                 let h = match num(have) {
                     Some(h) => h,
                     None => return false,
@@ -230,6 +238,16 @@ impl Filter {
             }
         }
     }
+}
+
+/// Whether `v` is a number within `range` (`[min, max]`, either end `null` for open).
+fn in_range(range: &Value, v: &Value) -> bool {
+    let (Some(h), Value::Array(r)) = (num(v), range) else {
+        return false;
+    };
+    r.len() == 2
+        && (r[0].is_null() || num(&r[0]).is_some_and(|lo| h >= lo))
+        && (r[1].is_null() || num(&r[1]).is_some_and(|hi| h <= hi))
 }
 
 /// All filters pass (`or`: any passes; no filters: everything passes).
