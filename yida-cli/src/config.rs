@@ -15,7 +15,7 @@ pub fn env(name: &str) -> Option<String> {
     }
 }
 
-/// The value of a setting that must be given (see [`env`]); its absence is a usage error
+/// The value of a setting that must be given (see [`env()`]); its absence is a usage error
 /// naming the variable.
 pub fn need(name: &'static str) -> Result<String, Fail> {
     env(name).ok_or_else(|| Fail::usage(format!("missing environment variable {name}")))
