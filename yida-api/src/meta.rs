@@ -586,7 +586,8 @@ pub struct OperationMeta {
     pub reply: Option<&'static ModelMeta>,
     /// Parameters in spec order.
     pub params: &'static [ParamMeta],
-    /// The typed steps of a dynamic call ([`Client::call`](crate::Client::call)).
+    /// The typed encoding step of a dynamic call ([`Client::call`](crate::Client::call)); its
+    /// reply is checked against [`reply`](Self::reply).
     pub(crate) dynamic: crate::client::Dynamic,
 }
 
