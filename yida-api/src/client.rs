@@ -440,28 +440,26 @@ fn dynamic_reply(
     meta: &'static OperationMeta,
     reply: Reply,
 ) -> Result<Option<Box<RawValue>>, Error> {
-    if !meta.has_reply {
-        return Ok(None);
-    }
     let decode_error = |source| Error::Decode {
         operation: meta.id,
         status: reply.status,
         request_id: reply.request_id.clone(),
         source,
     };
-    if reply.body.iter().all(u8::is_ascii_whitespace) {
+    let text = match Body::of(meta, &reply) {
+        Body::None => return Ok(None),
         // An empty reply reads as the reply type's default (as with `send`): a reply model
         // has only optional fields, so its default is the empty object.
-        return RawValue::from_string("{}".to_owned())
-            .map(Some)
-            .map_err(decode_error);
-    }
-    let text = match std::str::from_utf8(&reply.body) {
-        Ok(text) => text,
+        Body::Empty => {
+            return RawValue::from_string("{}".to_owned())
+                .map(Some)
+                .map_err(decode_error)
+        }
+        Body::Text(text) => text,
         // Not UTF-8: the parser reports where.
-        Err(_) => {
+        Body::Bytes(bytes) => {
             return Err(decode_error(
-                serde_json::from_slice::<serde::de::IgnoredAny>(&reply.body)
+                serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
                     .err()
                     .unwrap_or_else(|| serde::de::Error::custom("the reply is not UTF-8")),
             ))
@@ -854,19 +852,39 @@ impl Client {
     }
 }
 
+/// A reply's body as the decoders see it.
+enum Body<'r> {
+    /// The operation has no reply.
+    None,
+    /// Empty (or only whitespace): the reply type's default.
+    Empty,
+    /// UTF-8 text. Validating UTF-8 once for the whole body and parsing from `str` is faster
+    /// than letting the parser validate each string (≈ 300 per 20-record page).
+    Text(&'r str),
+    /// Not UTF-8: for the slice parser, which reports where.
+    Bytes(&'r [u8]),
+}
+
+impl<'r> Body<'r> {
+    fn of(meta: &OperationMeta, reply: &'r Reply) -> Body<'r> {
+        if !meta.has_reply {
+            Body::None
+        } else if reply.body.iter().all(u8::is_ascii_whitespace) {
+            Body::Empty
+        } else {
+            std::str::from_utf8(&reply.body).map_or(Body::Bytes(&reply.body), Body::Text)
+        }
+    }
+}
+
 fn decode<T: serde::de::DeserializeOwned + Default>(
     meta: &'static OperationMeta,
     reply: Reply,
 ) -> Result<T, Error> {
-    if !meta.has_reply || reply.body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    // Validating UTF-8 once for the whole body and parsing from `str` is faster than letting
-    // the parser validate each string (≈ 300 per 20-record page); invalid UTF-8 falls back to
-    // the slice parser, which reports where.
-    let parsed = match std::str::from_utf8(&reply.body) {
-        Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(&reply.body),
+    let parsed = match Body::of(meta, &reply) {
+        Body::None | Body::Empty => return Ok(T::default()),
+        Body::Text(text) => serde_json::from_str(text),
+        Body::Bytes(bytes) => serde_json::from_slice(bytes),
     };
     parsed.map_err(|source| Error::Decode {
         operation: meta.id,
