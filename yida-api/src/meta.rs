@@ -778,6 +778,12 @@ pub trait Operation:
     fn check(&self) -> Result<(), ParamError> {
         Ok(())
     }
+    /// Builds the request from a dynamic call's input ([`Client::call`](crate::Client::call)),
+    /// one parameter at a time.
+    #[doc(hidden)]
+    fn from_input(
+        input: &mut crate::__private::Input,
+    ) -> Result<Self, crate::__private::InputError>;
 }
 
 /// A list operation whose pages can be walked (see [`Client::paginate`](crate::Client::paginate)).
