@@ -50,11 +50,45 @@ pub(crate) const CALL_OPERATION: &str = "call_operation";
 pub(crate) const WRITE_OPERATION: &str = "write_operation";
 pub(crate) const APPLY_REHEARSAL: &str = "apply_rehearsal";
 
-fn object(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
+/// A tool's input schema: an object of these properties (no others), `required` among them.
+fn schema(properties: Value, required: &[&str]) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("type".into(), json!("object"));
+    m.insert("properties".into(), properties);
+    if !required.is_empty() {
+        m.insert("required".into(), json!(required));
     }
+    m.insert("additionalProperties".into(), json!(false));
+    m
+}
+
+/// The `appType` property of the tools that read one form or instance.
+fn app_type() -> Value {
+    json!({"type": "string", "description": "The Yida app's code (`APP_...`). Optional here: the server fills it from its app context."})
+}
+
+/// The `action` and `version` properties of the tools that name an operation.
+fn action_and_version(action: &str) -> [(&'static str, Value); 2] {
+    [
+        ("action", json!({"type": "string", "description": action})),
+        (
+            "version",
+            json!({"type": "string", "enum": ["1.0", "2.0"], "description": "API version; the newest when left out."}),
+        ),
+    ]
+}
+
+/// The properties of an operation tool: `action`, `version` and `input`.
+fn operation_properties(action: &str, input: &str) -> Value {
+    let mut m: Map<String, Value> = action_and_version(action)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    m.insert(
+        "input".into(),
+        json!({"type": "object", "description": input}),
+    );
+    Value::Object(m)
 }
 
 fn read_only() -> ToolAnnotations {
@@ -62,6 +96,15 @@ fn read_only() -> ToolAnnotations {
         .read_only(true)
         .destructive(false)
         .idempotent(true)
+        .open_world(false)
+}
+
+/// The annotations of the tools that write.
+fn writes_annotations(irreversible: bool) -> ToolAnnotations {
+    ToolAnnotations::new()
+        .read_only(false)
+        .destructive(irreversible)
+        .idempotent(false)
         .open_world(false)
 }
 
@@ -80,15 +123,13 @@ pub(crate) fn list(writes: bool, irreversible: bool, rehearse: bool) -> Vec<Tool
         Tool::new(
             DESCRIBE_FORM,
             "Describe a form: each component's id, label and kind, and the value formats Yida uses for it when writing, reading and searching, and whether it is read-only. Read this before writing or searching a form: guessed component ids write empty values.",
-            object(json!({
-                "type": "object",
-                "properties": {
+            schema(
+                json!({
                     "formUuid": {"type": "string", "description": "The form's code (`FORM-...`), from list_forms."},
-                    "appType": {"type": "string", "description": "The Yida app's code (`APP_...`). Optional here: the server fills it from its app context."}
-                },
-                "required": ["formUuid"],
-                "additionalProperties": false
-            })),
+                    "appType": app_type()
+                }),
+                &["formUuid"],
+            ),
         )
         .annotate(read_only()),
     );
@@ -96,15 +137,13 @@ pub(crate) fn list(writes: bool, irreversible: bool, rehearse: bool) -> Vec<Tool
         Tool::new(
             INSTANCE_STATUS,
             "The status of a process instance (RUNNING, TERMINATED, COMPLETED, ERROR), its approval result, and its operation records (who did what, when).",
-            object(json!({
-                "type": "object",
-                "properties": {
+            schema(
+                json!({
                     "processInstanceId": {"type": "string", "description": "The process instance's id."},
-                    "appType": {"type": "string", "description": "The Yida app's code (`APP_...`). Optional here: the server fills it from its app context."}
-                },
-                "required": ["processInstanceId"],
-                "additionalProperties": false
-            })),
+                    "appType": app_type()
+                }),
+                &["processInstanceId"],
+            ),
         )
         .annotate(read_only()),
     );
@@ -112,15 +151,18 @@ pub(crate) fn list(writes: bool, irreversible: bool, rehearse: bool) -> Vec<Tool
         Tool::new(
             DESCRIBE_OPERATION,
             "Find and describe any of the Yida open API operations: without `action`, a list of operations (filtered by `query`: action name, Chinese or English title, area) with their risk class; with `action`, its method, path, risk class (read, write, irreversible) and input schema for call_operation / write_operation.",
-            object(json!({
-                "type": "object",
-                "properties": {
-                    "action": {"type": "string", "description": "DingTalk action name, e.g. SearchFormDatas."},
-                    "version": {"type": "string", "enum": ["1.0", "2.0"], "description": "API version; the newest when left out."},
-                    "query": {"type": "string", "description": "Without `action`: words to look for in names, titles and areas (e.g. 审批, form)."}
+            schema(
+                {
+                    let mut m: Map<String, Value> =
+                        action_and_version("DingTalk action name, e.g. SearchFormDatas.")
+                            .into_iter()
+                            .map(|(k, v)| (k.to_string(), v))
+                            .collect();
+                    m.insert("query".into(), json!({"type": "string", "description": "Without `action`: words to look for in names, titles and areas (e.g. 审批, form)."}));
+                    Value::Object(m)
                 },
-                "additionalProperties": false
-            })),
+                &[],
+            ),
         )
         .annotate(read_only()),
     );
@@ -128,16 +170,13 @@ pub(crate) fn list(writes: bool, irreversible: bool, rehearse: bool) -> Vec<Tool
         Tool::new(
             CALL_OPERATION,
             "Call any READ operation (risk class `read`, see describe_operation) with its parameters by their wire names in `input`. Writes are refused here: use write_operation when the server allows writes.",
-            object(json!({
-                "type": "object",
-                "properties": {
-                    "action": {"type": "string", "description": "DingTalk action name."},
-                    "version": {"type": "string", "enum": ["1.0", "2.0"], "description": "API version; the newest when left out."},
-                    "input": {"type": "object", "description": "The parameters by wire name (describe_operation gives the schema). Secret parameters such as systemToken are held by the server."}
-                },
-                "required": ["action"],
-                "additionalProperties": false
-            })),
+            schema(
+                operation_properties(
+                    "DingTalk action name.",
+                    "The parameters by wire name (describe_operation gives the schema). Secret parameters such as systemToken are held by the server.",
+                ),
+                &["action"],
+            ),
         )
         .annotate(read_only()),
     );
@@ -156,46 +195,27 @@ pub(crate) fn list(writes: bool, irreversible: bool, rehearse: bool) -> Vec<Tool
             Tool::new(
                 WRITE_OPERATION,
                 format!("Call a write operation (risk class `write` or `irreversible`) with its parameters by wire name in `input`. {what} Read the record and describe_form first.{rehearsal}"),
-                object(json!({
-                    "type": "object",
-                    "properties": {
-                        "action": {"type": "string", "description": "DingTalk action name."},
-                        "version": {"type": "string", "enum": ["1.0", "2.0"], "description": "API version; the newest when left out."},
-                        "input": {"type": "object", "description": "The parameters by wire name (describe_operation gives the schema)."}
-                    },
-                    "required": ["action", "input"],
-                    "additionalProperties": false
-                })),
+                schema(
+                    operation_properties(
+                        "DingTalk action name.",
+                        "The parameters by wire name (describe_operation gives the schema).",
+                    ),
+                    &["action", "input"],
+                ),
             )
-            .annotate(
-                ToolAnnotations::new()
-                    .read_only(false)
-                    .destructive(irreversible)
-                    .idempotent(false)
-                    .open_world(false),
-            ),
+            .annotate(writes_annotations(irreversible)),
         );
         if rehearse {
             tools.push(
                 Tool::new(
                     APPLY_REHEARSAL,
                     "Send a rehearsed write to DingTalk for real: the exact operation and input of the rehearsal named by rehearsalId, checked against the scope again. Ask the person first.",
-                    object(json!({
-                        "type": "object",
-                        "properties": {
-                            "rehearsalId": {"type": "string", "description": "The id write_operation returned."}
-                        },
-                        "required": ["rehearsalId"],
-                        "additionalProperties": false
-                    })),
+                    schema(
+                        json!({"rehearsalId": {"type": "string", "description": "The id write_operation returned."}}),
+                        &["rehearsalId"],
+                    ),
                 )
-                .annotate(
-                    ToolAnnotations::new()
-                        .read_only(false)
-                        .destructive(irreversible)
-                        .idempotent(false)
-                        .open_world(false),
-                ),
+                .annotate(writes_annotations(irreversible)),
             );
         }
     }
