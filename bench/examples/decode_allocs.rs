@@ -49,9 +49,15 @@ fn main() {
     let typed = per(count(|| {
         serde_json::from_str::<Vec<data::Record>>(&text).unwrap()
     }));
-    let value = per(count(|| serde_json::from_str::<serde_json::Value>(&text).unwrap()));
+    let value = per(count(|| {
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    }));
     println!(
-        "allocations per record: derived {:.1} ({:.0} bytes), serde_json::Value {:.1} ({:.0} bytes)",
-        typed.0, typed.1, value.0, value.1
+        "allocations per record: derived {:.1} ({:.0} bytes), serde_json::Value {:.1} ({:.0} bytes); size of a derived record {} bytes",
+        typed.0,
+        typed.1,
+        value.0,
+        value.1,
+        std::mem::size_of::<data::Record>()
     );
 }

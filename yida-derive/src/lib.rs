@@ -469,7 +469,10 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
                                     #slots = ::core::option::Option::Some(__map.next_value::<#tys>().map_err(|e| __A::Error::custom(::core::format_args!("{}: {}", #bad, e)))?);
                                 })*
                                 #(__K::Known(#twin_codes) => {
-                                    #twin_slots = ::core::option::Option::Some(__map.next_value::<::yida_api::form_values::Companion>()?);
+                                    __map.next_value_seed(::yida_api::form_values::CompanionSeed::<#tys> {
+                                        value: &mut #slots,
+                                        companion: &mut #twin_slots,
+                                    }).map_err(|e| __A::Error::custom(::core::format_args!("{}: {}", #bad, e)))?;
                                 })*
                                 __K::Known(_) => { __map.next_value::<::serde::de::IgnoredAny>()?; }
                                 #extra_other
