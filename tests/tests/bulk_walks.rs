@@ -474,7 +474,7 @@ async fn an_interrupted_import_resumes_without_writing_twice() {
     assert_eq!(server.count(), before);
     // Run 2 resumes: only chunk 1 is sent again.
     run.store(2, Ordering::SeqCst);
-    let (out2, s2) = save_all(&c, 350, |b| b.concurrency(2).checkpoint(&cp).resume(true)).await;
+    let (out2, s2) = save_all(&c, 350, |b| b.concurrency(2).resume(&cp)).await;
     let s2 = s2.unwrap();
     assert_eq!(s2.calls, 1);
     assert_eq!((s2.written, s2.failed, s2.resumed), (250, 100, 150));
@@ -519,8 +519,7 @@ async fn an_interrupted_import_resumes_without_writing_twice() {
     other[0] = json!({"n": 999});
     let err = c
         .bulk("FORM-1")
-        .checkpoint(&cp)
-        .resume(true)
+        .resume(&cp)
         .save(other, |_| {})
         .await
         .unwrap_err();
@@ -745,7 +744,7 @@ async fn a_resumed_run_never_resends_what_isolation_left_uncertain() {
         }
     ));
     let sent = server.count();
-    let (out2, s2) = save_all(&c, 4, |b| b.chunk_size(4).checkpoint(&cp).resume(true)).await;
+    let (out2, s2) = save_all(&c, 4, |b| b.chunk_size(4).resume(&cp)).await;
     let s2 = s2.unwrap();
     assert_eq!(server.count(), sent, "nothing of the chunk was sent again");
     assert_eq!((s2.written, s2.resumed, s2.calls), (1, 1, 0));

@@ -444,6 +444,17 @@ pub mod agents {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                agent_type: input.take("agentType")?,
+                agent_uuid: input.take("agentUuid")?,
+                corp_id: input.take("corpId")?,
+                token: input.take("token")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Create a delegation so that one user handles another user's workflow approvals for a period.
     ///
@@ -693,6 +704,24 @@ pub mod agents {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                agent_category: input.take("agentCategory")?,
+                agent_range_type: input.take("agentRangeType")?,
+                agent_range_value: input.take("agentRangeValue")?,
+                agent_type: input.take("agentType")?,
+                agent_user_id: input.take("agentUserId")?,
+                corp_id: input.take("corpId")?,
+                end_timestamp: input.take("endTimestamp")?,
+                need_notice_principal: input.take("needNoticePrincipal")?,
+                principal_user_id: input.take("principalUserId")?,
+                start_timestamp: input.take("startTimestamp")?,
+                token: input.take("token")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// List delegations, optionally filtered by a user on either side, by status or by id.
     ///
@@ -871,6 +900,20 @@ pub mod agents {
         fn check(&self) -> Result<(), crate::ParamError> {
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                agent_uuid: input.take("agentUuid")?,
+                corp_id: input.take("corpId")?,
+                keywords: input.take("keywords")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                status: input.take("status")?,
+                token: input.take("token")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// Change the delegate, period, scope or notification setting of an existing delegation.
@@ -1092,6 +1135,22 @@ pub mod agents {
             json(&self.agent_range_value, "agentRangeValue")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                agent_range_type: input.take("agentRangeType")?,
+                agent_range_value: input.take("agentRangeValue")?,
+                agent_user_id: input.take("agentUserId")?,
+                agent_uuid: input.take("agentUuid")?,
+                corp_id: input.take("corpId")?,
+                end_timestamp: input.take("endTimestamp")?,
+                need_notice_principal: input.take("needNoticePrincipal")?,
+                start_timestamp: input.take("startTimestamp")?,
+                token: input.take("token")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// The `agents` operations, from [`Client::agents`](crate::Client::agents).
@@ -1488,6 +1547,18 @@ pub mod apps {
                 "/v1.0/yida/functionComputeConnectors/completeDeployments/notify",
             );
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_id: input.take("appId")?,
+                custom_domain: input.take("customDomain")?,
+                deploy_stage: input.take("deployStage")?,
+                gate_way_app_key: input.take("gateWayAppKey")?,
+                gate_way_app_secret: input.take("gateWayAppSecret")?,
+                gate_way_domain: input.take("gateWayDomain")?,
+            })
+        }
     }
     /// Run a custom API (service) defined in a Yida app.
     ///
@@ -1647,6 +1718,18 @@ pub mod apps {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                data: input.take("data")?,
+                language: input.take("language")?,
+                service_id: input.take("serviceId")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// List the company's Yida apps, with their status, icon and app code.
@@ -1834,6 +1917,20 @@ pub mod apps {
         fn check(&self) -> Result<(), crate::ParamError> {
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_filter: input.take("appFilter")?,
+                app_name_search_keyword: input.take("appNameSearchKeyword")?,
+                corp_id: input.take("corpId")?,
+                env: input.take("env")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                token: input.take("token")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     impl crate::Paginated for ListApplicationRequest {
@@ -2155,6 +2252,27 @@ pub mod apps {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                form_uuid: input.take("formUuid")?,
+                hook_type: input.take("hookType")?,
+                hook_uuid: input.take("hookUuid")?,
+                instance_id: input.take("instanceId")?,
+                invoke_after_date_gmt: input.take("invokeAfterDateGMT")?,
+                invoke_before_date_gmt: input.take("invokeBeforeDateGMT")?,
+                invoke_status: input.take("invokeStatus")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                request_url: input.take("requestUrl")?,
+                source_uuid: input.take("sourceUuid")?,
+                success: input.take("success")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// The `apps` operations, from [`Client::apps`](crate::Client::apps).
     #[derive(Clone, Copy)]
@@ -2391,6 +2509,18 @@ pub mod attachments {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                file_url: input.take("fileUrl")?,
+                language: input.take("language")?,
+                system_token: input.take("systemToken")?,
+                timeout: input.take("timeout")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// The `attachments` operations, from [`Client::attachments`](crate::Client::attachments).
@@ -2741,6 +2871,19 @@ pub mod automation {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                corp_id: input.take("corpId")?,
+                env: input.take("env")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                proc_instance_id: input.take("procInstanceId")?,
+                token: input.take("token")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     impl crate::Paginated for GetAutoFlowLogDetailRequest {
         type Item = crate::automation::GetAutoFlowLogDetailData;
@@ -3010,6 +3153,24 @@ pub mod automation {
             required(&self.page_size, "pageSize")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                corp_id: input.take("corpId")?,
+                end_time_gmt: input.take("endTimeGMT")?,
+                env: input.take("env")?,
+                form_uuid: input.take("formUuid")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                process_code: input.take("processCode")?,
+                start_time_gmt: input.take("startTimeGMT")?,
+                status: input.take("status")?,
+                token: input.take("token")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     impl crate::Paginated for PageAutoFlowLogRequest {
@@ -3385,6 +3546,18 @@ pub mod batch {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                form_instance_id_list: input.take("formInstanceIdList")?,
+                form_uuid: input.take("formUuid")?,
+                need_form_instance_value: input.take("needFormInstanceValue")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Delete several instances of one form by their ids.
     ///
@@ -3559,6 +3732,19 @@ pub mod batch {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                asynchronous_execution: input.take("asynchronousExecution")?,
+                execute_expression: input.take("executeExpression")?,
+                form_instance_id_list: input.take("formInstanceIdList")?,
+                form_uuid: input.take("formUuid")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// Create several instances of one form in a single call.
@@ -3769,6 +3955,21 @@ pub mod batch {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                asynchronous_execution: input.take("asynchronousExecution")?,
+                env: input.take("env")?,
+                form_data_json_list: input.take("formDataJsonList")?,
+                form_uuid: input.take("formUuid")?,
+                keep_running_after_exception: input.take("keepRunningAfterException")?,
+                no_execute_expression: input.take("noExecuteExpression")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// Write the same field values into several instances of one form.
@@ -4008,6 +4209,24 @@ pub mod batch {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                asynchronous_execution: input.take("asynchronousExecution")?,
+                env: input.take("env")?,
+                form_instance_id_list: input.take("formInstanceIdList")?,
+                form_uuid: input.take("formUuid")?,
+                ignore_empty: input.take("ignoreEmpty")?,
+                no_execute_expression: input.take("noExecuteExpression")?,
+                system_token: input.take("systemToken")?,
+                update_form_data_json: input.take("updateFormDataJson")?,
+                use_latest_form_schema_version: input
+                    .take("useLatestFormSchemaVersion")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Update several instances of one form, each with its own field values.
     ///
@@ -4232,6 +4451,23 @@ pub mod batch {
             json(&self.update_form_data_json_map, "updateFormDataJsonMap")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                asynchronous_execution: input.take("asynchronousExecution")?,
+                env: input.take("env")?,
+                form_uuid: input.take("formUuid")?,
+                ignore_empty: input.take("ignoreEmpty")?,
+                no_execute_expression: input.take("noExecuteExpression")?,
+                system_token: input.take("systemToken")?,
+                update_form_data_json_map: input.take("updateFormDataJsonMap")?,
+                use_latest_form_schema_version: input
+                    .take("useLatestFormSchemaVersion")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// The `batch` operations, from [`Client::batch`](crate::Client::batch).
@@ -4510,6 +4746,18 @@ pub mod comments {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                env: input.take("env")?,
+                form_instance_id_list: input.take("formInstanceIdList")?,
+                form_uuid: input.take("formUuid")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Fetch the change history of instances of one form (plain or process form).
     ///
@@ -4658,6 +4906,17 @@ pub mod comments {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                form_instance_id_list: input.take("formInstanceIdList")?,
+                form_uuid: input.take("formUuid")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// Post a comment on a form or process instance, optionally as a reply.
@@ -4878,6 +5137,22 @@ pub mod comments {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                at_user_id: input.take("atUserId")?,
+                content: input.take("content")?,
+                env: input.take("env")?,
+                form_instance_id: input.take("formInstanceId")?,
+                form_uuid: input.take("formUuid")?,
+                language: input.take("language")?,
+                reply_id: input.take("replyId")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// The `comments` operations, from [`Client::comments`](crate::Client::comments).
@@ -6001,6 +6276,23 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/appAuthorizations/order");
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                access_key: input.take("accessKey")?,
+                account_number: input.take("accountNumber")?,
+                begin_time_gmt: input.take("beginTimeGMT")?,
+                caller_union_id: input.take("callerUnionId")?,
+                charge_type: input.take("chargeType")?,
+                commerce_type: input.take("commerceType")?,
+                commodity_type: input.take("commodityType")?,
+                end_time_gmt: input.take("endTimeGMT")?,
+                instance_id: input.take("instanceId")?,
+                instance_name: input.take("instanceName")?,
+                produce_code: input.take("produceCode")?,
+            })
+        }
     }
     /// Record a new purchase of a Yida edition for an instance.
     ///
@@ -6205,6 +6497,23 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/freshOrders");
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                access_key: input.take("accessKey")?,
+                account_number: input.take("accountNumber")?,
+                begin_time_gmt: input.take("beginTimeGMT")?,
+                caller_union_id: input.take("callerUnionId")?,
+                charge_type: input.take("chargeType")?,
+                commerce_type: input.take("commerceType")?,
+                commodity_type: input.take("commodityType")?,
+                end_time_gmt: input.take("endTimeGMT")?,
+                instance_id: input.take("instanceId")?,
+                instance_name: input.take("instanceName")?,
+                produce_code: input.take("produceCode")?,
+            })
+        }
     }
     /// Check whether the Yida tenant of an Alibaba Cloud account has been activated.
     ///
@@ -6291,6 +6600,14 @@ pub mod commerce {
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.caller_uid, "callerUid")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                caller_uid: input.take("callerUid")?,
+                access_key: input.take("accessKey")?,
+            })
         }
     }
     /// Mark a purchased commodity instance as expired.
@@ -6385,6 +6702,15 @@ pub mod commerce {
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                access_key: input.take("accessKey")?,
+                caller_uid: input.take("callerUid")?,
+                instance_id: input.take("instanceId")?,
+            })
+        }
     }
     /// Get the activation code issued to a caller, looked up by their unionId.
     ///
@@ -6471,6 +6797,14 @@ pub mod commerce {
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.caller_uid, "callerUid")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                caller_uid: input.take("callerUid")?,
+                access_key: input.take("accessKey")?,
+            })
         }
     }
     /// Get an instance's resource quotas and usage through the app authorization service.
@@ -6567,6 +6901,15 @@ pub mod commerce {
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                access_key: input.take("accessKey")?,
+                caller_uid: input.take("callerUid")?,
+                instance_id: input.take("instanceId")?,
+            })
+        }
     }
     /// Get the company level tied to a Yida account id.
     ///
@@ -6627,6 +6970,13 @@ pub mod commerce {
         }
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accountId", &self.account_id);
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                account_id: input.take("accountId")?,
+            })
         }
     }
     /// Get the resource quotas and usage (apps, accounts, records, attachments, plugins) of an instance.
@@ -6718,6 +7068,15 @@ pub mod commerce {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                access_key: input.take("accessKey")?,
+                caller_uid: input.take("callerUid")?,
+                instance_id: input.take("instanceId")?,
+            })
         }
     }
     /// Get a sales user's Yida account id and the companies linked to them.
@@ -6826,6 +7185,15 @@ pub mod commerce {
         fn check(&self) -> Result<(), crate::ParamError> {
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                corp_id: input.take("corpId")?,
+                namespace: input.take("namespace")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// List the apps of an instance with their usage, through the app authorization service.
@@ -6957,6 +7325,17 @@ pub mod commerce {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                instance_id: input.take("instanceId")?,
+                access_key: input.take("accessKey")?,
+                caller_union_id: input.take("callerUnionId")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+            })
+        }
     }
     /// List the plugins (connectors) of an instance with their quota and usage, through the app authorization service.
     ///
@@ -7087,6 +7466,17 @@ pub mod commerce {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                instance_id: input.take("instanceId")?,
+                access_key: input.take("accessKey")?,
+                caller_uid: input.take("callerUid")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+            })
+        }
     }
     /// List the apps of an instance, with their record, attachment and plugin usage.
     ///
@@ -7214,6 +7604,17 @@ pub mod commerce {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                instance_id: input.take("instanceId")?,
+                access_key: input.take("accessKey")?,
+                caller_uid: input.take("callerUid")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+            })
+        }
     }
     /// List the Yida commodities (purchased plans) of a caller, with their dates, codes and account counts.
     ///
@@ -7315,6 +7716,16 @@ pub mod commerce {
             q.push("callerUid", &self.caller_uid);
             q.push("pageNumber", &self.page_number);
             q.push("pageSize", &self.page_size);
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                access_key: input.take("accessKey")?,
+                caller_uid: input.take("callerUid")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+            })
         }
     }
     /// List the plugins (connectors) of an instance with their quota and usage.
@@ -7442,6 +7853,17 @@ pub mod commerce {
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                instance_id: input.take("instanceId")?,
+                access_key: input.take("accessKey")?,
+                caller_uid: input.take("callerUid")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+            })
         }
     }
     /// Tell Yida the outcome of an authorization (purchase) for an instance.
@@ -7649,6 +8071,23 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/authorizationResults/notify");
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                access_key: input.take("accessKey")?,
+                account_number: input.take("accountNumber")?,
+                begin_time_gmt: input.take("beginTimeGMT")?,
+                caller_uid: input.take("callerUid")?,
+                charge_type: input.take("chargeType")?,
+                commerce_type: input.take("commerceType")?,
+                commodity_type: input.take("commodityType")?,
+                end_time_gmt: input.take("endTimeGMT")?,
+                instance_id: input.take("instanceId")?,
+                instance_name: input.take("instanceName")?,
+                produce_code: input.take("produceCode")?,
+            })
+        }
     }
     /// Refund a purchased commodity instance.
     ///
@@ -7741,6 +8180,15 @@ pub mod commerce {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                access_key: input.take("accessKey")?,
+                caller_uid: input.take("callerUid")?,
+                instance_id: input.take("instanceId")?,
+            })
         }
     }
     /// Register a company for Yida with an activation code; replies with the new instance's id.
@@ -7835,6 +8283,15 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applicationAuthorizations/accounts/register");
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                access_key: input.take("accessKey")?,
+                active_code: input.take("activeCode")?,
+                corp_id: input.take("corpId")?,
+            })
+        }
     }
     /// Release a purchased commodity instance.
     ///
@@ -7928,6 +8385,15 @@ pub mod commerce {
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                access_key: input.take("accessKey")?,
+                caller_uid: input.take("callerUid")?,
+                instance_id: input.take("instanceId")?,
+            })
+        }
     }
     /// Remove the resources held by a caller's Yida tenant.
     ///
@@ -8016,6 +8482,14 @@ pub mod commerce {
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.caller_uid, "callerUid")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                caller_uid: input.take("callerUid")?,
+                access_key: input.take("accessKey")?,
+            })
         }
     }
     /// Renew an instance's order through the app authorization service, up to a new end time.
@@ -8126,6 +8600,16 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/applicationAuthorizations/orders/renew");
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                access_key: input.take("accessKey")?,
+                caller_union_id: input.take("callerUnionId")?,
+                end_time_gmt: input.take("endTimeGMT")?,
+                instance_id: input.take("instanceId")?,
+            })
+        }
     }
     /// Renew a caller's Yida tenant up to a new end time.
     ///
@@ -8215,6 +8699,15 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/tenants/reorder");
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                access_key: input.take("accessKey")?,
+                caller_union_id: input.take("callerUnionId")?,
+                end_time_gmt: input.take("endTimeGMT")?,
+            })
+        }
     }
     /// Look up a caller's activation code with its instance, authorization type, expiry and status.
     ///
@@ -8296,6 +8789,14 @@ pub mod commerce {
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                access_key: input.take("accessKey")?,
+                caller_uid: input.take("callerUid")?,
+            })
         }
     }
     /// End the Alibaba Cloud contract authorization of an instance.
@@ -8387,6 +8888,15 @@ pub mod commerce {
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/cloudAuthorizations/terminate");
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                access_key: input.take("accessKey")?,
+                caller_union_id: input.take("callerUnionId")?,
+                instance_id: input.take("instanceId")?,
+            })
         }
     }
     /// Update the Yida plan details (edition, account count) recorded for an Alibaba Cloud account.
@@ -8487,6 +8997,16 @@ pub mod commerce {
         };
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/cloudAccountInfos");
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                access_key: input.take("accessKey")?,
+                account_number: input.take("accountNumber")?,
+                caller_union_id: input.take("callerUnionId")?,
+                commodity_type: input.take("commodityType")?,
+            })
         }
     }
     /// Change the edition or account count of the Yida tenant tied to an Alibaba Cloud account.
@@ -8594,6 +9114,16 @@ pub mod commerce {
         fn write_path(&self, out: &mut String) {
             out.push_str("/v1.0/yida/apps/tenantInfos");
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                access_key: input.take("accessKey")?,
+                account_number: input.take("accountNumber")?,
+                caller_union_id: input.take("callerUnionId")?,
+                commodity_type: input.take("commodityType")?,
+            })
+        }
     }
     /// Check a multi-channel order for an instance before it is placed.
     ///
@@ -8700,6 +9230,15 @@ pub mod commerce {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                instance_id: input.take("instanceId")?,
+                access_key: input.take("accessKey")?,
+                caller_union_id: input.take("callerUnionId")?,
+            })
+        }
     }
     /// Check whether a caller may place a new purchase through the app authorization service.
     ///
@@ -8791,6 +9330,14 @@ pub mod commerce {
             segment(&self.caller_uid, "callerUid")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                caller_uid: input.take("callerUid")?,
+                access_key: input.take("accessKey")?,
+            })
+        }
     }
     /// Check whether a caller may change (upgrade) their plan through the app authorization service.
     ///
@@ -8880,6 +9427,14 @@ pub mod commerce {
             segment(&self.caller_unionid, "callerUnionid")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                caller_unionid: input.take("callerUnionid")?,
+                access_key: input.take("accessKey")?,
+            })
+        }
     }
     /// Check whether a caller may place a new multi-channel purchase.
     ///
@@ -8956,6 +9511,14 @@ pub mod commerce {
         fn write_query(&self, q: &mut crate::__private::QueryWriter) {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                access_key: input.take("accessKey")?,
+                caller_uid: input.take("callerUid")?,
+            })
         }
     }
     /// Check whether an instance's order can be upgraded or renewed.
@@ -9059,6 +9622,15 @@ pub mod commerce {
             segment(&self.instance_id, "instanceId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                instance_id: input.take("instanceId")?,
+                access_key: input.take("accessKey")?,
+                caller_uid: input.take("callerUid")?,
+            })
+        }
     }
     /// Check whether an instance's order may be upgraded.
     ///
@@ -9151,6 +9723,15 @@ pub mod commerce {
             q.push("accessKey", &self.access_key);
             q.push("callerUid", &self.caller_uid);
             q.push("instanceId", &self.instance_id);
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                access_key: input.take("accessKey")?,
+                caller_uid: input.take("callerUid")?,
+                instance_id: input.take("instanceId")?,
+            })
         }
     }
     /// The `commerce` operations, from [`Client::commerce`](crate::Client::commerce).
@@ -10606,6 +11187,18 @@ pub mod design {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                process_code: input.take("processCode")?,
+                activity_id: input.take("activityId")?,
+                language: input.take("language")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// List the nodes (id and name) of a process design.
     ///
@@ -10733,6 +11326,17 @@ pub mod design {
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
             fill(&mut self.user_id, ctx.value("userId"));
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                language: input.take("language")?,
+                process_code: input.take("processCode")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// Fetch the runtime state of a process instance: outcome, owners, originator, variables and tasks with their nodes.
@@ -10940,6 +11544,22 @@ pub mod design {
             segment(&self.process_instance_id, "processInstanceId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                process_instance_id: input.take("processInstanceId")?,
+                app_type: input.take("appType")?,
+                corp_id: input.take("corpId")?,
+                group_id: input.take("groupId")?,
+                language: input.take("language")?,
+                name_space: input.take("nameSpace")?,
+                order_number: input.take("orderNumber")?,
+                system_token: input.take("systemToken")?,
+                system_type: input.take("systemType")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Fetch the design of one process version (nodes, links, submit rules, field permissions and settings) by its id.
     ///
@@ -11075,6 +11695,16 @@ pub mod design {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                process_id: input.take("processId")?,
+                app_type: input.take("appType")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// Fetch a process design (nodes, links, submit rules, field permissions and settings) by its process code.
@@ -11240,6 +11870,18 @@ pub mod design {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                env: input.take("env")?,
+                process_code: input.take("processCode")?,
+                process_id: input.take("processId")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// Preview the approval route (nodes and approvers) a process would take for given form values, without starting it.
@@ -11448,6 +12090,21 @@ pub mod design {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                department_id: input.take("departmentId")?,
+                env: input.take("env")?,
+                form_data_json: input.take("formDataJson")?,
+                form_uuid: input.take("formUuid")?,
+                language: input.take("language")?,
+                process_code: input.take("processCode")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// The `design` operations, from [`Client::design`](crate::Client::design).
@@ -11970,6 +12627,19 @@ pub mod forms {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                form_data_json: input.take("formDataJson")?,
+                form_uuid: input.take("formUuid")?,
+                no_execute_expression: input.take("noExecuteExpression")?,
+                search_condition: input.take("searchCondition")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Upsert: update the form instances that match a filter, or create one instance when none matches (preferred version).
     ///
@@ -12171,6 +12841,21 @@ pub mod forms {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                env: input.take("env")?,
+                form_data_json: input.take("formDataJson")?,
+                form_uuid: input.take("formUuid")?,
+                no_execute_expression: input.take("noExecuteExpression")?,
+                search_condition: input.take("searchCondition")?,
+                system_token: input.take("systemToken")?,
+                use_alias: input.take("useAlias")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Delete one form instance by its id.
     ///
@@ -12338,6 +13023,18 @@ pub mod forms {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                env: input.take("env")?,
+                form_instance_id: input.take("formInstanceId")?,
+                language: input.take("language")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Fetch one form instance's values, submitter and last change time by its id.
     ///
@@ -12481,6 +13178,17 @@ pub mod forms {
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.id, "id")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                id: input.take("id")?,
+                app_type: input.take("appType")?,
+                language: input.take("language")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// Fetch one form instance's values, submitter and last change time by its id (preferred version).
@@ -12677,6 +13385,20 @@ pub mod forms {
         fn check(&self) -> Result<(), crate::ParamError> {
             segment(&self.id, "id")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                id: input.take("id")?,
+                app_type: input.take("appType")?,
+                env: input.take("env")?,
+                form_uuid: input.take("formUuid")?,
+                language: input.take("language")?,
+                system_token: input.take("systemToken")?,
+                use_alias: input.take("useAlias")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// List the rows of one sub-form (table component) of a form instance, page by page.
@@ -12886,6 +13608,21 @@ pub mod forms {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                form_instance_id: input.take("formInstanceId")?,
+                app_type: input.take("appType")?,
+                form_uuid: input.take("formUuid")?,
+                need_row_id: input.take("needRowId")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                system_token: input.take("systemToken")?,
+                table_field_id: input.take("tableFieldId")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     impl crate::Paginated for ListTableDataByFormInstanceIdTableIdRequest {
         type Item = crate::RawJson;
@@ -13065,6 +13802,18 @@ pub mod forms {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                form_data_json: input.take("formDataJson")?,
+                form_uuid: input.take("formUuid")?,
+                language: input.take("language")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// Create one instance of a form that has no approval process (preferred version).
@@ -13258,6 +14007,20 @@ pub mod forms {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                env: input.take("env")?,
+                form_data_json: input.take("formDataJson")?,
+                form_uuid: input.take("formUuid")?,
+                language: input.take("language")?,
+                system_token: input.take("systemToken")?,
+                use_alias: input.take("useAlias")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// Read the values of member (employee) fields across a form's instances that match the filters.
@@ -13510,6 +14273,24 @@ pub mod forms {
             json(&self.search_field_json, "searchFieldJson")?;
             json(&self.target_field_json, "targetFieldJson")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                create_from_time_gmt: input.take("createFromTimeGMT")?,
+                create_to_time_gmt: input.take("createToTimeGMT")?,
+                form_uuid: input.take("formUuid")?,
+                language: input.take("language")?,
+                modified_from_time_gmt: input.take("modifiedFromTimeGMT")?,
+                modified_to_time_gmt: input.take("modifiedToTimeGMT")?,
+                originator_id: input.take("originatorId")?,
+                search_field_json: input.take("searchFieldJson")?,
+                system_token: input.take("systemToken")?,
+                target_field_json: input.take("targetFieldJson")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// List the ids of a form's instances that match the filters, page by page.
@@ -13802,6 +14583,25 @@ pub mod forms {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                form_uuid: input.take("formUuid")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                create_from_time_gmt: input.take("createFromTimeGMT")?,
+                create_to_time_gmt: input.take("createToTimeGMT")?,
+                language: input.take("language")?,
+                modified_from_time_gmt: input.take("modifiedFromTimeGMT")?,
+                modified_to_time_gmt: input.take("modifiedToTimeGMT")?,
+                originator_id: input.take("originatorId")?,
+                search_field_json: input.take("searchFieldJson")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     impl crate::Paginated for SearchFormDataIdListRequest {
@@ -14125,6 +14925,26 @@ pub mod forms {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                form_uuid: input.take("formUuid")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                create_from_time_gmt: input.take("createFromTimeGMT")?,
+                create_to_time_gmt: input.take("createToTimeGMT")?,
+                language: input.take("language")?,
+                modified_from_time_gmt: input.take("modifiedFromTimeGMT")?,
+                modified_to_time_gmt: input.take("modifiedToTimeGMT")?,
+                originator_id: input.take("originatorId")?,
+                search_field_json: input.take("searchFieldJson")?,
+                system_token: input.take("systemToken")?,
+                use_alias: input.take("useAlias")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     impl crate::Paginated for SearchFormDataIdListV2Request {
@@ -14476,6 +15296,28 @@ pub mod forms {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                create_from_time_gmt: input.take("createFromTimeGMT")?,
+                create_to_time_gmt: input.take("createToTimeGMT")?,
+                current_page: input.take("currentPage")?,
+                dynamic_order: input.take("dynamicOrder")?,
+                env: input.take("env")?,
+                form_uuid: input.take("formUuid")?,
+                language: input.take("language")?,
+                logic_operator: input.take("logicOperator")?,
+                modified_from_time_gmt: input.take("modifiedFromTimeGMT")?,
+                modified_to_time_gmt: input.take("modifiedToTimeGMT")?,
+                originator_id: input.take("originatorId")?,
+                page_size: input.take("pageSize")?,
+                search_field_json: input.take("searchFieldJson")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     impl crate::Paginated for SearchFormDatasRequest {
         type Item = crate::forms::SearchFormDatasData;
@@ -14804,6 +15646,27 @@ pub mod forms {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                create_from_time_gmt: input.take("createFromTimeGMT")?,
+                create_to_time_gmt: input.take("createToTimeGMT")?,
+                current_page: input.take("currentPage")?,
+                dynamic_order: input.take("dynamicOrder")?,
+                form_uuid: input.take("formUuid")?,
+                language: input.take("language")?,
+                modified_from_time_gmt: input.take("modifiedFromTimeGMT")?,
+                modified_to_time_gmt: input.take("modifiedToTimeGMT")?,
+                originator_id: input.take("originatorId")?,
+                page_size: input.take("pageSize")?,
+                search_field_json: input.take("searchFieldJson")?,
+                system_token: input.take("systemToken")?,
+                use_alias: input.take("useAlias")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     impl crate::Paginated for SearchFormDatasV2Request {
         type Item = crate::forms::SearchFormDatasData;
@@ -15018,6 +15881,20 @@ pub mod forms {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                env: input.take("env")?,
+                form_instance_id: input.take("formInstanceId")?,
+                language: input.take("language")?,
+                system_token: input.take("systemToken")?,
+                update_form_data_json: input.take("updateFormDataJson")?,
+                use_latest_version: input.take("useLatestVersion")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Change field values of one form instance (preferred version).
     ///
@@ -15221,6 +16098,21 @@ pub mod forms {
             json(&self.update_form_data_json, "updateFormDataJson")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                form_instance_id: input.take("formInstanceId")?,
+                form_uuid: input.take("formUuid")?,
+                language: input.take("language")?,
+                system_token: input.take("systemToken")?,
+                update_form_data_json: input.take("updateFormDataJson")?,
+                use_alias: input.take("useAlias")?,
+                use_latest_version: input.take("useLatestVersion")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// Write the rows of one or more sub-forms (table components) of a form instance.
@@ -15445,6 +16337,23 @@ pub mod forms {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                form_instance_id: input.take("formInstanceId")?,
+                language: input.take("language")?,
+                no_execute_expression: input.take("noExecuteExpression")?,
+                system_token: input.take("systemToken")?,
+                table_field_ids: input.take("tableFieldIds")?,
+                update_form_data_json: input.take("updateFormDataJson")?,
+                use_alias: input.take("useAlias")?,
+                use_latest_form_schema_version: input
+                    .take("useLatestFormSchemaVersion")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Update single rows of a sub-form (table component) of a form instance, picked by row id.
     ///
@@ -15652,6 +16561,22 @@ pub mod forms {
             json(&self.update_sub_table_data_json, "updateSubTableDataJson")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                form_instance_id: input.take("formInstanceId")?,
+                form_uuid: input.take("formUuid")?,
+                system_token: input.take("systemToken")?,
+                table_field_id: input.take("tableFieldId")?,
+                update_sub_table_data_json: input.take("updateSubTableDataJson")?,
+                use_alias: input.take("useAlias")?,
+                use_latest_form_schema_version: input
+                    .take("useLatestFormSchemaVersion")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// The `forms` operations, from [`Client::forms`](crate::Client::forms).
@@ -15985,6 +16910,17 @@ pub mod login {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                full_url: input.take("fullUrl")?,
+                user_id: input.take("userId")?,
+                app_key: input.take("appKey")?,
+                sign_timestamp_str: input.take("signTimestampStr")?,
+                signature: input.take("signature")?,
+            })
+        }
     }
     /// Create a one-time code that carries a user's Yida login into a Yida page.
     ///
@@ -16053,6 +16989,13 @@ pub mod login {
         fn check(&self) -> Result<(), crate::ParamError> {
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// The `login` operations, from [`Client::login`](crate::Client::login).
@@ -16399,6 +17342,18 @@ pub mod matrices {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                corp_id: input.take("corpId")?,
+                env: input.take("env")?,
+                matrix_id: input.take("matrixId")?,
+                row_ids: input.take("rowIds")?,
+                token: input.take("token")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Get a permission matrix's column definitions and a page of its rows.
     ///
@@ -16573,6 +17528,19 @@ pub mod matrices {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                corp_id: input.take("corpId")?,
+                env: input.take("env")?,
+                matrix_id: input.take("matrixId")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                token: input.take("token")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Add rows to a permission matrix or update existing rows.
     ///
@@ -16722,6 +17690,18 @@ pub mod matrices {
             json(&self.data_json, "dataJson")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                corp_id: input.take("corpId")?,
+                data_json: input.take("dataJson")?,
+                env: input.take("env")?,
+                matrix_id: input.take("matrixId")?,
+                token: input.take("token")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// The `matrices` operations, from [`Client::matrices`](crate::Client::matrices).
@@ -17616,6 +18596,17 @@ pub mod metadata {
             fill(&mut self.system_token, ctx.value("systemToken"));
             fill(&mut self.user_id, ctx.value("userId"));
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                language: input.take("language")?,
+                sequence: input.take("sequence")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// List the data sets (cubes) the user is allowed to use, a page at a time, optionally filtered by name.
     ///
@@ -17780,6 +18771,19 @@ pub mod metadata {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                corp_id: input.take("corpId")?,
+                keywords: input.take("keywords")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Get the database connection settings configured for a Yida app.
     ///
@@ -17905,6 +18909,16 @@ pub mod metadata {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                corp_id: input.take("corpId")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// Get the components (fields) of a form with their type, state, label and properties.
@@ -18035,6 +19049,16 @@ pub mod metadata {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                form_uuid: input.take("formUuid")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// List the aliases given to a form's components, for calls that use `useAlias`.
@@ -18201,6 +19225,18 @@ pub mod metadata {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                form_uuid: input.take("formUuid")?,
+                language: input.take("language")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+                version: input.take("version")?,
+            })
+        }
     }
     /// List the component definitions (field id, type, label, parent) of a form.
     ///
@@ -18366,6 +19402,18 @@ pub mod metadata {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                form_uuid: input.take("formUuid")?,
+                language: input.take("language")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+                version: input.take("version")?,
+            })
+        }
     }
     /// List the forms of a Yida app, a page at a time, optionally only plain or workflow forms.
     ///
@@ -18511,6 +19559,18 @@ pub mod metadata {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                form_types: input.take("formTypes")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// List the fields (dimensions and measures) of a data set (cube).
@@ -18672,6 +19732,18 @@ pub mod metadata {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                corp_id: input.take("corpId")?,
+                cube_code: input.take("cubeCode")?,
+                cube_tenant_id: input.take("cubeTenantId")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// List the pages of a Yida app that are of one type (plain form, workflow or report).
     ///
@@ -18819,6 +19891,17 @@ pub mod metadata {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                form_type: input.take("formType")?,
+                language: input.take("language")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// List the forms of a Yida app with their basic details, a page at a time.
@@ -18983,6 +20066,19 @@ pub mod metadata {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_key: input.take("appKey")?,
+                form_type_list: input.take("formTypeList")?,
+                language: input.take("language")?,
+                page_index: input.take("pageIndex")?,
+                page_size: input.take("pageSize")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Set the status of a form-data import batch and report which of its rows failed.
     ///
@@ -19136,6 +20232,19 @@ pub mod metadata {
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
             fill(&mut self.user_id, ctx.value("userId"));
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                error_lines: input.take("errorLines")?,
+                import_sequence: input.take("importSequence")?,
+                language: input.take("language")?,
+                status: input.take("status")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// The `metadata` operations, from [`Client::metadata`](crate::Client::metadata).
@@ -19423,6 +20532,14 @@ pub mod printing {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                name_like: input.take("nameLike")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Fetch the form fields and process nodes a print template of a form can use.
     ///
@@ -19539,6 +20656,16 @@ pub mod printing {
             required(&self.app_type, "appType")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                form_uuid: input.take("formUuid")?,
+                user_id: input.take("userId")?,
+                version: input.take("version")?,
+            })
         }
     }
     /// Report the outcome of a batch print job back to Yida (VPC deployments).
@@ -19740,6 +20867,24 @@ pub mod printing {
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
             fill(&mut self.user_id, ctx.value("userId"));
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                corp_id: input.take("corpId")?,
+                file_size: input.take("fileSize")?,
+                language: input.take("language")?,
+                namespace: input.take("namespace")?,
+                oss_url: input.take("ossUrl")?,
+                sequence_id: input.take("sequenceId")?,
+                source: input.take("source")?,
+                status: input.take("status")?,
+                system_token: input.take("systemToken")?,
+                time_zone: input.take("timeZone")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// Save the design of a form's print template.
@@ -19944,6 +21089,22 @@ pub mod printing {
             required(&self.app_type, "appType")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                description: input.take("description")?,
+                file_name_config: input.take("fileNameConfig")?,
+                form_uuid: input.take("formUuid")?,
+                form_version: input.take("formVersion")?,
+                setting: input.take("setting")?,
+                template_id: input.take("templateId")?,
+                title: input.take("title")?,
+                user_id: input.take("userId")?,
+                vm: input.take("vm")?,
+            })
         }
     }
     /// The `printing` operations, from [`Client::printing`](crate::Client::printing).
@@ -20742,6 +21903,18 @@ pub mod processes {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                env: input.take("env")?,
+                language: input.take("language")?,
+                process_instance_id: input.take("processInstanceId")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Fetch one process instance (status, originator, current approvers and form data) by its id.
     ///
@@ -20896,6 +22069,17 @@ pub mod processes {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                id: input.take("id")?,
+                app_type: input.take("appType")?,
+                language: input.take("language")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// Fetch one process instance (status, originator, current approvers and form data) by its id, optionally keyed by field aliases.
@@ -21097,6 +22281,20 @@ pub mod processes {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                id: input.take("id")?,
+                app_type: input.take("appType")?,
+                env: input.take("env")?,
+                form_uuid: input.take("formUuid")?,
+                language: input.take("language")?,
+                system_token: input.take("systemToken")?,
+                use_alias: input.take("useAlias")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// List the ids of the process instances of a form that match the filters, one page at a time.
@@ -21437,6 +22635,28 @@ pub mod processes {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                app_type: input.take("appType")?,
+                approved_result: input.take("approvedResult")?,
+                create_from_time_gmt: input.take("createFromTimeGMT")?,
+                create_to_time_gmt: input.take("createToTimeGMT")?,
+                form_uuid: input.take("formUuid")?,
+                instance_status: input.take("instanceStatus")?,
+                language: input.take("language")?,
+                modified_from_time_gmt: input.take("modifiedFromTimeGMT")?,
+                modified_to_time_gmt: input.take("modifiedToTimeGMT")?,
+                originator_id: input.take("originatorId")?,
+                search_field_json: input.take("searchFieldJson")?,
+                system_token: input.take("systemToken")?,
+                task_id: input.take("taskId")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     impl crate::Paginated for GetInstanceIdListRequest {
@@ -21826,6 +23046,30 @@ pub mod processes {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                app_type: input.take("appType")?,
+                approved_result: input.take("approvedResult")?,
+                create_from_time_gmt: input.take("createFromTimeGMT")?,
+                create_to_time_gmt: input.take("createToTimeGMT")?,
+                env: input.take("env")?,
+                form_uuid: input.take("formUuid")?,
+                instance_status: input.take("instanceStatus")?,
+                language: input.take("language")?,
+                modified_from_time_gmt: input.take("modifiedFromTimeGMT")?,
+                modified_to_time_gmt: input.take("modifiedToTimeGMT")?,
+                originator_id: input.take("originatorId")?,
+                search_field_json: input.take("searchFieldJson")?,
+                system_token: input.take("systemToken")?,
+                task_id: input.take("taskId")?,
+                use_alias: input.take("useAlias")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     impl crate::Paginated for GetInstanceIdListV2Request {
@@ -22226,6 +23470,30 @@ pub mod processes {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                app_type: input.take("appType")?,
+                approved_result: input.take("approvedResult")?,
+                create_from_time_gmt: input.take("createFromTimeGMT")?,
+                create_to_time_gmt: input.take("createToTimeGMT")?,
+                env: input.take("env")?,
+                form_uuid: input.take("formUuid")?,
+                instance_status: input.take("instanceStatus")?,
+                language: input.take("language")?,
+                modified_from_time_gmt: input.take("modifiedFromTimeGMT")?,
+                modified_to_time_gmt: input.take("modifiedToTimeGMT")?,
+                order_config_json: input.take("orderConfigJson")?,
+                originator_id: input.take("originatorId")?,
+                search_field_json: input.take("searchFieldJson")?,
+                system_token: input.take("systemToken")?,
+                task_id: input.take("taskId")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     impl crate::Paginated for GetInstancesRequest {
         type Item = crate::processes::GetInstancesInstance;
@@ -22616,6 +23884,30 @@ pub mod processes {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                app_type: input.take("appType")?,
+                approved_result: input.take("approvedResult")?,
+                create_from_time_gmt: input.take("createFromTimeGMT")?,
+                create_to_time_gmt: input.take("createToTimeGMT")?,
+                form_uuid: input.take("formUuid")?,
+                instance_status: input.take("instanceStatus")?,
+                language: input.take("language")?,
+                modified_from_time_gmt: input.take("modifiedFromTimeGMT")?,
+                modified_to_time_gmt: input.take("modifiedToTimeGMT")?,
+                order_config_json: input.take("orderConfigJson")?,
+                originator_id: input.take("originatorId")?,
+                search_field_json: input.take("searchFieldJson")?,
+                system_token: input.take("systemToken")?,
+                task_id: input.take("taskId")?,
+                use_alias: input.take("useAlias")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     impl crate::Paginated for GetInstancesV2Request {
         type Item = crate::processes::GetInstancesInstance;
@@ -22820,6 +24112,19 @@ pub mod processes {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                env: input.take("env")?,
+                form_uuid: input.take("formUuid")?,
+                language: input.take("language")?,
+                process_instance_ids: input.take("processInstanceIds")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// List the approval history (who did what, when, with which comment) of a process instance.
     ///
@@ -22986,6 +24291,18 @@ pub mod processes {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                env: input.take("env")?,
+                language: input.take("language")?,
+                process_instance_id: input.take("processInstanceId")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// Send a running approval process back from its current node to an earlier node.
@@ -23200,6 +24517,22 @@ pub mod processes {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                current_activity_id: input.take("currentActivityId")?,
+                env_profile: input.take("envProfile")?,
+                form_uuid: input.take("formUuid")?,
+                proc_instance_id: input.take("procInstanceId")?,
+                remark: input.take("remark")?,
+                system_token: input.take("systemToken")?,
+                target_activity_id: input.take("targetActivityId")?,
+                task_id: input.take("taskId")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Start a new approval process instance on a process form.
     ///
@@ -23409,6 +24742,21 @@ pub mod processes {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                department_id: input.take("departmentId")?,
+                form_data_json: input.take("formDataJson")?,
+                form_uuid: input.take("formUuid")?,
+                language: input.take("language")?,
+                process_code: input.take("processCode")?,
+                process_data: input.take("processData")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// Start a new approval process instance on a process form (field aliases allowed).
@@ -23651,6 +24999,23 @@ pub mod processes {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                department_id: input.take("departmentId")?,
+                env: input.take("env")?,
+                form_data_json: input.take("formDataJson")?,
+                form_uuid: input.take("formUuid")?,
+                language: input.take("language")?,
+                process_code: input.take("processCode")?,
+                process_data: input.take("processData")?,
+                system_token: input.take("systemToken")?,
+                use_alias: input.take("useAlias")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Stop a running process instance before it completes.
     ///
@@ -23822,6 +25187,18 @@ pub mod processes {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                env: input.take("env")?,
+                language: input.take("language")?,
+                process_instance_id: input.take("processInstanceId")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Change form values of an existing process instance.
     ///
@@ -23982,6 +25359,18 @@ pub mod processes {
             json(&self.update_form_data_json, "updateFormDataJson")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                language: input.take("language")?,
+                process_instance_id: input.take("processInstanceId")?,
+                system_token: input.take("systemToken")?,
+                update_form_data_json: input.take("updateFormDataJson")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// The `processes` operations, from [`Client::processes`](crate::Client::processes).
@@ -24412,6 +25801,20 @@ pub mod roles {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                corp_id: input.take("corpId")?,
+                env: input.take("env")?,
+                members_info: input.take("membersInfo")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                role_uuid: input.take("roleUuid")?,
+                token: input.take("token")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Remove members from a Yida role.
     ///
@@ -24593,6 +25996,20 @@ pub mod roles {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                corp_id: input.take("corpId")?,
+                env: input.take("env")?,
+                member_ids: input.take("memberIds")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                role_uuid: input.take("roleUuid")?,
+                token: input.take("token")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Get a Yida role's details and a page of its members.
     ///
@@ -24764,6 +26181,19 @@ pub mod roles {
         fn check(&self) -> Result<(), crate::ParamError> {
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                corp_id: input.take("corpId")?,
+                env: input.take("env")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                role_uuid: input.take("roleUuid")?,
+                token: input.take("token")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// The `roles` operations, from [`Client::roles`](crate::Client::roles).
@@ -25499,6 +26929,25 @@ pub mod search {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                create_from_time_gmt: input.take("createFromTimeGMT")?,
+                create_to_time_gmt: input.take("createToTimeGMT")?,
+                form_uuid: input.take("formUuid")?,
+                modified_from_time_gmt: input.take("modifiedFromTimeGMT")?,
+                modified_to_time_gmt: input.take("modifiedToTimeGMT")?,
+                order_config_json: input.take("orderConfigJson")?,
+                originator_id: input.take("originatorId")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                search_field_json: input.take("searchFieldJson")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     impl crate::Paginated for SearchFormDataRemovalTableDataRequest {
         type Item = crate::search::SearchFormDataRemovalTableDataData;
@@ -25800,6 +27249,25 @@ pub mod search {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                create_from_time_gmt: input.take("createFromTimeGMT")?,
+                create_to_time_gmt: input.take("createToTimeGMT")?,
+                form_uuid: input.take("formUuid")?,
+                modified_from_time_gmt: input.take("modifiedFromTimeGMT")?,
+                modified_to_time_gmt: input.take("modifiedToTimeGMT")?,
+                order_config_json: input.take("orderConfigJson")?,
+                originator_id: input.take("originatorId")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                search_condition: input.take("searchCondition")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     impl crate::Paginated for SearchFormDataSecondGenerationRequest {
@@ -26135,6 +27603,27 @@ pub mod search {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                create_from_time_gmt: input.take("createFromTimeGMT")?,
+                create_to_time_gmt: input.take("createToTimeGMT")?,
+                env: input.take("env")?,
+                form_uuid: input.take("formUuid")?,
+                modified_from_time_gmt: input.take("modifiedFromTimeGMT")?,
+                modified_to_time_gmt: input.take("modifiedToTimeGMT")?,
+                order_config_json: input.take("orderConfigJson")?,
+                originator_id: input.take("originatorId")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                search_condition: input.take("searchCondition")?,
+                system_token: input.take("systemToken")?,
+                use_alias: input.take("useAlias")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     impl crate::Paginated for SearchFormDataSecondGenerationV2Request {
         type Item = crate::search::SearchFormDataSecondGenerationData;
@@ -26435,6 +27924,25 @@ pub mod search {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                create_from_time_gmt: input.take("createFromTimeGMT")?,
+                create_to_time_gmt: input.take("createToTimeGMT")?,
+                form_uuid: input.take("formUuid")?,
+                modified_from_time_gmt: input.take("modifiedFromTimeGMT")?,
+                modified_to_time_gmt: input.take("modifiedToTimeGMT")?,
+                order_config_json: input.take("orderConfigJson")?,
+                originator_id: input.take("originatorId")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                search_condition: input.take("searchCondition")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     impl crate::Paginated for SearchFormDataSecondGenerationNoTableFieldRequest {
@@ -27617,6 +29125,19 @@ pub mod tasks {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                env: input.take("env")?,
+                out_result: input.take("outResult")?,
+                remark: input.take("remark")?,
+                system_token: input.take("systemToken")?,
+                task_information_list: input.take("taskInformationList")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// Approve or reject the current approval task of a process instance, without naming the task.
     ///
@@ -27828,6 +29349,21 @@ pub mod tasks {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                form_data_json: input.take("formDataJson")?,
+                language: input.take("language")?,
+                no_execute_expressions: input.take("noExecuteExpressions")?,
+                out_result: input.take("outResult")?,
+                process_instance_id: input.take("processInstanceId")?,
+                remark: input.take("remark")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// Approve or reject one approval task of a process instance.
@@ -28087,6 +29623,24 @@ pub mod tasks {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                digital_sign_url: input.take("digitalSignUrl")?,
+                env: input.take("env")?,
+                form_data_json: input.take("formDataJson")?,
+                language: input.take("language")?,
+                no_execute_expressions: input.take("noExecuteExpressions")?,
+                out_result: input.take("outResult")?,
+                process_instance_id: input.take("processInstanceId")?,
+                remark: input.take("remark")?,
+                system_token: input.take("systemToken")?,
+                task_id: input.take("taskId")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// List the approval tasks a user has completed, across the company's Yida apps.
     ///
@@ -28338,6 +29892,24 @@ pub mod tasks {
             required(&self.user_id, "userId")?;
             segment(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                corp_id: input.take("corpId")?,
+                user_id: input.take("userId")?,
+                app_types: input.take("appTypes")?,
+                create_from_time_gmt: input.take("createFromTimeGMT")?,
+                create_to_time_gmt: input.take("createToTimeGMT")?,
+                env: input.take("env")?,
+                keyword: input.take("keyword")?,
+                language: input.take("language")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                process_codes: input.take("processCodes")?,
+                token: input.take("token")?,
+            })
         }
     }
     impl crate::Paginated for GetCorpAccomplishmentTasksRequest {
@@ -28602,6 +30174,24 @@ pub mod tasks {
         fn check(&self) -> Result<(), crate::ParamError> {
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_types: input.take("appTypes")?,
+                corp_id: input.take("corpId")?,
+                create_from_time_gmt: input.take("createFromTimeGMT")?,
+                create_to_time_gmt: input.take("createToTimeGMT")?,
+                env: input.take("env")?,
+                keyword: input.take("keyword")?,
+                language: input.take("language")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                process_codes: input.take("processCodes")?,
+                token: input.take("token")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     impl crate::Paginated for GetCorpTasksRequest {
@@ -28868,6 +30458,24 @@ pub mod tasks {
             required(&self.user_id, "userId")?;
             segment(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                user_id: input.take("userId")?,
+                app_types: input.take("appTypes")?,
+                corp_id: input.take("corpId")?,
+                create_from_time_gmt: input.take("createFromTimeGMT")?,
+                create_to_time_gmt: input.take("createToTimeGMT")?,
+                env: input.take("env")?,
+                keyword: input.take("keyword")?,
+                language: input.take("language")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                process_codes: input.take("processCodes")?,
+                token: input.take("token")?,
+            })
         }
     }
     impl crate::Paginated for GetMeCorpSubmissionRequest {
@@ -29173,6 +30781,26 @@ pub mod tasks {
             segment(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                user_id: input.take("userId")?,
+                app_types: input.take("appTypes")?,
+                corp_id: input.take("corpId")?,
+                create_from_time_gmt: input.take("createFromTimeGMT")?,
+                create_to_time_gmt: input.take("createToTimeGMT")?,
+                env: input.take("env")?,
+                instance_create_from_time_gmt: input.take("instanceCreateFromTimeGMT")?,
+                instance_create_to_time_gmt: input.take("instanceCreateToTimeGMT")?,
+                keyword: input.take("keyword")?,
+                language: input.take("language")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                process_codes: input.take("processCodes")?,
+                token: input.take("token")?,
+            })
+        }
     }
     impl crate::Paginated for GetNotifyMeRequest {
         type Item = crate::tasks::GetNotifyMeData;
@@ -29334,6 +30962,17 @@ pub mod tasks {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                process_instance_id_list: input.take("processInstanceIdList")?,
+                system_token: input.take("systemToken")?,
+                user_corp_id: input.take("userCorpId")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// List the running (pending) tasks of one process instance.
     ///
@@ -29490,6 +31129,18 @@ pub mod tasks {
             fill(&mut self.language, ctx.value("language"));
             fill(&mut self.system_token, ctx.value("systemToken"));
             fill(&mut self.user_id, ctx.value("userId"));
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                env: input.take("env")?,
+                language: input.take("language")?,
+                process_instance_id: input.take("processInstanceId")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     /// List the process instances copied (CC'd) to a user within one Yida app.
@@ -29713,6 +31364,23 @@ pub mod tasks {
             required(&self.system_token, "systemToken")?;
             required(&self.user_id, "userId")?;
             Ok(())
+        }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                create_from_time_gmt: input.take("createFromTimeGMT")?,
+                create_to_time_gmt: input.take("createToTimeGMT")?,
+                env: input.take("env")?,
+                keyword: input.take("keyword")?,
+                language: input.take("language")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+                process_codes: input.take("processCodes")?,
+                system_token: input.take("systemToken")?,
+                user_id: input.take("userId")?,
+            })
         }
     }
     impl crate::Paginated for GetTaskCopiesRequest {
@@ -29953,6 +31621,22 @@ pub mod tasks {
             required(&self.user_id, "userId")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                app_type: input.take("appType")?,
+                by_manager: input.take("byManager")?,
+                env: input.take("env")?,
+                language: input.take("language")?,
+                now_action_executor_id: input.take("nowActionExecutorId")?,
+                process_instance_id: input.take("processInstanceId")?,
+                remark: input.take("remark")?,
+                system_token: input.take("systemToken")?,
+                task_id: input.take("taskId")?,
+                user_id: input.take("userId")?,
+            })
+        }
     }
     /// The `tasks` operations, from [`Client::tasks`](crate::Client::tasks).
     #[derive(Clone, Copy)]
@@ -30069,6 +31753,682 @@ pub mod tasks {
 }
 #[cfg(feature = "tasks")]
 pub use tasks::*;
+/// Test support: each operation's request read from JSON by its derived `Deserialize`,
+/// to which `Operation::from_input` (the dynamic calls' way) is held.
+#[cfg(test)]
+pub(crate) static TYPED_REQUESTS: &[crate::client::TypedRequest] = &[
+    #[cfg(feature = "agents")]
+    (
+        OpId::CancelAgentTaskV2,
+        crate::client::typed_request::<crate::agents::CancelAgentTaskV2Request>,
+    ),
+    #[cfg(feature = "agents")]
+    (
+        OpId::CreateAgentTaskV2,
+        crate::client::typed_request::<crate::agents::CreateAgentTaskV2Request>,
+    ),
+    #[cfg(feature = "agents")]
+    (
+        OpId::GetAgentTasksV2,
+        crate::client::typed_request::<crate::agents::GetAgentTasksV2Request>,
+    ),
+    #[cfg(feature = "agents")]
+    (
+        OpId::UpdateAgentTaskV2,
+        crate::client::typed_request::<crate::agents::UpdateAgentTaskV2Request>,
+    ),
+    #[cfg(feature = "apps")]
+    (
+        OpId::DeployFunctionCallback,
+        crate::client::typed_request::<crate::apps::DeployFunctionCallbackRequest>,
+    ),
+    #[cfg(feature = "apps")]
+    (
+        OpId::ExecuteCustomApi,
+        crate::client::typed_request::<crate::apps::ExecuteCustomApiRequest>,
+    ),
+    #[cfg(feature = "apps")]
+    (
+        OpId::ListApplication,
+        crate::client::typed_request::<crate::apps::ListApplicationRequest>,
+    ),
+    #[cfg(feature = "apps")]
+    (
+        OpId::QueryServiceRecord,
+        crate::client::typed_request::<crate::apps::QueryServiceRecordRequest>,
+    ),
+    #[cfg(feature = "attachments")]
+    (
+        OpId::GetOpenUrl,
+        crate::client::typed_request::<crate::attachments::GetOpenUrlRequest>,
+    ),
+    #[cfg(feature = "automation")]
+    (
+        OpId::GetAutoFlowLogDetail,
+        crate::client::typed_request::<crate::automation::GetAutoFlowLogDetailRequest>,
+    ),
+    #[cfg(feature = "automation")]
+    (
+        OpId::PageAutoFlowLog,
+        crate::client::typed_request::<crate::automation::PageAutoFlowLogRequest>,
+    ),
+    #[cfg(feature = "batch")]
+    (
+        OpId::BatchGetFormDataByIdList,
+        crate::client::typed_request::<crate::batch::BatchGetFormDataByIdListRequest>,
+    ),
+    #[cfg(feature = "batch")]
+    (
+        OpId::BatchRemovalByFormInstanceIdList,
+        crate::client::typed_request::<
+            crate::batch::BatchRemovalByFormInstanceIdListRequest,
+        >,
+    ),
+    #[cfg(feature = "batch")]
+    (
+        OpId::BatchSaveFormData,
+        crate::client::typed_request::<crate::batch::BatchSaveFormDataRequest>,
+    ),
+    #[cfg(feature = "batch")]
+    (
+        OpId::BatchUpdateFormDataByInstanceId,
+        crate::client::typed_request::<
+            crate::batch::BatchUpdateFormDataByInstanceIdRequest,
+        >,
+    ),
+    #[cfg(feature = "batch")]
+    (
+        OpId::BatchUpdateFormDataByInstanceMap,
+        crate::client::typed_request::<
+            crate::batch::BatchUpdateFormDataByInstanceMapRequest,
+        >,
+    ),
+    #[cfg(feature = "comments")]
+    (
+        OpId::ListFormRemarks,
+        crate::client::typed_request::<crate::comments::ListFormRemarksRequest>,
+    ),
+    #[cfg(feature = "comments")]
+    (
+        OpId::ListOperationLogs,
+        crate::client::typed_request::<crate::comments::ListOperationLogsRequest>,
+    ),
+    #[cfg(feature = "comments")]
+    (
+        OpId::SaveFormRemark,
+        crate::client::typed_request::<crate::comments::SaveFormRemarkRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::BuyAuthorizationOrder,
+        crate::client::typed_request::<crate::commerce::BuyAuthorizationOrderRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::BuyFreshOrder,
+        crate::client::typed_request::<crate::commerce::BuyFreshOrderRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::CheckCloudAccountStatus,
+        crate::client::typed_request::<crate::commerce::CheckCloudAccountStatusRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ExpireCommodity,
+        crate::client::typed_request::<crate::commerce::ExpireCommodityRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::GetActivationCodeByCallerUnionId,
+        crate::client::typed_request::<
+            crate::commerce::GetActivationCodeByCallerUnionIdRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::GetApplicationAuthorizationServicePlatformResource,
+        crate::client::typed_request::<
+            crate::commerce::GetApplicationAuthorizationServicePlatformResourceRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::GetCorpLevelByAccountId,
+        crate::client::typed_request::<crate::commerce::GetCorpLevelByAccountIdRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::GetPlatformResource,
+        crate::client::typed_request::<crate::commerce::GetPlatformResourceRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::GetSaleUserInfoByUserId,
+        crate::client::typed_request::<crate::commerce::GetSaleUserInfoByUserIdRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ListApplicationAuthorizationServiceApplicationInformation,
+        crate::client::typed_request::<
+            crate::commerce::ListApplicationAuthorizationServiceApplicationInformationRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ListApplicationAuthorizationServiceConnectorInformation,
+        crate::client::typed_request::<
+            crate::commerce::ListApplicationAuthorizationServiceConnectorInformationRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ListApplicationInformation,
+        crate::client::typed_request::<
+            crate::commerce::ListApplicationInformationRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ListCommodity,
+        crate::client::typed_request::<crate::commerce::ListCommodityRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ListConnectorInformation,
+        crate::client::typed_request::<crate::commerce::ListConnectorInformationRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::NotifyAuthorizationResult,
+        crate::client::typed_request::<crate::commerce::NotifyAuthorizationResultRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::RefundCommodity,
+        crate::client::typed_request::<crate::commerce::RefundCommodityRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::RegisterAccounts,
+        crate::client::typed_request::<crate::commerce::RegisterAccountsRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ReleaseCommodity,
+        crate::client::typed_request::<crate::commerce::ReleaseCommodityRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::RemoveTenantResource,
+        crate::client::typed_request::<crate::commerce::RemoveTenantResourceRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::RenewApplicationAuthorizationServiceOrder,
+        crate::client::typed_request::<
+            crate::commerce::RenewApplicationAuthorizationServiceOrderRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::RenewTenantOrder,
+        crate::client::typed_request::<crate::commerce::RenewTenantOrderRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::SearchActivationCode,
+        crate::client::typed_request::<crate::commerce::SearchActivationCodeRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::TerminateCloudAuthorization,
+        crate::client::typed_request::<
+            crate::commerce::TerminateCloudAuthorizationRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::UpdateCloudAccountInformation,
+        crate::client::typed_request::<
+            crate::commerce::UpdateCloudAccountInformationRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::UpgradeTenantInformation,
+        crate::client::typed_request::<crate::commerce::UpgradeTenantInformationRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ValidateApplicationAuthorizationOrder,
+        crate::client::typed_request::<
+            crate::commerce::ValidateApplicationAuthorizationOrderRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ValidateApplicationAuthorizationServiceOrder,
+        crate::client::typed_request::<
+            crate::commerce::ValidateApplicationAuthorizationServiceOrderRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ValidateApplicationServiceOrderUpgrade,
+        crate::client::typed_request::<
+            crate::commerce::ValidateApplicationServiceOrderUpgradeRequest,
+        >,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ValidateOrderBuy,
+        crate::client::typed_request::<crate::commerce::ValidateOrderBuyRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ValidateOrderUpdate,
+        crate::client::typed_request::<crate::commerce::ValidateOrderUpdateRequest>,
+    ),
+    #[cfg(feature = "commerce")]
+    (
+        OpId::ValidateOrderUpgrade,
+        crate::client::typed_request::<crate::commerce::ValidateOrderUpgradeRequest>,
+    ),
+    #[cfg(feature = "design")]
+    (
+        OpId::GetActivityButtonList,
+        crate::client::typed_request::<crate::design::GetActivityButtonListRequest>,
+    ),
+    #[cfg(feature = "design")]
+    (
+        OpId::GetActivityList,
+        crate::client::typed_request::<crate::design::GetActivityListRequest>,
+    ),
+    #[cfg(feature = "design")]
+    (
+        OpId::GetProcessDefinition,
+        crate::client::typed_request::<crate::design::GetProcessDefinitionRequest>,
+    ),
+    #[cfg(feature = "design")]
+    (
+        OpId::GetProcessDesign,
+        crate::client::typed_request::<crate::design::GetProcessDesignRequest>,
+    ),
+    #[cfg(feature = "design")]
+    (
+        OpId::GetProcessDesignByCode,
+        crate::client::typed_request::<crate::design::GetProcessDesignByCodeRequest>,
+    ),
+    #[cfg(feature = "design")]
+    (
+        OpId::PreviewPublishedProcess,
+        crate::client::typed_request::<crate::design::PreviewPublishedProcessRequest>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::CreateOrUpdateFormData,
+        crate::client::typed_request::<crate::forms::CreateOrUpdateFormDataRequest>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::CreateOrUpdateFormDataV2,
+        crate::client::typed_request::<crate::forms::CreateOrUpdateFormDataV2Request>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::DeleteFormData,
+        crate::client::typed_request::<crate::forms::DeleteFormDataRequest>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::GetFormDataById,
+        crate::client::typed_request::<crate::forms::GetFormDataByIdRequest>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::GetFormDataByIdV2,
+        crate::client::typed_request::<crate::forms::GetFormDataByIdV2Request>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::ListTableDataByFormInstanceIdTableId,
+        crate::client::typed_request::<
+            crate::forms::ListTableDataByFormInstanceIdTableIdRequest,
+        >,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::SaveFormData,
+        crate::client::typed_request::<crate::forms::SaveFormDataRequest>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::SaveFormDataV2,
+        crate::client::typed_request::<crate::forms::SaveFormDataV2Request>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::SearchEmployeeFieldValues,
+        crate::client::typed_request::<crate::forms::SearchEmployeeFieldValuesRequest>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::SearchFormDataIdList,
+        crate::client::typed_request::<crate::forms::SearchFormDataIdListRequest>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::SearchFormDataIdListV2,
+        crate::client::typed_request::<crate::forms::SearchFormDataIdListV2Request>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::SearchFormDatas,
+        crate::client::typed_request::<crate::forms::SearchFormDatasRequest>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::SearchFormDatasV2,
+        crate::client::typed_request::<crate::forms::SearchFormDatasV2Request>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::UpdateFormData,
+        crate::client::typed_request::<crate::forms::UpdateFormDataRequest>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::UpdateFormDataV2,
+        crate::client::typed_request::<crate::forms::UpdateFormDataV2Request>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::UpdateSubTableV2,
+        crate::client::typed_request::<crate::forms::UpdateSubTableV2Request>,
+    ),
+    #[cfg(feature = "forms")]
+    (
+        OpId::UpdateSubTableByRowIdV2,
+        crate::client::typed_request::<crate::forms::UpdateSubTableByRowIdV2Request>,
+    ),
+    #[cfg(feature = "login")]
+    (
+        OpId::AppLoginCodeGen,
+        crate::client::typed_request::<crate::login::AppLoginCodeGenRequest>,
+    ),
+    #[cfg(feature = "login")]
+    (
+        OpId::LoginCodeGen,
+        crate::client::typed_request::<crate::login::LoginCodeGenRequest>,
+    ),
+    #[cfg(feature = "matrices")]
+    (
+        OpId::DeleteMatrixDataByRowIdsV2,
+        crate::client::typed_request::<
+            crate::matrices::DeleteMatrixDataByRowIdsV2Request,
+        >,
+    ),
+    #[cfg(feature = "matrices")]
+    (
+        OpId::GetMatrixDetailByIdV2,
+        crate::client::typed_request::<crate::matrices::GetMatrixDetailByIdV2Request>,
+    ),
+    #[cfg(feature = "matrices")]
+    (
+        OpId::SaveAndUpdateMatrixDataV2,
+        crate::client::typed_request::<crate::matrices::SaveAndUpdateMatrixDataV2Request>,
+    ),
+    #[cfg(feature = "metadata")]
+    (
+        OpId::DeleteSequence,
+        crate::client::typed_request::<crate::metadata::DeleteSequenceRequest>,
+    ),
+    #[cfg(feature = "metadata")]
+    (
+        OpId::GetAllAuthCubes,
+        crate::client::typed_request::<crate::metadata::GetAllAuthCubesRequest>,
+    ),
+    #[cfg(feature = "metadata")]
+    (
+        OpId::GetDbConfig,
+        crate::client::typed_request::<crate::metadata::GetDbConfigRequest>,
+    ),
+    #[cfg(feature = "metadata")]
+    (
+        OpId::GetFieldDefByUuid,
+        crate::client::typed_request::<crate::metadata::GetFieldDefByUuidRequest>,
+    ),
+    #[cfg(feature = "metadata")]
+    (
+        OpId::GetFormComponentAliasListV2,
+        crate::client::typed_request::<
+            crate::metadata::GetFormComponentAliasListV2Request,
+        >,
+    ),
+    #[cfg(feature = "metadata")]
+    (
+        OpId::GetFormComponentDefinitionList,
+        crate::client::typed_request::<
+            crate::metadata::GetFormComponentDefinitionListRequest,
+        >,
+    ),
+    #[cfg(feature = "metadata")]
+    (
+        OpId::GetFormListInApp,
+        crate::client::typed_request::<crate::metadata::GetFormListInAppRequest>,
+    ),
+    #[cfg(feature = "metadata")]
+    (
+        OpId::GetSimpleCubeModelList,
+        crate::client::typed_request::<crate::metadata::GetSimpleCubeModelListRequest>,
+    ),
+    #[cfg(feature = "metadata")]
+    (
+        OpId::ListNavigationByFormType,
+        crate::client::typed_request::<crate::metadata::ListNavigationByFormTypeRequest>,
+    ),
+    #[cfg(feature = "metadata")]
+    (
+        OpId::PageFormBaseInfos,
+        crate::client::typed_request::<crate::metadata::PageFormBaseInfosRequest>,
+    ),
+    #[cfg(feature = "metadata")]
+    (
+        OpId::UpdateStatus,
+        crate::client::typed_request::<crate::metadata::UpdateStatusRequest>,
+    ),
+    #[cfg(feature = "printing")]
+    (
+        OpId::GetPrintAppInfo,
+        crate::client::typed_request::<crate::printing::GetPrintAppInfoRequest>,
+    ),
+    #[cfg(feature = "printing")]
+    (
+        OpId::GetPrintDictionary,
+        crate::client::typed_request::<crate::printing::GetPrintDictionaryRequest>,
+    ),
+    #[cfg(feature = "printing")]
+    (
+        OpId::RenderBatchCallback,
+        crate::client::typed_request::<crate::printing::RenderBatchCallbackRequest>,
+    ),
+    #[cfg(feature = "printing")]
+    (
+        OpId::SavePrintTplDetailInfo,
+        crate::client::typed_request::<crate::printing::SavePrintTplDetailInfoRequest>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::DeleteInstance,
+        crate::client::typed_request::<crate::processes::DeleteInstanceRequest>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::GetInstanceById,
+        crate::client::typed_request::<crate::processes::GetInstanceByIdRequest>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::GetInstanceByIdV2,
+        crate::client::typed_request::<crate::processes::GetInstanceByIdV2Request>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::GetInstanceIdList,
+        crate::client::typed_request::<crate::processes::GetInstanceIdListRequest>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::GetInstanceIdListV2,
+        crate::client::typed_request::<crate::processes::GetInstanceIdListV2Request>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::GetInstances,
+        crate::client::typed_request::<crate::processes::GetInstancesRequest>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::GetInstancesV2,
+        crate::client::typed_request::<crate::processes::GetInstancesV2Request>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::GetInstancesByIdList,
+        crate::client::typed_request::<crate::processes::GetInstancesByIdListRequest>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::GetOperationRecords,
+        crate::client::typed_request::<crate::processes::GetOperationRecordsRequest>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::RestartInstanceV2,
+        crate::client::typed_request::<crate::processes::RestartInstanceV2Request>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::StartInstance,
+        crate::client::typed_request::<crate::processes::StartInstanceRequest>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::StartInstanceV2,
+        crate::client::typed_request::<crate::processes::StartInstanceV2Request>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::TerminateInstance,
+        crate::client::typed_request::<crate::processes::TerminateInstanceRequest>,
+    ),
+    #[cfg(feature = "processes")]
+    (
+        OpId::UpdateInstance,
+        crate::client::typed_request::<crate::processes::UpdateInstanceRequest>,
+    ),
+    #[cfg(feature = "roles")]
+    (
+        OpId::BatchAddOrUpdateRoleMembersV2,
+        crate::client::typed_request::<
+            crate::roles::BatchAddOrUpdateRoleMembersV2Request,
+        >,
+    ),
+    #[cfg(feature = "roles")]
+    (
+        OpId::BatchDeleteRoleMembersV2,
+        crate::client::typed_request::<crate::roles::BatchDeleteRoleMembersV2Request>,
+    ),
+    #[cfg(feature = "roles")]
+    (
+        OpId::GetRoleDetailByIdV2,
+        crate::client::typed_request::<crate::roles::GetRoleDetailByIdV2Request>,
+    ),
+    #[cfg(feature = "search")]
+    (
+        OpId::SearchFormDataRemovalTableData,
+        crate::client::typed_request::<
+            crate::search::SearchFormDataRemovalTableDataRequest,
+        >,
+    ),
+    #[cfg(feature = "search")]
+    (
+        OpId::SearchFormDataSecondGeneration,
+        crate::client::typed_request::<
+            crate::search::SearchFormDataSecondGenerationRequest,
+        >,
+    ),
+    #[cfg(feature = "search")]
+    (
+        OpId::SearchFormDataSecondGenerationV2,
+        crate::client::typed_request::<
+            crate::search::SearchFormDataSecondGenerationV2Request,
+        >,
+    ),
+    #[cfg(feature = "search")]
+    (
+        OpId::SearchFormDataSecondGenerationNoTableField,
+        crate::client::typed_request::<
+            crate::search::SearchFormDataSecondGenerationNoTableFieldRequest,
+        >,
+    ),
+    #[cfg(feature = "tasks")]
+    (
+        OpId::ExecuteBatchTask,
+        crate::client::typed_request::<crate::tasks::ExecuteBatchTaskRequest>,
+    ),
+    #[cfg(feature = "tasks")]
+    (
+        OpId::ExecutePlatformTask,
+        crate::client::typed_request::<crate::tasks::ExecutePlatformTaskRequest>,
+    ),
+    #[cfg(feature = "tasks")]
+    (
+        OpId::ExecuteTask,
+        crate::client::typed_request::<crate::tasks::ExecuteTaskRequest>,
+    ),
+    #[cfg(feature = "tasks")]
+    (
+        OpId::GetCorpAccomplishmentTasks,
+        crate::client::typed_request::<crate::tasks::GetCorpAccomplishmentTasksRequest>,
+    ),
+    #[cfg(feature = "tasks")]
+    (
+        OpId::GetCorpTasks,
+        crate::client::typed_request::<crate::tasks::GetCorpTasksRequest>,
+    ),
+    #[cfg(feature = "tasks")]
+    (
+        OpId::GetMeCorpSubmission,
+        crate::client::typed_request::<crate::tasks::GetMeCorpSubmissionRequest>,
+    ),
+    #[cfg(feature = "tasks")]
+    (
+        OpId::GetNotifyMe,
+        crate::client::typed_request::<crate::tasks::GetNotifyMeRequest>,
+    ),
+    #[cfg(feature = "tasks")]
+    (
+        OpId::GetRunningTaskList,
+        crate::client::typed_request::<crate::tasks::GetRunningTaskListRequest>,
+    ),
+    #[cfg(feature = "tasks")]
+    (
+        OpId::GetRunningTasks,
+        crate::client::typed_request::<crate::tasks::GetRunningTasksRequest>,
+    ),
+    #[cfg(feature = "tasks")]
+    (
+        OpId::GetTaskCopies,
+        crate::client::typed_request::<crate::tasks::GetTaskCopiesRequest>,
+    ),
+    #[cfg(feature = "tasks")]
+    (
+        OpId::RedirectTask,
+        crate::client::typed_request::<crate::tasks::RedirectTaskRequest>,
+    ),
+];
 /// Test support: each operation's typed reply decoding (and its default), to which
 /// the descriptor-driven reply check of dynamic calls is held.
 #[cfg(test)]

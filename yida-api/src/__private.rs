@@ -386,3 +386,49 @@ macro_rules! wire_enum {
 }
 #[allow(unused_imports)]
 pub(crate) use wire_enum;
+
+/// A dynamic call's input (checked against the operation's descriptor), taken apart one
+/// parameter at a time by the generated `Operation::from_input`: the per-operation code is a
+/// list of `take` calls, and each `take` is instantiated once per parameter type, not once per
+/// operation (as the request's derived `Deserialize` would be).
+pub struct Input(serde_json::Map<String, serde_json::Value>);
+
+/// A parameter of a dynamic call's input that does not fit its type.
+#[derive(Debug)]
+pub struct InputError {
+    /// Wire name.
+    pub name: &'static str,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl Input {
+    pub(crate) fn new(input: serde_json::Value) -> Result<Input, InputError> {
+        match input {
+            serde_json::Value::Object(map) => Ok(Input(map)),
+            serde_json::Value::Null => Ok(Input(serde_json::Map::new())),
+            other => Err(InputError {
+                name: "input",
+                problem: format!("must be one JSON object by wire name, not {other}"),
+            }),
+        }
+    }
+
+    /// Removes parameter `name` and reads it as `T` (absent reads as `null`: `None` for an
+    /// optional parameter).
+    pub fn take<T: serde::de::DeserializeOwned>(
+        &mut self,
+        name: &'static str,
+    ) -> Result<T, InputError> {
+        let value = self.0.remove(name).unwrap_or(serde_json::Value::Null);
+        T::deserialize(value).map_err(|e| InputError {
+            name,
+            problem: e.to_string(),
+        })
+    }
+
+    /// The first parameter no field took, if any (as the request's `deny_unknown_fields`).
+    pub(crate) fn leftover(&self) -> Option<&str> {
+        self.0.keys().next().map(String::as_str)
+    }
+}

@@ -165,8 +165,8 @@ pub struct Bulk {
     chunk_size: usize,
     concurrency: usize,
     no_execute_expression: Option<bool>,
-    checkpoint: Option<PathBuf>,
-    resume: bool,
+    /// The checkpoint file, and whether the run continues from it.
+    checkpoint: Option<(PathBuf, bool)>,
     isolate_calls: Option<u64>,
 }
 
@@ -181,7 +181,6 @@ impl Client {
             concurrency: 4,
             no_execute_expression: None,
             checkpoint: None,
-            resume: false,
             isolate_calls: None,
         }
     }
@@ -725,17 +724,18 @@ impl Bulk {
     }
 
     /// Record progress in this file (JSON lines), so that an interrupted run can be resumed
-    /// without writing a record twice. A file that exists and is not empty is refused unless
-    /// [`resume`](Self::resume) is set.
+    /// without writing a record twice. A file that exists and is not empty is refused (use
+    /// [`resume`](Self::resume) to continue from it).
     pub fn checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
-        self.checkpoint = Some(path.into());
+        self.checkpoint = Some((path.into(), false));
         self
     }
 
-    /// Continue from the [`checkpoint`](Self::checkpoint) file: the same input, in the same
-    /// order, with the same chunk size.
-    pub fn resume(mut self, yes: bool) -> Self {
-        self.resume = yes;
+    /// Continue an interrupted run from its [`checkpoint`](Self::checkpoint) file (created if
+    /// it does not exist): the same input, in the same order, with the same chunk size.
+    /// Progress goes on being recorded in the same file.
+    pub fn resume(mut self, path: impl Into<PathBuf>) -> Self {
+        self.checkpoint = Some((path.into(), true));
         self
     }
 
@@ -927,19 +927,14 @@ impl Bulk {
         Ok(tally.summary)
     }
 
-    /// Opens the checkpoint file, if one is set (`resume` without one is refused).
+    /// Opens the checkpoint file, if one is set.
     fn open_checkpoint(&self, operation: OpId) -> Result<Option<Checkpoint>, Error> {
-        match &self.checkpoint {
-            Some(p) => {
-                Checkpoint::open(p, self.resume, operation, &self.form_uuid, self.chunk_size)
-                    .map(Some)
-            }
-            None if self.resume => Err(Error::InvalidInput {
-                operation,
-                message: "resume needs a checkpoint file".into(),
-            }),
-            None => Ok(None),
-        }
+        self.checkpoint
+            .as_ref()
+            .map(|(p, resume)| {
+                Checkpoint::open(p, *resume, operation, &self.form_uuid, self.chunk_size)
+            })
+            .transpose()
     }
 
     /// Sends one chunk's batch call. The call runs as a task: it leaves when the limiter says,

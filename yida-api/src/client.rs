@@ -424,10 +424,19 @@ fn dynamic_encode<O: Operation>(
     input: serde_json::Value,
     ctx: &AppContext,
 ) -> Result<Encoded, Error> {
-    let mut request: O = serde_json::from_value(input).map_err(|e| Error::InvalidInput {
+    let invalid = |e: crate::__private::InputError| Error::InvalidParameter {
         operation: O::META.id,
-        message: e.to_string(),
-    })?;
+        name: e.name,
+        problem: e.problem,
+    };
+    let mut input = crate::__private::Input::new(input).map_err(invalid)?;
+    let mut request = O::from_input(&mut input).map_err(invalid)?;
+    if let Some(name) = input.leftover() {
+        return Err(Error::InvalidInput {
+            operation: O::META.id,
+            message: format!("unknown parameter `{name}`"),
+        });
+    }
     request.fill_context(ctx);
     Encoded::of(&request)
 }
@@ -440,28 +449,26 @@ fn dynamic_reply(
     meta: &'static OperationMeta,
     reply: Reply,
 ) -> Result<Option<Box<RawValue>>, Error> {
-    if !meta.has_reply {
-        return Ok(None);
-    }
     let decode_error = |source| Error::Decode {
         operation: meta.id,
         status: reply.status,
         request_id: reply.request_id.clone(),
         source,
     };
-    if reply.body.iter().all(u8::is_ascii_whitespace) {
+    let text = match Body::of(meta, &reply) {
+        Body::None => return Ok(None),
         // An empty reply reads as the reply type's default (as with `send`): a reply model
         // has only optional fields, so its default is the empty object.
-        return RawValue::from_string("{}".to_owned())
-            .map(Some)
-            .map_err(decode_error);
-    }
-    let text = match std::str::from_utf8(&reply.body) {
-        Ok(text) => text,
+        Body::Empty => {
+            return RawValue::from_string("{}".to_owned())
+                .map(Some)
+                .map_err(decode_error)
+        }
+        Body::Text(text) => text,
         // Not UTF-8: the parser reports where.
-        Err(_) => {
+        Body::Bytes(bytes) => {
             return Err(decode_error(
-                serde_json::from_slice::<serde::de::IgnoredAny>(&reply.body)
+                serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
                     .err()
                     .unwrap_or_else(|| serde::de::Error::custom("the reply is not UTF-8")),
             ))
@@ -854,19 +861,39 @@ impl Client {
     }
 }
 
+/// A reply's body as the decoders see it.
+enum Body<'r> {
+    /// The operation has no reply.
+    None,
+    /// Empty (or only whitespace): the reply type's default.
+    Empty,
+    /// UTF-8 text. Validating UTF-8 once for the whole body and parsing from `str` is faster
+    /// than letting the parser validate each string (≈ 300 per 20-record page).
+    Text(&'r str),
+    /// Not UTF-8: for the slice parser, which reports where.
+    Bytes(&'r [u8]),
+}
+
+impl<'r> Body<'r> {
+    fn of(meta: &OperationMeta, reply: &'r Reply) -> Body<'r> {
+        if !meta.has_reply {
+            Body::None
+        } else if reply.body.iter().all(u8::is_ascii_whitespace) {
+            Body::Empty
+        } else {
+            std::str::from_utf8(&reply.body).map_or(Body::Bytes(&reply.body), Body::Text)
+        }
+    }
+}
+
 fn decode<T: serde::de::DeserializeOwned + Default>(
     meta: &'static OperationMeta,
     reply: Reply,
 ) -> Result<T, Error> {
-    if !meta.has_reply || reply.body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    // Validating UTF-8 once for the whole body and parsing from `str` is faster than letting
-    // the parser validate each string (≈ 300 per 20-record page); invalid UTF-8 falls back to
-    // the slice parser, which reports where.
-    let parsed = match std::str::from_utf8(&reply.body) {
-        Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(&reply.body),
+    let parsed = match Body::of(meta, &reply) {
+        Body::None | Body::Empty => return Ok(T::default()),
+        Body::Text(text) => serde_json::from_str(text),
+        Body::Bytes(bytes) => serde_json::from_slice(bytes),
     };
     parsed.map_err(|source| Error::Decode {
         operation: meta.id,
@@ -874,6 +901,129 @@ fn decode<T: serde::de::DeserializeOwned + Default>(
         request_id: reply.request_id,
         source,
     })
+}
+
+/// One operation's request read by its derived `Deserialize`, then encoded (test support, see
+/// `TYPED_REQUESTS`).
+#[cfg(test)]
+pub(crate) type TypedRequest = (
+    crate::OpId,
+    fn(serde_json::Value, &AppContext) -> Result<(String, Option<Bytes>), Error>,
+);
+
+/// Reads `input` into `O` by its derived `Deserialize` and encodes it (test support).
+#[cfg(test)]
+pub(crate) fn typed_request<O: Operation>(
+    input: serde_json::Value,
+    ctx: &AppContext,
+) -> Result<(String, Option<Bytes>), Error> {
+    let mut request: O = serde_json::from_value(input).map_err(|e| Error::InvalidInput {
+        operation: O::META.id,
+        message: e.to_string(),
+    })?;
+    request.fill_context(ctx);
+    Encoded::of(&request).map(|e| (e.path_and_query, e.body))
+}
+
+#[cfg(test)]
+mod dynamic_request_tests {
+    use crate::meta::{ModelMeta, ParamType};
+    use crate::AppContext;
+    use serde_json::{json, Value};
+
+    /// A value of `ty` for parameter `name` (models filled two levels deep).
+    fn sample(ty: &ParamType, name: &str, depth: usize) -> Value {
+        match ty {
+            ParamType::String => json!(format!("{name} ü/?&")),
+            ParamType::JsonText => json!({ "textField_a": name, "n": [1, 2.5] }),
+            ParamType::I64 => json!(-7),
+            ParamType::F64 => json!(1),
+            ParamType::Bool => json!(true),
+            ParamType::Json => json!({ "b": [null, "x"] }),
+            ParamType::List(inner) => {
+                json!([sample(inner, name, depth), sample(inner, name, depth)])
+            }
+            ParamType::Map(inner) => json!({ "k": sample(inner, name, depth) }),
+            ParamType::Model(m) => model(m, depth + 1),
+        }
+    }
+
+    fn model(m: &ModelMeta, depth: usize) -> Value {
+        let mut obj = serde_json::Map::new();
+        if depth < 3 {
+            for f in m.fields {
+                obj.insert(f.name.to_string(), sample(&f.ty, f.name, depth));
+            }
+        }
+        Value::Object(obj)
+    }
+
+    /// Dynamic calls build the request with `Operation::from_input`, one parameter at a time:
+    /// for every operation it encodes exactly what the request's derived `Deserialize` and the
+    /// typed encoding make of the same input (path, query and body, byte for byte), with
+    /// every parameter given, with only the required ones, with JSON text given as text, and
+    /// with a value of the wrong type (both refuse it).
+    #[test]
+    fn dynamic_requests_encode_as_typed_requests() {
+        let ctx = AppContext::new()
+            .app_type("APP_X")
+            .system_token("sys-token")
+            .user_id("user-1")
+            .language("zh_CN");
+        let mut compared = 0;
+        for (id, typed) in crate::TYPED_REQUESTS {
+            let meta = id.meta().expect("compiled in");
+            let all: serde_json::Map<String, Value> = meta
+                .params
+                .iter()
+                .map(|p| {
+                    let v = match p.values.first() {
+                        Some(v) => json!(v),
+                        None => sample(&p.ty, p.name, 0),
+                    };
+                    (p.name.to_string(), v)
+                })
+                .collect();
+            let required: serde_json::Map<String, Value> = all
+                .iter()
+                .filter(|(k, _)| meta.param(k).is_some_and(|p| p.required && !p.context))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let as_text: serde_json::Map<String, Value> = all
+                .iter()
+                .map(|(k, v)| match meta.param(k).map(|p| p.ty) {
+                    Some(ParamType::JsonText) => (k.clone(), json!(v.to_string())),
+                    _ => (k.clone(), v.clone()),
+                })
+                .collect();
+            let mut inputs = vec![
+                Value::Object(all.clone()),
+                Value::Object(required),
+                Value::Object(as_text),
+            ];
+            if let Some(p) = meta
+                .params
+                .iter()
+                .find(|p| p.ty == ParamType::String && p.values.is_empty())
+            {
+                let mut wrong = all.clone();
+                wrong.insert(p.name.to_string(), json!(5));
+                inputs.push(Value::Object(wrong));
+            }
+            for input in inputs {
+                let dynamic =
+                    (meta.dynamic.encode)(input.clone(), &ctx).map(|e| (e.path_and_query, e.body));
+                let typed = typed(input.clone(), &ctx);
+                match (&dynamic, &typed) {
+                    (Ok(d), Ok(t)) => assert_eq!(d, t, "{id}: {input}"),
+                    (Err(_), Err(_)) => {}
+                    _ => panic!("{id}: {input}\ndynamic: {dynamic:?}\ntyped: {typed:?}"),
+                }
+                compared += 1;
+            }
+        }
+        assert!(compared > 300, "only {compared} inputs compared");
+    }
 }
 
 /// One operation's typed reply decoding and default (test support, see `TYPED_REPLIES`).

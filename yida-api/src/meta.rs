@@ -251,6 +251,11 @@ impl ModelMeta {
     /// Why `v` does not fit this model as a reply holds it (an object; each known field by
     /// [`ParamType::reply_problem`]; unknown fields kept), or `None`.
     pub fn reply_problem(&self, v: &Value) -> Option<String> {
+        self.problem(v, Strictness::ReplyField)
+    }
+
+    /// Why `v` does not fit this model: an object whose known fields fit their types.
+    fn problem(&self, v: &Value, mode: Strictness) -> Option<String> {
         let Some(map) = v.as_object() else {
             return Some(format!(
                 "must be a JSON object ({}), not {}",
@@ -260,7 +265,7 @@ impl ModelMeta {
         };
         self.fields.iter().find_map(|f| {
             map.get(f.name)
-                .and_then(|item| f.ty.reply_problem(item))
+                .and_then(|item| f.ty.problem(item, mode.field()))
                 .map(|p| format!("field `{}` {p}", f.name))
         })
     }
@@ -298,6 +303,28 @@ enum Strictness {
     Input,
     /// What travels in a body: a `json_text` value is a string holding JSON.
     Wire,
+    /// A field of a reply, as typed decoding reads it: `null` or lenient scalars (`lenient.rs`).
+    ReplyField,
+    /// An item of a reply's list or map, read strictly: `null` only for free JSON.
+    ReplyItem,
+}
+
+impl Strictness {
+    /// How the items of a list and the values of a map are held.
+    fn item(self) -> Self {
+        match self {
+            Strictness::ReplyField => Strictness::ReplyItem,
+            mode => mode,
+        }
+    }
+
+    /// How the fields of a model are held.
+    fn field(self) -> Self {
+        match self {
+            Strictness::ReplyItem => Strictness::ReplyField,
+            mode => mode,
+        }
+    }
 }
 
 impl ParamType {
@@ -326,9 +353,23 @@ impl ParamType {
         self.problem(v, Strictness::Wire)
     }
 
+    /// Why `v` does not fit this type as a field of a reply, or `None`: what the operation's
+    /// typed reply accepts there. A field may be `null` or absent; its scalars are read
+    /// leniently (`"12"` for an integer, `5` for a string, `"true"` or `1` for a boolean, see
+    /// `lenient.rs`); the items of a list and the values of a map are read strictly; a model
+    /// is an object whose unknown fields are kept.
+    pub fn reply_problem(&self, v: &Value) -> Option<String> {
+        self.problem(v, Strictness::ReplyField)
+    }
+
     fn problem(&self, v: &Value, mode: Strictness) -> Option<String> {
-        if v.is_null() {
+        if v.is_null() && (mode != Strictness::ReplyItem || *self == ParamType::Json) {
             return None;
+        }
+        if mode == Strictness::ReplyField {
+            if let Some(verdict) = self.lenient_problem(v) {
+                return verdict;
+            }
         }
         let kind = json_kind(v);
         let want = |ok: bool, what: &str| (!ok).then(|| format!("must be {what}, not {kind}"));
@@ -338,50 +379,41 @@ impl ParamType {
             ParamType::F64 => want(v.is_number(), "a number"),
             ParamType::Bool => want(v.is_boolean(), "a boolean (true or false)"),
             ParamType::Json => None,
-            ParamType::JsonText => match v.as_str() {
-                Some(text) => serde_json::from_str::<serde::de::IgnoredAny>(text)
+            ParamType::JsonText => match (v.as_str(), mode) {
+                (Some(_), Strictness::ReplyItem) => None,
+                (Some(text), _) => serde_json::from_str::<serde::de::IgnoredAny>(text)
                     .err()
                     .map(|e| format!("is not valid JSON text: {e}")),
-                None if mode == Strictness::Input => None,
-                None => want(false, "a string holding JSON text"),
+                (None, Strictness::Input) => None,
+                (None, Strictness::ReplyItem) => want(false, "a string"),
+                (None, _) => want(false, "a string holding JSON text"),
             },
             ParamType::List(inner) => match v.as_array() {
                 None => want(false, "a JSON array"),
                 Some(items) => items.iter().enumerate().find_map(|(i, item)| {
-                    inner.problem(item, mode).map(|p| format!("item [{i}] {p}"))
+                    inner
+                        .problem(item, mode.item())
+                        .map(|p| format!("item [{i}] {p}"))
                 }),
             },
             ParamType::Map(inner) => match v.as_object() {
                 None => want(false, "a JSON object"),
                 Some(m) => m.iter().find_map(|(k, item)| {
                     inner
-                        .problem(item, mode)
+                        .problem(item, mode.item())
                         .map(|p| format!("entry {k:?} {p}"))
                 }),
             },
-            ParamType::Model(model) => match v.as_object() {
-                None => want(false, &format!("a JSON object ({})", model.name)),
-                Some(m) => model.fields.iter().find_map(|f| {
-                    m.get(f.name)
-                        .and_then(|item| f.ty.problem(item, mode))
-                        .map(|p| format!("field `{}` {p}", f.name))
-                }),
-            },
+            ParamType::Model(model) => model.problem(v, mode),
         }
     }
 
-    /// Why `v` does not fit this type as a field of a reply, or `None`: what the operation's
-    /// typed reply accepts there. A field may be `null` or absent; its scalars are read
-    /// leniently (`"12"` for an integer, `5` for a string, `"true"` or `1` for a boolean, see
-    /// `lenient.rs`); the items of a list and the values of a map are read strictly; a model
-    /// is an object whose unknown fields are kept.
-    pub fn reply_problem(&self, v: &Value) -> Option<String> {
-        if v.is_null() {
-            return None;
-        }
+    /// A reply field's scalar read leniently: `Some(verdict)` for the scalar types, `None`
+    /// for the others (held like any other value).
+    fn lenient_problem(&self, v: &Value) -> Option<Option<String>> {
         let kind = json_kind(v);
         let bad = |what: &str| Some(format!("must be {what}, not {kind}"));
-        match (self, v) {
+        Some(match (self, v) {
             (ParamType::String | ParamType::JsonText, Value::String(_))
             | (ParamType::String | ParamType::JsonText, Value::Number(_) | Value::Bool(_)) => None,
             (ParamType::String | ParamType::JsonText, _) => bad("a string, number or boolean"),
@@ -416,45 +448,8 @@ impl ParamType {
                 _ => Some(format!("must be a boolean, not {t:?}")),
             },
             (ParamType::Bool, _) => bad("a boolean"),
-            (ParamType::Json, _) => None,
-            _ => self.reply_item_problem(v),
-        }
-    }
-
-    /// Why `v` does not fit this type as an item of a reply's list or map (read strictly:
-    /// `null` only for free JSON), or `None`.
-    fn reply_item_problem(&self, v: &Value) -> Option<String> {
-        let kind = json_kind(v);
-        let bad = |what: &str| Some(format!("must be {what}, not {kind}"));
-        match self {
-            ParamType::String | ParamType::JsonText => {
-                (!v.is_string()).then_some("a string").and_then(bad)
-            }
-            ParamType::I64 => (!v.is_i64()).then_some("an integer (i64)").and_then(bad),
-            ParamType::F64 => (!v.is_number()).then_some("a number").and_then(bad),
-            ParamType::Bool => (!v.is_boolean()).then_some("a boolean").and_then(bad),
-            ParamType::Json => None,
-            ParamType::List(inner) => match v.as_array() {
-                None => bad("a JSON array"),
-                Some(items) => items.iter().enumerate().find_map(|(i, item)| {
-                    inner
-                        .reply_item_problem(item)
-                        .map(|p| format!("item [{i}] {p}"))
-                }),
-            },
-            ParamType::Map(inner) => match v.as_object() {
-                None => bad("a JSON object"),
-                Some(m) => m.iter().find_map(|(k, item)| {
-                    inner
-                        .reply_item_problem(item)
-                        .map(|p| format!("entry {k:?} {p}"))
-                }),
-            },
-            ParamType::Model(model) => match v.as_object() {
-                None => bad(&format!("a JSON object ({})", model.name)),
-                Some(_) => model.reply_problem(v),
-            },
-        }
+            _ => return None,
+        })
     }
 
     /// The JSON value of a text given for this type (a query-string value as received): an
@@ -783,6 +778,12 @@ pub trait Operation:
     fn check(&self) -> Result<(), ParamError> {
         Ok(())
     }
+    /// Builds the request from a dynamic call's input ([`Client::call`](crate::Client::call)),
+    /// one parameter at a time.
+    #[doc(hidden)]
+    fn from_input(
+        input: &mut crate::__private::Input,
+    ) -> Result<Self, crate::__private::InputError>;
 }
 
 /// A list operation whose pages can be walked (see [`Client::paginate`](crate::Client::paginate)).

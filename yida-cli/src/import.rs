@@ -155,7 +155,11 @@ pub async fn run(args: ImportArgs) -> Result<(), Fail> {
         .concurrency(usize::from(args.concurrency))
         .chunk_size(usize::from(args.chunk_size));
     if let Some(cp) = &args.checkpoint {
-        bulk = bulk.checkpoint(cp).resume(args.resume);
+        bulk = if args.resume {
+            bulk.resume(cp)
+        } else {
+            bulk.checkpoint(cp)
+        };
     }
     if let Some(n) = args.isolate_calls {
         bulk = bulk.isolate_calls(n);

@@ -28,7 +28,7 @@ pub(crate) fn lower(
     let mut out: Vec<Drift> = Vec::new();
     let mut problems = Vec::new();
     for def in defs {
-        let line = def.source.referenced.line() as usize;
+        let line = def.source.line;
         match entry(def, place, note, line) {
             Ok(d) => {
                 let twin = out

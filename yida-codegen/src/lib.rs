@@ -24,6 +24,7 @@ mod names;
 mod rust;
 #[allow(missing_docs)]
 pub mod spec;
+pub mod yaml;
 
 pub use load::{
     load_dir, load_texts, path_placeholders, SpecError, SpecErrors, CONTEXT_PARAMS, MAX_FILE_BYTES,

@@ -1,7 +1,7 @@
 //! Loading `spec/` and lowering it to the validated IR.
 //!
 //! The steps, each its own function: [`load_dir`] reads the files (regular files only, with a
-//! size cap), [`load_texts`] parses them (`serde-saphyr`, which gives every value its line),
+//! size cap), [`load_texts`] parses them ([`yaml`](crate::yaml), which gives every value its line),
 //! [`Lowering::declare_model`] and [`Lowering::operation`] check what each definition says on
 //! its own, and [`Lowering::finish`] checks what needs the whole spec (types of model fields,
 //! legacy links, pagination replies, which areas reach each model, recursive models, shared
@@ -176,7 +176,7 @@ fn parse_file(text: &str) -> Result<SpecFile, String> {
             "invalid YAML: nested deeper than {MAX_YAML_DEPTH} levels (line {line})"
         ));
     }
-    serde_saphyr::from_str::<SpecFile>(text).map_err(|e| format!("invalid YAML: {e}"))
+    crate::yaml::from_str::<SpecFile>(text).map_err(|e| format!("invalid YAML: {e}"))
 }
 
 /// The line where flow brackets (`[`, `{`) or indentation go deeper than `max`, if anywhere.
@@ -233,7 +233,7 @@ struct At<'s> {
 }
 
 fn line_of<T>(s: &Spanned<T>) -> usize {
-    s.referenced.line() as usize
+    s.line
 }
 
 /// A one-line text of our own words (`doc`): not empty, no TODO, no line breaks or other

@@ -231,7 +231,22 @@ fn emit_catalog(api: &Api) -> TokenStream {
                 ),
             }
         });
+    let typed_requests = api.operations.iter().map(|op| {
+        let area = ident(&op.area);
+        let a = op.area.as_str();
+        let req = ident(&op.rust.request);
+        let v = ident(op_id_name(op));
+        quote! {
+            #[cfg(feature = #a)]
+            (OpId::#v, crate::client::typed_request::<crate::#area::#req>),
+        }
+    });
     quote! {
+        /// Test support: each operation's request read from JSON by its derived `Deserialize`,
+        /// to which `Operation::from_input` (the dynamic calls' way) is held.
+        #[cfg(test)]
+        pub(crate) static TYPED_REQUESTS: &[crate::client::TypedRequest] = &[#(#typed_requests)*];
+
         /// Test support: each operation's typed reply decoding (and its default), to which
         /// the descriptor-driven reply check of dynamic calls is held.
         #[cfg(test)]
@@ -822,6 +837,11 @@ fn emit_request(op: &Operation, api: &Api) -> TokenStream {
         })
         .collect();
     let checks = check_stmts(op);
+    let input_fields = op.params.iter().map(|p| {
+        let f = ident(&p.rust);
+        let wire = &p.name;
+        quote!(#f: input.take(#wire)?,)
+    });
     // The trait's defaults do nothing: emit a method only when it has something to do.
     let write_query = (!query_stmts.is_empty()).then(|| {
         quote! {
@@ -872,6 +892,9 @@ fn emit_request(op: &Operation, api: &Api) -> TokenStream {
             #write_query
             #fill_context
             #check
+            fn from_input(input: &mut crate::__private::Input) -> Result<Self, crate::__private::InputError> {
+                Ok(Self { #(#input_fields)* })
+            }
         }
         #paginated
     }

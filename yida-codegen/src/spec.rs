@@ -5,8 +5,16 @@
 //! searching the text).
 
 use serde::Deserialize;
-pub use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
+
+/// A value of the spec and the line (1-based) it was written on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Its line in the file.
+    pub line: usize,
+}
 
 /// One spec file: operations and the models they use.
 #[derive(Debug, Deserialize)]

@@ -199,6 +199,17 @@ pub mod forms {
             required(&self.system_token, "systemToken")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                id: input.take("id")?,
+                app_type: input.take("appType")?,
+                system_token: input.take("systemToken")?,
+                verbose: input.take("verbose")?,
+                mode: input.take("mode")?,
+            })
+        }
     }
     /// Search things.
     ///
@@ -300,6 +311,17 @@ pub mod forms {
             json(&self.filter_json, "filterJson")?;
             Ok(())
         }
+        fn from_input(
+            input: &mut crate::__private::Input,
+        ) -> Result<Self, crate::__private::InputError> {
+            Ok(Self {
+                filter_json: input.take("filterJson")?,
+                r#type: input.take("type")?,
+                like: input.take("like")?,
+                page_number: input.take("pageNumber")?,
+                page_size: input.take("pageSize")?,
+            })
+        }
     }
     impl crate::Paginated for GetThingV2Request {
         type Item = crate::forms::ThingReply;
@@ -353,6 +375,15 @@ pub mod forms {
 }
 #[cfg(feature = "forms")]
 pub use forms::*;
+/// Test support: each operation's request read from JSON by its derived `Deserialize`,
+/// to which `Operation::from_input` (the dynamic calls' way) is held.
+#[cfg(test)]
+pub(crate) static TYPED_REQUESTS: &[crate::client::TypedRequest] = &[
+    #[cfg(feature = "forms")]
+    (OpId::GetThing, crate::client::typed_request::<crate::forms::GetThingRequest>),
+    #[cfg(feature = "forms")]
+    (OpId::GetThingV2, crate::client::typed_request::<crate::forms::GetThingV2Request>),
+];
 /// Test support: each operation's typed reply decoding (and its default), to which
 /// the descriptor-driven reply check of dynamic calls is held.
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Form data: save, update, delete, read, component definitions, operation logs.
 
 use super::render::{out_data, person, title_of};
-use super::{form, not_found_record, Call};
+use super::{not_found_record, Call};
 use crate::filters::{self, gmt};
 use crate::seed::Form;
 use crate::shared::{now_ms, ApiErr};
@@ -78,10 +78,9 @@ fn update_record(
 /// SaveFormData (both versions).
 pub(super) fn save(c: &Call) -> Result<Option<Value>, ApiErr> {
     let p = &c.p;
-    let seed = &c.seed;
     let user = c.user.clone();
     let shared = c.shared;
-    let f = form(seed, p, p.req("formUuid")?)?;
+    let f = c.form()?;
     let data = p.object("formDataJson")?;
     let id = shared.mutate(|st| {
         let data = values::prepare(f, data, st)?;
@@ -93,10 +92,9 @@ pub(super) fn save(c: &Call) -> Result<Option<Value>, ApiErr> {
 /// BatchSaveFormData.
 pub(super) fn batch_save(c: &Call) -> Result<Option<Value>, ApiErr> {
     let p = &c.p;
-    let seed = &c.seed;
     let user = c.user.clone();
     let shared = c.shared;
-    let f = form(seed, p, p.req("formUuid")?)?;
+    let f = c.form()?;
     let list = match p.0.get("formDataJsonList") {
         Some(Value::Array(a)) => a.clone(),
         _ => vec![],
@@ -145,10 +143,9 @@ pub(super) fn batch_save(c: &Call) -> Result<Option<Value>, ApiErr> {
 /// CreateOrUpdateFormData (both versions).
 pub(super) fn create_or_update(c: &Call) -> Result<Option<Value>, ApiErr> {
     let p = &c.p;
-    let seed = &c.seed;
     let user = c.user.clone();
     let shared = c.shared;
-    let f = form(seed, p, p.req("formUuid")?)?;
+    let f = c.form()?;
     let data = p.object("formDataJson")?;
     let cond = filters::parse_conditions(f, &p.json("searchCondition").unwrap_or(Value::Null))?;
     let ids = shared.mutate(|st| {
@@ -218,9 +215,8 @@ pub(super) fn delete(c: &Call) -> Result<Option<Value>, ApiErr> {
 /// BatchRemovalByFormInstanceIdList.
 pub(super) fn batch_remove(c: &Call) -> Result<Option<Value>, ApiErr> {
     let p = &c.p;
-    let seed = &c.seed;
     let shared = c.shared;
-    let f = form(seed, p, p.req("formUuid")?)?;
+    let f = c.form()?;
     let ids = p.strings("formInstanceIdList");
     if ids.len() > 100 {
         return Err(ApiErr::bad(
@@ -275,7 +271,7 @@ pub(super) fn batch_get(c: &Call) -> Result<Option<Value>, ApiErr> {
     let p = &c.p;
     let seed = &c.seed;
     let shared = c.shared;
-    let f = form(seed, p, p.req("formUuid")?)?;
+    let f = c.form()?;
     let ids = p.strings("formInstanceIdList");
     if ids.len() > 100 {
         return Err(ApiErr::bad(
@@ -318,9 +314,8 @@ pub(super) fn batch_get(c: &Call) -> Result<Option<Value>, ApiErr> {
 /// ListOperationLogs.
 pub(super) fn operation_logs(c: &Call) -> Result<Option<Value>, ApiErr> {
     let p = &c.p;
-    let seed = &c.seed;
     let shared = c.shared;
-    let f = form(seed, p, p.req("formUuid")?)?;
+    let f = c.form()?;
     let ids = p.strings("formInstanceIdList");
     shared.with_state(|st| {
             let mut out = Map::new();
@@ -347,9 +342,7 @@ pub(super) fn operation_logs(c: &Call) -> Result<Option<Value>, ApiErr> {
 
 /// GetFormComponentDefinitionList.
 pub(super) fn component_definitions(c: &Call) -> Result<Option<Value>, ApiErr> {
-    let p = &c.p;
-    let seed = &c.seed;
-    let f = form(seed, p, p.req("formUuid")?)?;
+    let f = c.form()?;
     let list: Vec<Value> = f
         .components
         .iter()
@@ -422,10 +415,9 @@ pub(super) fn batch_update_by_map(c: &Call) -> Result<Option<Value>, ApiErr> {
 /// Both batch updates.
 fn batch_update(c: &Call, by_map: bool) -> Result<Option<Value>, ApiErr> {
     let p = &c.p;
-    let seed = &c.seed;
     let user = c.user.clone();
     let shared = c.shared;
-    let f = form(seed, p, p.req("formUuid")?)?;
+    let f = c.form()?;
     let ignore_empty =
         p.0.get("ignoreEmpty")
             .and_then(Value::as_bool)

@@ -246,6 +246,13 @@ fn check_context(seed: &Seed, op: &Op, p: &P) -> Result<(), ApiErr> {
     Ok(())
 }
 
+impl Call<'_> {
+    /// The form the call's `formUuid` names (in the call's app, when it names one).
+    fn form(&self) -> Result<&Form, ApiErr> {
+        form(&self.seed, &self.p, self.p.req("formUuid")?)
+    }
+}
+
 fn form<'a>(seed: &'a Seed, p: &P, uuid: &str) -> Result<&'a Form, ApiErr> {
     let f = seed
         .form(uuid)

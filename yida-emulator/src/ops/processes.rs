@@ -3,7 +3,7 @@
 
 use super::render::{out_data, person, title_of};
 use super::search::record_filters;
-use super::{form, not_found_instance, page, Call, Event};
+use super::{not_found_instance, page, Call, Event};
 use crate::filters::{self, gmt};
 use crate::seed::{Process, Seed};
 use crate::shared::{now_ms, ApiErr};
@@ -213,7 +213,7 @@ pub(super) fn start(c: &Call) -> Result<Option<Value>, ApiErr> {
     let user = c.user.clone();
     let app = c.app.clone();
     let shared = c.shared;
-    let f = form(seed, p, p.req("formUuid")?)?;
+    let f = c.form()?;
     let process = match p.s("processCode") {
         Some(code) => seed
             .processes
@@ -401,7 +401,7 @@ fn instances(c: &Call, ids_only: bool) -> Result<Option<Value>, ApiErr> {
     let p = &c.p;
     let seed = &c.seed;
     let shared = c.shared;
-    let f = form(seed, p, p.req("formUuid")?)?;
+    let f = c.form()?;
     let (start, size, number) = page(p, "pageNumber")?;
     let (filters, window) = record_filters(seed, p, f)?;
     let status = p.s("instanceStatus").map(String::from);

@@ -1,7 +1,7 @@
 //! Searching form data: filters, time windows, ordering, pages.
 
 use super::render::record_json;
-use super::{form, page, Call, P};
+use super::{page, Call, P};
 use crate::filters::{self, parse_day, Filter};
 use crate::seed::{Form, Seed};
 use crate::shared::ApiErr;
@@ -114,7 +114,7 @@ fn search(c: &Call, ids_only: bool) -> Result<Option<Value>, ApiErr> {
     let p = &c.p;
     let seed = &c.seed;
     let shared = c.shared;
-    let f = form(seed, p, p.req("formUuid")?)?;
+    let f = c.form()?;
     let page_key = if !ids_only {
         "currentPage"
     } else {

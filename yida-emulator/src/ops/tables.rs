@@ -1,7 +1,7 @@
 //! Sub-form rows: ListTableDataByFormInstanceIdTableId pages every row of one sub-form (record
 //! replies carry only the first 50).
 
-use super::{form, not_found_record, page, Call};
+use super::{not_found_record, page, Call};
 use crate::shared::ApiErr;
 use crate::values;
 use serde_json::{json, Value};
@@ -10,7 +10,7 @@ use yida_api::components::ComponentKind;
 /// ListTableDataByFormInstanceIdTableId.
 pub(super) fn list_rows(c: &Call) -> Result<Option<Value>, ApiErr> {
     let p = &c.p;
-    let f = form(&c.seed, p, p.req("formUuid")?)?;
+    let f = c.form()?;
     let id = p.req("formInstanceId")?;
     let table = p.req("tableFieldId")?;
     if values::kind_of(f, table) != Some(ComponentKind::TableField) {
