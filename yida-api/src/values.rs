@@ -817,6 +817,9 @@ macro_rules! id_name_list {
                     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<Companion>, E> {
                         Ok(Some(Companion::Texts(vec![v.to_string()])))
                     }
+                    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Option<Companion>, E> {
+                        Ok(Some(Companion::Json(Value::from(v))))
+                    }
                     fn visit_unit<E: de::Error>(self) -> Result<Option<Companion>, E> {
                         Ok(Some(Companion::Json(Value::Null)))
                     }

@@ -230,7 +230,7 @@ fn companions_join_in_either_order() {
     for text in [
         // Names first (the in-place path), then companions first (merged after the loop).
         format!(
-            r#"{{"employeeField_a":["甲","乙"],"employeeField_a_id":["u1","u2"],"employeeField_b":["丙"],"employeeField_b_id":["u3"],"departmentSelectField_c":"研发部","departmentSelectField_c_id":[42],"associationFormField_d":"Acme","associationFormField_d_id":{}}}"#,
+            r#"{{"employeeField_a":["甲","乙"],"employeeField_a_id":["u1","u2"],"employeeField_b":["丙"],"employeeField_b_id":"[\"u3\"]","departmentSelectField_c":"研发部","departmentSelectField_c_id":[42],"associationFormField_d":"Acme","associationFormField_d_id":{}}}"#,
             serde_json::to_string(refs).unwrap()
         ),
         format!(
