@@ -1,6 +1,6 @@
 //! `#[derive(YidaForm)]`: a struct whose fields are Yida form components becomes a typed
 //! record — `Serialize` writes what Yida accepts (read-only components left out), `Deserialize`
-//! reads what Yida returns (companion keys joined, JSON text parsed), and, with
+//! reads what Yida returns (companion keys joined, JSON text kept and parsed when read), and, with
 //! `#[yida(form = "FORM-…")]`, typed save, get, update, delete and search through
 //! `yida_api::Client::typed`. Use it through `yida-api`'s `derive` feature
 //! (`yida_api::YidaForm`); the generated code refers to `::yida_api`.
