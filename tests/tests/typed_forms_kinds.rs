@@ -127,7 +127,7 @@ fn i18n(zh: &str, en: &str, typed: bool) -> I18nText {
 }
 
 fn country(code: &str) -> Countries {
-    Countries(vec![Country {
+    Countries::from(vec![Country {
         value: code.into(),
         text: None,
     }])
@@ -146,19 +146,20 @@ fn attachment(url: &str, name: &str, ext: Option<&str>, size: Option<i64>) -> At
 }
 
 fn address(street: &str, regions: &[(&str, &str, &str)]) -> Address {
-    Address {
+    Address::new(AddressValue {
         address: street.into(),
         region_ids: regions.iter().map(|r| r.0.to_string()).collect(),
         region_text: regions.iter().map(|r| i18n(r.1, r.2, false)).collect(),
         extra: Map::new(),
-    }
+    })
 }
 
 fn reference(customer: &(String, &'static str, &'static str), resolved: bool) -> AssociationRefs {
     let mut r = AssociationRefs::to("APP_DEMO", CUSTOMERS, customer.0.clone());
     if resolved {
-        r.0[0].title = Some(customer.1.into());
-        r.0[0].sub_title = Some(customer.2.into());
+        let refs = r.get_mut().unwrap();
+        refs[0].title = Some(customer.1.into());
+        refs[0].sub_title = Some(customer.2.into());
     }
     r
 }
@@ -205,14 +206,14 @@ fn full(env: &Env) -> DemoRequest {
                 ("110100", "北京市", "Beijing City"),
             ],
         )),
-        files: Attachments(vec![attachment(&env.file, "a.txt", Some("txt"), None)]),
-        photos: Images(vec![attachment(
+        files: Attachments::from(vec![attachment(&env.file, "a.txt", Some("txt"), None)]),
+        photos: Images::from(vec![attachment(
             "https://example.com/a.png",
             "a.png",
             None,
             Some(2048),
         )]),
-        reference_link: Links(vec![Link {
+        reference_link: Links::from(vec![Link {
             link: "https://example.com".into(),
             text: "Example".into(),
         }]),
@@ -220,13 +221,13 @@ fn full(env: &Env) -> DemoRequest {
         customer: reference(&env.customers[0], false),
         number: None,
         signature: Some("https://example.com/sign.png".into()),
-        place: Some(Location {
+        place: Some(Location::new(LocationValue {
             address: "上海市黄浦区人民广场".into(),
             latitude: 31.2304,
             longitude: 121.4737,
             name: "人民广场".into(),
             extra: Map::new(),
-        }),
+        })),
         extra: Map::new(),
     }
 }
@@ -241,7 +242,7 @@ fn full_read(env: &Env, serial: &str) -> DemoRequest {
     r.items.0[1].buyer = members(&[("demo-manager", "经理")]);
     r.items.0[1].cost_centre = departments(&[("1001", "研发部")]);
     r.department = departments(&[("1001", "研发部")]);
-    r.country.0[0].text = Some(i18n("中国", "China", true));
+    r.country.get_mut().unwrap()[0].text = Some(i18n("中国", "China", true));
     r.city = City {
         codes: vec![],
         names: vec!["北京".into(), "北京市".into(), "东城区".into()],
@@ -405,7 +406,7 @@ fn changes(env: &Env) -> Vec<Change> {
             "countrySelectField_country",
             |r| r.country = country("JP"),
             json!([{"value": "JP"}]),
-            |r| r.country.0[0].text = Some(i18n("日本", "Japan", true)),
+            |r| r.country.get_mut().unwrap()[0].text = Some(i18n("日本", "Japan", true)),
         ),
         change(
             "citySelectField_city",
@@ -427,7 +428,7 @@ fn changes(env: &Env) -> Vec<Change> {
         change(
             "attachmentField_files",
             move |r| {
-                r.files = Attachments(vec![
+                r.files = Attachments::from(vec![
                     attachment(&file, "a.txt", Some("txt"), None),
                     attachment(&file, "b.txt", Some("txt"), None),
                 ])
@@ -440,14 +441,14 @@ fn changes(env: &Env) -> Vec<Change> {
         ),
         change(
             "imageField_photos",
-            |r| r.photos = Images(vec![]),
+            |r| r.photos = Images::default(),
             json!([]),
             same,
         ),
         change(
             "linkField_ref",
             |r| {
-                r.reference_link = Links(vec![
+                r.reference_link = Links::from(vec![
                     Link {
                         link: "https://a.example".into(),
                         text: "A".into(),
@@ -499,13 +500,13 @@ fn changes(env: &Env) -> Vec<Change> {
         change(
             "locationField_place",
             |r| {
-                r.place = Some(Location {
+                r.place = Some(Location::new(LocationValue {
                     address: "杭州市西湖区".into(),
                     latitude: 30.25,
                     longitude: 120.1551,
                     name: "西湖".into(),
                     extra: Map::new(),
-                })
+                }))
             },
             json!({"address": "杭州市西湖区", "latitude": 30.25, "longitude": 120.1551, "name": "西湖"}),
             same,

@@ -62,9 +62,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use yida_auth::Secret;
 
 pub use crate::values::{
-    fold_twins, Address, AssociationRef, AssociationRefs, Attachment, Attachments, City, Companion,
-    Countries, Country, DateRange, Department, Departments, FormValue, I18nText, Image, Images,
-    Link, Links, Location, Member, Members, Table,
+    fold_twins, Address, AddressValue, AssociationRef, AssociationRefs, Attachment, Attachments,
+    City, Companion, CompanionSeed, Countries, Country, DateRange, Department, Departments,
+    FormValue, I18nText, Image, Images, JsonTextError, Lazy, LazyContent, Link, Links, Location,
+    LocationValue, Member, Members, Table,
 };
 
 /// Decodes a form-data map held as a `serde_json::Value` into your own type, as it is (no

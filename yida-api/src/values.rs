@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::OnceLock;
 
 /// A type that can be the value of a form field in a typed record (`#[derive(YidaForm)]`).
 ///
@@ -36,6 +37,20 @@ pub trait FormValue: Serialize + DeserializeOwned {
     /// default turns it into JSON and calls `merge_twin`.
     fn merge_companion(value: Option<Self>, twin: Companion) -> Result<Option<Self>, String> {
         Self::merge_twin(value, "_id", twin.into_value())
+    }
+
+    /// Reads a reply's `_id` companion while the record is read: into `value` in place where
+    /// the type allows it (the ids of [`Members`] and [`Departments`] go straight into the
+    /// list read under the field id), else into `companion`, folded in by
+    /// [`merge_companion`](FormValue::merge_companion) once the record is read.
+    fn read_companion<'de, D: Deserializer<'de>>(
+        value: &mut Option<Self>,
+        companion: &mut Option<Companion>,
+        d: D,
+    ) -> Result<(), D::Error> {
+        let _ = value;
+        *companion = Some(Companion::deserialize(d)?);
+        Ok(())
     }
 
     /// The value when a reply leaves the field out (Yida leaves out empty values): `None`
@@ -73,6 +88,19 @@ impl<T: FormValue> FormValue for Option<T> {
     }
     fn merge_companion(value: Option<Self>, twin: Companion) -> Result<Option<Self>, String> {
         T::merge_companion(value.flatten(), twin).map(Some)
+    }
+    fn read_companion<'de, D: Deserializer<'de>>(
+        value: &mut Option<Self>,
+        companion: &mut Option<Companion>,
+        d: D,
+    ) -> Result<(), D::Error> {
+        match value {
+            Some(inner) => T::read_companion(inner, companion, d),
+            None => {
+                *companion = Some(Companion::deserialize(d)?);
+                Ok(())
+            }
+        }
     }
     fn absent() -> Option<Self> {
         Some(None)
@@ -218,6 +246,22 @@ impl<'de> Deserialize<'de> for Companion {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// Reads a reply's `_id` companion key with [`FormValue::read_companion`] (what
+/// `#[derive(YidaForm)]` records do for each field): `value` is the field's value read so far.
+pub struct CompanionSeed<'a, T> {
+    /// The field's value read so far.
+    pub value: &'a mut Option<T>,
+    /// Where a companion that could not go into the value waits to be merged.
+    pub companion: &'a mut Option<Companion>,
+}
+
+impl<'de, T: FormValue> DeserializeSeed<'de> for CompanionSeed<'_, T> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        T::read_companion(self.value, self.companion, d)
     }
 }
 
@@ -725,6 +769,70 @@ macro_rules! id_name_list {
             ) -> Result<Option<Self>, String> {
                 Ok(Some($list::join(value, twin.into_ids()?)))
             }
+            fn read_companion<'de, D: Deserializer<'de>>(
+                value: &mut Option<Self>,
+                companion: &mut Option<Companion>,
+                d: D,
+            ) -> Result<(), D::Error> {
+                let Some(list) = value else {
+                    *companion = Some(Companion::deserialize(d)?);
+                    return Ok(());
+                };
+                /// The ids of a list go straight into the members read so far (the names).
+                struct IdsInto<'a>(&'a mut Vec<$item>);
+                impl<'de> Visitor<'de> for IdsInto<'_> {
+                    type Value = Option<Companion>;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str("a list of ids")
+                    }
+                    fn visit_seq<A: SeqAccess<'de>>(
+                        self,
+                        mut seq: A,
+                    ) -> Result<Option<Companion>, A::Error> {
+                        let mut n = 0;
+                        while let Some(id) = seq.next_element::<Id>()? {
+                            match self.0.get_mut(n) {
+                                Some(m) => {
+                                    let shown = std::mem::replace(&mut m.id, id.0);
+                                    if m.name.is_none() {
+                                        m.name = Some(shown);
+                                    }
+                                }
+                                None => self.0.push($item {
+                                    id: id.0,
+                                    name: None,
+                                }),
+                            }
+                            n += 1;
+                        }
+                        self.0.truncate(n);
+                        Ok(None)
+                    }
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<Companion>, E> {
+                        Ok(Some(Companion::Text(v.to_owned())))
+                    }
+                    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<Companion>, E> {
+                        Ok(Some(Companion::Texts(vec![v.to_string()])))
+                    }
+                    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<Companion>, E> {
+                        Ok(Some(Companion::Texts(vec![v.to_string()])))
+                    }
+                    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Option<Companion>, E> {
+                        Ok(Some(Companion::Json(Value::from(v))))
+                    }
+                    fn visit_unit<E: de::Error>(self) -> Result<Option<Companion>, E> {
+                        Ok(Some(Companion::Json(Value::Null)))
+                    }
+                    fn visit_none<E: de::Error>(self) -> Result<Option<Companion>, E> {
+                        Ok(Some(Companion::Json(Value::Null)))
+                    }
+                }
+                if let Some(c) = d.deserialize_any(IdsInto(&mut list.0))? {
+                    let ids = c.into_ids().map_err(de::Error::custom)?;
+                    *value = Some($list::join(value.take(), ids));
+                }
+                Ok(())
+            }
             fn absent() -> Option<Self> {
                 Some($list::default())
             }
@@ -914,39 +1022,6 @@ impl FormValue for City {
 // ---------------------------------------------------------------------------------------------
 // Object values (JSON text in replies).
 
-macro_rules! json_text_list {
-    ($(#[$doc:meta])* $list:ident, $item:ty) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Default, PartialEq)]
-        pub struct $list(pub Vec<$item>);
-
-        impl Serialize for $list {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                self.0.serialize(s)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $list {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                json_or_text::<D, OneOrMany<$item>>(d).map(|v| $list(v.map(|v| v.0).unwrap_or_default()))
-            }
-        }
-
-        impl FormValue for $list {
-            fn absent() -> Option<Self> {
-                Some($list::default())
-            }
-        }
-
-        impl $list {
-            /// No value.
-            pub fn is_empty(&self) -> bool {
-                self.0.is_empty()
-            }
-        }
-    };
-}
-
 /// A list, or one item on its own.
 struct OneOrMany<T>(Vec<T>);
 impl<'de, T: DeserializeOwned> Deserialize<'de> for OneOrMany<T> {
@@ -1023,18 +1098,12 @@ impl<'de> Deserialize<'de> for Attachment {
 /// An image of an image component (the same keys as an attachment, with `size`).
 pub type Image = Attachment;
 
-json_text_list!(
-    /// An attachment component's value (`AttachmentField`): written as a list of files,
-    /// read from JSON text (or JSON).
-    Attachments,
-    Attachment
-);
-json_text_list!(
-    /// An image component's value (`ImageField`): written as a list of images, read from JSON
-    /// text (or JSON).
-    Images,
-    Image
-);
+/// An attachment component's value (`AttachmentField`): written as a list of files, read
+/// from JSON text (or JSON). Parsed when first read: `files.get()?` (see [`Lazy`]).
+pub type Attachments = Lazy<Vec<Attachment>>;
+/// An image component's value (`ImageField`): written as a list of images, read from JSON
+/// text (or JSON). Parsed when first read (see [`Lazy`]); the same type as [`Attachments`].
+pub type Images = Lazy<Vec<Image>>;
 
 /// A link of a link component.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -1047,12 +1116,9 @@ pub struct Link {
     pub text: String,
 }
 
-json_text_list!(
-    /// A link component's value (`LinkField`): written as `[{"link", "text"}]` (the list even
-    /// for one link), read from JSON text.
-    Links,
-    Link
-);
+/// A link component's value (`LinkField`): written as `[{"link", "text"}]` (the list even for
+/// one link), read from JSON text. Parsed when first read (see [`Lazy`]).
+pub type Links = Lazy<Vec<Link>>;
 
 /// A country or region of a country component.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1069,12 +1135,9 @@ fn de_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     d.deserialize_any(IdText)
 }
 
-json_text_list!(
-    /// A country component's value (`CountrySelectField`): written as `[{"value": "CN"}]`,
-    /// read from JSON text.
-    Countries,
-    Country
-);
+/// A country component's value (`CountrySelectField`): written as `[{"value": "CN"}]`, read
+/// from JSON text. Parsed when first read (see [`Lazy`]).
+pub type Countries = Lazy<Vec<Country>>;
 
 /// A reference to a record of another form.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -1135,74 +1198,18 @@ impl<'de> Deserialize<'de> for AssociationRef {
 /// An association component's value (`AssociationFormField`): written as
 /// `[{"appType", "formUuid", "instanceId", …}]`. Replies carry the title under the field id
 /// and the references as JSON text (sometimes encoded twice) under `…_id`; a title alone
-/// reads as an empty list until the companion is merged.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AssociationRefs(pub Vec<AssociationRef>);
+/// reads as an empty list until the companion is merged. Parsed when first read:
+/// `refs.get()?` (see [`Lazy`]).
+pub type AssociationRefs = Lazy<Vec<AssociationRef>>;
 
-impl Serialize for AssociationRefs {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for AssociationRefs {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = AssociationRefs;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a list of references, JSON text of one, or a title")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<AssociationRefs, E> {
-                let t = v.trim();
-                if t.starts_with(['[', '{', '"']) {
-                    if let Ok(Some(list)) = parse_text::<OneOrMany<AssociationRef>, E>(t) {
-                        return Ok(AssociationRefs(list.0));
-                    }
-                }
-                // The title shown: the references come with the `_id` companion.
-                Ok(AssociationRefs(vec![]))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<AssociationRefs, E> {
-                Ok(AssociationRefs(vec![]))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<AssociationRefs, A::Error> {
-                Vec::<AssociationRef>::deserialize(SeqAccessDeserializer::new(seq))
-                    .map(AssociationRefs)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<AssociationRefs, A::Error> {
-                AssociationRef::deserialize(MapAccessDeserializer::new(map))
-                    .map(|r| AssociationRefs(vec![r]))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-impl FormValue for AssociationRefs {
-    fn merge_twin(value: Option<Self>, suffix: &str, twin: Value) -> Result<Option<Self>, String> {
-        if suffix != "_id" {
-            return Ok(value);
-        }
-        let refs = AssociationRefs::deserialize(twin).map_err(|e| e.to_string())?;
-        if refs.0.is_empty() {
-            return Ok(value.or(Some(refs)));
-        }
-        Ok(Some(refs))
-    }
-    fn absent() -> Option<Self> {
-        Some(AssociationRefs::default())
-    }
-}
-
-impl AssociationRefs {
-    /// One reference.
+impl Lazy<Vec<AssociationRef>> {
+    /// One reference (a form's record).
     pub fn to(
         app_type: impl Into<String>,
         form_uuid: impl Into<String>,
         instance_id: impl Into<String>,
     ) -> Self {
-        AssociationRefs(vec![AssociationRef {
+        Lazy::new(vec![AssociationRef {
             app_type: app_type.into(),
             form_uuid: form_uuid.into(),
             instance_id: instance_id.into(),
@@ -1212,33 +1219,18 @@ impl AssociationRefs {
     }
 }
 
-macro_rules! json_text_object {
-    ($t:ident) => {
-        impl<'de> Deserialize<'de> for $t {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                json_or_text::<D, PlainOf<$t>>(d).map(|v| v.map(|p| p.0).unwrap_or_default())
-            }
-        }
-        impl FormValue for $t {}
-    };
-}
-
 /// The plain (JSON, not JSON text) decoder of an object type.
 trait PlainDecode: Sized {
     fn plain<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
 }
 
-struct PlainOf<T>(T);
-impl<'de, T: PlainDecode> Deserialize<'de> for PlainOf<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        T::plain(d).map(PlainOf)
-    }
-}
-
 /// An address component's value (`AddressField`): an object written as is and read from
-/// JSON text (or JSON).
+/// JSON text (or JSON). Parsed when first read: `address.get()?.region_ids` (see [`Lazy`]).
+pub type Address = Lazy<AddressValue>;
+
+/// The object of an address component ([`Address`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Address {
+pub struct AddressValue {
     /// Street address.
     #[serde(default)]
     pub address: String,
@@ -1254,12 +1246,12 @@ pub struct Address {
     pub extra: Map<String, Value>,
 }
 
-impl PlainDecode for Address {
+impl PlainDecode for AddressValue {
     fn plain<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         const KEYS: &[&str] = &["address", "regionIds", "regionText"];
         d.deserialize_map(object_visitor!(
             "an address object",
-            Address,
+            AddressValue,
             KEYS,
             |a, i, map| {
                 match i {
@@ -1282,11 +1274,14 @@ impl PlainDecode for Address {
         ))
     }
 }
-json_text_object!(Address);
 
 /// A location component's value (`LocationField`): an object, read from JSON text or JSON.
+/// Parsed when first read (see [`Lazy`]).
+pub type Location = Lazy<LocationValue>;
+
+/// The object of a location component ([`Location`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Location {
+pub struct LocationValue {
     /// Address.
     #[serde(default)]
     pub address: String,
@@ -1302,12 +1297,12 @@ pub struct Location {
     pub extra: Map<String, Value>,
 }
 
-impl PlainDecode for Location {
+impl PlainDecode for LocationValue {
     fn plain<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         const KEYS: &[&str] = &["address", "latitude", "longitude", "name"];
         d.deserialize_map(object_visitor!(
             "a location object",
-            Location,
+            LocationValue,
             KEYS,
             |l, i, map| {
                 match i {
@@ -1320,7 +1315,409 @@ impl PlainDecode for Location {
         ))
     }
 }
-json_text_object!(Location);
+
+// ---------------------------------------------------------------------------------------------
+// Values Yida returns as JSON text, parsed on first access.
+
+/// A component value that Yida returns as JSON text (attachments, images, links, countries,
+/// an address, a location, association references): kept as the text received and parsed
+/// into `T` the first time it is read ([`get`](Lazy::get)), then cached.
+///
+/// Decoding a record costs what `serde_json::Value` pays for the same value (one string),
+/// and a value nobody reads is never parsed. A malformed text fails when the value is read,
+/// not when the record (or the page) is decoded. Built from a value ([`Lazy::new`], `From`)
+/// or decoded from JSON rather than text, it holds the value itself. Either way it writes
+/// what Yida accepts: `T` as JSON (the text is parsed then, if it was not yet).
+///
+/// ```
+/// use yida_api::form_values::{Attachment, Attachments};
+/// // As a reply carries it: JSON text.
+/// let files: Attachments =
+///     serde_json::from_str(r#""[{\"name\":\"a.txt\",\"downloadUrl\":\"https://x/a\"}]""#).unwrap();
+/// assert_eq!(files.get().unwrap()[0].name, "a.txt");
+/// // Written as JSON.
+/// assert_eq!(
+///     serde_json::to_string(&files).unwrap(),
+///     r#"[{"downloadUrl":"https://x/a","name":"a.txt"}]"#
+/// );
+/// let mut files = files;
+/// files.get_mut().unwrap().push(Attachment { name: "b.txt".into(), ..Default::default() });
+/// assert_eq!(files.get().unwrap().len(), 2);
+/// ```
+pub struct Lazy<T> {
+    /// The JSON text as received (empty: none), until the value is changed through
+    /// `get_mut`/`set`.
+    text: Box<str>,
+    /// The value: parsed from `text` on first access, or given (boxed: a record holding
+    /// values nobody reads stays small).
+    value: OnceLock<Box<T>>,
+}
+
+/// The parsed content of a [`Lazy`] value: `Vec<Attachment>`, `Vec<Link>`, `Vec<Country>`,
+/// `Vec<AssociationRef>`, [`AddressValue`], [`LocationValue`].
+pub trait LazyContent: Serialize + Default + Sized + sealed::Sealed {
+    /// What the value is, for errors: `"attachments"`.
+    #[doc(hidden)]
+    const WHAT: &'static str;
+    /// A list (empty when a reply leaves the field out) rather than an object.
+    #[doc(hidden)]
+    const LIST: bool;
+    /// Decodes the content from JSON (not text).
+    #[doc(hidden)]
+    fn plain<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
+    /// An empty list.
+    #[doc(hidden)]
+    fn is_empty_value(&self) -> bool;
+    /// Folds a reply's `_id` companion into the value (association references); the default
+    /// keeps the value.
+    #[doc(hidden)]
+    fn merge_companion(
+        value: Option<Lazy<Self>>,
+        twin: Companion,
+    ) -> Result<Option<Lazy<Self>>, String> {
+        let _ = twin;
+        Ok(value)
+    }
+    /// Whether text received under the field id holds the value (association fields hold
+    /// the title shown there instead, read as an empty list).
+    #[doc(hidden)]
+    fn holds_value(text: &str) -> bool {
+        let _ = text;
+        true
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A [`Lazy`] value's text is not the JSON its component holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonTextError {
+    what: &'static str,
+    message: String,
+}
+
+impl fmt::Display for JsonTextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: JSON text: {}", self.what, self.message)
+    }
+}
+
+impl std::error::Error for JsonTextError {}
+
+impl<T: LazyContent> Lazy<T> {
+    /// A value (written as JSON).
+    pub fn new(value: T) -> Self {
+        Lazy {
+            text: Box::default(),
+            value: OnceLock::from(Box::new(value)),
+        }
+    }
+
+    /// The JSON text of a value, as a reply carries it (parsed when read). Text encoded
+    /// twice (`"\"[{…}]\""`, as association companions sometimes are) is decoded once here.
+    pub fn from_text(text: impl Into<String>) -> Result<Self, JsonTextError> {
+        Self::received(text.into()).map_err(|message| JsonTextError {
+            what: T::WHAT,
+            message,
+        })
+    }
+
+    /// Text as received: empty reads as the empty value; text encoded twice is unwrapped.
+    fn received(text: String) -> Result<Self, String> {
+        let t = text.trim();
+        if t.is_empty() || t == "null" {
+            return Ok(Lazy::default());
+        }
+        if t.starts_with('"') {
+            let inner = serde_json::from_str::<String>(t).map_err(|e| e.to_string())?;
+            if inner.trim().is_empty() {
+                return Ok(Lazy::default());
+            }
+            return Ok(Lazy {
+                text: inner.into_boxed_str(),
+                value: OnceLock::new(),
+            });
+        }
+        Ok(Lazy {
+            text: text.into_boxed_str(),
+            value: OnceLock::new(),
+        })
+    }
+
+    fn parse(text: &str) -> Result<T, JsonTextError> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        T::plain(&mut de)
+            .and_then(|v| de.end().map(|()| v))
+            .map_err(|e| JsonTextError {
+                what: T::WHAT,
+                message: e.to_string(),
+            })
+    }
+
+    /// The value, parsed from the received text on first access.
+    pub fn get(&self) -> Result<&T, JsonTextError> {
+        if let Some(v) = self.value.get() {
+            return Ok(v);
+        }
+        let v = match &*self.text {
+            "" => T::default(),
+            t => Self::parse(t)?,
+        };
+        Ok(self.value.get_or_init(|| Box::new(v)))
+    }
+
+    /// The value to change (parsed first if need be); it is written from the value from then
+    /// on.
+    pub fn get_mut(&mut self) -> Result<&mut T, JsonTextError> {
+        self.get()?;
+        self.text = Box::default();
+        self.value.get_mut().map(|v| &mut **v).ok_or(JsonTextError {
+            what: T::WHAT,
+            message: "no value".into(),
+        })
+    }
+
+    /// Replaces the value.
+    pub fn set(&mut self, value: T) {
+        *self = Lazy::new(value);
+    }
+
+    /// The value (parsed if need be).
+    pub fn into_inner(self) -> Result<T, JsonTextError> {
+        self.get()?;
+        let Lazy { value, .. } = self;
+        Ok(value.into_inner().map(|v| *v).unwrap_or_default())
+    }
+
+    /// The JSON text as received, while the value has not been changed (`None` for a value
+    /// built or changed in code, or decoded from JSON).
+    pub fn text(&self) -> Option<&str> {
+        Some(&*self.text).filter(|t| !t.is_empty())
+    }
+
+    /// Known to be empty without parsing: no text, or `[]`.
+    fn known_empty(&self) -> bool {
+        match &*self.text {
+            "" => self.value.get().is_none_or(|v| v.is_empty_value()),
+            t => t.trim() == "[]",
+        }
+    }
+}
+
+impl<T> Default for Lazy<T> {
+    fn default() -> Self {
+        Lazy {
+            text: Box::default(),
+            value: OnceLock::new(),
+        }
+    }
+}
+
+impl<T: Clone> Clone for Lazy<T> {
+    fn clone(&self) -> Self {
+        Lazy {
+            text: self.text.clone(),
+            value: self.value.clone(),
+        }
+    }
+}
+
+/// Equal values (texts parsed as needed); two texts that do not parse are equal when they
+/// are the same text.
+impl<T: LazyContent + PartialEq> PartialEq for Lazy<T> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self.get(), other.get()) {
+            (Ok(a), Ok(b)) => a == b,
+            (Err(_), Err(_)) => self.text == other.text,
+            _ => false,
+        }
+    }
+}
+
+/// The value's `Debug` (parsed as needed), or the text that does not parse.
+impl<T: LazyContent + fmt::Debug> fmt::Debug for Lazy<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.get() {
+            Ok(v) => v.fmt(f),
+            Err(e) => f
+                .debug_struct("Lazy")
+                .field("text", &self.text)
+                .field("error", &e.message)
+                .finish(),
+        }
+    }
+}
+
+impl<T: LazyContent> From<T> for Lazy<T> {
+    fn from(value: T) -> Self {
+        Lazy::new(value)
+    }
+}
+
+impl<I> Lazy<Vec<I>>
+where
+    Vec<I>: LazyContent,
+{
+    /// No item (an empty text `[]` counts as empty without being parsed; a text that does not
+    /// parse is not empty).
+    pub fn is_empty(&self) -> bool {
+        self.known_empty() || self.get().is_ok_and(|v| v.is_empty())
+    }
+}
+
+impl<I> FromIterator<I> for Lazy<Vec<I>>
+where
+    Vec<I>: LazyContent,
+{
+    fn from_iter<It: IntoIterator<Item = I>>(iter: It) -> Self {
+        Lazy::new(iter.into_iter().collect())
+    }
+}
+
+impl<T: LazyContent> Serialize for Lazy<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.get().map_err(serde::ser::Error::custom)?.serialize(s)
+    }
+}
+
+/// Reads JSON text (kept, parsed on first access) or JSON (decoded now); `null` and `""` read
+/// as the empty value.
+impl<'de, T: LazyContent> Deserialize<'de> for Lazy<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: LazyContent> Visitor<'de> for V<T> {
+            type Value = Lazy<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "{} as JSON or JSON text", T::WHAT)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Lazy<T>, E> {
+                if !T::holds_value(v) {
+                    return Ok(Lazy::default());
+                }
+                Lazy::received(v.to_owned()).map_err(|e| E::custom(format!("JSON text: {e}")))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Lazy<T>, E> {
+                if !T::holds_value(&v) {
+                    return Ok(Lazy::default());
+                }
+                Lazy::received(v).map_err(|e| E::custom(format!("JSON text: {e}")))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Lazy<T>, E> {
+                Ok(Lazy::default())
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Lazy<T>, E> {
+                Ok(Lazy::default())
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Lazy<T>, D::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Lazy<T>, A::Error> {
+                T::plain(SeqAccessDeserializer::new(seq)).map(Lazy::new)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Lazy<T>, A::Error> {
+                T::plain(MapAccessDeserializer::new(map)).map(Lazy::new)
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+impl<T: LazyContent> FormValue for Lazy<T> {
+    fn merge_companion(value: Option<Self>, twin: Companion) -> Result<Option<Self>, String> {
+        T::merge_companion(value, twin)
+    }
+    fn merge_twin(value: Option<Self>, suffix: &str, twin: Value) -> Result<Option<Self>, String> {
+        if suffix != "_id" {
+            return Ok(value);
+        }
+        let twin = match twin {
+            Value::String(s) => Companion::Text(s),
+            other => Companion::Json(other),
+        };
+        T::merge_companion(value, twin)
+    }
+    fn absent() -> Option<Self> {
+        T::LIST.then(Lazy::default)
+    }
+}
+
+macro_rules! lazy_list {
+    ($item:ty, $what:literal) => {
+        impl sealed::Sealed for Vec<$item> {}
+        impl LazyContent for Vec<$item> {
+            const WHAT: &'static str = $what;
+            const LIST: bool = true;
+            fn plain<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                OneOrMany::<$item>::deserialize(d).map(|l| l.0)
+            }
+            fn is_empty_value(&self) -> bool {
+                self.is_empty()
+            }
+        }
+    };
+}
+lazy_list!(Attachment, "attachments or images");
+lazy_list!(Link, "links");
+lazy_list!(Country, "countries");
+
+impl sealed::Sealed for Vec<AssociationRef> {}
+impl LazyContent for Vec<AssociationRef> {
+    const WHAT: &'static str = "association references";
+    const LIST: bool = true;
+    fn plain<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        OneOrMany::<AssociationRef>::deserialize(d).map(|l| l.0)
+    }
+    fn is_empty_value(&self) -> bool {
+        self.is_empty()
+    }
+    /// The references of the `_id` companion replace the list read under the field id (a
+    /// title reads as an empty list), unless the companion is empty.
+    fn merge_companion(
+        value: Option<Lazy<Self>>,
+        twin: Companion,
+    ) -> Result<Option<Lazy<Self>>, String> {
+        let refs = match twin {
+            Companion::Text(t) => Lazy::received(t)?,
+            other => Lazy::<Self>::deserialize(other.into_value()).map_err(|e| e.to_string())?,
+        };
+        if refs.known_empty() {
+            return Ok(value.or(Some(refs)));
+        }
+        Ok(Some(refs))
+    }
+    /// Under the field id, a reply carries the title shown; JSON text there (from
+    /// [`fold_twins`], or a value written back) holds the references.
+    fn holds_value(text: &str) -> bool {
+        let t = text.trim_start();
+        t.starts_with(['[', '{', '"']) && serde_json::from_str::<de::IgnoredAny>(text).is_ok()
+    }
+}
+
+impl sealed::Sealed for AddressValue {}
+impl LazyContent for AddressValue {
+    const WHAT: &'static str = "an address";
+    const LIST: bool = false;
+    fn plain<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <AddressValue as PlainDecode>::plain(d)
+    }
+    fn is_empty_value(&self) -> bool {
+        false
+    }
+}
+
+impl sealed::Sealed for LocationValue {}
+impl LazyContent for LocationValue {
+    const WHAT: &'static str = "a location";
+    const LIST: bool = false;
+    fn plain<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <LocationValue as PlainDecode>::plain(d)
+    }
+    fn is_empty_value(&self) -> bool {
+        false
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Sub-form rows.
@@ -1481,7 +1878,8 @@ mod tests {
         let a: Attachments =
             serde_json::from_str(r#""[{\"downloadUrl\":\"d\",\"name\":\"n\",\"url\":\"u\",\"ext\":\"txt\",\"fileUuid\":\"x\"}]""#)
                 .unwrap();
-        assert_eq!(a.0[0].extra["fileUuid"], "x");
+        assert_eq!(a.get().unwrap()[0].extra["fileUuid"], "x");
+        assert!(a.text().is_some(), "kept as text until read");
         assert_eq!(
             back(&a),
             json!([{"downloadUrl":"d","name":"n","url":"u","ext":"txt","fileUuid":"x"}])
@@ -1490,17 +1888,71 @@ mod tests {
             r#""\"[{\\\"appType\\\":\\\"A\\\",\\\"formUuid\\\":\\\"F\\\",\\\"instanceId\\\":\\\"I\\\"}]\"""#,
         )
         .unwrap();
-        assert_eq!(r.0[0].instance_id, "I");
+        assert_eq!(r.get().unwrap()[0].instance_id, "I");
         let title: AssociationRefs = serde_json::from_str(r#""Acme""#).unwrap();
-        assert!(title.0.is_empty());
+        assert!(title.is_empty());
+        let draft: AssociationRefs = serde_json::from_str(r#""[draft] Acme""#).unwrap();
+        assert!(
+            draft.is_empty(),
+            "a title that is not JSON reads as no reference"
+        );
         let addr: Address = serde_json::from_str(
             r#""{\"address\":\"x\",\"regionIds\":[500000,\"500100\"],\"regionText\":[{\"zh_CN\":\"重庆\"}]}""#,
         )
         .unwrap();
-        assert_eq!(addr.region_ids, ["500000", "500100"]);
+        assert_eq!(addr.get().unwrap().region_ids, ["500000", "500100"]);
         let loc: Location = serde_json::from_str(r#"{"latitude":"31.5","longitude":121}"#).unwrap();
-        assert_eq!(loc.latitude, 31.5);
-        assert!(serde_json::from_str::<Address>(r#""not json""#).is_err());
+        assert_eq!(loc.get().unwrap().latitude, 31.5);
+        // Malformed text fails when the value is read, naming what it is.
+        let bad: Address = serde_json::from_str(r#""not json""#).unwrap();
+        let e = bad.get().unwrap_err().to_string();
+        assert!(e.starts_with("an address: JSON text:"), "{e}");
+        assert!(serde_json::to_value(&bad).is_err());
+        let bad: Attachments = serde_json::from_str(r#""[1]""#).unwrap();
+        assert!(bad.get().is_err() && !bad.is_empty());
+    }
+
+    #[test]
+    fn json_text_is_parsed_once_on_access_and_written_as_json() {
+        let text = r#"[{"downloadUrl":"d","name":"n","size":"12"}]"#;
+        let mut a: Attachments =
+            serde_json::from_str(&serde_json::to_string(text).unwrap()).unwrap();
+        assert_eq!(a.text(), Some(text));
+        let first = a.get().unwrap() as *const Vec<Attachment>;
+        assert_eq!(a.get().unwrap() as *const Vec<Attachment>, first, "cached");
+        assert_eq!(
+            back(&a),
+            json!([{"downloadUrl": "d", "name": "n", "size": 12}])
+        );
+        // The same value given as JSON or built in code is equal.
+        let json: Attachments = serde_json::from_str(text).unwrap();
+        assert_eq!(json.text(), None);
+        assert_eq!(a, json);
+        a.get_mut().unwrap()[0].name = "m".into();
+        assert_eq!(a.text(), None, "changed: written from the value");
+        assert_eq!(back(&a)[0]["name"], "m");
+        assert_ne!(a, json);
+        let built = Attachments::from(vec![Attachment {
+            download_url: "d".into(),
+            name: "m".into(),
+            size: Some(12),
+            ..Default::default()
+        }]);
+        assert_eq!(a, built);
+        assert_eq!(built.clone().into_inner().unwrap().len(), 1);
+        // Empty text, null and `[]` are no value; an address left out is none.
+        for empty in [r#""""#, "null", r#""[]""#, r#""  ""#] {
+            let e: Attachments = serde_json::from_str(empty).unwrap();
+            assert!(e.is_empty(), "{empty}");
+            assert_eq!(back(&e), json!([]));
+        }
+        assert!(<Address as FormValue>::absent().is_none());
+        assert!(<Attachments as FormValue>::absent().is_some());
+        // Text encoded twice is decoded once on receipt.
+        let twice = Links::from_text(r#""[{\"link\":\"https://x\",\"text\":\"X\"}]""#).unwrap();
+        assert_eq!(twice.get().unwrap()[0].text, "X");
+        assert!(Links::from_text(r#""[unterminated"#).is_err());
+        assert!(Links::from_text("[unterminated").unwrap().get().is_err());
     }
 
     #[test]
@@ -1534,6 +1986,6 @@ mod tests {
         );
         let refs: AssociationRefs =
             serde_json::from_value(m["associationFormField_a"].clone()).unwrap();
-        assert_eq!(refs.0[0].instance_id, "I");
+        assert_eq!(refs.get().unwrap()[0].instance_id, "I");
     }
 }

@@ -119,7 +119,7 @@ fn every_kind_reads_the_reply_shape_and_writes_the_write_shape() {
     assert_eq!(all.members.ids().collect::<Vec<_>>(), ["user1"]);
     assert_eq!(all.members.names().collect::<Vec<_>>(), ["经理"]);
     assert_eq!(all.departments.ids().collect::<Vec<_>>(), ["1123456"]);
-    assert_eq!(all.refs.0[0].instance_id, "FINST-X");
+    assert_eq!(all.refs.get().unwrap()[0].instance_id, "FINST-X");
     assert_eq!(all.rows.0[0].who.ids().collect::<Vec<_>>(), ["u9"]);
     assert_eq!(all.rows.0[0].dept.ids().collect::<Vec<_>>(), ["42"]);
     assert_eq!(all.serial.as_deref(), Some("20240101-0001"));
@@ -174,7 +174,7 @@ fn every_kind_reads_the_reply_shape_and_writes_the_write_shape() {
             r.who = r.who.ids().collect();
             r.dept = r.dept.ids().collect();
         }
-        for c in &mut a.countries.0 {
+        for c in a.countries.get_mut().unwrap() {
             c.text = None;
         }
         a
@@ -210,4 +210,76 @@ fn bad_values_name_the_field() {
         e.to_string().contains("missing field `r` (textField_r)"),
         "{e}"
     );
+}
+
+/// The `_id` companion joins its field in either order, in place or after the record is read.
+#[test]
+fn companions_join_in_either_order() {
+    #[derive(YidaForm, Debug, PartialEq)]
+    struct R {
+        #[yida(id = "employeeField_a")]
+        a: Members,
+        #[yida(id = "employeeField_b")]
+        b: Option<Members>,
+        #[yida(id = "departmentSelectField_c")]
+        c: Departments,
+        #[yida(id = "associationFormField_d")]
+        d: AssociationRefs,
+    }
+    let refs = r#"[{"appType":"A","formUuid":"F","instanceId":"I"}]"#;
+    for text in [
+        // Names first (the in-place path), then companions first (merged after the loop).
+        format!(
+            r#"{{"employeeField_a":["甲","乙"],"employeeField_a_id":["u1","u2"],"employeeField_b":["丙"],"employeeField_b_id":"[\"u3\"]","departmentSelectField_c":"研发部","departmentSelectField_c_id":[42],"associationFormField_d":"Acme","associationFormField_d_id":{}}}"#,
+            serde_json::to_string(refs).unwrap()
+        ),
+        format!(
+            r#"{{"employeeField_a_id":["u1","u2"],"employeeField_a":["甲","乙"],"employeeField_b_id":["u3"],"employeeField_b":["丙"],"departmentSelectField_c_id":"[\"42\"]","departmentSelectField_c":"研发部","associationFormField_d_id":{},"associationFormField_d":"Acme"}}"#,
+            serde_json::to_string(refs).unwrap()
+        ),
+    ] {
+        let r: R = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert_eq!(
+            r.a.0,
+            vec![
+                Member {
+                    id: "u1".into(),
+                    name: Some("甲".into())
+                },
+                Member {
+                    id: "u2".into(),
+                    name: Some("乙".into())
+                },
+            ],
+            "{text}"
+        );
+        assert_eq!(r.b.as_ref().unwrap().ids().collect::<Vec<_>>(), ["u3"]);
+        assert_eq!(r.b.as_ref().unwrap().names().collect::<Vec<_>>(), ["丙"]);
+        assert_eq!(
+            r.c.0,
+            vec![Department {
+                id: "42".into(),
+                name: Some("研发部".into())
+            }]
+        );
+        assert_eq!(r.d.get().unwrap()[0].instance_id, "I", "{text}");
+    }
+    // Fewer ids than names: the ids decide; more: the extra ids have no name.
+    let r: R = serde_json::from_str(
+        r#"{"employeeField_a":["甲","乙"],"employeeField_a_id":["u1"],"departmentSelectField_c":"研发部","departmentSelectField_c_id":["1","2"]}"#,
+    )
+    .unwrap();
+    assert_eq!(r.a.ids().collect::<Vec<_>>(), ["u1"]);
+    assert_eq!(
+        r.c.0[1],
+        Department {
+            id: "2".into(),
+            name: None
+        }
+    );
+    // A companion that is not a list of ids names the field.
+    let e =
+        serde_json::from_str::<R>(r#"{"employeeField_a":["甲"],"employeeField_a_id":[{"x":1}]}"#)
+            .unwrap_err();
+    assert!(e.to_string().contains("field `a` (employeeField_a)"), "{e}");
 }

@@ -1,6 +1,6 @@
 //! `#[derive(YidaForm)]`: a struct whose fields are Yida form components becomes a typed
 //! record — `Serialize` writes what Yida accepts (read-only components left out), `Deserialize`
-//! reads what Yida returns (companion keys joined, JSON text parsed), and, with
+//! reads what Yida returns (companion keys joined, JSON text kept and parsed when read), and, with
 //! `#[yida(form = "FORM-…")]`, typed save, get, update, delete and search through
 //! `yida_api::Client::typed`. Use it through `yida-api`'s `derive` feature
 //! (`yida_api::YidaForm`); the generated code refers to `::yida_api`.
@@ -469,7 +469,10 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
                                     #slots = ::core::option::Option::Some(__map.next_value::<#tys>().map_err(|e| __A::Error::custom(::core::format_args!("{}: {}", #bad, e)))?);
                                 })*
                                 #(__K::Known(#twin_codes) => {
-                                    #twin_slots = ::core::option::Option::Some(__map.next_value::<::yida_api::form_values::Companion>()?);
+                                    __map.next_value_seed(::yida_api::form_values::CompanionSeed::<#tys> {
+                                        value: &mut #slots,
+                                        companion: &mut #twin_slots,
+                                    }).map_err(|e| __A::Error::custom(::core::format_args!("{}: {}", #bad, e)))?;
                                 })*
                                 __K::Known(_) => { __map.next_value::<::serde::de::IgnoredAny>()?; }
                                 #extra_other
