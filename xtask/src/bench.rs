@@ -119,11 +119,14 @@ pub fn peers() -> Result<(), String> {
     )?;
     let page_path = work.join("page20.json");
     std::fs::write(&page_path, page).map_err(|e| e.to_string())?;
-    eprintln!("building yida-bench (release)…");
+    eprintln!("building yida-bench (bench profile)…");
     run(
         Command::new(env!("CARGO")).current_dir(&root).args([
             "build",
-            "--release",
+            // The bench profile: release, with yida-api at level 3 as an app builds it (the
+            // release profile lowers it for the CLI's first build, see Cargo.toml).
+            "--profile",
+            "bench",
             "--quiet",
             "-p",
             "yida-bench",
@@ -374,11 +377,14 @@ fn job_runs(bench: &Path, work: &Path, node_path: &Path) -> Result<Vec<String>, 
 /// changes (calls used) and the deletion check's cost (`bench/src/sync.rs`).
 pub fn sync() -> Result<(), String> {
     let root = crate::root();
-    eprintln!("building bench-sync (release)…");
+    eprintln!("building bench-sync (bench profile)…");
     run(
         Command::new(env!("CARGO")).current_dir(&root).args([
             "build",
-            "--release",
+            // The bench profile: release, with yida-api at level 3 as an app builds it (the
+            // release profile lowers it for the CLI's first build, see Cargo.toml).
+            "--profile",
+            "bench",
             "--quiet",
             "-p",
             "yida-bench",

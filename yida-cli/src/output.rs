@@ -204,10 +204,8 @@ impl<'de> Deserialize<'de> for Doc {
 /// Most values a `--jq` filter may produce for one reply (`repeat(.)` would never end).
 const MAX_JQ_OUTPUTS: usize = 1_000_000;
 
-type JqFilter = jaq_core::Filter<jaq_core::data::JustLut<jaq_json::Val>>;
-
 /// A compiled `--jq` expression.
-pub struct Jq(JqFilter);
+pub struct Jq(yida_jq::Filter);
 
 impl fmt::Debug for Jq {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -218,92 +216,19 @@ impl fmt::Debug for Jq {
 impl Jq {
     /// Compiles `code`; a syntax error or an unknown function is a usage error naming --jq.
     pub fn compile(code: &str) -> Result<Jq, Fail> {
-        use jaq_core::load::{Arena, File, Loader};
-        let defs = jaq_core::defs()
-            .chain(jaq_std::defs())
-            .chain(jaq_json::defs());
-        let funs = jaq_core::funs()
-            .chain(jaq_std::funs())
-            .chain(jaq_json::funs());
-        let loader = Loader::new(defs);
-        let arena = Arena::default();
-        let at = |rest: &str| {
-            // The error's position: where the unparsed rest starts in the expression.
-            let offset = (rest.as_ptr() as usize).saturating_sub(code.as_ptr() as usize);
-            let col = code.get(..offset).map_or(0, |s| s.chars().count()) + 1;
-            if rest.is_empty() {
-                "at the end".to_string()
-            } else {
-                format!("at column {col}")
-            }
-        };
-        let modules = loader
-            .load(&arena, File { code, path: () })
-            .map_err(|errs| {
-                let mut msgs = Vec::new();
-                for (_, e) in errs {
-                    match e {
-                        jaq_core::load::Error::Io(v) => {
-                            msgs.extend(v.into_iter().map(|(_, m)| m));
-                        }
-                        jaq_core::load::Error::Lex(v) => {
-                            msgs.extend(v.into_iter().map(|(exp, rest)| {
-                                format!("expected {} {}", exp.as_str(), at(rest))
-                            }))
-                        }
-                        jaq_core::load::Error::Parse(v) => {
-                            msgs.extend(v.into_iter().map(|(exp, rest)| {
-                                format!("expected {} {}", exp.as_str(), at(rest))
-                            }))
-                        }
-                    }
-                }
-                jq_usage(code, &msgs)
-            })?;
-        let filter = jaq_core::Compiler::default()
-            .with_funs(funs)
-            .compile(modules)
-            .map_err(|errs| {
-                let msgs: Vec<String> = errs
-                    .into_iter()
-                    .flat_map(|(_, v)| v)
-                    .map(|(name, undef)| {
-                        let what = match undef {
-                            jaq_core::compile::Undefined::Var => "variable",
-                            jaq_core::compile::Undefined::Filter(_) => "function",
-                            jaq_core::compile::Undefined::Mod => "module",
-                            jaq_core::compile::Undefined::Label => "label",
-                            _ => "name",
-                        };
-                        let arity = match undef {
-                            jaq_core::compile::Undefined::Filter(n) => format!("/{n}"),
-                            _ => String::new(),
-                        };
-                        format!("undefined {what} `{name}{arity}`")
-                    })
-                    .collect();
-                jq_usage(code, &msgs)
-            })?;
-        Ok(Jq(filter))
+        yida_jq::Filter::compile(code)
+            .map(Jq)
+            .map_err(|msgs| jq_usage(code, &msgs))
     }
 
     /// Runs the filter on one value: its outputs, or the first error's text.
     pub fn run(&self, input: &Doc) -> Result<Vec<Doc>, String> {
-        use jaq_core::{unwrap_valr, Ctx, Vars};
         let text = input.compact();
-        let val = jaq_json::read::parse_single(text.as_bytes()).map_err(|e| e.to_string())?;
-        let ctx = Ctx::<jaq_core::data::JustLut<jaq_json::Val>>::new(&self.0.lut, Vars::new([]));
-        let mut out = Vec::new();
-        for v in self.0.id.run((ctx, val)).map(unwrap_valr) {
-            if out.len() == MAX_JQ_OUTPUTS {
-                return Err(format!(
-                    "more than {MAX_JQ_OUTPUTS} results for one reply (an endless generator?)"
-                ));
-            }
-            let v = v.map_err(|e| e.to_string())?;
-            out.push(from_jaq(&v)?);
-        }
-        Ok(out)
+        self.0
+            .run(text.as_bytes(), MAX_JQ_OUTPUTS)?
+            .iter()
+            .map(from_jaq)
+            .collect()
     }
 }
 
@@ -320,8 +245,8 @@ fn jq_usage(code: &str, msgs: &[String]) -> Fail {
 }
 
 /// A jaq value as a [`Doc`], keys in order.
-fn from_jaq(v: &jaq_json::Val) -> Result<Doc, String> {
-    use jaq_json::Val;
+fn from_jaq(v: &yida_jq::Val) -> Result<Doc, String> {
+    use yida_jq::Val;
     Ok(match v {
         Val::Null => Doc::Null,
         Val::Bool(b) => Doc::Bool(*b),
