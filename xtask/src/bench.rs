@@ -119,14 +119,11 @@ pub fn peers() -> Result<(), String> {
     )?;
     let page_path = work.join("page20.json");
     std::fs::write(&page_path, page).map_err(|e| e.to_string())?;
-    eprintln!("building yida-bench (bench profile)…");
+    eprintln!("building yida-bench (release)…");
     run(
         Command::new(env!("CARGO")).current_dir(&root).args([
             "build",
-            // The bench profile: release, with yida-api at level 3 as an app builds it (the
-            // release profile lowers it for the CLI's first build, see Cargo.toml).
-            "--profile",
-            "bench",
+            "--release",
             "--quiet",
             "-p",
             "yida-bench",
@@ -377,14 +374,11 @@ fn job_runs(bench: &Path, work: &Path, node_path: &Path) -> Result<Vec<String>, 
 /// changes (calls used) and the deletion check's cost (`bench/src/sync.rs`).
 pub fn sync() -> Result<(), String> {
     let root = crate::root();
-    eprintln!("building bench-sync (bench profile)…");
+    eprintln!("building bench-sync (release)…");
     run(
         Command::new(env!("CARGO")).current_dir(&root).args([
             "build",
-            // The bench profile: release, with yida-api at level 3 as an app builds it (the
-            // release profile lowers it for the CLI's first build, see Cargo.toml).
-            "--profile",
-            "bench",
+            "--release",
             "--quiet",
             "-p",
             "yida-bench",
