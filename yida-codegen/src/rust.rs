@@ -218,29 +218,15 @@ fn emit_catalog(api: &Api) -> TokenStream {
         .iter()
         .filter(|op| op.response.is_some())
         .map(|op| {
-            let area = ident(&op.area);
-            let a = op.area.as_str();
-            let req = ident(&op.rust.request);
-            let v = ident(op_id_name(op));
-            quote! {
-                #[cfg(feature = #a)]
-                (
-                    OpId::#v,
-                    crate::client::typed_reply::<crate::#area::#req>,
-                    crate::client::default_reply::<crate::#area::#req>,
-                ),
-            }
+            test_row(
+                op,
+                |r| quote!(crate::client::typed_reply::<#r>, crate::client::default_reply::<#r>,),
+            )
         });
-    let typed_requests = api.operations.iter().map(|op| {
-        let area = ident(&op.area);
-        let a = op.area.as_str();
-        let req = ident(&op.rust.request);
-        let v = ident(op_id_name(op));
-        quote! {
-            #[cfg(feature = #a)]
-            (OpId::#v, crate::client::typed_request::<crate::#area::#req>),
-        }
-    });
+    let typed_requests = api
+        .operations
+        .iter()
+        .map(|op| test_row(op, |r| quote!(crate::client::typed_request::<#r>)));
     quote! {
         /// Test support: each operation's request read from JSON by its derived `Deserialize`,
         /// to which `Operation::from_input` (the dynamic calls' way) is held.
@@ -897,6 +883,20 @@ fn emit_request(op: &Operation, api: &Api) -> TokenStream {
             }
         }
         #paginated
+    }
+}
+
+/// One row of a test-support table: `(OpId::X, <items>)` under the operation's area feature,
+/// `items` given the path of its request type.
+fn test_row(op: &Operation, items: impl FnOnce(TokenStream) -> TokenStream) -> TokenStream {
+    let area = ident(&op.area);
+    let a = op.area.as_str();
+    let req = ident(&op.rust.request);
+    let v = ident(op_id_name(op));
+    let items = items(quote!(crate::#area::#req));
+    quote! {
+        #[cfg(feature = #a)]
+        (OpId::#v, #items),
     }
 }
 
