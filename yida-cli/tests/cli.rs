@@ -917,7 +917,27 @@ async fn a_closed_pipe_is_a_quiet_exit_never_a_panic() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn all_stops_calling_the_api_when_its_reader_goes_away() {
-    let server = endless_pages().await;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    // Pages after the first are answered once the reader has gone (bounded wait), so the page
+    // that finds the pipe closed is page 2 however the threads are scheduled: without the
+    // gate, a slow reader lets page 2 fit in the pipe's buffer and page 3 find it closed.
+    let closed = Arc::new(AtomicBool::new(false));
+    let gate = closed.clone();
+    let server = MockServer::start(move |r, _| {
+        let page = r.json()["currentPage"].as_i64().unwrap_or(1);
+        if page > 1 {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while !gate.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+        let data: Vec<_> = (0..100)
+            .map(|i| json!({"dataId": i, "page": page}))
+            .collect();
+        Reply::json(json!({"currentPage": page, "totalCount": 100_000, "data": data}))
+    })
+    .await;
     let env = env_for(&server);
     let env: Vec<(String, String)> = env
         .iter()
@@ -946,6 +966,7 @@ async fn all_stops_calling_the_api_when_its_reader_goes_away() {
             &mut first,
         )
         .unwrap();
+        closed.store(true, Ordering::SeqCst);
         // Bounded: a walk that does not stop is killed after 20 s (and the test fails).
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         let code = loop {
