@@ -67,28 +67,28 @@ fn app_type() -> Value {
     json!({"type": "string", "description": "The Yida app's code (`APP_...`). Optional here: the server fills it from its app context."})
 }
 
-/// The `action` and `version` properties of the tools that name an operation.
-fn action_and_version(action: &str) -> [(&'static str, Value); 2] {
-    [
-        ("action", json!({"type": "string", "description": action})),
-        (
-            "version",
-            json!({"type": "string", "enum": ["1.0", "2.0"], "description": "API version; the newest when left out."}),
-        ),
-    ]
+/// The properties of a tool that names an operation: `action`, `version`, and one more
+/// (`query` or `input`).
+fn operation_properties(action: &str, (name, property): (&str, Value)) -> Value {
+    let mut m = Map::new();
+    m.insert(
+        "action".into(),
+        json!({"type": "string", "description": action}),
+    );
+    m.insert(
+        "version".into(),
+        json!({"type": "string", "enum": ["1.0", "2.0"], "description": "API version; the newest when left out."}),
+    );
+    m.insert(name.into(), property);
+    Value::Object(m)
 }
 
-/// The properties of an operation tool: `action`, `version` and `input`.
-fn operation_properties(action: &str, input: &str) -> Value {
-    let mut m: Map<String, Value> = action_and_version(action)
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-    m.insert(
-        "input".into(),
-        json!({"type": "object", "description": input}),
-    );
-    Value::Object(m)
+/// The `input` property of the tools that call an operation.
+fn input(description: &str) -> (&'static str, Value) {
+    (
+        "input",
+        json!({"type": "object", "description": description}),
+    )
 }
 
 fn read_only() -> ToolAnnotations {
@@ -152,15 +152,10 @@ pub(crate) fn list(writes: bool, irreversible: bool, rehearse: bool) -> Vec<Tool
             DESCRIBE_OPERATION,
             "Find and describe any of the Yida open API operations: without `action`, a list of operations (filtered by `query`: action name, Chinese or English title, area) with their risk class; with `action`, its method, path, risk class (read, write, irreversible) and input schema for call_operation / write_operation.",
             schema(
-                {
-                    let mut m: Map<String, Value> =
-                        action_and_version("DingTalk action name, e.g. SearchFormDatas.")
-                            .into_iter()
-                            .map(|(k, v)| (k.to_string(), v))
-                            .collect();
-                    m.insert("query".into(), json!({"type": "string", "description": "Without `action`: words to look for in names, titles and areas (e.g. 审批, form)."}));
-                    Value::Object(m)
-                },
+                operation_properties(
+                    "DingTalk action name, e.g. SearchFormDatas.",
+                    ("query", json!({"type": "string", "description": "Without `action`: words to look for in names, titles and areas (e.g. 审批, form)."})),
+                ),
                 &[],
             ),
         )
@@ -173,7 +168,7 @@ pub(crate) fn list(writes: bool, irreversible: bool, rehearse: bool) -> Vec<Tool
             schema(
                 operation_properties(
                     "DingTalk action name.",
-                    "The parameters by wire name (describe_operation gives the schema). Secret parameters such as systemToken are held by the server.",
+                    input("The parameters by wire name (describe_operation gives the schema). Secret parameters such as systemToken are held by the server."),
                 ),
                 &["action"],
             ),
@@ -198,7 +193,7 @@ pub(crate) fn list(writes: bool, irreversible: bool, rehearse: bool) -> Vec<Tool
                 schema(
                     operation_properties(
                         "DingTalk action name.",
-                        "The parameters by wire name (describe_operation gives the schema).",
+                        input("The parameters by wire name (describe_operation gives the schema)."),
                     ),
                     &["action", "input"],
                 ),
