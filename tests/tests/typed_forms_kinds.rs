@@ -96,8 +96,8 @@ fn members(list: &[(&str, &str)]) -> Members {
     Members(
         list.iter()
             .map(|(id, name)| Member {
-                id: id.to_string(),
-                name: Some(name.to_string()),
+                id: (*id).into(),
+                name: Some((*name).into()),
             })
             .collect(),
     )
@@ -107,8 +107,8 @@ fn departments(list: &[(&str, &str)]) -> Departments {
     Departments(
         list.iter()
             .map(|(id, name)| Department {
-                id: id.to_string(),
-                name: Some(name.to_string()),
+                id: (*id).into(),
+                name: Some((*name).into()),
             })
             .collect(),
     )

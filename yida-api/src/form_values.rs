@@ -65,7 +65,7 @@ pub use crate::values::{
     fold_twins, Address, AddressValue, AssociationRef, AssociationRefs, Attachment, Attachments,
     City, Companion, CompanionSeed, Countries, Country, DateRange, Department, Departments,
     FormValue, I18nText, Image, Images, JsonTextError, Lazy, LazyContent, Link, Links, Location,
-    LocationValue, Member, Members, Table,
+    LocationValue, Member, Members, SmolStr, Table,
 };
 
 /// Decodes a form-data map held as a `serde_json::Value` into your own type, as it is (no

@@ -15,14 +15,16 @@ use serde::de::{
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+pub use smol_str::SmolStr;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 
 /// A type that can be the value of a form field in a typed record (`#[derive(YidaForm)]`).
 ///
-/// Implemented for the value types of this module, `String`, numbers, `bool`, `Vec<String>`,
-/// [`DateMs`], `serde_json::Value` and `Option<T>`.
+/// Implemented for the value types of this module, `String`, [`SmolStr`] (short texts kept
+/// inline), numbers, `bool`, `Vec<String>`, `Vec<SmolStr>`, [`DateMs`], `serde_json::Value`
+/// and `Option<T>`.
 pub trait FormValue: Serialize + DeserializeOwned {
     /// Folds a reply's companion key (`suffix` is `"_id"` or `"_value"`) into the value read
     /// from the field id itself (`None` when the reply had only the companion). The default
@@ -68,7 +70,7 @@ pub trait FormValue: Serialize + DeserializeOwned {
 macro_rules! plain_form_value {
     ($($t:ty),*) => { $(impl FormValue for $t {})* };
 }
-plain_form_value!(String, f64, f32, i64, i32, u64, u32, bool, DateMs);
+plain_form_value!(String, SmolStr, f64, f32, i64, i32, u64, u32, bool, DateMs);
 
 impl FormValue for Value {
     fn absent() -> Option<Self> {
@@ -77,6 +79,12 @@ impl FormValue for Value {
 }
 
 impl FormValue for Vec<String> {
+    fn absent() -> Option<Self> {
+        Some(Vec::new())
+    }
+}
+
+impl FormValue for Vec<SmolStr> {
     fn absent() -> Option<Self> {
         Some(Vec::new())
     }
@@ -336,33 +344,45 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for JsonOrText<T> {
     }
 }
 
-/// One text from a string or a number (ids arrive as both).
+/// A text as a `SmolStr`: up to 23 bytes copied inline by `new_inline` (measured faster here
+/// than `SmolStr::new`, whose copy the compiler reads back through the stack), longer ones on
+/// the heap.
+#[inline(always)]
+fn short_text(v: &str) -> SmolStr {
+    if v.len() <= SmolStr::INLINE_CAP {
+        SmolStr::new_inline(v)
+    } else {
+        SmolStr::new(v)
+    }
+}
+
+/// One text from a string or a number (ids arrive as both); short texts are kept inline.
 struct IdText;
 impl<'de> Visitor<'de> for IdText {
-    type Value = String;
+    type Value = SmolStr;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a string or a number")
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-        Ok(v.to_string())
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<SmolStr, E> {
+        Ok(short_text(v))
     }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
-        Ok(v)
+    fn visit_string<E: de::Error>(self, v: String) -> Result<SmolStr, E> {
+        Ok(SmolStr::from(v))
     }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
-        Ok(v.to_string())
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<SmolStr, E> {
+        Ok(smol_str::format_smolstr!("{v}"))
     }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
-        Ok(v.to_string())
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<SmolStr, E> {
+        Ok(smol_str::format_smolstr!("{v}"))
     }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
-        Ok(v.to_string())
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<SmolStr, E> {
+        Ok(smol_str::format_smolstr!("{v}"))
     }
 }
 
 /// A string read from a string or a number.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Id(String);
+struct Id(SmolStr);
 impl<'de> Deserialize<'de> for Id {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(IdText).map(Id)
@@ -550,18 +570,18 @@ impl<'de> Deserialize<'de> for I18nText {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Member {
     /// DingTalk user id.
-    pub id: String,
+    pub id: SmolStr,
     /// Display name, from a reply.
-    pub name: Option<String>,
+    pub name: Option<SmolStr>,
 }
 
 /// One department: its id and, from a reply, its name.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Department {
     /// Department id.
-    pub id: String,
+    pub id: SmolStr,
     /// Name, from a reply.
-    pub name: Option<String>,
+    pub name: Option<SmolStr>,
 }
 
 macro_rules! id_name_list {
@@ -576,13 +596,16 @@ macro_rules! id_name_list {
                 self.0.iter().filter_map(|m| m.name.as_deref())
             }
             /// From a reply's two keys: names under the field id, ids under `…_id`.
-            pub fn from_reply(names: Vec<String>, ids: Vec<String>) -> Self {
+            pub fn from_reply<N: Into<SmolStr>, I: Into<SmolStr>>(
+                names: impl IntoIterator<Item = N>,
+                ids: impl IntoIterator<Item = I>,
+            ) -> Self {
                 let mut names = names.into_iter();
                 $list(
                     ids.into_iter()
                         .map(|id| $item {
-                            id,
-                            name: names.next(),
+                            id: id.into(),
+                            name: names.next().map(Into::into),
                         })
                         .collect(),
                 )
@@ -597,6 +620,7 @@ macro_rules! id_name_list {
                 let mut list = value.map(|v| v.0).unwrap_or_default();
                 list.truncate(ids.len());
                 for (i, id) in ids.into_iter().enumerate() {
+                    let id = SmolStr::from(id);
                     match list.get_mut(i) {
                         Some(m) => {
                             let shown = std::mem::replace(&mut m.id, id);
@@ -611,13 +635,13 @@ macro_rules! id_name_list {
             }
         }
 
-        impl<S: Into<String>, const N: usize> From<[S; N]> for $list {
+        impl<S: Into<SmolStr>, const N: usize> From<[S; N]> for $list {
             fn from(ids: [S; N]) -> Self {
                 ids.into_iter().collect()
             }
         }
 
-        impl<S: Into<String>> FromIterator<S> for $list {
+        impl<S: Into<SmolStr>> FromIterator<S> for $list {
             fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
                 $list(
                     iter.into_iter()
@@ -651,24 +675,24 @@ macro_rules! id_name_list {
                     }
                     fn visit_str<E: de::Error>(self, v: &str) -> Result<$item, E> {
                         Ok($item {
-                            id: v.to_string(),
+                            id: short_text(v),
                             name: None,
                         })
                     }
                     fn visit_i64<E: de::Error>(self, v: i64) -> Result<$item, E> {
                         Ok($item {
-                            id: v.to_string(),
+                            id: smol_str::format_smolstr!("{v}"),
                             name: None,
                         })
                     }
                     fn visit_u64<E: de::Error>(self, v: u64) -> Result<$item, E> {
                         Ok($item {
-                            id: v.to_string(),
+                            id: smol_str::format_smolstr!("{v}"),
                             name: None,
                         })
                     }
                     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$item, A::Error> {
-                        let (mut id, mut name) = (None::<String>, None::<String>);
+                        let (mut id, mut name) = (None::<SmolStr>, None::<SmolStr>);
                         while let Some(k) = map.next_key::<String>()? {
                             if $id_keys.contains(&k.as_str()) {
                                 let v: Option<Id> = map.next_value()?;
@@ -678,7 +702,7 @@ macro_rules! id_name_list {
                             } else if $name_keys.contains(&k.as_str()) {
                                 let v: Option<I18nText> = map.next_value()?;
                                 if name.is_none() {
-                                    name = v.map(|t| t.text().to_string());
+                                    name = v.map(|t| SmolStr::new(t.text()));
                                 }
                             } else {
                                 map.next_value::<de::IgnoredAny>()?;
@@ -715,19 +739,19 @@ macro_rules! id_name_list {
                             return Ok($list(vec![]));
                         }
                         Ok($list(vec![$item {
-                            id: v.to_string(),
+                            id: short_text(v),
                             name: None,
                         }]))
                     }
                     fn visit_i64<E: de::Error>(self, v: i64) -> Result<$list, E> {
                         Ok($list(vec![$item {
-                            id: v.to_string(),
+                            id: smol_str::format_smolstr!("{v}"),
                             name: None,
                         }]))
                     }
                     fn visit_u64<E: de::Error>(self, v: u64) -> Result<$list, E> {
                         Ok($list(vec![$item {
-                            id: v.to_string(),
+                            id: smol_str::format_smolstr!("{v}"),
                             name: None,
                         }]))
                     }
@@ -953,14 +977,14 @@ impl FormValue for DateRange {}
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct City {
     /// Region codes, when known.
-    pub codes: Vec<String>,
+    pub codes: Vec<SmolStr>,
     /// Names, from a reply.
-    pub names: Vec<String>,
+    pub names: Vec<SmolStr>,
 }
 
 impl City {
     /// From region codes.
-    pub fn from_codes<S: Into<String>>(codes: impl IntoIterator<Item = S>) -> Self {
+    pub fn from_codes<S: Into<SmolStr>>(codes: impl IntoIterator<Item = S>) -> Self {
         City {
             codes: codes.into_iter().map(Into::into).collect(),
             names: vec![],
@@ -982,7 +1006,7 @@ impl Serialize for City {
 impl<'de> Deserialize<'de> for City {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let list: Vec<Id> = json_or_text(d)?.unwrap_or_default();
-        let list: Vec<String> = list.into_iter().map(|i| i.0).collect();
+        let list: Vec<SmolStr> = list.into_iter().map(|i| i.0).collect();
         if list
             .iter()
             .all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
@@ -1006,12 +1030,12 @@ impl FormValue for City {
             return Ok(value);
         }
         let mut v = value.unwrap_or_default();
-        v.codes = ids_of(twin)?;
+        v.codes = ids_of(twin)?.into_iter().map(SmolStr::from).collect();
         Ok(Some(v))
     }
     fn merge_companion(value: Option<Self>, twin: Companion) -> Result<Option<Self>, String> {
         let mut v = value.unwrap_or_default();
-        v.codes = twin.into_ids()?;
+        v.codes = twin.into_ids()?.into_iter().map(SmolStr::from).collect();
         Ok(Some(v))
     }
     fn absent() -> Option<Self> {
@@ -1132,7 +1156,7 @@ pub struct Country {
 }
 
 fn de_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    d.deserialize_any(IdText)
+    d.deserialize_any(IdText).map(String::from)
 }
 
 /// A country component's value (`CountrySelectField`): written as `[{"value": "CN"}]`, read
@@ -1261,7 +1285,7 @@ impl PlainDecode for AddressValue {
                             .next_value::<Option<Vec<Id>>>()?
                             .unwrap_or_default()
                             .into_iter()
-                            .map(|i| i.0)
+                            .map(|i| i.0.into())
                             .collect()
                     }
                     _ => {
@@ -1862,6 +1886,36 @@ mod tests {
         let empty: Members = serde_json::from_str("null").unwrap();
         assert!(empty.is_empty());
         assert!(serde_json::from_str::<Members>(r#"[{"name":"A"}]"#).is_err());
+    }
+
+    #[test]
+    fn member_texts_of_any_length_read_whole() {
+        // Inline up to 23 bytes, on the heap past it: every length around the limit, in
+        // ASCII and in three-byte characters, through the list, the companion and a number.
+        for len in [0, 1, 22, 23, 24, 25, 64] {
+            let id = "u".repeat(len);
+            let name = "经".repeat(len / 3 + 1);
+            let list = json!({"employeeField_x": [&name], "employeeField_x_id": [&id]});
+            let mut folded = list.as_object().unwrap().clone();
+            fold_twins(&mut folded);
+            let m: Members = serde_json::from_value(folded["employeeField_x"].clone()).unwrap();
+            assert_eq!(m.ids().collect::<Vec<_>>(), [id.as_str()], "{len}");
+            assert_eq!(m.names().collect::<Vec<_>>(), [name.as_str()], "{len}");
+            let mut value: Option<Members> =
+                Some(serde_json::from_str(&json!([&name]).to_string()).unwrap());
+            let mut companion = None;
+            let ids = json!([&id, 12345678901u64]).to_string();
+            let mut ids = serde_json::Deserializer::from_str(&ids);
+            Members::read_companion(&mut value, &mut companion, &mut ids).unwrap();
+            assert!(companion.is_none());
+            let m = value.unwrap();
+            assert_eq!(m.0[0].id, id.as_str());
+            assert_eq!(m.0[0].name.as_deref(), Some(name.as_str()));
+            assert_eq!(m.0[1].id, "12345678901");
+            assert_eq!(back(&m), json!([id, "12345678901"]));
+        }
+        let m = Members::from(["a".repeat(40)]);
+        assert_eq!(m.0[0].id.len(), 40);
     }
 
     #[test]
