@@ -107,24 +107,12 @@ pub(crate) fn parse(text: &str) -> Result<Node, Error> {
                 let what = if tag.is_some() { "tags" } else { "anchors" };
                 return Err(Error::at(line, format!("{what} are not used in a spec")));
             }
-            Event::SequenceStart(..) => {
-                open.push((
-                    Node {
-                        line,
-                        kind: Kind::Seq(Vec::new()),
-                    },
-                    None,
-                ));
-                continue;
-            }
-            Event::MappingStart(..) => {
-                open.push((
-                    Node {
-                        line,
-                        kind: Kind::Map(Vec::new()),
-                    },
-                    None,
-                ));
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                let kind = match event {
+                    Event::SequenceStart(..) => Kind::Seq(Vec::new()),
+                    _ => Kind::Map(Vec::new()),
+                };
+                open.push((Node { line, kind }, None));
                 continue;
             }
             Event::SequenceEnd | Event::MappingEnd => match open.pop() {
