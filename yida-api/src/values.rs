@@ -620,18 +620,29 @@ macro_rules! id_name_list {
                 let mut list = value.map(|v| v.0).unwrap_or_default();
                 list.truncate(ids.len());
                 for (i, id) in ids.into_iter().enumerate() {
-                    let id = SmolStr::from(id);
-                    match list.get_mut(i) {
-                        Some(m) => {
-                            let shown = std::mem::replace(&mut m.id, id);
-                            if m.name.is_none() {
-                                m.name = Some(shown);
-                            }
-                        }
-                        None => list.push($item { id, name: None }),
-                    }
+                    Self::put_id(&mut list, i, id.into());
                 }
                 $list(list)
+            }
+            /// The `i`th id of an `_id` companion into entry `i` (whose name, read under the
+            /// field id as its id, moves to `name`), or appended.
+            fn put_id(list: &mut Vec<$item>, i: usize, id: SmolStr) {
+                match list.get_mut(i) {
+                    Some(m) => {
+                        let shown = std::mem::replace(&mut m.id, id);
+                        if m.name.is_none() {
+                            m.name = Some(shown);
+                        }
+                    }
+                    None => list.push($item::of_id(id)),
+                }
+            }
+        }
+
+        impl $item {
+            /// An entry with an id and no name.
+            fn of_id(id: SmolStr) -> Self {
+                $item { id, name: None }
             }
         }
 
@@ -643,14 +654,7 @@ macro_rules! id_name_list {
 
         impl<S: Into<SmolStr>> FromIterator<S> for $list {
             fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
-                $list(
-                    iter.into_iter()
-                        .map(|id| $item {
-                            id: id.into(),
-                            name: None,
-                        })
-                        .collect(),
-                )
+                $list(iter.into_iter().map(|id| $item::of_id(id.into())).collect())
             }
         }
 
@@ -674,22 +678,13 @@ macro_rules! id_name_list {
                         f.write_str(concat!("a ", $what, " id or an object with one"))
                     }
                     fn visit_str<E: de::Error>(self, v: &str) -> Result<$item, E> {
-                        Ok($item {
-                            id: short_text(v),
-                            name: None,
-                        })
+                        IdText.visit_str(v).map($item::of_id)
                     }
                     fn visit_i64<E: de::Error>(self, v: i64) -> Result<$item, E> {
-                        Ok($item {
-                            id: smol_str::format_smolstr!("{v}"),
-                            name: None,
-                        })
+                        IdText.visit_i64(v).map($item::of_id)
                     }
                     fn visit_u64<E: de::Error>(self, v: u64) -> Result<$item, E> {
-                        Ok($item {
-                            id: smol_str::format_smolstr!("{v}"),
-                            name: None,
-                        })
+                        IdText.visit_u64(v).map($item::of_id)
                     }
                     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$item, A::Error> {
                         let (mut id, mut name) = (None::<SmolStr>, None::<SmolStr>);
@@ -702,7 +697,7 @@ macro_rules! id_name_list {
                             } else if $name_keys.contains(&k.as_str()) {
                                 let v: Option<I18nText> = map.next_value()?;
                                 if name.is_none() {
-                                    name = v.map(|t| SmolStr::new(t.text()));
+                                    name = v.map(|t| short_text(t.text()));
                                 }
                             } else {
                                 map.next_value::<de::IgnoredAny>()?;
@@ -738,22 +733,13 @@ macro_rules! id_name_list {
                         if t.is_empty() {
                             return Ok($list(vec![]));
                         }
-                        Ok($list(vec![$item {
-                            id: short_text(v),
-                            name: None,
-                        }]))
+                        IdText.visit_str(v).map(|id| $list(vec![$item::of_id(id)]))
                     }
                     fn visit_i64<E: de::Error>(self, v: i64) -> Result<$list, E> {
-                        Ok($list(vec![$item {
-                            id: smol_str::format_smolstr!("{v}"),
-                            name: None,
-                        }]))
+                        IdText.visit_i64(v).map(|id| $list(vec![$item::of_id(id)]))
                     }
                     fn visit_u64<E: de::Error>(self, v: u64) -> Result<$list, E> {
-                        Ok($list(vec![$item {
-                            id: smol_str::format_smolstr!("{v}"),
-                            name: None,
-                        }]))
+                        IdText.visit_u64(v).map(|id| $list(vec![$item::of_id(id)]))
                     }
                     fn visit_unit<E: de::Error>(self) -> Result<$list, E> {
                         Ok($list(vec![]))
@@ -815,18 +801,7 @@ macro_rules! id_name_list {
                     ) -> Result<Option<Companion>, A::Error> {
                         let mut n = 0;
                         while let Some(id) = seq.next_element::<Id>()? {
-                            match self.0.get_mut(n) {
-                                Some(m) => {
-                                    let shown = std::mem::replace(&mut m.id, id.0);
-                                    if m.name.is_none() {
-                                        m.name = Some(shown);
-                                    }
-                                }
-                                None => self.0.push($item {
-                                    id: id.0,
-                                    name: None,
-                                }),
-                            }
+                            $list::put_id(self.0, n, id.0);
                             n += 1;
                         }
                         self.0.truncate(n);
